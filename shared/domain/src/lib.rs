@@ -1,0 +1,19 @@
+//! The HER-SYS extension's domain: case reports, entry records, processing numbers, prefectures and the rules on
+//! them, and the ports (traits) through which it reaches storage and messaging.
+//!
+//! Architecture invariant: this crate knows nothing of AWS, Lambda, HTTP or JSON, and does no I/O. Everything
+//! personal is held in the redacting types of [`pii`].
+
+pub mod cycle;
+pub mod entry;
+pub mod error;
+pub mod idempotency;
+pub mod keyed_hash;
+pub mod pii;
+pub mod ports;
+pub mod prefecture;
+pub mod report;
+pub mod time;
+
+pub use error::{FieldError, NotifyError, Problem, StoreError, ValidationError};
+pub use keyed_hash::{KeyedHash, KeyedHasher};

@@ -1,0 +1,145 @@
+//! The ports: what the domain needs from the outside world, as small traits. Adapters (embedded SQLite, DynamoDB,
+//! SES v2, SNS, S3, local outbox and export directory) implement them; the contract suite in `tests/` runs the same
+//! checks against every store implementation.
+//!
+//! Rules every implementation keeps:
+//! - no raw personal identifier in any key or index attribute (only [`KeyedHash`]es and opaque ids);
+//! - `create_*` writes only if absent; `update_*` writes only if the stored version equals the expected one;
+//! - a multi-item write is all or nothing;
+//! - error texts never contain item values.
+
+use async_trait::async_trait;
+
+use crate::cycle::{Cycle, CycleId, IssuedNumber};
+use crate::entry::EntryRecord;
+use crate::error::{ExportError, NotifyError, StoreError};
+use crate::idempotency::{Claim, IdempotencyRecord};
+use crate::keyed_hash::KeyedHash;
+use crate::pii::{Email, PhoneNumber};
+use crate::prefecture::PrefectureCode;
+use crate::report::{CaseReport, ReportId};
+use crate::time::Instant;
+
+/// A stored value with its version for optimistic concurrency. Versions start at 1 and grow by 1 per update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores a new report at version 1; `AlreadyExists` if the id is taken.
+    async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError>;
+    async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError>;
+    /// Replaces the report if its stored version is `expected_version`; returns the new version.
+    /// `NotFound` if absent, `VersionConflict` if stale.
+    async fn update_report(&self, report: &CaseReport, expected_version: u64) -> Result<u64, StoreError>;
+    /// Reports whose passport number has this keyed hash (the linkage's exact step).
+    async fn reports_by_passport(&self, passport: &KeyedHash) -> Result<Vec<ReportId>, StoreError>;
+    /// All reports of a prefecture (graph export), in no particular order.
+    async fn reports_by_prefecture(&self, prefecture: PrefectureCode) -> Result<Vec<CaseReport>, StoreError>;
+}
+
+/// How one record of a batch fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// Already stored with identical content: re-sending a batch changes nothing.
+    Unchanged,
+    /// Already stored with different content; the stored record is kept.
+    Conflict,
+}
+
+#[async_trait]
+pub trait EntryStore: Send + Sync {
+    /// Creates each record if absent. One outcome per input, in order. Records are independent: one conflict does
+    /// not stop the others.
+    async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError>;
+    async fn get_entry(&self, entry_id: &str) -> Result<Option<EntryRecord>, StoreError>;
+    async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError>;
+}
+
+#[async_trait]
+pub trait CycleStore: Send + Sync {
+    /// Atomically: creates the cycle (version 1) and its first number (if no record with that hash exists).
+    /// `AlreadyExists` if either exists; then nothing is written.
+    async fn create_cycle(&self, cycle: &Cycle, first: &IssuedNumber) -> Result<(), StoreError>;
+    async fn get_cycle(&self, id: &CycleId) -> Result<Option<Versioned<Cycle>>, StoreError>;
+    /// Atomically: replaces the cycle if at `expected_version`, replaces the given existing number records
+    /// (state changes such as expired or superseded), and creates `new_number` if absent. All or nothing; returns
+    /// the cycle's new version.
+    async fn advance_cycle(
+        &self,
+        cycle: &Cycle,
+        expected_version: u64,
+        changed: &[IssuedNumber],
+        new_number: Option<&IssuedNumber>,
+    ) -> Result<u64, StoreError>;
+    /// The number record with this hash; records past `purge_after` (as of `now`) count as absent.
+    async fn get_number(&self, hash: &KeyedHash, now: Instant) -> Result<Option<IssuedNumber>, StoreError>;
+    /// Cycles whose `next_due_at` is at or before `now`, oldest first, at most `limit`. Served by a sparse index,
+    /// never a scan.
+    async fn due_cycles(&self, now: Instant, limit: usize) -> Result<Vec<CycleId>, StoreError>;
+    async fn cycles_of_report(&self, report: &ReportId) -> Result<Vec<Versioned<Cycle>>, StoreError>;
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `record.key` (which must be `InProgress`) unless a live record holds it. Expired records (as of `now`)
+    /// are taken over.
+    async fn claim(&self, record: &IdempotencyRecord, now: Instant) -> Result<Claim, StoreError>;
+    /// Marks a claimed key completed with its response, kept until `expires_at`.
+    async fn complete(&self, key: &KeyedHash, response: &str, expires_at: Instant) -> Result<(), StoreError>;
+    /// Gives up a claim after a failure, so a retry may try again.
+    async fn release(&self, key: &KeyedHash) -> Result<(), StoreError>;
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Sms(PhoneNumber),
+    Email(Email),
+}
+
+/// A message to a patient. Its text may carry a processing number, so `Debug` shows neither text nor recipient.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub to: Recipient,
+    pub subject: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let channel = match self.to {
+            Recipient::Sms(_) => "sms",
+            Recipient::Email(_) => "email",
+        };
+        write!(f, "OutgoingMessage {{ channel: {channel}, body: <redacted> }}")
+    }
+}
+
+/// The provider's handle on a sent message (SNS MessageId, SES MessageId, outbox row id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// When the provider accepted the message: the hour of a processing number's validity starts here.
+    pub accepted_at: Instant,
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Hands the message to the provider. SNS and SES take no idempotency token: callers guard with an
+    /// [`IdempotencyStore`] record so that a retry never sends twice.
+    async fn send(&self, message: &OutgoingMessage) -> Result<Delivery, NotifyError>;
+    /// Whether the phone is on the SMS opt-out list.
+    async fn is_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotifyError>;
+}
+
+/// Where exported graph data goes (S3 bucket, local directory).
+#[async_trait]
+pub trait ExportSink: Send + Sync {
+    /// Writes (or replaces) one object. `path` is relative, with `/` separators, e.g. `csv/newly_confirmed_cases_daily.csv`.
+    async fn put_object(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), ExportError>;
+}

@@ -1,0 +1,392 @@
+//! Outbreak reports (発生届) and their status over time.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FieldError, Problem, ValidationError};
+use crate::keyed_hash::{KeyedHash, KeyedHasher};
+use crate::pii::{Email, PassportNumber, PersonName, PhoneNumber};
+use crate::prefecture::PrefectureCode;
+use crate::time::Instant;
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportId(String);
+
+impl ReportId {
+    /// Time-ordered (UUID v7), so ids sort roughly by creation.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(raw).ok().map(|u| Self(u.hyphenated().to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReportId({})", self.0)
+    }
+}
+
+impl fmt::Display for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Defines a closed vocabulary with its wire spelling in one place.
+macro_rules! vocabulary {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+                match raw.trim() {
+                    $($text => Ok($name::$variant),)+
+                    "" => Err(FieldError::new(field, Problem::Missing)),
+                    _ => Err(FieldError::new(field, Problem::Rule(format!(
+                        "must be one of: {}", [$($text),+].join(", ")
+                    )))),
+                }
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// 届出の類型.
+    CaseType { Patient = "patient", AsymptomaticCarrier = "asymptomatic_carrier", Suspected = "suspected", Deceased = "deceased" }
+);
+vocabulary!(Sex { Male = "M", Female = "F", Other = "X" });
+vocabulary!(
+    /// Languages for messages to the patient.
+    Language { Ja = "ja", En = "en", Zh = "zh", Ko = "ko" }
+);
+vocabulary!(
+    DiagnosisMethod { Pcr = "pcr", Lamp = "lamp", AntigenQuantitative = "antigen_quantitative", AntigenQualitative = "antigen_qualitative", Clinical = "clinical", Other = "other" }
+);
+vocabulary!(
+    /// Where the patient is on a given day; a report's history is a dated list of these.
+    Status { HomeCare = "home_care", HotelCare = "hotel_care", Hospitalized = "hospitalized", HospitalizedSevere = "hospitalized_severe", Released = "released", Died = "died", ToBeConfirmed = "to_be_confirmed" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: Status,
+    pub effective_date: NaiveDate,
+}
+
+/// A case report as stored. Personal fields use the redacting types of [`crate::pii`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReport {
+    pub id: ReportId,
+    pub health_center_code: String,
+    pub case_number: Option<String>,
+    pub prefecture: PrefectureCode,
+    pub municipality_code: String,
+    pub case_type: CaseType,
+    pub sex: Sex,
+    pub date_of_birth: NaiveDate,
+    pub name: PersonName,
+    pub name_kana: Option<PersonName>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+    pub preferred_language: Language,
+    pub occupation: Option<String>,
+    pub residence: Option<String>,
+    pub report_date: NaiveDate,
+    pub diagnosis_date: NaiveDate,
+    pub onset_date: Option<NaiveDate>,
+    pub publication_date: Option<NaiveDate>,
+    pub diagnosis_method: Option<DiagnosisMethod>,
+    pub nationality: Option<String>,
+    pub entry_date: Option<NaiveDate>,
+    pub passport_number: Option<PassportNumber>,
+    /// Keyed hash of the passport number: the only form in which it is indexed.
+    pub passport_hash: Option<KeyedHash>,
+    pub status_history: Vec<StatusChange>,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+}
+
+/// Raw report fields as received, before validation. Plain strings so that every field can be checked and every
+/// problem reported at once.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub health_center_code: Option<String>,
+    pub case_number: Option<String>,
+    pub prefecture_code: Option<String>,
+    pub municipality_code: Option<String>,
+    pub case_type: Option<String>,
+    pub sex: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub name: Option<String>,
+    pub name_kana: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub preferred_language: Option<String>,
+    pub occupation: Option<String>,
+    pub residence: Option<String>,
+    pub report_date: Option<String>,
+    pub diagnosis_date: Option<String>,
+    pub onset_date: Option<String>,
+    pub publication_date: Option<String>,
+    pub diagnosis_method: Option<String>,
+    pub nationality: Option<String>,
+    pub entry_date: Option<String>,
+    pub passport_number: Option<String>,
+}
+
+/// Collects field errors while parsing, so one answer lists every problem.
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.errors.push(e)).ok()
+    }
+
+    fn required<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<T> {
+        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(v) => self.take(parse(field, v)),
+            None => {
+                self.errors.push(FieldError::new(field, Problem::Missing));
+                None
+            }
+        }
+    }
+
+    fn optional<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<Option<T>> {
+        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(v) => self.take(parse(field, v)).map(Some),
+            None => Some(None),
+        }
+    }
+
+    fn rule(&mut self, ok: bool, field: &str, why: &'static str) {
+        if !ok {
+            self.errors.push(FieldError::new(field, Problem::Invalid(why)));
+        }
+    }
+}
+
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, Problem::Invalid("must be a date in the form YYYY-MM-DD")))
+}
+
+fn parse_code(field: &str, raw: &str, lengths: &[usize], what: &'static str) -> Result<String, FieldError> {
+    let t = raw.trim();
+    if lengths.contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit()) {
+        Ok(t.to_owned())
+    } else {
+        Err(FieldError::new(field, Problem::Invalid(what)))
+    }
+}
+
+fn parse_text(field: &str, raw: &str) -> Result<String, FieldError> {
+    let t = raw.trim();
+    if t.chars().count() > 200 || t.chars().any(char::is_control) {
+        return Err(FieldError::new(field, Problem::Invalid("must be at most 200 characters of text")));
+    }
+    Ok(t.to_owned())
+}
+
+/// ISO 3166-1 alpha-3, upper case.
+pub fn parse_nationality(field: &str, raw: &str) -> Result<String, FieldError> {
+    let t = raw.trim().to_ascii_uppercase();
+    if t.len() == 3 && t.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(t)
+    } else {
+        Err(FieldError::new(field, Problem::Invalid("must be an ISO 3166-1 alpha-3 code such as VNM")))
+    }
+}
+
+impl CaseReport {
+    /// Validates a new report. `today` is the Japan date now: no date may lie after it.
+    pub fn from_input(input: &ReportInput, id: ReportId, hasher: &KeyedHasher, now: Instant, today: NaiveDate) -> Result<Self, ValidationError> {
+        let mut c = Checker::default();
+        let hc = c.required("health_center_code", &input.health_center_code, |f, v| parse_code(f, v, &[4, 5, 6], "must be the 4 to 6 digit health-centre code"));
+        let case_number = c.optional("case_number", &input.case_number, parse_text);
+        let prefecture = c.required("prefecture_code", &input.prefecture_code, PrefectureCode::parse);
+        let municipality = c.required("municipality_code", &input.municipality_code, |f, v| parse_code(f, v, &[5, 6], "must be a 5 or 6 digit local-government code"));
+        let case_type = c.required("case_type", &input.case_type, CaseType::parse);
+        let sex = c.required("sex", &input.sex, Sex::parse);
+        let dob = c.required("date_of_birth", &input.date_of_birth, parse_date);
+        let name = c.required("name", &input.name, PersonName::parse);
+        let name_kana = c.optional("name_kana", &input.name_kana, PersonName::parse);
+        let phone = c.optional("phone", &input.phone, PhoneNumber::parse);
+        let email = c.optional("email", &input.email, Email::parse);
+        let language = c.optional("preferred_language", &input.preferred_language, Language::parse);
+        let occupation = c.optional("occupation", &input.occupation, parse_text);
+        let residence = c.optional("residence", &input.residence, parse_text);
+        let report_date = c.required("report_date", &input.report_date, parse_date);
+        let diagnosis_date = c.required("diagnosis_date", &input.diagnosis_date, parse_date);
+        let onset_date = c.optional("onset_date", &input.onset_date, parse_date);
+        let publication_date = c.optional("publication_date", &input.publication_date, parse_date);
+        let method = c.optional("diagnosis_method", &input.diagnosis_method, DiagnosisMethod::parse);
+        let nationality = c.optional("nationality", &input.nationality, parse_nationality);
+        let entry_date = c.optional("entry_date", &input.entry_date, parse_date);
+        let passport = c.optional("passport_number", &input.passport_number, PassportNumber::parse);
+
+        for (field, date) in [
+            ("date_of_birth", dob),
+            ("report_date", report_date),
+            ("diagnosis_date", diagnosis_date),
+            ("onset_date", onset_date.flatten()),
+            ("publication_date", publication_date.flatten()),
+            ("entry_date", entry_date.flatten()),
+        ] {
+            if let Some(d) = date {
+                c.rule(d <= today, field, "must not be in the future (Japan time)");
+            }
+        }
+        if let (Some(Some(onset)), Some(diag)) = (onset_date, diagnosis_date) {
+            c.rule(onset <= diag, "onset_date", "must not be after diagnosis_date");
+        }
+        if let (Some(diag), Some(rep)) = (diagnosis_date, report_date) {
+            c.rule(diag <= rep, "diagnosis_date", "must not be after report_date");
+        }
+        if let (Some(dob), Some(diag)) = (dob, diagnosis_date) {
+            c.rule(dob <= diag, "date_of_birth", "must not be after diagnosis_date");
+            c.rule(diag.years_since(dob).is_none_or(|age| age <= 120), "date_of_birth", "gives an age over 120 years");
+        }
+        if let (Some(Some(entry)), Some(diag)) = (entry_date, diagnosis_date) {
+            c.rule(entry <= diag, "entry_date", "must not be after diagnosis_date");
+        }
+        if !c.errors.is_empty() {
+            return Err(ValidationError(c.errors));
+        }
+        let (Some(hc), Some(case_number), Some(prefecture), Some(municipality), Some(case_type), Some(sex), Some(dob), Some(name), Some(name_kana), Some(phone), Some(email), Some(language), Some(occupation), Some(residence), Some(report_date), Some(diagnosis_date), Some(onset_date), Some(publication_date), Some(method), Some(nationality), Some(entry_date), Some(passport)) =
+            (hc, case_number, prefecture, municipality, case_type, sex, dob, name, name_kana, phone, email, language, occupation, residence, report_date, diagnosis_date, onset_date, publication_date, method, nationality, entry_date, passport)
+        else {
+            // Every None above pushed an error, so this is unreachable; answer as a validation error regardless.
+            return Err(ValidationError(vec![FieldError::new("report", Problem::Invalid("incomplete"))]));
+        };
+        let passport_hash = passport.as_ref().map(|p| hasher.passport(p));
+        Ok(CaseReport {
+            id,
+            health_center_code: hc,
+            case_number,
+            prefecture,
+            municipality_code: municipality,
+            case_type,
+            sex,
+            date_of_birth: dob,
+            name,
+            name_kana,
+            phone,
+            email,
+            preferred_language: language.unwrap_or(Language::Ja),
+            occupation,
+            residence,
+            report_date,
+            diagnosis_date,
+            onset_date,
+            publication_date,
+            diagnosis_method: method,
+            nationality,
+            entry_date,
+            passport_number: passport,
+            passport_hash,
+            status_history: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The status in force on a day, if any.
+    pub fn status_on(&self, day: NaiveDate) -> Option<Status> {
+        self.status_history.iter().filter(|s| s.effective_date <= day).last().map(|s| s.status)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub fn sample_input() -> ReportInput {
+        ReportInput {
+            health_center_code: Some("131016".into()),
+            prefecture_code: Some("13".into()),
+            municipality_code: Some("131016".into()),
+            case_type: Some("patient".into()),
+            sex: Some("F".into()),
+            date_of_birth: Some("1990-04-01".into()),
+            name: Some("NGUYEN VAN AN".into()),
+            name_kana: Some("グエン ヴァン アン".into()),
+            phone: Some("090-1234-5678".into()),
+            email: Some("an@example.jp".into()),
+            preferred_language: Some("en".into()),
+            report_date: Some("2021-02-03".into()),
+            diagnosis_date: Some("2021-02-02".into()),
+            onset_date: Some("2021-01-31".into()),
+            nationality: Some("vnm".into()),
+            entry_date: Some("2021-01-20".into()),
+            passport_number: Some("ｃ１２３４５６７".into()),
+            ..Default::default()
+        }
+    }
+
+    fn parse(input: &ReportInput) -> Result<CaseReport, ValidationError> {
+        let hasher = KeyedHasher::new(&[1; 32]).unwrap();
+        let now = chrono::Utc.with_ymd_and_hms(2021, 2, 3, 3, 0, 0).unwrap();
+        CaseReport::from_input(input, ReportId::generate(), &hasher, now, crate::time::japan_date(now))
+    }
+
+    #[test]
+    fn a_complete_report_is_normalised() {
+        let r = parse(&sample_input()).unwrap();
+        assert_eq!(r.passport_number.as_ref().unwrap().expose(), "C1234567");
+        assert_eq!(r.phone.as_ref().unwrap().expose(), "+819012345678");
+        assert_eq!(r.nationality.as_deref(), Some("VNM"));
+        assert!(r.passport_hash.is_some());
+    }
+
+    #[test]
+    fn every_bad_field_is_named_and_no_value_is_echoed() {
+        let mut input = sample_input();
+        input.passport_number = Some("C12#".into());
+        input.onset_date = Some("2021-02-05".into());
+        input.sex = Some("female".into());
+        input.name = None;
+        let err = parse(&input).unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        for f in ["passport_number", "onset_date", "sex", "name"] {
+            assert!(fields.contains(&f), "{fields:?}");
+        }
+        assert!(!err.to_string().contains("C12#"));
+    }
+
+    #[test]
+    fn status_on_a_day_follows_the_history() {
+        let mut r = parse(&sample_input()).unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        r.status_history = vec![
+            StatusChange { status: Status::HomeCare, effective_date: d("2021-02-02") },
+            StatusChange { status: Status::Hospitalized, effective_date: d("2021-02-04") },
+        ];
+        assert_eq!(r.status_on(d("2021-02-01")), None);
+        assert_eq!(r.status_on(d("2021-02-03")), Some(Status::HomeCare));
+        assert_eq!(r.status_on(d("2021-02-09")), Some(Status::Hospitalized));
+    }
+}

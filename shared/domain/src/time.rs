@@ -1,0 +1,55 @@
+//! Time: instants are stored in UTC; calendar dates (diagnosis, report, publication) are Japan dates.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Asia::Tokyo;
+
+pub type Instant = DateTime<Utc>;
+
+/// The calendar date in Japan at an instant.
+pub fn japan_date(at: Instant) -> NaiveDate {
+    at.with_timezone(&Tokyo).date_naive()
+}
+
+/// "2021-02-01 10:30" in Japan time, for messages to patients.
+pub fn japan_clock_text(at: Instant) -> String {
+    at.with_timezone(&Tokyo).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Where "now" comes from. API handlers read the system clock; scheduled handlers take the event's time instead.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Utc::now()
+    }
+}
+
+/// A clock stuck at one instant: for scheduled runs ("now" is the event's time) and tests.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Instant);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Instant {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn japan_date_turns_at_15_utc() {
+        let before = Utc.with_ymd_and_hms(2021, 2, 1, 14, 59, 59).unwrap();
+        let after = Utc.with_ymd_and_hms(2021, 2, 1, 15, 0, 0).unwrap();
+        assert_eq!(japan_date(before).to_string(), "2021-02-01");
+        assert_eq!(japan_date(after).to_string(), "2021-02-02");
+        assert_eq!(japan_clock_text(after), "2021-02-02 00:00");
+    }
+}
