@@ -1,1 +1,87 @@
-fn main() {}
+//! `hersys`: the product on one machine. `serve` runs every API route and the schedules of `template.yaml` on the
+//! embedded default (or on AWS/emulators with `--aws`); `invoke` runs one function handler on an event file;
+//! `outbox` lists the messages the local outbox holds instead of sending.
+
+mod invoke;
+mod outbox;
+mod schedules;
+mod serve;
+mod setup;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hersys", version, about = "HER-SYS extension: local server and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Backend {
+    /// Where the embedded store, outbox, HMAC key and exports live.
+    #[arg(long, default_value = ".hersys", global = true)]
+    data_dir: PathBuf,
+    /// Use the DynamoDB/SES/SNS/S3 adapters (emulators when AWS_ENDPOINT_URL is set, else real AWS).
+    #[arg(long, global = true)]
+    aws: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API on 127.0.0.1 and fire the scheduled functions as timers.
+    Serve {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Do not fire the schedules (for tests that drive scheduled functions with `invoke`).
+        #[arg(long)]
+        no_schedules: bool,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Run one function handler once on an event JSON file and print its response.
+    Invoke {
+        /// ingest, reissue, linkage or export.
+        function: invoke::Function,
+        #[arg(long)]
+        event: PathBuf,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// List the messages in the local outbox: time, channel, recipient, text.
+    Outbox {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = ".hersys")]
+        data_dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { port, no_schedules, backend } => {
+            platform::logging::init_with_writer(std::io::stderr);
+            serve::run(&backend, port, !no_schedules).await
+        }
+        Command::Invoke { function, event, backend } => {
+            platform::logging::init_with_writer(std::io::stderr);
+            invoke::run(&backend, function, &event).await
+        }
+        Command::Outbox { json, data_dir } => {
+            platform::logging::init_human();
+            outbox::run(&data_dir, json)
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hersys: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,17 @@
+//! Adapters of the domain's ports on the AWS SDK for Rust: DynamoDB stores, SNS and SES v2 notifications, S3
+//! exports. No business rules here: each adapter translates one port call into service calls and service answers
+//! into the domain's errors.
+//!
+//! Architecture invariant: no error text built here contains an item value, a key, a recipient or a message body;
+//! SDK failures are reduced to the service's error code (see [`sdk_error`]).
 
+pub mod dynamo;
+pub mod export;
+pub mod notify;
+mod sdk_error;
+pub mod tables;
+
+pub use dynamo::{DynamoStores, MissingTableName, TableNames};
+pub use export::{S3ExportSink, s3_client};
+pub use notify::{AwsNotifier, verify_sender};
+pub use tables::create_tables;

@@ -4,9 +4,11 @@
 //! Architecture invariant: this crate knows nothing of AWS, Lambda, HTTP or JSON, and does no I/O. Everything
 //! personal is held in the redacting types of [`pii`].
 
+pub mod app;
 pub mod cycle;
 pub mod entry;
 pub mod error;
+pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;
 pub mod pii;

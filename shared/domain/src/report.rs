@@ -315,7 +315,7 @@ impl CaseReport {
 
     /// The status in force on a day, if any.
     pub fn status_on(&self, day: NaiveDate) -> Option<Status> {
-        self.status_history.iter().filter(|s| s.effective_date <= day).last().map(|s| s.status)
+        self.status_history.iter().filter(|s| s.effective_date <= day).next_back().map(|s| s.status)
     }
 }
 
@@ -345,6 +345,10 @@ pub(crate) mod tests {
             passport_number: Some("ｃ１２３４５６７".into()),
             ..Default::default()
         }
+    }
+
+    pub fn sample_report() -> CaseReport {
+        parse(&sample_input()).unwrap()
     }
 
     fn parse(input: &ReportInput) -> Result<CaseReport, ValidationError> {

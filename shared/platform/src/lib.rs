@@ -1,1 +1,11 @@
+//! The platform: typed configuration from the environment, logging, and the wiring that builds one
+//! [`domain::app::App`] per cold start, on AWS adapters or on the embedded default.
+//!
+//! Architecture invariant: no business rules here, and nothing here is called per request.
 
+pub mod config;
+pub mod logging;
+pub mod wiring;
+
+pub use config::{Config, ConfigError};
+pub use wiring::{aws_app, aws_app_with, embedded_app, sdk_config, AwsResources, WiringError};

@@ -1,0 +1,46 @@
+//! `hersys serve`: the HTTP API on 127.0.0.1 and the schedules as timers, until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use domain::app::App;
+
+use crate::invoke::{self, Function};
+use crate::schedules::SCHEDULES;
+use crate::Backend;
+
+pub async fn run(backend: &Backend, port: u16, schedules: bool) -> anyhow::Result<()> {
+    let built = crate::setup::build(backend).await?;
+    let app = built.app().clone();
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    if schedules {
+        for &(function, period) in SCHEDULES {
+            tokio::spawn(fire_every(app.clone(), function, period));
+        }
+    }
+    // The one line a person (or a test) needs: where to reach it.
+    println!("hersys listening on http://{addr} (store: {}, data: {})", built.describe(), backend.data_dir.display());
+    platform::logging::flush();
+    axum::serve(listener, api::router(app))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.
+async fn fire_every(app: App, function: Function, period: std::time::Duration) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let event = serde_json::json!({ "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local" });
+        if let Err(e) = invoke::scheduled(&app, function, event).await {
+            tracing::error!(function = ?function, error = %e, "scheduled run failed");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Builds the app for a local command: embedded by default, AWS adapters with `--aws` or `AWS_ENDPOINT_URL`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use aws_adapters::TableNames;
+use domain::app::App;
+use platform::{AwsResources, Config};
+
+use crate::Backend;
+
+/// Default resource names for `--aws` when the environment names none.
+const LOCAL_TABLE_PREFIX: &str = "HersysLocal";
+const LOCAL_BUCKET: &str = "hersys-local-export";
+
+pub fn wants_aws(backend: &Backend) -> bool {
+    backend.aws || std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty())
+}
+
+/// The HMAC secret: `HMAC_SECRET` if set, else a key made on first run and kept in the data dir, so that hashes
+/// stay comparable across restarts.
+fn local_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(s) = std::env::var("HMAC_SECRET") {
+        if !s.is_empty() {
+            return Ok(s.into_bytes());
+        }
+    }
+    let path = data_dir.join("hmac.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let key: [u8; 32] = rand::random();
+    let text = hex::encode(key);
+    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(text.into_bytes())
+}
+
+pub enum Built {
+    Embedded(App),
+    Aws(App),
+}
+
+impl Built {
+    pub fn app(&self) -> &App {
+        match self {
+            Built::Embedded(app) | Built::Aws(app) => app,
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Built::Embedded(..) => "embedded (SQLite + local outbox)",
+            Built::Aws(..) => "AWS adapters (DynamoDB, SES v2, SNS, S3)",
+        }
+    }
+}
+
+pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
+    let config = Config::from_env_with_secret(local_secret(&backend.data_dir)?)?;
+    if !wants_aws(backend) {
+        let (app, _stores) = platform::embedded_app(&backend.data_dir, &config)?;
+        return Ok(Built::Embedded(app));
+    }
+    let sdk = platform::sdk_config().await;
+    let resources = match AwsResources::from_env() {
+        Ok(r) => r,
+        Err(_) => AwsResources {
+            tables: TableNames::with_prefix(LOCAL_TABLE_PREFIX),
+            export_bucket: Some(std::env::var("EXPORT_BUCKET").unwrap_or_else(|_| LOCAL_BUCKET.to_owned())),
+        },
+    };
+    // Against emulators, create what SAM would have created in AWS.
+    if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()) {
+        aws_adapters::create_tables(&aws_sdk_dynamodb_client(&sdk), &resources.tables).await?;
+        aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
+        if let Some(bucket) = &resources.export_bucket {
+            let s3 = aws_adapters::s3_client(&sdk, true);
+            // An existing bucket is fine.
+            let _ = s3.create_bucket().bucket(bucket).send().await;
+        }
+    }
+    Ok(Built::Aws(platform::aws_app_with(&config, &sdk, resources)?))
+}
+
+fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}

@@ -1,0 +1,95 @@
+//! Entries table: `pk` = the quarantine system's entry id, `doc`, `passport_hash` (index `by_passport`, ALL).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use domain::StoreError;
+use domain::entry::EntryRecord;
+use domain::keyed_hash::KeyedHash;
+use domain::ports::{EntryStore, PutOutcome};
+use futures::{StreamExt, TryStreamExt, stream};
+
+use super::{DynamoStores, Item, decode_doc, encode_doc, query_all, s, unavailable};
+
+const WHAT: &str = "entry";
+
+/// Writes in flight at once for a batch: enough to hide latency, few enough not to spike consumed capacity.
+const CONCURRENT_PUTS: usize = 16;
+
+impl DynamoStores {
+    async fn put_entry(&self, entry: &EntryRecord) -> Result<PutOutcome, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(&entry.entry_id)),
+            ("doc".to_owned(), encode_doc(WHAT, entry)?),
+            ("passport_hash".to_owned(), s(entry.passport_hash.as_str())),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.entries)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(_) => return Ok(PutOutcome::Created),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item().cloned(),
+                _ => return Err(unavailable("PutItem", &e)),
+            },
+        };
+        // The old item normally comes with the refusal; read it if the service did not send it.
+        let mut old = match old {
+            Some(old) => old,
+            None => match self.get_entry_item(&entry.entry_id).await? {
+                Some(old) => old,
+                // Deleted in between (TTL, operator): retrying the batch creates it.
+                None => return Err(StoreError::Unavailable("PutItem: an entry vanished during the write; retry".to_owned())),
+            },
+        };
+        let stored: EntryRecord = decode_doc(WHAT, &mut old)?;
+        Ok(if stored == *entry { PutOutcome::Unchanged } else { PutOutcome::Conflict })
+    }
+
+    async fn get_entry_item(&self, entry_id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.entries)
+            .key("pk", s(entry_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        Ok(out.item)
+    }
+}
+
+#[async_trait]
+impl EntryStore for DynamoStores {
+    async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError> {
+        // Collected first: a lazy `map` closure here trips the compiler's Send check of async_trait's boxed future.
+        let puts: Vec<_> = entries.iter().map(|entry| self.put_entry(entry)).collect();
+        // `buffered` (not `buffer_unordered`) keeps the outcomes in input order.
+        stream::iter(puts).buffered(CONCURRENT_PUTS).try_collect().await
+    }
+
+    async fn get_entry(&self, entry_id: &str) -> Result<Option<EntryRecord>, StoreError> {
+        match self.get_entry_item(entry_id).await? {
+            Some(mut item) => decode_doc(WHAT, &mut item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.entries)
+            .index_name("by_passport")
+            .key_condition_expression("passport_hash = :h")
+            .expression_attribute_values(":h", s(passport.as_str()));
+        query_all(query).await?.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
+    }
+}

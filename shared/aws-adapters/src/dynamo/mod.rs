@@ -1,0 +1,176 @@
+//! The domain's stores on DynamoDB, with the table layout of `docs/storage-layout.md`: one table per aggregate, the
+//! domain struct as a `doc` map (serde_dynamo), and beside it only opaque ids and keyed hashes as key and index
+//! attributes.
+//!
+//! Creates are conditional on absence, updates on the stored `version`, multi-item writes are transactions. Error
+//! texts carry SDK error codes only, never keys or values.
+
+mod cycles;
+mod entries;
+mod idempotency;
+mod reports;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use domain::StoreError;
+use domain::time::Instant;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::sdk_error::describe;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The four table names, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub reports: String,
+    pub entries: String,
+    pub cycles: String,
+    pub idempotency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingTableName(pub &'static str);
+
+impl TableNames {
+    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE` and `IDEMPOTENCY_TABLE`.
+    pub fn from_env() -> Result<Self, MissingTableName> {
+        let var = |name: &'static str| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(MissingTableName(name))
+        };
+        Ok(Self {
+            reports: var("REPORTS_TABLE")?,
+            entries: var("ENTRIES_TABLE")?,
+            cycles: var("CYCLES_TABLE")?,
+            idempotency: var("IDEMPOTENCY_TABLE")?,
+        })
+    }
+
+    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`: a random prefix
+    /// per test keeps tests apart on one DynamoDB Local.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            reports: format!("{prefix}Reports"),
+            entries: format!("{prefix}Entries"),
+            cycles: format!("{prefix}ProcessingNumbers"),
+            idempotency: format!("{prefix}Idempotency"),
+        }
+    }
+
+    pub(crate) fn all(&self) -> [&str; 4] {
+        [&self.reports, &self.entries, &self.cycles, &self.idempotency]
+    }
+}
+
+/// Implements every store port of the domain. Cheap to clone (the SDK client is an `Arc` inside).
+#[derive(Debug, Clone)]
+pub struct DynamoStores {
+    pub client: Client,
+    pub tables: TableNames,
+}
+
+/// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
+const KEY_ATTRIBUTES: [&str; 5] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard"];
+
+impl DynamoStores {
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        Self { client, tables }
+    }
+
+    /// Every string value of a key or index attribute in every table, by Scan. For tests and diagnostics only (the
+    /// contract check "no raw personal identifier in any key"); never call it on a production path.
+    pub async fn all_key_values(&self) -> Result<Vec<String>, StoreError> {
+        let mut values = Vec::new();
+        for table in self.tables.all() {
+            let items: Vec<Item> = self
+                .client
+                .scan()
+                .table_name(table)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| unavailable("Scan", &e))?;
+            for item in items {
+                values.extend(KEY_ATTRIBUTES.iter().filter_map(|a| item.get(*a)?.as_s().ok().cloned()));
+            }
+        }
+        Ok(values)
+    }
+}
+
+// ---- helpers shared by the stores ----
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn epoch_ms(at: Instant) -> AttributeValue {
+    n(at.timestamp_millis())
+}
+
+/// DynamoDB's TTL wants epoch seconds.
+pub(crate) fn epoch_s(at: Instant) -> AttributeValue {
+    n(at.timestamp())
+}
+
+pub(crate) fn unavailable<E: ProvideErrorMetadata>(operation: &str, error: &SdkError<E, HttpResponse>) -> StoreError {
+    StoreError::Unavailable(describe(operation, error).text)
+}
+
+/// The `doc` attribute of a domain value. `what` names the kind of item for the error text.
+pub(crate) fn encode_doc<T: Serialize>(what: &str, value: &T) -> Result<AttributeValue, StoreError> {
+    // serde_dynamo's messages may quote values, so only the kind of item is reported.
+    serde_dynamo::to_attribute_value(value).map_err(|_| StoreError::Corrupt(format!("a {what} does not encode")))
+}
+
+pub(crate) fn decode_doc<T: DeserializeOwned>(what: &str, item: &mut Item) -> Result<T, StoreError> {
+    let doc = item.remove("doc").ok_or_else(|| StoreError::Corrupt(format!("a {what} item has no doc")))?;
+    serde_dynamo::from_attribute_value(doc).map_err(|_| StoreError::Corrupt(format!("the doc of a {what} item does not decode")))
+}
+
+pub(crate) fn read_string(what: &str, item: &Item, attribute: &str) -> Result<String, StoreError> {
+    item.get(attribute)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| StoreError::Corrupt(format!("a {what} item lacks the string {attribute}")))
+}
+
+pub(crate) fn read_u64(what: &str, item: &Item, attribute: &str) -> Result<u64, StoreError> {
+    item.get(attribute)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("a {what} item lacks the number {attribute}")))
+}
+
+pub(crate) fn read_i64(what: &str, item: &Item, attribute: &str) -> Result<i64, StoreError> {
+    item.get(attribute)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("a {what} item lacks the number {attribute}")))
+}
+
+/// The cancellation codes of a transaction, e.g. `None,ConditionalCheckFailed`: safe to show, they hold no values.
+pub(crate) fn reason_codes(reasons: &[CancellationReason]) -> String {
+    reasons.iter().map(|r| r.code().unwrap_or("None")).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons.get(index).and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
+}
+
+/// Runs a query to its last page.
+pub(crate) async fn query_all(query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    query.into_paginator().items().send().try_collect().await.map_err(|e| unavailable("Query", &e))
+}

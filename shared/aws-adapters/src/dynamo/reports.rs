@@ -1,0 +1,118 @@
+//! Reports table: `pk` = report id, `version`, `doc`, `prefecture`, and `passport_hash` only when a passport number
+//! is known (so the `by_passport` index stays sparse).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use domain::StoreError;
+use domain::keyed_hash::KeyedHash;
+use domain::ports::{ReportStore, Versioned};
+use domain::prefecture::PrefectureCode;
+use domain::report::{CaseReport, ReportId};
+
+use super::{DynamoStores, Item, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
+
+const WHAT: &str = "report";
+
+fn report_item(report: &CaseReport, version: u64) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(report.id.as_str())),
+        ("version".to_owned(), n(version)),
+        ("doc".to_owned(), encode_doc(WHAT, report)?),
+        ("prefecture".to_owned(), s(report.prefecture.as_jis())),
+    ]);
+    if let Some(hash) = &report.passport_hash {
+        item.insert("passport_hash".to_owned(), s(hash.as_str()));
+    }
+    Ok(item)
+}
+
+#[async_trait]
+impl ReportStore for DynamoStores {
+    async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.reports)
+            .set_item(Some(report_item(report, 1)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+
+    async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.reports)
+            .key("pk", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let Some(mut item) = out.item else { return Ok(None) };
+        let version = read_u64(WHAT, &item, "version")?;
+        Ok(Some(Versioned { value: decode_doc(WHAT, &mut item)?, version }))
+    }
+
+    async fn update_report(&self, report: &CaseReport, expected_version: u64) -> Result<u64, StoreError> {
+        let version = expected_version + 1;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.reports)
+            .set_item(Some(report_item(report, version)?))
+            .condition_expression("attribute_exists(pk) AND version = :expected")
+            .expression_attribute_values(":expected", n(expected_version))
+            // The old item tells a missing report from a stale version without a second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(version),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
+                    None => Err(StoreError::NotFound),
+                    Some(_) => Err(StoreError::VersionConflict { expected: expected_version }),
+                },
+                _ => Err(unavailable("PutItem", &e)),
+            },
+        }
+    }
+
+    async fn reports_by_passport(&self, passport: &KeyedHash) -> Result<Vec<ReportId>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.reports)
+            .index_name("by_passport")
+            .key_condition_expression("passport_hash = :h")
+            .expression_attribute_values(":h", s(passport.as_str()));
+        query_all(query)
+            .await?
+            .iter()
+            .map(|item| {
+                let pk = read_string(WHAT, item, "pk")?;
+                ReportId::parse(&pk).ok_or_else(|| StoreError::Corrupt("a report key is not a report id".to_owned()))
+            })
+            .collect()
+    }
+
+    async fn reports_by_prefecture(&self, prefecture: PrefectureCode) -> Result<Vec<CaseReport>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.reports)
+            .index_name("by_prefecture")
+            .key_condition_expression("prefecture = :p")
+            .expression_attribute_values(":p", s(prefecture.as_jis()));
+        query_all(query).await?.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
+    }
+}

@@ -1,0 +1,55 @@
+//! Exported graph data on S3. Encryption is the bucket's default (SSE-KMS), so objects need no per-request setting.
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use domain::error::ExportError;
+use domain::ports::ExportSink;
+
+use crate::sdk_error::describe;
+
+/// An S3 client from the shared SDK config. Path-style addressing (`host/bucket/key`) is needed by emulators such
+/// as moto, which do not serve `bucket.host` names.
+pub fn s3_client(sdk_config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(force_path_style).build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[derive(Debug, Clone)]
+pub struct S3ExportSink {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    /// Key prefix without a trailing slash, e.g. `open-data`; empty for the bucket's root.
+    pub prefix: String,
+}
+
+impl S3ExportSink {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into(), prefix: prefix.into() }
+    }
+
+    /// The object key of a relative export path; refuses paths that could escape the prefix.
+    fn key(&self, path: &str) -> Result<String, ExportError> {
+        if path.is_empty() || path.starts_with('/') || path.split('/').any(|part| part.is_empty() || part == "..") {
+            return Err(ExportError(format!("not a relative export path: {path}")));
+        }
+        let prefix = self.prefix.trim_end_matches('/');
+        Ok(if prefix.is_empty() { path.to_owned() } else { format!("{prefix}/{path}") })
+    }
+}
+
+#[async_trait]
+impl ExportSink for S3ExportSink {
+    async fn put_object(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), ExportError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(path)?)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| ExportError(describe("PutObject", &e).text))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,193 @@
+//! Smoke tests of the adapters against the local emulators: DynamoDB Local (table creation) and moto (SNS, SES v2,
+//! S3). The storage contract suite lives in the workspace's `tests/` crate.
+//!
+//! The emulators must be running (`./infra/test` starts them); a missing endpoint fails the test, never skips it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_adapters::{AwsNotifier, S3ExportSink, TableNames, create_tables, s3_client, verify_sender};
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
+use domain::NotifyError;
+use domain::pii::{Email, PhoneNumber};
+use domain::ports::{ExportSink, Notifier, OutgoingMessage, Recipient};
+
+fn require_env(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the emulators: ./infra/test"))
+}
+
+async fn sdk_config(endpoint_var: &str) -> SdkConfig {
+    require_env(endpoint_var);
+    // aws-config reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB itself.
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+fn unique(what: &str) -> String {
+    format!("{what}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Everything moto "sent", as one JSON text (non-ASCII unescaped).
+async fn moto_sent() -> String {
+    let url = format!("{}/moto-api/data.json", require_env("AWS_ENDPOINT_URL").trim_end_matches('/'));
+    let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    data.to_string()
+}
+
+#[tokio::test]
+async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
+    // GIVEN fresh table names on DynamoDB Local
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await);
+    let names = TableNames::with_prefix(&unique("t"));
+
+    // WHEN the tables are created twice
+    create_tables(&client, &names).await.unwrap();
+    create_tables(&client, &names).await.unwrap();
+
+    // THEN each table has `pk` as its only key, and exactly the indexes of docs/storage-layout.md
+    let expected: [(&str, &[(&str, &str, Option<&str>, ProjectionType)]); 4] = [
+        (&names.reports, &[
+            ("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
+            ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
+        ]),
+        (&names.entries, &[("by_passport", "passport_hash", None, ProjectionType::All)]),
+        (&names.cycles, &[
+            ("by_report", "report_id", Some("pk"), ProjectionType::All),
+            ("due", "due_shard", Some("due_at"), ProjectionType::KeysOnly),
+        ]),
+        (&names.idempotency, &[]),
+    ];
+    for (table, indexes) in expected {
+        let described = client.describe_table().table_name(table).send().await.unwrap().table.unwrap();
+        assert_eq!(described.table_status().map(|s| s.as_str()), Some("ACTIVE"), "{table}");
+        let keys: Vec<_> = described.key_schema().iter().map(|k| (k.attribute_name(), k.key_type().clone())).collect();
+        assert_eq!(keys, [("pk", KeyType::Hash)], "{table}");
+        let mut found: Vec<_> = described
+            .global_secondary_indexes()
+            .iter()
+            .map(|gsi| {
+                let key = |kind: KeyType| gsi.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| k.attribute_name().to_owned());
+                let projection = gsi.projection().and_then(|p| p.projection_type().cloned()).unwrap();
+                (gsi.index_name().unwrap().to_owned(), key(KeyType::Hash).unwrap(), key(KeyType::Range), projection)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let want: Vec<_> = indexes
+            .iter()
+            .map(|(n, h, r, p)| (n.to_string(), h.to_string(), r.map(str::to_owned), p.clone()))
+            .collect();
+        assert_eq!(found, want, "{table}");
+    }
+    for table in [&names.cycles, &names.idempotency] {
+        let ttl = client.describe_time_to_live().table_name(table).send().await.unwrap();
+        assert_eq!(ttl.time_to_live_description.unwrap().attribute_name(), Some("ttl"), "{table}");
+    }
+}
+
+fn notifier(config: &SdkConfig, from: &str) -> AwsNotifier {
+    AwsNotifier::new(aws_sdk_sns::Client::new(config), aws_sdk_sesv2::Client::new(config), from)
+}
+
+#[tokio::test]
+async fn an_sms_goes_out_through_sns_to_the_e164_number() {
+    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let notifier = notifier(&config, "noreply@example.jp");
+    let token = unique("sms");
+    let message = OutgoingMessage {
+        to: Recipient::Sms(PhoneNumber::parse("phone", "090-1234-5678").unwrap()),
+        subject: String::new(),
+        body: format!("処理番号 12345678 {token}"),
+    };
+
+    let before = chrono::Utc::now();
+    let delivery = notifier.send(&message).await.unwrap();
+
+    assert!(!delivery.message_id.is_empty());
+    assert!(delivery.accepted_at >= before);
+    let sent = moto_sent().await;
+    assert!(sent.contains("+819012345678"), "SNS got no SMS to the E.164 number");
+    assert!(sent.contains(&format!("処理番号 12345678 {token}")), "SNS got another text");
+}
+
+#[tokio::test]
+async fn an_email_goes_out_through_ses_from_the_verified_sender() {
+    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let from = format!("{}@example.jp", unique("hc"));
+    verify_sender(&aws_sdk_sesv2::Client::new(&config), &from).await.unwrap();
+    verify_sender(&aws_sdk_sesv2::Client::new(&config), &from).await.unwrap(); // again: harmless
+    let notifier = notifier(&config, &from);
+    let subject = format!("処理番号のお知らせ {}", unique("s"));
+    let message = OutgoingMessage {
+        to: Recipient::Email(Email::parse("email", "an@example.jp").unwrap()),
+        subject: subject.clone(),
+        body: "処理番号: 12345678".to_owned(),
+    };
+
+    let delivery = notifier.send(&message).await.unwrap();
+
+    assert!(!delivery.message_id.is_empty());
+    let sent = moto_sent().await;
+    assert!(sent.contains(&subject), "SES got no message with this subject");
+    assert!(sent.contains(&from));
+}
+
+#[tokio::test]
+async fn a_refused_email_is_rejected_without_recipient_or_text_in_the_error() {
+    // GIVEN a sender that was never verified
+    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let notifier = notifier(&config, &format!("{}@example.jp", unique("unverified")));
+    let message = OutgoingMessage {
+        to: Recipient::Email(Email::parse("email", "secret.person@example.jp").unwrap()),
+        subject: "subject 87654321".to_owned(),
+        body: "body 87654321".to_owned(),
+    };
+
+    // WHEN sending THEN SES refuses, permanently, and the error names only the operation and the code
+    let error = notifier.send(&message).await.unwrap_err();
+    let NotifyError::Rejected(text) = &error else { panic!("expected a rejection, got {error:?}") };
+    assert!(text.starts_with("SendEmail: "), "{text}");
+    for secret in ["secret.person", "87654321", "unverified"] {
+        assert!(!error.to_string().contains(secret), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn the_opt_out_list_is_asked_through_sns() {
+    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let notifier = notifier(&config, "noreply@example.jp");
+    // moto's rule: numbers ending in 99 are opted out.
+    let opted_out = PhoneNumber::parse("phone", "090-1234-5699").unwrap();
+    let reachable = PhoneNumber::parse("phone", "090-1234-5678").unwrap();
+
+    assert!(notifier.is_opted_out(&opted_out).await.unwrap());
+    assert!(!notifier.is_opted_out(&reachable).await.unwrap());
+}
+
+#[tokio::test]
+async fn an_export_lands_under_the_prefix_with_its_content_type() {
+    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let client = s3_client(&config, true);
+    let bucket = unique("export-");
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sink = S3ExportSink::new(client.clone(), &bucket, "open-data/");
+    let csv = "日付,新規陽性者数\n2021-02-01,10\n".as_bytes().to_vec();
+
+    sink.put_object("csv/newly_confirmed_cases_daily.csv", "text/csv; charset=utf-8", csv.clone()).await.unwrap();
+    sink.put_object("csv/newly_confirmed_cases_daily.csv", "text/csv; charset=utf-8", csv.clone()).await.unwrap();
+
+    let object = client.get_object().bucket(&bucket).key("open-data/csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
+    assert_eq!(object.content_type(), Some("text/csv; charset=utf-8"));
+    assert_eq!(object.body.collect().await.unwrap().into_bytes().to_vec(), csv);
+    for bad in ["../escape.csv", "/abs.csv", "csv//x.csv", ""] {
+        assert!(sink.put_object(bad, "text/csv", Vec::new()).await.is_err(), "{bad}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The application: the operations the handlers call, over the ports. Handlers translate events to these calls
+//! and their results back; nothing here knows which adapter is behind a port.
+
+use std::sync::Arc;
+
+use crate::error::{StoreError, ValidationError};
+use crate::keyed_hash::KeyedHasher;
+use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Notifier, ReportStore, Versioned};
+use crate::report::{CaseReport, ReportId, ReportInput};
+use crate::graphs;
+use crate::prefecture::PrefectureCode;
+use crate::time::{japan_date, Clock, Instant};
+
+/// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
+/// invocation, also under `run_concurrent`.
+#[derive(Clone)]
+pub struct App {
+    pub reports: Arc<dyn ReportStore>,
+    pub entries: Arc<dyn EntryStore>,
+    pub cycles: Arc<dyn CycleStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub notifier: Arc<dyn Notifier>,
+    pub export: Arc<dyn ExportSink>,
+    pub hasher: KeyedHasher,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Errors of application operations, converted to HTTP answers in one place (the `api` crate).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("not found")]
+    NotFound,
+    #[error("precondition failed: the item changed since version {expected}")]
+    Stale { expected: u64 },
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::VersionConflict { expected } => AppError::Stale { expected },
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl App {
+    /// Validates and stores a new report at version 1.
+    pub async fn create_report(&self, input: &ReportInput) -> Result<Versioned<CaseReport>, AppError> {
+        let now = self.clock.now();
+        let report = CaseReport::from_input(input, ReportId::generate(), &self.hasher, now, japan_date(now))?;
+        self.reports.create_report(&report).await?;
+        tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
+        Ok(Versioned { value: report, version: 1 })
+    }
+
+    pub async fn get_report(&self, id: &ReportId) -> Result<Versioned<CaseReport>, AppError> {
+        self.reports.get_report(id).await?.ok_or(AppError::NotFound)
+    }
+}
+
+/// What a re-issue run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueRun {
+    pub due: usize,
+}
+
+/// What a linkage run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkRun {
+    pub reports_with_passport: usize,
+    pub linked: usize,
+}
+
+/// What an export run wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportRun {
+    pub files: Vec<String>,
+}
+
+impl App {
+    /// The re-issuer's entry point. It finds the cycles due as of `now` through the due index; the re-issue and
+    /// reminder rules themselves are the processing-number issue's work and are not implemented yet.
+    pub async fn run_due_cycles(&self, now: Instant) -> Result<DueRun, AppError> {
+        let due = self.cycles.due_cycles(now, 1000).await?;
+        Ok(DueRun { due: due.len() })
+    }
+
+    /// Exact linkage: counts reports whose passport hash matches an entry record. Reads every prefecture's
+    /// reports; the incremental and scored linkage of the linkage issue replaces this.
+    pub async fn link_exact(&self, _now: Instant) -> Result<LinkRun, AppError> {
+        let mut run = LinkRun::default();
+        for prefecture in PrefectureCode::all() {
+            for report in self.reports.reports_by_prefecture(prefecture).await? {
+                if let Some(hash) = &report.passport_hash {
+                    run.reports_with_passport += 1;
+                    if !self.entries.entries_by_passport(hash).await?.is_empty() {
+                        run.linked += 1;
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Writes the new-cases series in the ministry's wide CSV layout, its JSON twin and a manifest.
+    pub async fn export_graphs(&self, now: Instant) -> Result<ExportRun, AppError> {
+        let mut reports = Vec::new();
+        for prefecture in PrefectureCode::all() {
+            reports.extend(self.reports.reports_by_prefecture(prefecture).await?);
+        }
+        let series = graphs::daily_new_cases(&reports);
+        let csv_path = "csv/newly_confirmed_cases_daily.csv";
+        self.export
+            .put_object(csv_path, "text/csv; charset=utf-8", graphs::wide_csv(&series))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let manifest = format!(
+            "{{\"generated_at\":\"{}\",\"series\":[{{\"name\":\"newly_confirmed_cases_daily\",\"csv\":\"{csv_path}\",\"last_date\":{}}}]}}",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            series.last_date().map(|d| format!("\"{d}\"")).unwrap_or_else(|| "null".into()),
+        );
+        self.export
+            .put_object("manifest.json", "application/json", manifest.into_bytes())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(ExportRun { files: vec![csv_path.to_owned(), "manifest.json".to_owned()] })
+    }
+}

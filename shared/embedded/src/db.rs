@@ -1,0 +1,144 @@
+//! The one SQLite file: opening, schema, and running blocking calls off the async runtime.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use domain::error::{NotifyError, StoreError};
+use rusqlite::Connection;
+
+/// Tables mirror the DynamoDB tables of `docs/storage-layout.md`: same key and index columns, documents as JSON
+/// text. Index columns hold only opaque ids and keyed hashes. Every statement is idempotent, so opening an
+/// existing file changes nothing.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS reports (
+    pk            TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    doc           TEXT NOT NULL,
+    passport_hash TEXT,
+    prefecture    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_by_passport ON reports (passport_hash) WHERE passport_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS reports_by_prefecture ON reports (prefecture, pk);
+
+CREATE TABLE IF NOT EXISTS entries (
+    pk            TEXT PRIMARY KEY,
+    doc           TEXT NOT NULL,
+    passport_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_passport ON entries (passport_hash);
+
+-- Cycles (pk 'cycle#<id>': version, report_id, due_at) and numbers (pk 'number#<hash>') share a table, as in
+-- DynamoDB, because issuing a number is one transaction over both. due_at (epoch ms) is set only while the
+-- cycle has a next_due_at, so the partial index holds exactly the cycles with work left.
+CREATE TABLE IF NOT EXISTS processing_numbers (
+    pk        TEXT PRIMARY KEY,
+    version   INTEGER,
+    doc       TEXT NOT NULL,
+    report_id TEXT,
+    due_at    INTEGER
+);
+CREATE INDEX IF NOT EXISTS processing_numbers_by_report ON processing_numbers (report_id, pk) WHERE report_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS processing_numbers_due ON processing_numbers (due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    pk              TEXT PRIMARY KEY,
+    payload_hash    TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('IN_PROGRESS', 'COMPLETED')),
+    lock_expires_at INTEGER,
+    response        TEXT,
+    expires_at      INTEGER NOT NULL
+);
+
+-- Local stand-ins for SNS and SES: what would have been sent, and SNS's SMS opt-out list. Raw recipients on
+-- purpose (see outbox.rs); these are not store tables and hold no index of personal data for the domain.
+CREATE TABLE IF NOT EXISTS outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    accepted_at TEXT NOT NULL,
+    channel     TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
+    recipient   TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS opted_out_phones (
+    phone TEXT PRIMARY KEY
+);
+";
+
+/// A shared connection. rusqlite is synchronous, so every call runs on tokio's blocking pool; one mutex
+/// serialises them, which SQLite would do for writers anyway.
+#[derive(Clone)]
+pub(crate) struct Db(Arc<Mutex<Connection>>);
+
+/// A fixed text for a rusqlite error: its SQLite code at most. Some rusqlite errors quote values
+/// (e.g. `IntegralValueOutOfRange`), so their `Display` is never passed on.
+pub(crate) fn describe(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(code) => format!("sqlite: {code:?}"),
+        None => "sqlite: call failed".to_owned(),
+    }
+}
+
+/// Errors of adapters that can say "the backend is unavailable".
+pub(crate) trait Unavailable {
+    fn unavailable(why: String) -> Self;
+}
+
+impl Unavailable for StoreError {
+    fn unavailable(why: String) -> Self {
+        StoreError::Unavailable(why)
+    }
+}
+
+impl Unavailable for NotifyError {
+    fn unavailable(why: String) -> Self {
+        NotifyError::Unavailable(why)
+    }
+}
+
+impl Db {
+    /// Opens (creating if need be) the file and its parent directory, and the schema.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create the data directory: {}", e.kind())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Self::init(conn)
+    }
+
+    pub(crate) fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        // A second process (`hersys outbox`) may hold the file while the server writes: WAL lets readers and the
+        // writer proceed together, and the busy timeout waits out the short write locks instead of failing.
+        conn.busy_timeout(Duration::from_secs(5))
+            .and_then(|()| conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"))
+            .and_then(|()| conn.execute_batch(SCHEMA))
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Ok(Self(Arc::new(Mutex::new(conn))))
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub(crate) async fn run<T, E>(&self, f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: Unavailable + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.run_blocking(f))
+            .await
+            .unwrap_or_else(|_| Err(E::unavailable("the database task failed".to_owned())))
+    }
+
+    /// Runs `f` with the connection on the current thread, for the synchronous developer helpers.
+    pub(crate) fn run_blocking<T, E: Unavailable>(&self, f: impl FnOnce(&mut Connection) -> Result<T, E>) -> Result<T, E> {
+        // A poisoned mutex means a call panicked midway; SQLite rolled its transaction back, but refuse anyway
+        // rather than guess about the connection's state.
+        let mut conn = self.0.lock().map_err(|_| E::unavailable("the database lock is poisoned".to_owned()))?;
+        f(&mut conn)
+    }
+}

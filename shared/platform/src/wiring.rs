@@ -1,0 +1,117 @@
+//! Builds the [`App`] once per cold start: on the AWS adapters (Lambda, `hersys serve --aws`) or on the embedded
+//! default (`hersys serve`). One SDK configuration is loaded and shared by every client.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, TableNames};
+use aws_config::{BehaviorVersion, SdkConfig};
+use domain::app::App;
+use domain::error::ExportError;
+use domain::ports::ExportSink;
+use domain::time::SystemClock;
+use domain::KeyedHasher;
+use embedded::{DirExportSink, SqliteStores};
+
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("environment variable {0} is not set")]
+    MissingTable(&'static str),
+    #[error("the HMAC secret is too short")]
+    WeakSecret,
+    #[error("storage: {0}")]
+    Store(#[from] domain::StoreError),
+    #[error("setting up the emulator: {0}")]
+    Setup(String),
+}
+
+/// The names of the AWS resources a function uses, from its environment.
+#[derive(Debug, Clone)]
+pub struct AwsResources {
+    pub tables: TableNames,
+    /// `EXPORT_BUCKET`; functions that export nothing run without it.
+    pub export_bucket: Option<String>,
+}
+
+impl AwsResources {
+    pub fn from_env() -> Result<Self, WiringError> {
+        let tables = TableNames::from_env().map_err(|e| WiringError::MissingTable(e.0))?;
+        let export_bucket = std::env::var("EXPORT_BUCKET").ok().filter(|b| !b.is_empty());
+        Ok(Self { tables, export_bucket })
+    }
+}
+
+/// An export sink for functions that have no bucket: refuses, naming the missing setting.
+struct NoExportSink;
+
+#[async_trait]
+impl ExportSink for NoExportSink {
+    async fn put_object(&self, _path: &str, _content_type: &str, _bytes: Vec<u8>) -> Result<(), ExportError> {
+        Err(ExportError("EXPORT_BUCKET is not configured for this function".into()))
+    }
+}
+
+/// Loads the SDK configuration. `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` point it at emulators.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Emulators serve S3 at one host, so buckets go in the path; real S3 uses virtual-hosted buckets.
+fn using_emulator() -> bool {
+    ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+}
+
+/// The Lambda wiring: everything from the environment.
+pub async fn aws_app() -> Result<App, WiringError> {
+    let config = Config::from_env()?;
+    let resources = AwsResources::from_env()?;
+    let sdk = sdk_config().await;
+    aws_app_with(&config, &sdk, resources)
+}
+
+/// The AWS wiring with explicit parts (tests, `hersys serve --aws`).
+pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -> Result<App, WiringError> {
+    let stores = Arc::new(DynamoStores::new(aws_sdk_dynamodb::Client::new(sdk), resources.tables));
+    let notifier = Arc::new(AwsNotifier::new(
+        aws_sdk_sns::Client::new(sdk),
+        aws_sdk_sesv2::Client::new(sdk),
+        config.ses_from_address.clone(),
+    ));
+    let export: Arc<dyn ExportSink> = match resources.export_bucket {
+        Some(bucket) => Arc::new(S3ExportSink::new(aws_adapters::s3_client(sdk, using_emulator()), bucket, "")),
+        None => Arc::new(NoExportSink),
+    };
+    Ok(App {
+        reports: stores.clone(),
+        entries: stores.clone(),
+        cycles: stores.clone(),
+        idempotency: stores,
+        notifier,
+        export,
+        hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`.
+/// Returns the stores too, for the local tools (outbox listing, opt-out list).
+pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStores), WiringError> {
+    let stores = SqliteStores::open(&data_dir.join("hersys.sqlite3"))?;
+    let shared = Arc::new(stores.clone());
+    let app = App {
+        reports: shared.clone(),
+        entries: shared.clone(),
+        cycles: shared.clone(),
+        idempotency: shared,
+        notifier: Arc::new(stores.outbox()),
+        export: Arc::new(DirExportSink::new(data_dir.join("export"))),
+        hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
+        clock: Arc::new(SystemClock),
+    };
+    Ok((app, stores))
+}
