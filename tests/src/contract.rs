@@ -1,0 +1,286 @@
+//! The storage contract: one suite, run unchanged against the embedded SQLite store and DynamoDB Local. Each check
+//! is written once as a function of a [`Backend`]; the macro at the bottom instantiates it for both engines.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::Duration;
+use domain::cycle::{CycleState, NumberState};
+use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
+use domain::ports::{CycleStore, EntryStore, IdempotencyStore, PutOutcome, ReportStore};
+use domain::prefecture::PrefectureCode;
+use domain::report::{Status, StatusChange};
+use domain::StoreError;
+
+use crate::fixtures::{self, t0};
+
+type Keys = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<String>> + Send>> + Send + Sync>;
+
+pub struct Backend {
+    reports: Arc<dyn ReportStore>,
+    entries: Arc<dyn EntryStore>,
+    cycles: Arc<dyn CycleStore>,
+    idempotency: Arc<dyn IdempotencyStore>,
+    /// Every key and index attribute value the backend holds.
+    keys: Keys,
+}
+
+pub async fn sqlite() -> Backend {
+    let stores = embedded::SqliteStores::open_in_memory().unwrap();
+    let shared = Arc::new(stores.clone());
+    Backend {
+        reports: shared.clone(),
+        entries: shared.clone(),
+        cycles: shared.clone(),
+        idempotency: shared,
+        keys: Box::new(move || {
+            let s = stores.clone();
+            Box::pin(async move { s.all_key_values().unwrap() })
+        }),
+    }
+}
+
+pub async fn dynamo() -> Backend {
+    let sdk = crate::emulators::sdk_config().await;
+    let tables = crate::emulators::fresh_tables(&sdk).await;
+    let stores = aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+    let shared = Arc::new(stores.clone());
+    Backend {
+        reports: shared.clone(),
+        entries: shared.clone(),
+        cycles: shared.clone(),
+        idempotency: shared,
+        keys: Box::new(move || {
+            let s = stores.clone();
+            Box::pin(async move { s.all_key_values().await.unwrap() })
+        }),
+    }
+}
+
+async fn reports_are_created_only_if_absent(b: Backend) {
+    let r = fixtures::report();
+    b.reports.create_report(&r).await.unwrap();
+    assert!(matches!(b.reports.create_report(&r).await, Err(StoreError::AlreadyExists)));
+    let got = b.reports.get_report(&r.id).await.unwrap().unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(got.value, r);
+    assert!(b.reports.get_report(&fixtures::report().id).await.unwrap().is_none());
+}
+
+async fn stale_report_versions_are_refused(b: Backend) {
+    let mut r = fixtures::report();
+    b.reports.create_report(&r).await.unwrap();
+    r.status_history.push(StatusChange { status: Status::HomeCare, effective_date: fixtures::date("2021-02-03") });
+    assert_eq!(b.reports.update_report(&r, 1).await.unwrap(), 2);
+
+    let mut stale = r.clone();
+    stale.status_history.push(StatusChange { status: Status::Died, effective_date: fixtures::date("2021-02-04") });
+    let err = b.reports.update_report(&stale, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict { expected: 1 }), "{err:?}");
+    // The stale write changed nothing.
+    let got = b.reports.get_report(&r.id).await.unwrap().unwrap();
+    assert_eq!((got.version, got.value), (2, r));
+
+    let absent = fixtures::report();
+    assert!(matches!(b.reports.update_report(&absent, 1).await, Err(StoreError::NotFound)));
+}
+
+async fn reports_are_found_by_passport_hash_and_prefecture(b: Backend) {
+    let tokyo = fixtures::report_in("13", Some("TZ9081726"));
+    let tokyo_no_passport = fixtures::report_in("13", None);
+    let oita = fixtures::report_in("44", Some("AB1234567"));
+    for r in [&tokyo, &tokyo_no_passport, &oita] {
+        b.reports.create_report(r).await.unwrap();
+    }
+    let hash = tokyo.passport_hash.clone().unwrap();
+    assert_eq!(b.reports.reports_by_passport(&hash).await.unwrap(), vec![tokyo.id.clone()]);
+
+    let mut in_tokyo: Vec<_> = b.reports.reports_by_prefecture(PrefectureCode::new(13).unwrap()).await.unwrap().into_iter().map(|r| r.id).collect();
+    in_tokyo.sort();
+    let mut want = vec![tokyo.id.clone(), tokyo_no_passport.id.clone()];
+    want.sort();
+    assert_eq!(in_tokyo, want);
+    assert!(b.reports.reports_by_prefecture(PrefectureCode::new(1).unwrap()).await.unwrap().is_empty());
+}
+
+async fn entry_batches_report_each_record_and_resending_changes_nothing(b: Backend) {
+    let a = fixtures::entry("E-0001", "TZ9081726");
+    let c = fixtures::entry("E-0002", "AB1234567");
+    assert_eq!(b.entries.put_entries(&[a.clone(), c.clone()]).await.unwrap(), vec![PutOutcome::Created, PutOutcome::Created]);
+    let mut changed = c.clone();
+    changed.port_of_entry = "KIX".into();
+    assert_eq!(b.entries.put_entries(&[a.clone(), changed]).await.unwrap(), vec![PutOutcome::Unchanged, PutOutcome::Conflict]);
+    assert_eq!(b.entries.get_entry("E-0002").await.unwrap().unwrap(), c, "a conflicting record must not overwrite");
+    let found = b.entries.entries_by_passport(&a.passport_hash).await.unwrap();
+    assert_eq!(found, vec![a]);
+}
+
+/// DynamoDB refuses batches over 25 items; the store must hide that limit.
+async fn large_entry_batches_are_stored_whole(b: Backend) {
+    let batch: Vec<_> = (0..120).map(|i| fixtures::entry(&format!("E-{i:05}"), &format!("XK{i:07}"))).collect();
+    let outcomes = b.entries.put_entries(&batch).await.unwrap();
+    assert_eq!(outcomes.len(), 120);
+    assert!(outcomes.iter().all(|o| *o == PutOutcome::Created));
+    assert_eq!(b.entries.get_entry("E-00119").await.unwrap().unwrap(), batch[119]);
+}
+
+async fn creating_a_cycle_is_all_or_nothing(b: Backend) {
+    let report = fixtures::report();
+    let first = fixtures::cycle(&report.id, Some(t0() + Duration::hours(1)));
+    let (number, _) = fixtures::number(&first, 0);
+    b.cycles.create_cycle(&first, &number).await.unwrap();
+    assert_eq!(b.cycles.get_cycle(&first.id).await.unwrap().unwrap().version, 1);
+
+    // A second cycle whose first number collides with a live one: refused, and the cycle is not left behind.
+    let second = fixtures::cycle(&report.id, Some(t0()));
+    let mut clash = number.clone();
+    clash.cycle_id = second.id.clone();
+    assert!(matches!(b.cycles.create_cycle(&second, &clash).await, Err(StoreError::AlreadyExists)));
+    assert!(b.cycles.get_cycle(&second.id).await.unwrap().is_none());
+    assert_eq!(b.cycles.get_number(&number.hash, t0()).await.unwrap().unwrap().cycle_id, first.id);
+}
+
+async fn advancing_a_cycle_is_atomic_and_versioned(b: Backend) {
+    let report = fixtures::report();
+    let mut cycle = fixtures::cycle(&report.id, Some(t0() + Duration::hours(1)));
+    let (n0, _) = fixtures::number(&cycle, 0);
+    cycle.current_number = Some(n0.hash.clone());
+    b.cycles.create_cycle(&cycle, &n0).await.unwrap();
+
+    let (n1, _) = fixtures::number(&cycle, 1);
+    let mut expired = n0.clone();
+    expired.state = NumberState::Expired;
+    let mut next = cycle.clone();
+    next.generation = 1;
+    next.current_number = Some(n1.hash.clone());
+
+    // Stale version: nothing of the three writes happens.
+    let err = b.cycles.advance_cycle(&next, 7, &[expired.clone()], Some(&n1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict { expected: 7 }), "{err:?}");
+    assert!(b.cycles.get_number(&n1.hash, t0()).await.unwrap().is_none());
+    assert_eq!(b.cycles.get_number(&n0.hash, t0()).await.unwrap().unwrap().state, NumberState::Live);
+
+    // New number colliding with an existing one: refused whole, the cycle keeps its version.
+    let err = b.cycles.advance_cycle(&next, 1, &[expired.clone()], Some(&n0)).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists), "{err:?}");
+    assert_eq!(b.cycles.get_cycle(&cycle.id).await.unwrap().unwrap().version, 1);
+    assert_eq!(b.cycles.get_number(&n0.hash, t0()).await.unwrap().unwrap().state, NumberState::Live);
+
+    // The real thing.
+    assert_eq!(b.cycles.advance_cycle(&next, 1, &[expired], Some(&n1)).await.unwrap(), 2);
+    let stored = b.cycles.get_cycle(&cycle.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.value.generation), (2, 1));
+    assert_eq!(b.cycles.get_number(&n0.hash, t0()).await.unwrap().unwrap().state, NumberState::Expired);
+    assert_eq!(b.cycles.get_number(&n1.hash, t0()).await.unwrap().unwrap().generation, 1);
+    let of_report = b.cycles.cycles_of_report(&report.id).await.unwrap();
+    assert_eq!(of_report.len(), 1);
+    assert_eq!(of_report[0].value, next);
+}
+
+async fn due_cycles_come_from_the_sparse_index_oldest_first(b: Backend) {
+    let report = fixtures::report();
+    let mut ids = vec![];
+    for minutes in [30, -10, -50, -20] {
+        let c = fixtures::cycle(&report.id, Some(t0() + Duration::minutes(minutes)));
+        let (n, _) = fixtures::number(&c, 0);
+        b.cycles.create_cycle(&c, &n).await.unwrap();
+        ids.push(c);
+    }
+    let finished = fixtures::cycle(&report.id, None);
+    let (n, _) = fixtures::number(&finished, 0);
+    b.cycles.create_cycle(&finished, &n).await.unwrap();
+
+    let due = b.cycles.due_cycles(t0(), 10).await.unwrap();
+    assert_eq!(due, vec![ids[2].id.clone(), ids[3].id.clone(), ids[1].id.clone()]);
+    assert_eq!(b.cycles.due_cycles(t0(), 2).await.unwrap().len(), 2);
+
+    // A cycle that ends leaves the index.
+    let mut done = ids[2].clone();
+    done.state = CycleState::Redeemed;
+    done.next_due_at = None;
+    b.cycles.advance_cycle(&done, 1, &[], None).await.unwrap();
+    assert_eq!(b.cycles.due_cycles(t0(), 10).await.unwrap(), vec![ids[3].id.clone(), ids[1].id.clone()]);
+}
+
+async fn purged_numbers_read_as_absent(b: Backend) {
+    let report = fixtures::report();
+    let c = fixtures::cycle(&report.id, None);
+    let (n, _) = fixtures::number(&c, 0);
+    b.cycles.create_cycle(&c, &n).await.unwrap();
+    assert!(b.cycles.get_number(&n.hash, n.purge_after - Duration::seconds(1)).await.unwrap().is_some());
+    assert!(b.cycles.get_number(&n.hash, n.purge_after).await.unwrap().is_none());
+}
+
+async fn idempotency_claims_follow_powertools(b: Backend) {
+    let h = fixtures::hasher();
+    let key = h.opaque("idem", "caller-1:key-1");
+    let record = IdempotencyRecord {
+        key: key.clone(),
+        payload_hash: "p1".into(),
+        state: IdempotencyState::InProgress { lock_expires_at: t0() + Duration::seconds(30) },
+        expires_at: t0() + Duration::hours(24),
+    };
+    assert_eq!(b.idempotency.claim(&record, t0()).await.unwrap(), Claim::Acquired);
+    assert_eq!(b.idempotency.claim(&record, t0()).await.unwrap(), Claim::InProgress);
+    let other = IdempotencyRecord { payload_hash: "p2".into(), ..record.clone() };
+    assert_eq!(b.idempotency.claim(&other, t0()).await.unwrap(), Claim::PayloadMismatch);
+    // An abandoned lock is taken over once it expires.
+    assert_eq!(b.idempotency.claim(&record, t0() + Duration::seconds(31)).await.unwrap(), Claim::Acquired);
+    b.idempotency.complete(&key, "{\"ok\":true}", t0() + Duration::hours(24)).await.unwrap();
+    assert_eq!(b.idempotency.claim(&record, t0() + Duration::minutes(5)).await.unwrap(), Claim::Completed { response: "{\"ok\":true}".into() });
+    // Expired completed records do not count, whether or not TTL has deleted them.
+    assert_eq!(b.idempotency.claim(&record, t0() + Duration::hours(25)).await.unwrap(), Claim::Acquired);
+    b.idempotency.release(&key).await.unwrap();
+    assert_eq!(b.idempotency.claim(&record, t0() + Duration::hours(25)).await.unwrap(), Claim::Acquired);
+}
+
+async fn no_raw_personal_identifier_in_any_key(b: Backend) {
+    let r = fixtures::report();
+    b.reports.create_report(&r).await.unwrap();
+    b.entries.put_entries(&[fixtures::entry("E-0001", fixtures::PASSPORT)]).await.unwrap();
+    let c = fixtures::cycle(&r.id, Some(t0()));
+    let (n, plain) = fixtures::number(&c, 0);
+    b.cycles.create_cycle(&c, &n).await.unwrap();
+
+    let keys = (b.keys)().await;
+    assert!(keys.len() >= 6, "the backend listed too few keys: {keys:?}");
+    let secrets = [fixtures::PASSPORT, fixtures::PHONE_E164, "9087654321", fixtures::EMAIL, "NGUYEN", "グエン", plain.expose()];
+    for key in &keys {
+        for secret in secrets {
+            assert!(!key.contains(secret), "a key holds personal data");
+        }
+    }
+    assert!(keys.iter().any(|k| k == r.passport_hash.as_ref().unwrap().as_str()), "the passport is indexed by its keyed hash");
+}
+
+macro_rules! contract_suite {
+    ($backend:ident) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        super::super::$name(super::super::$backend().await).await
+                    }
+                };
+            }
+            case!(reports_are_created_only_if_absent);
+            case!(stale_report_versions_are_refused);
+            case!(reports_are_found_by_passport_hash_and_prefecture);
+            case!(entry_batches_report_each_record_and_resending_changes_nothing);
+            case!(large_entry_batches_are_stored_whole);
+            case!(creating_a_cycle_is_all_or_nothing);
+            case!(advancing_a_cycle_is_atomic_and_versioned);
+            case!(due_cycles_come_from_the_sparse_index_oldest_first);
+            case!(purged_numbers_read_as_absent);
+            case!(idempotency_claims_follow_powertools);
+            case!(no_raw_personal_identifier_in_any_key);
+        }
+    };
+}
+
+mod on {
+    contract_suite!(sqlite);
+    contract_suite!(dynamo);
+}

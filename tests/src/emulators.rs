@@ -1,0 +1,26 @@
+//! Where the emulators are. `./infra/test` starts DynamoDB Local and moto and exports their endpoints.
+
+use aws_adapters::TableNames;
+
+/// The endpoint in `var`, or a failure that says how to start the emulators.
+pub fn endpoint(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!("{var} is not set: the emulators are not running. Run the tests with ./infra/test (or `source <(./infra/emulators env)` first)."),
+    }
+}
+
+/// SDK configuration for the emulators: DynamoDB Local for DynamoDB, moto for the rest.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    endpoint("AWS_ENDPOINT_URL_DYNAMODB");
+    endpoint("AWS_ENDPOINT_URL");
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// Fresh tables with a random prefix, so tests on one DynamoDB Local never see each other's items.
+pub async fn fresh_tables(sdk: &aws_config::SdkConfig) -> TableNames {
+    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+    let tables = TableNames::with_prefix(&prefix);
+    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &tables).await.expect("creating tables on DynamoDB Local");
+    tables
+}
