@@ -1,0 +1,132 @@
+//! The function handlers on AWS-shaped events: through `hersys invoke` (the real binary, embedded store) and
+//! directly on the AWS wiring against the emulators (DynamoDB Local, moto's S3).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_adapters::TableNames;
+use platform::{AwsResources, Config};
+use serde_json::{json, Value};
+
+use crate::fixtures;
+use crate::http::{hersys_bin, Server};
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
+}
+
+fn invoke(function: &str, event: &std::path::Path, data_dir: &std::path::Path) -> Value {
+    let out = Command::new(hersys_bin())
+        .args(["invoke", function, "--event"])
+        .arg(event)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "hersys invoke {function} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn invoke_runs_a_scheduled_function_as_of_the_events_time() {
+    let data = tempfile::tempdir().unwrap();
+    let event = events_dir().join("scheduled-reissue.json");
+    let sent: Value = serde_json::from_str(&std::fs::read_to_string(&event).unwrap()).unwrap();
+    let out = invoke("reissue", &event, data.path());
+    assert_eq!(out["now"], sent["time"], "the handler's now is the event's time");
+    assert_eq!(out["due"], 0);
+}
+
+#[test]
+fn invoke_runs_the_http_function_on_an_api_gateway_event() {
+    let data = tempfile::tempdir().unwrap();
+    let out = invoke("ingest", &events_dir().join("api-health.json"), data.path());
+    assert_eq!(out["statusCode"], 200);
+    let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[test]
+fn invoke_refuses_an_event_without_a_time_naming_the_field() {
+    let data = tempfile::tempdir().unwrap();
+    let event = data.path().join("bad.json");
+    std::fs::write(&event, r#"{"detail-type":"Scheduled Event","detail":{}}"#).unwrap();
+    let out = Command::new(hersys_bin()).args(["invoke", "export", "--event"]).arg(&event).arg("--data-dir").arg(data.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The export through the AWS wiring: reports in DynamoDB Local, CSV and manifest in moto's S3.
+#[tokio::test]
+async fn export_writes_the_ministry_csv_to_s3() {
+    let sdk = crate::emulators::sdk_config().await;
+    let tables: TableNames = crate::emulators::fresh_tables(&sdk).await;
+    let bucket = format!("export-{}", uuid::Uuid::new_v4().simple());
+    let s3 = aws_adapters::s3_client(&sdk, true);
+    aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
+    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
+
+    for (prefecture, published) in [("13", "2021-02-03"), ("13", "2021-02-03"), ("44", "2021-02-01")] {
+        let mut r = fixtures::report_in(prefecture, None);
+        r.publication_date = Some(fixtures::date(published));
+        app.reports.create_report(&r).await.unwrap();
+    }
+    let out = export::handle(&app, json!({ "time": "2021-02-04T00:00:00Z" })).await.unwrap();
+    assert_eq!(out["files"].as_array().unwrap().len(), 2);
+
+    let object = s3.get_object().bucket(&bucket).key("csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
+    let csv = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("\u{feff}Date,ALL,Hokkaido"));
+    // 2021/2/1: Oita (44th column after ALL) has 1; 2021/2/3: Tokyo has 2.
+    let row = |date: &str| lines.iter().find(|l| l.starts_with(date)).unwrap().split(',').map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(row("2021/2/1,")[1], "1");
+    assert_eq!(row("2021/2/1,")[1 + 44], "1");
+    assert_eq!(row("2021/2/2,")[1], "0");
+    assert_eq!(row("2021/2/3,")[1 + 13], "2");
+    let manifest = s3.get_object().bucket(&bucket).key("manifest.json").send().await.unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest.body.collect().await.unwrap().to_vec()).unwrap();
+    assert_eq!(manifest["series"][0]["last_date"], "2021-02-03");
+}
+
+/// `hersys serve --aws` against the emulators: the same routes, stored in DynamoDB Local.
+#[tokio::test]
+async fn serve_with_aws_adapters_stores_in_dynamodb() {
+    let ddb = crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB");
+    let moto = crate::emulators::endpoint("AWS_ENDPOINT_URL");
+    let prefix = format!("s{}", uuid::Uuid::new_v4().simple());
+    let tables = TableNames::with_prefix(&prefix);
+    let envs = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()),
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("REPORTS_TABLE", tables.reports.as_str()),
+        ("ENTRIES_TABLE", tables.entries.as_str()),
+        ("CYCLES_TABLE", tables.cycles.as_str()),
+        ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
+    ];
+    let server = Server::start(&["--aws"], &envs);
+    let http = reqwest::Client::new();
+    let res = http
+        .post(server.url("/v1/reports"))
+        .json(&json!({
+            "health_center_code": "440001", "prefecture_code": "44", "municipality_code": "442011",
+            "case_type": "patient", "sex": "M", "date_of_birth": "1980-01-01", "name": "OITA TARO",
+            "report_date": "2021-02-03", "diagnosis_date": "2021-02-02"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", server.log_text());
+    let id = res.json::<Value>().await.unwrap()["report_id"].as_str().unwrap().to_owned();
+
+    let sdk = crate::emulators::sdk_config().await;
+    let item = aws_sdk_dynamodb::Client::new(&sdk)
+        .get_item()
+        .table_name(&tables.reports)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(id))
+        .send()
+        .await
+        .unwrap();
+    assert!(item.item().is_some(), "the report is in DynamoDB Local");
+}

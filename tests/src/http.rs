@@ -1,0 +1,190 @@
+//! The HTTP API end to end: the real `hersys` binary serving on a loopback port, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::fixtures;
+
+/// Builds the `hersys` binary once per test run (cargo builds it only if stale) and returns its path.
+///
+/// `--workspace` on purpose: it resolves features exactly as `cargo test --workspace` does, so the two builds share
+/// every artifact instead of rebuilding each other's dependencies.
+pub fn hersys_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--workspace", "--bins"])
+            .current_dir(&root)
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building hersys failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("hersys")
+    })
+    .clone()
+}
+
+/// A running `hersys serve` on a free port, with its own data dir; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Server {
+    pub fn start(extra_args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let data_dir = tempfile::tempdir().unwrap();
+        let log = data_dir.path().join("server.log");
+        let mut cmd = Command::new(hersys_bin());
+        cmd.args(["serve", "--port", "0", "--no-schedules", "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .env("RUST_LOG", "debug");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting hersys serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("hersys serve did not say where it listens: {line:?}"))
+            .to_owned();
+        Server { child, base, data_dir, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+fn report_body() -> Value {
+    json!({
+        "health_center_code": "131016", "prefecture_code": "13", "municipality_code": "131016",
+        "case_type": "patient", "sex": "F", "date_of_birth": "1992-07-15",
+        "name": fixtures::NAME, "name_kana": fixtures::NAME_KANA,
+        "phone": fixtures::PHONE_DOMESTIC, "email": fixtures::EMAIL, "preferred_language": "en",
+        "report_date": "2021-02-03", "diagnosis_date": "2021-02-02", "onset_date": "2021-01-31",
+        "publication_date": "2021-02-03", "nationality": "VNM", "entry_date": "2021-01-20",
+        "passport_number": "ｔｚ９０８-１７２６"
+    })
+}
+
+#[tokio::test]
+async fn the_server_answers_its_health_route() {
+    let server = Server::start(&[], &[]);
+    let res = client().get(server.url("/v1/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_report_is_created_normalised_and_read_back() {
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let res = http.post(server.url("/v1/reports")).json(&report_body()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["etag"], "1");
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["version"], 1);
+    let id = created["report_id"].as_str().unwrap();
+
+    let got: Value = http.get(server.url(&format!("/v1/reports/{id}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["passport_number"], fixtures::PASSPORT);
+    assert_eq!(got["phone"], fixtures::PHONE_E164);
+    assert_eq!(got["prefecture_code"], "13");
+    assert_eq!(got["version"], 1);
+
+    let missing = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_each_field_without_echoing_values() {
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let mut body = report_body();
+    body["passport_number"] = json!("TZ#9081726");
+    body["phone"] = json!("12-34");
+    body["onset_date"] = json!("2021-02-05");
+    let res = http.post(server.url("/v1/reports")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let text = res.text().await.unwrap();
+    let err: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(err["error"], "invalid_request");
+    let fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    for f in ["passport_number", "phone", "onset_date"] {
+        assert!(fields.contains(&f), "{f} not named in {text}");
+    }
+    assert!(!text.contains("9081726") && !text.contains("12-34"), "the answer echoes input: {text}");
+
+    // Wrong JSON types name the field, not the value.
+    let res = http.post(server.url("/v1/reports")).json(&json!({"passport_number": 9081726})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"], "invalid_json");
+    assert_eq!(err["fields"][0]["field"], "passport_number");
+    assert!(!err.to_string().contains("9081726"));
+
+    // Nothing was stored by the refused requests: the data dir's store has no report.
+    let stores = embedded::SqliteStores::open(&server.data_dir.path().join("hersys.sqlite3")).unwrap();
+    assert!(stores.all_key_values().unwrap().is_empty());
+}
+
+/// A full request's log, at debug level, holds no personal value: not the passport (in any form), phone, e-mail,
+/// name or reading.
+#[tokio::test]
+async fn a_full_requests_log_holds_no_personal_data() {
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let res = http.post(server.url("/v1/reports")).json(&report_body()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let id = created["report_id"].as_str().unwrap();
+    http.get(server.url(&format!("/v1/reports/{id}"))).send().await.unwrap();
+    let mut bad = report_body();
+    bad["passport_number"] = json!("TZ#9081726");
+    http.post(server.url("/v1/reports")).json(&bad).send().await.unwrap();
+
+    // Give the server a moment to flush its last lines.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log_text();
+    assert!(log.contains(id), "the log should show the request's report id: {log}");
+    let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(lines.iter().filter(|l| l["message"] == "request done").all(|l| l["span"]["request_id"].is_string()), "every request line carries its request id");
+    for secret in [
+        fixtures::PASSPORT, "9081726", "９０８", fixtures::PHONE_E164, "8765-4321", "87654321", fixtures::EMAIL, "nguyen.thi",
+        fixtures::NAME, "NGUYEN", "グエン",
+    ] {
+        assert!(!log.contains(secret), "the log holds personal data ({} chars)", secret.len());
+    }
+}

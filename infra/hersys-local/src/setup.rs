@@ -81,8 +81,8 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
         aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
         if let Some(bucket) = &resources.export_bucket {
             let s3 = aws_adapters::s3_client(&sdk, true);
-            // An existing bucket is fine.
-            let _ = s3.create_bucket().bucket(bucket).send().await;
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "ap-northeast-1".into());
+            aws_adapters::create_bucket(&s3, bucket, &region).await?;
         }
     }
     Ok(Built::Aws(platform::aws_app_with(&config, &sdk, resources)?))

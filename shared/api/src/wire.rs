@@ -28,7 +28,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+        let parent = if path == "." || path.is_empty() { None } else { Some(path) };
+        // serde names a missing field in its message ("missing field `time`"); that name is ours, not input.
+        let message = e.inner().to_string();
+        if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            let field = match parent {
+                Some(p) => format!("{p}.{name}"),
+                None => name.to_owned(),
+            };
+            return ApiError::BadJson { field, problem: "is required" };
+        }
+        let field = parent.unwrap_or_else(|| "body".to_owned());
         let problem = match e.inner().classify() {
             serde_json::error::Category::Data => "has the wrong type or is not a known field",
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "is not valid JSON",

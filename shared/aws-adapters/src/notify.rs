@@ -54,7 +54,8 @@ impl AwsNotifier {
                 .build()
                 .map_err(|_| NotifyError::Rejected("SendEmail: request could not be built".to_owned()))
         };
-        let message = Message::builder().subject(text(subject)?).body(Body::builder().text(text(body)?).build()).build();
+        let message =
+            Message::builder().subject(text(subject)?).body(Body::builder().text(text(body)?).build()).build();
         let out = self
             .ses
             .send_email()

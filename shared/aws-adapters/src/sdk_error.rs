@@ -45,3 +45,42 @@ pub(crate) fn describe<E: ProvideErrorMetadata>(operation: &str, error: &SdkErro
     };
     Failure { text: format!("{operation}: {kind}"), transient }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    use super::*;
+
+    fn service_error(status: u16, code: &str) -> SdkError<PutItemError, HttpResponse> {
+        // Services quote request values in messages, as DynamoDB does for invalid keys.
+        let meta = ErrorMetadata::builder().code(code).message("invalid key value TZ1234567").build();
+        SdkError::service_error(
+            PutItemError::generic(meta),
+            HttpResponse::new(status.try_into().unwrap(), SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn only_the_operation_and_the_code_are_kept() {
+        let failure = describe("PutItem", &service_error(400, "ValidationException"));
+        assert_eq!(failure.text, "PutItem: ValidationException");
+        assert!(!failure.transient);
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        for (status, code) in [
+            (400, "ThrottlingException"),
+            (400, "ProvisionedThroughputExceededException"),
+            (500, "InternalServerError"),
+            (503, "ServiceUnavailable"),
+        ] {
+            assert!(describe("PutItem", &service_error(status, code)).transient, "{status} {code}");
+        }
+    }
+}

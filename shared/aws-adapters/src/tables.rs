@@ -120,7 +120,8 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             .map_err(|_| StoreError::Unavailable("DescribeTable: a table did not become active".to_owned()))?;
         // Only for tables created here: enabling TTL twice is an error, and existing tables were set up already.
         if table.ttl && created {
-            let spec = TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().map_err(not_built)?;
+            let spec =
+                TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().map_err(not_built)?;
             client
                 .update_time_to_live()
                 .table_name(table.name)

@@ -33,6 +33,9 @@ async fn moto_sent() -> String {
     data.to_string()
 }
 
+/// Name, hash key, range key, projection.
+type IndexSpec = (&'static str, &'static str, Option<&'static str>, ProjectionType);
+
 #[tokio::test]
 async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
     // GIVEN fresh table names on DynamoDB Local
@@ -44,16 +47,22 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
     create_tables(&client, &names).await.unwrap();
 
     // THEN each table has `pk` as its only key, and exactly the indexes of docs/storage-layout.md
-    let expected: [(&str, &[(&str, &str, Option<&str>, ProjectionType)]); 4] = [
-        (&names.reports, &[
-            ("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
-            ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
-        ]),
+    let expected: [(&str, &[IndexSpec]); 4] = [
+        (
+            &names.reports,
+            &[
+                ("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
+                ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
+            ],
+        ),
         (&names.entries, &[("by_passport", "passport_hash", None, ProjectionType::All)]),
-        (&names.cycles, &[
-            ("by_report", "report_id", Some("pk"), ProjectionType::All),
-            ("due", "due_shard", Some("due_at"), ProjectionType::KeysOnly),
-        ]),
+        (
+            &names.cycles,
+            &[
+                ("by_report", "report_id", Some("pk"), ProjectionType::All),
+                ("due", "due_shard", Some("due_at"), ProjectionType::KeysOnly),
+            ],
+        ),
         (&names.idempotency, &[]),
     ];
     for (table, indexes) in expected {
@@ -65,7 +74,9 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
             .global_secondary_indexes()
             .iter()
             .map(|gsi| {
-                let key = |kind: KeyType| gsi.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| k.attribute_name().to_owned());
+                let key = |kind: KeyType| {
+                    gsi.key_schema().iter().find(|k| *k.key_type() == kind).map(|k| k.attribute_name().to_owned())
+                };
                 let projection = gsi.projection().and_then(|p| p.projection_type().cloned()).unwrap();
                 (gsi.index_name().unwrap().to_owned(), key(KeyType::Hash).unwrap(), key(KeyType::Range), projection)
             })
@@ -184,7 +195,8 @@ async fn an_export_lands_under_the_prefix_with_its_content_type() {
     sink.put_object("csv/newly_confirmed_cases_daily.csv", "text/csv; charset=utf-8", csv.clone()).await.unwrap();
     sink.put_object("csv/newly_confirmed_cases_daily.csv", "text/csv; charset=utf-8", csv.clone()).await.unwrap();
 
-    let object = client.get_object().bucket(&bucket).key("open-data/csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
+    let object =
+        client.get_object().bucket(&bucket).key("open-data/csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
     assert_eq!(object.content_type(), Some("text/csv; charset=utf-8"));
     assert_eq!(object.body.collect().await.unwrap().into_bytes().to_vec(), csv);
     for bad in ["../escape.csv", "/abs.csv", "csv//x.csv", ""] {

@@ -73,10 +73,16 @@ impl DynamoStores {
     /// Runs a transaction. The inner `Err` carries the cancellation reasons (one per item, in order) for the caller
     /// to map; every other failure is already a [`StoreError`].
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        // The token makes the SDK's own retries idempotent: a retry of a transaction that went through but whose
+        // answer was lost succeeds again instead of failing its conditions against its own writes.
+        let token = uuid::Uuid::new_v4().to_string();
+        let request = self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token);
+        match request.send().await {
             Ok(_) => Ok(Ok(())),
             Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(Err(c.cancellation_reasons().to_vec())),
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    Ok(Err(c.cancellation_reasons().to_vec()))
+                }
                 _ => Err(unavailable("TransactWriteItems", &e)),
             },
         }
@@ -116,7 +122,9 @@ impl CycleStore for DynamoStores {
         ];
         match self.transact(items).await? {
             Ok(()) => Ok(()),
-            Err(reasons) if condition_failed_at(&reasons, 0) || condition_failed_at(&reasons, 1) => Err(StoreError::AlreadyExists),
+            Err(reasons) if condition_failed_at(&reasons, 0) || condition_failed_at(&reasons, 1) => {
+                Err(StoreError::AlreadyExists)
+            }
             Err(reasons) => Err(StoreError::TransactionCancelled(reason_codes(&reasons))),
         }
     }
@@ -154,8 +162,12 @@ impl CycleStore for DynamoStores {
         let new_index = 1 + changed.len();
         match self.transact(items).await? {
             Ok(()) => Ok(version),
-            Err(reasons) if condition_failed_at(&reasons, 0) => Err(StoreError::VersionConflict { expected: expected_version }),
-            Err(reasons) if new_number.is_some() && condition_failed_at(&reasons, new_index) => Err(StoreError::AlreadyExists),
+            Err(reasons) if condition_failed_at(&reasons, 0) => {
+                Err(StoreError::VersionConflict { expected: expected_version })
+            }
+            Err(reasons) if new_number.is_some() && condition_failed_at(&reasons, new_index) => {
+                Err(StoreError::AlreadyExists)
+            }
             Err(reasons) => Err(StoreError::TransactionCancelled(reason_codes(&reasons))),
         }
     }

@@ -45,7 +45,11 @@ impl DynamoStores {
             None => match self.get_entry_item(&entry.entry_id).await? {
                 Some(old) => old,
                 // Deleted in between (TTL, operator): retrying the batch creates it.
-                None => return Err(StoreError::Unavailable("PutItem: an entry vanished during the write; retry".to_owned())),
+                None => {
+                    return Err(StoreError::Unavailable(
+                        "PutItem: an entry vanished during the write; retry".to_owned(),
+                    ));
+                }
             },
         };
         let stored: EntryRecord = decode_doc(WHAT, &mut old)?;

@@ -65,7 +65,9 @@ impl IdempotencyStore for DynamoStores {
         };
         // A refusal without the holder means it was deleted in between: the caller may simply claim again.
         let Some(holder) = holder else {
-            return Err(StoreError::Unavailable("PutItem: the idempotency record changed during the claim; retry".to_owned()));
+            return Err(StoreError::Unavailable(
+                "PutItem: the idempotency record changed during the claim; retry".to_owned(),
+            ));
         };
         if read_string(WHAT, &holder, "payload_hash")? != record.payload_hash {
             return Ok(Claim::PayloadMismatch);

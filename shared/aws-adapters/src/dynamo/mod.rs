@@ -137,7 +137,8 @@ pub(crate) fn encode_doc<T: Serialize>(what: &str, value: &T) -> Result<Attribut
 
 pub(crate) fn decode_doc<T: DeserializeOwned>(what: &str, item: &mut Item) -> Result<T, StoreError> {
     let doc = item.remove("doc").ok_or_else(|| StoreError::Corrupt(format!("a {what} item has no doc")))?;
-    serde_dynamo::from_attribute_value(doc).map_err(|_| StoreError::Corrupt(format!("the doc of a {what} item does not decode")))
+    serde_dynamo::from_attribute_value(doc)
+        .map_err(|_| StoreError::Corrupt(format!("the doc of a {what} item does not decode")))
 }
 
 pub(crate) fn read_string(what: &str, item: &Item, attribute: &str) -> Result<String, StoreError> {
@@ -171,6 +172,8 @@ pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) 
 }
 
 /// Runs a query to its last page.
-pub(crate) async fn query_all(query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+pub(crate) async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
     query.into_paginator().items().send().try_collect().await.map_err(|e| unavailable("Query", &e))
 }
