@@ -19,9 +19,16 @@ pub fn hersys_bin() -> PathBuf {
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--workspace", "--bins"])
-            .current_dir(&root)
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--workspace", "--bins"]).current_dir(&root);
+        // Cargo gives a test process its package's CARGO_* variables; build scripts that watch such variables would
+        // otherwise see a changed environment and rebuild.
+        for (name, _) in std::env::vars() {
+            if (name.starts_with("CARGO_") && !matches!(name.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR")) || name == "OUT_DIR" {
+                build.env_remove(name);
+            }
+        }
+        let status = build
             .status()
             .expect("running cargo build");
         assert!(status.success(), "building hersys failed");
