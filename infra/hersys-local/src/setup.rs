@@ -20,10 +20,10 @@ pub fn wants_aws(backend: &Backend) -> bool {
 /// The HMAC secret: `HMAC_SECRET` if set, else a key made on first run and kept in the data dir, so that hashes
 /// stay comparable across restarts.
 fn local_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(s) = std::env::var("HMAC_SECRET") {
-        if !s.is_empty() {
-            return Ok(s.into_bytes());
-        }
+    if let Ok(s) = std::env::var("HMAC_SECRET")
+        && !s.is_empty()
+    {
+        return Ok(s.into_bytes());
     }
     let path = data_dir.join("hmac.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {

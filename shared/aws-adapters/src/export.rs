@@ -54,6 +54,24 @@ impl ExportSink for S3ExportSink {
     }
 }
 
+/// Creates the export bucket where SAM would have (emulators, local runs). An existing bucket of ours is fine.
+pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<(), domain::error::ExportError> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut request = client.create_bucket().bucket(bucket);
+    // us-east-1 is the one region that refuses an explicit location constraint.
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
+        Err(e) => Err(domain::error::ExportError(format!("CreateBucket: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))),
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -72,22 +90,5 @@ mod tests {
         for bad in ["", "/a.csv", "../a.csv", "csv/../../a.csv", "csv//a.csv", "csv/"] {
             assert!(sink("p").key(bad).is_err(), "{bad}");
         }
-    }
-}
-
-/// Creates the export bucket where SAM would have (emulators, local runs). An existing bucket of ours is fine.
-pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<(), domain::error::ExportError> {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-    let mut request = client.create_bucket().bucket(bucket);
-    // us-east-1 is the one region that refuses an explicit location constraint.
-    if region != "us-east-1" {
-        request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
-        );
-    }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
-        Err(e) => Err(domain::error::ExportError(format!("CreateBucket: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))),
     }
 }

@@ -315,7 +315,7 @@ impl CaseReport {
 
     /// The status in force on a day, if any.
     pub fn status_on(&self, day: NaiveDate) -> Option<Status> {
-        self.status_history.iter().filter(|s| s.effective_date <= day).next_back().map(|s| s.status)
+        self.status_history.iter().rfind(|s| s.effective_date <= day).map(|s| s.status)
     }
 }
 

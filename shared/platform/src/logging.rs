@@ -23,7 +23,7 @@ where
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .flatten_event(true)
         .with_target(true)
         .with_writer(writer)
