@@ -11,7 +11,7 @@ pub mod notify;
 mod sdk_error;
 pub mod tables;
 
-pub use dynamo::{DynamoStores, MissingTableName, TableNames};
+pub use dynamo::{DynamoStores, MissingTableName, Table, TableNames};
 pub use export::{S3ExportSink, create_bucket, s3_client};
 pub use notify::{AwsNotifier, verify_sender};
 pub use tables::create_tables;

@@ -4,6 +4,7 @@
 //! Cycle items carry `due_shard`/`due_at` only while the cycle has a `next_due_at`: the `due` index is sparse and a
 //! finished cycle drops out of it. Every write puts the whole item, so leaving the attributes out removes them.
 
+use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem};
@@ -93,7 +94,7 @@ impl DynamoStores {
         let mut pages = self
             .client
             .query()
-            .table_name(&self.tables.cycles)
+            .table_name(self.tables.name(Table::Cycles)?)
             .index_name("due")
             .key_condition_expression("due_shard = :shard AND due_at <= :now")
             .expression_attribute_values(":shard", s(shard.to_string()))
@@ -115,7 +116,7 @@ impl DynamoStores {
 #[async_trait]
 impl CycleStore for DynamoStores {
     async fn create_cycle(&self, cycle: &Cycle, first: &IssuedNumber) -> Result<(), StoreError> {
-        let table = &self.tables.cycles;
+        let table = self.tables.name(Table::Cycles)?;
         let items = vec![
             put(table, cycle_item(cycle, 1)?, "attribute_not_exists(pk)", None)?,
             put(table, number_item(first)?, "attribute_not_exists(pk)", None)?,
@@ -133,7 +134,7 @@ impl CycleStore for DynamoStores {
         let out = self
             .client
             .get_item()
-            .table_name(&self.tables.cycles)
+            .table_name(self.tables.name(Table::Cycles)?)
             .key("pk", s(cycle_key(id)))
             .consistent_read(true)
             .send()
@@ -149,7 +150,7 @@ impl CycleStore for DynamoStores {
         changed: &[IssuedNumber],
         new_number: Option<&IssuedNumber>,
     ) -> Result<u64, StoreError> {
-        let table = &self.tables.cycles;
+        let table = self.tables.name(Table::Cycles)?;
         let version = expected_version + 1;
         // Order matters for reading the cancellation reasons: the cycle, the changed numbers, then the new number.
         let mut items = vec![put(table, cycle_item(cycle, version)?, "version = :expected", Some(expected_version))?];
@@ -176,7 +177,7 @@ impl CycleStore for DynamoStores {
         let out = self
             .client
             .get_item()
-            .table_name(&self.tables.cycles)
+            .table_name(self.tables.name(Table::Cycles)?)
             .key("pk", s(number_key(hash)))
             .consistent_read(true)
             .send()
@@ -208,7 +209,7 @@ impl CycleStore for DynamoStores {
         let query = self
             .client
             .query()
-            .table_name(&self.tables.cycles)
+            .table_name(self.tables.name(Table::Cycles)?)
             .index_name("by_report")
             .key_condition_expression("report_id = :r")
             .expression_attribute_values(":r", s(report.as_str()));

@@ -1,5 +1,6 @@
 //! Entries table: `pk` = the quarantine system's entry id, `doc`, `passport_hash` (index `by_passport`, ALL).
 
+use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
@@ -26,7 +27,7 @@ impl DynamoStores {
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.entries)
+            .table_name(self.tables.name(Table::Entries)?)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -60,7 +61,7 @@ impl DynamoStores {
         let out = self
             .client
             .get_item()
-            .table_name(&self.tables.entries)
+            .table_name(self.tables.name(Table::Entries)?)
             .key("pk", s(entry_id))
             .consistent_read(true)
             .send()
@@ -90,7 +91,7 @@ impl EntryStore for DynamoStores {
         let query = self
             .client
             .query()
-            .table_name(&self.tables.entries)
+            .table_name(self.tables.name(Table::Entries)?)
             .index_name("by_passport")
             .key_condition_expression("passport_hash = :h")
             .expression_attribute_values(":h", s(passport.as_str()));

@@ -2,6 +2,7 @@
 //! that holds it (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so a claim costs one round trip either way.
 //! Expiry is checked in the condition itself; TTL deletion (on `ttl`) is only housekeeping.
 
+use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -44,7 +45,7 @@ impl IdempotencyStore for DynamoStores {
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.idempotency)
+            .table_name(self.tables.name(Table::Idempotency)?)
             .set_item(Some(record_item(record)))
             // Free, expired, or held by an invocation whose lock ran out (it crashed or timed out).
             .condition_expression(
@@ -82,7 +83,7 @@ impl IdempotencyStore for DynamoStores {
         let result = self
             .client
             .update_item()
-            .table_name(&self.tables.idempotency)
+            .table_name(self.tables.name(Table::Idempotency)?)
             .key("pk", s(key.as_str()))
             .update_expression("SET #state = :completed, #response = :response, expires_at = :expires, #ttl = :ttl REMOVE lock_expires_at")
             .condition_expression("attribute_exists(pk)")
@@ -108,7 +109,7 @@ impl IdempotencyStore for DynamoStores {
     async fn release(&self, key: &KeyedHash) -> Result<(), StoreError> {
         self.client
             .delete_item()
-            .table_name(&self.tables.idempotency)
+            .table_name(self.tables.name(Table::Idempotency)?)
             .key("pk", s(key.as_str()))
             .send()
             .await

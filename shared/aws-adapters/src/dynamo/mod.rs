@@ -25,7 +25,16 @@ use crate::sdk_error::describe;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// The four table names, from configuration.
+/// Which table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Reports,
+    Entries,
+    Cycles,
+    Idempotency,
+}
+
+/// The four table names, from configuration; empty for a table this function was not given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub reports: String,
@@ -39,17 +48,36 @@ pub struct TableNames {
 pub struct MissingTableName(pub &'static str);
 
 impl TableNames {
-    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE` and `IDEMPOTENCY_TABLE`.
+    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE` and `IDEMPOTENCY_TABLE`. Each function is granted
+    /// only the tables it uses, so absent ones are allowed and refused on use ([`TableNames::name`]); at least one
+    /// must be set.
     pub fn from_env() -> Result<Self, MissingTableName> {
-        let var = |name: &'static str| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(MissingTableName(name))
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_default();
+        let names = Self {
+            reports: var("REPORTS_TABLE"),
+            entries: var("ENTRIES_TABLE"),
+            cycles: var("CYCLES_TABLE"),
+            idempotency: var("IDEMPOTENCY_TABLE"),
         };
-        Ok(Self {
-            reports: var("REPORTS_TABLE")?,
-            entries: var("ENTRIES_TABLE")?,
-            cycles: var("CYCLES_TABLE")?,
-            idempotency: var("IDEMPOTENCY_TABLE")?,
-        })
+        if [&names.reports, &names.entries, &names.cycles, &names.idempotency].iter().all(|n| n.is_empty()) {
+            return Err(MissingTableName("REPORTS_TABLE"));
+        }
+        Ok(names)
+    }
+
+    /// The name of one table, or an error naming its variable if this function was not given it.
+    pub fn name(&self, table: Table) -> Result<&str, StoreError> {
+        let (name, var) = match table {
+            Table::Reports => (&self.reports, "REPORTS_TABLE"),
+            Table::Entries => (&self.entries, "ENTRIES_TABLE"),
+            Table::Cycles => (&self.cycles, "CYCLES_TABLE"),
+            Table::Idempotency => (&self.idempotency, "IDEMPOTENCY_TABLE"),
+        };
+        if name.is_empty() {
+            Err(StoreError::Unavailable(format!("{var} is not configured for this function")))
+        } else {
+            Ok(name)
+        }
     }
 
     /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`: a random prefix
@@ -176,4 +204,17 @@ pub(crate) async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
 ) -> Result<Vec<Item>, StoreError> {
     query.into_paginator().items().send().try_collect().await.map_err(|e| unavailable("Query", &e))
+}
+
+#[cfg(test)]
+mod table_name_tests {
+    use super::*;
+
+    #[test]
+    fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
+        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new() };
+        assert_eq!(names.name(Table::Reports).unwrap(), "R");
+        let err = names.name(Table::Entries).unwrap_err().to_string();
+        assert!(err.contains("ENTRIES_TABLE"), "{err}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Reports table: `pk` = report id, `version`, `doc`, `prefecture`, and `passport_hash` only when a passport number
 //! is known (so the `by_passport` index stays sparse).
 
+use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
@@ -33,7 +34,7 @@ impl ReportStore for DynamoStores {
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.reports)
+            .table_name(self.tables.name(Table::Reports)?)
             .set_item(Some(report_item(report, 1)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -51,7 +52,7 @@ impl ReportStore for DynamoStores {
         let out = self
             .client
             .get_item()
-            .table_name(&self.tables.reports)
+            .table_name(self.tables.name(Table::Reports)?)
             .key("pk", s(id.as_str()))
             .consistent_read(true)
             .send()
@@ -67,7 +68,7 @@ impl ReportStore for DynamoStores {
         let result = self
             .client
             .put_item()
-            .table_name(&self.tables.reports)
+            .table_name(self.tables.name(Table::Reports)?)
             .set_item(Some(report_item(report, version)?))
             .condition_expression("attribute_exists(pk) AND version = :expected")
             .expression_attribute_values(":expected", n(expected_version))
@@ -91,7 +92,7 @@ impl ReportStore for DynamoStores {
         let query = self
             .client
             .query()
-            .table_name(&self.tables.reports)
+            .table_name(self.tables.name(Table::Reports)?)
             .index_name("by_passport")
             .key_condition_expression("passport_hash = :h")
             .expression_attribute_values(":h", s(passport.as_str()));
@@ -109,7 +110,7 @@ impl ReportStore for DynamoStores {
         let query = self
             .client
             .query()
-            .table_name(&self.tables.reports)
+            .table_name(self.tables.name(Table::Reports)?)
             .index_name("by_prefecture")
             .key_condition_expression("prefecture = :p")
             .expression_attribute_values(":p", s(prefecture.as_jis()));
