@@ -68,6 +68,19 @@ async fn reports_are_created_only_if_absent(b: Backend) {
     assert!(b.reports.get_report(&fixtures::report().id).await.unwrap().is_none());
 }
 
+async fn reports_are_unique_by_health_centre_and_case_number(b: Backend) {
+    let first = fixtures::report_with_case("131016", "2021-0001");
+    b.reports.create_report(&first).await.unwrap();
+    let again = fixtures::report_with_case("131016", "2021-0001");
+    assert!(matches!(b.reports.create_report(&again).await, Err(StoreError::AlreadyExists)));
+    assert!(b.reports.get_report(&again.id).await.unwrap().is_none(), "the refused report left nothing behind");
+    // The same number at another health centre, and reports without a number, are separate cases.
+    b.reports.create_report(&fixtures::report_with_case("440001", "2021-0001")).await.unwrap();
+    b.reports.create_report(&fixtures::report()).await.unwrap();
+    b.reports.create_report(&fixtures::report()).await.unwrap();
+    assert_eq!(b.reports.reports_by_prefecture(PrefectureCode::new(13).unwrap()).await.unwrap().len(), 4);
+}
+
 async fn stale_report_versions_are_refused(b: Backend) {
     let mut r = fixtures::report();
     b.reports.create_report(&r).await.unwrap();
@@ -266,6 +279,7 @@ macro_rules! contract_suite {
                 };
             }
             case!(reports_are_created_only_if_absent);
+            case!(reports_are_unique_by_health_centre_and_case_number);
             case!(stale_report_versions_are_refused);
             case!(reports_are_found_by_passport_hash_and_prefecture);
             case!(entry_batches_report_each_record_and_resending_changes_nothing);

@@ -63,6 +63,14 @@ pub fn report_in(prefecture: &str, passport: Option<&str>) -> CaseReport {
     CaseReport::from_input(&input, ReportId::generate(), &hasher(), t0(), date("2021-02-03")).unwrap()
 }
 
+/// A report of health centre `hc` with the health centre's own case number.
+pub fn report_with_case(hc: &str, case_number: &str) -> CaseReport {
+    let mut input = report_input();
+    input.health_center_code = Some(hc.into());
+    input.case_number = Some(case_number.into());
+    CaseReport::from_input(&input, ReportId::generate(), &hasher(), t0(), date("2021-02-03")).unwrap()
+}
+
 pub fn entry(entry_id: &str, passport: &str) -> EntryRecord {
     let passport = PassportNumber::parse("passport_number", passport).unwrap();
     EntryRecord {

@@ -93,22 +93,11 @@ async fn export_writes_the_ministry_csv_to_s3() {
 /// `hersys serve --aws` against the emulators: the same routes, stored in DynamoDB Local.
 #[tokio::test]
 async fn serve_with_aws_adapters_stores_in_dynamodb() {
-    let ddb = crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB");
-    let moto = crate::emulators::endpoint("AWS_ENDPOINT_URL");
-    let prefix = format!("s{}", uuid::Uuid::new_v4().simple());
-    let tables = TableNames::with_prefix(&prefix);
-    let envs = [
-        ("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()),
-        ("AWS_ENDPOINT_URL", moto.as_str()),
-        ("REPORTS_TABLE", tables.reports.as_str()),
-        ("ENTRIES_TABLE", tables.entries.as_str()),
-        ("CYCLES_TABLE", tables.cycles.as_str()),
-        ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
-    ];
-    let server = Server::start(&["--aws"], &envs);
+    let server = Server::start_on_dynamodb();
     let http = reqwest::Client::new();
     let res = http
         .post(server.url("/v1/reports"))
+        .bearer_auth(server.token("health_center", Some("440001")))
         .json(&json!({
             "health_center_code": "440001", "prefecture_code": "44", "municipality_code": "442011",
             "case_type": "patient", "sex": "M", "date_of_birth": "1980-01-01", "name": "OITA TARO",
@@ -120,13 +109,5 @@ async fn serve_with_aws_adapters_stores_in_dynamodb() {
     assert_eq!(res.status(), 201, "{}", server.log_text());
     let id = res.json::<Value>().await.unwrap()["report_id"].as_str().unwrap().to_owned();
 
-    let sdk = crate::emulators::sdk_config().await;
-    let item = aws_sdk_dynamodb::Client::new(&sdk)
-        .get_item()
-        .table_name(&tables.reports)
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(id))
-        .send()
-        .await
-        .unwrap();
-    assert!(item.item().is_some(), "the report is in DynamoDB Local");
+    assert!(server.store_keys().await.contains(&id), "the report is in DynamoDB Local");
 }

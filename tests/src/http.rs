@@ -44,6 +44,8 @@ pub struct Server {
     pub base: String,
     pub data_dir: tempfile::TempDir,
     log: PathBuf,
+    /// Set when the server runs on DynamoDB Local.
+    tables: Option<aws_adapters::TableNames>,
 }
 
 impl Server {
@@ -56,7 +58,10 @@ impl Server {
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
-            .env("RUST_LOG", "debug");
+            .env("RUST_LOG", "debug")
+            // The emulators' endpoints would switch `serve` to the AWS adapters: only a test that asks gets them.
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT_URL_DYNAMODB");
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -69,11 +74,57 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("hersys serve did not say where it listens: {line:?}"))
             .to_owned();
-        Server { child, base, data_dir, log }
+        Server { child, base, data_dir, log, tables: None }
+    }
+
+    /// `hersys serve --aws` on the emulators, with tables of its own.
+    pub fn start_on_dynamodb() -> Server {
+        let ddb = crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB");
+        let moto = crate::emulators::endpoint("AWS_ENDPOINT_URL");
+        let tables = aws_adapters::TableNames::with_prefix(&format!("s{}", uuid::Uuid::new_v4().simple()));
+        let envs = [
+            ("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()),
+            ("AWS_ENDPOINT_URL", moto.as_str()),
+            ("REPORTS_TABLE", tables.reports.as_str()),
+            ("ENTRIES_TABLE", tables.entries.as_str()),
+            ("CYCLES_TABLE", tables.cycles.as_str()),
+            ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
+        ];
+        let mut server = Server::start(&["--aws"], &envs);
+        server.tables = Some(tables);
+        server
+    }
+
+    /// Every key and index value the server's store holds, whichever store it is.
+    pub async fn store_keys(&self) -> Vec<String> {
+        match &self.tables {
+            None => embedded::SqliteStores::open(&self.data_dir.path().join("hersys.sqlite3")).unwrap().all_key_values().unwrap(),
+            Some(tables) => {
+                let sdk = crate::emulators::sdk_config().await;
+                aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone()).all_key_values().await.unwrap()
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A token from `hersys token`, signed with this server's key.
+    pub fn token(&self, role: &str, health_center: Option<&str>) -> String {
+        let mut cmd = Command::new(hersys_bin());
+        cmd.args(["token", "--role", role, "--data-dir"]).arg(self.data_dir.path());
+        if let Some(hc) = health_center {
+            cmd.args(["--health-center", hc]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "hersys token: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A token of the health centre that files the sample reports (131016, Minato, Tokyo).
+    pub fn health_center_token(&self) -> String {
+        self.token("health_center", Some("131016"))
     }
 
     pub fn log_text(&self) -> String {
@@ -88,11 +139,11 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
-fn report_body() -> Value {
+pub fn report_body() -> Value {
     json!({
         "health_center_code": "131016", "prefecture_code": "13", "municipality_code": "131016",
         "case_type": "patient", "sex": "F", "date_of_birth": "1992-07-15",
@@ -118,20 +169,21 @@ async fn the_server_answers_its_health_route() {
 async fn a_report_is_created_normalised_and_read_back() {
     let server = Server::start(&[], &[]);
     let http = client();
-    let res = http.post(server.url("/v1/reports")).json(&report_body()).send().await.unwrap();
+    let token = server.health_center_token();
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap();
     assert_eq!(res.status(), 201);
-    assert_eq!(res.headers()["etag"], "1");
+    assert_eq!(res.headers()["etag"], "\"1\"");
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["version"], 1);
     let id = created["report_id"].as_str().unwrap();
 
-    let got: Value = http.get(server.url(&format!("/v1/reports/{id}"))).send().await.unwrap().json().await.unwrap();
+    let got: Value = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(got["passport_number"], fixtures::PASSPORT);
     assert_eq!(got["phone"], fixtures::PHONE_E164);
     assert_eq!(got["prefecture_code"], "13");
     assert_eq!(got["version"], 1);
 
-    let missing = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).send().await.unwrap();
+    let missing = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
 
@@ -139,11 +191,12 @@ async fn a_report_is_created_normalised_and_read_back() {
 async fn bad_input_is_refused_naming_each_field_without_echoing_values() {
     let server = Server::start(&[], &[]);
     let http = client();
+    let token = server.health_center_token();
     let mut body = report_body();
     body["passport_number"] = json!("TZ#9081726");
     body["phone"] = json!("12-34");
     body["onset_date"] = json!("2021-02-05");
-    let res = http.post(server.url("/v1/reports")).json(&body).send().await.unwrap();
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 400);
     let text = res.text().await.unwrap();
     let err: Value = serde_json::from_str(&text).unwrap();
@@ -155,7 +208,7 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values() {
     assert!(!text.contains("9081726") && !text.contains("12-34"), "the answer echoes input: {text}");
 
     // Wrong JSON types name the field, not the value.
-    let res = http.post(server.url("/v1/reports")).json(&json!({"passport_number": 9081726})).send().await.unwrap();
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&json!({"passport_number": 9081726})).send().await.unwrap();
     assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"], "invalid_json");
@@ -173,14 +226,15 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values() {
 async fn a_full_requests_log_holds_no_personal_data() {
     let server = Server::start(&[], &[]);
     let http = client();
-    let res = http.post(server.url("/v1/reports")).json(&report_body()).send().await.unwrap();
+    let token = server.health_center_token();
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     let id = created["report_id"].as_str().unwrap();
-    http.get(server.url(&format!("/v1/reports/{id}"))).send().await.unwrap();
+    http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&token).send().await.unwrap();
     let mut bad = report_body();
     bad["passport_number"] = json!("TZ#9081726");
-    http.post(server.url("/v1/reports")).json(&bad).send().await.unwrap();
+    http.post(server.url("/v1/reports")).bearer_auth(&token).json(&bad).send().await.unwrap();
 
     // Give the server a moment to flush its last lines.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -194,4 +248,33 @@ async fn a_full_requests_log_holds_no_personal_data() {
     ] {
         assert!(!log.contains(secret), "the log holds personal data ({} chars)", secret.len());
     }
+}
+
+#[tokio::test]
+async fn a_health_centre_reads_and_files_only_its_own_reports() {
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let minato = server.health_center_token();
+    let oita = server.token("health_center", Some("440001"));
+    let quarantine = server.token("quarantine", None);
+
+    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&minato).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let path = format!("/v1/reports/{}", created["report_id"].as_str().unwrap());
+
+    // Another health centre sees no such report; another role is forbidden; no token is unauthenticated.
+    assert_eq!(http.get(server.url(&path)).bearer_auth(&oita).send().await.unwrap().status(), 404);
+    assert_eq!(http.get(server.url(&path)).bearer_auth(&quarantine).send().await.unwrap().status(), 403);
+    assert_eq!(http.get(server.url(&path)).send().await.unwrap().status(), 401);
+    assert_eq!(http.get(server.url(&path)).bearer_auth("not-a-token").send().await.unwrap().status(), 401);
+
+    // Filing for another health centre is refused and writes nothing.
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&report_body()).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(http.post(server.url("/v1/reports")).bearer_auth(&quarantine).json(&report_body()).send().await.unwrap().status(), 403);
+    // A body without a health-centre code is filed for the caller's.
+    let mut body = report_body();
+    body.as_object_mut().unwrap().remove("health_center_code");
+    let own: Value = http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&body).send().await.unwrap().json().await.unwrap();
+    let got: Value = http.get(server.url(&format!("/v1/reports/{}", own["report_id"].as_str().unwrap()))).bearer_auth(&oita).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["health_center_code"], "440001");
 }

@@ -12,6 +12,12 @@ pub mod fixtures;
 #[cfg(test)]
 mod contract;
 #[cfg(test)]
+mod entries;
+#[cfg(test)]
 mod http;
 #[cfg(test)]
+mod reports;
+#[cfg(test)]
 mod handlers;
+#[cfg(test)]
+mod openapi;

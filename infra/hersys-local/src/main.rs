@@ -2,6 +2,9 @@
 //! embedded default (or on AWS/emulators with `--aws`); `invoke` runs one function handler on an event file;
 //! `outbox` lists the messages the local outbox holds instead of sending.
 
+mod auth;
+mod r#gen;
+mod import;
 mod invoke;
 mod outbox;
 mod schedules;
@@ -50,6 +53,33 @@ enum Command {
         #[command(flatten)]
         backend: Backend,
     },
+    /// Mint a development token for `serve` (signed with the data dir's key).
+    Token {
+        /// health_center, quarantine, app_backend, analyst or operator.
+        #[arg(long)]
+        role: String,
+        /// The health centre's code (required for the health_center role).
+        #[arg(long)]
+        health_center: Option<String>,
+        #[arg(long, default_value = "dev-user")]
+        subject: String,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+        #[arg(long, default_value = ".hersys")]
+        data_dir: PathBuf,
+    },
+    /// Import records from a CSV export (see `hersys import entries --help`).
+    Import {
+        #[command(subcommand)]
+        what: import::What,
+    },
+    /// Generate synthetic data for benchmarks.
+    #[command(hide = true)]
+    Gen {
+        #[command(subcommand)]
+        what: r#gen::What,
+    },
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -72,6 +102,14 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_with_writer(std::io::stderr);
             invoke::run(&backend, function, &event).await
         }
+        Command::Token { role, health_center, subject, hours, data_dir } => {
+            auth::mint(&data_dir, &role, health_center.as_deref(), &subject, hours).map(|t| println!("{t}"))
+        }
+        Command::Import { what } => {
+            platform::logging::init_human();
+            import::run(what).await
+        }
+        Command::Gen { what } => r#gen::run(what),
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)

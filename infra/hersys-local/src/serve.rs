@@ -24,7 +24,9 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool) -> anyhow::Resul
     // The one line a person (or a test) needs: where to reach it.
     println!("hersys listening on http://{addr} (store: {}, data: {})", built.describe(), backend.data_dir.display());
     platform::logging::flush();
-    axum::serve(listener, api::router(app))
+    let verifier = crate::auth::Verifier::new(&backend.data_dir)?;
+    let router = api::router(app).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

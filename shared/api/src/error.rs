@@ -30,6 +30,22 @@ pub enum ApiError {
     BadJson { field: String, problem: &'static str },
     #[error("not found")]
     NotFound,
+    /// No verified identity came with the request.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller's role may not use this route.
+    #[error("forbidden")]
+    Forbidden,
+    /// A conditional request without its condition (`If-Match`).
+    #[error("{0} is required")]
+    PreconditionRequired(&'static str),
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the content type must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    /// An `Idempotency-Key` reused with another body, or still being processed.
+    #[error("idempotency key conflict: {0}")]
+    IdempotencyConflict(&'static str),
 }
 
 impl From<AppError> for ApiError {
@@ -49,11 +65,47 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, "invalid_json", vec![FieldProblem { field, problem: problem.to_owned() }])
             }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", vec![]),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", vec![]),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", vec![]),
+            ApiError::PreconditionRequired(header) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                vec![FieldProblem { field: header.to_owned(), problem: "is required".to_owned() }],
+            ),
+            ApiError::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                vec![FieldProblem { field: "body".to_owned(), problem: format!("must be at most {limit} bytes") }],
+            ),
+            ApiError::UnsupportedMediaType { expected } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                vec![FieldProblem { field: "Content-Type".to_owned(), problem: format!("must be {expected}") }],
+            ),
+            ApiError::IdempotencyConflict("payload") => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                vec![FieldProblem { field: "Idempotency-Key".to_owned(), problem: "was used with another body".to_owned() }],
+            ),
+            ApiError::IdempotencyConflict(_) => (
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                vec![FieldProblem { field: "Idempotency-Key".to_owned(), problem: "a request with this key is still being processed".to_owned() }],
+            ),
             ApiError::App(e) => match e {
                 AppError::Invalid(v) => (StatusCode::BAD_REQUEST, "invalid_request", problems(&v.0)),
                 AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", vec![]),
-                AppError::Stale { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch", vec![]),
-                AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict", vec![]),
+                AppError::Impossible(v) => (StatusCode::UNPROCESSABLE_ENTITY, "impossible_change", problems(&v.0)),
+                AppError::Stale { .. } => (
+                    StatusCode::PRECONDITION_FAILED,
+                    "version_mismatch",
+                    vec![FieldProblem { field: "If-Match".to_owned(), problem: "is not the report's current version".to_owned() }],
+                ),
+                AppError::Conflict(what) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    vec![FieldProblem { field: what.to_owned(), problem: "is already taken".to_owned() }],
+                ),
                 AppError::Store(e) => {
                     tracing::error!(error = %e, "storage failure");
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable", vec![])

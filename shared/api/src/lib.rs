@@ -4,27 +4,39 @@
 //! Architecture invariant: this is the only crate that knows the JSON wire format and HTTP status codes; it holds no
 //! business rules (those live in `domain`) and no AWS code (that lives in `aws-adapters`).
 
+pub mod auth;
+mod entries;
 mod error;
 pub mod events;
+mod openapi;
 mod reports;
 mod request_id;
 mod wire;
 
-use axum::routing::{get, post};
-use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Router};
 use domain::app::App;
 
+pub use auth::{Caller, ClaimsError, Role};
 pub use error::ApiError;
 
 /// Every route of the product's HTTP API.
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/reports", post(reports::create))
-        .route("/v1/reports/{id}", get(reports::get))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/reports", limited(post(reports::create), wire::REPORT_BODY_LIMIT))
+        .route("/v1/reports/{id}", limited(get(reports::get).patch(reports::patch), wire::REPORT_BODY_LIMIT))
+        .route("/v1/entries", limited(post(entries::create), entries::BODY_LIMIT))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)
+}
+
+/// A route with a body limit that its 413 answer can state.
+fn limited(route: MethodRouter<App>, limit: usize) -> MethodRouter<App> {
+    route.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(limit)).layer::<_, std::convert::Infallible>(Extension(wire::BodyLimit(limit)))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

@@ -1,36 +1,153 @@
-//! Report routes.
+//! Report routes. Roles: health centre, own reports only.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::Duration;
 use domain::app::App;
+use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::report::{ReportId, ReportInput};
 
+use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::wire::{Created, CreateReport, JsonBody, ReportView};
+use crate::wire::{self, CreateReport, Created, RawJson, ReportView};
 
+/// The report id of the path; anything that is not one (not a UUID, not even UTF-8) names no report.
+fn report_id(path: Result<Path<String>, PathRejection>) -> Result<ReportId, ApiError> {
+    path.ok().and_then(|Path(id)| ReportId::parse(&id)).ok_or(ApiError::NotFound)
+}
+
+/// A version as an HTTP entity tag.
 fn etag(version: u64) -> [(header::HeaderName, HeaderValue); 1] {
-    [(header::ETAG, HeaderValue::from(version))]
+    let tag = HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""));
+    [(header::ETAG, tag)]
 }
 
-pub(crate) async fn create(State(app): State<App>, JsonBody(body): JsonBody<CreateReport>) -> Result<Response, ApiError> {
-    let created = app.create_report(&ReportInput::from(body)).await?;
-    let location = format!("/v1/reports/{}", created.value.id);
-    let mut response = (
-        StatusCode::CREATED,
-        etag(created.version),
-        Json(Created { report_id: created.value.id.to_string(), version: created.version }),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
+/// `If-Match: "3"` (or `3`, or a weak `W/"3"`): the version the caller last read.
+fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+    let raw = headers.get(header::IF_MATCH).ok_or(ApiError::PreconditionRequired("If-Match"))?;
+    raw.to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or(ApiError::BadJson { field: "If-Match".into(), problem: "must be the report's version, as its ETag gave it" })
+}
+
+/// How long a claimed key stays locked if its request dies half-way, and how long an answer is replayed.
+const IDEMPOTENCY_LOCK_SECONDS: i64 = 30;
+const IDEMPOTENCY_KEEP_HOURS: i64 = 24;
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the caller.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else { return Ok(None) };
+    raw.to_str()
+        .ok()
+        .filter(|v| (1..=255).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(|v| Some(v.to_owned()))
+        .ok_or(ApiError::BadJson { field: "Idempotency-Key".into(), problem: "must be 1 to 255 visible ASCII characters" })
+}
+
+/// Roles: health centre. The report is filed for the caller's own health centre (the default when the body names
+/// none); naming another is refused. With an `Idempotency-Key`, a retry gets the first answer again and never
+/// creates a second report.
+pub(crate) async fn create(State(app): State<App>, caller: Caller, headers: HeaderMap, RawJson(bytes): RawJson) -> Result<Response, ApiError> {
+    caller.require(&[Role::HealthCenter])?;
+    let mut body: CreateReport = wire::parse_json(&bytes)?;
+    match body.health_center_code.as_deref().map(str::trim) {
+        None | Some("") => body.health_center_code = caller.health_center.clone(),
+        Some(code) if caller.owns(code) => {}
+        Some(_) => return Err(ApiError::Forbidden),
     }
-    Ok(response)
+    let input = ReportInput::from(body);
+    let Some(key) = idempotency_key(&headers)? else {
+        return create_now(&app, &input).await.map(|(status, body)| answer(status, body));
+    };
+
+    let now = app.clock.now();
+    let record_key = app.hasher.opaque("idem-report", &format!("{}\n{key}", caller.subject));
+    let record = IdempotencyRecord {
+        key: record_key.clone(),
+        payload_hash: app.hasher.opaque("idem-body", &String::from_utf8_lossy(&bytes)).as_str().to_owned(),
+        state: IdempotencyState::InProgress { lock_expires_at: now + Duration::seconds(IDEMPOTENCY_LOCK_SECONDS) },
+        expires_at: now + Duration::hours(IDEMPOTENCY_KEEP_HOURS),
+    };
+    match app.idempotency.claim(&record, now).await.map_err(domain::app::AppError::from)? {
+        Claim::Acquired => match create_now(&app, &input).await {
+            Ok((status, body)) => {
+                let stored = format!("{}\n{body}", status.as_u16());
+                app.idempotency.complete(&record_key, &stored, record.expires_at).await.map_err(domain::app::AppError::from)?;
+                Ok(answer(status, body))
+            }
+            Err(e) => {
+                // Failed requests are not remembered: a corrected retry with the same key may succeed.
+                if let Err(release) = app.idempotency.release(&record_key).await {
+                    tracing::warn!(error = %release, "could not release an idempotency key");
+                }
+                Err(e)
+            }
+        },
+        Claim::Completed { response } => {
+            let (status, body) = response.split_once('\n').unwrap_or(("201", response.as_str()));
+            let status = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::CREATED);
+            let mut replay = answer(status, body.to_owned());
+            replay.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(replay)
+        }
+        Claim::PayloadMismatch => Err(ApiError::IdempotencyConflict("payload")),
+        Claim::InProgress => Err(ApiError::IdempotencyConflict("in progress")),
+    }
 }
 
-pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = ReportId::parse(&id).ok_or(ApiError::NotFound)?;
+/// Creates the report; the answer as status and JSON text, so that it can be stored and replayed verbatim.
+async fn create_now(app: &App, input: &ReportInput) -> Result<(StatusCode, String), ApiError> {
+    let created = app.create_report(input).await?;
+    let body = serde_json::to_string(&Created { report_id: created.value.id.to_string(), version: created.version })
+        .map_err(|e| ApiError::App(domain::app::AppError::Internal(e.to_string())))?;
+    Ok((StatusCode::CREATED, body))
+}
+
+/// A create answer from its JSON text: `ETag` and `Location` are derived from it, so a replay carries them too.
+fn answer(status: StatusCode, body: String) -> Response {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let mut response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    if let Some(v) = parsed {
+        if let Some(version) = v["version"].as_u64() {
+            response.headers_mut().extend(etag(version));
+        }
+        if let Some(location) = v["report_id"].as_str().and_then(|id| HeaderValue::from_str(&format!("/v1/reports/{id}")).ok()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+/// Roles: health centre, own reports only. Another tenant's report is answered as absent, so that ids cannot be
+/// probed across health centres.
+pub(crate) async fn get(State(app): State<App>, caller: Caller, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    caller.require(&[Role::HealthCenter])?;
+    let id = report_id(id)?;
     let found = app.get_report(&id).await?;
+    if !caller.owns(&found.value.health_center_code) {
+        return Err(ApiError::NotFound);
+    }
     Ok((etag(found.version), Json(ReportView::new(&found.value, found.version))).into_response())
+}
+
+/// Roles: health centre, own reports only. `If-Match` is required: a stale version gets 412 and changes nothing.
+pub(crate) async fn patch(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    RawJson(bytes): RawJson,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::HealthCenter])?;
+    let id = report_id(id)?;
+    let expected = if_match(&headers)?;
+    let patch = wire::parse_patch(&bytes)?;
+    let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
+    let updated = app.patch_report(&id, health_center, expected, &patch).await?;
+    Ok((etag(updated.version), Json(ReportView::new(&updated.value, updated.version))).into_response())
 }

@@ -9,20 +9,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-/// A JSON body whose errors name the offending field (by JSON path) but never echo a value: serde's own messages
-/// quote the input ("invalid type: string \"TZ1234567\""), which could put personal data into an answer or a log.
-pub struct JsonBody<T>(pub T);
+// JSON errors name the offending field (by JSON path) but never echo a value: serde's own messages quote the input
+// ("invalid type: string \"TZ1234567\""), which could put personal data into an answer or a log.
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// Largest JSON body of a report request. A report is a few hundred bytes; 64 KiB leaves room for long free text.
+pub const REPORT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The body of a JSON request, after checking its content type and size (limits are set per route with
+/// `DefaultBodyLimit`; exceeding one answers 413 stating it).
+pub struct RawJson(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::BadJson { field: "body".into(), problem: "could not be read" })?;
-        parse_json(&bytes).map(JsonBody)
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
+        }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(REPORT_BODY_LIMIT);
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge { limit }
+            } else {
+                ApiError::BadJson { field: "body".into(), problem: "could not be read" }
+            }
+        })?;
+        Ok(RawJson(bytes))
     }
 }
+
+/// The body limit in force on a route, recorded so that a 413 can state it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -103,6 +128,45 @@ impl From<CreateReport> for ReportInput {
             passport_number: b.passport_number,
         }
     }
+}
+
+/// `PATCH /v1/reports/{id}`: field corrections (a field's new value, or `null` to clear it) and optionally a status
+/// change (`status` with `effective_date`).
+pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError> {
+    use domain::report::{parse_date, ReportPatch, Status, StatusChange};
+    let object: serde_json::Map<String, serde_json::Value> = parse_json(bytes)?;
+    let mut patch = ReportPatch::default();
+    let text = |field: &str, v: &serde_json::Value| -> Result<Option<String>, ApiError> {
+        match v {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => Ok(Some(s.clone())),
+            _ => Err(ApiError::BadJson { field: field.to_owned(), problem: "must be a string or null" }),
+        }
+    };
+    let status = object.get("status").map(|v| text("status", v)).transpose()?.flatten();
+    let effective = object.get("effective_date").map(|v| text("effective_date", v)).transpose()?.flatten();
+    let invalid = |field: &str, e: domain::FieldError| {
+        ApiError::App(domain::app::AppError::Invalid(domain::ValidationError(vec![domain::FieldError::new(field, e.problem)])))
+    };
+    match (status, effective) {
+        (Some(s), Some(d)) => {
+            let status = Status::parse("status", &s).map_err(|e| invalid("status", e))?;
+            let effective_date = parse_date("effective_date", &d).map_err(|e| invalid("effective_date", e))?;
+            patch.status = Some(StatusChange { status, effective_date });
+        }
+        (Some(_), None) => return Err(ApiError::BadJson { field: "effective_date".into(), problem: "is required with status" }),
+        (None, Some(_)) => return Err(ApiError::BadJson { field: "status".into(), problem: "is required with effective_date" }),
+        (None, None) => {}
+    }
+    for (field, value) in &object {
+        if field != "status" && field != "effective_date" {
+            patch.corrections.push((field.clone(), text(field, value)?));
+        }
+    }
+    if patch.corrections.is_empty() && patch.status.is_none() {
+        return Err(ApiError::BadJson { field: "body".into(), problem: "must change at least one field or the status" });
+    }
+    Ok(patch)
 }
 
 #[derive(Debug, Serialize)]

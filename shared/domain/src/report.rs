@@ -86,6 +86,23 @@ vocabulary!(
     Status { HomeCare = "home_care", HotelCare = "hotel_care", Hospitalized = "hospitalized", HospitalizedSevere = "hospitalized_severe", Released = "released", Died = "died", ToBeConfirmed = "to_be_confirmed" }
 );
 
+/// A PATCH of a report: field corrections (field name → new value, `None` to clear) and/or one status change.
+#[derive(Debug, Clone, Default)]
+pub struct ReportPatch {
+    pub corrections: Vec<(String, Option<String>)>,
+    pub status: Option<StatusChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// A field is malformed or breaks a rule of creation.
+    #[error(transparent)]
+    Invalid(ValidationError),
+    /// Well-formed, but the change cannot happen (a status after death, before the diagnosis).
+    #[error("impossible change: {0}")]
+    Impossible(ValidationError),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
     pub status: Status,
@@ -120,6 +137,9 @@ pub struct CaseReport {
     pub passport_number: Option<PassportNumber>,
     /// Keyed hash of the passport number: the only form in which it is indexed.
     pub passport_hash: Option<KeyedHash>,
+    /// Keyed hash of (health-centre code, case number): a report is unique by it. Set once, with the case number.
+    #[serde(default)]
+    pub case_key: Option<KeyedHash>,
     pub status_history: Vec<StatusChange>,
     pub created_at: Instant,
     pub updated_at: Instant,
@@ -282,6 +302,7 @@ impl CaseReport {
             return Err(ValidationError(vec![FieldError::new("report", Problem::Invalid("incomplete"))]));
         };
         let passport_hash = passport.as_ref().map(|p| hasher.passport(p));
+        let case_key = case_number.as_ref().map(|n| hasher.opaque("case", &format!("{hc}/{n}")));
         Ok(CaseReport {
             id,
             health_center_code: hc,
@@ -307,10 +328,108 @@ impl CaseReport {
             entry_date,
             passport_number: passport,
             passport_hash,
+            case_key,
             status_history: Vec::new(),
             created_at: now,
             updated_at: now,
         })
+    }
+
+    /// The report's fields as input again, so that a correction can be validated by the very rules of creation.
+    pub fn to_input(&self) -> ReportInput {
+        let date = |d: NaiveDate| Some(d.to_string());
+        ReportInput {
+            health_center_code: Some(self.health_center_code.clone()),
+            case_number: self.case_number.clone(),
+            prefecture_code: Some(self.prefecture.as_jis()),
+            municipality_code: Some(self.municipality_code.clone()),
+            case_type: Some(self.case_type.as_str().to_owned()),
+            sex: Some(self.sex.as_str().to_owned()),
+            date_of_birth: date(self.date_of_birth),
+            name: Some(self.name.expose().to_owned()),
+            name_kana: self.name_kana.as_ref().map(|n| n.expose().to_owned()),
+            phone: self.phone.as_ref().map(|p| p.expose().to_owned()),
+            email: self.email.as_ref().map(|e| e.expose().to_owned()),
+            preferred_language: Some(self.preferred_language.as_str().to_owned()),
+            occupation: self.occupation.clone(),
+            residence: self.residence.clone(),
+            report_date: date(self.report_date),
+            diagnosis_date: date(self.diagnosis_date),
+            onset_date: self.onset_date.and_then(date),
+            publication_date: self.publication_date.and_then(date),
+            diagnosis_method: self.diagnosis_method.map(|m| m.as_str().to_owned()),
+            nationality: self.nationality.clone(),
+            entry_date: self.entry_date.and_then(date),
+            passport_number: self.passport_number.as_ref().map(|p| p.expose().to_owned()),
+        }
+    }
+
+    /// Applies a correction and/or a status change, giving the new report. Field corrections are validated by the
+    /// rules of creation (400); the status history's own rules give [`PatchError::Impossible`] (422).
+    pub fn apply_patch(&self, patch: &ReportPatch, hasher: &KeyedHasher, now: Instant, today: NaiveDate) -> Result<CaseReport, PatchError> {
+        let mut input = self.to_input();
+        for (field, value) in &patch.corrections {
+            let slot = match field.as_str() {
+                "health_center_code" | "case_number" => {
+                    // The report's identity for its health centre: correcting it would orphan the uniqueness claim.
+                    return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("cannot be changed"))])));
+                }
+                "prefecture_code" => &mut input.prefecture_code,
+                "municipality_code" => &mut input.municipality_code,
+                "case_type" => &mut input.case_type,
+                "sex" => &mut input.sex,
+                "date_of_birth" => &mut input.date_of_birth,
+                "name" => &mut input.name,
+                "name_kana" => &mut input.name_kana,
+                "phone" => &mut input.phone,
+                "email" => &mut input.email,
+                "preferred_language" => &mut input.preferred_language,
+                "occupation" => &mut input.occupation,
+                "residence" => &mut input.residence,
+                "report_date" => &mut input.report_date,
+                "diagnosis_date" => &mut input.diagnosis_date,
+                "onset_date" => &mut input.onset_date,
+                "publication_date" => &mut input.publication_date,
+                "diagnosis_method" => &mut input.diagnosis_method,
+                "nationality" => &mut input.nationality,
+                "entry_date" => &mut input.entry_date,
+                "passport_number" => &mut input.passport_number,
+                _ => return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("is not a field of a report"))]))),
+            };
+            *slot = value.clone();
+        }
+        let mut next = CaseReport::from_input(&input, self.id.clone(), hasher, self.created_at, today).map_err(PatchError::Invalid)?;
+        next.case_key = self.case_key.clone();
+        next.created_at = self.created_at;
+        next.updated_at = now;
+        next.status_history = self.status_history.clone();
+        if let Some(change) = &patch.status {
+            if change.effective_date > today {
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new("effective_date", Problem::Invalid("must not be in the future (Japan time)"))])));
+            }
+            next.status_history.push(change.clone());
+        }
+        next.check_history()?;
+        Ok(next)
+    }
+
+    /// The status history's rules: nothing after death, no status before the diagnosis, dates in order.
+    fn check_history(&self) -> Result<(), PatchError> {
+        let impossible = |field: &str, why: &'static str| Err(PatchError::Impossible(ValidationError(vec![FieldError::new(field, Problem::Invalid(why))])));
+        for (i, change) in self.status_history.iter().enumerate() {
+            if change.effective_date < self.diagnosis_date {
+                return impossible("effective_date", "must not be before the diagnosis date");
+            }
+            if let Some(previous) = i.checked_sub(1).map(|j| &self.status_history[j]) {
+                if previous.status == Status::Died {
+                    return impossible("status", "no status can follow died");
+                }
+                if change.effective_date < previous.effective_date {
+                    return impossible("effective_date", "must not be before the previous status's date");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The status in force on a day, if any.
@@ -379,6 +498,53 @@ pub(crate) mod tests {
             assert!(fields.contains(&f), "{fields:?}");
         }
         assert!(!err.to_string().contains("C12#"));
+    }
+
+    fn patch(corrections: &[(&str, Option<&str>)], status: Option<(Status, &str)>) -> ReportPatch {
+        ReportPatch {
+            corrections: corrections.iter().map(|(f, v)| (f.to_string(), v.map(str::to_owned))).collect(),
+            status: status.map(|(status, d)| StatusChange { status, effective_date: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap() }),
+        }
+    }
+
+    fn apply(r: &CaseReport, p: &ReportPatch) -> Result<CaseReport, PatchError> {
+        let hasher = KeyedHasher::new(&[1; 32]).unwrap();
+        let now = chrono::Utc.with_ymd_and_hms(2021, 2, 10, 3, 0, 0).unwrap();
+        r.apply_patch(p, &hasher, now, crate::time::japan_date(now))
+    }
+
+    #[test]
+    fn corrections_are_validated_like_creation_and_rehash_the_passport() {
+        let r = sample_report();
+        let fixed = apply(&r, &patch(&[("passport_number", Some("C7654321")), ("email", None)], None)).unwrap();
+        assert_eq!(fixed.passport_number.as_ref().unwrap().expose(), "C7654321");
+        assert_ne!(fixed.passport_hash, r.passport_hash);
+        assert_eq!(fixed.email, None);
+        assert_eq!(fixed.id, r.id);
+        let bad = apply(&r, &patch(&[("onset_date", Some("2021-02-09"))], None)).unwrap_err();
+        assert!(matches!(bad, PatchError::Invalid(ref v) if v.0[0].field == "onset_date"), "{bad:?}");
+        for frozen in ["health_center_code", "case_number"] {
+            assert!(matches!(apply(&r, &patch(&[(frozen, Some("1"))], None)), Err(PatchError::Invalid(_))));
+        }
+        assert!(matches!(apply(&r, &patch(&[("favourite_colour", Some("red"))], None)), Err(PatchError::Invalid(_))));
+    }
+
+    #[test]
+    fn impossible_status_changes_are_refused() {
+        let r = sample_report(); // diagnosed 2021-02-02
+        let home = apply(&r, &patch(&[], Some((Status::HomeCare, "2021-02-02")))).unwrap();
+        let died = apply(&home, &patch(&[], Some((Status::Died, "2021-02-05")))).unwrap();
+        for (base, status, date) in [
+            (&died, Status::Released, "2021-02-06"),       // after death
+            (&r, Status::Hospitalized, "2021-02-01"),      // before the diagnosis
+            (&home, Status::Hospitalized, "2021-02-01"),   // before the diagnosis and the previous status
+        ] {
+            assert!(matches!(apply(base, &patch(&[], Some((status, date)))), Err(PatchError::Impossible(_))), "{status:?} {date}");
+        }
+        // A correction that moves the diagnosis after a recorded status is impossible too.
+        assert!(matches!(apply(&home, &patch(&[("diagnosis_date", Some("2021-02-03")), ("report_date", Some("2021-02-03"))], None)), Err(PatchError::Impossible(_))));
+        // Dates in the future are malformed, not impossible.
+        assert!(matches!(apply(&r, &patch(&[], Some((Status::HomeCare, "2021-03-01")))), Err(PatchError::Invalid(_))));
     }
 
     #[test]

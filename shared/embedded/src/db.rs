@@ -10,6 +10,18 @@ use rusqlite::Connection;
 /// Tables mirror the DynamoDB tables of `docs/storage-layout.md`: same key and index columns, documents as JSON
 /// text. Index columns hold only opaque ids and keyed hashes. Every statement is idempotent, so opening an
 /// existing file changes nothing.
+/// Brings files made by earlier versions up to the schema (columns added since).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_case_key = conn
+        .prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'case_key'")?
+        .exists([])?;
+    if !has_case_key {
+        conn.execute_batch("ALTER TABLE reports ADD COLUMN case_key TEXT;")?;
+    }
+    // A report is unique by (health centre, case number), held as a keyed hash.
+    conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS reports_by_case ON reports (case_key) WHERE case_key IS NOT NULL;")
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS reports (
     pk            TEXT PRIMARY KEY,
@@ -118,6 +130,7 @@ impl Db {
         conn.busy_timeout(Duration::from_secs(5))
             .and_then(|()| conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"))
             .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| migrate(&conn))
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
         Ok(Self(Arc::new(Mutex::new(conn))))
     }

@@ -118,7 +118,7 @@ impl SqliteStores {
             let mut stmt = conn
                 .prepare(
                     "SELECT pk FROM reports UNION ALL SELECT passport_hash FROM reports
-                     UNION ALL SELECT prefecture FROM reports
+                     UNION ALL SELECT prefecture FROM reports UNION ALL SELECT case_key FROM reports
                      UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
@@ -136,13 +136,15 @@ impl ReportStore for SqliteStores {
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         let doc = encode(report, "report")?;
         let (pk, hash, pref) = (report.id.to_string(), report.passport_hash.as_ref().map(|h| h.as_str().to_owned()), report.prefecture.as_jis());
+        let case_key = report.case_key.as_ref().map(|k| k.as_str().to_owned());
         self.db
             .run(move |conn| {
+                // The unique index on case_key refuses a second report of the same (health centre, case number).
                 let n = conn
                     .execute(
-                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture) VALUES (?1, 1, ?2, ?3, ?4)
-                         ON CONFLICT (pk) DO NOTHING",
-                        params![pk, doc, hash, pref],
+                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key) VALUES (?1, 1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT DO NOTHING",
+                        params![pk, doc, hash, pref, case_key],
                     )
                     .map_err(sql)?;
                 if n == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
@@ -220,25 +222,27 @@ impl EntryStore for SqliteStores {
         let rows = entries.iter().map(|e| Ok((e.clone(), encode(e, "entry")?))).collect::<Result<Vec<_>, StoreError>>()?;
         self.db
             .run(move |conn| {
-                // One transaction only to batch the writes; each record's outcome is still its own.
+                // One transaction only to batch the writes; each record's outcome is still its own. The statements
+                // are prepared once per connection (cached), not once per record.
                 let tx = immediate(conn)?;
                 let mut outcomes = Vec::with_capacity(rows.len());
-                for (entry, doc) in rows {
-                    let n = tx
-                        .execute(
-                            "INSERT INTO entries (pk, doc, passport_hash) VALUES (?1, ?2, ?3) ON CONFLICT (pk) DO NOTHING",
-                            params![entry.entry_id, doc, entry.passport_hash.as_str()],
-                        )
+                {
+                    let mut insert = tx
+                        .prepare_cached("INSERT INTO entries (pk, doc, passport_hash) VALUES (?1, ?2, ?3) ON CONFLICT (pk) DO NOTHING")
                         .map_err(sql)?;
-                    let outcome = if n == 1 {
-                        PutOutcome::Created
-                    } else {
-                        let stored: String = tx.query_row("SELECT doc FROM entries WHERE pk = ?1", [&entry.entry_id], |r| r.get(0)).map_err(sql)?;
-                        // Compare as records rather than as text, so that a field added later does not turn an
-                        // identical re-send into a conflict.
-                        if decode::<EntryRecord>(&stored, "entry")? == entry { PutOutcome::Unchanged } else { PutOutcome::Conflict }
-                    };
-                    outcomes.push(outcome);
+                    let mut select = tx.prepare_cached("SELECT doc FROM entries WHERE pk = ?1").map_err(sql)?;
+                    for (entry, doc) in rows {
+                        let n = insert.execute(params![entry.entry_id, doc, entry.passport_hash.as_str()]).map_err(sql)?;
+                        let outcome = if n == 1 {
+                            PutOutcome::Created
+                        } else {
+                            let stored: String = select.query_row([&entry.entry_id], |r| r.get(0)).map_err(sql)?;
+                            // Compare as records rather than as text, so that a field added later does not turn an
+                            // identical re-send into a conflict.
+                            if decode::<EntryRecord>(&stored, "entry")? == entry { PutOutcome::Unchanged } else { PutOutcome::Conflict }
+                        };
+                        outcomes.push(outcome);
+                    }
                 }
                 tx.commit().map_err(sql)?;
                 Ok(outcomes)

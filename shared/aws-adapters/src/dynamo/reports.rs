@@ -4,7 +4,7 @@
 use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use domain::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::ports::{ReportStore, Versioned};
@@ -31,6 +31,29 @@ fn report_item(report: &CaseReport, version: u64) -> Result<Item, StoreError> {
 #[async_trait]
 impl ReportStore for DynamoStores {
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
+        if let Some(case_key) = &report.case_key {
+            // Unique by (health centre, case number): the report and a claim item `case#<keyed hash>` are written
+            // together, each only if absent. The claim item has no index attributes, so no index sees it.
+            let table = self.tables.name(Table::Reports)?;
+            let put = |item: Item| {
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map(|p| TransactWriteItem::builder().put(p).build())
+                    .map_err(|_| StoreError::Unavailable("TransactWriteItems: request could not be built".to_owned()))
+            };
+            let claim = Item::from([
+                ("pk".to_owned(), s(format!("case#{}", case_key.as_str()))),
+                ("report_id".to_owned(), s(report.id.as_str())),
+            ]);
+            return match self.transact(vec![put(report_item(report, 1)?)?, put(claim)?]).await? {
+                Ok(()) => Ok(()),
+                Err(reasons) if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) => Err(StoreError::AlreadyExists),
+                Err(reasons) => Err(StoreError::TransactionCancelled(super::reason_codes(&reasons))),
+            };
+        }
         let result = self
             .client
             .put_item()

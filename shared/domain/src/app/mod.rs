@@ -6,10 +6,12 @@ use std::sync::Arc;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Notifier, ReportStore, Versioned};
-use crate::report::{CaseReport, ReportId, ReportInput};
+use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::graphs;
 use crate::prefecture::PrefectureCode;
 use crate::time::{japan_date, Clock, Instant};
+
+mod entries;
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
 /// invocation, also under `run_concurrent`.
@@ -30,6 +32,9 @@ pub struct App {
 pub enum AppError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// Well-formed but impossible (422): a status after death, before the diagnosis.
+    #[error("impossible change: {0}")]
+    Impossible(ValidationError),
     #[error("not found")]
     NotFound,
     #[error("precondition failed: the item changed since version {expected}")]
@@ -57,13 +62,43 @@ impl App {
     pub async fn create_report(&self, input: &ReportInput) -> Result<Versioned<CaseReport>, AppError> {
         let now = self.clock.now();
         let report = CaseReport::from_input(input, ReportId::generate(), &self.hasher, now, japan_date(now))?;
-        self.reports.create_report(&report).await?;
+        self.reports.create_report(&report).await.map_err(|e| match e {
+            // Report ids are fresh UUIDs: a clash is the (health centre, case number) pair already taken.
+            StoreError::AlreadyExists => AppError::Conflict("case_number"),
+            other => other.into(),
+        })?;
         tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
         Ok(Versioned { value: report, version: 1 })
     }
 
     pub async fn get_report(&self, id: &ReportId) -> Result<Versioned<CaseReport>, AppError> {
         self.reports.get_report(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Corrects fields and/or records a status change of a report of `health_center` (another tenant's report
+    /// is "not found"), if the stored version is still `expected_version`.
+    pub async fn patch_report(
+        &self,
+        id: &ReportId,
+        health_center: &str,
+        expected_version: u64,
+        patch: &ReportPatch,
+    ) -> Result<Versioned<CaseReport>, AppError> {
+        let current = self.get_report(id).await?;
+        if current.value.health_center_code != health_center {
+            return Err(AppError::NotFound);
+        }
+        if current.version != expected_version {
+            return Err(AppError::Stale { expected: expected_version });
+        }
+        let now = self.clock.now();
+        let next = current.value.apply_patch(patch, &self.hasher, now, japan_date(now)).map_err(|e| match e {
+            PatchError::Invalid(v) => AppError::Invalid(v),
+            PatchError::Impossible(v) => AppError::Impossible(v),
+        })?;
+        let version = self.reports.update_report(&next, expected_version).await?;
+        tracing::info!(report_id = %next.id, version, status_change = patch.status.is_some(), corrections = patch.corrections.len(), "report updated");
+        Ok(Versioned { value: next, version })
     }
 }
 

@@ -1,0 +1,351 @@
+//! `hersys import entries FILE.csv`: the quarantine system's CSV export into the entry store, through the same
+//! validation and idempotent writes as `POST /v1/entries`.
+//!
+//! Streaming, in constant memory whatever the file's size: a reader thread parses rows (the `csv` crate, record by
+//! record) into chunks; the chunks go through a small bounded channel to `App::ingest_entries`, a few in flight, so
+//! that validating one chunk overlaps writing the previous one. Only counts and the first few refused rows are
+//! kept.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::app::App;
+use domain::entry::{EntryInput, RecordOutcome, BatchCounts, COLUMNS, MAX_BATCH};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::Backend;
+
+/// Rows a chunk holds by default: large enough to amortise a transaction, small enough to keep memory low.
+const DEFAULT_CHUNK: usize = 500;
+/// How many refused (and conflicting) rows the summary names.
+const SHOWN: usize = 10;
+/// Columns a file may lack: optional fields.
+const OPTIONAL_COLUMNS: [&str; 2] = ["given_names", "test_date"];
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// Import the quarantine system's entry records from a CSV export.
+    ///
+    /// The file has a header row naming the columns entry_id, passport_number, nationality, family_name,
+    /// given_names, date_of_birth, sex, entry_date, port_of_entry, entry_test_result and test_date (given_names and
+    /// test_date may be left out; other columns are ignored). Each row is validated like a record of
+    /// `POST /v1/entries`; valid rows are stored even when others are refused, and importing the same file again
+    /// changes nothing (its rows count as unchanged).
+    ///
+    /// Prints a summary: rows read, created, unchanged, conflicts (another record is stored under the entry id) and
+    /// rejected, with the line numbers and field names of the first refused rows (never their values).
+    #[command(after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were rejected or \
+conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the store fails. \
+After a failure, running the same import again is safe: rows already stored count as unchanged.")]
+    Entries {
+        /// The CSV file (UTF-8, comma-separated, with a header row).
+        file: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Rows per write (at most 1000).
+        #[arg(long, default_value_t = DEFAULT_CHUNK, hide = true)]
+        chunk_size: usize,
+        /// Chunks being validated and written at once (default: 2 on the embedded store, 4 on DynamoDB).
+        #[arg(long, hide = true)]
+        in_flight: Option<usize>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+}
+
+pub async fn run(what: What) -> anyhow::Result<()> {
+    match what {
+        What::Entries { file, json, chunk_size, in_flight, backend } => {
+            let built = crate::setup::build(&backend).await?;
+            let in_flight = in_flight.unwrap_or(if matches!(built, crate::setup::Built::Aws(..)) { 4 } else { 2 }).max(1);
+            let chunk_size = chunk_size.clamp(1, MAX_BATCH);
+            let started = Instant::now();
+            let result = import_entries(built.app(), &file, chunk_size, in_flight).await;
+            match result {
+                Ok(summary) => {
+                    summary.print(&file, started.elapsed(), json);
+                    Ok(())
+                }
+                // Nothing was read: the file or its header is unusable.
+                Err((None, e)) => Err(e),
+                Err((Some(summary), e)) => {
+                    summary.print(&file, started.elapsed(), json);
+                    Err(e.context("the import stopped; rows stored so far stay stored, and running it again is safe"))
+                }
+            }
+        }
+    }
+}
+
+/// A refused or conflicting row: its line in the file (the header is line 1) and the fields at fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowNote {
+    line: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    rows: usize,
+    created: usize,
+    unchanged: usize,
+    conflicts: usize,
+    rejected: usize,
+    first_rejected: Vec<RowNote>,
+    first_conflicts: Vec<RowNote>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored_columns: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, c: BatchCounts) {
+        self.rows += c.received;
+        self.created += c.created;
+        self.unchanged += c.unchanged;
+        self.conflicts += c.conflicts;
+        self.rejected += c.rejected;
+    }
+
+    fn print(&self, file: &Path, elapsed: Duration, json: bool) {
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 { self.rows as f64 / secs } else { 0.0 };
+        if json {
+            let mut value = serde_json::to_value(self).unwrap_or_default();
+            if let Some(o) = value.as_object_mut() {
+                o.insert("seconds".into(), serde_json::json!((secs * 1000.0).round() / 1000.0));
+            }
+            println!("{value}");
+            return;
+        }
+        let notes = |list: &[RowNote]| {
+            list.iter()
+                .map(|n| if n.fields.is_empty() { format!("line {}", n.line) } else { format!("line {} ({})", n.line, n.fields.join(", ")) })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        println!("{}: {} rows in {secs:.1} s ({rate:.0} rows/s)", file.display(), self.rows);
+        println!("  created    {}", self.created);
+        println!("  unchanged  {}", self.unchanged);
+        if self.conflicts > 0 {
+            println!("  conflicts  {}  first: {}", self.conflicts, notes(&self.first_conflicts));
+        } else {
+            println!("  conflicts  0");
+        }
+        if self.rejected > 0 {
+            println!("  rejected   {}  first: {}", self.rejected, notes(&self.first_rejected));
+        } else {
+            println!("  rejected   0");
+        }
+        if !self.ignored_columns.is_empty() {
+            println!("  ignored columns: {}", self.ignored_columns.join(", "));
+        }
+    }
+}
+
+/// Rows read from the file: those to ingest, with their line numbers, and those the CSV reader itself refused.
+struct Chunk {
+    inputs: Vec<EntryInput>,
+    lines: Vec<u64>,
+    unreadable: Vec<(u64, String)>,
+}
+
+/// Where each known column sits in the file's rows.
+struct Layout {
+    columns: Vec<(usize, &'static str)>,
+    ignored: Vec<String>,
+}
+
+fn layout(headers: &csv::StringRecord) -> anyhow::Result<Layout> {
+    let mut columns = Vec::new();
+    let mut ignored = Vec::new();
+    for (i, raw) in headers.iter().enumerate() {
+        let name = raw.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+        match COLUMNS.iter().find(|c| **c == name) {
+            Some(c) if columns.iter().all(|(_, seen)| seen != c) => columns.push((i, *c)),
+            Some(c) => anyhow::bail!("the header names the column {c} twice"),
+            None => ignored.push(name),
+        }
+    }
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .filter(|c| !OPTIONAL_COLUMNS.contains(c) && columns.iter().all(|(_, seen)| seen != *c))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!("the header row lacks the column(s) {} (expected: {})", missing.join(", "), COLUMNS.join(","));
+    }
+    Ok(Layout { columns, ignored })
+}
+
+/// Reads the file on a blocking thread, sending chunks until the end or the first I/O error.
+fn read_file(path: &Path, layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<Layout>>, tx: mpsc::Sender<anyhow::Result<Chunk>>, chunk_size: usize, bar: ProgressBar) {
+    let opened = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
+    let mut reader = match opened {
+        Ok(f) => csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(f),
+        Err(e) => {
+            let _ = layout_tx.send(Err(e));
+            return;
+        }
+    };
+    let layout = match reader.headers().map_err(|e| anyhow::anyhow!(describe(&e))).context("reading the header row").and_then(layout) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = layout_tx.send(Err(e));
+            return;
+        }
+    };
+    let columns = layout.columns.clone();
+    let width = reader.headers().map(|h| h.len()).unwrap_or(0);
+    if layout_tx.send(Ok(layout)).is_err() {
+        return;
+    }
+    let mut record = csv::StringRecord::new();
+    let mut chunk = Chunk { inputs: Vec::with_capacity(chunk_size), lines: Vec::with_capacity(chunk_size), unreadable: Vec::new() };
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                let mut input = EntryInput::default();
+                for &(i, name) in &columns {
+                    if let (Some(value), Some(slot)) = (record.get(i), input.field_mut(name))
+                        && !value.is_empty()
+                    {
+                        *slot = Some(value.to_owned());
+                    }
+                }
+                chunk.inputs.push(input);
+                chunk.lines.push(line);
+            }
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Utf8 { err, .. } => {
+                    let column = columns.iter().find(|(i, _)| *i == err.field()).map(|(_, c)| *c).unwrap_or("row");
+                    chunk.unreadable.push((line, column.to_owned()));
+                }
+                csv::ErrorKind::UnequalLengths { .. } => chunk.unreadable.push((line, format!("row (not {width} fields)"))),
+                _ => {
+                    let _ = tx.blocking_send(Err(anyhow::anyhow!("{}", describe(&e))).with_context(|| format!("reading {} near line {line}", path.display())));
+                    return;
+                }
+            },
+        }
+        if chunk.inputs.len() + chunk.unreadable.len() >= chunk_size {
+            bar.set_position(reader.position().byte());
+            let full = std::mem::replace(&mut chunk, Chunk { inputs: Vec::with_capacity(chunk_size), lines: Vec::with_capacity(chunk_size), unreadable: Vec::new() });
+            if tx.blocking_send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    bar.set_position(reader.position().byte());
+    if !chunk.inputs.is_empty() || !chunk.unreadable.is_empty() {
+        let _ = tx.blocking_send(Ok(chunk));
+    }
+}
+
+/// The csv crate's message for a row error can quote the row; only the kind is kept.
+fn describe(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => format!("I/O error: {}", io.kind()),
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8".to_owned(),
+        csv::ErrorKind::UnequalLengths { .. } => "rows of unequal length".to_owned(),
+        _ => "unreadable CSV".to_owned(),
+    }
+}
+
+fn progress_bar(path: &Path) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Imports the file; on a failure, returns what was done so far with the error.
+async fn import_entries(app: &App, path: &Path, chunk_size: usize, in_flight: usize) -> Result<Summary, (Option<Summary>, anyhow::Error)> {
+    let mut summary = Summary::default();
+    let bar = progress_bar(path);
+    let (layout_tx, layout_rx) = std::sync::mpsc::sync_channel(1);
+    let (tx, rx) = mpsc::channel::<anyhow::Result<Chunk>>(in_flight + 1);
+    let reader = {
+        let (path, bar) = (path.to_owned(), bar.clone());
+        tokio::task::spawn_blocking(move || read_file(&path, layout_tx, tx, chunk_size, bar))
+    };
+    let layout = tokio::task::spawn_blocking(move || layout_rx.recv())
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r.map_err(|_| anyhow::anyhow!("the CSV reader stopped")))
+        .and_then(|r| r);
+    match layout {
+        Ok(layout) => summary.ignored_columns = layout.ignored,
+        Err(e) => {
+            bar.finish_and_clear();
+            return Err((None, e));
+        }
+    }
+
+    let chunks = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let results = chunks
+        .map(|chunk| {
+            let app = app.clone();
+            async move {
+                let chunk = chunk?;
+                let outcome = app.ingest_entries(&chunk.inputs).await?;
+                anyhow::Ok((chunk, outcome))
+            }
+        })
+        .buffered(in_flight);
+    let mut results = std::pin::pin!(results);
+    let mut failure = None;
+    while let Some(result) = results.next().await {
+        let (chunk, outcome) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        summary.add(outcome.counts());
+        let mut refused: Vec<RowNote> = Vec::new();
+        for r in outcome.results {
+            let line = chunk.lines.get(r.index).copied().unwrap_or(0);
+            match r.outcome {
+                RecordOutcome::Rejected(fields) if summary.first_rejected.len() < SHOWN => {
+                    refused.push(RowNote { line, fields: fields.into_iter().map(|f| f.field).collect() });
+                }
+                RecordOutcome::Conflict if summary.first_conflicts.len() < SHOWN => summary.first_conflicts.push(RowNote { line, fields: vec![] }),
+                _ => {}
+            }
+        }
+        for (line, field) in chunk.unreadable {
+            summary.rows += 1;
+            summary.rejected += 1;
+            refused.push(RowNote { line, fields: vec![field] });
+        }
+        refused.sort_by_key(|n| n.line);
+        let room = SHOWN.saturating_sub(summary.first_rejected.len());
+        summary.first_rejected.extend(refused.into_iter().take(room));
+        bar.set_message(format!("{} rows", summary.rows));
+    }
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err((Some(summary), e));
+    }
+    if let Err(e) = reader.await {
+        return Err((Some(summary), e.into()));
+    }
+    Ok(summary)
+}

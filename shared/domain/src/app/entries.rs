@@ -1,0 +1,75 @@
+//! Entry-record operations: ingesting a batch from the quarantine system (the HTTP route and the CSV import).
+
+use std::collections::HashMap;
+
+use crate::entry::{BatchOutcome, EntryInput, EntryRecord, RecordOutcome, RecordResult};
+use crate::ports::PutOutcome;
+use crate::time::japan_date;
+
+use super::{App, AppError};
+
+impl App {
+    /// Validates each record and stores the valid ones, each created only if its entry id is free. Records are
+    /// independent: refused records do not stop the others, and re-sending a batch changes nothing (`Unchanged`).
+    ///
+    /// The same entry id twice in one batch is settled here, in input order, so that every store answers alike:
+    /// the first is written; a later identical one fares as the first did, except that `Created` becomes
+    /// `Unchanged`; a later different one is a `Conflict`.
+    ///
+    /// Fails only when the store fails; then part of the batch may have been written, and re-sending it is safe.
+    pub async fn ingest_entries(&self, inputs: &[EntryInput]) -> Result<BatchOutcome, AppError> {
+        let today = japan_date(self.clock.now());
+        let mut results = Vec::with_capacity(inputs.len());
+        let mut to_store: Vec<EntryRecord> = Vec::with_capacity(inputs.len());
+        // For each record sent to the store, the position of its result; for each identical repeat, the position of
+        // its result and the index (in `to_store`) of the record it repeats.
+        let mut stored_at: Vec<usize> = Vec::with_capacity(inputs.len());
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut first_of_id: HashMap<String, usize> = HashMap::with_capacity(inputs.len());
+        for (index, input) in inputs.iter().enumerate() {
+            let entry_id = input.valid_entry_id().map(str::to_owned);
+            let outcome = match EntryRecord::from_input(input, &self.hasher, today) {
+                Err(invalid) => RecordOutcome::Rejected(invalid.0),
+                Ok(record) => match first_of_id.get(&record.entry_id) {
+                    Some(&earlier) if to_store.get(earlier) == Some(&record) => {
+                        repeats.push((index, earlier));
+                        RecordOutcome::Unchanged
+                    }
+                    Some(_) => RecordOutcome::Conflict,
+                    None => {
+                        first_of_id.insert(record.entry_id.clone(), to_store.len());
+                        to_store.push(record);
+                        stored_at.push(index);
+                        // Settled below, from the store's answer.
+                        RecordOutcome::Created
+                    }
+                },
+            };
+            results.push(RecordResult { index, entry_id, outcome });
+        }
+        if !to_store.is_empty() {
+            let outcomes = self.entries.put_entries(&to_store).await?;
+            if outcomes.len() != to_store.len() {
+                return Err(AppError::Internal(format!("the entry store answered {} outcomes for {} records", outcomes.len(), to_store.len())));
+            }
+            for (&at, outcome) in stored_at.iter().zip(&outcomes) {
+                if let Some(r) = results.get_mut(at) {
+                    r.outcome = match outcome {
+                        PutOutcome::Created => RecordOutcome::Created,
+                        PutOutcome::Unchanged => RecordOutcome::Unchanged,
+                        PutOutcome::Conflict => RecordOutcome::Conflict,
+                    };
+                }
+            }
+            for (at, earlier) in repeats {
+                if let (Some(r), Some(PutOutcome::Conflict)) = (results.get_mut(at), outcomes.get(earlier)) {
+                    r.outcome = RecordOutcome::Conflict;
+                }
+            }
+        }
+        let outcome = BatchOutcome { results };
+        let c = outcome.counts();
+        tracing::debug!(received = c.received, created = c.created, unchanged = c.unchanged, conflicts = c.conflicts, rejected = c.rejected, "entries ingested");
+        Ok(outcome)
+    }
+}
