@@ -21,6 +21,9 @@ fn invoke(function: &str, event: &std::path::Path, data_dir: &std::path::Path) -
         .arg(event)
         .arg("--data-dir")
         .arg(data_dir)
+        // On the embedded store, whatever emulators the environment names.
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
     assert!(out.status.success(), "hersys invoke {function} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -110,4 +113,45 @@ async fn serve_with_aws_adapters_stores_in_dynamodb() {
     let id = res.json::<Value>().await.unwrap()["report_id"].as_str().unwrap().to_owned();
 
     assert!(server.store_keys().await.contains(&id), "the report is in DynamoDB Local");
+}
+
+/// An API Gateway HTTP API event for `method path`, as the JWT authorizer passes it on: with the verified claims.
+fn api_event(method: &str, path: &str, claims: &[(&str, &str)], body: Option<&Value>) -> Value {
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(events_dir().join("api-health.json")).unwrap()).unwrap();
+    event["routeKey"] = json!("ANY /v1/{proxy+}");
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    let claims: serde_json::Map<String, Value> = claims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    event["requestContext"]["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+        event["isBase64Encoded"] = json!(false);
+        event["headers"]["content-type"] = json!("application/json");
+    }
+    event
+}
+
+fn invoke_event(event: &Value, data_dir: &std::path::Path) -> Value {
+    let file = data_dir.join(format!("event-{}.json", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, event.to_string()).unwrap();
+    invoke("ingest", &file, data_dir)
+}
+
+/// In AWS the identity is the authorizer's claims: the ingest function turns them into the caller and the same
+/// tenancy rules hold.
+#[test]
+fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {
+    let data = tempfile::tempdir().unwrap();
+    let minato = [("sub", "hc-user-1"), ("role", "health_center"), ("health_center_code", "131016")];
+    let created = invoke_event(&api_event("POST", "/v1/reports", &minato, Some(&crate::http::report_body())), data.path());
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let id = serde_json::from_str::<Value>(created["body"].as_str().unwrap()).unwrap()["report_id"].as_str().unwrap().to_owned();
+
+    let own = invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &minato, None), data.path());
+    assert_eq!(own["statusCode"], 200);
+    let oita = [("sub", "hc-user-2"), ("role", "health_center"), ("health_center_code", "440001")];
+    assert_eq!(invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &oita, None), data.path())["statusCode"], 404);
+    let bad = [("sub", "x"), ("role", "superuser")];
+    assert_eq!(invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &bad, None), data.path())["statusCode"], 401);
 }
