@@ -3,6 +3,7 @@
 //! `outbox` lists the messages the local outbox holds instead of sending.
 
 mod auth;
+mod bench;
 mod r#gen;
 mod import;
 mod invoke;
@@ -80,6 +81,15 @@ enum Command {
         #[command(subcommand)]
         what: r#gen::What,
     },
+    /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
+    #[command(hide = true)]
+    BenchReports {
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// A fresh directory for the benchmark's store.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -110,6 +120,7 @@ async fn main() -> std::process::ExitCode {
             import::run(what).await
         }
         Command::Gen { what } => r#gen::run(what),
+        Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)

@@ -448,7 +448,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_field_shape_is_checked() {
-        let cases: [(&str, fn(&mut EntryInput)); 10] = [
+        type Spoil = fn(&mut EntryInput);
+        let cases: [(&str, Spoil); 10] = [
             ("entry_id", |i| i.entry_id = Some("E 1/2".into())),
             ("passport_number", |i| i.passport_number = Some("C12#".into())),
             ("nationality", |i| i.nationality = Some("VN".into())),
