@@ -485,6 +485,48 @@ pub(crate) mod tests {
         assert!(r.passport_hash.is_some());
     }
 
+    /// One row per rule: a single bad field in an otherwise valid report is refused, naming that field and only that
+    /// one.
+    #[test]
+    fn each_rule_names_its_field() {
+        type Set = fn(&mut ReportInput);
+        let rows: &[(&str, Set)] = &[
+            ("health_center_code", |i| i.health_center_code = Some("13-1016".into())),
+            ("health_center_code", |i| i.health_center_code = None),
+            ("prefecture_code", |i| i.prefecture_code = Some("48".into())),
+            ("municipality_code", |i| i.municipality_code = Some("1310".into())),
+            ("case_type", |i| i.case_type = Some("carrier".into())),
+            ("sex", |i| i.sex = Some("female".into())),
+            ("date_of_birth", |i| i.date_of_birth = Some("1990/04/01".into())),
+            ("date_of_birth", |i| i.date_of_birth = Some("1899-12-31".into())),
+            ("date_of_birth", |i| i.date_of_birth = Some("2021-02-03".into())),
+            ("name", |i| i.name = Some("   ".into())),
+            ("name", |i| i.name = Some("TARO\u{7}".into())),
+            ("name_kana", |i| i.name_kana = Some("ア".repeat(201))),
+            ("phone", |i| i.phone = Some("12345".into())),
+            ("email", |i| i.email = Some("an.example.jp".into())),
+            ("preferred_language", |i| i.preferred_language = Some("fr".into())),
+            ("report_date", |i| i.report_date = Some("2021-02-04".into())),
+            ("diagnosis_date", |i| { i.diagnosis_date = Some("2021-02-03".into()); i.report_date = Some("2021-02-02".into()); i.onset_date = None; }),
+            ("onset_date", |i| i.onset_date = Some("2021-02-03".into())),
+            ("publication_date", |i| i.publication_date = Some("2021-02-04".into())),
+            ("diagnosis_method", |i| i.diagnosis_method = Some("xray".into())),
+            ("nationality", |i| i.nationality = Some("VN".into())),
+            ("entry_date", |i| i.entry_date = Some("2021-02-03".into())),
+            ("passport_number", |i| i.passport_number = Some("C12".into())),
+            ("occupation", |i| i.occupation = Some("x".repeat(201))),
+        ];
+        for (field, set) in rows {
+            let mut input = sample_input();
+            set(&mut input);
+            let err = parse(&input).expect_err(field);
+            let named: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(named, vec![*field], "{field}: {err}");
+        }
+        // The sample itself is valid, so each row above tests exactly one rule.
+        assert!(parse(&sample_input()).is_ok());
+    }
+
     #[test]
     fn every_bad_field_is_named_and_no_value_is_echoed() {
         let mut input = sample_input();
