@@ -47,6 +47,10 @@ async fn status_changes_and_corrections_need_the_current_version(server: Server)
     assert_eq!((view["occupation"].clone(), view["email"].clone(), view["version"].clone()), (json!("cook"), Value::Null, json!(3)));
     let (status, err, _) = patch(&server, &token, &id, Some("3"), &json!({"passport_number": "X"})).await;
     assert_eq!((status.as_u16(), err["fields"][0]["field"].as_str()), (400, Some("passport_number")));
+    // An unknown key is refused without being repeated: it may itself be personal data.
+    let (status, err, _) = patch(&server, &token, &id, Some("3"), &json!({"TZ9081726": "x"})).await;
+    assert_eq!((status.as_u16(), err["fields"][0]["field"].as_str()), (400, Some("body")));
+    assert!(!err.to_string().contains("TZ9081726"), "{err}");
 }
 
 async fn impossible_transitions_are_refused_with_422(server: Server) {

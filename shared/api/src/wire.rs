@@ -52,8 +52,18 @@ pub struct BodyLimit(pub usize);
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let parent = if path == "." || path.is_empty() { None } else { Some(path) };
+        let message = e.inner().to_string();
+        let mut segments: Vec<&serde_path_to_error::Segment> = e.path().iter().collect();
+        // An unknown key is input (it could be a passport number): the path ends in it, so it is dropped and the
+        // error names the object that holds it.
+        let unknown = message.starts_with("unknown field");
+        if unknown {
+            segments.pop();
+        }
+        let parent = join_path(&segments);
+        if unknown {
+            return ApiError::BadJson { field: parent.unwrap_or_else(|| "body".to_owned()), problem: "has a field that is not a known field" };
+        }
         // serde names a missing field in its message ("missing field `time`"); that name is ours, not input.
         let message = e.inner().to_string();
         if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
@@ -65,7 +75,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let field = parent.unwrap_or_else(|| "body".to_owned());
         let problem = match e.inner().classify() {
-            serde_json::error::Category::Data => "has the wrong type or is not a known field",
+            serde_json::error::Category::Data => "has the wrong type",
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "is not valid JSON",
             serde_json::error::Category::Io => "could not be read",
         };
@@ -73,8 +83,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// `a.b[2].c` from path segments (field names of our own types and array indexes); `None` at the top level.
+fn join_path(segments: &[&serde_path_to_error::Segment]) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// `POST /v1/reports`. Every field is optional at this level so that validation can list all problems at once.
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: the fields are raw personal data.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateReport {
     pub health_center_code: Option<String>,
@@ -159,9 +190,14 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
         (None, None) => {}
     }
     for (field, value) in &object {
-        if field != "status" && field != "effective_date" {
-            patch.corrections.push((field.clone(), text(field, value)?));
+        if field == "status" || field == "effective_date" {
+            continue;
         }
+        // Keys are input too: only a report field's own name is repeated in an answer.
+        if domain::report::ReportInput::default().field_mut(field).is_none() {
+            return Err(ApiError::BadJson { field: "body".into(), problem: "has a field that is not a field of a report" });
+        }
+        patch.corrections.push((field.clone(), text(field, value)?));
     }
     if patch.corrections.is_empty() && patch.status.is_none() {
         return Err(ApiError::BadJson { field: "body".into(), problem: "must change at least one field or the status" });
@@ -247,5 +283,22 @@ impl ReportView {
             passport_number: r.passport_number.as_ref().map(|p| p.expose().to_owned()),
             status_history: r.status_history.iter().map(StatusView::from).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde names unknown keys in its messages and paths; keys are input, so no answer may repeat one.
+    #[test]
+    fn unknown_keys_are_not_repeated() {
+        for body in [&br#"{"TZ9081726": "x"}"#[..], br#"{"TZ9081726": 5}"#, br#"{"name": "A", "TZ9081726": {"a": 1}}"#] {
+            let err = parse_json::<CreateReport>(body).err().unwrap();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("TZ9081726"), "{shown}");
+        }
+        let err = parse_patch(br#"{"TZ9081726": 5}"#).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("TZ9081726"));
     }
 }

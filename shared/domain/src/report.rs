@@ -146,8 +146,9 @@ pub struct CaseReport {
 }
 
 /// Raw report fields as received, before validation. Plain strings so that every field can be checked and every
-/// problem reported at once.
-#[derive(Debug, Clone, Default)]
+/// problem reported at once. They are personal data not yet wrapped in the redacting types, so `Debug` names only
+/// which fields are present.
+#[derive(Clone, Default)]
 pub struct ReportInput {
     pub health_center_code: Option<String>,
     pub case_number: Option<String>,
@@ -171,6 +172,70 @@ pub struct ReportInput {
     pub nationality: Option<String>,
     pub entry_date: Option<String>,
     pub passport_number: Option<String>,
+}
+
+impl ReportInput {
+    /// The field of this name, for corrections addressed by name; `None` for a name that is not a report field.
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "health_center_code" => &mut self.health_center_code,
+            "case_number" => &mut self.case_number,
+            "prefecture_code" => &mut self.prefecture_code,
+            "municipality_code" => &mut self.municipality_code,
+            "case_type" => &mut self.case_type,
+            "sex" => &mut self.sex,
+            "date_of_birth" => &mut self.date_of_birth,
+            "name" => &mut self.name,
+            "name_kana" => &mut self.name_kana,
+            "phone" => &mut self.phone,
+            "email" => &mut self.email,
+            "preferred_language" => &mut self.preferred_language,
+            "occupation" => &mut self.occupation,
+            "residence" => &mut self.residence,
+            "report_date" => &mut self.report_date,
+            "diagnosis_date" => &mut self.diagnosis_date,
+            "onset_date" => &mut self.onset_date,
+            "publication_date" => &mut self.publication_date,
+            "diagnosis_method" => &mut self.diagnosis_method,
+            "nationality" => &mut self.nationality,
+            "entry_date" => &mut self.entry_date,
+            "passport_number" => &mut self.passport_number,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Debug for ReportInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let present: Vec<&str> = [
+            ("health_center_code", self.health_center_code.is_some()),
+            ("case_number", self.case_number.is_some()),
+            ("prefecture_code", self.prefecture_code.is_some()),
+            ("municipality_code", self.municipality_code.is_some()),
+            ("case_type", self.case_type.is_some()),
+            ("sex", self.sex.is_some()),
+            ("date_of_birth", self.date_of_birth.is_some()),
+            ("name", self.name.is_some()),
+            ("name_kana", self.name_kana.is_some()),
+            ("phone", self.phone.is_some()),
+            ("email", self.email.is_some()),
+            ("preferred_language", self.preferred_language.is_some()),
+            ("occupation", self.occupation.is_some()),
+            ("residence", self.residence.is_some()),
+            ("report_date", self.report_date.is_some()),
+            ("diagnosis_date", self.diagnosis_date.is_some()),
+            ("onset_date", self.onset_date.is_some()),
+            ("publication_date", self.publication_date.is_some()),
+            ("diagnosis_method", self.diagnosis_method.is_some()),
+            ("nationality", self.nationality.is_some()),
+            ("entry_date", self.entry_date.is_some()),
+            ("passport_number", self.passport_number.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        f.debug_struct("ReportInput").field("present", &present).finish()
+    }
 }
 
 /// Collects field errors while parsing, so one answer lists every problem.
@@ -369,32 +434,13 @@ impl CaseReport {
     pub fn apply_patch(&self, patch: &ReportPatch, hasher: &KeyedHasher, now: Instant, today: NaiveDate) -> Result<CaseReport, PatchError> {
         let mut input = self.to_input();
         for (field, value) in &patch.corrections {
-            let slot = match field.as_str() {
-                "health_center_code" | "case_number" => {
-                    // The report's identity for its health centre: correcting it would orphan the uniqueness claim.
-                    return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("cannot be changed"))])));
-                }
-                "prefecture_code" => &mut input.prefecture_code,
-                "municipality_code" => &mut input.municipality_code,
-                "case_type" => &mut input.case_type,
-                "sex" => &mut input.sex,
-                "date_of_birth" => &mut input.date_of_birth,
-                "name" => &mut input.name,
-                "name_kana" => &mut input.name_kana,
-                "phone" => &mut input.phone,
-                "email" => &mut input.email,
-                "preferred_language" => &mut input.preferred_language,
-                "occupation" => &mut input.occupation,
-                "residence" => &mut input.residence,
-                "report_date" => &mut input.report_date,
-                "diagnosis_date" => &mut input.diagnosis_date,
-                "onset_date" => &mut input.onset_date,
-                "publication_date" => &mut input.publication_date,
-                "diagnosis_method" => &mut input.diagnosis_method,
-                "nationality" => &mut input.nationality,
-                "entry_date" => &mut input.entry_date,
-                "passport_number" => &mut input.passport_number,
-                _ => return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("is not a field of a report"))]))),
+            if field == "health_center_code" || field == "case_number" {
+                // The report's identity for its health centre: correcting it would orphan the uniqueness claim.
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("cannot be changed"))])));
+            }
+            // An unknown name is not repeated: it is input, and could be anything.
+            let Some(slot) = input.field_mut(field) else {
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new("body", Problem::Invalid("has a field that is not a field of a report"))])));
             };
             *slot = value.clone();
         }
@@ -474,6 +520,15 @@ pub(crate) mod tests {
         let hasher = KeyedHasher::new(&[1; 32]).unwrap();
         let now = chrono::Utc.with_ymd_and_hms(2021, 2, 3, 3, 0, 0).unwrap();
         CaseReport::from_input(input, ReportId::generate(), &hasher, now, crate::time::japan_date(now))
+    }
+
+    #[test]
+    fn raw_input_debug_names_fields_not_values() {
+        let shown = format!("{:?}", sample_input());
+        assert!(shown.contains("passport_number") && shown.contains("phone"), "{shown}");
+        for value in ["ｃ１２３４５６７", "090-1234-5678", "an@example.jp", "NGUYEN", "グエン"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
     }
 
     #[test]
@@ -568,7 +623,9 @@ pub(crate) mod tests {
         for frozen in ["health_center_code", "case_number"] {
             assert!(matches!(apply(&r, &patch(&[(frozen, Some("1"))], None)), Err(PatchError::Invalid(_))));
         }
-        assert!(matches!(apply(&r, &patch(&[("favourite_colour", Some("red"))], None)), Err(PatchError::Invalid(_))));
+        let unknown = apply(&r, &patch(&[("TZ9081726", Some("red"))], None)).unwrap_err();
+        assert!(matches!(unknown, PatchError::Invalid(ref v) if v.0[0].field == "body"), "{unknown:?}");
+        assert!(!unknown.to_string().contains("TZ9081726"));
     }
 
     #[test]
