@@ -1,15 +1,6 @@
-//! The scheduled linkage function (EventBridge Scheduler).
-
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+//! The scheduled linkage function (EventBridge Scheduler): the handler in lib.rs, run by the shared scheduled main.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    platform::logging::init();
-    // Built once per cold start; every invocation borrows it.
-    let app = platform::aws_app().await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        linkage::handle(app, event.payload).await
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    platform::run_scheduled(|app, event| async move { linkage::handle(&app, event).await }).await
 }

@@ -8,4 +8,4 @@ pub mod logging;
 pub mod wiring;
 
 pub use config::{Config, ConfigError};
-pub use wiring::{aws_app, aws_app_with, embedded_app, sdk_config, AwsResources, WiringError};
+pub use wiring::{aws_app, aws_app_with, embedded_app, run_scheduled, sdk_config, AwsResources, WiringError};

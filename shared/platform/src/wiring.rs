@@ -115,3 +115,18 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
     };
     Ok((app, stores))
 }
+
+/// The whole `main` of a scheduled function: JSON logs, the app built once per cold start, then every invocation's
+/// event handed to `handler` with a (cheap) clone of the app.
+pub async fn run_scheduled<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(App, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, lambda_runtime::Error>>,
+{
+    crate::logging::init();
+    let app = aws_app().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        handler(app.clone(), event.payload)
+    }))
+    .await
+}
