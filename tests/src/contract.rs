@@ -26,36 +26,33 @@ pub struct Backend {
     keys: Keys,
 }
 
+/// A backend over one store value that implements every port; `keys` lists its key and index values.
+fn backend<S>(stores: S, keys: Keys) -> Backend
+where
+    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + 'static,
+{
+    let shared = Arc::new(stores);
+    Backend { reports: shared.clone(), entries: shared.clone(), cycles: shared.clone(), idempotency: shared, keys }
+}
+
 pub async fn sqlite() -> Backend {
     let stores = embedded::SqliteStores::open_in_memory().unwrap();
-    let shared = Arc::new(stores.clone());
-    Backend {
-        reports: shared.clone(),
-        entries: shared.clone(),
-        cycles: shared.clone(),
-        idempotency: shared,
-        keys: Box::new(move || {
-            let s = stores.clone();
-            Box::pin(async move { s.all_key_values().unwrap() })
-        }),
-    }
+    let lister = stores.clone();
+    backend(stores, Box::new(move || {
+        let s = lister.clone();
+        Box::pin(async move { s.all_key_values().unwrap() })
+    }))
 }
 
 pub async fn dynamo() -> Backend {
     let sdk = crate::emulators::sdk_config().await;
     let tables = crate::emulators::fresh_tables(&sdk).await;
     let stores = aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
-    let shared = Arc::new(stores.clone());
-    Backend {
-        reports: shared.clone(),
-        entries: shared.clone(),
-        cycles: shared.clone(),
-        idempotency: shared,
-        keys: Box::new(move || {
-            let s = stores.clone();
-            Box::pin(async move { s.all_key_values().await.unwrap() })
-        }),
-    }
+    let lister = stores.clone();
+    backend(stores, Box::new(move || {
+        let s = lister.clone();
+        Box::pin(async move { s.all_key_values().await.unwrap() })
+    }))
 }
 
 async fn reports_are_created_only_if_absent(b: Backend) {
