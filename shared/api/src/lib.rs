@@ -7,6 +7,7 @@
 pub mod auth;
 mod entries;
 mod error;
+mod idempotency;
 pub mod events;
 mod openapi;
 mod reports;

@@ -5,13 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Duration;
 use domain::app::App;
-use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::report::{ReportId, ReportInput};
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::wire::{self, CreateReport, Created, RawJson, ReportView};
 
 /// The report id of the path; anything that is not one (not a UUID, not even UTF-8) names no report.
@@ -35,20 +34,6 @@ fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
         .ok_or(ApiError::BadJson { field: "If-Match".into(), problem: "must be the report's version, as its ETag gave it" })
 }
 
-/// How long a claimed key stays locked if its request dies half-way, and how long an answer is replayed.
-const IDEMPOTENCY_LOCK_SECONDS: i64 = 30;
-const IDEMPOTENCY_KEEP_HOURS: i64 = 24;
-
-/// `Idempotency-Key`: 1 to 255 visible ASCII characters, scoped to the caller.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(raw) = headers.get("idempotency-key") else { return Ok(None) };
-    raw.to_str()
-        .ok()
-        .filter(|v| (1..=255).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(|v| Some(v.to_owned()))
-        .ok_or(ApiError::BadJson { field: "Idempotency-Key".into(), problem: "must be 1 to 255 visible ASCII characters" })
-}
-
 /// Roles: health centre. The report is filed for the caller's own health centre (the default when the body names
 /// none); naming another is refused. With an `Idempotency-Key`, a retry gets the first answer again and never
 /// creates a second report.
@@ -61,43 +46,12 @@ pub(crate) async fn create(State(app): State<App>, caller: Caller, headers: Head
         Some(_) => return Err(ApiError::Forbidden),
     }
     let input = ReportInput::from(body);
-    let Some(key) = idempotency_key(&headers)? else {
-        return create_now(&app, &input).await.map(|(status, body)| answer(status, body));
-    };
-
-    let now = app.clock.now();
-    let record_key = app.hasher.opaque("idem-report", &format!("{}\n{key}", caller.subject));
-    let record = IdempotencyRecord {
-        key: record_key.clone(),
-        payload_hash: app.hasher.opaque("idem-body", &String::from_utf8_lossy(&bytes)).as_str().to_owned(),
-        state: IdempotencyState::InProgress { lock_expires_at: now + Duration::seconds(IDEMPOTENCY_LOCK_SECONDS) },
-        expires_at: now + Duration::hours(IDEMPOTENCY_KEEP_HOURS),
-    };
-    match app.idempotency.claim(&record, now).await.map_err(domain::app::AppError::from)? {
-        Claim::Acquired => match create_now(&app, &input).await {
-            Ok((status, body)) => {
-                let stored = format!("{}\n{body}", status.as_u16());
-                app.idempotency.complete(&record_key, &stored, record.expires_at).await.map_err(domain::app::AppError::from)?;
-                Ok(answer(status, body))
-            }
-            Err(e) => {
-                // Failed requests are not remembered: a corrected retry with the same key may succeed.
-                if let Err(release) = app.idempotency.release(&record_key).await {
-                    tracing::warn!(error = %release, "could not release an idempotency key");
-                }
-                Err(e)
-            }
-        },
-        Claim::Completed { response } => {
-            let (status, body) = response.split_once('\n').unwrap_or(("201", response.as_str()));
-            let status = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::CREATED);
-            let mut replay = answer(status, body.to_owned());
-            replay.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(replay)
-        }
-        Claim::PayloadMismatch => Err(ApiError::IdempotencyConflict("payload")),
-        Claim::InProgress => Err(ApiError::IdempotencyConflict("in progress")),
+    let (status, body, replayed) = idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;
+    let mut response = answer(status, body);
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    Ok(response)
 }
 
 /// Creates the report; the answer as status and JSON text, so that it can be stored and replayed verbatim.
