@@ -77,7 +77,7 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     };
     // Against emulators, create what SAM would have created in AWS.
     if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()) {
-        aws_adapters::create_tables(&aws_sdk_dynamodb_client(&sdk), &resources.tables).await?;
+        aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &resources.tables).await?;
         aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
         if let Some(bucket) = &resources.export_bucket {
             let s3 = aws_adapters::s3_client(&sdk, true);
@@ -86,8 +86,4 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
         }
     }
     Ok(Built::Aws(platform::aws_app_with(&config, &sdk, resources)?))
-}
-
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
 }

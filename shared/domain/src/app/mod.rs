@@ -146,7 +146,7 @@ impl App {
         Ok(run)
     }
 
-    /// Writes the new-cases series in the ministry's wide CSV layout, its JSON twin and a manifest.
+    /// Writes the new-cases series in the ministry's wide CSV layout and a manifest (series, last date, generated at).
     pub async fn export_graphs(&self, now: Instant) -> Result<ExportRun, AppError> {
         let mut reports = Vec::new();
         for prefecture in PrefectureCode::all() {
