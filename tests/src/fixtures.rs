@@ -93,15 +93,16 @@ pub fn cycle(report: &ReportId, due: Option<Instant>) -> Cycle {
     Cycle {
         id: CycleId::generate(),
         report_id: report.clone(),
+        health_center_code: "131016".into(),
         channel: Channel::Sms,
+        language: domain::report::Language::Ja,
         state: CycleState::Active,
-        generation: 0,
-        current_number: None,
-        issued_at: Some(t0()),
-        expires_at: Some(t0() + Duration::hours(1)),
-        reminder_sent_at: None,
+        numbers: Vec::new(),
+        reminder: None,
+        redeemed_generation: None,
         next_due_at: due,
         created_at: t0(),
+        ended_at: None,
     }
 }
 

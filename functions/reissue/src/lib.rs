@@ -1,15 +1,34 @@
-//! The re-issuer: every minute, finds processing-number cycles that are due (a number expired unused, a reminder
-//! to send) and hands them to the domain.
+//! The re-issuer: every minute, handles the processing-number cycles that are due (a number expired unused, a
+//! reminder to send, a failed delivery to retry) through the domain's sweep.
 
 use domain::app::App;
 use serde_json::{json, Value};
 
 pub use api::events::ScheduledEvent;
 
-/// Handles one scheduled event. "Now" is the event's `time`.
+/// Handles one scheduled event. "Now" is the event's `time`, so a late or replayed event catches up exactly.
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
     let event = ScheduledEvent::from_json(event)?;
-    let outcome = app.run_due_cycles(event.time).await?;
-    tracing::info!(due = outcome.due, "re-issue run done");
-    Ok(json!({ "now": event.time, "due": outcome.due }))
+    let run = app.run_due_cycles(event.time).await?;
+    tracing::info!(
+        due = run.due,
+        reissued = run.reissued,
+        reminded = run.reminded,
+        exhausted = run.exhausted,
+        delivery_failures = run.delivery_failures,
+        lost_races = run.lost_races,
+        "re-issue run done"
+    );
+    Ok(json!({
+        "now": event.time,
+        "due": run.due,
+        "reissued": run.reissued,
+        "reminded": run.reminded,
+        "exhausted": run.exhausted,
+        "reminders_skipped": run.reminders_skipped,
+        "opted_out": run.opted_out,
+        "delivery_failures": run.delivery_failures,
+        "waiting": run.waiting,
+        "lost_races": run.lost_races,
+    }))
 }

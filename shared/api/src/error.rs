@@ -46,6 +46,11 @@ pub enum ApiError {
     /// An `Idempotency-Key` reused with another body, or still being processed.
     #[error("idempotency key conflict: {0}")]
     IdempotencyConflict(&'static str),
+    /// A processing number that cannot be redeemed, whatever the reason (unknown, expired, superseded, used).
+    #[error("the processing number is not valid")]
+    InvalidProcessingNumber,
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after_seconds: i64 },
 }
 
 impl From<AppError> for ApiError {
@@ -92,6 +97,19 @@ impl IntoResponse for ApiError {
                 "request_in_progress",
                 vec![FieldProblem { field: "Idempotency-Key".to_owned(), problem: "a request with this key is still being processed".to_owned() }],
             ),
+            ApiError::InvalidProcessingNumber => (
+                StatusCode::BAD_REQUEST,
+                "invalid_processing_number",
+                vec![FieldProblem {
+                    field: "processing_number".to_owned(),
+                    problem: "is not valid: it may be mistyped, expired, replaced by a newer one or already used".to_owned(),
+                }],
+            ),
+            ApiError::TooManyAttempts { retry_after_seconds } => {
+                let body = ErrorBody { error: "too_many_attempts", fields: vec![] };
+                let retry = axum::http::HeaderValue::from(retry_after_seconds.max(1));
+                return (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, retry)], Json(body)).into_response();
+            }
             ApiError::App(e) => match e {
                 AppError::Invalid(v) => (StatusCode::BAD_REQUEST, "invalid_request", problems(&v.0)),
                 AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", vec![]),
@@ -101,11 +119,14 @@ impl IntoResponse for ApiError {
                     "version_mismatch",
                     vec![FieldProblem { field: "If-Match".to_owned(), problem: "is not the report's current version".to_owned() }],
                 ),
-                AppError::Conflict(what) => (
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    vec![FieldProblem { field: what.to_owned(), problem: "is already taken".to_owned() }],
-                ),
+                AppError::Conflict(what) => {
+                    let problem = match what {
+                        "state" => "does not allow this: the cycle has ended",
+                        "cycle" => "was changed concurrently; retry",
+                        _ => "is already taken",
+                    };
+                    (StatusCode::CONFLICT, "conflict", vec![FieldProblem { field: what.to_owned(), problem: problem.to_owned() }])
+                }
                 AppError::Store(e) => {
                     tracing::error!(error = %e, "storage failure");
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable", vec![])

@@ -10,6 +10,7 @@ mod error;
 mod idempotency;
 pub mod events;
 mod openapi;
+mod processing;
 mod reports;
 mod request_id;
 mod wire;
@@ -30,6 +31,16 @@ pub fn router(app: App) -> Router {
         .route("/v1/reports", limited(post(reports::create), wire::REPORT_BODY_LIMIT))
         .route("/v1/reports/{id}", limited(get(reports::get).patch(reports::patch), wire::REPORT_BODY_LIMIT))
         .route("/v1/entries", limited(post(entries::create), entries::BODY_LIMIT))
+        .route(
+            "/v1/reports/{id}/processing-numbers",
+            limited(post(processing::issue).get(processing::list), processing::BODY_LIMIT),
+        )
+        .route(
+            "/v1/reports/{id}/processing-numbers/{cycle_id}/cancel",
+            limited(post(processing::cancel), processing::BODY_LIMIT),
+        )
+        .route("/v1/processing-numbers/redeem", limited(post(processing::redeem), processing::BODY_LIMIT))
+        .route("/v1/processing-numbers/stats", get(processing::stats))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)

@@ -82,6 +82,12 @@ pub trait CycleStore: Send + Sync {
     /// never a scan.
     async fn due_cycles(&self, now: Instant, limit: usize) -> Result<Vec<CycleId>, StoreError>;
     async fn cycles_of_report(&self, report: &ReportId) -> Result<Vec<Versioned<Cycle>>, StoreError>;
+    /// Adds `delta` to the counter `name` (absent counts as 0) and returns the new value, atomically. Counters hold
+    /// operator statistics and redemption-attempt limits. Names are opaque (dates, keyed hashes), never personal
+    /// data; a name includes its time window, so a counter is never reset, only left to expire.
+    async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError>;
+    /// Current values, in the order asked; 0 for absent counters and for those past `purge_after` as of `now`.
+    async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError>;
 }
 
 #[async_trait]
@@ -135,6 +141,20 @@ pub trait Notifier: Send + Sync {
     async fn send(&self, message: &OutgoingMessage) -> Result<Delivery, NotifyError>;
     /// Whether the phone is on the SMS opt-out list.
     async fn is_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotifyError>;
+}
+
+/// Operational metrics (CloudWatch Embedded Metric Format in AWS). Names and dimension values are fixed words and
+/// numbers, never personal data.
+pub trait Metrics: Send + Sync {
+    fn count(&self, name: &'static str, dimensions: &[(&'static str, String)], value: f64);
+}
+
+/// Metrics dropped (tests, local tools).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn count(&self, _name: &'static str, _dimensions: &[(&'static str, String)], _value: f64) {}
 }
 
 /// Where exported graph data goes (S3 bucket, local directory).

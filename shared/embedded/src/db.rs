@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS processing_numbers (
 CREATE INDEX IF NOT EXISTS processing_numbers_by_report ON processing_numbers (report_id, pk) WHERE report_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processing_numbers_due ON processing_numbers (due_at) WHERE due_at IS NOT NULL;
 
+-- Statistics and redemption-attempt counters; names carry their time window, so rows are never reset.
+CREATE TABLE IF NOT EXISTS counters (
+    name        TEXT PRIMARY KEY,
+    value       INTEGER NOT NULL,
+    purge_after INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS idempotency (
     pk              TEXT PRIMARY KEY,
     payload_hash    TEXT NOT NULL,

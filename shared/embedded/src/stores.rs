@@ -122,7 +122,7 @@ impl SqliteStores {
                      UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
-                     UNION ALL SELECT pk FROM idempotency",
+                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters",
                 )
                 .map_err(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
@@ -396,6 +396,42 @@ impl CycleStore for SqliteStores {
                     Ok(Versioned { value: decode(&doc, "cycle")?, version: version_of(v)? })
                 })
                 .collect()
+            })
+            .await
+    }
+
+    async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
+        let (name, delta, purge) = (name.to_owned(), i64::try_from(delta).unwrap_or(i64::MAX), millis(purge_after));
+        self.db
+            .run(move |conn| {
+                let value: i64 = conn
+                    .prepare_cached(
+                        "INSERT INTO counters (name, value, purge_after) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (name) DO UPDATE SET value = value + excluded.value,
+                             purge_after = max(purge_after, excluded.purge_after)
+                         RETURNING value",
+                    )
+                    .and_then(|mut stmt| stmt.query_row(params![name, delta, purge], |r| r.get(0)))
+                    .map_err(sql)?;
+                Ok(u64::try_from(value).unwrap_or(0))
+            })
+            .await
+    }
+
+    async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError> {
+        let (names, now) = (names.to_vec(), millis(now));
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT value FROM counters WHERE name = ?1 AND purge_after > ?2")
+                    .map_err(sql)?;
+                names
+                    .iter()
+                    .map(|name| {
+                        let v: Option<i64> = stmt.query_row(params![name, now], |r| r.get(0)).optional().map_err(sql)?;
+                        Ok(v.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+                    })
+                    .collect()
             })
             .await
     }

@@ -27,15 +27,16 @@ fn cycle(due: Option<Instant>) -> Cycle {
     Cycle {
         id: CycleId::generate(),
         report_id: ReportId::generate(),
+        health_center_code: "131016".into(),
         channel: Channel::Sms,
+        language: domain::report::Language::Ja,
         state: CycleState::Active,
-        generation: 0,
-        current_number: None,
-        issued_at: Some(t0()),
-        expires_at: Some(t0() + Duration::hours(1)),
-        reminder_sent_at: None,
+        numbers: Vec::new(),
+        reminder: None,
+        redeemed_generation: None,
         next_due_at: due,
         created_at: t0(),
+        ended_at: None,
     }
 }
 
@@ -43,7 +44,7 @@ fn number(cycle: &Cycle, h: &str) -> IssuedNumber {
     IssuedNumber {
         hash: hash(h),
         cycle_id: cycle.id.clone(),
-        generation: cycle.generation,
+        generation: 0,
         state: NumberState::Live,
         issued_at: t0(),
         expires_at: t0() + Duration::hours(1),
@@ -64,7 +65,7 @@ async fn advance_cycle_is_all_or_nothing() {
     s.create_cycle(&c2, &b).await.unwrap();
 
     // GIVEN a new number whose hash is taken WHEN advancing THEN nothing of the transaction is written.
-    let next = Cycle { generation: 1, next_due_at: None, ..c1.clone() };
+    let next = Cycle { redeemed_generation: Some(1), next_due_at: None, ..c1.clone() };
     let expired = IssuedNumber { state: NumberState::Expired, ..a.clone() };
     let taken = IssuedNumber { cycle_id: c1.id.clone(), ..b.clone() };
     assert!(matches!(s.advance_cycle(&next, 1, std::slice::from_ref(&expired), Some(&taken)).await, Err(StoreError::AlreadyExists)));

@@ -1,6 +1,6 @@
 //! Configuration, read once per cold start. Every missing or malformed variable is named in the error.
 
-use std::time::Duration;
+use domain::cycle::{Policy, QuietHours};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -17,10 +17,9 @@ pub struct Config {
     pub hmac_secret: Vec<u8>,
     /// Sender of e-mails (an SES identity).
     pub ses_from_address: String,
-    /// How long after the fourth re-issue the reminder goes out.
-    pub reminder_after: Duration,
-    /// Japan-time window without messages, e.g. `21:00-08:00`.
-    pub quiet_hours: String,
+    /// The processing-number rules: reminder delay (`REMINDER_AFTER_MINUTES`) and quiet hours (`QUIET_HOURS`,
+    /// Japan time, e.g. `21:00-08:00`) come from the environment, the rest are the issue's fixed rules.
+    pub policy: Policy,
 }
 
 impl std::fmt::Debug for Config {
@@ -28,8 +27,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("hmac_secret", &"<secret>")
             .field("ses_from_address", &self.ses_from_address)
-            .field("reminder_after", &self.reminder_after)
-            .field("quiet_hours", &self.quiet_hours)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -62,11 +60,16 @@ impl Config {
                 .filter(|m| (1..60).contains(m))
                 .ok_or(ConfigError::Invalid { name: "REMINDER_AFTER_MINUTES", why: "must be a whole number of minutes from 1 to 59" })?,
         };
+        let quiet = match var("QUIET_HOURS") {
+            None => QuietHours::default(),
+            Some(v) => QuietHours::parse("QUIET_HOURS", &v)
+                .map_err(|_| ConfigError::Invalid { name: "QUIET_HOURS", why: "must be HH:MM-HH:MM (Japan time)" })?,
+        };
+        let minutes = i64::try_from(reminder_minutes).unwrap_or(30);
         Ok(Self {
             hmac_secret,
             ses_from_address: var("SES_FROM_ADDRESS").unwrap_or_else(|| DEFAULT_FROM_ADDRESS.to_owned()),
-            reminder_after: Duration::from_secs(reminder_minutes * 60),
-            quiet_hours: var("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_owned()),
+            policy: Policy { reminder_after: chrono::Duration::minutes(minutes), quiet, ..Policy::default() },
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: no business rules here, and nothing here is called per request.
 
 pub mod config;
+pub mod emf;
 pub mod logging;
 pub mod wiring;
 

@@ -9,7 +9,7 @@ use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
 use domain::app::App;
 use domain::error::ExportError;
-use domain::ports::ExportSink;
+use domain::ports::{ExportSink, NoMetrics};
 use domain::time::SystemClock;
 use domain::KeyedHasher;
 use embedded::{DirExportSink, SqliteStores};
@@ -95,6 +95,8 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         export,
         hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
         clock: Arc::new(SystemClock),
+        policy: config.policy,
+        metrics: Arc::new(crate::emf::EmfMetrics::stdout()),
     })
 }
 
@@ -112,6 +114,9 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         export: Arc::new(DirExportSink::new(data_dir.join("export"))),
         hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
         clock: Arc::new(SystemClock),
+        policy: config.policy,
+        // Locally the operator's numbers come from GET /v1/processing-numbers/stats; stdout belongs to the CLI.
+        metrics: Arc::new(NoMetrics),
     };
     Ok((app, stores))
 }

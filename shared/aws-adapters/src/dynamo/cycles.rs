@@ -7,7 +7,7 @@
 use super::Table;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWriteItem};
 use domain::StoreError;
 use domain::cycle::{Cycle, CycleId, DUE_SHARDS, IssuedNumber};
 use domain::keyed_hash::KeyedHash;
@@ -22,6 +22,11 @@ use super::{
 
 const CYCLE: &str = "cycle";
 const NUMBER: &str = "number";
+const COUNTER: &str = "counter";
+
+fn counter_key(name: &str) -> String {
+    format!("counter#{name}")
+}
 
 fn cycle_key(id: &CycleId) -> String {
     format!("cycle#{}", id.as_str())
@@ -214,5 +219,48 @@ impl CycleStore for DynamoStores {
             .key_condition_expression("report_id = :r")
             .expression_attribute_values(":r", s(report.as_str()));
         query_all(query).await?.into_iter().map(versioned_cycle).collect()
+    }
+
+    async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.tables.name(Table::Cycles)?)
+            .key("pk", s(counter_key(name)))
+            .update_expression("ADD #value :delta SET #purge = :purge, #ttl = :ttl")
+            .expression_attribute_names("#value", "value")
+            .expression_attribute_names("#purge", "purge_after")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":purge", epoch_ms(purge_after))
+            .expression_attribute_values(":ttl", epoch_s(purge_after))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem", &e))?;
+        let attributes = out.attributes.unwrap_or_default();
+        read_u64(COUNTER, &attributes, "value")
+    }
+
+    async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError> {
+        let table = self.tables.name(Table::Cycles)?;
+        let reads = names.iter().map(|name| async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(table)
+                .key("pk", s(counter_key(name)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable("GetItem", &e))?;
+            let Some(item) = out.item else { return Ok(0) };
+            // TTL deletes lazily: a counter past its purge instant counts as gone.
+            if read_i64(COUNTER, &item, "purge_after")? <= now.timestamp_millis() {
+                return Ok(0);
+            }
+            read_u64(COUNTER, &item, "value")
+        });
+        futures::future::try_join_all(reads).await
     }
 }

@@ -5,13 +5,17 @@ use std::sync::Arc;
 
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
-use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Notifier, ReportStore, Versioned};
+use crate::cycle::Policy;
+use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Metrics, Notifier, ReportStore, Versioned};
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::graphs;
 use crate::prefecture::PrefectureCode;
 use crate::time::{japan_date, Clock, Instant};
 
 mod entries;
+mod processing;
+
+pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
 /// invocation, also under `run_concurrent`.
@@ -25,6 +29,9 @@ pub struct App {
     pub export: Arc<dyn ExportSink>,
     pub hasher: KeyedHasher,
     pub clock: Arc<dyn Clock>,
+    /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).
+    pub policy: Policy,
+    pub metrics: Arc<dyn Metrics>,
 }
 
 /// Errors of application operations, converted to HTTP answers in one place (the `api` crate).
@@ -102,12 +109,6 @@ impl App {
     }
 }
 
-/// What a re-issue run found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DueRun {
-    pub due: usize,
-}
-
 /// What a linkage run found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkRun {
@@ -122,13 +123,6 @@ pub struct ExportRun {
 }
 
 impl App {
-    /// The re-issuer's entry point. It finds the cycles due as of `now` through the due index; the re-issue and
-    /// reminder rules themselves are the processing-number issue's work and are not implemented yet.
-    pub async fn run_due_cycles(&self, now: Instant) -> Result<DueRun, AppError> {
-        let due = self.cycles.due_cycles(now, 1000).await?;
-        Ok(DueRun { due: due.len() })
-    }
-
     /// Exact linkage: counts reports whose passport hash matches an entry record. Reads every prefecture's
     /// reports; the incremental and scored linkage of the linkage issue replaces this.
     pub async fn link_exact(&self, _now: Instant) -> Result<LinkRun, AppError> {

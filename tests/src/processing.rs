@@ -1,0 +1,351 @@
+//! Processing numbers end to end on both stacks: the embedded store with the local outbox, and DynamoDB Local with
+//! SNS and SES v2 on moto, whose record of what it "sent" is read back. Time is driven: the app's clock for the
+//! health centre's issue, the sweep's `now` for every minute tick, as EventBridge would give it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, TimeZone, Utc};
+use domain::app::{App, RedeemError};
+use domain::cycle::{Channel, CycleState, NumberState, Policy};
+use domain::error::NotifyError;
+use domain::pii::PhoneNumber;
+use domain::ports::{Delivery, Notifier, OutgoingMessage};
+use domain::report::ReportId;
+use domain::time::{Clock, Instant};
+use platform::{AwsResources, Config};
+
+use crate::emulators;
+use crate::fixtures;
+
+/// A clock the test moves.
+struct TestClock(Mutex<Instant>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Wraps the real notifier (outbox, or SNS/SES on moto) and fails on command, as a throttled or broken service would.
+struct Flaky {
+    inner: Arc<dyn Notifier>,
+    failing: AtomicBool,
+}
+
+#[async_trait]
+impl Notifier for Flaky {
+    async fn send(&self, message: &OutgoingMessage) -> Result<Delivery, NotifyError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(NotifyError::Unavailable("injected failure".into()));
+        }
+        self.inner.send(message).await
+    }
+
+    async fn is_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotifyError> {
+        self.inner.is_opted_out(phone).await
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stack {
+    Embedded,
+    Aws,
+}
+
+struct Env {
+    app: App,
+    clock: Arc<TestClock>,
+    flaky: Arc<Flaky>,
+    stack: Stack,
+    outbox: Option<embedded::Outbox>,
+    _dir: Option<tempfile::TempDir>,
+    phone: String,
+    email: String,
+}
+
+/// 10:00 Japan time on a weekday: five hours of re-issues and the reminder stay clear of the default quiet hours.
+fn start() -> Instant {
+    Utc.with_ymd_and_hms(2021, 2, 4, 1, 0, 0).unwrap()
+}
+
+fn unique_phone() -> String {
+    // 090-xxxx-xxxx, never ending in 99 (moto's opted-out numbers).
+    let n = uuid::Uuid::new_v4().as_u128() % 90_000_000 + 10_000_000;
+    let n = if n % 100 == 99 { n - 1 } else { n };
+    format!("090{n:08}")
+}
+
+async fn env(stack: Stack) -> Env {
+    let secret = b"test-secret-test-secret-test-secret!".to_vec();
+    let config = Config::from_env_with_secret(secret).unwrap();
+    let (mut app, outbox, dir) = match stack {
+        Stack::Embedded => {
+            let dir = tempfile::tempdir().unwrap();
+            let (app, stores) = platform::embedded_app(dir.path(), &config).unwrap();
+            (app, Some(stores.outbox()), Some(dir))
+        }
+        Stack::Aws => {
+            let sdk = emulators::sdk_config().await;
+            let tables = emulators::fresh_tables(&sdk).await;
+            aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
+            let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None }).unwrap();
+            (app, None, None)
+        }
+    };
+    let clock = Arc::new(TestClock(Mutex::new(start())));
+    let flaky = Arc::new(Flaky { inner: app.notifier.clone(), failing: AtomicBool::new(false) });
+    app.clock = clock.clone();
+    app.notifier = flaky.clone();
+    app.policy = Policy::default();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    Env { app, clock, flaky, stack, outbox, _dir: dir, phone: unique_phone(), email: format!("p{tag}@example.jp") }
+}
+
+impl Env {
+    async fn report(&self) -> ReportId {
+        let mut input = fixtures::report_input();
+        input.phone = Some(self.phone.clone());
+        input.email = Some(self.email.clone());
+        input.case_number = Some(uuid::Uuid::new_v4().simple().to_string());
+        self.app.create_report(&input).await.unwrap().value.id
+    }
+
+    fn phone_e164(&self) -> String {
+        format!("+81{}", &self.phone[1..])
+    }
+
+    /// Bodies of the messages sent to this env's patient, oldest first, read from where the service recorded them.
+    async fn sent(&self, channel: Channel) -> Vec<String> {
+        match self.stack {
+            Stack::Embedded => {
+                let want = match channel {
+                    Channel::Sms => self.phone_e164(),
+                    Channel::Email => self.email.clone(),
+                };
+                self.outbox.as_ref().unwrap().messages().unwrap().into_iter().filter(|m| m.recipient == want).map(|m| m.body).collect()
+            }
+            Stack::Aws => {
+                let url = format!("{}/moto-api/data.json", emulators::endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
+                let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                match channel {
+                    Channel::Sms => data["sns"]["SMS"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|m| m["phone_number"] == self.phone_e164().as_str())
+                        .map(|m| m["message"].as_str().unwrap().to_owned())
+                        .collect(),
+                    Channel::Email => data["ses"]["Message"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|m| m["destinations"]["ToAddresses"][0] == self.email.as_str())
+                        .map(|m| m["body"].as_str().unwrap().to_owned())
+                        .collect(),
+                }
+            }
+        }
+    }
+
+    /// Runs the re-issuer once a minute from `from` to `to`, as EventBridge would.
+    async fn tick(&self, from: Instant, to: Instant) {
+        let mut now = from;
+        while now <= to {
+            self.app.run_due_cycles(now).await.unwrap();
+            now += Duration::minutes(1);
+        }
+    }
+}
+
+/// The 8-digit number in a message body.
+fn number_in(body: &str) -> Option<String> {
+    body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 8).map(str::to_owned)
+}
+
+async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    let issued = e.app.issue_number(&report, "131016", channel).await.unwrap();
+    assert_eq!(issued.cycle.numbers[0].state, NumberState::Live);
+
+    e.tick(start(), start() + Duration::hours(6)).await;
+
+    let sent = e.sent(channel).await;
+    assert_eq!(sent.len(), 6, "one issue, four re-issues, one reminder: {} messages", sent.len());
+    let numbers: Vec<String> = sent[..5].iter().map(|b| number_in(b).expect("a number in each of the first five")).collect();
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "every message carries a fresh number");
+    assert!(number_in(&sent[5]).is_none(), "the reminder carries no number (only its hash is kept)");
+    assert!(sent[0].contains("(Japan time)"), "English, as the report prefers, stating until when");
+
+    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    assert_eq!(cycle.state, CycleState::Exhausted);
+    assert_eq!(cycle.numbers.len(), 5);
+    for pair in cycle.numbers.windows(2) {
+        let gap = pair[1].sent_at.unwrap() - pair[0].sent_at.unwrap();
+        assert!(gap >= Duration::minutes(60) && gap <= Duration::minutes(62), "re-issued when the previous hour ran out: {gap}");
+    }
+    let last_sent = cycle.numbers[4].sent_at.unwrap();
+    let Some(domain::cycle::Reminder::Sent { at }) = cycle.reminder else { panic!("no reminder: {:?}", cycle.reminder) };
+    assert!(at - last_sent >= Duration::minutes(30) && at - last_sent <= Duration::minutes(32), "reminder 30 minutes in (next tick)");
+    assert_eq!(cycle.next_due_at, None);
+
+    let day = domain::time::japan_date(start());
+    let stats = e.app.processing_stats(day, day).await.unwrap();
+    assert_eq!((stats.totals["issued"], stats.totals["reissued"], stats.totals["reminded"], stats.totals["exhausted"]), (1, 4, 1, 1));
+}
+
+async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    // Two expiries: numbers 0, 1, 2 sent.
+    e.tick(start(), start() + Duration::minutes(130)).await;
+    let sent = e.sent(Channel::Sms).await;
+    assert_eq!(sent.len(), 3);
+    let (old, live) = (number_in(&sent[1]).unwrap(), number_in(&sent[2]).unwrap());
+
+    *e.clock.0.lock().unwrap() = start() + Duration::minutes(135);
+    assert!(matches!(e.app.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)), "an expired number");
+    e.app.redeem_number("app", Some("device-1"), &live).await.unwrap();
+    assert!(matches!(e.app.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)), "used once only");
+
+    e.tick(start() + Duration::minutes(131), start() + Duration::hours(7)).await;
+    assert_eq!(e.sent(Channel::Sms).await.len(), 3, "no re-issue and no reminder after redemption");
+    let view = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0];
+    assert_eq!((view.cycle.state, view.cycle.redeemed_generation), (CycleState::Redeemed, Some(2)));
+    assert_eq!(view.failed_redemptions[1], 1, "the health centre sees that the expired number was tried");
+    let day = domain::time::japan_date(start());
+    assert_eq!(e.app.processing_stats(day, day).await.unwrap().totals["redeemed_2"], 1);
+}
+
+async fn concurrent_sweeps_send_each_reissue_once(stack: Stack) {
+    let e = env(stack).await;
+    let mut reports = Vec::new();
+    for _ in 0..8 {
+        let r = e.report().await;
+        e.app.issue_number(&r, "131016", Channel::Sms).await.unwrap();
+        reports.push(r);
+    }
+    assert_eq!(e.sent(Channel::Sms).await.len(), 8);
+    // Two invocations for the same minute (EventBridge delivers at least once), at once.
+    let at = start() + Duration::minutes(61);
+    let (a, b) = tokio::join!(e.app.run_due_cycles(at), e.app.run_due_cycles(at));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.reissued + b.reissued, 8, "each re-issue done once: {a:?} {b:?}");
+    assert_eq!(e.sent(Channel::Sms).await.len(), 16, "and each message sent once");
+    for r in &reports {
+        let cycle = &e.app.cycles_of_report(r, "131016").await.unwrap()[0].cycle;
+        assert_eq!(cycle.numbers.len(), 2);
+    }
+}
+
+async fn service_failures_are_retried_without_loss_or_duplicates(stack: Stack) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    // The service fails for the first three minutes after the first number expires.
+    e.flaky.failing.store(true, Ordering::SeqCst);
+    e.tick(start(), start() + Duration::minutes(63)).await;
+    assert_eq!(e.sent(Channel::Sms).await.len(), 1);
+    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    assert_eq!(cycle.current().unwrap().state, NumberState::Undelivered, "the state records the pending message");
+    e.flaky.failing.store(false, Ordering::SeqCst);
+    e.tick(start() + Duration::minutes(64), start() + Duration::hours(7)).await;
+
+    let sent = e.sent(Channel::Sms).await;
+    assert_eq!(sent.len(), 6, "still one issue, four re-issues and one reminder");
+    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    assert_eq!(cycle.state, CycleState::Exhausted);
+    let delivered: Vec<u8> = cycle.numbers.iter().filter(|n| n.sent_at.is_some()).map(|n| n.generation).collect();
+    assert_eq!(delivered, vec![0, 1, 2, 3, 4], "the count of four is never exceeded");
+    let day = domain::time::japan_date(start());
+    assert!(e.app.processing_stats(day, day).await.unwrap().totals["delivery_failures"] >= 2);
+}
+
+async fn a_cancelled_cycle_gets_nothing_more(stack: Stack) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    let issued = e.app.issue_number(&report, "131016", Channel::Email).await.unwrap();
+    let first = number_in(&e.sent(Channel::Email).await[0]).unwrap();
+    assert!(e.app.cancel_cycle(&report, "999999", &issued.cycle.id).await.is_err(), "another health centre cannot");
+    e.app.cancel_cycle(&report, "131016", &issued.cycle.id).await.unwrap();
+    e.tick(start(), start() + Duration::hours(6)).await;
+    assert_eq!(e.sent(Channel::Email).await.len(), 1);
+    assert!(matches!(e.app.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
+}
+
+async fn a_manual_issue_supersedes_the_live_number(stack: Stack) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    *e.clock.0.lock().unwrap() = start() + Duration::minutes(10);
+    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    let sent = e.sent(Channel::Sms).await;
+    let (first, second) = (number_in(&sent[0]).unwrap(), number_in(&sent[1]).unwrap());
+    assert!(matches!(e.app.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
+    e.app.redeem_number("app", None, &second).await.unwrap();
+    let cycles = e.app.cycles_of_report(&report, "131016").await.unwrap();
+    assert_eq!((cycles[0].cycle.state, cycles[1].cycle.state), (CycleState::Redeemed, CycleState::Superseded));
+}
+
+async fn failed_redemptions_lock_the_device_out(stack: Stack) {
+    let e = env(stack).await;
+    for i in 0..10 {
+        let guess = format!("{:08}", 10_000_000 + i);
+        assert!(matches!(e.app.redeem_number("app", Some("device-9"), &guess).await, Err(RedeemError::Invalid)));
+    }
+    let locked = e.app.redeem_number("app", Some("device-9"), "12345678").await;
+    assert!(matches!(locked, Err(RedeemError::Locked { retry_after_seconds }) if retry_after_seconds > 0), "{locked:?}");
+    // Another device of the same backend is not locked by this one's guesses.
+    assert!(matches!(e.app.redeem_number("app", Some("device-10"), "12345678").await, Err(RedeemError::Invalid)));
+}
+
+async fn an_opted_out_phone_gets_no_further_number(stack: Stack) {
+    let e = env(stack).await;
+    let report = e.report().await;
+    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    match stack {
+        Stack::Embedded => e.outbox.as_ref().unwrap().opt_out(&PhoneNumber::parse("phone", &e.phone).unwrap()).unwrap(),
+        Stack::Aws => return, // moto's opt-out list is fixed (numbers ending in 99); the embedded stack covers the rule
+    }
+    e.tick(start(), start() + Duration::hours(6)).await;
+    assert_eq!(e.sent(Channel::Sms).await.len(), 1);
+    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    assert_eq!(cycle.state, CycleState::OptedOut);
+}
+
+macro_rules! on_both_stacks {
+    ($($name:ident $(($arg:expr))?;)*) => {
+        mod embedded_stack {
+            $(#[tokio::test] async fn $name() { super::$name(super::Stack::Embedded $(, $arg)?).await })*
+        }
+        mod aws_stack {
+            $(#[tokio::test] async fn $name() { super::$name(super::Stack::Aws $(, $arg)?).await })*
+        }
+    };
+}
+
+async fn five_numbers_then_one_reminder_by_sms(stack: Stack) {
+    five_numbers_then_one_reminder(stack, Channel::Sms).await
+}
+
+async fn five_numbers_then_one_reminder_by_email(stack: Stack) {
+    five_numbers_then_one_reminder(stack, Channel::Email).await
+}
+
+on_both_stacks! {
+    five_numbers_then_one_reminder_by_sms;
+    five_numbers_then_one_reminder_by_email;
+    redeeming_after_the_second_reissue_stops_everything;
+    concurrent_sweeps_send_each_reissue_once;
+    service_failures_are_retried_without_loss_or_duplicates;
+    a_cancelled_cycle_gets_nothing_more;
+    a_manual_issue_supersedes_the_live_number;
+    failed_redemptions_lock_the_device_out;
+    an_opted_out_phone_gets_no_further_number;
+}
