@@ -181,10 +181,21 @@ async fn every_documented_operation_is_routed() {
         .await
         .unwrap();
     let id = created["report_id"].as_str().unwrap().to_owned();
+    let cycle: Value = http
+        .post(server.url(&format!("/v1/reports/{id}/processing-numbers")))
+        .bearer_auth(server.health_center_token())
+        .json(&json!({"channel": "sms"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cycle_id = cycle["cycle_id"].as_str().unwrap().to_owned();
 
     let mut missing = Vec::new();
     for (method, path, op) in operations(&doc) {
-        let url = server.url(&path.replace("{id}", &id));
+        let url = server.url(&path.replace("{id}", &id).replace("{cycle_id}", &cycle_id));
         let mut req = http.request(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), url);
         if let Some(token) = token_for(&server, &op) {
             req = req.bearer_auth(token);
@@ -302,4 +313,56 @@ async fn real_answers_conform_to_the_document() {
     assert_eq!((outcome["created"].as_u64(), outcome["rejected"].as_u64()), (Some(1), Some(1)));
     let res = http.post(server.url("/v1/entries")).bearer_auth(&token).json(&batch).send().await.unwrap();
     assert_eq!(check_answer(&doc, "post", "/v1/entries", res).await.0, 403);
+}
+
+/// The processing-number routes' real answers validate against the document: issue (201), list (200), a bad
+/// redemption (400), a locked-out device (429 with Retry-After), the wrong role (403), stats (200), cancel (200)
+/// and cancelling again (409).
+#[tokio::test]
+async fn processing_number_answers_conform_to_the_document() {
+    let doc = document();
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let token = server.health_center_token();
+    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let id = created["report_id"].as_str().unwrap();
+    let path = "/v1/reports/{id}/processing-numbers";
+    let url = server.url(&format!("/v1/reports/{id}/processing-numbers"));
+
+    let res = http.post(&url).bearer_auth(&token).json(&json!({"channel": "email"})).send().await.unwrap();
+    let (status, cycle) = check_answer(&doc, "post", path, res).await;
+    assert_eq!((status, cycle["state"].as_str(), cycle["numbers"][0]["state"].as_str()), (201, Some("active"), Some("live")));
+    let res = http.post(&url).bearer_auth(&token).json(&json!({"channel": "fax"})).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "post", path, res).await.0, 400);
+
+    let res = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    let (status, list) = check_answer(&doc, "get", path, res).await;
+    assert_eq!((status, list["cycles"].as_array().unwrap().len()), (200, 1));
+
+    let app = server.token("app_backend", None);
+    let redeem = "/v1/processing-numbers/redeem";
+    for i in 0..10 {
+        let guess = json!({"processing_number": format!("{:08}", 20_000_000 + i), "client_id": "device-1"});
+        let res = http.post(server.url(redeem)).bearer_auth(&app).json(&guess).send().await.unwrap();
+        let (status, err) = check_answer(&doc, "post", redeem, res).await;
+        assert_eq!((status, err["error"].as_str()), (400, Some("invalid_processing_number")));
+    }
+    let res = http.post(server.url(redeem)).bearer_auth(&app).json(&json!({"processing_number": "12345678", "client_id": "device-1"})).send().await.unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(check_answer(&doc, "post", redeem, res).await.0, 429);
+    let res = http.post(server.url(redeem)).bearer_auth(&token).json(&json!({"processing_number": "12345678"})).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "post", redeem, res).await.0, 403);
+
+    let stats = "/v1/processing-numbers/stats";
+    let res = http.get(server.url(stats)).bearer_auth(server.token("operator", None)).send().await.unwrap();
+    let (status, body) = check_answer(&doc, "get", stats, res).await;
+    assert_eq!((status, body["totals"]["issued"].as_u64(), body["totals"]["redemption_failures"].as_u64()), (200, Some(1), Some(10)));
+
+    let cancel_path = "/v1/reports/{id}/processing-numbers/{cycle_id}/cancel";
+    let cancel_url = server.url(&format!("/v1/reports/{id}/processing-numbers/{}/cancel", cycle["cycle_id"].as_str().unwrap()));
+    let res = http.post(&cancel_url).bearer_auth(&token).send().await.unwrap();
+    let (status, cancelled) = check_answer(&doc, "post", cancel_path, res).await;
+    assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")));
+    let res = http.post(&cancel_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "post", cancel_path, res).await.0, 409);
 }

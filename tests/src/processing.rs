@@ -349,3 +349,84 @@ on_both_stacks! {
     failed_redemptions_lock_the_device_out;
     an_opted_out_phone_gets_no_further_number;
 }
+
+/// `hersys invoke reissue` on an event file whose time is `at`, against the data dir a server also uses.
+fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> serde_json::Value {
+    let event = data_dir.join("tick.json");
+    let body = serde_json::json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}});
+    std::fs::write(&event, body.to_string()).unwrap();
+    let out = std::process::Command::new(crate::http::hersys_bin())
+        .args(["invoke", "reissue", "--event"])
+        .arg(&event)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("QUIET_HOURS", "00:00-00:00")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "hersys invoke reissue failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The scenario a developer runs by hand: `hersys serve`, a number issued over HTTP (twice with one
+/// Idempotency-Key), `hersys invoke reissue` with event times an hour apart, then `hersys outbox`.
+#[tokio::test]
+async fn through_serve_invoke_and_outbox() {
+    use crate::http::{client, report_body, Server};
+    // Whatever the wall clock says, this scenario is not about quiet hours.
+    let server = Server::start(&[], &[("QUIET_HOURS", "00:00-00:00")]);
+    let http = client();
+    let token = server.health_center_token();
+    let created: serde_json::Value =
+        http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let id = created["report_id"].as_str().unwrap().to_owned();
+    let issue = || {
+        http.post(server.url(&format!("/v1/reports/{id}/processing-numbers")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "issue-1")
+            .json(&serde_json::json!({"channel": "sms"}))
+    };
+    let first = issue().send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let cycle: serde_json::Value = first.json().await.unwrap();
+    let again = issue().send().await.unwrap();
+    assert_eq!(again.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["cycle_id"], cycle["cycle_id"]);
+
+    let expires: Instant = cycle["numbers"][0]["expires_at"].as_str().unwrap().parse().unwrap();
+    let mut reissued = 0;
+    for minutes in [1, 62, 123, 184, 215, 245] {
+        let run = invoke_reissue(server.data_dir.path(), expires + Duration::minutes(minutes));
+        reissued += run["reissued"].as_u64().unwrap();
+    }
+    assert_eq!(reissued, 4);
+
+    let out = std::process::Command::new(crate::http::hersys_bin())
+        .args(["outbox", "--json", "--data-dir"])
+        .arg(server.data_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6, "one issue (not two: the retry was replayed), four re-issues, one reminder");
+    assert!(lines.iter().all(|m| m["channel"] == "sms" && m["recipient"] == fixtures::PHONE_E164));
+    let numbers: std::collections::BTreeSet<String> = lines[..5].iter().filter_map(|m| number_in(m["text"].as_str().unwrap())).collect();
+    assert_eq!(numbers.len(), 5);
+
+    let view: serde_json::Value = http
+        .get(server.url(&format!("/v1/reports/{id}/processing-numbers")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["cycles"][0]["state"], "exhausted");
+    assert_eq!(view["cycles"][0]["reminder"]["state"], "sent");
+    // The health centre's view never carries a number.
+    let text = view.to_string();
+    assert!(numbers.iter().all(|n| !text.contains(n.as_str())));
+    assert!(numbers.iter().all(|n| !server.log_text().contains(n.as_str())), "a processing number reached the log");
+}
