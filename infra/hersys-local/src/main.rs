@@ -4,6 +4,7 @@
 
 mod auth;
 mod bench;
+mod bench_sweep;
 mod r#gen;
 mod import;
 mod invoke;
@@ -90,6 +91,16 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Measure one re-issue sweep over DUE due cycles among STORED cycles (docs/processing-numbers.md).
+    #[command(hide = true)]
+    BenchSweep {
+        #[arg(long, default_value_t = 1_000_000)]
+        stored: usize,
+        #[arg(long, default_value_t = 10_000)]
+        due: usize,
+        #[command(flatten)]
+        backend: Backend,
+    },
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -121,6 +132,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Gen { what } => r#gen::run(what),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
+        Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)
