@@ -85,5 +85,8 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
             aws_adapters::create_bucket(&s3, bucket, &region).await?;
         }
     }
-    Ok(Built::Aws(platform::aws_app_with(&config, &sdk, resources)?))
+    let mut app = platform::aws_app_with(&config, &sdk, resources)?;
+    // EMF metrics are for CloudWatch; here stdout belongs to the command (and its first line to `serve`'s address).
+    app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
+    Ok(Built::Aws(app))
 }

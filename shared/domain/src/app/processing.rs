@@ -41,7 +41,7 @@ pub mod limits {
     /// Failures per end user (the app backend's caller plus the device it names).
     pub const PER_CLIENT: u64 = 10;
     /// Failures per calling system over all its end users: a ceiling on guessing through a compromised backend.
-    pub const PER_CALLER: u64 = 1_000;
+    pub const PER_CALLER: u64 = 300;
     pub fn window() -> Duration {
         Duration::minutes(WINDOW_MINUTES)
     }
