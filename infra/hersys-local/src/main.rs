@@ -4,6 +4,7 @@
 
 mod auth;
 mod bench;
+mod dashboard;
 mod r#gen;
 mod import;
 mod invoke;
