@@ -262,6 +262,7 @@ try {
 } catch (e) {
   failed++;
   console.log(`FAILED - the run itself\n    ${String(e?.stack ?? e)}`);
+  if (pageErrors.length) console.log(`page errors:\n    ${pageErrors.join("\n    ")}`);
 } finally {
   await browser.close();
 }

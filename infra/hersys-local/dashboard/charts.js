@@ -94,8 +94,9 @@ export function dailyChart(opts) {
   });
   const every = Math.max(1, Math.ceil((months.length * 70) / innerW));
   months.forEach((i, k) => {
-    if (k % every !== 0) return;
     const xx = margin.left + band * i;
+    // A label needs about 60 px: the last ones may not fit before the right edge.
+    if (k % every !== 0 || xx + 60 > width) return;
     svg.append(el("line", { x1: xx, x2: xx, y1: margin.top + innerH, y2: margin.top + innerH + 4, stroke: COLOURS.axis }));
     const [yy, mm] = dates[i].split("-").map(Number);
     svg.append(el("text", { x: xx + 2, y: height - 8, "font-size": 12, fill: COLOURS.text }, monthLabel(yy, mm)));

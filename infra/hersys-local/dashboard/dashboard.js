@@ -343,7 +343,7 @@ function applyAbout() {
   const at = manifest.generated_at ? new Date(manifest.generated_at) : null;
   $("#generated-at").textContent =
     at && !Number.isNaN(at.getTime())
-      ? new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo", timeZoneName: "short" }).format(at)
+      ? new Intl.DateTimeFormat(locale(), { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo", timeZoneName: "short" }).format(at)
       : "";
   $("#source").textContent = sourceText(manifest.sources ?? {});
 }
