@@ -237,6 +237,7 @@ try {
   if (process.env.SCREENSHOTS) {
     await page.goto(`${BASE}/?lang=ja&area=ALL`);
     await ready(page, { area: "ALL", lang: "ja" });
+    await page.click(`section[data-series="${sections[0].id}"] summary`); // one data table open, to show it
     await page.screenshot({ path: path.join(process.env.SCREENSHOTS, "dashboard.png"), fullPage: true });
   }
   await context.close();

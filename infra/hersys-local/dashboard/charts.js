@@ -87,18 +87,16 @@ export function dailyChart(opts) {
   const y = (v) => margin.top + innerH - (v / top) * innerH;
   yAxis(svg, ticks, y, margin.left, width - margin.right, format);
 
-  // Month ticks on the x axis, thinned to fit the width.
-  const months = [];
+  // Month ticks on the x axis, every 1, 2, 3, 6 or 12 months: the first step that leaves a label about 80 px.
+  const pxPerMonth = (innerW / n) * 30.44;
+  const step = [1, 2, 3, 6, 12].find((m) => m * pxPerMonth >= 80) ?? 12;
   dates.forEach((d, i) => {
-    if (i === 0 || d.slice(8) === "01") months.push(i);
-  });
-  const every = Math.max(1, Math.ceil((months.length * 70) / innerW));
-  months.forEach((i, k) => {
+    const [yy, mm, dd] = d.split("-").map(Number);
+    // Month starts on the step; the first day too when the series is shorter than a month.
+    if (!(dd === 1 && (mm - 1) % step === 0) && !(i === 0 && n < 32)) return;
     const xx = margin.left + band * i;
-    // A label needs about 60 px: the last ones may not fit before the right edge.
-    if (k % every !== 0 || xx + 60 > width) return;
+    if (xx + 60 > width) return; // the last label would be cut at the right edge
     svg.append(el("line", { x1: xx, x2: xx, y1: margin.top + innerH, y2: margin.top + innerH + 4, stroke: COLOURS.axis }));
-    const [yy, mm] = dates[i].split("-").map(Number);
     svg.append(el("text", { x: xx + 2, y: height - 8, "font-size": 12, fill: COLOURS.text }, monthLabel(yy, mm)));
   });
   svg.append(el("line", {
@@ -117,6 +115,8 @@ export function dailyChart(opts) {
     svg.append(el("path", { d: linePath(values, x, y), class: "series-line", stroke: COLOURS.line, "stroke-width": 2, fill: "none" }));
   }
   if (average) {
+    // A white halo under the average line keeps it apart from the bars it crosses.
+    svg.append(el("path", { d: linePath(average, x, y), stroke: "#ffffff", "stroke-width": 5, fill: "none", "stroke-linejoin": "round" }));
     svg.append(el("path", { d: linePath(average, x, y), class: "series-average", stroke: COLOURS.avg, "stroke-width": 2.5, fill: "none" }));
   }
   return svg;
