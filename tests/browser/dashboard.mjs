@@ -38,10 +38,13 @@ function equal(actual, expected, message) {
   }
 }
 
+let jsonBytes = 0;
 async function getJson(url) {
   const res = await fetch(url);
   assert(res.ok, `${url}: HTTP ${res.status}`);
-  return res.json();
+  const text = await res.text();
+  jsonBytes += text.length;
+  return JSON.parse(text);
 }
 
 /** The cell text as the number it shows: "1,234" → 1234, "*" → null, "" → undefined. */
@@ -112,8 +115,10 @@ try {
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
+  const started = Date.now();
   await page.goto(`${BASE}/`);
   await ready(page, { area: "ALL", lang: "ja" });
+  console.log(`note - first full render (${manifest.series.length} series, ${(jsonBytes / 1e6).toFixed(1)} MB of JSON) in ${Date.now() - started} ms`);
 
   await check("the page loads the manifest and has a section for every series", async () => {
     const ids = await page.$$eval("section[data-series]", (s) => s.map((x) => x.dataset.series));
@@ -176,8 +181,10 @@ try {
 
   await check("switching prefecture (keyboard) changes the numbers to that prefecture's", async () => {
     await page.focus("#area");
+    const switched = Date.now();
     await page.selectOption("#area", "Tokyo");
     await ready(page, { area: "Tokyo" });
+    console.log(`note - re-render for another prefecture in ${Date.now() - switched} ms`);
     for (const s of sections) tableMatches(await readTable(page, s.id), jsons[s.id], "Tokyo");
     const tokyo = (await readTable(page, "newly_confirmed_cases_daily")).rows.map((r) => r[1]);
     assert(JSON.stringify(tokyo) !== JSON.stringify(firstNational), "the numbers did not change");
