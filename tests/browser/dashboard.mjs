@@ -4,6 +4,7 @@
 //   CHROMIUM           the browser executable (Debian's /usr/bin/chromium)
 //   PLAYWRIGHT_PREFIX  the npm prefix holding node_modules/playwright-core (.tools/node)
 //   SCREENSHOTS        a directory for dashboard.png (desktop) and dashboard-phone.png (360 px)
+//   SCENARIO           `full` (default: the fixture export) or `sparse` (empty and missing series)
 // Prints one line per check and "N passed, M failed"; exits non-zero on any failure.
 
 import { createRequire } from "node:module";
@@ -83,11 +84,15 @@ function tableMatches(table, json, area) {
       equal(table.rows.map((r) => cellNumber(r[k + 1])), data[c.id], `${json.id} ${area} column ${c.id}`);
     });
     if (json.columns.length === 1 && table.head.length === 3) {
-      // The 7-day average of the last day.
+      // The 7-day average of the last day (none before the seventh day).
       const v = data.value;
-      const avg = v.slice(-7).reduce((a, b) => a + b, 0) / 7;
       const shown = cellNumber(table.rows[table.rows.length - 1][2]);
-      assert(Math.abs(shown - avg) < 0.06, `${json.id} 7-day average ${shown} vs ${avg}`);
+      if (v.length < 7) {
+        equal(shown, undefined, `${json.id} 7-day average of a series shorter than 7 days`);
+      } else {
+        const avg = v.slice(-7).reduce((a, b) => a + b, 0) / 7;
+        assert(Math.abs(shown - avg) < 0.06, `${json.id} 7-day average ${shown} vs ${avg}`);
+      }
     }
   } else {
     const p = json.periods.length - 1;
@@ -107,14 +112,8 @@ async function axeViolations(page) {
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0]?.target?.join(" ")}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  headless: true,
-  // As root (CI), Chromium's sandbox needs user namespaces the container may not give.
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--font-render-hinting=none"],
-});
-const pageErrors = [];
-try {
+/** The fixture export (export_fixture::write): every series drawn, tables equal to the data, controls work. */
+async function full() {
   const manifest = await getJson(`${DATA}manifest.json`);
   const perTargets = new Set(manifest.series.map((s) => s.per_100k).filter(Boolean));
   const sections = manifest.series.filter((s) => !perTargets.has(s.id));
@@ -290,6 +289,62 @@ try {
     await small.screenshot({ path: path.join(process.env.SCREENSHOTS, "dashboard-phone.png"), fullPage: true, clip: { x: 0, y: 0, width: 360, height: 1400 } });
   }
   await phone.close();
+}
+
+/** A sparse export (export_fixture::write_sparse): empty and missing series are said so, and nothing breaks. */
+async function sparse() {
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  // The missing series' 404 is expected; any other console error is not.
+  page.on("console", (m) => m.type() === "error" && !m.text().includes("404") && pageErrors.push(m.text()));
+  await page.goto(`${BASE}/?lang=en`);
+  await ready(page, { area: "ALL", lang: "en" });
+  const states = () => page.$$eval("section[data-series]", (s) => s.map((x) => [x.dataset.series, x.dataset.state]));
+  await check("a sparse export: drawn, empty and missing series each say so", async () => {
+    equal(await states(), [
+      ["newly_confirmed_cases_daily", "ready"],
+      ["severe_cases_daily", "empty"],
+      ["deaths_detail_cumulative_weekly", "empty"],
+      ["number_of_deaths_daily", "error"],
+    ], "section states");
+    const text = await page.textContent('section[data-series="severe_cases_daily"]');
+    assert(text.includes("no data"), `empty series: ${text}`);
+    assert(!(await page.isVisible('section[data-series="severe_cases_daily"] details')), "an empty series has no table to disclose");
+    const error = await page.textContent('section[data-series="number_of_deaths_daily"]');
+    assert(error.includes("could not be loaded"), `missing series: ${error}`);
+    tableMatches(await readTable(page, "newly_confirmed_cases_daily"), await getJson(`${DATA}json/newly_confirmed_cases_daily.json`), "ALL");
+  });
+  await check("markup in a title shows as text", async () => {
+    equal(await page.textContent('section[data-series="number_of_deaths_daily"] h2'), "Deaths <b>x</b>", "title");
+    equal(await page.$$eval("main b", (b) => b.length), 0, "b elements");
+  });
+  await check("without per_100k or sources, their controls are hidden", async () => {
+    assert(!(await page.isVisible("#per100k")), "the per-100k toggle is shown");
+    assert(!(await page.isVisible("#source")), "an empty source is shown");
+  });
+  await check("an area missing from a series' JSON shows no data for it", async () => {
+    await page.selectOption("#area", "Hokkaido");
+    await ready(page, { area: "Hokkaido" });
+    equal((await states())[0], ["newly_confirmed_cases_daily", "empty"], "Hokkaido");
+    await page.selectOption("#area", "Tokyo");
+    await ready(page, { area: "Tokyo" });
+    tableMatches(await readTable(page, "newly_confirmed_cases_daily"), await getJson(`${DATA}json/newly_confirmed_cases_daily.json`), "Tokyo");
+  });
+  await check("no script errors", async () => equal(pageErrors, [], "page errors"));
+  await context.close();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  headless: true,
+  // As root (CI), Chromium's sandbox needs user namespaces the container may not give.
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--font-render-hinting=none"],
+});
+const pageErrors = [];
+try {
+  if (process.env.SCENARIO === "sparse") await sparse();
+  else await full();
 } catch (e) {
   failed++;
   console.log(`FAILED - the run itself\n    ${String(e?.stack ?? e)}`);

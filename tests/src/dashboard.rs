@@ -136,37 +136,54 @@ mod browser {
         std::env::var_os("HERSYS_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
     }
 
-    #[test]
-    fn the_dashboard_draws_every_series_of_the_export_and_its_tables_match_the_data() {
+    /// Runs tests/browser/dashboard.mjs on `server` and returns its output; fails on any failed check.
+    fn run_page_checks(server: &Server, scenario: &str, screenshots: &Path) -> String {
         let chromium = chromium();
         assert!(chromium.is_file(), "{} is missing: run ./infra/test (its setup installs Debian's chromium)", chromium.display());
         let prefix = playwright_prefix();
-        assert!(
-            prefix.join("node_modules/playwright-core/package.json").is_file(),
-            "playwright-core is missing in {}: run ./infra/test (its setup installs it)",
-            prefix.display()
-        );
-        let (server, _) = server_with_export();
-        let shots = tempfile::tempdir().unwrap();
-        let shot_dir: PathBuf = std::env::var_os("DASHBOARD_SCREENSHOTS").map_or_else(|| shots.path().to_owned(), |d| root().join(d));
+        for package in ["playwright-core", "axe-core"] {
+            assert!(
+                prefix.join("node_modules").join(package).join("package.json").is_file(),
+                "{package} is missing in {}: run ./infra/test (its setup installs it)",
+                prefix.display()
+            );
+        }
         let out = Command::new("node")
             .arg(root().join("tests/browser/dashboard.mjs"))
             .env("BASE_URL", &server.base)
             .env("CHROMIUM", &chromium)
             .env("PLAYWRIGHT_PREFIX", &prefix)
-            .env("SCREENSHOTS", &shot_dir)
+            .env("SCREENSHOTS", screenshots)
+            .env("SCENARIO", scenario)
             .output()
             .expect("running node");
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         println!("{stdout}");
         eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "the browser checks failed:\n{stdout}");
         assert!(stdout.contains(" passed, 0 failed"));
+        stdout
+    }
+
+    #[test]
+    fn the_dashboard_draws_every_series_of_the_export_and_its_tables_match_the_data() {
+        let (server, _) = server_with_export();
+        let shots = tempfile::tempdir().unwrap();
+        let shot_dir: PathBuf = std::env::var_os("DASHBOARD_SCREENSHOTS").map_or_else(|| shots.path().to_owned(), |d| root().join(d));
+        run_page_checks(&server, "full", &shot_dir);
         for shot in ["dashboard.png", "dashboard-phone.png"] {
             let size = std::fs::metadata(shot_dir.join(shot)).map(|m| m.len()).unwrap_or(0);
             assert!(size > 10_000, "{shot}: {size} bytes");
         }
         check_png_width(&shot_dir.join("dashboard-phone.png"), 720);
+    }
+
+    #[test]
+    fn the_dashboard_says_so_for_empty_and_missing_series() {
+        let server = Server::start(&[], &[]);
+        export_fixture::write_sparse(&server.data_dir.path().join("export"));
+        let shots = tempfile::tempdir().unwrap();
+        run_page_checks(&server, "sparse", shots.path());
     }
 
     /// The phone screenshot is 360 CSS pixels wide (at device scale 2).

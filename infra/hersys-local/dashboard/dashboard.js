@@ -161,6 +161,7 @@ async function renderSection(section, generation) {
   wrap.setAttribute("aria-label", `${t().dataTable}: ${title(entry, json)}`);
   wrap.innerHTML = parts.table;
   details.append(summary, wrap);
+  details.hidden = parts.empty; // no table to disclose
   if (parts.note) {
     const note = document.createElement("p");
     note.className = "note";
@@ -345,7 +346,9 @@ function applyAbout() {
     at && !Number.isNaN(at.getTime())
       ? new Intl.DateTimeFormat(locale(), { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo", timeZoneName: "short" }).format(at)
       : "";
-  $("#source").textContent = sourceText(manifest.sources ?? {});
+  const source = sourceText(manifest.sources ?? {});
+  $("#source").textContent = source;
+  $("#source").parentElement.hidden = source === "";
 }
 
 function sourceText(sources) {
