@@ -208,16 +208,19 @@ function isCumulative(seriesId, columnId) {
   return seriesId.includes("cumulative") || columnId === "discharged_or_released";
 }
 
+/** A series without data for the area: said in words, no chart, no table. */
+function emptyParts(seriesTitle, place) {
+  const text = t().chartSummaryEmpty({ title: seriesTitle, area: place });
+  return { meta: t().empty, figures: [figure(text, null)], table: "", empty: true };
+}
+
 function dailyParts(entry, json, width) {
   const area = json.areas?.[state.area];
   const dates = json.dates ?? [];
   const columns = json.columns ?? [];
   const seriesTitle = title(entry, json);
   const place = areaName(state.area);
-  if (!area || dates.length === 0) {
-    const text = t().chartSummaryEmpty({ title: seriesTitle, area: place });
-    return { meta: t().empty, figures: [figure(text, null)], table: "", empty: true };
-  }
+  if (!area || dates.length === 0) return emptyParts(seriesTitle, place);
   const all = columns.flatMap((c) => area[c.id] ?? []);
   const decimals = all.some((v) => v != null && !Number.isInteger(v)) ? 1 : 0;
   const fmt = numberFormat(decimals);
@@ -282,10 +285,7 @@ function sexAgeParts(entry, json, width) {
   const periods = json.periods ?? [];
   const seriesTitle = title(entry, json);
   const place = areaName(state.area);
-  if (!area || periods.length === 0) {
-    const text = t().chartSummaryEmpty({ title: seriesTitle, area: place });
-    return { meta: t().empty, figures: [figure(text, null)], table: "", empty: true };
-  }
+  if (!area || periods.length === 0) return emptyParts(seriesTitle, place);
   const p = periods.length - 1;
   const period = t().latestPeriod(periods[p].from, periods[p].to);
   const bands = (json.age_bands ?? []).map((b) => b.label?.[state.lang] ?? b.id);
