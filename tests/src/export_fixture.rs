@@ -386,6 +386,37 @@ fn int_column(v: &[i64]) -> (Value, Vec<Vec<String>>) {
     (json!({ "value": v }), vec![v.iter().map(i64::to_string).collect()])
 }
 
+/// A sparse export, of the shapes a young or partial export can have: a five-day series with only `ALL` and Tokyo,
+/// an empty daily series (`last_date` null), a sex/age series without periods, a manifest entry whose JSON is
+/// missing (its title holding markup, which must show as text), no `per_100k` and no sources.
+pub fn write_sparse(dir: &Path) -> Value {
+    std::fs::create_dir_all(dir.join("json")).unwrap();
+    let persons = json!([{"id": "value", "label": {"ja": "人数", "en": "Persons"}}]);
+    let files = [
+        json!({"id": "newly_confirmed_cases_daily", "title": {"ja": "新規陽性者数", "en": "Newly confirmed cases"}, "shape": "daily",
+               "dates": ["2020-01-16", "2020-01-17", "2020-01-18", "2020-01-19", "2020-01-20"], "columns": persons,
+               "areas": {"ALL": {"value": [1, 0, 2, 3, 1]}, "Tokyo": {"value": [1, 0, 1, 1, 0]}}}),
+        json!({"id": "severe_cases_daily", "title": {"ja": "重症者数", "en": "Severe cases"}, "shape": "daily",
+               "dates": [], "columns": persons, "areas": {}}),
+        json!({"id": "deaths_detail_cumulative_weekly", "title": {"ja": "性別・年代別死亡者数（累積）", "en": "Deaths by sex and age (cumulative)"},
+               "shape": "sex_age", "periods": [], "sexes": ["male", "female"], "age_bands": [], "areas": {}}),
+    ];
+    let mut entries: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            let id = f["id"].as_str().unwrap();
+            std::fs::write(dir.join(format!("json/{id}.json")), serde_json::to_vec(f).unwrap()).unwrap();
+            let last = f["dates"].as_array().and_then(|d| d.last()).cloned().unwrap_or(Value::Null);
+            json!({"id": id, "title": f["title"], "shape": f["shape"], "csv": format!("csv/{id}.csv"), "json": format!("json/{id}.json"), "last_date": last})
+        })
+        .collect();
+    entries.push(json!({"id": "number_of_deaths_daily", "title": {"ja": "死亡者数 <b>x</b>", "en": "Deaths <b>x</b>"}, "shape": "daily",
+                        "csv": "csv/number_of_deaths_daily.csv", "json": "json/number_of_deaths_daily.json", "last_date": null}));
+    let manifest = json!({"generated_at": "2020-01-21T00:00:00Z", "series": entries, "sources": {}});
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    manifest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,35 +462,4 @@ mod tests {
         write(again.path(), 7);
         assert_eq!(std::fs::read(dir.path().join("json/severe_cases_daily.json")).unwrap(), std::fs::read(again.path().join("json/severe_cases_daily.json")).unwrap());
     }
-}
-
-/// A sparse export, of the shapes a young or partial export can have: a five-day series with only `ALL` and Tokyo,
-/// an empty daily series (`last_date` null), a sex/age series without periods, a manifest entry whose JSON is
-/// missing (its title holding markup, which must show as text), no `per_100k` and no sources.
-pub fn write_sparse(dir: &Path) -> Value {
-    std::fs::create_dir_all(dir.join("json")).unwrap();
-    let persons = json!([{"id": "value", "label": {"ja": "人数", "en": "Persons"}}]);
-    let files = [
-        json!({"id": "newly_confirmed_cases_daily", "title": {"ja": "新規陽性者数", "en": "Newly confirmed cases"}, "shape": "daily",
-               "dates": ["2020-01-16", "2020-01-17", "2020-01-18", "2020-01-19", "2020-01-20"], "columns": persons,
-               "areas": {"ALL": {"value": [1, 0, 2, 3, 1]}, "Tokyo": {"value": [1, 0, 1, 1, 0]}}}),
-        json!({"id": "severe_cases_daily", "title": {"ja": "重症者数", "en": "Severe cases"}, "shape": "daily",
-               "dates": [], "columns": persons, "areas": {}}),
-        json!({"id": "deaths_detail_cumulative_weekly", "title": {"ja": "性別・年代別死亡者数（累積）", "en": "Deaths by sex and age (cumulative)"},
-               "shape": "sex_age", "periods": [], "sexes": ["male", "female"], "age_bands": [], "areas": {}}),
-    ];
-    let mut entries: Vec<Value> = files
-        .iter()
-        .map(|f| {
-            let id = f["id"].as_str().unwrap();
-            std::fs::write(dir.join(format!("json/{id}.json")), serde_json::to_vec(f).unwrap()).unwrap();
-            let last = f["dates"].as_array().and_then(|d| d.last()).cloned().unwrap_or(Value::Null);
-            json!({"id": id, "title": f["title"], "shape": f["shape"], "csv": format!("csv/{id}.csv"), "json": format!("json/{id}.json"), "last_date": last})
-        })
-        .collect();
-    entries.push(json!({"id": "number_of_deaths_daily", "title": {"ja": "死亡者数 <b>x</b>", "en": "Deaths <b>x</b>"}, "shape": "daily",
-                        "csv": "csv/number_of_deaths_daily.csv", "json": "json/number_of_deaths_daily.json", "last_date": null}));
-    let manifest = json!({"generated_at": "2020-01-21T00:00:00Z", "series": entries, "sources": {}});
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
-    manifest
 }
