@@ -8,7 +8,7 @@ use std::time::Instant as WallClock;
 
 use async_trait::async_trait;
 use chrono::Duration;
-use domain::cycle::{Channel, Cycle, CycleId, IssuedNumber, NumberState};
+use domain::cycle::{Channel, Cycle, CycleId, IssuedNumber, NewCycle, NumberState};
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::pii::ProcessingNumber;
@@ -111,9 +111,26 @@ fn report_input(i: usize) -> ReportInput {
 
 /// A cycle whose first number went out at `sent_at` (live until an hour later), stored as the re-issuer finds it.
 async fn seed_cycle(cycles: &dyn CycleStore, app: &domain::app::App, report: &ReportId, sent_at: Instant, finished: bool) -> anyhow::Result<()> {
+    // About 1 % of draws hit one of the million records kept: draw again, as issuing does.
+    loop {
+        if seed_one(cycles, app, report, sent_at, finished).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// `false` if the drawn number's record already existed.
+async fn seed_one(cycles: &dyn CycleStore, app: &domain::app::App, report: &ReportId, sent_at: Instant, finished: bool) -> anyhow::Result<bool> {
     let number = ProcessingNumber::random()?;
     let hash = app.hasher.processing_number(&number);
-    let t = Cycle::start(CycleId::generate(), report.clone(), "131016".into(), Channel::Sms, Language::Ja, hash.clone(), sent_at, &app.policy);
+    let new = NewCycle {
+        id: CycleId::generate(),
+        report_id: report.clone(),
+        health_center_code: "131016".into(),
+        channel: Channel::Sms,
+        language: Language::Ja,
+    };
+    let t = Cycle::start(new, hash.clone(), sent_at, &app.policy);
     let live = t.cycle.number_sent(&hash, sent_at, &app.policy).map_err(|_| anyhow::anyhow!("seed transition"))?;
     let mut cycle = live.cycle;
     let mut record = live.changed.into_iter().next().ok_or_else(|| anyhow::anyhow!("seed record"))?;
@@ -123,7 +140,8 @@ async fn seed_cycle(cycles: &dyn CycleStore, app: &domain::app::App, report: &Re
         record.state = NumberState::Used;
     }
     match cycles.create_cycle(&cycle, &record).await {
-        Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+        Ok(()) => Ok(true),
+        Err(StoreError::AlreadyExists) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

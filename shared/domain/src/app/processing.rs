@@ -12,7 +12,7 @@ use futures::StreamExt;
 
 use super::{App, AppError};
 use crate::cycle::{
-    number_message, reminder_message, Channel, Cycle, CycleId, CycleState, IssuedNumber, NotApplicable, NumberState, Step,
+    number_message, reminder_message, Channel, Cycle, CycleId, CycleState, IssuedNumber, NewCycle, NotApplicable, NumberState, Step,
     Transition,
 };
 use crate::error::{FieldError, NotifyError, Problem, StoreError, ValidationError};
@@ -259,13 +259,13 @@ impl App {
                 Channel::Email => "the report has no e-mail address",
             })
         })?;
-        if let Recipient::Sms(phone) = &to {
-            if self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))? {
-                return Err(AppError::Impossible(ValidationError(vec![FieldError::new(
-                    "channel",
-                    Problem::Invalid("the phone number is on the SMS opt-out list; choose email"),
-                )])));
-            }
+        if let Recipient::Sms(phone) = &to
+            && self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))?
+        {
+            return Err(AppError::Impossible(ValidationError(vec![FieldError::new(
+                "channel",
+                Problem::Invalid("the phone number is on the SMS opt-out list; choose email"),
+            )])));
         }
         let policy = self.policy;
         for old in self.cycles.cycles_of_report(report_id).await? {
@@ -277,7 +277,14 @@ impl App {
         let new = Versioned { value: placeholder_cycle(&id, &report, channel, now), version: 0 };
         let (claimed, number, hash) = self
             .claim_fresh_number(&new, |hash| {
-                Ok(Cycle::start(id.clone(), report.id.clone(), report.health_center_code.clone(), channel, report.preferred_language, hash, now, &policy))
+                let new = NewCycle {
+                    id: id.clone(),
+                    report_id: report.id.clone(),
+                    health_center_code: report.health_center_code.clone(),
+                    channel,
+                    language: report.preferred_language,
+                };
+                Ok(Cycle::start(new, hash, now, &policy))
             })
             .await??;
         let (latest, _) = self.send_number(&claimed, &number, &hash, to, now).await?;
@@ -315,17 +322,17 @@ impl App {
         let record = self.cycles.get_number(&hash, now).await.map_err(AppError::from)?;
         let policy = self.policy;
         let redeemable = |r: &IssuedNumber| matches!(r.state, NumberState::Live | NumberState::Sending) && now < r.expires_at;
-        if let Some(record) = record.filter(|r| parsed.is_some() && redeemable(r)) {
-            if let Some(done) = self.record(&record.cycle_id, |c| c.redeem(&hash, now, &policy)).await? {
-                let cycle = &done.value;
-                let generation = cycle.redeemed_generation.unwrap_or(0);
-                self.bump(now, REDEEMED[usize::from(generation.min(4))], &[]).await;
-                let hours = (now - cycle.created_at).num_hours().clamp(0, 5) as usize;
-                self.bump(now, REDEEMED_AFTER[hours], &[]).await;
-                self.metrics.count("redeemed", &[("Generation", generation.to_string())], 1.0);
-                tracing::info!(cycle_id = %cycle.id, generation, "processing number redeemed");
-                return Ok(());
-            }
+        if let Some(record) = record.filter(|r| parsed.is_some() && redeemable(r))
+            && let Some(done) = self.record(&record.cycle_id, |c| c.redeem(&hash, now, &policy)).await?
+        {
+            let cycle = &done.value;
+            let generation = cycle.redeemed_generation.unwrap_or(0);
+            self.bump(now, REDEEMED[usize::from(generation.min(4))], &[]).await;
+            let hours = usize::try_from((now - cycle.created_at).num_hours().clamp(0, 5)).unwrap_or(5);
+            self.bump(now, REDEEMED_AFTER[hours], &[]).await;
+            self.metrics.count("redeemed", &[("Generation", generation.to_string())], 1.0);
+            tracing::info!(cycle_id = %cycle.id, generation, "processing number redeemed");
+            return Ok(());
         }
         let purge = now + limits::window() * 2;
         self.cycles.add_to_counter(&names[0], 1, purge).await.map_err(AppError::from)?;
@@ -417,13 +424,13 @@ impl App {
             self.write(current.version, &t).await?;
             return Ok(None);
         };
-        if let Recipient::Sms(phone) = &to {
-            if self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))? {
-                let t = cycle.stop(CycleState::OptedOut, now, &self.policy).map_err(Self::not_applicable)?;
-                self.write(current.version, &t).await?;
-                self.bump(now, "opted_out", &[]).await;
-                return Ok(None);
-            }
+        if let Recipient::Sms(phone) = &to
+            && self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))?
+        {
+            let t = cycle.stop(CycleState::OptedOut, now, &self.policy).map_err(Self::not_applicable)?;
+            self.write(current.version, &t).await?;
+            self.bump(now, "opted_out", &[]).await;
+            return Ok(None);
         }
         Ok(Some(to))
     }

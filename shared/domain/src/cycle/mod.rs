@@ -202,24 +202,25 @@ pub struct Transition {
     pub created: Option<IssuedNumber>,
 }
 
+/// Who a new cycle is for and how it reaches them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCycle {
+    pub id: CycleId,
+    pub report_id: ReportId,
+    pub health_center_code: String,
+    pub channel: Channel,
+    pub language: Language,
+}
+
 impl Cycle {
     /// A new cycle whose first number (generation 0, the health centre's issue) is claimed for sending now.
-    pub fn start(
-        id: CycleId,
-        report_id: ReportId,
-        health_center_code: String,
-        channel: Channel,
-        language: Language,
-        first: KeyedHash,
-        now: Instant,
-        policy: &Policy,
-    ) -> Transition {
+    pub fn start(new: NewCycle, first: KeyedHash, now: Instant, policy: &Policy) -> Transition {
         let mut cycle = Cycle {
-            id,
-            report_id,
-            health_center_code,
-            channel,
-            language,
+            id: new.id,
+            report_id: new.report_id,
+            health_center_code: new.health_center_code,
+            channel: new.channel,
+            language: new.language,
             state: CycleState::Active,
             numbers: Vec::new(),
             reminder: None,
@@ -538,12 +539,12 @@ impl Cycle {
         }
         let mut next = self.clone();
         let mut changed = Vec::new();
-        if let Some(current) = next.current_mut() {
-            if matches!(current.state, NumberState::Live | NumberState::Sending | NumberState::Undelivered) {
-                current.state = if state == CycleState::Superseded { NumberState::Superseded } else { NumberState::Cancelled };
-                let entry = current.clone();
-                changed.push(self.record_of(&entry, entry.state, policy));
-            }
+        if let Some(current) = next.current_mut()
+            && matches!(current.state, NumberState::Live | NumberState::Sending | NumberState::Undelivered)
+        {
+            current.state = if state == CycleState::Superseded { NumberState::Superseded } else { NumberState::Cancelled };
+            let entry = current.clone();
+            changed.push(self.record_of(&entry, entry.state, policy));
         }
         Ok(next.end(state, now, changed))
     }

@@ -12,16 +12,14 @@ fn hash(n: u32) -> KeyedHash {
 }
 
 fn started(now: Instant, policy: &Policy) -> Cycle {
-    let t = Cycle::start(
-        CycleId::from_stored("c1".into()),
-        ReportId::generate(),
-        "131016".into(),
-        Channel::Sms,
-        Language::Ja,
-        hash(0),
-        now,
-        policy,
-    );
+    let new = NewCycle {
+        id: CycleId::from_stored("c1".into()),
+        report_id: ReportId::generate(),
+        health_center_code: "131016".into(),
+        channel: Channel::Sms,
+        language: Language::Ja,
+    };
+    let t = Cycle::start(new, hash(0), now, policy);
     assert_eq!(t.created.as_ref().unwrap().state, NumberState::Sending);
     t.cycle
 }
