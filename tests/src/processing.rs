@@ -351,7 +351,7 @@ on_both_stacks! {
 }
 
 /// `hersys invoke reissue` on an event file whose time is `at`, against the data dir a server also uses.
-fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> serde_json::Value {
+fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value, String) {
     let event = data_dir.join("tick.json");
     let body = serde_json::json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}});
     std::fs::write(&event, body.to_string()).unwrap();
@@ -361,12 +361,14 @@ fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> serde_json::Value 
         .arg("--data-dir")
         .arg(data_dir)
         .env("QUIET_HOURS", "00:00-00:00")
+        .env("RUST_LOG", "debug")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
-    assert!(out.status.success(), "hersys invoke reissue failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "hersys invoke reissue failed: {log}");
+    (serde_json::from_slice(&out.stdout).unwrap(), log)
 }
 
 /// The scenario a developer runs by hand: `hersys serve`, a number issued over HTTP (twice with one
@@ -395,10 +397,11 @@ async fn through_serve_invoke_and_outbox() {
     assert_eq!(again.json::<serde_json::Value>().await.unwrap()["cycle_id"], cycle["cycle_id"]);
 
     let expires: Instant = cycle["numbers"][0]["expires_at"].as_str().unwrap().parse().unwrap();
-    let mut reissued = 0;
+    let (mut reissued, mut logs) = (0, String::new());
     for minutes in [1, 62, 123, 184, 215, 245] {
-        let run = invoke_reissue(server.data_dir.path(), expires + Duration::minutes(minutes));
+        let (run, log) = invoke_reissue(server.data_dir.path(), expires + Duration::minutes(minutes));
         reissued += run["reissued"].as_u64().unwrap();
+        logs.push_str(&log);
     }
     assert_eq!(reissued, 4);
 
@@ -428,5 +431,10 @@ async fn through_serve_invoke_and_outbox() {
     // The health centre's view never carries a number.
     let text = view.to_string();
     assert!(numbers.iter().all(|n| !text.contains(n.as_str())));
-    assert!(numbers.iter().all(|n| !server.log_text().contains(n.as_str())), "a processing number reached the log");
+    assert!(logs.contains("re-issue run done"), "the re-issuer logged at debug level");
+    let server_log = server.log_text();
+    for n in &numbers {
+        assert!(!server_log.contains(n.as_str()) && !logs.contains(n.as_str()), "a processing number reached a log");
+        assert!(!logs.contains(fixtures::PHONE_E164) && !server_log.contains(fixtures::PHONE_E164), "a phone number reached a log");
+    }
 }
