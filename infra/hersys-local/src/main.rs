@@ -90,6 +90,12 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Measure where an entry import's CPU time goes before SQLite (docs/benchmarks-entries.md).
+    #[command(hide = true)]
+    BenchEntries {
+        /// A CSV file as `hersys gen entries` writes it.
+        file: PathBuf,
+    },
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -121,6 +127,7 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Gen { what } => r#gen::run(what),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
+        Command::BenchEntries { file } => bench::entries(&file),
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)
