@@ -5,6 +5,9 @@
 //! record) into chunks; the chunks go through a small bounded channel to `App::ingest_entries`, a few in flight, so
 //! that validating one chunk overlaps writing the previous one. Only counts and the first few refused rows are
 //! kept.
+//!
+//! On the embedded store the import is a bulk load (`SqliteStores::begin_entry_import`): a file large against the
+//! table goes in without the passport index, which is built once at the end (docs/benchmarks-entries.md).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
