@@ -99,8 +99,8 @@ impl EntryImport {
         self.index_dropped
     }
 
-    /// Ends the load: builds the passport index again if it was dropped, and moves the WAL's pages into the
-    /// database so that the next opening starts from a short log.
+    /// Ends the load: builds the passport index again if it was dropped, restores SQLite's checkpoint interval, and
+    /// moves the WAL's pages into the database so that the next opening starts from a short log.
     pub async fn finish(self) -> Result<(), StoreError> {
         let rebuild = self.index_dropped;
         self.db
@@ -108,7 +108,7 @@ impl EntryImport {
                 if rebuild {
                     conn.execute_batch(ENTRIES_BY_PASSPORT).map_err(sql)?;
                 }
-                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES}; PRAGMA synchronous = NORMAL;")).map_err(sql)?;
+                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES};")).map_err(sql)?;
                 // Best effort: another connection reading the file can hold part of the WAL; that is not an error.
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(sql)?;
                 Ok(())
