@@ -77,3 +77,69 @@ pub async fn reports(data_dir: &Path, count: usize) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// One pass over a CSV file in the layout `hersys gen entries` writes (the columns in `COLUMNS` order), calling
+/// `row` on each record's input; returns the process CPU seconds the pass took.
+fn pass(file: &Path, mut row: impl FnMut(&domain::entry::EntryInput) -> anyhow::Result<()>) -> anyhow::Result<(usize, f64)> {
+    let cpu0 = cpu_seconds()?;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(f);
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0;
+    while reader.read_record(&mut record).map_err(|_| anyhow::anyhow!("unreadable CSV"))? {
+        let mut input = domain::entry::EntryInput::default();
+        for (i, name) in domain::entry::COLUMNS.iter().enumerate() {
+            if let (Some(value), Some(slot)) = (record.get(i), input.field_mut(name))
+                && !value.is_empty()
+            {
+                *slot = Some(value.to_owned());
+            }
+        }
+        row(&input)?;
+        rows += 1;
+    }
+    Ok((rows, cpu_seconds()? - cpu0))
+}
+
+/// `hersys bench-entries FILE.csv`: where the CPU time of an import goes before SQLite, in microseconds a row, by
+/// passes over the file that each do one step more (docs/benchmarks-entries.md).
+pub fn entries(file: &Path) -> anyhow::Result<()> {
+    use domain::entry::EntryRecord;
+    use domain::pii::PassportNumber;
+    let hasher = domain::keyed_hash::KeyedHasher::new(&[7; 32]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let today = domain::time::japan_date(chrono::Utc::now());
+    let (rows, read) = pass(file, |_| Ok(()))?;
+    let (_, passport) = pass(file, |i| {
+        std::hint::black_box(i.passport_number.as_deref().map(|p| PassportNumber::parse("p", p).ok()));
+        Ok(())
+    })?;
+    let (_, hashed) = pass(file, |i| {
+        if let Some(p) = i.passport_number.as_deref().and_then(|p| PassportNumber::parse("p", p).ok()) {
+            std::hint::black_box(hasher.passport(&p));
+        }
+        Ok(())
+    })?;
+    let (_, validated) = pass(file, |i| {
+        std::hint::black_box(EntryRecord::from_input(i, &hasher, today).ok());
+        Ok(())
+    })?;
+    let (_, encoded) = pass(file, |i| {
+        if let Ok(record) = EntryRecord::from_input(i, &hasher, today) {
+            std::hint::black_box(serde_json::to_string(&record)?);
+        }
+        Ok(())
+    })?;
+    let per = |s: f64| (s * 1e7 / rows.max(1) as f64).round() / 10.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "rows": rows,
+            "read_csv_us_cpu": per(read),
+            "passport_hmac_us_cpu": per(hashed - passport),
+            "validate_all_us_cpu": per(validated - read),
+            "json_encode_us_cpu": per(encoded - validated),
+            "total_before_sqlite_us_cpu": per(encoded),
+        })
+    );
+    Ok(())
+}

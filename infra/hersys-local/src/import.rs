@@ -5,6 +5,9 @@
 //! record) into chunks; the chunks go through a small bounded channel to `App::ingest_entries`, a few in flight, so
 //! that validating one chunk overlaps writing the previous one. Only counts and the first few refused rows are
 //! kept.
+//!
+//! On the embedded store the import is a bulk load (`SqliteStores::begin_entry_import`): a file large against the
+//! table goes in without the passport index, which is built once at the end (docs/benchmarks-entries.md).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,12 +21,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use embedded::PassportIndex;
+
 use crate::Backend;
+use crate::setup::Built;
 
 /// Rows a chunk holds by default: large enough to amortise a transaction, small enough to keep memory low.
 const DEFAULT_CHUNK: usize = 500;
 /// How many refused (and conflicting) rows the summary names.
 const SHOWN: usize = 10;
+/// Bytes a row takes at least in the quarantine system's export (generated rows take 83), to guess a file's rows
+/// from its size before reading it. Guessing low only keeps the passport index live more often.
+const ROW_BYTES_ESTIMATE: u64 = 100;
 /// Columns a file may lack: optional fields.
 const OPTIONAL_COLUMNS: [&str; 2] = ["given_names", "test_date"];
 
@@ -54,19 +63,57 @@ After a failure, running the same import again is safe: rows already stored coun
         /// Chunks being validated and written at once (default: 2 on the embedded store, 4 on DynamoDB).
         #[arg(long, hide = true)]
         in_flight: Option<usize>,
+        /// Embedded store: whether to drop the passport index during the import and build it again at the end
+        /// (auto: when the file is large against the table).
+        #[arg(long, value_enum, default_value_t = IndexMode::Auto, hide = true)]
+        passport_index: IndexMode,
         #[command(flatten)]
         backend: Backend,
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum IndexMode {
+    Auto,
+    Keep,
+    Rebuild,
+}
+
+impl From<IndexMode> for PassportIndex {
+    fn from(mode: IndexMode) -> Self {
+        match mode {
+            IndexMode::Auto => PassportIndex::Auto,
+            IndexMode::Keep => PassportIndex::Keep,
+            IndexMode::Rebuild => PassportIndex::Rebuild,
+        }
+    }
+}
+
 pub async fn run(what: What) -> anyhow::Result<()> {
     match what {
-        What::Entries { file, json, chunk_size, in_flight, backend } => {
+        What::Entries { file, json, chunk_size, in_flight, passport_index, backend } => {
             let built = crate::setup::build(&backend).await?;
-            let in_flight = in_flight.unwrap_or(if matches!(built, crate::setup::Built::Aws(..)) { 4 } else { 2 }).max(1);
+            let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
             let chunk_size = chunk_size.clamp(1, MAX_BATCH);
             let started = Instant::now();
-            let result = import_entries(built.app(), &file, chunk_size, in_flight).await;
+            let bulk = match &built {
+                Built::Embedded(_, stores) => {
+                    let expected = std::fs::metadata(&file).map(|m| m.len() / ROW_BYTES_ESTIMATE).unwrap_or(0);
+                    Some(stores.begin_entry_import(expected, passport_index.into()).await?)
+                }
+                Built::Aws(..) => None,
+            };
+            let mut result = import_entries(built.app(), &file, chunk_size, in_flight).await;
+            // Also after a failure: the rows stored so far need their index.
+            if let Some(bulk) = bulk
+                && let Err(e) = bulk.finish().await
+            {
+                let e = anyhow::Error::from(e).context("the rows are stored, but building the passport index failed (the next start of hersys builds it)");
+                result = match result {
+                    Ok(summary) => Err((Some(summary), e)),
+                    Err((summary, first)) => Err((summary, first.context(e.to_string()))),
+                };
+            }
             match result {
                 Ok(summary) => {
                     summary.print(&file, started.elapsed(), json);

@@ -102,6 +102,12 @@ enum Command {
         #[command(flatten)]
         backend: Backend,
     },
+    /// Measure where an entry import's CPU time goes before SQLite (docs/benchmarks-entries.md).
+    #[command(hide = true)]
+    BenchEntries {
+        /// A CSV file as `hersys gen entries` writes it.
+        file: PathBuf,
+    },
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -134,6 +140,7 @@ async fn main() -> std::process::ExitCode {
         Command::Gen { what } => r#gen::run(what),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
+        Command::BenchEntries { file } => bench::entries(&file),
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)

@@ -42,14 +42,15 @@ fn local_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub enum Built {
-    Embedded(App),
+    /// The app, and its stores for what only the embedded store offers (bulk loads).
+    Embedded(App, embedded::SqliteStores),
     Aws(App),
 }
 
 impl Built {
     pub fn app(&self) -> &App {
         match self {
-            Built::Embedded(app) | Built::Aws(app) => app,
+            Built::Embedded(app, _) | Built::Aws(app) => app,
         }
     }
 
@@ -64,8 +65,8 @@ impl Built {
 pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     let config = Config::from_env_with_secret(local_secret(&backend.data_dir)?)?;
     if !wants_aws(backend) {
-        let (app, _stores) = platform::embedded_app(&backend.data_dir, &config)?;
-        return Ok(Built::Embedded(app));
+        let (app, stores) = platform::embedded_app(&backend.data_dir, &config)?;
+        return Ok(Built::Embedded(app, stores));
     }
     let sdk = platform::sdk_config().await;
     let resources = match AwsResources::from_env() {

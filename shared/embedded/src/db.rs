@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS entries (
     doc           TEXT NOT NULL,
     passport_hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS entries_by_passport ON entries (passport_hash);
+-- The entries' passport index is created by ENTRIES_BY_PASSPORT (below), also run at the end of a bulk import.
 
 -- Cycles (pk 'cycle#<id>': version, report_id, due_at) and numbers (pk 'number#<hash>') share a table, as in
 -- DynamoDB, because issuing a number is one transaction over both. due_at (epoch ms) is set only while the
@@ -83,6 +83,10 @@ CREATE TABLE IF NOT EXISTS opted_out_phones (
     phone TEXT PRIMARY KEY
 );
 ";
+
+/// The entries' passport index. Part of the schema; a bulk import may drop it and runs this again at its end (and
+/// every opening runs it too, so an import that died midway leaves no file without it).
+pub(crate) const ENTRIES_BY_PASSPORT: &str = "CREATE INDEX IF NOT EXISTS entries_by_passport ON entries (passport_hash);";
 
 /// A shared connection. rusqlite is synchronous, so every call runs on tokio's blocking pool; one mutex
 /// serialises them, which SQLite would do for writers anyway.
@@ -137,6 +141,7 @@ impl Db {
         conn.busy_timeout(Duration::from_secs(5))
             .and_then(|()| conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"))
             .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| conn.execute_batch(ENTRIES_BY_PASSPORT))
             .and_then(|()| migrate(&conn))
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
         Ok(Self(Arc::new(Mutex::new(conn))))

@@ -12,11 +12,13 @@
 //! ports, which the shared contract suite in `tests/` checks against this crate and the DynamoDB adapters alike.
 //! Like every adapter, it keeps raw personal identifiers out of keys and indexes, and values out of error texts.
 
+mod bulk;
 mod db;
 mod export;
 mod outbox;
 mod stores;
 
+pub use bulk::{EntryImport, PassportIndex};
 pub use export::DirExportSink;
 pub use outbox::{Outbox, OutboxMessage};
 pub use stores::SqliteStores;

@@ -22,7 +22,7 @@ use crate::outbox::Outbox;
 /// All four stores over one SQLite connection. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct SqliteStores {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl std::fmt::Debug for SqliteStores {

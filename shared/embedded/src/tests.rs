@@ -256,3 +256,84 @@ fn lookups_use_indexes_not_scans() {
         assert!(plan.starts_with("SEARCH") && plan.contains(index), "{query}: {plan}");
     }
 }
+
+fn entry(id: &str, passport: &str) -> domain::entry::EntryRecord {
+    use domain::entry::{EntryRecord, EntryTestResult};
+    use domain::pii::{PassportNumber, PersonName};
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    EntryRecord {
+        entry_id: id.into(),
+        passport_number: PassportNumber::parse("p", passport).unwrap(),
+        passport_hash: KeyedHash::from_stored(format!("pp:{passport}")),
+        nationality: "VNM".into(),
+        family_name: PersonName::parse("f", "NGUYEN").unwrap(),
+        given_names: None,
+        date_of_birth: date("1990-01-01"),
+        sex: domain::report::Sex::parse("sex", "F").unwrap(),
+        entry_date: date("2021-01-20"),
+        port_of_entry: "NRT".into(),
+        entry_test_result: EntryTestResult::NotTested,
+        test_date: None,
+    }
+}
+
+#[test]
+fn bulk_loads_rebuild_the_index_only_when_large_against_the_table() {
+    use crate::PassportIndex::{Auto, Keep, Rebuild};
+    assert!(!Auto.rebuilds(1_000, 0), "a small load keeps the index");
+    assert!(Auto.rebuilds(1_000_000, 0) && Auto.rebuilds(1_000_000, 4_000_000));
+    assert!(!Auto.rebuilds(100_000, 1_000_000), "a table ten times the load keeps its index");
+    assert!(!Keep.rebuilds(1_000_000, 0) && Rebuild.rebuilds(1, 1_000_000));
+}
+
+#[tokio::test]
+async fn a_bulk_load_without_the_index_keeps_the_store_semantics_and_rebuilds_it() {
+    use domain::ports::{EntryStore, PutOutcome};
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStores::open(&dir.path().join("hersys.sqlite3")).unwrap();
+    s.put_entries(&[entry("E1", "TZ0000001")]).await.unwrap();
+    let passport_plan = "SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk";
+    assert!(s.query_plan(passport_plan).contains("entries_by_passport"));
+
+    let bulk = s.begin_entry_import(10, crate::PassportIndex::Rebuild).await.unwrap();
+    assert!(bulk.index_dropped());
+    assert!(!s.query_plan(passport_plan).contains("entries_by_passport"), "dropped during the load");
+    // Created if absent, unchanged if identical, conflict (stored one kept) otherwise: as without the bulk load.
+    let mut changed = entry("E1", "TZ0000001");
+    changed.port_of_entry = "HND".into();
+    let out = s.put_entries(&[entry("E2", "TZ0000002"), entry("E1", "TZ0000001"), changed, entry("E3", "TZ0000002")]).await.unwrap();
+    assert_eq!(out, [PutOutcome::Created, PutOutcome::Unchanged, PutOutcome::Conflict, PutOutcome::Created]);
+    // Lookups still answer, by a scan.
+    let by_passport = s.entries_by_passport(&KeyedHash::from_stored("pp:TZ0000002".into())).await.unwrap();
+    assert_eq!(by_passport.iter().map(|e| e.entry_id.as_str()).collect::<Vec<_>>(), ["E2", "E3"]);
+
+    bulk.finish().await.unwrap();
+    assert!(s.query_plan(passport_plan).contains("entries_by_passport"), "built again");
+    let by_passport = s.entries_by_passport(&KeyedHash::from_stored("pp:TZ0000002".into())).await.unwrap();
+    assert_eq!(by_passport.len(), 2);
+    assert_eq!(s.get_entry("E1").await.unwrap().unwrap().port_of_entry, "NRT");
+}
+
+#[tokio::test]
+async fn a_bulk_load_that_dies_midway_leaves_the_index_to_the_next_opening() {
+    use domain::ports::EntryStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hersys.sqlite3");
+    let s = SqliteStores::open(&path).unwrap();
+    let bulk = s.begin_entry_import(10, crate::PassportIndex::Rebuild).await.unwrap();
+    s.put_entries(&[entry("E1", "TZ0000001")]).await.unwrap();
+    assert!(!s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    drop((bulk, s));
+    let reopened = SqliteStores::open(&path).unwrap();
+    assert!(reopened.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    assert_eq!(reopened.entries_by_passport(&KeyedHash::from_stored("pp:TZ0000001".into())).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_small_bulk_load_keeps_the_index() {
+    let s = SqliteStores::open_in_memory().unwrap();
+    let bulk = s.begin_entry_import(100, crate::PassportIndex::Auto).await.unwrap();
+    assert!(!bulk.index_dropped());
+    assert!(s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    bulk.finish().await.unwrap();
+}
