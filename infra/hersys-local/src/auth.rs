@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use api::Caller;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -26,21 +25,9 @@ struct Claims {
     exp: i64,
 }
 
-/// The signing key: `DATA_DIR/jwt.key`, made on first use.
+/// The signing key: `DATA_DIR/jwt.key`, made on first use (by whichever process comes first).
 fn key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = data_dir.join("jwt.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(existing.trim().as_bytes().to_vec());
-    }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let text = hex::encode(rand::random::<[u8; 32]>());
-    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(text.into_bytes())
+    crate::setup::read_or_create_key(&data_dir.join("jwt.key"))
 }
 
 /// Verifies bearer tokens and puts the [`Caller`] into the request.

@@ -21,10 +21,11 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool) -> anyhow::Resul
             tokio::spawn(fire_every(app.clone(), function, period));
         }
     }
+    // The token key exists before anyone is told where to reach the server, so `hersys token` finds it.
+    let verifier = crate::auth::Verifier::new(&backend.data_dir)?;
     // The one line a person (or a test) needs: where to reach it.
     println!("hersys listening on http://{addr} (store: {}, data: {})", built.describe(), backend.data_dir.display());
     platform::logging::flush();
-    let verifier = crate::auth::Verifier::new(&backend.data_dir)?;
     let router = api::router(app).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
     // The public dashboard and its data, beside the API and outside its authentication.
     let router = router.merge(crate::dashboard::router(&backend.data_dir));

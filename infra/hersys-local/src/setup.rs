@@ -25,20 +25,35 @@ fn local_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     {
         return Ok(s.into_bytes());
     }
-    let path = data_dir.join("hmac.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
+    read_or_create_key(&data_dir.join("hmac.key"))
+}
+
+/// A random 32-byte key, hex, kept in `path` (mode 0600). Processes racing to create it (`hersys serve` and a
+/// `hersys token` or `invoke` started beside it) all end up with the one that was published first: each writes its
+/// own temporary file and publishes it with a hard link, which fails if the key already exists.
+pub fn read_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
         return Ok(existing.trim().as_bytes().to_vec());
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let key: [u8; 32] = rand::random();
-    let text = hex::encode(key);
-    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let text = hex::encode(rand::random::<[u8; 32]>());
+    let tmp = dir.join(format!(".{}.{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("key"), std::process::id()));
+    std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(text.into_bytes())
+    let published = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match published {
+        Ok(()) => Ok(text.into_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().as_bytes().to_vec())
+        }
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
 }
 
 pub enum Built {
