@@ -14,6 +14,7 @@
 
 mod db;
 mod export;
+mod graph_sources;
 mod outbox;
 mod stores;
 
