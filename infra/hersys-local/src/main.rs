@@ -5,6 +5,7 @@
 mod auth;
 mod bench;
 mod r#gen;
+mod graphs;
 mod import;
 mod invoke;
 mod outbox;
@@ -75,6 +76,19 @@ enum Command {
         #[command(subcommand)]
         what: import::What,
     },
+    /// Run the graph-data export once (CSV, JSON, manifest into DATA_DIR/export/ or the bucket with --aws).
+    Export {
+        /// The export's "now" (RFC 3339); default: the clock.
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// The per-prefecture switch of the graphs from line lists to HER-SYS reports.
+    GraphSource {
+        #[command(subcommand)]
+        what: graphs::GraphSource,
+    },
     /// Generate synthetic data for benchmarks.
     #[command(hide = true)]
     Gen {
@@ -118,6 +132,14 @@ async fn main() -> std::process::ExitCode {
         Command::Import { what } => {
             platform::logging::init_human();
             import::run(what).await
+        }
+        Command::Export { now, backend } => {
+            platform::logging::init_with_writer(std::io::stderr);
+            graphs::run_export(now, &backend).await
+        }
+        Command::GraphSource { what } => {
+            platform::logging::init_human();
+            graphs::run_graph_source(what).await
         }
         Command::Gen { what } => r#gen::run(what),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
