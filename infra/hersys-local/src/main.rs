@@ -4,6 +4,7 @@
 
 mod auth;
 mod bench;
+mod bench_graphs;
 mod r#gen;
 mod graphs;
 mod import;
@@ -95,6 +96,26 @@ enum Command {
         #[command(subcommand)]
         what: r#gen::What,
     },
+    /// Measure the graph export's computation and rendering on generated reports (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    BenchGraphs {
+        #[arg(long, default_value_t = 1_000_000)]
+        reports: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+        /// Also write the files here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Store generated reports for the graph-export benchmark (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    GenReports {
+        count: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
     #[command(hide = true)]
     BenchReports {
@@ -142,6 +163,8 @@ async fn main() -> std::process::ExitCode {
             graphs::run_graph_source(what).await
         }
         Command::Gen { what } => r#gen::run(what),
+        Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
+        Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();

@@ -83,3 +83,36 @@ impl GraphSourceStore for SqliteStores {
             .await
     }
 }
+
+impl SqliteStores {
+    /// Stores many new reports in one transaction, as `create_report` would one by one (version 1, same columns).
+    /// For benchmarks and demos that need millions of reports quickly; the product's paths use `create_report`.
+    pub fn insert_reports_in_bulk(&self, reports: &[domain::report::CaseReport]) -> Result<(), StoreError> {
+        let rows = reports
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.id.to_string(),
+                    encode(r, "report")?,
+                    r.passport_hash.as_ref().map(|h| h.as_str().to_owned()),
+                    r.prefecture.as_jis(),
+                    r.case_key.as_ref().map(|k| k.as_str().to_owned()),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.db.run_blocking(move |conn| {
+            let tx = immediate(conn)?;
+            {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(sql)?;
+                for (pk, doc, hash, pref, case_key) in &rows {
+                    stmt.execute(params![pk, doc, hash, pref, case_key]).map_err(sql)?;
+                }
+            }
+            tx.commit().map_err(sql)
+        })
+    }
+}

@@ -162,8 +162,8 @@ fn dense(tally: &Tally, start: NaiveDate, days: usize) -> Dense {
     let mut stocks = vec![[0i64; 3]; P];
     let apply = |severe: &mut Vec<[i64; CELLS]>, stocks: &mut Vec<[i64; 3]>, cells: &[super::tally::Cell]| {
         for (p, c) in cells.iter().enumerate() {
-            for k in 0..CELLS {
-                severe[p][k] += c.severe[k];
+            for (total, change) in severe[p].iter_mut().zip(&c.severe) {
+                *total += change;
             }
             stocks[p][0] += c.care;
             stocks[p][1] += c.released;
@@ -227,8 +227,8 @@ pub fn build_series(hersys: &Tally, linelist: &Tally, sources: &Sources, as_of: 
                     deaths[a][t][k] += src.deaths[i][k];
                     severe[a][t][k] += src.severe[i][k];
                 }
-                for j in 0..3 {
-                    stocks[a][t][j] += src.stocks[i][j];
+                for (total, stock) in stocks[a][t].iter_mut().zip(&src.stocks[i]) {
+                    *total += stock;
                 }
             }
         }

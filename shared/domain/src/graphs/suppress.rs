@@ -72,6 +72,7 @@ mod tests {
     use super::*;
 
     /// Every sum a reader can form has zero or at least two hidden cells.
+    #[allow(clippy::needless_range_loop)]
     fn check_no_single(values: &[[u64; DETAIL]], hidden: &[[bool; DETAIL]]) {
         for a in 0..values.len() {
             for sex in 0..2 {
@@ -130,6 +131,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn random_tables_never_leave_a_single_hidden_cell() {
         // A fixed pseudo-random walk over small values, many small cells.
         let mut x: u64 = 12345;
