@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use domain::cycle::{CycleState, NumberState};
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
-use domain::ports::{CycleStore, EntryStore, IdempotencyStore, PutOutcome, ReportStore};
+use domain::graphs::linelist::LineListCase;
+use domain::ports::{CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, PutOutcome, ReportStore};
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 use domain::StoreError;
@@ -22,6 +23,7 @@ pub struct Backend {
     entries: Arc<dyn EntryStore>,
     cycles: Arc<dyn CycleStore>,
     idempotency: Arc<dyn IdempotencyStore>,
+    graph_sources: Arc<dyn GraphSourceStore>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
 }
@@ -29,10 +31,10 @@ pub struct Backend {
 /// A backend over one store value that implements every port; `keys` lists its key and index values.
 fn backend<S>(stores: S, keys: Keys) -> Backend
 where
-    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + 'static,
+    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + GraphSourceStore + 'static,
 {
     let shared = Arc::new(stores);
-    Backend { reports: shared.clone(), entries: shared.clone(), cycles: shared.clone(), idempotency: shared, keys }
+    Backend { reports: shared.clone(), entries: shared.clone(), cycles: shared.clone(), idempotency: shared.clone(), graph_sources: shared, keys }
 }
 
 pub async fn sqlite() -> Backend {
@@ -277,6 +279,52 @@ async fn counters_add_atomically_and_expire(b: Backend) {
     assert_eq!(b.cycles.counters(&[name], until).await.unwrap(), vec![0], "past purge_after a counter reads as absent");
 }
 
+fn linelist_case(prefecture: u8, number: &str, published: &str) -> LineListCase {
+    LineListCase {
+        prefecture: PrefectureCode::new(prefecture).unwrap(),
+        number: number.to_owned(),
+        published: fixtures::date(published),
+        sex: Some("female".to_owned()),
+        age_band: Some(3),
+    }
+}
+
+async fn linelist_cases_are_replaced_by_prefecture_and_number(b: Backend) {
+    let g = &b.graph_sources;
+    let cases: Vec<LineListCase> = (1..=30).map(|n| linelist_case(44, &n.to_string(), "2021-01-02")).collect();
+    g.put_linelist_cases(&cases).await.unwrap();
+    g.put_linelist_cases(&[linelist_case(13, "1", "2021-01-03")]).await.unwrap();
+    // The same numbers again, one with a corrected date: replaced, not added.
+    let mut again = cases.clone();
+    again[4].published = fixtures::date("2021-01-05");
+    g.put_linelist_cases(&again).await.unwrap();
+    let mut oita = g.linelist_cases(PrefectureCode::new(44).unwrap()).await.unwrap();
+    oita.sort_by_key(|c| c.number.parse::<u32>().unwrap());
+    assert_eq!(oita.len(), 30);
+    assert_eq!(oita[4].published, fixtures::date("2021-01-05"));
+    assert_eq!(oita[0], cases[0]);
+    assert_eq!(g.linelist_cases(PrefectureCode::new(13).unwrap()).await.unwrap().len(), 1);
+    assert!(g.linelist_cases(PrefectureCode::new(1).unwrap()).await.unwrap().is_empty());
+}
+
+async fn switch_dates_are_set_replaced_and_cleared(b: Backend) {
+    let g = &b.graph_sources;
+    let oita = PrefectureCode::new(44).unwrap();
+    let tokyo = PrefectureCode::new(13).unwrap();
+    assert_eq!(g.hersys_from().await.unwrap(), domain::graphs::Sources::default());
+    g.set_hersys_from(oita, Some(fixtures::date("2021-04-01"))).await.unwrap();
+    g.set_hersys_from(tokyo, Some(fixtures::date("2021-05-01"))).await.unwrap();
+    g.set_hersys_from(oita, Some(fixtures::date("2021-06-01"))).await.unwrap();
+    let s = g.hersys_from().await.unwrap();
+    assert_eq!(s.hersys_from(oita), Some(fixtures::date("2021-06-01")));
+    assert_eq!(s.hersys_from(tokyo), Some(fixtures::date("2021-05-01")));
+    g.set_hersys_from(tokyo, None).await.unwrap();
+    g.set_hersys_from(tokyo, None).await.unwrap();
+    let s = g.hersys_from().await.unwrap();
+    assert_eq!(s.hersys_from(tokyo), None);
+    assert_eq!(s.hersys_from(oita), Some(fixtures::date("2021-06-01")));
+}
+
 macro_rules! contract_suite {
     ($backend:ident) => {
         mod $backend {
@@ -301,6 +349,8 @@ macro_rules! contract_suite {
             case!(idempotency_claims_follow_powertools);
             case!(counters_add_atomically_and_expire);
             case!(no_raw_personal_identifier_in_any_key);
+            case!(linelist_cases_are_replaced_by_prefecture_and_number);
+            case!(switch_dates_are_set_replaced_and_cleared);
         }
     };
 }

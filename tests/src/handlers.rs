@@ -70,13 +70,19 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
     let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
 
+    // Both prefectures take HER-SYS reports as their source (no line lists here).
+    for code in [13, 44] {
+        let p = domain::prefecture::PrefectureCode::new(code).unwrap();
+        app.set_hersys_from(p, Some(fixtures::date("2021-01-01"))).await.unwrap();
+    }
     for (prefecture, published) in [("13", "2021-02-03"), ("13", "2021-02-03"), ("44", "2021-02-01")] {
         let mut r = fixtures::report_in(prefecture, None);
         r.publication_date = Some(fixtures::date(published));
         app.reports.create_report(&r).await.unwrap();
     }
     let out = export::handle(&app, json!({ "time": "2021-02-04T00:00:00Z" })).await.unwrap();
-    assert_eq!(out["files"].as_array().unwrap().len(), 2);
+    // 11 series × (CSV + JSON), two discrepancy files (switched prefectures), the manifest.
+    assert_eq!(out["files"].as_array().unwrap().len(), 25, "{out}");
 
     let object = s3.get_object().bucket(&bucket).key("csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();

@@ -89,6 +89,7 @@ impl Server {
             ("ENTRIES_TABLE", tables.entries.as_str()),
             ("CYCLES_TABLE", tables.cycles.as_str()),
             ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
+            ("GRAPH_SOURCES_TABLE", tables.graph_sources.as_str()),
         ];
         let mut server = Server::start(&["--aws"], &envs);
         server.tables = Some(tables);

@@ -21,6 +21,8 @@ mod http;
 #[cfg(test)]
 mod reports;
 #[cfg(test)]
+mod graphs;
+#[cfg(test)]
 mod handlers;
 #[cfg(test)]
 mod openapi;

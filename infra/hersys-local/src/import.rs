@@ -38,6 +38,20 @@ const OPTIONAL_COLUMNS: [&str; 2] = ["given_names", "test_date"];
 
 #[derive(clap::Subcommand)]
 pub enum What {
+    /// Import a municipality-published line list (陽性患者属性 CSV) for the graph export.
+    ///
+    /// Tolerant of the real variants: column names with or without the 患者_ prefix, any column order, extra
+    /// columns, dates yyyy/m/d or yyyy-mm-dd, age labels such as 10歳未満, 80歳以上, 非公表. A case is stored by
+    /// (prefecture, No): importing the same or a later list again replaces, never duplicates. Rows the parser
+    /// refuses are counted and named by line and column (never by value).
+    Linelist {
+        file: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: Backend,
+    },
     /// Import the quarantine system's entry records from a CSV export.
     ///
     /// The file has a header row naming the columns entry_id, passport_number, nationality, family_name,
@@ -91,6 +105,7 @@ impl From<IndexMode> for PassportIndex {
 
 pub async fn run(what: What) -> anyhow::Result<()> {
     match what {
+        What::Linelist { file, json, backend } => crate::graphs::run_import(&file, json, &backend).await,
         What::Entries { file, json, chunk_size, in_flight, passport_index, backend } => {
             let built = crate::setup::build(&backend).await?;
             let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);

@@ -6,7 +6,9 @@ mod auth;
 mod bench;
 mod bench_sweep;
 mod dashboard;
+mod bench_graphs;
 mod r#gen;
+mod graphs;
 mod import;
 mod invoke;
 mod outbox;
@@ -77,11 +79,44 @@ enum Command {
         #[command(subcommand)]
         what: import::What,
     },
+    /// Run the graph-data export once (CSV, JSON, manifest into DATA_DIR/export/ or the bucket with --aws).
+    Export {
+        /// The export's "now" (RFC 3339); default: the clock.
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// The per-prefecture switch of the graphs from line lists to HER-SYS reports.
+    GraphSource {
+        #[command(subcommand)]
+        what: graphs::GraphSource,
+    },
     /// Generate synthetic data for benchmarks.
     #[command(hide = true)]
     Gen {
         #[command(subcommand)]
         what: r#gen::What,
+    },
+    /// Measure the graph export's computation and rendering on generated reports (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    BenchGraphs {
+        #[arg(long, default_value_t = 1_000_000)]
+        reports: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+        /// Also write the files here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Store generated reports for the graph-export benchmark (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    GenReports {
+        count: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
     #[command(hide = true)]
@@ -137,7 +172,17 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_human();
             import::run(what).await
         }
+        Command::Export { now, backend } => {
+            platform::logging::init_with_writer(std::io::stderr);
+            graphs::run_export(now, &backend).await
+        }
+        Command::GraphSource { what } => {
+            platform::logging::init_human();
+            graphs::run_graph_source(what).await
+        }
         Command::Gen { what } => r#gen::run(what),
+        Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
+        Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
         Command::BenchEntries { file } => bench::entries(&file),

@@ -7,6 +7,7 @@
 pub mod auth;
 mod entries;
 mod error;
+mod graph_sources;
 mod idempotency;
 pub mod events;
 mod openapi;
@@ -16,7 +17,7 @@ mod request_id;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{Extension, Router};
 use domain::app::App;
 
@@ -41,6 +42,8 @@ pub fn router(app: App) -> Router {
         )
         .route("/v1/processing-numbers/redeem", limited(post(processing::redeem), processing::BODY_LIMIT))
         .route("/v1/processing-numbers/stats", get(processing::stats))
+        .route("/v1/graph-sources", get(graph_sources::list))
+        .route("/v1/graph-sources/{prefecture}", limited(put(graph_sources::set), 4096))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)

@@ -24,18 +24,21 @@ struct Index {
 
 struct Table<'a> {
     name: &'a str,
+    /// The table's sort key, if any (besides the hash key `pk`).
+    sort_key: Option<&'static str>,
     /// Every key attribute of the table and its indexes, with its type.
     attributes: &'static [(&'static str, ScalarAttributeType)],
     indexes: Vec<Index>,
     ttl: bool,
 }
 
-fn specs(names: &TableNames) -> [Table<'_>; 4] {
+fn specs(names: &TableNames) -> [Table<'_>; 5] {
     use ScalarAttributeType::{N, S};
     let index = |name, hash, range, projection| Index { name, hash, range, projection };
     [
         Table {
             name: &names.reports,
+            sort_key: None,
             attributes: &[("pk", S), ("passport_hash", S), ("prefecture", S)],
             indexes: vec![
                 index("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
@@ -45,12 +48,14 @@ fn specs(names: &TableNames) -> [Table<'_>; 4] {
         },
         Table {
             name: &names.entries,
+            sort_key: None,
             attributes: &[("pk", S), ("passport_hash", S)],
             indexes: vec![index("by_passport", "passport_hash", None, ProjectionType::All)],
             ttl: false,
         },
         Table {
             name: &names.cycles,
+            sort_key: None,
             attributes: &[("pk", S), ("report_id", S), ("due_shard", S), ("due_at", N)],
             indexes: vec![
                 index("by_report", "report_id", Some("pk"), ProjectionType::All),
@@ -58,7 +63,9 @@ fn specs(names: &TableNames) -> [Table<'_>; 4] {
             ],
             ttl: true,
         },
-        Table { name: &names.idempotency, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
+        Table { name: &names.idempotency, sort_key: None, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
+        // Graph export sources: pk `linelist#<prefecture>` / sk the list's No; pk `switch` / sk the prefecture.
+        Table { name: &names.graph_sources, sort_key: Some("sk"), attributes: &[("pk", S), ("sk", S)], indexes: Vec::new(), ttl: false },
     ]
 }
 
@@ -82,7 +89,7 @@ async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> 
         .create_table()
         .table_name(table.name)
         .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(key_schema("pk", None)?));
+        .set_key_schema(Some(key_schema("pk", table.sort_key)?));
     for (name, kind) in table.attributes {
         let definition = AttributeDefinition::builder().attribute_name(*name).attribute_type(kind.clone()).build();
         request = request.attribute_definitions(definition.map_err(not_built)?);
@@ -106,7 +113,8 @@ async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> 
 /// Creates the tables (on-demand billing) and waits until they are ACTIVE. Tables that exist already are left as
 /// they are, so running it twice is harmless.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
-    let tables = specs(names);
+    // A table this caller was not given a name for (an empty name) is not created.
+    let tables: Vec<Table<'_>> = specs(names).into_iter().filter(|t| !t.name.is_empty()).collect();
     let mut created = Vec::new();
     for table in &tables {
         created.push(create(client, table).await?);

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use crate::cycle::{Cycle, CycleId, IssuedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError};
+use crate::graphs::linelist::LineListCase;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
 use crate::pii::{Email, PhoneNumber};
@@ -162,4 +163,18 @@ impl Metrics for NoMetrics {
 pub trait ExportSink: Send + Sync {
     /// Writes (or replaces) one object. `path` is relative, with `/` separators, e.g. `csv/newly_confirmed_cases_daily.csv`.
     async fn put_object(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), ExportError>;
+}
+
+/// The graph export's own inputs: the municipality-published line lists (public data, one item per case, keyed by
+/// prefecture and the list's `No`) and, per prefecture, the date from which HER-SYS reports are its source.
+#[async_trait]
+pub trait GraphSourceStore: Send + Sync {
+    /// Creates or replaces each case by (prefecture, number): importing the same or a later list again is safe.
+    async fn put_linelist_cases(&self, cases: &[LineListCase]) -> Result<(), StoreError>;
+    /// All imported cases of a prefecture, in no particular order.
+    async fn linelist_cases(&self, prefecture: PrefectureCode) -> Result<Vec<LineListCase>, StoreError>;
+    /// Sets (or with `None` clears) the date from which the prefecture's series come from HER-SYS reports.
+    async fn set_hersys_from(&self, prefecture: PrefectureCode, from: Option<chrono::NaiveDate>) -> Result<(), StoreError>;
+    /// Every prefecture's switch date.
+    async fn hersys_from(&self) -> Result<crate::graphs::Sources, StoreError>;
 }

@@ -69,6 +69,19 @@ CREATE TABLE IF NOT EXISTS idempotency (
     expires_at      INTEGER NOT NULL
 );
 
+-- The graph export's inputs: published line-list cases (public data, keyed by prefecture and the list's No) and
+-- each prefecture's date from which HER-SYS reports are its source. One DynamoDB table (GraphSources) holds both.
+CREATE TABLE IF NOT EXISTS linelist_cases (
+    prefecture TEXT NOT NULL,
+    number     TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (prefecture, number)
+);
+CREATE TABLE IF NOT EXISTS graph_switches (
+    prefecture  TEXT PRIMARY KEY,
+    hersys_from TEXT NOT NULL
+);
+
 -- Local stand-ins for SNS and SES: what would have been sent, and SNS's SMS opt-out list. Raw recipients on
 -- purpose (see outbox.rs); these are not store tables and hold no index of personal data for the domain.
 CREATE TABLE IF NOT EXISTS outbox (

@@ -15,6 +15,7 @@
 mod bulk;
 mod db;
 mod export;
+mod graph_sources;
 mod outbox;
 mod stores;
 

@@ -31,16 +31,16 @@ impl std::fmt::Debug for SqliteStores {
     }
 }
 
-fn sql(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(describe(&e))
 }
 
 // serde_json's messages can quote the offending value, so only the kind of document is named.
-fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError::Corrupt(format!("{what} does not encode")))
 }
 
-fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|_| StoreError::Corrupt(format!("stored {what} does not decode")))
 }
 
@@ -65,7 +65,7 @@ fn number_pk(hash: &KeyedHash) -> String {
     format!("number#{}", hash.as_str())
 }
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+pub(crate) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     // Immediate: take the write lock before reading, so a read-then-write cannot interleave with another process.
     conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)
 }

@@ -7,6 +7,7 @@
 
 mod cycles;
 mod entries;
+mod graph_sources;
 mod idempotency;
 mod reports;
 
@@ -32,15 +33,18 @@ pub enum Table {
     Entries,
     Cycles,
     Idempotency,
+    GraphSources,
 }
 
-/// The four table names, from configuration; empty for a table this function was not given.
+/// The table names, from configuration; empty for a table this function was not given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub reports: String,
     pub entries: String,
     pub cycles: String,
     pub idempotency: String,
+    /// Line-list cases and switch dates of the graph export (`GRAPH_SOURCES_TABLE`).
+    pub graph_sources: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,8 +62,9 @@ impl TableNames {
             entries: var("ENTRIES_TABLE"),
             cycles: var("CYCLES_TABLE"),
             idempotency: var("IDEMPOTENCY_TABLE"),
+            graph_sources: var("GRAPH_SOURCES_TABLE"),
         };
-        if [&names.reports, &names.entries, &names.cycles, &names.idempotency].iter().all(|n| n.is_empty()) {
+        if names.all().iter().all(|n| n.is_empty()) {
             return Err(MissingTableName("REPORTS_TABLE"));
         }
         Ok(names)
@@ -72,6 +77,7 @@ impl TableNames {
             Table::Entries => (&self.entries, "ENTRIES_TABLE"),
             Table::Cycles => (&self.cycles, "CYCLES_TABLE"),
             Table::Idempotency => (&self.idempotency, "IDEMPOTENCY_TABLE"),
+            Table::GraphSources => (&self.graph_sources, "GRAPH_SOURCES_TABLE"),
         };
         if name.is_empty() {
             Err(StoreError::Unavailable(format!("{var} is not configured for this function")))
@@ -88,11 +94,12 @@ impl TableNames {
             entries: format!("{prefix}Entries"),
             cycles: format!("{prefix}ProcessingNumbers"),
             idempotency: format!("{prefix}Idempotency"),
+            graph_sources: format!("{prefix}GraphSources"),
         }
     }
 
-    pub(crate) fn all(&self) -> [&str; 4] {
-        [&self.reports, &self.entries, &self.cycles, &self.idempotency]
+    pub(crate) fn all(&self) -> [&str; 5] {
+        [&self.reports, &self.entries, &self.cycles, &self.idempotency, &self.graph_sources]
     }
 }
 
@@ -115,7 +122,7 @@ impl DynamoStores {
     /// contract check "no raw personal identifier in any key"); never call it on a production path.
     pub async fn all_key_values(&self) -> Result<Vec<String>, StoreError> {
         let mut values = Vec::new();
-        for table in self.tables.all() {
+        for table in self.tables.all().into_iter().filter(|t| !t.is_empty()) {
             let items: Vec<Item> = self
                 .client
                 .scan()
@@ -212,7 +219,7 @@ mod table_name_tests {
 
     #[test]
     fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
-        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new() };
+        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new(), graph_sources: String::new() };
         assert_eq!(names.name(Table::Reports).unwrap(), "R");
         let err = names.name(Table::Entries).unwrap_err().to_string();
         assert!(err.contains("ENTRIES_TABLE"), "{err}");

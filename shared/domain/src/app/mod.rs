@@ -6,13 +6,15 @@ use std::sync::Arc;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::cycle::Policy;
-use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Metrics, Notifier, ReportStore, Versioned};
+use crate::ports::{
+    CycleStore, EntryStore, ExportSink, GraphSourceStore, IdempotencyStore, Metrics, Notifier, ReportStore, Versioned,
+};
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
-use crate::graphs;
 use crate::prefecture::PrefectureCode;
 use crate::time::{japan_date, Clock, Instant};
 
 mod entries;
+mod graphs;
 mod processing;
 
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
@@ -27,6 +29,8 @@ pub struct App {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
+    /// Line lists and switch dates of the graph export.
+    pub graph_sources: Arc<dyn GraphSourceStore>,
     pub hasher: KeyedHasher,
     pub clock: Arc<dyn Clock>,
     /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).
@@ -116,12 +120,6 @@ pub struct LinkRun {
     pub linked: usize,
 }
 
-/// What an export run wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExportRun {
-    pub files: Vec<String>,
-}
-
 impl App {
     /// Exact linkage: counts reports whose passport hash matches an entry record. Reads every prefecture's
     /// reports; the incremental and scored linkage of the linkage issue replaces this.
@@ -138,29 +136,5 @@ impl App {
             }
         }
         Ok(run)
-    }
-
-    /// Writes the new-cases series in the ministry's wide CSV layout and a manifest (series, last date, generated at).
-    pub async fn export_graphs(&self, now: Instant) -> Result<ExportRun, AppError> {
-        let mut reports = Vec::new();
-        for prefecture in PrefectureCode::all() {
-            reports.extend(self.reports.reports_by_prefecture(prefecture).await?);
-        }
-        let series = graphs::daily_new_cases(&reports);
-        let csv_path = "csv/newly_confirmed_cases_daily.csv";
-        self.export
-            .put_object(csv_path, "text/csv; charset=utf-8", graphs::wide_csv(&series))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let manifest = format!(
-            "{{\"generated_at\":\"{}\",\"series\":[{{\"name\":\"newly_confirmed_cases_daily\",\"csv\":\"{csv_path}\",\"last_date\":{}}}]}}",
-            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            series.last_date().map(|d| format!("\"{d}\"")).unwrap_or_else(|| "null".into()),
-        );
-        self.export
-            .put_object("manifest.json", "application/json", manifest.into_bytes())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(ExportRun { files: vec![csv_path.to_owned(), "manifest.json".to_owned()] })
     }
 }
