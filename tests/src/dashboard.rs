@@ -35,6 +35,35 @@ fn raw_get(server: &Server, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// `hersys serve --demo`: a first run shows real shape. Oita's whole real line list (8,096 cases, 2020/3/3 to
+/// 2021/10/1) and four pilot prefectures from generated HER-SYS reports, every series exported, the page served.
+#[tokio::test]
+async fn the_demo_starts_with_the_oita_line_list_and_pilot_prefectures_exported() {
+    let server = Server::start(&["--demo"], &[]);
+    let http = client();
+    let get = |path: &str| http.get(server.url(path)).send();
+    let manifest: Value = get("/export/manifest.json").await.unwrap().json().await.unwrap();
+    let series = manifest["series"].as_array().unwrap();
+    assert_eq!(series.len(), 11, "every series of the issue");
+    for s in series {
+        // Daily series end on the list's last day; weekly ones on the last complete Sunday-Saturday week.
+        let want = if s["shape"] == "daily" { "2021-10-01" } else { "2021-09-25" };
+        assert_eq!(s["last_date"], want, "{}", s["id"]);
+    }
+    assert_eq!(manifest["sources"]["Oita"]["source"], "linelist");
+    assert_eq!(manifest["sources"]["Tokyo"]["source"], "hersys");
+    let daily: Value = get("/export/json/newly_confirmed_cases_daily.json").await.unwrap().json().await.unwrap();
+    let total = |area: &str| daily["areas"][area]["value"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>();
+    assert_eq!(total("Oita"), 8_096);
+    for pilot in ["Tokyo", "Kanagawa", "Osaka", "Fukuoka"] {
+        assert!(total(pilot) > 1_000, "{pilot}: {}", total(pilot));
+    }
+    let severe: Value = get("/export/json/severe_cases_daily.json").await.unwrap().json().await.unwrap();
+    assert!(severe["areas"]["Tokyo"]["value"].as_array().unwrap().iter().any(|v| v.as_u64().unwrap() > 0), "HER-SYS status histories give severe cases");
+    assert_eq!(get("/").await.unwrap().status(), 200);
+    assert!(server.data_dir.path().join("demo/demo.done").exists(), "the demo lives in DATA_DIR/demo");
+}
+
 #[tokio::test]
 async fn the_page_and_the_export_are_served_without_authentication() {
     let (server, manifest) = server_with_export();

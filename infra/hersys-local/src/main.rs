@@ -6,6 +6,7 @@ mod auth;
 mod bench;
 mod bench_sweep;
 mod dashboard;
+mod demo;
 mod bench_graphs;
 mod r#gen;
 mod graphs;
@@ -46,6 +47,10 @@ enum Command {
         /// Do not fire the schedules (for tests that drive scheduled functions with `invoke`).
         #[arg(long)]
         no_schedules: bool,
+        /// Demo data in DATA_DIR/demo: Oita's real line list and generated reports of four pilot prefectures,
+        /// exported, so the dashboard at / has real shape. No schedules (the export stays as of 2021-10-01).
+        #[arg(long)]
+        demo: bool,
         #[command(flatten)]
         backend: Backend,
     },
@@ -157,9 +162,12 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { port, no_schedules, backend } => {
+        Command::Serve { port, no_schedules, demo, mut backend } => {
             platform::logging::init_with_writer(std::io::stderr);
-            serve::run(&backend, port, !no_schedules).await
+            if demo {
+                backend.data_dir = backend.data_dir.join("demo");
+            }
+            serve::run(&backend, port, !no_schedules && !demo, demo).await
         }
         Command::Invoke { function, event, backend } => {
             platform::logging::init_with_writer(std::io::stderr);

@@ -9,8 +9,11 @@ use crate::invoke::{self, Function};
 use crate::schedules::SCHEDULES;
 use crate::Backend;
 
-pub async fn run(backend: &Backend, port: u16, schedules: bool) -> anyhow::Result<()> {
+pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
     let built = crate::setup::build(backend).await?;
+    if demo {
+        crate::demo::prepare(&built, &backend.data_dir).await?;
+    }
     let app = built.app().clone();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await

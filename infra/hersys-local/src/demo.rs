@@ -1,0 +1,49 @@
+//! `hersys serve --demo`: a newcomer's first run shows data worth looking at. In `DATA_DIR/demo` (apart from the
+//! developer's own data) it imports Oita's real line list (copied into `infra/hersys-local/demo/`, source noted
+//! there), stores generated HER-SYS reports for four pilot prefectures switched to HER-SYS as their source, and runs
+//! the export once, as of the line list's last day. Done once; the next `--demo` start reuses it.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{NaiveDate, TimeZone, Utc};
+use domain::prefecture::PrefectureCode;
+
+use crate::setup::Built;
+
+const OITA_LINELIST: &[u8] = include_bytes!("../demo/440001oitacovid19patients__2021-10-01.csv");
+/// Tokyo, Kanagawa, Osaka, Fukuoka: pilot prefectures whose graphs come from HER-SYS reports.
+const PILOTS: [u8; 4] = [13, 14, 27, 40];
+/// Reports drawn over all prefectures by population; those of the pilots are kept (about a third).
+const DRAWN: u64 = 60_000;
+/// 2020-01-16 to 2021-09-26, the span of the Oita list.
+const DAYS: u64 = 620;
+
+pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
+    let done = data_dir.join("demo.done");
+    if done.exists() {
+        return Ok(());
+    }
+    let Built::Embedded(app, stores) = built else {
+        anyhow::bail!("--demo runs on the embedded store only (no --aws, no AWS_ENDPOINT_URL)");
+    };
+    eprintln!("preparing the demo data in {} (once) ...", data_dir.display());
+    let linelist = data_dir.join("demo-oita-linelist.csv");
+    std::fs::write(&linelist, OITA_LINELIST).with_context(|| format!("writing {}", linelist.display()))?;
+    crate::graphs::import_linelist(app, &linelist).await?;
+
+    let generator = crate::bench_graphs::Generator::new(DAYS)?;
+    let pilots: Vec<PrefectureCode> = PILOTS.iter().filter_map(|&n| PrefectureCode::new(n)).collect();
+    let reports: Vec<_> = (0..DRAWN).map(|i| generator.report(i)).filter(|r| pilots.contains(&r.prefecture)).collect();
+    stores.insert_reports_in_bulk(&reports)?;
+    let from = NaiveDate::from_ymd_opt(2020, 1, 16).context("date")?;
+    for p in &pilots {
+        app.set_hersys_from(*p, Some(from)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    let now = Utc.with_ymd_and_hms(2021, 10, 1, 3, 0, 0).single().context("time")?;
+    let run = export::run(app, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(&done, format!("{} reports, {} files\n", reports.len(), run.files.len()))?;
+    eprintln!("demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} files exported", reports.len(), run.files.len());
+    Ok(())
+}
