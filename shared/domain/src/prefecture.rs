@@ -27,10 +27,12 @@ impl PrefectureCode {
     /// Accepts "13", "01" or "1"; also the 6-digit local-government code form "130001".
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let t = raw.trim();
-        let digits = if t.len() == 6 { &t[..2] } else { t };
+        // Only ASCII digits: slicing by bytes is then safe, and `+1` or full-width forms are not codes.
+        let all_digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let digits = if t.len() == 6 { t.get(..2) } else { Some(t) };
         digits
-            .parse::<u8>()
-            .ok()
+            .filter(|_| all_digits)
+            .and_then(|d| d.parse::<u8>().ok())
             .and_then(Self::new)
             .ok_or_else(|| FieldError::new(field, Problem::Invalid("must be a JIS X 0401 prefecture code 01-47")))
     }
@@ -98,5 +100,20 @@ mod tests {
         assert_eq!(PrefectureCode::parse("p", "440001").unwrap().info().name_en, "Oita");
         assert!(PrefectureCode::parse("p", "48").is_err());
         assert!(PrefectureCode::parse("p", "0").is_err());
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn codes_in_every_accepted_form_and_nothing_else() {
+        assert_eq!(PrefectureCode::parse("p", "44").unwrap().number(), 44);
+        assert_eq!(PrefectureCode::parse("p", "1").unwrap().number(), 1);
+        assert_eq!(PrefectureCode::parse("p", "130001").unwrap().number(), 13);
+        for bad in ["0", "48", "", "+1", "4a", "ab0001", "mäÛ:", "0\u{80}\u{80}0", "４４"] {
+            assert!(PrefectureCode::parse("p", bad).is_err(), "{bad:?}");
+        }
     }
 }
