@@ -21,3 +21,5 @@ mod reports;
 mod handlers;
 #[cfg(test)]
 mod openapi;
+#[cfg(test)]
+mod linkage;

@@ -5,8 +5,10 @@
 mod auth;
 mod bench;
 mod r#gen;
+mod gen_linkage;
 mod import;
 mod invoke;
+mod link;
 mod outbox;
 mod schedules;
 mod serve;
@@ -90,6 +92,8 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
+    Link(link::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -120,6 +124,7 @@ async fn main() -> std::process::ExitCode {
             import::run(what).await
         }
         Command::Gen { what } => r#gen::run(what),
+        Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();

@@ -5,7 +5,8 @@
 //! - [`BlockIndex`] holds the blocking keys of every entry: the folded passport number and each one-deletion
 //!   variant of it, the date of birth, and each of the first two name tokens with two of the three parts of the
 //!   date of birth. A report's candidates are the entries sharing a key with it, never all pairs.
-//! - [`score`] weighs a candidate pair (Fellegi-Sunter, m by EM and u from random pairs).
+//! - [`score`] weighs a candidate pair (Fellegi-Sunter; u from random pairs, then m, u and the prior by EM over
+//!   the candidates).
 //! - [`link`] runs it all and decides per report: a link above the upper threshold, a review between the two
 //!   thresholds (or when another person scores nearly as well), nothing below. When one person entered more than
 //!   once, the entry nearest before the diagnosis date is chosen; entries after the diagnosis date are not
@@ -17,6 +18,7 @@ pub mod dates;
 pub mod names;
 pub mod passport;
 pub mod score;
+pub mod stats;
 
 use dates::Day;
 use names::Name;
@@ -412,12 +414,15 @@ pub struct Options {
     pub em_iterations: usize,
     /// Estimate m by EM (else keep [`Model::initial`]'s m).
     pub estimate_m: bool,
+    /// Expected share of reports that have an entry record: with the number of candidate pairs, it sets the prior
+    /// (lambda = reports × share / candidate pairs).
+    pub expected_match_share: f64,
     pub seed: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { thresholds: Thresholds::default(), u_sample: 400_000, em_iterations: 100, estimate_m: true, seed: 0x5EED }
+        Options { thresholds: Thresholds::default(), u_sample: 400_000, em_iterations: 100, estimate_m: true, expected_match_share: 0.8, seed: 0x5EED }
     }
 }
 
@@ -511,16 +516,28 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
     let mut model = Model::initial();
     model.set_u(&u_counts);
     if options.estimate_m {
-        let mut counts = vec![0u64; PATTERNS];
+        // Two EM sessions, as Splink trains: on the pairs whose passport numbers agree (folded), learning every
+        // field but the passport; on the pairs whose dates of birth agree, learning the passport's m.
+        let mut by_passport = vec![0u64; PATTERNS];
+        let mut by_dob = vec![0u64; PATTERNS];
         for c in &candidates {
             for &(_, p) in c {
-                if let Some(slot) = counts.get_mut(p as usize) {
-                    *slot += 1;
+                let codes = score::codes_of(p);
+                if matches!(codes[0], 1 | 2) {
+                    by_passport[p as usize] += 1;
+                }
+                if codes[1] == 1 {
+                    by_dob[p as usize] += 1;
                 }
             }
         }
-        stats.em_iterations = model.estimate_m(&counts, options.em_iterations);
+        let (a, _) = model.em(&by_passport, options.em_iterations, [false, true, true, true, true], [false, true, true, true, true], 0.5);
+        let (b, _) = model.em(&by_dob, options.em_iterations, [true, false, true, true, true], [true, false, false, false, false], 0.05);
+        stats.em_iterations = a + b;
     }
+    // The prior: one true entry for most reports among its candidates.
+    let pairs = stats.candidate_pairs.max(1) as f64;
+    model.set_lambda((reports.len() as f64 * options.expected_match_share / pairs).min(0.5));
     let decisions: Vec<Decision> = candidates
         .par_iter()
         .enumerate()

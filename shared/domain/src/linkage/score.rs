@@ -3,11 +3,11 @@
 //! u value among non-matches; a level's match weight is log2(m/u), and a pair's score is the prior log-odds plus
 //! the weights of its levels (bits of evidence).
 //!
-//! Where the values come from, as Splink does it: u from comparing random pairs (almost all non-matches), m by
-//! expectation-maximisation over the blocked candidate pairs with u held fixed, starting from the values in
-//! [`Model::initial`]. Katakana agreement is capped at half the weight of the matching Latin level: katakana
-//! cannot tell ZHANG from CHANG, and random pairs understate how often unrelated names of one nationality share a
-//! reading.
+//! Where the values come from: u first from comparing random pairs (almost all non-matches); then
+//! expectation-maximisation over the blocked candidate pairs estimates m, the share of matches, and the u of the
+//! candidates' non-matches, which agree on a blocking key far more often than random pairs do (every non-match in
+//! a date-of-birth block shares the date of birth), starting from the values in [`Model::initial`]. Katakana
+//! agreement is capped at half the weight of the matching Latin level: katakana cannot tell ZHANG from CHANG.
 
 use super::dates::DobLevel;
 use super::names::NameLevel;
@@ -212,12 +212,24 @@ impl Model {
         self.refresh();
     }
 
-    /// Estimates m and lambda by expectation-maximisation over pattern counts of the candidate pairs, u fixed.
+    /// Estimates m and lambda by expectation-maximisation over pattern counts, u fixed, every field taking part.
     /// Returns the number of iterations run.
     pub fn estimate_m(&mut self, pattern_counts: &[u64], max_iterations: usize) -> usize {
+        let (iterations, lambda) = self.em(pattern_counts, max_iterations, [true; 5], [true; 5], self.lambda);
+        self.lambda = lambda;
+        self.refresh();
+        iterations
+    }
+
+    /// One EM session, as Splink trains: over the pairs of one blocking rule, with the fields of that rule left
+    /// out (`evidence[f] == false`: they agree by construction there, so their m cannot be learnt from those
+    /// pairs and they are no evidence). Updates the m of the fields in `learn`; the others and u stay fixed.
+    /// Returns the iterations run (0 when there are fewer than 200 pairs) and the session's share of matches.
+    pub fn em(&mut self, pattern_counts: &[u64], max_iterations: usize, evidence: [bool; 5], learn: [bool; 5], start_lambda: f64) -> (usize, f64) {
         let total: f64 = pattern_counts.iter().map(|&c| c as f64).sum();
-        if total < 1000.0 {
-            return 0;
+        let mut lambda = start_lambda.clamp(1e-6, 0.99);
+        if total < 200.0 {
+            return (0, lambda);
         }
         let used: Vec<(u16, f64)> = pattern_counts
             .iter()
@@ -230,41 +242,43 @@ impl Model {
             let mut matched = 0.0;
             for &(p, count) in &used {
                 let c = codes_of(p);
-                let (mut lm, mut lu) = (self.lambda.ln(), (1.0 - self.lambda).ln());
-                for f in 0..5 {
-                    if c[f] > 0 {
-                        lm += self.m[f][c[f] - 1].max(1e-12).ln();
-                        lu += self.u[f][c[f] - 1].max(1e-12).ln();
-                    }
+                let (mut lm, mut lu) = (lambda.ln(), (1.0 - lambda).ln());
+                for f in (0..5).filter(|&f| evidence[f] && c[f] > 0) {
+                    lm += self.m[f][c[f] - 1].max(1e-12).ln();
+                    lu += self.u[f][c[f] - 1].max(1e-12).ln();
                 }
                 let posterior = 1.0 / (1.0 + (lu - lm).exp());
                 let weight = posterior * count;
                 matched += weight;
-                for f in 0..5 {
-                    if c[f] > 0 {
-                        m_acc[f][c[f] - 1] += weight;
-                    }
+                for f in (0..5).filter(|&f| learn[f] && evidence[f] && c[f] > 0) {
+                    m_acc[f][c[f] - 1] += weight;
                 }
             }
             let old = self.m;
-            for f in 0..5 {
+            for f in (0..5).filter(|&f| learn[f] && evidence[f]) {
                 let sum: f64 = m_acc[f][..LEVELS[f]].iter().sum::<f64>() + 0.01 * LEVELS[f] as f64;
                 for l in 0..LEVELS[f] {
                     self.m[f][l] = (m_acc[f][l] + 0.01) / sum;
                 }
             }
-            self.lambda = (matched / total).clamp(1e-9, 0.5);
+            lambda = (matched / total).clamp(1e-6, 0.99);
             let change = (0..5)
                 .flat_map(|f| (0..LEVELS[f]).map(move |l| (f, l)))
                 .map(|(f, l)| (self.m[f][l] - old[f][l]).abs())
                 .fold(0.0, f64::max);
             if change < 1e-5 {
                 self.refresh();
-                return iteration;
+                return (iteration, lambda);
             }
         }
         self.refresh();
-        max_iterations
+        (max_iterations, lambda)
+    }
+
+    /// Sets the prior share of matches among candidate pairs.
+    pub fn set_lambda(&mut self, lambda: f64) {
+        self.lambda = lambda.clamp(1e-9, 1.0 - 1e-9);
+        self.refresh();
     }
 
     /// One line per field and level: m, u, weight (for the docs and `--verbose`).
