@@ -430,7 +430,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             _ => rng.random_range(3..=5),
         };
         let mut visit_day = day;
+        let mut days_used = Vec::with_capacity(visits);
         for _ in 0..visits {
+            // one entry a day at most: a re-drawn day for a visit that fell on one already used
+            while days_used.contains(&visit_day) {
+                visit_day = first_day + Days::new(rng.random_range(0..span_days));
+            }
+            days_used.push(visit_day);
             for p in first..people.len() {
                 if entries.len() < n_entries {
                     entries.push(Entry { person: p, date: visit_day });
@@ -548,6 +554,26 @@ mod tests {
         assert_eq!(consecutive("E12345679", 1), "E12345680");
         assert_eq!(consecutive("P1234567A", 2), "P1234569A");
         assert_eq!(consecutive("M99999999", 1), "M00000000");
+    }
+
+    #[test]
+    fn most_katakana_readings_agree_with_their_latin_names_by_sound() {
+        use domain::linkage::names::{compare_kana, Name, NameLevel};
+        let pools: Vec<&[Nk]> = vec![CHN_FAMILY, CHN_GIVEN, KOR_FAMILY, KOR_GIVEN, TWN_FAMILY, TWN_GIVEN, HKG_FAMILY, HKG_GIVEN, USA_FAMILY, USA_GIVEN, THA_FAMILY, THA_GIVEN, VNM_FAMILY, VNM_MIDDLE, VNM_GIVEN, PHL_FAMILY, PHL_GIVEN, IDN_FAMILY, IDN_GIVEN];
+        let (mut agree, mut total, mut misses) = (0, 0, Vec::new());
+        for pool in pools {
+            for (latin, kana) in pool {
+                total += 1;
+                // a two-token name so that agreement of the one token is a full agreement
+                let level = compare_kana(&Name::kana(&format!("{kana} ア")), &Name::latin(&format!("{latin} A")));
+                if level == NameLevel::KanaAgree {
+                    agree += 1;
+                } else {
+                    misses.push(format!("{latin}/{kana}"));
+                }
+            }
+        }
+        assert!(agree * 100 >= total * 85, "{agree} of {total}; misses: {misses:?}");
     }
 
     #[test]

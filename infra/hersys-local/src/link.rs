@@ -234,6 +234,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         total.as_secs_f64()
     );
     if args.verbose {
+        eprintln!("link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}", stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]);
         eprint!("{}", model.describe());
     }
     if let Some(truth) = &args.truth {

@@ -123,6 +123,8 @@ pub struct LinkReport {
     pub latin: Name,
     /// The katakana reading (from `name` when it is in katakana, else `name_kana`), as passport-Hepburn romaji.
     pub kana: Name,
+    /// The sound keys of the reading's tokens (computed once, compared with every candidate).
+    pub kana_keys: names::SoundKeys,
     pub diagnosis_day: i32,
 }
 
@@ -136,6 +138,7 @@ impl LinkReport {
             (Name::latin(f.name), if f.name_kana.trim().is_empty() { Name::default() } else { Name::kana(f.name_kana) })
         };
         Some(LinkReport {
+            kana_keys: names::SoundKeys::of(&kana),
             passport: Passport::parse(f.passport_number),
             date_of_birth: Day::parse(f.date_of_birth),
             sex: parse_sex(f.sex),
@@ -170,7 +173,7 @@ pub fn compare(r: &LinkReport, e: &LinkEntry) -> Agreement {
         } else if !r.latin.is_empty() {
             Some(names::compare_latin(&r.latin, &e.name))
         } else if !r.kana.is_empty() {
-            Some(names::compare_kana(&r.kana, &e.name))
+            Some(names::compare_kana_keys(&r.kana_keys, &e.name))
         } else {
             None
         },
@@ -192,6 +195,7 @@ const MIN_PASSPORT_FOR_DELETIONS: usize = 5;
 pub const MAX_BLOCK: usize = 3000;
 /// Entries are numbered in the low bits of a key.
 const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 /// Most entries one index can hold.
 pub const MAX_ENTRIES: usize = (1 << INDEX_BITS) - 1;
 
@@ -272,40 +276,49 @@ struct IndexPart {
 
 impl BlockIndex {
     pub fn build(entries: &[LinkEntry]) -> BlockIndex {
-        let estimated = entries.len().max(1) * 12;
-        let bucket_bits = (usize::BITS - (estimated / 4).leading_zeros()).clamp(8, 24);
-        let part_bits = 2u32; // 4 parts: keeps both cores busy while one part's scatter waits on memory
+        const CHUNK: usize = 1 << 15;
+        // 1. every entry's keys, computed once, in parallel chunks
+        let chunks: Vec<Vec<u64>> = entries
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut keys = Vec::with_capacity(chunk.len() * 18);
+                for (j, e) in chunk.iter().enumerate() {
+                    let i = (c * CHUNK + j) as u64;
+                    entry_keys(e, |k| keys.push((k & !INDEX_MASK) | i));
+                }
+                keys
+            })
+            .collect();
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        let bucket_bits = (usize::BITS - (total / 4).max(1).leading_zeros()).clamp(8, 26);
+        let part_bits = 1u32;
         let per_part_bits = bucket_bits - part_bits;
+        // 2. a counting sort by bucket, one half of the bucket space per thread
         let parts = (0..1u64 << part_bits)
             .into_par_iter()
             .map(|part| {
                 let buckets = 1usize << per_part_bits;
                 let mut dir = vec![0u32; buckets + 1];
                 let bucket_of = |k: u64| (k >> (64 - bucket_bits)) as usize;
-                let part_of = |b: usize| (b >> per_part_bits) as u64;
-                let local = |b: usize| b & (buckets - 1);
-                for e in entries {
-                    entry_keys(e, |k| {
-                        let b = bucket_of(k);
-                        if part_of(b) == part {
-                            dir[local(b) + 1] += 1;
-                        }
-                    });
+                for &k in chunks.iter().flatten() {
+                    let b = bucket_of(k);
+                    if (b >> per_part_bits) as u64 == part {
+                        dir[(b & (buckets - 1)) + 1] += 1;
+                    }
                 }
                 for i in 1..=buckets {
                     dir[i] += dir[i - 1];
                 }
                 let mut cursor = dir.clone();
                 let mut keys = vec![0u64; dir[buckets] as usize];
-                for (i, e) in entries.iter().enumerate() {
-                    entry_keys(e, |k| {
-                        let b = bucket_of(k);
-                        if part_of(b) == part {
-                            let slot = &mut cursor[local(b)];
-                            keys[*slot as usize] = (k & !((1u64 << INDEX_BITS) - 1)) | i as u64;
-                            *slot += 1;
-                        }
-                    });
+                for &k in chunks.iter().flatten() {
+                    let b = bucket_of(k);
+                    if (b >> per_part_bits) as u64 == part {
+                        let slot = &mut cursor[b & (buckets - 1)];
+                        keys[*slot as usize] = k;
+                        *slot += 1;
+                    }
                 }
                 IndexPart { dir, keys }
             })
@@ -363,7 +376,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { link: 12.0, review: 2.0, margin: 6.0 }
+        Thresholds { link: 11.0, review: 2.0, margin: 4.0 }
     }
 }
 
@@ -403,6 +416,8 @@ pub struct RunStats {
     pub em_iterations: usize,
     pub links: usize,
     pub reviews: usize,
+    /// Wall time of the phases: index and u sample, candidates and comparisons, EM, decisions.
+    pub phase_ms: [u128; 4],
 }
 
 /// Options of a run.
@@ -501,16 +516,19 @@ fn decide(report: usize, entries: &[LinkEntry], scored: &[(u32, u16)], model: &M
 pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) -> (Vec<Decision>, Model, RunStats) {
     let mut stats = RunStats { entries: entries.len(), reports: reports.len(), ..RunStats::default() };
     let entries = &entries[..entries.len().min(MAX_ENTRIES)];
+    let clock = std::time::Instant::now();
     let (index, u_counts) = rayon::join(
         || BlockIndex::build(entries),
         || random_pair_counts(entries, reports, options.u_sample, options.seed),
     );
     stats.index_keys = index.len();
+    stats.phase_ms[0] = clock.elapsed().as_millis();
     let candidates: Vec<Vec<(u32, u16)>> = reports
         .par_iter()
         .map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, scratch))
         .collect();
     drop(index);
+    stats.phase_ms[1] = clock.elapsed().as_millis();
     stats.candidate_pairs = candidates.iter().map(Vec::len).sum();
 
     let mut model = Model::initial();
@@ -538,6 +556,7 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
     // The prior: one true entry for most reports among its candidates.
     let pairs = stats.candidate_pairs.max(1) as f64;
     model.set_lambda((reports.len() as f64 * options.expected_match_share / pairs).min(0.5));
+    stats.phase_ms[2] = clock.elapsed().as_millis();
     let decisions: Vec<Decision> = candidates
         .par_iter()
         .enumerate()
@@ -545,6 +564,7 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
         .collect();
     stats.links = decisions.iter().filter(|d| d.band == Band::Link).count();
     stats.reviews = decisions.len() - stats.links;
+    stats.phase_ms[3] = clock.elapsed().as_millis();
     (decisions, model, stats)
 }
 

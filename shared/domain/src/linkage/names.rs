@@ -222,7 +222,7 @@ pub const KEY_BYTES: usize = 12;
 /// A sound key: what survives of a token once written in katakana and read back. Vowels go (katakana adds them
 /// after every consonant, and loses length and quality), as do H, W, Y and R before a consonant or at the end
 /// (not pronounced in English-like readings); consonants fall into classes katakana does not separate (L/R,
-/// B/V, S/Z/J/CH/SH/ZH/TH, K/C/G/Q, T/D, N/M/NG). Equal keys are weak evidence of the same name.
+/// B/P/V, F/H, S/Z/J/CH/SH/ZH/X/Q, K/C/G, T/D, N/M/NG). Equal keys are weak evidence of the same name.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
 pub struct SoundKey {
     bytes: [u8; KEY_BYTES],
@@ -250,21 +250,28 @@ impl SoundKey {
             let (class, step) = match (c, n) {
                 (b'N', b'G') if i == 0 => (b'K', 2), // NGUYEN: グエン
                 (b'N', b'G') => (b'N', 2),
+                (b'C', b'H') if at(i + 2) == b'R' => (b'K', 2), // CHRISTIAN: クリスチャン
+                (b'Q', b'U') => (b'K', 2),                       // AQUINO: アキノ
                 (b'C' | b'S' | b'Z', b'H') => (b'S', 2),
-                (b'T', b'H') => (b'S', 2),
+                (b'T', b'H') if i == 0 => (b'T', 2), // THOMAS: トーマス, THI: ティ
+                (b'T', b'H') => (b'S', 2),           // SMITH: スミス
                 (b'T', b'S') => (b'S', 2),
                 (b'T', b'R') if i == 0 => (b'S', 2), // Vietnamese TR: チャン
-                (b'P', b'H') => (b'P', 2),
+                (b'P', b'H') => (b'H', 2),           // PHAM: ファム
                 (b'K' | b'G', b'H') => (b'K', 2),
                 (b'C', b'K') => (b'K', 2),
+                (b'C', b'E' | b'I' | b'Y') => (b'S', 1), // GARCIA: ガルシア
+                (b'H', b'S') if i == 0 => (b'S', 2),     // Wade-Giles HSU: シュー
+                (b'H', _) if i == 0 => (b'H', 1),        // HU: フー, HUNG: フン
+                (b'F', _) => (b'H', 1),                  // katakana has no F but フ
                 (b'R', _) if i > 0 && !is_vowel(n) => (0, 1),
                 (b'H' | b'W' | b'Y', _) => (0, 1),
                 (v, _) if is_vowel(v) => (if k.len == 0 { b'A' } else { 0 }, 1),
-                (b'C' | b'K' | b'G' | b'Q', _) => (b'K', 1),
-                (b'X', _) => (b'S', 1),
+                (b'C' | b'K' | b'G', _) => (b'K', 1),
+                (b'X' | b'Q', _) => (b'S', 1), // pinyin X and Q: シ, チ
                 (b'S' | b'Z' | b'J', _) => (b'S', 1),
                 (b'T' | b'D', _) => (b'T', 1),
-                (b'B' | b'P' | b'V' | b'F', _) => (b'P', 1),
+                (b'B' | b'P' | b'V', _) => (b'P', 1),
                 (b'L' | b'R', _) => (b'R', 1),
                 (b'M' | b'N', _) => (b'N', 1),
                 (other, _) => (other, 1),
@@ -302,7 +309,7 @@ pub enum NameLevel {
     Fuzzy,
     /// Some token agrees, not all.
     Partial,
-    /// Compared through a katakana reading: every token's sound key agrees.
+    /// Compared through a katakana reading: the sound keys of at least two tokens agree (or of the only ones).
     KanaAgree,
     /// Compared through a katakana reading: some token's sound key agrees.
     KanaPartial,
@@ -312,6 +319,7 @@ pub enum NameLevel {
 }
 
 /// Optimal string alignment distance, bounded: returns `limit + 1` as soon as the distance must exceed `limit`.
+/// No allocation; three rows on the stack, used in turn.
 pub fn bounded_osa(a: &[u8], b: &[u8], limit: usize) -> usize {
     if a.len().abs_diff(b.len()) > limit {
         return limit + 1;
@@ -319,32 +327,38 @@ pub fn bounded_osa(a: &[u8], b: &[u8], limit: usize) -> usize {
     if a.len() > 24 || b.len() > 24 {
         return if a == b { 0 } else { limit + 1 };
     }
+    // an edit changes at most two letters' presence: a cheap bound first
+    if (letter_mask(a) ^ letter_mask(b)).count_ones() as usize > 2 * limit {
+        return limit + 1;
+    }
     let m = b.len();
-    let mut prev2 = [0usize; 25];
-    let mut prev = [0usize; 25];
-    let mut cur = [0usize; 25];
-    for (j, p) in prev.iter_mut().enumerate().take(m + 1) {
-        *p = j;
+    let mut rows = [[0u8; 25]; 3];
+    for (j, p) in rows[0].iter_mut().enumerate().take(m + 1) {
+        *p = j as u8;
     }
     for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
+        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = i as u8;
+        let mut row_min = rows[cur][0];
         for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let cost = u8::from(a[i - 1] != b[j - 1]);
+            let mut v = (rows[prev][j] + 1).min(rows[cur][j - 1] + 1).min(rows[prev][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+                v = v.min(rows[prev2][j - 2] + 1);
             }
-            cur[j] = v;
+            rows[cur][j] = v;
             row_min = row_min.min(v);
         }
-        if row_min > limit {
+        if row_min as usize > limit {
             return limit + 1;
         }
-        prev2 = prev;
-        prev = cur;
     }
-    prev[m].min(limit + 1)
+    (rows[a.len() % 3][m] as usize).min(limit + 1)
+}
+
+/// One bit per letter A-Z present (other bytes share bit 26).
+fn letter_mask(t: &[u8]) -> u32 {
+    t.iter().fold(0u32, |m, &c| m | if c.is_ascii_uppercase() { 1 << (c - b'A') } else { 1 << 26 })
 }
 
 fn spelling_slip(a: &[u8], b: &[u8]) -> bool {
@@ -430,9 +444,32 @@ pub fn compare_latin(report: &Name, entry: &Name) -> NameLevel {
     }
 }
 
+/// The sound keys of a name's tokens.
+#[derive(Clone, Copy, Default)]
+pub struct SoundKeys {
+    keys: [SoundKey; MAX_TOKENS],
+    count: u8,
+}
+
+impl SoundKeys {
+    pub fn of(name: &Name) -> SoundKeys {
+        let mut k = SoundKeys::default();
+        for (i, t) in name.tokens().enumerate() {
+            k.keys[i] = SoundKey::of(t);
+        }
+        k.count = name.len() as u8;
+        k
+    }
+}
+
 /// Compares a katakana reading (as romaji tokens) with an entry's Latin name through sound keys.
 pub fn compare_kana(reading: &Name, entry: &Name) -> NameLevel {
-    let (nr, ne) = (reading.len(), entry.len());
+    compare_kana_keys(&SoundKeys::of(reading), entry)
+}
+
+/// [`compare_kana`] with the reading's sound keys computed beforehand.
+pub fn compare_kana_keys(reading: &SoundKeys, entry: &Name) -> NameLevel {
+    let (nr, ne) = (reading.count as usize, entry.len());
     if nr == 0 || ne == 0 {
         return NameLevel::KanaDifferent;
     }
@@ -442,17 +479,16 @@ pub fn compare_kana(reading: &Name, entry: &Name) -> NameLevel {
     }
     let mut used_e = 0u32;
     let mut agree = 0usize;
-    for i in 0..nr {
-        let rk = SoundKey::of(reading.token(i));
+    for rk in &reading.keys[..nr] {
         if rk.len == 0 {
             continue;
         }
-        if let Some(j) = (0..ne).find(|&j| used_e & (1 << j) == 0 && entry_keys[j] == rk) {
+        if let Some(j) = (0..ne).find(|&j| used_e & (1 << j) == 0 && entry_keys[j] == *rk) {
             used_e |= 1 << j;
             agree += 1;
         }
     }
-    if agree >= 2 && (agree == nr || agree == ne) {
+    if agree >= 2 || (agree == 1 && nr == 1 && ne == 1) {
         NameLevel::KanaAgree
     } else if agree > 0 {
         NameLevel::KanaPartial

@@ -91,7 +91,7 @@ fn links_exact_confusable_and_mistyped_passports_and_nothing_for_strangers() {
     for r in 0..6 {
         assert_eq!(linked(&d, r), Some(zhang), "report {r}: {:?}", d.iter().find(|x| x.report == r));
     }
-    assert!(d.iter().all(|x| x.report < 6), "{d:?}");
+    assert!(d.iter().all(|x| x.report < 6 || x.band == Band::Review), "strangers are never linked: {d:?}");
 }
 
 #[test]
