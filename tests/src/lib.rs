@@ -26,3 +26,5 @@ mod handlers;
 mod openapi;
 #[cfg(test)]
 mod processing;
+#[cfg(test)]
+mod linkage;

@@ -7,8 +7,10 @@ mod bench;
 mod bench_sweep;
 mod dashboard;
 mod r#gen;
+mod gen_linkage;
 mod import;
 mod invoke;
+mod link;
 mod outbox;
 mod schedules;
 mod serve;
@@ -92,6 +94,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+<<<<<<< HEAD
     /// Measure one re-issue sweep over DUE due cycles among STORED cycles (docs/processing-numbers.md).
     #[command(hide = true)]
     BenchSweep {
@@ -108,6 +111,10 @@ enum Command {
         /// A CSV file as `hersys gen entries` writes it.
         file: PathBuf,
     },
+=======
+    /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
+    Link(link::Args),
+>>>>>>> link
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -138,6 +145,7 @@ async fn main() -> std::process::ExitCode {
             import::run(what).await
         }
         Command::Gen { what } => r#gen::run(what),
+        Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
         Command::BenchEntries { file } => bench::entries(&file),

@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;
+pub mod linkage;
 pub mod pii;
 pub mod ports;
 pub mod prefecture;
