@@ -94,7 +94,6 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
-<<<<<<< HEAD
     /// Measure one re-issue sweep over DUE due cycles among STORED cycles (docs/processing-numbers.md).
     #[command(hide = true)]
     BenchSweep {
@@ -111,10 +110,8 @@ enum Command {
         /// A CSV file as `hersys gen entries` writes it.
         file: PathBuf,
     },
-=======
     /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
     Link(link::Args),
->>>>>>> link
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
