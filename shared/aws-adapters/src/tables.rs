@@ -1,4 +1,4 @@
-//! Creates the four tables of `docs/storage-layout.md` with their keys and indexes, for DynamoDB Local in tests and
+//! Creates the tables of `docs/storage-layout.md` with their keys and indexes, for DynamoDB Local in tests and
 //! for `hersys serve --aws`. In AWS the SAM template owns the tables (with point-in-time recovery and a
 //! customer-managed KMS key, which this does not set up).
 
@@ -30,7 +30,7 @@ struct Table<'a> {
     ttl: bool,
 }
 
-fn specs(names: &TableNames) -> [Table<'_>; 4] {
+fn specs(names: &TableNames) -> [Table<'_>; 5] {
     use ScalarAttributeType::{N, S};
     let index = |name, hash, range, projection| Index { name, hash, range, projection };
     [
@@ -59,6 +59,12 @@ fn specs(names: &TableNames) -> [Table<'_>; 4] {
             ttl: true,
         },
         Table { name: &names.idempotency, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
+        Table {
+            name: &names.links,
+            attributes: &[("pk", S), ("review_hc", S)],
+            indexes: vec![index("review_queue", "review_hc", Some("pk"), ProjectionType::All)],
+            ttl: false,
+        },
     ]
 }
 

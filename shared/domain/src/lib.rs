@@ -12,6 +12,7 @@ pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;
 pub mod linkage;
+pub mod links;
 pub mod pii;
 pub mod ports;
 pub mod prefecture;

@@ -15,6 +15,7 @@
 mod bulk;
 mod db;
 mod export;
+mod links;
 mod outbox;
 mod stores;
 

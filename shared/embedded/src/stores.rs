@@ -31,16 +31,16 @@ impl std::fmt::Debug for SqliteStores {
     }
 }
 
-fn sql(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(describe(&e))
 }
 
 // serde_json's messages can quote the offending value, so only the kind of document is named.
-fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError::Corrupt(format!("{what} does not encode")))
 }
 
-fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|_| StoreError::Corrupt(format!("stored {what} does not decode")))
 }
 
@@ -65,7 +65,7 @@ fn number_pk(hash: &KeyedHash) -> String {
     format!("number#{}", hash.as_str())
 }
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+pub(crate) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     // Immediate: take the write lock before reading, so a read-then-write cannot interleave with another process.
     conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)
 }
@@ -122,7 +122,8 @@ impl SqliteStores {
                      UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
-                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters",
+                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters
+                     UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links",
                 )
                 .map_err(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
@@ -266,6 +267,16 @@ impl EntryStore for SqliteStores {
             .run(move |conn| {
                 let mut stmt = conn.prepare_cached("SELECT doc FROM entries WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([hash], |r| r.get::<_, String>(0)).map_err(sql)?;
+                docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
+            })
+            .await
+    }
+
+    async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError> {
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT doc FROM entries ORDER BY pk").map_err(sql)?;
+                let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
             })
             .await

@@ -8,6 +8,7 @@
 mod cycles;
 mod entries;
 mod idempotency;
+mod links;
 mod reports;
 
 use std::collections::HashMap;
@@ -32,15 +33,17 @@ pub enum Table {
     Entries,
     Cycles,
     Idempotency,
+    Links,
 }
 
-/// The four table names, from configuration; empty for a table this function was not given.
+/// The table names, from configuration; empty for a table this function was not given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub reports: String,
     pub entries: String,
     pub cycles: String,
     pub idempotency: String,
+    pub links: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,7 +51,7 @@ pub struct TableNames {
 pub struct MissingTableName(pub &'static str);
 
 impl TableNames {
-    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE` and `IDEMPOTENCY_TABLE`. Each function is granted
+    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE`, `IDEMPOTENCY_TABLE` and `LINKS_TABLE`. Each function is granted
     /// only the tables it uses, so absent ones are allowed and refused on use ([`TableNames::name`]); at least one
     /// must be set.
     pub fn from_env() -> Result<Self, MissingTableName> {
@@ -58,8 +61,9 @@ impl TableNames {
             entries: var("ENTRIES_TABLE"),
             cycles: var("CYCLES_TABLE"),
             idempotency: var("IDEMPOTENCY_TABLE"),
+            links: var("LINKS_TABLE"),
         };
-        if [&names.reports, &names.entries, &names.cycles, &names.idempotency].iter().all(|n| n.is_empty()) {
+        if [&names.reports, &names.entries, &names.cycles, &names.idempotency, &names.links].iter().all(|n| n.is_empty()) {
             return Err(MissingTableName("REPORTS_TABLE"));
         }
         Ok(names)
@@ -72,6 +76,7 @@ impl TableNames {
             Table::Entries => (&self.entries, "ENTRIES_TABLE"),
             Table::Cycles => (&self.cycles, "CYCLES_TABLE"),
             Table::Idempotency => (&self.idempotency, "IDEMPOTENCY_TABLE"),
+            Table::Links => (&self.links, "LINKS_TABLE"),
         };
         if name.is_empty() {
             Err(StoreError::Unavailable(format!("{var} is not configured for this function")))
@@ -80,7 +85,7 @@ impl TableNames {
         }
     }
 
-    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`: a random prefix
+    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`, `{prefix}Links`: a random prefix
     /// per test keeps tests apart on one DynamoDB Local.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
@@ -88,11 +93,12 @@ impl TableNames {
             entries: format!("{prefix}Entries"),
             cycles: format!("{prefix}ProcessingNumbers"),
             idempotency: format!("{prefix}Idempotency"),
+            links: format!("{prefix}Links"),
         }
     }
 
-    pub(crate) fn all(&self) -> [&str; 4] {
-        [&self.reports, &self.entries, &self.cycles, &self.idempotency]
+    pub(crate) fn all(&self) -> [&str; 5] {
+        [&self.reports, &self.entries, &self.cycles, &self.idempotency, &self.links]
     }
 }
 
@@ -104,7 +110,7 @@ pub struct DynamoStores {
 }
 
 /// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
-const KEY_ATTRIBUTES: [&str; 5] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard"];
+const KEY_ATTRIBUTES: [&str; 6] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc"];
 
 impl DynamoStores {
     pub fn new(client: Client, tables: TableNames) -> Self {
@@ -212,7 +218,7 @@ mod table_name_tests {
 
     #[test]
     fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
-        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new() };
+        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new(), links: String::new() };
         assert_eq!(names.name(Table::Reports).unwrap(), "R");
         let err = names.name(Table::Entries).unwrap_err().to_string();
         assert!(err.contains("ENTRIES_TABLE"), "{err}");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::cycle::Policy;
-use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, Metrics, Notifier, ReportStore, Versioned};
+use crate::ports::{CycleStore, EntryStore, ExportSink, IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore, Versioned};
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::graphs;
 use crate::prefecture::PrefectureCode;
@@ -25,6 +25,7 @@ pub struct App {
     pub entries: Arc<dyn EntryStore>,
     pub cycles: Arc<dyn CycleStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub links: Arc<dyn LinkStore>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
     pub hasher: KeyedHasher,
