@@ -28,3 +28,5 @@ mod openapi;
 mod processing;
 #[cfg(test)]
 mod linkage;
+#[cfg(test)]
+mod linkage_run;

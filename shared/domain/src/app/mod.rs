@@ -13,8 +13,10 @@ use crate::prefecture::PrefectureCode;
 use crate::time::{japan_date, Clock, Instant};
 
 mod entries;
+mod linkage;
 mod processing;
 
+pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, summary_csv};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -76,6 +78,7 @@ impl App {
             other => other.into(),
         })?;
         tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
+        self.link_on_create(&report, now).await;
         Ok(Versioned { value: report, version: 1 })
     }
 
@@ -110,13 +113,6 @@ impl App {
     }
 }
 
-/// What a linkage run found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkRun {
-    pub reports_with_passport: usize,
-    pub linked: usize,
-}
-
 /// What an export run wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportRun {
@@ -124,23 +120,6 @@ pub struct ExportRun {
 }
 
 impl App {
-    /// Exact linkage: counts reports whose passport hash matches an entry record. Reads every prefecture's
-    /// reports; the incremental and scored linkage of the linkage issue replaces this.
-    pub async fn link_exact(&self, _now: Instant) -> Result<LinkRun, AppError> {
-        let mut run = LinkRun::default();
-        for prefecture in PrefectureCode::all() {
-            for report in self.reports.reports_by_prefecture(prefecture).await? {
-                if let Some(hash) = &report.passport_hash {
-                    run.reports_with_passport += 1;
-                    if !self.entries.entries_by_passport(hash).await?.is_empty() {
-                        run.linked += 1;
-                    }
-                }
-            }
-        }
-        Ok(run)
-    }
-
     /// Writes the new-cases series in the ministry's wide CSV layout and a manifest (series, last date, generated at).
     pub async fn export_graphs(&self, now: Instant) -> Result<ExportRun, AppError> {
         let mut reports = Vec::new();

@@ -1,0 +1,229 @@
+//! The linkage in the product, end to end on both stores: reports created through the app (the exact step links at
+//! once), entry records stored, the scheduled function run on an event, decisions and bands checked against known
+//! truth, a health centre's confirm and reject surviving re-runs, re-runs idempotent, and the summary's numbers.
+
+
+use domain::app::{App, ReviewAnswer, EXACT_METHOD};
+use domain::entry::{EntryRecord, EntryTestResult};
+use domain::links::{LinkBand, ReviewStatus};
+use domain::pii::{PassportNumber, PersonName};
+use domain::report::{ReportId, ReportInput, Sex};
+use platform::{AwsResources, Config};
+use serde_json::{json, Value};
+
+use crate::fixtures::{self, date};
+
+const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+#[allow(clippy::too_many_arguments)]
+fn entry(id: &str, passport: &str, nat: &str, family: &str, given: &str, dob: &str, sex: Sex, entry_date: &str, test: EntryTestResult) -> EntryRecord {
+    let passport = PassportNumber::parse("passport_number", passport).unwrap();
+    EntryRecord {
+        entry_id: id.to_owned(),
+        passport_hash: fixtures::hasher().passport(&passport),
+        passport_number: passport,
+        nationality: nat.to_owned(),
+        family_name: PersonName::parse("family_name", family).unwrap(),
+        given_names: Some(PersonName::parse("given_names", given).unwrap()),
+        date_of_birth: date(dob),
+        sex,
+        entry_date: date(entry_date),
+        port_of_entry: "NRT".to_owned(),
+        entry_test_result: test,
+        test_date: None,
+    }
+}
+
+/// Other travellers, none of them a report's person: distinct names, dates of birth and passport numbers.
+fn filler(n: usize) -> Vec<EntryRecord> {
+    const FAMILY: [&str; 12] = ["WANG", "LI", "CHEN", "PARK", "CHOI", "TRAN", "PHAM", "GARCIA", "JOHNSON", "SANTOS", "REYES", "SATO"];
+    const GIVEN: [&str; 10] = ["WEI", "JING", "SEOYEON", "MINH", "ANH", "MARIA", "DAVID", "EMILY", "JOSE", "HARUTO"];
+    const NAT: [&str; 6] = ["CHN", "KOR", "VNM", "USA", "PHL", "TWN"];
+    (0..n)
+        .map(|i| {
+            let dob = format!("{}-{:02}-{:02}", 1950 + (i * 7) % 50, 1 + (i * 5) % 12, 1 + (i * 11) % 28);
+            let day = format!("2021-01-{:02}", 1 + i % 25);
+            let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+            entry(
+                &format!("F-{i:04}"),
+                &format!("Q{}{:07}", (b'A' + (i % 26) as u8) as char, 3_000_000 + i * 7919),
+                NAT[i % NAT.len()],
+                FAMILY[i % FAMILY.len()],
+                GIVEN[(i / FAMILY.len()) % GIVEN.len()],
+                &dob,
+                sex,
+                &day,
+                EntryTestResult::NotTested,
+            )
+        })
+        .collect()
+}
+
+fn truth_entries() -> Vec<EntryRecord> {
+    use EntryTestResult::{Negative, NotTested};
+    vec![
+        // A: the same person entered three times; the entry nearest before the diagnosis (2021-02-02) is A-2.
+        entry("A-1", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2020-12-01", Negative),
+        entry("A-2", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2021-01-20", Negative),
+        entry("A-3", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2021-02-10", Negative),
+        // B: typed with the letter O for the digit 0 on the report.
+        entry("B-1", "M01234567", "KOR", "KIM", "MINJUN", "1985-03-09", Sex::Male, "2021-01-25", Negative),
+        // C: no passport number on the report; name (order swapped) and date of birth agree.
+        entry("C-1", "561234987", "USA", "ABERNATHY", "JOHN", "1979-11-23", Sex::Male, "2020-11-01", Negative),
+        // D and E: twins each (consecutive passports, same date of birth); the reports name the family only, so
+        // both twins score alike and the decision goes to review.
+        entry("D-1", "PA1000001", "PHL", "DELACRUZ", "JOSE MIGUEL", "1990-04-04", Sex::Male, "2021-01-10", NotTested),
+        entry("D-2", "PA1000002", "PHL", "DELACRUZ", "JUAN CARLOS", "1990-04-04", Sex::Male, "2021-01-10", NotTested),
+        entry("E-1", "TH7000001", "THA", "SRISUK", "ANONG", "1988-08-18", Sex::Female, "2021-01-12", NotTested),
+        entry("E-2", "TH7000002", "THA", "SRISUK", "BUSABA", "1988-08-18", Sex::Female, "2021-01-12", NotTested),
+    ]
+}
+
+fn input(hc: &str, passport: Option<&str>, nat: &str, name: &str, dob: &str, sex: &str, diagnosis: &str) -> ReportInput {
+    let mut i = fixtures::report_input();
+    i.health_center_code = Some(hc.into());
+    i.passport_number = passport.map(str::to_owned);
+    i.nationality = Some(nat.into());
+    i.name = Some(name.into());
+    i.name_kana = None;
+    i.date_of_birth = Some(dob.into());
+    i.sex = Some(sex.into());
+    i.diagnosis_date = Some(diagnosis.into());
+    i.onset_date = None;
+    i.entry_date = None;
+    i
+}
+
+struct Reports {
+    a: ReportId,
+    b: ReportId,
+    c: ReportId,
+    d: ReportId,
+    e: ReportId,
+    none: ReportId,
+}
+
+async fn create_reports(app: &App) -> Reports {
+    let create = |i: ReportInput| async move { app.create_report(&i).await.unwrap().value.id };
+    Reports {
+        a: create(input("131016", Some(fixtures::PASSPORT), "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02")).await,
+        b: create(input("131016", Some("MO1234567"), "KOR", "KIM MINJUN", "1985-03-09", "M", "2021-02-01")).await,
+        c: create(input("131016", None, "USA", "JOHN ABERNATHY", "1979-11-23", "M", "2021-02-01")).await,
+        d: create(input("131016", None, "PHL", "DELACRUZ", "1990-04-04", "M", "2021-02-01")).await,
+        e: create(input("271004", None, "THA", "SRISUK", "1988-08-18", "F", "2021-02-01")).await,
+        none: create(input("131016", None, "NZL", "WHAKAARI TAMATEA", "1966-06-06", "M", "2021-02-01")).await,
+    }
+}
+
+async fn run(app: &App, time: &str) -> Value {
+    linkage::handle(app, json!({ "detail-type": "Scheduled Event", "time": time, "detail": {} })).await.unwrap()
+}
+
+/// The whole scenario on one app (either store).
+async fn scenario(app: App) {
+    let mut entries = filler(300);
+    entries.extend(truth_entries());
+    app.entries.put_entries(&entries).await.unwrap();
+    let r = create_reports(&app).await;
+
+    // The exact step linked report A at once, to the entry nearest before its diagnosis.
+    let a = app.links.get_decision(&r.a).await.unwrap().expect("linked on creation");
+    assert_eq!((a.entry_id.as_str(), a.band, a.method.as_str()), ("A-2", LinkBand::Link, EXACT_METHOD));
+    assert!(app.links.get_decision(&r.c).await.unwrap().is_none(), "no passport, no exact step");
+
+    let out = run(&app, "2021-02-04T01:00:00Z").await;
+    assert_eq!((out["entries"].as_u64(), out["reports"].as_u64()), (Some(309), Some(6)), "{out}");
+    let decision = |id: &ReportId| {
+        let app = app.clone();
+        let id = id.clone();
+        async move { app.links.get_decision(&id).await.unwrap() }
+    };
+    let a = decision(&r.a).await.unwrap();
+    assert_eq!((a.entry_id.as_str(), a.band), ("A-2", LinkBand::Link));
+    assert!(a.agreeing_fields.iter().any(|f| f == "passport") && a.agreeing_fields.iter().any(|f| f == "date_of_birth"), "{:?}", a.agreeing_fields);
+    let b = decision(&r.b).await.unwrap();
+    assert_eq!((b.entry_id.as_str(), b.band), ("B-1", LinkBand::Link), "O for 0: {b:?}");
+    assert!(b.agreeing_fields.iter().any(|f| f.starts_with("passport_")), "{:?}", b.agreeing_fields);
+    let c = decision(&r.c).await.unwrap();
+    assert_eq!(c.entry_id, "C-1", "no passport: name and date of birth");
+    assert!(!c.agreeing_fields.iter().any(|f| f.starts_with("passport")));
+    let d = decision(&r.d).await.unwrap();
+    assert!(d.entry_id.starts_with("D-") && d.band == LinkBand::Review && d.is_pending(), "{d:?}");
+    let e = decision(&r.e).await.unwrap();
+    assert!(e.entry_id.starts_with("E-") && e.is_pending(), "{e:?}");
+    assert!(decision(&r.none).await.is_none(), "a person who never entered is not linked");
+
+    // Each health centre sees its own queue.
+    let queue: Vec<ReportId> = app.review_queue("131016").await.unwrap().into_iter().map(|d| d.report_id).collect();
+    assert!(queue.contains(&r.d) && !queue.contains(&r.e), "{queue:?}");
+    assert_eq!(app.review_queue("271004").await.unwrap().len(), 1);
+
+    // Re-running changes nothing.
+    let again = run(&app, "2021-02-04T02:00:00Z").await;
+    assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
+
+    // Answers: another tenant's report is not found; D confirmed, E rejected; answering twice is a conflict.
+    assert!(matches!(app.answer_review(&r.e, "131016", "user-1", ReviewAnswer::Confirm).await, Err(domain::app::AppError::NotFound)));
+    let confirmed = app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Confirm).await.unwrap();
+    assert_eq!(confirmed.review.as_ref().unwrap().status, ReviewStatus::Confirmed);
+    app.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
+    assert!(matches!(app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await, Err(domain::app::AppError::Conflict(_))));
+    assert!(app.review_queue("131016").await.unwrap().is_empty());
+
+    // A later run never overturns them.
+    let third = run(&app, "2021-02-04T03:00:00Z").await;
+    assert!(third["kept_reviewed"].as_u64().unwrap() >= 2, "{third}");
+    let d_after = decision(&r.d).await.unwrap();
+    assert_eq!((d_after.entry_id.as_str(), d_after.review.unwrap().status), (confirmed.entry_id.as_str(), ReviewStatus::Confirmed));
+    assert_eq!(decision(&r.e).await.unwrap().review.unwrap().status, ReviewStatus::Rejected);
+
+    // The summary: 6 reports, 2 with a passport; links A, B, C and the confirmed D; of 5 entrants with a negative
+    // test, A-2 (13 days) and B-1 (7 days) were diagnosed within 28 days (C-1 was 92 days before).
+    let s = app.linkage_summary().await.unwrap();
+    assert_eq!((s.entries, s.reports), (309, 6));
+    assert_eq!(s.links, 4, "{s:?}");
+    assert_eq!((s.reviews_pending, s.reviews_confirmed, s.reviews_rejected), (0, 1, 1));
+    assert_eq!((s.negative_then_diagnosed_28d.count, s.negative_then_diagnosed_28d.total), (2, 5));
+    assert!(s.negative_then_diagnosed_28d.ci95_low < 0.4 && s.negative_then_diagnosed_28d.ci95_high > 0.4);
+    assert!(s.days_entry_to_diagnosis.iter().any(|r| r.days == 13 && r.reports == 1));
+    let tokyo = s.prefectures.iter().find(|p| p.prefecture_code == "13").unwrap();
+    assert_eq!((tokyo.reports, tokyo.with_passport, tokyo.linked), (6, 2, 4));
+    assert_eq!(s.entrants.iter().map(|r| r.entrants).sum::<u64>(), 309);
+
+    // No personal value in the function's answers nor in the stored summary and decisions.
+    let mut text = format!("{out}{again}{third}{}", serde_json::to_string(&s).unwrap());
+    for d in app.links.all_decisions().await.unwrap() {
+        text.push_str(&serde_json::to_string(&d).unwrap());
+    }
+    for secret in [fixtures::PASSPORT, "M01234567", "MO1234567", "NGUYEN", "ABERNATHY", "DELACRUZ", "SRISUK", "1992-07-15", "1979-11-23"] {
+        assert!(!text.contains(secret), "a personal value in the linkage's output");
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_linkage_runs_end_to_end_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
+    scenario(app).await;
+    let csv = std::fs::read_to_string(dir.path().join("export/csv/linkage_prefectures.csv")).unwrap();
+    assert!(csv.starts_with("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n13,6,2,4,"), "{csv}");
+    for file in ["linkage_entrants_weekly.csv", "linkage_negative_then_diagnosed_28d.csv", "linkage_days_entry_to_diagnosis.csv"] {
+        assert!(dir.path().join("export/csv").join(file).exists(), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
+    let sdk = crate::emulators::sdk_config().await;
+    let tables = crate::emulators::fresh_tables(&sdk).await;
+    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let bucket = format!("linkage-{}", uuid::Uuid::new_v4().simple());
+    let s3 = aws_adapters::s3_client(&sdk, true);
+    aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
+    scenario(app).await;
+    let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
+    let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
+    assert!(csv.contains("\n13,6,2,4,"), "{csv}");
+}
