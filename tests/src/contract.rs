@@ -346,7 +346,7 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
     use domain::links::{LinkageSummary, ShareWithInterval};
     assert!(b.links.get_summary().await.unwrap().is_none());
     let mut summary = LinkageSummary {
-        computed_at: t0(),
+        computed_at: Some(t0()),
         entries: 10,
         reports: 4,
         links: 2,

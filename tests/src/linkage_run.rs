@@ -11,6 +11,7 @@ use domain::report::{ReportId, ReportInput, Sex};
 use platform::{AwsResources, Config};
 use serde_json::{json, Value};
 
+
 use crate::fixtures::{self, date};
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -226,4 +227,94 @@ async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
     let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
     assert!(csv.contains("\n13,6,2,4,"), "{csv}");
+}
+
+fn entry_json(e: &EntryRecord) -> Value {
+    json!({
+        "entry_id": e.entry_id, "passport_number": e.passport_number.expose(), "nationality": e.nationality,
+        "family_name": e.family_name.expose(), "given_names": e.given_names.as_ref().map(|n| n.expose()),
+        "date_of_birth": e.date_of_birth.to_string(), "sex": e.sex.as_str(), "entry_date": e.entry_date.to_string(),
+        "port_of_entry": e.port_of_entry, "entry_test_result": e.entry_test_result.as_str(),
+    })
+}
+
+/// The three routes on the real server, their answers checked against `openapi.json`; the run in between is
+/// `hersys invoke linkage` on the same data directory. No personal value in the answers or the server's log.
+#[tokio::test]
+async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
+    use crate::http::{client, hersys_bin, report_body, Server};
+    use crate::openapi::{check_answer, document};
+    let doc = document();
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let (hc, analyst) = (server.health_center_token(), server.token("analyst", None));
+
+    // Before any run: an empty summary.
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
+    let (status, body) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;
+    assert_eq!((status, &body["computed_at"]), (200, &Value::Null));
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&hc).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "get", "/v1/linkage/summary", res).await.0, 403);
+
+    let mut entries = filler(300);
+    entries.extend(truth_entries());
+    let batch: Vec<Value> = entries.iter().map(entry_json).collect();
+    let res = http.post(server.url("/v1/entries")).bearer_auth(server.token("quarantine", None)).json(&batch).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut twin = report_body();
+    for (k, v) in [("name", json!("DELACRUZ")), ("name_kana", Value::Null), ("passport_number", Value::Null), ("date_of_birth", json!("1990-04-04")), ("sex", json!("M")), ("nationality", json!("PHL")), ("entry_date", Value::Null)] {
+        twin[k] = v;
+    }
+    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&twin).send().await.unwrap().json().await.unwrap();
+    let id = created["report_id"].as_str().unwrap().to_owned();
+
+    let out = std::process::Command::new(hersys_bin())
+        .args(["invoke", "linkage", "--event"])
+        .arg(events_dir().join("scheduled-linkage.json"))
+        .arg("--data-dir")
+        .arg(server.data_dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["reviews"], 1, "{run}");
+
+    // The queue: this report only for its health centre, nothing for another.
+    let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&hc).send().await.unwrap();
+    let (status, queue) = check_answer(&doc, "get", "/v1/linkage/review", res).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
+    assert_eq!(queue["reviews"][0]["report_id"], id.as_str());
+    assert_eq!(queue["reviews"][0]["review_status"], "pending");
+    let other = server.token("health_center", Some("271004"));
+    let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "get", "/v1/linkage/review", res).await.1["reviews"], json!([]));
+
+    // Answers: another tenant 404, a bad body 400, confirm 200, again 409.
+    let path = format!("/v1/linkage/review/{id}");
+    let post = |token: &str, body: Value| http.post(server.url(&path)).bearer_auth(token).json(&body).send();
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&other, json!({"decision": "confirm"})).await.unwrap()).await;
+    assert_eq!(status, 404);
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
+    assert_eq!(status, 400);
+    let (status, confirmed) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "confirm"})).await.unwrap()).await;
+    assert_eq!((status, confirmed["review_status"].as_str()), (200, Some("confirmed")));
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "reject"})).await.unwrap()).await;
+    assert_eq!(status, 409);
+
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
+    let (status, summary) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;
+    assert_eq!((status, summary["reports"].as_u64(), summary["entries"].as_u64()), (200, Some(1), Some(309)));
+    assert_eq!(summary["reviews_pending"], 1, "the summary is the last run's, before the answer");
+
+    let text = format!("{}{queue}{confirmed}{summary}{run}", server.log_text());
+    for secret in ["DELACRUZ", "PA1000001", "1990-04-04", fixtures::PASSPORT, "ABERNATHY"] {
+        assert!(!text.contains(secret), "a personal value in an answer or the log");
+    }
+}
+
+fn events_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
 }

@@ -84,7 +84,7 @@ fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
     let mut start = 0;
     for k in 1..=parts {
         let mut end = (body.len() * k / parts).max(start);
-        while end < body.len() && body[end - 1] != b'\n' {
+        while end > 0 && end < body.len() && body[end - 1] != b'\n' {
             end += 1;
         }
         if k == parts {

@@ -8,6 +8,7 @@ pub mod auth;
 mod entries;
 mod error;
 mod idempotency;
+mod linkage;
 pub mod events;
 mod openapi;
 mod processing;
@@ -41,6 +42,9 @@ pub fn router(app: App) -> Router {
         )
         .route("/v1/processing-numbers/redeem", limited(post(processing::redeem), processing::BODY_LIMIT))
         .route("/v1/processing-numbers/stats", get(processing::stats))
+        .route("/v1/linkage/summary", get(linkage::summary))
+        .route("/v1/linkage/review", get(linkage::review_queue))
+        .route("/v1/linkage/review/{id}", limited(post(linkage::answer), linkage::BODY_LIMIT))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)

@@ -144,7 +144,8 @@ pub struct PrefectureRow {
 /// The statistics of the last scheduled run (counts only, no personal data), as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkageSummary {
-    pub computed_at: Instant,
+    /// `None` before the first scheduled run.
+    pub computed_at: Option<Instant>,
     pub entries: u64,
     pub reports: u64,
     pub links: u64,
@@ -156,4 +157,23 @@ pub struct LinkageSummary {
     pub negative_then_diagnosed_28d: ShareWithInterval,
     pub days_entry_to_diagnosis: Vec<DaysRow>,
     pub prefectures: Vec<PrefectureRow>,
+}
+
+impl LinkageSummary {
+    /// The summary before any run: nothing counted.
+    pub fn empty() -> LinkageSummary {
+        LinkageSummary {
+            computed_at: None,
+            entries: 0,
+            reports: 0,
+            links: 0,
+            reviews_pending: 0,
+            reviews_confirmed: 0,
+            reviews_rejected: 0,
+            entrants: Vec::new(),
+            negative_then_diagnosed_28d: ShareWithInterval { count: 0, total: 0, share: 0.0, ci95_low: 0.0, ci95_high: 0.0 },
+            days_entry_to_diagnosis: Vec::new(),
+            prefectures: Vec::new(),
+        }
+    }
 }

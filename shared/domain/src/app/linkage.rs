@@ -232,9 +232,9 @@ impl App {
         Ok(run)
     }
 
-    /// The statistics of the last scheduled run.
+    /// The statistics of the last scheduled run ([`LinkageSummary::empty`] before the first).
     pub async fn linkage_summary(&self) -> Result<LinkageSummary, AppError> {
-        self.links.get_summary().await?.ok_or(AppError::NotFound)
+        Ok(self.links.get_summary().await?.unwrap_or_else(LinkageSummary::empty))
     }
 
     /// The pending reviews of a health centre's reports.
@@ -290,7 +290,7 @@ fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], deci
     let status_count = |status: ReviewStatus| decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64;
     let p = s.negative_then_diagnosed;
     LinkageSummary {
-        computed_at: now,
+        computed_at: Some(now),
         entries: entries.len() as u64,
         reports: reports.len() as u64,
         links: links.len() as u64,
