@@ -290,7 +290,7 @@ fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDec
         method: "fellegi_sunter:date_of_birth,name".to_owned(),
         agreeing_fields: vec!["date_of_birth".to_owned(), "name".to_owned()],
         decided_at: t0(),
-        review: (band == LinkBand::Review).then(|| Review { status: ReviewStatus::Pending, by: None, at: None }),
+        review: (band == LinkBand::Review).then_some(Review { status: ReviewStatus::Pending, by: None, at: None }),
     }
 }
 

@@ -89,6 +89,7 @@ impl Server {
             ("ENTRIES_TABLE", tables.entries.as_str()),
             ("CYCLES_TABLE", tables.cycles.as_str()),
             ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
+            ("LINKS_TABLE", tables.links.as_str()),
         ];
         let mut server = Server::start(&["--aws"], &envs);
         server.tables = Some(tables);

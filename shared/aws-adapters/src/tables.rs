@@ -111,8 +111,9 @@ async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> 
 
 /// Creates the tables (on-demand billing) and waits until they are ACTIVE. Tables that exist already are left as
 /// they are, so running it twice is harmless.
+/// Tables left unnamed (a configuration that does not use them) are skipped.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
-    let tables = specs(names);
+    let tables: Vec<Table<'_>> = specs(names).into_iter().filter(|t| !t.name.is_empty()).collect();
     let mut created = Vec::new();
     for table in &tables {
         created.push(create(client, table).await?);
