@@ -48,6 +48,8 @@ pub enum ReviewAnswer {
     Reject,
 }
 
+/// The engine's view of an entry record. `expose()` on purpose: the comparison needs the values; what leaves the
+/// engine (a `Decision`) holds indexes, a score and field levels only.
 fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
     let (dob, entry_date) = (e.date_of_birth.to_string(), e.entry_date.to_string());
     LinkEntry::new(&EntryFields {
@@ -61,6 +63,7 @@ fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
     })
 }
 
+/// The engine's view of a report (`expose()` on purpose, as for entries).
 fn report_link(r: &CaseReport) -> Option<LinkReport> {
     let (dob, diagnosis) = (r.date_of_birth.to_string(), r.diagnosis_date.to_string());
     LinkReport::new(&ReportFields {
