@@ -29,7 +29,7 @@ ALLOWED_MANAGED = {
     "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 KNOWN_ENV = {
-    "REPORTS_TABLE", "ENTRIES_TABLE", "CYCLES_TABLE", "IDEMPOTENCY_TABLE", "GRAPH_SOURCES_TABLE", "HMAC_SECRET", "SES_FROM_ADDRESS",
+    "REPORTS_TABLE", "ENTRIES_TABLE", "CYCLES_TABLE", "IDEMPOTENCY_TABLE", "GRAPH_SOURCES_TABLE", "LINKS_TABLE", "HMAC_SECRET", "SES_FROM_ADDRESS",
     "EXPORT_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG",
 }
 FUNCTIONS = {"IngestFunction": "ingest", "ReissueFunction": "reissue", "LinkageFunction": "linkage",

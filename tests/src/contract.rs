@@ -9,7 +9,9 @@ use chrono::Duration;
 use domain::cycle::{CycleState, NumberState};
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::graphs::linelist::LineListCase;
-use domain::ports::{CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, PutOutcome, ReportStore};
+use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
+use domain::ports::{CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore};
+use domain::report::ReportId;
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 use domain::StoreError;
@@ -24,6 +26,7 @@ pub struct Backend {
     cycles: Arc<dyn CycleStore>,
     idempotency: Arc<dyn IdempotencyStore>,
     graph_sources: Arc<dyn GraphSourceStore>,
+    links: Arc<dyn LinkStore>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
 }
@@ -31,10 +34,18 @@ pub struct Backend {
 /// A backend over one store value that implements every port; `keys` lists its key and index values.
 fn backend<S>(stores: S, keys: Keys) -> Backend
 where
-    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + GraphSourceStore + 'static,
+    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + GraphSourceStore + LinkStore + 'static,
 {
     let shared = Arc::new(stores);
-    Backend { reports: shared.clone(), entries: shared.clone(), cycles: shared.clone(), idempotency: shared.clone(), graph_sources: shared, keys }
+    Backend {
+        reports: shared.clone(),
+        entries: shared.clone(),
+        cycles: shared.clone(),
+        idempotency: shared.clone(),
+        graph_sources: shared.clone(),
+        links: shared,
+        keys,
+    }
 }
 
 pub async fn sqlite() -> Backend {
@@ -325,6 +336,92 @@ async fn switch_dates_are_set_replaced_and_cleared(b: Backend) {
     assert_eq!(s.hersys_from(oita), Some(fixtures::date("2021-06-01")));
 }
 
+fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDecision {
+    LinkDecision {
+        report_id: report.clone(),
+        health_center_code: hc.to_owned(),
+        entry_id: entry.to_owned(),
+        score: 7.5,
+        band,
+        method: "fellegi_sunter:date_of_birth,name".to_owned(),
+        agreeing_fields: vec!["date_of_birth".to_owned(), "name".to_owned()],
+        decided_at: t0(),
+        review: (band == LinkBand::Review).then_some(Review { status: ReviewStatus::Pending, by: None, at: None }),
+    }
+}
+
+async fn entries_are_all_read(b: Backend) {
+    b.entries.put_entries(&[fixtures::entry("E-2", "TR1234567"), fixtures::entry("E-1", "TR7654321")]).await.unwrap();
+    let all = b.entries.all_entries().await.unwrap();
+    assert_eq!(all.iter().map(|e| e.entry_id.as_str()).collect::<Vec<_>>(), ["E-1", "E-2"]);
+}
+
+async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre(b: Backend) {
+    let (r1, r2, r3) = (ReportId::generate(), ReportId::generate(), ReportId::generate());
+    assert!(b.links.get_decision(&r1).await.unwrap().is_none());
+    assert!(b.links.all_decisions().await.unwrap().is_empty());
+    // a link is not in any queue; reviews are queued under their health centre only while pending
+    assert_eq!(b.links.put_decision(&decision(&r1, "131016", "E-1", LinkBand::Link)).await.unwrap(), DecisionWrite::Written);
+    assert_eq!(b.links.put_decision(&decision(&r2, "131016", "E-2", LinkBand::Review)).await.unwrap(), DecisionWrite::Written);
+    assert_eq!(b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Review)).await.unwrap(), DecisionWrite::Written);
+    let queue = b.links.review_queue("131016").await.unwrap();
+    assert_eq!(queue.iter().map(|d| &d.report_id).collect::<Vec<_>>(), [&r2]);
+    assert_eq!(b.links.review_queue("271004").await.unwrap().len(), 1);
+    assert!(b.links.review_queue("999999").await.unwrap().is_empty());
+    assert_eq!(b.links.all_decisions().await.unwrap().len(), 3);
+
+    // an unreviewed decision is replaced; a link cannot be reviewed; an absent one is not found
+    let mut moved = decision(&r1, "131016", "E-9", LinkBand::Link);
+    moved.score = 20.0;
+    assert_eq!(b.links.put_decision(&moved).await.unwrap(), DecisionWrite::Written);
+    assert_eq!(b.links.get_decision(&r1).await.unwrap().unwrap(), moved);
+    let answer = Review { status: ReviewStatus::Confirmed, by: Some("user-1".to_owned()), at: Some(t0() + Duration::hours(1)) };
+    assert!(matches!(b.links.record_review(&r1, &answer).await, Err(StoreError::VersionConflict { .. })));
+    assert!(matches!(b.links.record_review(&ReportId::generate(), &answer).await, Err(StoreError::NotFound)));
+
+    // a confirmed review leaves the queue and is never replaced nor removed, nor answered twice
+    let stored = b.links.record_review(&r2, &answer).await.unwrap();
+    assert_eq!(stored.review.as_ref().unwrap(), &answer);
+    assert!(b.links.review_queue("131016").await.unwrap().is_empty());
+    assert_eq!(b.links.put_decision(&decision(&r2, "131016", "E-7", LinkBand::Review)).await.unwrap(), DecisionWrite::KeptReviewed);
+    assert!(!b.links.remove_decision(&r2).await.unwrap());
+    let rejected = Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()) };
+    assert!(matches!(b.links.record_review(&r2, &rejected).await, Err(StoreError::VersionConflict { .. })));
+    let kept = b.links.get_decision(&r2).await.unwrap().unwrap();
+    assert_eq!((kept.entry_id.as_str(), kept.review.unwrap().status), ("E-2", ReviewStatus::Confirmed));
+
+    // a rejection is kept as well; unreviewed decisions can be removed
+    b.links.record_review(&r3, &rejected).await.unwrap();
+    assert_eq!(b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Link)).await.unwrap(), DecisionWrite::KeptReviewed);
+    assert!(b.links.remove_decision(&r1).await.unwrap());
+    assert!(!b.links.remove_decision(&r1).await.unwrap());
+    assert_eq!(b.links.all_decisions().await.unwrap().len(), 2);
+}
+
+async fn the_linkage_summary_is_replaced_whole(b: Backend) {
+    use domain::links::{LinkageSummary, ShareWithInterval};
+    assert!(b.links.get_summary().await.unwrap().is_none());
+    let mut summary = LinkageSummary {
+        computed_at: Some(t0()),
+        entries: 10,
+        reports: 4,
+        links: 2,
+        reviews_pending: 1,
+        reviews_confirmed: 0,
+        reviews_rejected: 0,
+        entrants: Vec::new(),
+        negative_then_diagnosed_28d: ShareWithInterval { count: 1, total: 8, share: 0.125, ci95_low: 0.02, ci95_high: 0.47 },
+        days_entry_to_diagnosis: Vec::new(),
+        prefectures: Vec::new(),
+    };
+    b.links.put_summary(&summary).await.unwrap();
+    assert_eq!(b.links.get_summary().await.unwrap().unwrap(), summary);
+    summary.links = 3;
+    b.links.put_summary(&summary).await.unwrap();
+    assert_eq!(b.links.get_summary().await.unwrap().unwrap().links, 3);
+    assert!(b.links.all_decisions().await.unwrap().is_empty(), "the summary is not a decision");
+}
+
 macro_rules! contract_suite {
     ($backend:ident) => {
         mod $backend {
@@ -351,6 +448,9 @@ macro_rules! contract_suite {
             case!(no_raw_personal_identifier_in_any_key);
             case!(linelist_cases_are_replaced_by_prefecture_and_number);
             case!(switch_dates_are_set_replaced_and_cleared);
+            case!(entries_are_all_read);
+            case!(link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre);
+            case!(the_linkage_summary_is_replaced_whole);
         }
     };
 }

@@ -354,6 +354,7 @@ async fn import_with_aws_stores_in_dynamodb() {
         ("ENTRIES_TABLE", tables.entries.as_str()),
         ("CYCLES_TABLE", tables.cycles.as_str()),
         ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
+        ("LINKS_TABLE", tables.links.as_str()),
     ];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("entries.csv");

@@ -90,6 +90,7 @@ impl Server {
             ("CYCLES_TABLE", tables.cycles.as_str()),
             ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
             ("GRAPH_SOURCES_TABLE", tables.graph_sources.as_str()),
+            ("LINKS_TABLE", tables.links.as_str()),
         ];
         let mut server = Server::start(&["--aws"], &envs);
         server.tables = Some(tables);

@@ -28,3 +28,7 @@ mod handlers;
 mod openapi;
 #[cfg(test)]
 mod processing;
+#[cfg(test)]
+mod linkage;
+#[cfg(test)]
+mod linkage_run;

@@ -17,7 +17,7 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 /// losing the route fails the test. Never add an operation that is already routed.
 const PENDING: &[(&str, &str)] = &[];
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     serde_json::from_str(DOCUMENT).expect("shared/api/openapi.json is not valid JSON")
 }
 
@@ -128,7 +128,7 @@ fn token_for(server: &Server, op: &Value) -> Option<String> {
 
 /// A documented answer to a real request: its status is documented for the operation, and its content type,
 /// body and headers match what the document says of that status.
-async fn check_answer(doc: &Value, method: &str, path: &str, res: Response) -> (u16, Value) {
+pub(crate) async fn check_answer(doc: &Value, method: &str, path: &str, res: Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let op = &doc["paths"][path][method];
     let documented = op["responses"].get(status.to_string()).unwrap_or_else(|| {

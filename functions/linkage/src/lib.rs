@@ -1,14 +1,26 @@
-//! The scheduled linkage: joins outbreak reports with quarantine entry records.
+//! The scheduled linkage: joins outbreak reports with quarantine entry records (issue 5), stores the decisions and
+//! recomputes the statistics.
 
 use domain::app::App;
 use serde_json::{json, Value};
 
 pub use api::events::ScheduledEvent;
 
-/// Handles one scheduled event. "Now" is the event's `time`.
+/// Handles one scheduled event. "Now" is the event's `time`. The answer holds counts only.
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
     let event = ScheduledEvent::from_json(event)?;
-    let outcome = app.link_exact(event.time).await?;
-    tracing::info!(reports = outcome.reports_with_passport, linked = outcome.linked, "linkage run done");
-    Ok(json!({ "now": event.time, "reports_with_passport": outcome.reports_with_passport, "linked": outcome.linked }))
+    let run = app.run_linkage(event.time).await?;
+    Ok(json!({
+        "now": event.time,
+        "entries": run.entries,
+        "reports": run.reports,
+        "candidate_pairs": run.candidate_pairs,
+        "links": run.links,
+        "reviews": run.reviews,
+        "written": run.written,
+        "unchanged": run.unchanged,
+        "kept_reviewed": run.kept_reviewed,
+        "removed": run.removed,
+        "files": run.files,
+    }))
 }

@@ -24,6 +24,8 @@ pub enum What {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Entry records, reports and the truth for the linkage benchmark (see gen_linkage.rs).
+    Linkage(crate::gen_linkage::Args),
 }
 
 /// SplitMix64: a good-enough, dependency-free mix of the row number and seed.
@@ -42,7 +44,10 @@ const RESULTS: [&str; 3] = ["negative", "positive", "not_tested"];
 const SEXES: [&str; 3] = ["M", "F", "X"];
 
 pub fn run(what: What) -> anyhow::Result<()> {
-    let What::Entries { count, out, invalid_every, seed } = what;
+    let (count, out, invalid_every, seed) = match what {
+        What::Entries { count, out, invalid_every, seed } => (count, out, invalid_every, seed),
+        What::Linkage(args) => return crate::gen_linkage::run(args),
+    };
     let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     writeln!(w, "{}", COLUMNS.join(","))?;

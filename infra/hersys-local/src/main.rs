@@ -10,8 +10,10 @@ mod demo;
 mod bench_graphs;
 mod r#gen;
 mod graphs;
+mod gen_linkage;
 mod import;
 mod invoke;
+mod link;
 mod outbox;
 mod schedules;
 mod serve;
@@ -148,6 +150,8 @@ enum Command {
         /// A CSV file as `hersys gen entries` writes it.
         file: PathBuf,
     },
+    /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
+    Link(link::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -191,6 +195,7 @@ async fn main() -> std::process::ExitCode {
         Command::Gen { what } => r#gen::run(what),
         Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
         Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
+        Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
         Command::BenchEntries { file } => bench::entries(&file),

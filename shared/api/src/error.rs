@@ -123,6 +123,7 @@ impl IntoResponse for ApiError {
                     let problem = match what {
                         "state" => "does not allow this: the cycle has ended",
                         "cycle" => "was changed concurrently; retry",
+                        "review" => "is not pending: answered already, or linked without review",
                         _ => "is already taken",
                     };
                     (StatusCode::CONFLICT, "conflict", vec![FieldProblem { field: what.to_owned(), problem: problem.to_owned() }])

@@ -9,6 +9,7 @@ mod entries;
 mod error;
 mod graph_sources;
 mod idempotency;
+mod linkage;
 pub mod events;
 mod openapi;
 mod processing;
@@ -44,6 +45,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/processing-numbers/stats", get(processing::stats))
         .route("/v1/graph-sources", get(graph_sources::list))
         .route("/v1/graph-sources/{prefecture}", limited(put(graph_sources::set), 4096))
+        .route("/v1/linkage/summary", get(linkage::summary))
+        .route("/v1/linkage/review", get(linkage::review_queue))
+        .route("/v1/linkage/review/{id}", limited(post(linkage::answer), linkage::BODY_LIMIT))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)

@@ -1,4 +1,4 @@
-//! Creates the four tables of `docs/storage-layout.md` with their keys and indexes, for DynamoDB Local in tests and
+//! Creates the tables of `docs/storage-layout.md` with their keys and indexes, for DynamoDB Local in tests and
 //! for `hersys serve --aws`. In AWS the SAM template owns the tables (with point-in-time recovery and a
 //! customer-managed KMS key, which this does not set up).
 
@@ -32,7 +32,7 @@ struct Table<'a> {
     ttl: bool,
 }
 
-fn specs(names: &TableNames) -> [Table<'_>; 5] {
+fn specs(names: &TableNames) -> [Table<'_>; 6] {
     use ScalarAttributeType::{N, S};
     let index = |name, hash, range, projection| Index { name, hash, range, projection };
     [
@@ -66,6 +66,13 @@ fn specs(names: &TableNames) -> [Table<'_>; 5] {
         Table { name: &names.idempotency, sort_key: None, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
         // Graph export sources: pk `linelist#<prefecture>` / sk the list's No; pk `switch` / sk the prefecture.
         Table { name: &names.graph_sources, sort_key: Some("sk"), attributes: &[("pk", S), ("sk", S)], indexes: Vec::new(), ttl: false },
+        Table {
+            name: &names.links,
+            sort_key: None,
+            attributes: &[("pk", S), ("review_hc", S)],
+            indexes: vec![index("review_queue", "review_hc", Some("pk"), ProjectionType::All)],
+            ttl: false,
+        },
     ]
 }
 
@@ -112,6 +119,7 @@ async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> 
 
 /// Creates the tables (on-demand billing) and waits until they are ACTIVE. Tables that exist already are left as
 /// they are, so running it twice is harmless.
+/// Tables left unnamed (a configuration that does not use them) are skipped.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
     // A table this caller was not given a name for (an empty name) is not created.
     let tables: Vec<Table<'_>> = specs(names).into_iter().filter(|t| !t.name.is_empty()).collect();

@@ -47,7 +47,7 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
     create_tables(&client, &names).await.unwrap();
 
     // THEN each table has `pk` as its only key, and exactly the indexes of docs/storage-layout.md
-    let expected: [(&str, &[IndexSpec]); 4] = [
+    let expected: [(&str, &[IndexSpec]); 5] = [
         (
             &names.reports,
             &[
@@ -64,6 +64,7 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
             ],
         ),
         (&names.idempotency, &[]),
+        (&names.links, &[("review_queue", "review_hc", Some("pk"), ProjectionType::All)]),
     ];
     for (table, indexes) in expected {
         let described = client.describe_table().table_name(table).send().await.unwrap().table.unwrap();

@@ -11,6 +11,8 @@ pub mod error;
 pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;
+pub mod linkage;
+pub mod links;
 pub mod pii;
 pub mod ports;
 pub mod prefecture;

@@ -16,6 +16,7 @@ use crate::error::{ExportError, NotifyError, StoreError};
 use crate::graphs::linelist::LineListCase;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
+use crate::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
 use crate::pii::{Email, PhoneNumber};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
@@ -59,6 +60,29 @@ pub trait EntryStore: Send + Sync {
     async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError>;
     async fn get_entry(&self, entry_id: &str) -> Result<Option<EntryRecord>, StoreError>;
     async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError>;
+    /// Every entry record (a full read: Scan on DynamoDB), for the scheduled linkage.
+    async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError>;
+}
+
+/// Linkage decisions, one per report, and the summary of the last run.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Writes (replaces) the decision of `decision.report_id`, unless the stored one was confirmed or rejected by a
+    /// health centre: then nothing is written (`KeptReviewed`). A pending review-band decision carries a review
+    /// queue key (its health centre) while pending only (sparse index).
+    async fn put_decision(&self, decision: &LinkDecision) -> Result<DecisionWrite, StoreError>;
+    async fn get_decision(&self, report: &ReportId) -> Result<Option<LinkDecision>, StoreError>;
+    /// Removes the decision of a report unless it was reviewed; tells whether one was removed.
+    async fn remove_decision(&self, report: &ReportId) -> Result<bool, StoreError>;
+    /// Every stored decision (a full read: Scan on DynamoDB), for the scheduled run and its statistics.
+    async fn all_decisions(&self) -> Result<Vec<LinkDecision>, StoreError>;
+    /// Pending review-band decisions of a health centre's reports, by report id. Served by a sparse index.
+    async fn review_queue(&self, health_center: &str) -> Result<Vec<LinkDecision>, StoreError>;
+    /// Records a health centre's answer on a pending decision and returns the decision as stored.
+    /// `NotFound` if absent, `VersionConflict { expected: 0 }` if it is not pending (a link, or answered already).
+    async fn record_review(&self, report: &ReportId, review: &Review) -> Result<LinkDecision, StoreError>;
+    async fn put_summary(&self, summary: &LinkageSummary) -> Result<(), StoreError>;
+    async fn get_summary(&self) -> Result<Option<LinkageSummary>, StoreError>;
 }
 
 #[async_trait]

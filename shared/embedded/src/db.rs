@@ -60,6 +60,16 @@ CREATE TABLE IF NOT EXISTS counters (
     purge_after INTEGER NOT NULL
 );
 
+-- Linkage decisions (pk = report id) and the summary (pk 'summary'). review_hc is the report's health centre while
+-- its review-band decision is pending, else NULL: the partial index is the review queue.
+CREATE TABLE IF NOT EXISTS links (
+    pk        TEXT PRIMARY KEY,
+    doc       TEXT NOT NULL,
+    reviewed  INTEGER NOT NULL DEFAULT 0,
+    review_hc TEXT
+);
+CREATE INDEX IF NOT EXISTS links_review_queue ON links (review_hc, pk) WHERE review_hc IS NOT NULL;
+
 CREATE TABLE IF NOT EXISTS idempotency (
     pk              TEXT PRIMARY KEY,
     payload_hash    TEXT NOT NULL,

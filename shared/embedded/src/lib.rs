@@ -16,6 +16,7 @@ mod bulk;
 mod db;
 mod export;
 mod graph_sources;
+mod links;
 mod outbox;
 mod stores;
 

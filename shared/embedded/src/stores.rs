@@ -122,7 +122,8 @@ impl SqliteStores {
                      UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
-                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters",
+                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters
+                     UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links",
                 )
                 .map_err(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
@@ -266,6 +267,16 @@ impl EntryStore for SqliteStores {
             .run(move |conn| {
                 let mut stmt = conn.prepare_cached("SELECT doc FROM entries WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([hash], |r| r.get::<_, String>(0)).map_err(sql)?;
+                docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
+            })
+            .await
+    }
+
+    async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError> {
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT doc FROM entries ORDER BY pk").map_err(sql)?;
+                let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
             })
             .await

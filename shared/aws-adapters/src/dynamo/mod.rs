@@ -9,6 +9,7 @@ mod cycles;
 mod entries;
 mod graph_sources;
 mod idempotency;
+mod links;
 mod reports;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ pub enum Table {
     Cycles,
     Idempotency,
     GraphSources,
+    Links,
 }
 
 /// The table names, from configuration; empty for a table this function was not given.
@@ -45,6 +47,8 @@ pub struct TableNames {
     pub idempotency: String,
     /// Line-list cases and switch dates of the graph export (`GRAPH_SOURCES_TABLE`).
     pub graph_sources: String,
+    /// Linkage decisions, the review queue and the summary (`LINKS_TABLE`).
+    pub links: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +56,7 @@ pub struct TableNames {
 pub struct MissingTableName(pub &'static str);
 
 impl TableNames {
-    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE` and `IDEMPOTENCY_TABLE`. Each function is granted
+    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE`, `IDEMPOTENCY_TABLE` and `LINKS_TABLE`. Each function is granted
     /// only the tables it uses, so absent ones are allowed and refused on use ([`TableNames::name`]); at least one
     /// must be set.
     pub fn from_env() -> Result<Self, MissingTableName> {
@@ -63,6 +67,7 @@ impl TableNames {
             cycles: var("CYCLES_TABLE"),
             idempotency: var("IDEMPOTENCY_TABLE"),
             graph_sources: var("GRAPH_SOURCES_TABLE"),
+            links: var("LINKS_TABLE"),
         };
         if names.all().iter().all(|n| n.is_empty()) {
             return Err(MissingTableName("REPORTS_TABLE"));
@@ -78,6 +83,7 @@ impl TableNames {
             Table::Cycles => (&self.cycles, "CYCLES_TABLE"),
             Table::Idempotency => (&self.idempotency, "IDEMPOTENCY_TABLE"),
             Table::GraphSources => (&self.graph_sources, "GRAPH_SOURCES_TABLE"),
+            Table::Links => (&self.links, "LINKS_TABLE"),
         };
         if name.is_empty() {
             Err(StoreError::Unavailable(format!("{var} is not configured for this function")))
@@ -86,7 +92,7 @@ impl TableNames {
         }
     }
 
-    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`: a random prefix
+    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`, `{prefix}Links`: a random prefix
     /// per test keeps tests apart on one DynamoDB Local.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
@@ -95,11 +101,12 @@ impl TableNames {
             cycles: format!("{prefix}ProcessingNumbers"),
             idempotency: format!("{prefix}Idempotency"),
             graph_sources: format!("{prefix}GraphSources"),
+            links: format!("{prefix}Links"),
         }
     }
 
-    pub(crate) fn all(&self) -> [&str; 5] {
-        [&self.reports, &self.entries, &self.cycles, &self.idempotency, &self.graph_sources]
+    pub(crate) fn all(&self) -> [&str; 6] {
+        [&self.reports, &self.entries, &self.cycles, &self.idempotency, &self.graph_sources, &self.links]
     }
 }
 
@@ -111,7 +118,7 @@ pub struct DynamoStores {
 }
 
 /// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
-const KEY_ATTRIBUTES: [&str; 5] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard"];
+const KEY_ATTRIBUTES: [&str; 6] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc"];
 
 impl DynamoStores {
     pub fn new(client: Client, tables: TableNames) -> Self {
@@ -219,7 +226,7 @@ mod table_name_tests {
 
     #[test]
     fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
-        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new(), graph_sources: String::new() };
+        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new(), graph_sources: String::new(), links: String::new() };
         assert_eq!(names.name(Table::Reports).unwrap(), "R");
         let err = names.name(Table::Entries).unwrap_err().to_string();
         assert!(err.contains("ENTRIES_TABLE"), "{err}");

@@ -7,16 +7,18 @@ use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::cycle::Policy;
 use crate::ports::{
-    CycleStore, EntryStore, ExportSink, GraphSourceStore, IdempotencyStore, Metrics, Notifier, ReportStore, Versioned,
+    CycleStore, EntryStore, ExportSink, GraphSourceStore, IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore,
+    Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
-use crate::prefecture::PrefectureCode;
-use crate::time::{japan_date, Clock, Instant};
+use crate::time::{japan_date, Clock};
 
 mod entries;
 mod graphs;
+mod linkage;
 mod processing;
 
+pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, summary_csv};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -27,6 +29,7 @@ pub struct App {
     pub entries: Arc<dyn EntryStore>,
     pub cycles: Arc<dyn CycleStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub links: Arc<dyn LinkStore>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
     /// Line lists and switch dates of the graph export.
@@ -79,6 +82,7 @@ impl App {
             other => other.into(),
         })?;
         tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
+        self.link_on_create(&report, now).await;
         Ok(Versioned { value: report, version: 1 })
     }
 
@@ -110,31 +114,5 @@ impl App {
         let version = self.reports.update_report(&next, expected_version).await?;
         tracing::info!(report_id = %next.id, version, status_change = patch.status.is_some(), corrections = patch.corrections.len(), "report updated");
         Ok(Versioned { value: next, version })
-    }
-}
-
-/// What a linkage run found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkRun {
-    pub reports_with_passport: usize,
-    pub linked: usize,
-}
-
-impl App {
-    /// Exact linkage: counts reports whose passport hash matches an entry record. Reads every prefecture's
-    /// reports; the incremental and scored linkage of the linkage issue replaces this.
-    pub async fn link_exact(&self, _now: Instant) -> Result<LinkRun, AppError> {
-        let mut run = LinkRun::default();
-        for prefecture in PrefectureCode::all() {
-            for report in self.reports.reports_by_prefecture(prefecture).await? {
-                if let Some(hash) = &report.passport_hash {
-                    run.reports_with_passport += 1;
-                    if !self.entries.entries_by_passport(hash).await?.is_empty() {
-                        run.linked += 1;
-                    }
-                }
-            }
-        }
-        Ok(run)
     }
 }

@@ -1,0 +1,329 @@
+//! `hersys link --entries ENTRIES.csv --reports REPORTS.csv --out LINKS.csv [--truth TRUTH.csv]`: the offline
+//! linkage of issue 5 for analysts and benchmarks. Writes `LINKS.csv` (`report_id,entry_id,score,method`, a report
+//! at most once) and the review band beside it (`LINKS.review.csv`, with the runner-up's score when another
+//! person came close). With `--truth`, prints precision, recall and F1, overall and on reports whose passport
+//! number was missing or mistyped. Prints counts and timings to stderr, never a personal value.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use domain::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
+use rayon::prelude::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    entries: PathBuf,
+    #[arg(long)]
+    reports: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// TRUTH.csv of `hersys gen linkage`: print precision, recall and F1.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Score (bits) at or above which a report is linked.
+    #[arg(long, default_value_t = Thresholds::default().link)]
+    link_threshold: f32,
+    /// Score (bits) at or above which a report goes to review.
+    #[arg(long, default_value_t = Thresholds::default().review)]
+    review_threshold: f32,
+    /// A best candidate whose runner-up (another person) is within this many bits goes to review.
+    #[arg(long, default_value_t = Thresholds::default().margin)]
+    margin: f32,
+    /// Print the model's m and u values and weights.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// Ids of one side, in one buffer (no allocation per row).
+#[derive(Default)]
+struct Ids {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Ids {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.ends.get(i).map_or("", |&end| &self.text[start..end as usize])
+    }
+
+    fn append(&mut self, other: Ids) {
+        let base = self.text.len() as u32;
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.into_iter().map(|e| e + base));
+    }
+}
+
+fn columns(header: &csv::ByteRecord, wanted: &[&str], file: &Path) -> anyhow::Result<Vec<usize>> {
+    wanted
+        .iter()
+        .map(|w| {
+            header
+                .iter()
+                .position(|h| h == w.as_bytes())
+                .with_context(|| format!("{}: no column {w}", file.display()))
+        })
+        .collect()
+}
+
+/// Splits `data` (after its header line) into about `parts` pieces at line ends. Records hold no line breaks
+/// inside quotes (the quarantine system's export and the generator write none), so a piece is whole rows.
+fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
+    let header_end = data.iter().position(|&b| b == b'\n').map_or(data.len(), |i| i + 1);
+    let (header, body) = data.split_at(header_end);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..=parts {
+        let mut end = (body.len() * k / parts).max(start);
+        while end > 0 && end < body.len() && body[end - 1] != b'\n' {
+            end += 1;
+        }
+        if k == parts {
+            end = body.len();
+        }
+        out.push(&body[start..end]);
+        start = end;
+    }
+    (header, out)
+}
+
+fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> &'a str {
+    rec.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+}
+
+/// Reads a CSV file in parallel pieces; `row` turns one record into a value (or `None` to skip it).
+fn read_parallel<T: Send>(
+    path: &Path,
+    wanted: &[&str],
+    row: impl Fn(&csv::ByteRecord, &[usize]) -> Option<T> + Sync,
+) -> anyhow::Result<(Vec<T>, Ids, usize)> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (header_line, bodies) = pieces(&data, rayon::current_num_threads().max(1) * 4);
+    let mut header = csv::ByteRecord::new();
+    csv::ReaderBuilder::new().has_headers(false).from_reader(header_line).read_byte_record(&mut header)?;
+    let cols = columns(&header, wanted, path)?;
+    let id_col = cols[0];
+    let results: Vec<anyhow::Result<(Vec<T>, Ids, usize)>> = bodies
+        .par_iter()
+        .map(|body| {
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(*body);
+            let mut rec = csv::ByteRecord::new();
+            let (mut values, mut ids, mut skipped) = (Vec::new(), Ids::default(), 0usize);
+            while reader.read_byte_record(&mut rec)? {
+                match row(&rec, &cols) {
+                    Some(v) => {
+                        values.push(v);
+                        ids.push(field(&rec, id_col));
+                    }
+                    None => skipped += 1,
+                }
+            }
+            Ok((values, ids, skipped))
+        })
+        .collect();
+    let (mut values, mut ids, mut skipped) = (Vec::new(), Ids::default(), 0);
+    for r in results {
+        let (v, i, s) = r?;
+        values.extend(v);
+        ids.append(i);
+        skipped += s;
+    }
+    Ok((values, ids, skipped))
+}
+
+const ENTRY_COLUMNS: [&str; 8] = ["entry_id", "passport_number", "nationality", "family_name", "given_names", "date_of_birth", "sex", "entry_date"];
+const REPORT_COLUMNS: [&str; 8] = ["report_id", "passport_number", "nationality", "name", "name_kana", "date_of_birth", "sex", "diagnosis_date"];
+
+fn read_entries(path: &Path) -> anyhow::Result<(Vec<LinkEntry>, Ids, usize)> {
+    read_parallel(path, &ENTRY_COLUMNS, |rec, c| {
+        LinkEntry::new(&EntryFields {
+            passport_number: field(rec, c[1]),
+            nationality: field(rec, c[2]),
+            family_name: field(rec, c[3]),
+            given_names: field(rec, c[4]),
+            date_of_birth: field(rec, c[5]),
+            sex: field(rec, c[6]),
+            entry_date: field(rec, c[7]),
+        })
+    })
+}
+
+fn read_reports(path: &Path) -> anyhow::Result<(Vec<LinkReport>, Ids, usize)> {
+    read_parallel(path, &REPORT_COLUMNS, |rec, c| {
+        LinkReport::new(&ReportFields {
+            passport_number: field(rec, c[1]),
+            nationality: field(rec, c[2]),
+            name: field(rec, c[3]),
+            name_kana: field(rec, c[4]),
+            date_of_birth: field(rec, c[5]),
+            sex: field(rec, c[6]),
+            diagnosis_date: field(rec, c[7]),
+        })
+    })
+}
+
+/// `LINKS.csv` → `LINKS.review.csv`.
+pub fn review_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "LINKS".to_owned());
+    out.with_file_name(format!("{stem}.review.csv"))
+}
+
+fn write_decisions(path: &Path, decisions: &[&Decision], reports: &Ids, entries: &Ids, review: bool) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(w, "report_id,entry_id,score,method{}", if review { ",runner_up_score" } else { "" })?;
+    for d in decisions {
+        write!(w, "{},{},{:.2},{}", reports.get(d.report), entries.get(d.entry), d.score, d.method())?;
+        if review {
+            write!(w, ",{}", d.runner_up.map(|s| format!("{s:.2}")).unwrap_or_default())?;
+        }
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if linkage::MAX_ENTRIES < 1 {
+        bail!("no room for entries");
+    }
+    let started = Instant::now();
+    let (entries, reports) = rayon::join(|| read_entries(&args.entries), || read_reports(&args.reports));
+    let (entries, entry_ids, bad_entries) = entries?;
+    let (reports, report_ids, bad_reports) = reports?;
+    if entries.len() > linkage::MAX_ENTRIES {
+        bail!("{} entries: at most {} can be linked in one run", entries.len(), linkage::MAX_ENTRIES);
+    }
+    let read = started.elapsed();
+    let options = Options {
+        thresholds: Thresholds { link: args.link_threshold, review: args.review_threshold, margin: args.margin },
+        ..Options::default()
+    };
+    let (decisions, model, stats) = linkage::link(&entries, &reports, &options);
+    let linked_at = started.elapsed();
+    let links: Vec<&Decision> = decisions.iter().filter(|d| d.band == Band::Link).collect();
+    let reviews: Vec<&Decision> = decisions.iter().filter(|d| d.band == Band::Review).collect();
+    let review_out = review_path(&args.out);
+    write_decisions(&args.out, &links, &report_ids, &entry_ids, false)?;
+    write_decisions(&review_out, &reviews, &report_ids, &entry_ids, true)?;
+    let total = started.elapsed();
+    eprintln!(
+        "entries {} (skipped {bad_entries}), reports {} (skipped {bad_reports}); index keys {}, candidate pairs {}, EM iterations {}",
+        stats.entries, stats.reports, stats.index_keys, stats.candidate_pairs, stats.em_iterations
+    );
+    eprintln!(
+        "links {} -> {}, reviews {} -> {}",
+        stats.links,
+        args.out.display(),
+        stats.reviews,
+        review_out.display()
+    );
+    eprintln!(
+        "time: read {:.2} s, link {:.2} s, write {:.2} s, total {:.2} s",
+        read.as_secs_f64(),
+        (linked_at - read).as_secs_f64(),
+        (total - linked_at).as_secs_f64(),
+        total.as_secs_f64()
+    );
+    if args.verbose {
+        eprintln!("link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}", stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]);
+        eprint!("{}", model.describe());
+    }
+    if let Some(truth) = &args.truth {
+        let report = evaluate(truth, &decisions, &report_ids, &entry_ids)?;
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// Counts of an evaluation subset.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    reports: usize,
+    /// Reports that have a true entry.
+    matchable: usize,
+    linked: usize,
+    correct: usize,
+    review: usize,
+    review_correct: usize,
+}
+
+impl Tally {
+    fn line(&self, label: &str) -> String {
+        let precision = if self.linked == 0 { 1.0 } else { self.correct as f64 / self.linked as f64 };
+        let recall = if self.matchable == 0 { 1.0 } else { self.correct as f64 / self.matchable as f64 };
+        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+        format!(
+            "{label:<28} {:>8} {:>9} {:>8} {:>9.4} {:>7.4} {:>7.4} {:>8} {:>8}\n",
+            self.reports, self.matchable, self.linked, precision, recall, f1, self.review, self.review_correct
+        )
+    }
+}
+
+/// Precision, recall and F1 of the links against TRUTH.csv (`report_id,entry_id,passport_typing`): overall and on
+/// reports whose passport number was missing or mistyped (`missing`, `confusable`, `typo`).
+fn evaluate(truth_path: &Path, decisions: &[Decision], report_ids: &Ids, entry_ids: &Ids) -> anyhow::Result<String> {
+    let mut decided: HashMap<&str, (&str, Band)> = HashMap::with_capacity(decisions.len());
+    for d in decisions {
+        decided.insert(report_ids.get(d.report), (entry_ids.get(d.entry), d.band));
+    }
+    let mut reader = csv::Reader::from_path(truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
+    let cols = columns(reader.byte_headers()?, &["report_id", "entry_id", "passport_typing"], truth_path)?;
+    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
+    let mut rec = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut rec)? {
+        let (report, truth, typing) = (field(&rec, cols[0]), field(&rec, cols[1]), field(&rec, cols[2]));
+        let mut groups = vec!["all"];
+        groups.push(match typing {
+            "missing" | "confusable" | "typo" => "passport missing/mistyped",
+            _ => "passport correct/formatting",
+        });
+        groups.push(match typing {
+            "missing" => "  passport missing",
+            "confusable" => "  passport confusable",
+            "typo" => "  passport typo",
+            "formatting" => "  passport formatting",
+            _ => "  passport correct",
+        });
+        for g in groups {
+            let t = tallies.entry(g).or_default();
+            t.reports += 1;
+            if !truth.is_empty() {
+                t.matchable += 1;
+            }
+            match decided.get(report) {
+                Some(&(entry, Band::Link)) => {
+                    t.linked += 1;
+                    if entry == truth {
+                        t.correct += 1;
+                    }
+                }
+                Some(&(entry, Band::Review)) => {
+                    t.review += 1;
+                    if entry == truth {
+                        t.review_correct += 1;
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    let mut out = format!(
+        "{:<28} {:>8} {:>9} {:>8} {:>9} {:>7} {:>7} {:>8} {:>8}\n",
+        "subset", "reports", "matchable", "linked", "precision", "recall", "F1", "review", "rev.true"
+    );
+    for g in ["all", "passport missing/mistyped", "  passport missing", "  passport confusable", "  passport typo", "passport correct/formatting", "  passport correct", "  passport formatting"] {
+        if let Some(t) = tallies.get(g) {
+            out.push_str(&t.line(g));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,350 @@
+//! The linkage of reports with entry records (issue 5) as operations: the exact step when a report arrives, the
+//! scheduled scored run with its statistics, and the health centres' review queue.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::entry::EntryRecord;
+use crate::error::StoreError;
+use crate::linkage::stats::{self, StatEntry, StatReport};
+use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
+use crate::links::{
+    DaysRow, DecisionWrite, EntrantsRow, LinkBand, LinkDecision, LinkageSummary, PrefectureRow, Review, ReviewStatus,
+    ShareWithInterval,
+};
+use crate::prefecture::PrefectureCode;
+use crate::report::{CaseReport, ReportId};
+use crate::time::Instant;
+
+use super::{App, AppError};
+
+/// The method of a decision made by the exact step.
+pub const EXACT_METHOD: &str = "exact_passport_hash";
+
+/// Below this many reports, m is not estimated by EM: the stated starting values of `Model::initial` are used.
+const MIN_REPORTS_FOR_EM: usize = 500;
+
+/// What a scheduled linkage run did (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkageRun {
+    pub entries: usize,
+    pub reports: usize,
+    /// Decisions of this run, in the link and review bands.
+    pub links: usize,
+    pub reviews: usize,
+    /// Decisions written (new or changed), left as stored (same outcome), kept because reviewed, removed.
+    pub written: usize,
+    pub unchanged: usize,
+    pub kept_reviewed: usize,
+    pub removed: usize,
+    pub candidate_pairs: usize,
+    pub files: Vec<String>,
+}
+
+/// A health centre's answer to a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAnswer {
+    Confirm,
+    Reject,
+}
+
+/// The engine's view of an entry record. `expose()` on purpose: the comparison needs the values; what leaves the
+/// engine (a `Decision`) holds indexes, a score and field levels only.
+fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
+    let (dob, entry_date) = (e.date_of_birth.to_string(), e.entry_date.to_string());
+    LinkEntry::new(&EntryFields {
+        passport_number: e.passport_number.expose(),
+        nationality: &e.nationality,
+        family_name: e.family_name.expose(),
+        given_names: e.given_names.as_ref().map_or("", |n| n.expose()),
+        date_of_birth: &dob,
+        sex: e.sex.as_str(),
+        entry_date: &entry_date,
+    })
+}
+
+/// The engine's view of a report (`expose()` on purpose, as for entries).
+fn report_link(r: &CaseReport) -> Option<LinkReport> {
+    let (dob, diagnosis) = (r.date_of_birth.to_string(), r.diagnosis_date.to_string());
+    LinkReport::new(&ReportFields {
+        passport_number: r.passport_number.as_ref().map_or("", |p| p.expose()),
+        nationality: r.nationality.as_deref().unwrap_or(""),
+        name: r.name.expose(),
+        name_kana: r.name_kana.as_ref().map_or("", |n| n.expose()),
+        date_of_birth: &dob,
+        sex: r.sex.as_str(),
+        diagnosis_date: &diagnosis,
+    })
+}
+
+fn agreeing(pattern: u16) -> Vec<String> {
+    linkage::score::agreeing_fields(pattern).split('+').filter(|f| *f != "none").map(str::to_owned).collect()
+}
+
+fn pending() -> Option<Review> {
+    Some(Review { status: ReviewStatus::Pending, by: None, at: None })
+}
+
+impl App {
+    /// The exact step, when a report with a passport number is created: the entry with the same keyed hash nearest
+    /// before (or on) the diagnosis date is linked at once. Never fails the caller: problems are logged.
+    pub(super) async fn link_on_create(&self, report: &CaseReport, now: Instant) {
+        let Some(hash) = &report.passport_hash else { return };
+        let entries = match self.entries.entries_by_passport(hash).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(report_id = %report.id, error = %e, "exact linkage skipped: entry lookup failed");
+                return;
+            }
+        };
+        let Some(entry) = entries
+            .iter()
+            .filter(|e| e.entry_date <= report.diagnosis_date)
+            .max_by(|a, b| a.entry_date.cmp(&b.entry_date).then_with(|| b.entry_id.cmp(&a.entry_id)))
+        else {
+            return;
+        };
+        let decision = LinkDecision {
+            report_id: report.id.clone(),
+            health_center_code: report.health_center_code.clone(),
+            entry_id: entry.entry_id.clone(),
+            score: f64::from(Thresholds::default().link),
+            band: LinkBand::Link,
+            method: EXACT_METHOD.to_owned(),
+            agreeing_fields: vec!["passport".to_owned()],
+            decided_at: now,
+            review: None,
+        };
+        match self.links.put_decision(&decision).await {
+            Ok(_) => tracing::info!(report_id = %report.id, entry_id = %entry.entry_id, "report linked by exact passport hash"),
+            Err(e) => tracing::warn!(report_id = %report.id, error = %e, "exact linkage not stored"),
+        }
+    }
+
+    /// Every report, from the 47 prefectures' indexes (a full read).
+    async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
+        let mut reports = Vec::new();
+        for prefecture in PrefectureCode::all() {
+            reports.extend(self.reports.reports_by_prefecture(prefecture).await?);
+        }
+        reports.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(reports)
+    }
+
+    /// The scheduled linkage: reads every report and entry record, runs the scored linkage, stores its decisions
+    /// (never replacing a confirmed or rejected review; re-running with the same data writes nothing), and
+    /// recomputes the statistics (stored, and written as `csv/linkage_*.csv` through the export sink).
+    pub async fn run_linkage(&self, now: Instant) -> Result<LinkageRun, AppError> {
+        let entries = self.entries.all_entries().await?;
+        let reports = self.all_reports().await?;
+        let stored: HashMap<ReportId, LinkDecision> =
+            self.links.all_decisions().await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
+
+        let (mut link_entries, mut entry_of) = (Vec::with_capacity(entries.len()), Vec::with_capacity(entries.len()));
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(l) = entry_link(e) {
+                link_entries.push(l);
+                entry_of.push(i);
+            }
+        }
+        let (mut link_reports, mut report_of) = (Vec::with_capacity(reports.len()), Vec::with_capacity(reports.len()));
+        for (i, r) in reports.iter().enumerate() {
+            if let Some(l) = report_link(r) {
+                link_reports.push(l);
+                report_of.push(i);
+            }
+        }
+        let pairs = link_entries.len().saturating_mul(link_reports.len());
+        let options = Options {
+            // On small data a random pair is too often a true match for u to be learnt from 400,000 samples of it.
+            u_sample: Options::default().u_sample.min(pairs.saturating_mul(20)),
+            estimate_m: link_reports.len() >= MIN_REPORTS_FOR_EM,
+            ..Options::default()
+        };
+        let (decisions, _model, engine) = linkage::link(&link_entries, &link_reports, &options);
+
+        let mut run = LinkageRun {
+            entries: entries.len(),
+            reports: reports.len(),
+            links: engine.links,
+            reviews: engine.reviews,
+            candidate_pairs: engine.candidate_pairs,
+            ..LinkageRun::default()
+        };
+        let mut current = stored.clone();
+        let mut decided: std::collections::HashSet<ReportId> = std::collections::HashSet::new();
+        for d in &decisions {
+            let (Some(report), Some(entry)) =
+                (report_of.get(d.report).and_then(|&i| reports.get(i)), entry_of.get(d.entry).and_then(|&i| entries.get(i)))
+            else {
+                continue;
+            };
+            decided.insert(report.id.clone());
+            let decision = LinkDecision {
+                report_id: report.id.clone(),
+                health_center_code: report.health_center_code.clone(),
+                entry_id: entry.entry_id.clone(),
+                score: f64::from(d.score),
+                band: if d.band == Band::Link { LinkBand::Link } else { LinkBand::Review },
+                method: d.method(),
+                agreeing_fields: agreeing(d.pattern),
+                decided_at: now,
+                review: if d.band == Band::Review { pending() } else { None },
+            };
+            match stored.get(&report.id) {
+                Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
+                Some(old) if old.same_outcome(&decision) => run.unchanged += 1,
+                _ => match self.links.put_decision(&decision).await? {
+                    DecisionWrite::Written => {
+                        run.written += 1;
+                        current.insert(report.id.clone(), decision);
+                    }
+                    DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
+                },
+            }
+        }
+        // Reports this run did not link: an earlier unreviewed scored decision goes; the exact step's links stay.
+        for (id, old) in &stored {
+            if !decided.contains(id) && !old.is_reviewed() && old.method != EXACT_METHOD && self.links.remove_decision(id).await? {
+                run.removed += 1;
+                current.remove(id);
+            }
+        }
+
+        let summary = summarise(now, &entries, &reports, &current);
+        self.links.put_summary(&summary).await?;
+        for (path, csv) in summary_csv(&summary) {
+            self.export
+                .put_object(&path, "text/csv; charset=utf-8", csv.into_bytes())
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            run.files.push(path);
+        }
+        tracing::info!(
+            entries = run.entries,
+            reports = run.reports,
+            candidate_pairs = run.candidate_pairs,
+            links = run.links,
+            reviews = run.reviews,
+            written = run.written,
+            unchanged = run.unchanged,
+            kept_reviewed = run.kept_reviewed,
+            removed = run.removed,
+            "linkage run done"
+        );
+        Ok(run)
+    }
+
+    /// The statistics of the last scheduled run ([`LinkageSummary::empty`] before the first).
+    pub async fn linkage_summary(&self) -> Result<LinkageSummary, AppError> {
+        Ok(self.links.get_summary().await?.unwrap_or_else(LinkageSummary::empty))
+    }
+
+    /// The pending reviews of a health centre's reports.
+    pub async fn review_queue(&self, health_center: &str) -> Result<Vec<LinkDecision>, AppError> {
+        Ok(self.links.review_queue(health_center).await?)
+    }
+
+    /// Confirms or rejects a pending review of a report of `health_center` (another tenant's report, or a report
+    /// without a decision, is "not found"; a decision that is not pending is a conflict).
+    pub async fn answer_review(&self, report: &ReportId, health_center: &str, reviewer: &str, answer: ReviewAnswer) -> Result<LinkDecision, AppError> {
+        let decision = self.links.get_decision(report).await?.ok_or(AppError::NotFound)?;
+        if decision.health_center_code != health_center {
+            return Err(AppError::NotFound);
+        }
+        if !decision.is_pending() {
+            return Err(AppError::Conflict("review"));
+        }
+        let status = match answer {
+            ReviewAnswer::Confirm => ReviewStatus::Confirmed,
+            ReviewAnswer::Reject => ReviewStatus::Rejected,
+        };
+        let review = Review { status, by: Some(reviewer.to_owned()), at: Some(self.clock.now()) };
+        let stored = self.links.record_review(report, &review).await.map_err(|e| match e {
+            StoreError::VersionConflict { .. } => AppError::Conflict("review"),
+            other => other.into(),
+        })?;
+        tracing::info!(report_id = %report, status = status.as_str(), "linkage review answered");
+        Ok(stored)
+    }
+}
+
+/// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews.
+fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], decisions: &HashMap<ReportId, LinkDecision>) -> LinkageSummary {
+    let stat_entries: Vec<StatEntry<'_>> = entries
+        .iter()
+        .map(|e| StatEntry { entry_date: e.entry_date, port_of_entry: &e.port_of_entry, nationality: &e.nationality, test_result: e.entry_test_result })
+        .collect();
+    let codes: Vec<String> = reports.iter().map(|r| r.prefecture.as_jis()).collect();
+    let stat_reports: Vec<StatReport<'_>> = reports
+        .iter()
+        .zip(&codes)
+        .map(|(r, code)| StatReport { diagnosis_date: r.diagnosis_date, prefecture_code: code, has_passport: r.passport_hash.is_some() })
+        .collect();
+    let entry_at: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.entry_id.as_str(), i)).collect();
+    let report_at: HashMap<&ReportId, usize> = reports.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
+    let mut links: Vec<(usize, usize)> = decisions
+        .values()
+        .filter(|d| d.counts_as_link())
+        .filter_map(|d| Some((*report_at.get(&d.report_id)?, *entry_at.get(d.entry_id.as_str())?)))
+        .collect();
+    links.sort_unstable();
+    let s = stats::summarise(&stat_entries, &stat_reports, &links);
+    let status_count = |status: ReviewStatus| decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64;
+    let p = s.negative_then_diagnosed;
+    LinkageSummary {
+        computed_at: Some(now),
+        entries: entries.len() as u64,
+        reports: reports.len() as u64,
+        links: links.len() as u64,
+        reviews_pending: status_count(ReviewStatus::Pending),
+        reviews_confirmed: status_count(ReviewStatus::Confirmed),
+        reviews_rejected: status_count(ReviewStatus::Rejected),
+        entrants: s
+            .entrants
+            .into_iter()
+            .map(|r| EntrantsRow { week_start: r.week_start, port_of_entry: r.port_of_entry, nationality: r.nationality, entrants: r.entrants })
+            .collect(),
+        negative_then_diagnosed_28d: ShareWithInterval { count: p.count, total: p.total, share: p.share, ci95_low: p.low, ci95_high: p.high },
+        days_entry_to_diagnosis: s.days_to_diagnosis.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
+        prefectures: s
+            .prefectures
+            .into_iter()
+            .map(|r| PrefectureRow {
+                prefecture_code: r.prefecture_code,
+                reports: r.reports,
+                with_passport: r.with_passport,
+                linked: r.linked,
+                share_with_passport: r.share_with_passport,
+                share_linked: r.share_linked,
+            })
+            .collect(),
+    }
+}
+
+/// The summary as CSV files (path, text): counts only.
+pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
+    let mut entrants = String::from("week_start,port_of_entry,nationality,entrants\n");
+    for r in &s.entrants {
+        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, r.entrants);
+    }
+    let p = &s.negative_then_diagnosed_28d;
+    let window = format!(
+        "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{:.6},{:.6},{:.6}\n",
+        p.total, p.count, p.share, p.ci95_low, p.ci95_high
+    );
+    let mut days = String::from("days_entry_to_diagnosis,reports\n");
+    for r in &s.days_entry_to_diagnosis {
+        let _ = writeln!(days, "{},{}", r.days, r.reports);
+    }
+    let mut prefectures = String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
+    for r in &s.prefectures {
+        let _ = writeln!(prefectures, "{},{},{},{},{:.6},{:.6}", r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked);
+    }
+    vec![
+        ("csv/linkage_entrants_weekly.csv".to_owned(), entrants),
+        ("csv/linkage_negative_then_diagnosed_28d.csv".to_owned(), window),
+        ("csv/linkage_days_entry_to_diagnosis.csv".to_owned(), days),
+        ("csv/linkage_prefectures.csv".to_owned(), prefectures),
+    ]
+}

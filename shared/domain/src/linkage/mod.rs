@@ -1,0 +1,572 @@
+//! Linkage of outbreak reports with quarantine entry records (issue 5): the pure engine.
+//!
+//! - [`LinkEntry`] and [`LinkReport`] are the normalised, fixed-size forms of the two sides (no allocation per
+//!   record; see [`passport`], [`names`], [`dates`] for the normalisers).
+//! - [`BlockIndex`] holds the blocking keys of every entry: the folded passport number and each one-deletion
+//!   variant of it, the date of birth, and each of the first two name tokens with two of the three parts of the
+//!   date of birth. A report's candidates are the entries sharing a key with it, never all pairs.
+//! - [`score`] weighs a candidate pair (Fellegi-Sunter; u from random pairs, then m, u and the prior by EM over
+//!   the candidates).
+//! - [`link`] runs it all and decides per report: a link above the upper threshold, a review between the two
+//!   thresholds (or when another person scores nearly as well), nothing below. When one person entered more than
+//!   once, the entry nearest before the diagnosis date is chosen; entries after the diagnosis date are not
+//!   candidates.
+//!
+//! Architecture invariant: a [`Decision`] holds indexes, a score and field levels, never a personal value.
+
+pub mod dates;
+pub mod names;
+pub mod passport;
+pub mod score;
+pub mod stats;
+
+use dates::Day;
+use names::Name;
+use passport::Passport;
+use rayon::prelude::*;
+use score::{Agreement, Model, PATTERNS};
+
+/// One entry record's fields as read (CSV text). Holds personal data: no `Debug`.
+#[derive(Clone, Copy, Default)]
+pub struct EntryFields<'a> {
+    pub passport_number: &'a str,
+    pub nationality: &'a str,
+    pub family_name: &'a str,
+    pub given_names: &'a str,
+    pub date_of_birth: &'a str,
+    pub sex: &'a str,
+    pub entry_date: &'a str,
+}
+
+/// One report's fields as read (CSV text). `name` may be Latin or katakana. Holds personal data: no `Debug`.
+#[derive(Clone, Copy, Default)]
+pub struct ReportFields<'a> {
+    pub passport_number: &'a str,
+    pub nationality: &'a str,
+    pub name: &'a str,
+    pub name_kana: &'a str,
+    pub date_of_birth: &'a str,
+    pub sex: &'a str,
+    pub diagnosis_date: &'a str,
+}
+
+fn parse_sex(raw: &str) -> u8 {
+    match raw.trim() {
+        "M" | "m" => b'M',
+        "F" | "f" => b'F',
+        "X" | "x" => b'X',
+        _ => 0,
+    }
+}
+
+fn parse_nationality(raw: &str) -> [u8; 3] {
+    let t = raw.trim().as_bytes();
+    if t.len() == 3 && t.iter().all(u8::is_ascii_alphabetic) {
+        [t[0].to_ascii_uppercase(), t[1].to_ascii_uppercase(), t[2].to_ascii_uppercase()]
+    } else {
+        [0; 3]
+    }
+}
+
+/// An entry record as compared. Fixed size, `Copy`.
+#[derive(Clone, Copy)]
+pub struct LinkEntry {
+    pub passport: Option<Passport>,
+    pub date_of_birth: Option<Day>,
+    /// `M`, `F`, `X`, or 0 when missing.
+    pub sex: u8,
+    /// ISO alpha-3, or zeros when missing.
+    pub nationality: [u8; 3],
+    /// Family name tokens, then given-name tokens.
+    pub name: Name,
+    pub entry_day: i32,
+}
+
+impl LinkEntry {
+    /// `None` when the entry date is missing or malformed (such a record cannot be placed in time).
+    pub fn new(f: &EntryFields<'_>) -> Option<LinkEntry> {
+        let entry_day = Day::parse(f.entry_date)?.number;
+        let mut name = Name::latin(f.family_name);
+        name.push_latin(f.given_names);
+        Some(LinkEntry {
+            passport: Passport::parse(f.passport_number),
+            date_of_birth: Day::parse(f.date_of_birth),
+            sex: parse_sex(f.sex),
+            nationality: parse_nationality(f.nationality),
+            name,
+            entry_day,
+        })
+    }
+
+    /// Whether two entries are records of the same person (the same identity fields): repeat entries.
+    fn same_person(&self, other: &LinkEntry) -> bool {
+        let passports = match (&self.passport, &other.passport) {
+            (Some(a), Some(b)) => a.folded() == b.folded(),
+            (None, None) => true,
+            _ => false,
+        };
+        passports
+            && self.date_of_birth == other.date_of_birth
+            && self.name == other.name
+            && self.sex == other.sex
+    }
+}
+
+/// A report as compared.
+#[derive(Clone, Copy)]
+pub struct LinkReport {
+    pub passport: Option<Passport>,
+    pub date_of_birth: Option<Day>,
+    pub sex: u8,
+    pub nationality: [u8; 3],
+    /// The name when written in Latin letters.
+    pub latin: Name,
+    /// The katakana reading (from `name` when it is in katakana, else `name_kana`), as passport-Hepburn romaji.
+    pub kana: Name,
+    /// The sound keys of the reading's tokens (computed once, compared with every candidate).
+    pub kana_keys: names::SoundKeys,
+    pub diagnosis_day: i32,
+}
+
+impl LinkReport {
+    /// `None` when the diagnosis date is missing or malformed.
+    pub fn new(f: &ReportFields<'_>) -> Option<LinkReport> {
+        let diagnosis_day = Day::parse(f.diagnosis_date)?.number;
+        let (latin, kana) = if names::has_kana(f.name) {
+            (Name::default(), Name::kana(f.name))
+        } else {
+            (Name::latin(f.name), if f.name_kana.trim().is_empty() { Name::default() } else { Name::kana(f.name_kana) })
+        };
+        Some(LinkReport {
+            kana_keys: names::SoundKeys::of(&kana),
+            passport: Passport::parse(f.passport_number),
+            date_of_birth: Day::parse(f.date_of_birth),
+            sex: parse_sex(f.sex),
+            nationality: parse_nationality(f.nationality),
+            latin,
+            kana,
+            diagnosis_day,
+        })
+    }
+
+    pub fn has_passport(&self) -> bool {
+        self.passport.is_some()
+    }
+}
+
+/// Compares a report with an entry, field by field.
+pub fn compare(r: &LinkReport, e: &LinkEntry) -> Agreement {
+    let both = |a: u8, b: u8| (a != 0 && b != 0).then_some(a == b);
+    Agreement {
+        passport: match (&r.passport, &e.passport) {
+            (Some(a), Some(b)) => Some(passport::compare(a, b)),
+            _ => None,
+        },
+        date_of_birth: match (r.date_of_birth, e.date_of_birth) {
+            (Some(a), Some(b)) => Some(dates::compare(a, b)),
+            _ => None,
+        },
+        sex: both(r.sex, e.sex),
+        nationality: (r.nationality[0] != 0 && e.nationality[0] != 0).then_some(r.nationality == e.nationality),
+        name: if e.name.is_empty() {
+            None
+        } else if !r.latin.is_empty() {
+            Some(names::compare_latin(&r.latin, &e.name))
+        } else if !r.kana.is_empty() {
+            Some(names::compare_kana_keys(&r.kana_keys, &e.name))
+        } else {
+            None
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Blocking
+
+const TAG_PASSPORT: u64 = 1;
+const TAG_DOB: u64 = 2;
+const TAG_NAME_YM: u64 = 3;
+const TAG_NAME_MD: u64 = 4;
+const TAG_NAME_YD: u64 = 5;
+
+/// Shortest folded passport number whose one-deletion variants are used as keys.
+const MIN_PASSPORT_FOR_DELETIONS: usize = 5;
+/// A key shared by more entries than this is too unspecific to block on (e.g. a date of birth of 1 January).
+pub const MAX_BLOCK: usize = 3000;
+/// Entries are numbered in the low bits of a key.
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Most entries one index can hold.
+pub const MAX_ENTRIES: usize = (1 << INDEX_BITS) - 1;
+
+/// A fast, dependency-free hash of a tag and some bytes (multiply-xorshift over 8-byte words).
+fn key_hash(tag: u64, extra: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (tag.wrapping_mul(K) ^ extra).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        let mut w = 0u64;
+        for (i, &b) in chunk.iter().enumerate() {
+            w |= u64::from(b) << (8 * i);
+        }
+        h = (h ^ w).wrapping_mul(K);
+        h ^= h >> 29;
+    }
+    h = (h ^ (h >> 32)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
+fn name_date_keys(token: &[u8], dob: Day, mut f: impl FnMut(u64)) {
+    f(key_hash(TAG_NAME_YM, u64::from(dob.year() * 100 + dob.month()), token));
+    f(key_hash(TAG_NAME_MD, u64::from(dob.month() * 100 + dob.day()), token));
+    f(key_hash(TAG_NAME_YD, u64::from(dob.year() * 100 + dob.day()), token));
+}
+
+/// The blocking keys of an entry.
+fn entry_keys(e: &LinkEntry, mut f: impl FnMut(u64)) {
+    if let Some(p) = &e.passport {
+        if p.folded().len() >= MIN_PASSPORT_FOR_DELETIONS {
+            passport::deletion_keys(p, |k| f(key_hash(TAG_PASSPORT, 0, k)));
+        } else {
+            f(key_hash(TAG_PASSPORT, 0, p.folded()));
+        }
+    }
+    if let Some(d) = e.date_of_birth {
+        f(key_hash(TAG_DOB, u64::from(d.digits), &[]));
+        // the first two name tokens (the family name and the first given name, in the entry's order)
+        for t in e.name.tokens().take(2) {
+            name_date_keys(t, d, &mut f);
+        }
+    }
+}
+
+/// The keys a report looks up.
+fn report_keys(r: &LinkReport, mut f: impl FnMut(u64)) {
+    if let Some(p) = &r.passport {
+        if p.folded().len() >= MIN_PASSPORT_FOR_DELETIONS {
+            passport::deletion_keys(p, |k| f(key_hash(TAG_PASSPORT, 0, k)));
+        } else {
+            f(key_hash(TAG_PASSPORT, 0, p.folded()));
+        }
+    }
+    if let Some(d) = r.date_of_birth {
+        f(key_hash(TAG_DOB, u64::from(d.digits), &[]));
+        if d.month() != d.day() && d.day() <= 12 {
+            f(key_hash(TAG_DOB, u64::from(d.year() * 10_000 + d.day() * 100 + d.month()), &[]));
+        }
+        for t in r.latin.tokens().take(4) {
+            name_date_keys(t, d, &mut f);
+        }
+    }
+}
+
+/// Blocking index over entries: every (key, entry) pair packed in a `u64` (hash in the high 40 bits, entry number
+/// in the low 24), grouped by the key's top bits into buckets with a directory of offsets (a counting sort: two
+/// linear passes, no comparison sort). Built in parallel, one slice of the bucket space per thread.
+pub struct BlockIndex {
+    bucket_bits: u32,
+    parts: Vec<IndexPart>,
+    part_bits: u32,
+}
+
+struct IndexPart {
+    /// Offsets into `keys` per bucket of this part (len = buckets + 1).
+    dir: Vec<u32>,
+    keys: Vec<u64>,
+}
+
+impl BlockIndex {
+    pub fn build(entries: &[LinkEntry]) -> BlockIndex {
+        const CHUNK: usize = 1 << 15;
+        // 1. every entry's keys, computed once, in parallel chunks
+        let chunks: Vec<Vec<u64>> = entries
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut keys = Vec::with_capacity(chunk.len() * 18);
+                for (j, e) in chunk.iter().enumerate() {
+                    let i = (c * CHUNK + j) as u64;
+                    entry_keys(e, |k| keys.push((k & !INDEX_MASK) | i));
+                }
+                keys
+            })
+            .collect();
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        let bucket_bits = (usize::BITS - (total / 4).max(1).leading_zeros()).clamp(8, 26);
+        let part_bits = 1u32;
+        let per_part_bits = bucket_bits - part_bits;
+        // 2. a counting sort by bucket, one half of the bucket space per thread
+        let parts = (0..1u64 << part_bits)
+            .into_par_iter()
+            .map(|part| {
+                let buckets = 1usize << per_part_bits;
+                let mut dir = vec![0u32; buckets + 1];
+                let bucket_of = |k: u64| (k >> (64 - bucket_bits)) as usize;
+                for &k in chunks.iter().flatten() {
+                    let b = bucket_of(k);
+                    if (b >> per_part_bits) as u64 == part {
+                        dir[(b & (buckets - 1)) + 1] += 1;
+                    }
+                }
+                for i in 1..=buckets {
+                    dir[i] += dir[i - 1];
+                }
+                let mut cursor = dir.clone();
+                let mut keys = vec![0u64; dir[buckets] as usize];
+                for &k in chunks.iter().flatten() {
+                    let b = bucket_of(k);
+                    if (b >> per_part_bits) as u64 == part {
+                        let slot = &mut cursor[b & (buckets - 1)];
+                        keys[*slot as usize] = k;
+                        *slot += 1;
+                    }
+                }
+                IndexPart { dir, keys }
+            })
+            .collect();
+        BlockIndex { bucket_bits, parts, part_bits }
+    }
+
+    /// Number of (key, entry) pairs held.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.keys.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with each entry filed under `key`, unless more than [`MAX_BLOCK`] are.
+    fn lookup(&self, key: u64, mut f: impl FnMut(u32)) {
+        let b = (key >> (64 - self.bucket_bits)) as usize;
+        let per_part_bits = self.bucket_bits - self.part_bits;
+        let Some(part) = self.parts.get(b >> per_part_bits) else { return };
+        let local = b & ((1 << per_part_bits) - 1);
+        let (Some(&start), Some(&end)) = (part.dir.get(local), part.dir.get(local + 1)) else { return };
+        let hash = key >> INDEX_BITS;
+        let slice = &part.keys[start as usize..end as usize];
+        let matching = || slice.iter().filter(|&&k| k >> INDEX_BITS == hash);
+        if matching().count() > MAX_BLOCK {
+            return;
+        }
+        matching().for_each(|&k| f((k & ((1 << INDEX_BITS) - 1)) as u32));
+    }
+
+    /// The candidate entries of a report (deduplicated, ascending), into `out`.
+    pub fn candidates(&self, r: &LinkReport, out: &mut Vec<u32>) {
+        out.clear();
+        report_keys(r, |k| self.lookup(k, |e| out.push(e)));
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decisions
+
+/// Scores that split link / review / nothing, in bits (log2 of the odds of a match).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// At or above: linked (unless another person scores within `margin`).
+    pub link: f32,
+    /// At or above (and below `link`): the review queue.
+    pub review: f32,
+    /// A best candidate whose runner-up (another person) is within this many bits goes to review, not link.
+    pub margin: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { link: 11.0, review: 2.0, margin: 4.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Link,
+    Review,
+}
+
+/// What was decided for one report. Indexes into the inputs; no personal values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    pub report: usize,
+    pub entry: usize,
+    pub score: f32,
+    pub band: Band,
+    /// The comparison pattern: [`score::agreeing_fields`] names the fields that agreed.
+    pub pattern: u16,
+    /// Another person's best score when it came within the margin (why a high score went to review).
+    pub runner_up: Option<f32>,
+}
+
+impl Decision {
+    /// The method label kept with the decision: the scorer and the fields that agreed.
+    pub fn method(&self) -> String {
+        format!("fellegi_sunter:{}", score::agreeing_fields(self.pattern))
+    }
+}
+
+/// Counters of a run, for logs and benchmarks (no personal data).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub entries: usize,
+    pub reports: usize,
+    pub index_keys: usize,
+    pub candidate_pairs: usize,
+    pub em_iterations: usize,
+    pub links: usize,
+    pub reviews: usize,
+    /// Wall time of the phases: index and u sample, candidates and comparisons, EM, decisions.
+    pub phase_ms: [u128; 4],
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub thresholds: Thresholds,
+    /// Random pairs compared to estimate u.
+    pub u_sample: usize,
+    pub em_iterations: usize,
+    /// Estimate m by EM (else keep [`Model::initial`]'s m).
+    pub estimate_m: bool,
+    /// Expected share of reports that have an entry record: with the number of candidate pairs, it sets the prior
+    /// (lambda = reports × share / candidate pairs).
+    pub expected_match_share: f64,
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { thresholds: Thresholds::default(), u_sample: 400_000, em_iterations: 100, estimate_m: true, expected_match_share: 0.8, seed: 0x5EED }
+    }
+}
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Per-field level counts over random (report, entry) pairs: the u values.
+pub fn random_pair_counts(entries: &[LinkEntry], reports: &[LinkReport], samples: usize, seed: u64) -> [[u64; 8]; 5] {
+    let mut counts = [[0u64; 8]; 5];
+    if entries.is_empty() || reports.is_empty() {
+        return counts;
+    }
+    let mut state = seed;
+    for _ in 0..samples {
+        let r = &reports[(splitmix(&mut state) % reports.len() as u64) as usize];
+        let e = &entries[(splitmix(&mut state) % entries.len() as u64) as usize];
+        let codes = compare(r, e).codes();
+        for f in 0..5 {
+            if codes[f] > 0 {
+                counts[f][codes[f] - 1] += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The candidates of one report that may be linked (entered on or before the diagnosis date), with their
+/// comparison patterns.
+fn report_candidates(index: &BlockIndex, entries: &[LinkEntry], r: &LinkReport, scratch: &mut Vec<u32>) -> Vec<(u32, u16)> {
+    index.candidates(r, scratch);
+    scratch
+        .iter()
+        .filter_map(|&i| {
+            let e = entries.get(i as usize)?;
+            (e.entry_day <= r.diagnosis_day).then(|| (i, compare(r, e).pattern()))
+        })
+        .collect()
+}
+
+/// Decides one report from its scored candidates.
+fn decide(report: usize, entries: &[LinkEntry], scored: &[(u32, u16)], model: &Model, t: &Thresholds) -> Option<Decision> {
+    let (best_i, best_p) = scored.iter().copied().max_by(|a, b| model.score(a.1).total_cmp(&model.score(b.1)))?;
+    let best_score = model.score(best_p);
+    if best_score < t.review {
+        return None;
+    }
+    let best = entries.get(best_i as usize)?;
+    // The same person's entries: the one nearest before the diagnosis (all candidates are on or before it).
+    let mut chosen = best_i;
+    let mut runner_up: Option<f32> = None;
+    for &(i, p) in scored {
+        let Some(e) = entries.get(i as usize) else { continue };
+        if e.same_person(best) {
+            let current = entries.get(chosen as usize).map_or(i32::MIN, |c| c.entry_day);
+            if e.entry_day > current || (e.entry_day == current && i < chosen) {
+                chosen = i;
+            }
+        } else {
+            let s = model.score(p);
+            if s > best_score - t.margin && runner_up.is_none_or(|r| s > r) {
+                runner_up = Some(s);
+            }
+        }
+    }
+    let band = if best_score >= t.link && runner_up.is_none() { Band::Link } else { Band::Review };
+    Some(Decision { report, entry: chosen as usize, score: best_score, band, pattern: best_p, runner_up })
+}
+
+/// Links reports with entries. Returns one decision per report that reached the review threshold (links and
+/// reviews), in report order, the model used, and counters.
+pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) -> (Vec<Decision>, Model, RunStats) {
+    let mut stats = RunStats { entries: entries.len(), reports: reports.len(), ..RunStats::default() };
+    let entries = &entries[..entries.len().min(MAX_ENTRIES)];
+    let clock = std::time::Instant::now();
+    let (index, u_counts) = rayon::join(
+        || BlockIndex::build(entries),
+        || random_pair_counts(entries, reports, options.u_sample, options.seed),
+    );
+    stats.index_keys = index.len();
+    stats.phase_ms[0] = clock.elapsed().as_millis();
+    let candidates: Vec<Vec<(u32, u16)>> = reports
+        .par_iter()
+        .map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, scratch))
+        .collect();
+    drop(index);
+    stats.phase_ms[1] = clock.elapsed().as_millis();
+    stats.candidate_pairs = candidates.iter().map(Vec::len).sum();
+
+    let mut model = Model::initial();
+    model.set_u(&u_counts);
+    if options.estimate_m {
+        // Two EM sessions, as Splink trains: on the pairs whose passport numbers agree (folded), learning every
+        // field but the passport; on the pairs whose dates of birth agree, learning the passport's m.
+        let mut by_passport = vec![0u64; PATTERNS];
+        let mut by_dob = vec![0u64; PATTERNS];
+        for c in &candidates {
+            for &(_, p) in c {
+                let codes = score::codes_of(p);
+                if matches!(codes[0], 1 | 2) {
+                    by_passport[p as usize] += 1;
+                }
+                if codes[1] == 1 {
+                    by_dob[p as usize] += 1;
+                }
+            }
+        }
+        let (a, _) = model.em(&by_passport, options.em_iterations, [false, true, true, true, true], [false, true, true, true, true], 0.5);
+        let (b, _) = model.em(&by_dob, options.em_iterations, [true, false, true, true, true], [true, false, false, false, false], 0.05);
+        stats.em_iterations = a + b;
+    }
+    // The prior: one true entry for most reports among its candidates.
+    let pairs = stats.candidate_pairs.max(1) as f64;
+    model.set_lambda((reports.len() as f64 * options.expected_match_share / pairs).min(0.5));
+    stats.phase_ms[2] = clock.elapsed().as_millis();
+    let decisions: Vec<Decision> = candidates
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, c)| decide(i, entries, c, &model, &options.thresholds))
+        .collect();
+    stats.links = decisions.iter().filter(|d| d.band == Band::Link).count();
+    stats.reviews = decisions.len() - stats.links;
+    stats.phase_ms[3] = clock.elapsed().as_millis();
+    (decisions, model, stats)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Stored linkage decisions (issue 5): which entry record a report was linked to, how sure, by which method, and
+//! the health centre's review of the doubtful ones; and the stored summary statistics of the last run.
+//!
+//! Architecture invariant: a decision holds ids, a score and field names, never a personal value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::ReportId;
+use crate::time::Instant;
+
+/// Which side of the thresholds a decision fell on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkBand {
+    /// Above the upper threshold (or an exact keyed-hash match): linked without review.
+    Link,
+    /// Between the thresholds: waits for the health centre.
+    Review,
+}
+
+/// The health centre's answer to a review-band decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Pending,
+    Confirmed,
+    Rejected,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Pending => "pending",
+            ReviewStatus::Confirmed => "confirmed",
+            ReviewStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// Who answered a review and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub status: ReviewStatus,
+    /// The reviewer's subject (user id from the token), not a name.
+    pub by: Option<String>,
+    pub at: Option<Instant>,
+}
+
+/// The linkage's decision for one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkDecision {
+    pub report_id: ReportId,
+    /// The report's health centre: whose review queue a review-band decision is in.
+    pub health_center_code: String,
+    /// The quarantine system's entry id (not personal data).
+    pub entry_id: String,
+    /// Fellegi-Sunter score in bits (log2 odds); exact keyed-hash matches carry the exact step's score.
+    pub score: f64,
+    pub band: LinkBand,
+    /// e.g. `exact_passport_hash` or `fellegi_sunter:passport,date_of_birth,name`.
+    pub method: String,
+    /// The names of the compared fields that agreed (never their values).
+    pub agreeing_fields: Vec<String>,
+    pub decided_at: Instant,
+    /// `None` for links; the review's state for review-band decisions.
+    pub review: Option<Review>,
+}
+
+impl LinkDecision {
+    /// Confirmed or rejected: a later run never replaces it.
+    pub fn is_reviewed(&self) -> bool {
+        self.review.as_ref().is_some_and(|r| r.status != ReviewStatus::Pending)
+    }
+
+    /// Waiting in the health centre's review queue.
+    pub fn is_pending(&self) -> bool {
+        self.review.as_ref().is_some_and(|r| r.status == ReviewStatus::Pending)
+    }
+
+    /// Whether the decision counts as a link (in the statistics): a link, or a confirmed review.
+    pub fn counts_as_link(&self) -> bool {
+        match &self.review {
+            None => self.band == LinkBand::Link,
+            Some(r) => r.status == ReviewStatus::Confirmed,
+        }
+    }
+
+    /// Same outcome as `other`, ignoring when it was decided (a re-run that finds the same need not write).
+    pub fn same_outcome(&self, other: &LinkDecision) -> bool {
+        self.report_id == other.report_id
+            && self.health_center_code == other.health_center_code
+            && self.entry_id == other.entry_id
+            && (self.score - other.score).abs() < 1e-6
+            && self.band == other.band
+            && self.method == other.method
+            && self.agreeing_fields == other.agreeing_fields
+            && self.review.as_ref().map(|r| r.status) == other.review.as_ref().map(|r| r.status)
+    }
+}
+
+/// What a write of a decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionWrite {
+    Written,
+    /// The stored decision was confirmed or rejected by a health centre: kept, nothing written.
+    KeptReviewed,
+}
+
+/// Entrants of one ISO week (Monday), port and nationality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrantsRow {
+    pub week_start: chrono::NaiveDate,
+    pub port_of_entry: String,
+    pub nationality: String,
+    pub entrants: u64,
+}
+
+/// A share with its 95% Wilson interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShareWithInterval {
+    pub count: u64,
+    pub total: u64,
+    pub share: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaysRow {
+    pub days: i64,
+    pub reports: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefectureRow {
+    pub prefecture_code: String,
+    pub reports: u64,
+    pub with_passport: u64,
+    pub linked: u64,
+    pub share_with_passport: f64,
+    pub share_linked: f64,
+}
+
+/// The statistics of the last scheduled run (counts only, no personal data), as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkageSummary {
+    /// `None` before the first scheduled run.
+    pub computed_at: Option<Instant>,
+    pub entries: u64,
+    pub reports: u64,
+    pub links: u64,
+    pub reviews_pending: u64,
+    pub reviews_confirmed: u64,
+    pub reviews_rejected: u64,
+    pub entrants: Vec<EntrantsRow>,
+    /// Entrants with a negative entry test diagnosed within 28 days of entry.
+    pub negative_then_diagnosed_28d: ShareWithInterval,
+    pub days_entry_to_diagnosis: Vec<DaysRow>,
+    pub prefectures: Vec<PrefectureRow>,
+}
+
+impl LinkageSummary {
+    /// The summary before any run: nothing counted.
+    pub fn empty() -> LinkageSummary {
+        LinkageSummary {
+            computed_at: None,
+            entries: 0,
+            reports: 0,
+            links: 0,
+            reviews_pending: 0,
+            reviews_confirmed: 0,
+            reviews_rejected: 0,
+            entrants: Vec::new(),
+            negative_then_diagnosed_28d: ShareWithInterval { count: 0, total: 0, share: 0.0, ci95_low: 0.0, ci95_high: 0.0 },
+            days_entry_to_diagnosis: Vec::new(),
+            prefectures: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `hersys gen linkage` and `hersys link` end to end on the real binary: generated files with known truth, the
+//! links and the review file written with the headers, the evaluation printed, no personal value on the
+//! console.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::http::hersys_bin;
+
+fn hersys() -> Command {
+    let mut cmd = Command::new(hersys_bin());
+    cmd.env_remove("AWS_ENDPOINT_URL").env_remove("AWS_ENDPOINT_URL_DYNAMODB");
+    cmd
+}
+
+fn first_line(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap().lines().next().unwrap_or_default().to_owned()
+}
+
+/// (precision, recall) of a row of the evaluation table.
+fn figures(table: &str, subset: &str) -> (f64, f64) {
+    let line = table.lines().find(|l| l.starts_with(subset)).unwrap_or_else(|| panic!("no row {subset} in:\n{table}"));
+    let cols: Vec<&str> = line[28..].split_whitespace().collect();
+    (cols[3].parse().unwrap(), cols[4].parse().unwrap())
+}
+
+#[test]
+fn generated_files_link_with_high_precision_and_recall() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hersys()
+        .args(["gen", "linkage", "--entries", "20000", "--reports", "2000", "--seed", "3", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        first_line(&dir.path().join("ENTRIES.csv")),
+        "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,entry_date,port_of_entry,entry_test_result"
+    );
+    assert_eq!(
+        first_line(&dir.path().join("REPORTS.csv")),
+        "report_id,passport_number,nationality,name,name_kana,date_of_birth,sex,diagnosis_date,prefecture_code"
+    );
+
+    let links = dir.path().join("LINKS.csv");
+    let out = hersys()
+        .args(["link", "--entries"])
+        .arg(dir.path().join("ENTRIES.csv"))
+        .arg("--reports")
+        .arg(dir.path().join("REPORTS.csv"))
+        .arg("--out")
+        .arg(&links)
+        .arg("--truth")
+        .arg(dir.path().join("TRUTH.csv"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(first_line(&links), "report_id,entry_id,score,method");
+    assert_eq!(first_line(&dir.path().join("LINKS.review.csv")), "report_id,entry_id,score,method,runner_up_score");
+
+    // a report is linked at most once
+    let text = std::fs::read_to_string(&links).unwrap();
+    let mut reports: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let n = reports.len();
+    reports.sort_unstable();
+    reports.dedup();
+    assert_eq!(reports.len(), n);
+    assert!(n > 1000, "{n} links");
+
+    let (precision, recall) = figures(&stdout, "all");
+    assert!(precision >= 0.99 && recall >= 0.95, "{stdout}");
+    let (precision, recall) = figures(&stdout, "passport missing/mistyped");
+    assert!(precision >= 0.98 && recall >= 0.9, "{stdout}");
+
+    // no name from the generator's pools on the console
+    for name in ["WANG", "ZHANG", "NGUYEN", "SMITH", "KIM ", "SANTOS"] {
+        assert!(!stdout.contains(name) && !stderr.contains(name), "{name} on the console");
+    }
+}
+
+#[test]
+fn link_refuses_files_without_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,name\n1,x\n").unwrap();
+    let out = hersys()
+        .args(["link", "--entries"])
+        .arg(&bad)
+        .arg("--reports")
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("L.csv"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column"));
+}

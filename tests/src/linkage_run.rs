@@ -1,0 +1,320 @@
+//! The linkage in the product, end to end on both stores: reports created through the app (the exact step links at
+//! once), entry records stored, the scheduled function run on an event, decisions and bands checked against known
+//! truth, a health centre's confirm and reject surviving re-runs, re-runs idempotent, and the summary's numbers.
+
+
+use domain::app::{App, ReviewAnswer, EXACT_METHOD};
+use domain::entry::{EntryRecord, EntryTestResult};
+use domain::links::{LinkBand, ReviewStatus};
+use domain::pii::{PassportNumber, PersonName};
+use domain::report::{ReportId, ReportInput, Sex};
+use platform::{AwsResources, Config};
+use serde_json::{json, Value};
+
+
+use crate::fixtures::{self, date};
+
+const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+#[allow(clippy::too_many_arguments)]
+fn entry(id: &str, passport: &str, nat: &str, family: &str, given: &str, dob: &str, sex: Sex, entry_date: &str, test: EntryTestResult) -> EntryRecord {
+    let passport = PassportNumber::parse("passport_number", passport).unwrap();
+    EntryRecord {
+        entry_id: id.to_owned(),
+        passport_hash: fixtures::hasher().passport(&passport),
+        passport_number: passport,
+        nationality: nat.to_owned(),
+        family_name: PersonName::parse("family_name", family).unwrap(),
+        given_names: Some(PersonName::parse("given_names", given).unwrap()),
+        date_of_birth: date(dob),
+        sex,
+        entry_date: date(entry_date),
+        port_of_entry: "NRT".to_owned(),
+        entry_test_result: test,
+        test_date: None,
+    }
+}
+
+/// Other travellers, none of them a report's person: distinct names, dates of birth and passport numbers.
+fn filler(n: usize) -> Vec<EntryRecord> {
+    const FAMILY: [&str; 12] = ["WANG", "LI", "CHEN", "PARK", "CHOI", "TRAN", "PHAM", "GARCIA", "JOHNSON", "SANTOS", "REYES", "SATO"];
+    const GIVEN: [&str; 10] = ["WEI", "JING", "SEOYEON", "MINH", "ANH", "MARIA", "DAVID", "EMILY", "JOSE", "HARUTO"];
+    const NAT: [&str; 6] = ["CHN", "KOR", "VNM", "USA", "PHL", "TWN"];
+    (0..n)
+        .map(|i| {
+            let dob = format!("{}-{:02}-{:02}", 1950 + (i * 7) % 50, 1 + (i * 5) % 12, 1 + (i * 11) % 28);
+            let day = format!("2021-01-{:02}", 1 + i % 25);
+            let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+            entry(
+                &format!("F-{i:04}"),
+                &format!("Q{}{:07}", (b'A' + (i % 26) as u8) as char, 3_000_000 + i * 7919),
+                NAT[i % NAT.len()],
+                FAMILY[i % FAMILY.len()],
+                GIVEN[(i / FAMILY.len()) % GIVEN.len()],
+                &dob,
+                sex,
+                &day,
+                EntryTestResult::NotTested,
+            )
+        })
+        .collect()
+}
+
+fn truth_entries() -> Vec<EntryRecord> {
+    use EntryTestResult::{Negative, NotTested};
+    vec![
+        // A: the same person entered three times; the entry nearest before the diagnosis (2021-02-02) is A-2.
+        entry("A-1", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2020-12-01", Negative),
+        entry("A-2", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2021-01-20", Negative),
+        entry("A-3", fixtures::PASSPORT, "VNM", "NGUYEN", "THI HOA", "1992-07-15", Sex::Female, "2021-02-10", Negative),
+        // B: typed with the letter O for the digit 0 on the report.
+        entry("B-1", "M01234567", "KOR", "KIM", "MINJUN", "1985-03-09", Sex::Male, "2021-01-25", Negative),
+        // C: no passport number on the report; name (order swapped) and date of birth agree.
+        entry("C-1", "561234987", "USA", "ABERNATHY", "JOHN", "1979-11-23", Sex::Male, "2020-11-01", Negative),
+        // D and E: twins each (consecutive passports, same date of birth); the reports name the family only, so
+        // both twins score alike and the decision goes to review.
+        entry("D-1", "PA1000001", "PHL", "DELACRUZ", "JOSE MIGUEL", "1990-04-04", Sex::Male, "2021-01-10", NotTested),
+        entry("D-2", "PA1000002", "PHL", "DELACRUZ", "JUAN CARLOS", "1990-04-04", Sex::Male, "2021-01-10", NotTested),
+        entry("E-1", "TH7000001", "THA", "SRISUK", "ANONG", "1988-08-18", Sex::Female, "2021-01-12", NotTested),
+        entry("E-2", "TH7000002", "THA", "SRISUK", "BUSABA", "1988-08-18", Sex::Female, "2021-01-12", NotTested),
+    ]
+}
+
+fn input(hc: &str, passport: Option<&str>, nat: &str, name: &str, dob: &str, sex: &str, diagnosis: &str) -> ReportInput {
+    let mut i = fixtures::report_input();
+    i.health_center_code = Some(hc.into());
+    i.passport_number = passport.map(str::to_owned);
+    i.nationality = Some(nat.into());
+    i.name = Some(name.into());
+    i.name_kana = None;
+    i.date_of_birth = Some(dob.into());
+    i.sex = Some(sex.into());
+    i.diagnosis_date = Some(diagnosis.into());
+    i.onset_date = None;
+    i.entry_date = None;
+    i
+}
+
+struct Reports {
+    a: ReportId,
+    b: ReportId,
+    c: ReportId,
+    d: ReportId,
+    e: ReportId,
+    none: ReportId,
+}
+
+async fn create_reports(app: &App) -> Reports {
+    let create = |i: ReportInput| async move { app.create_report(&i).await.unwrap().value.id };
+    Reports {
+        a: create(input("131016", Some(fixtures::PASSPORT), "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02")).await,
+        b: create(input("131016", Some("MO1234567"), "KOR", "KIM MINJUN", "1985-03-09", "M", "2021-02-01")).await,
+        c: create(input("131016", None, "USA", "JOHN ABERNATHY", "1979-11-23", "M", "2021-02-01")).await,
+        d: create(input("131016", None, "PHL", "DELACRUZ", "1990-04-04", "M", "2021-02-01")).await,
+        e: create(input("271004", None, "THA", "SRISUK", "1988-08-18", "F", "2021-02-01")).await,
+        none: create(input("131016", None, "NZL", "WHAKAARI TAMATEA", "1966-06-06", "M", "2021-02-01")).await,
+    }
+}
+
+async fn run(app: &App, time: &str) -> Value {
+    linkage::handle(app, json!({ "detail-type": "Scheduled Event", "time": time, "detail": {} })).await.unwrap()
+}
+
+/// The whole scenario on one app (either store).
+async fn scenario(app: App) {
+    let mut entries = filler(300);
+    entries.extend(truth_entries());
+    app.entries.put_entries(&entries).await.unwrap();
+    let r = create_reports(&app).await;
+
+    // The exact step linked report A at once, to the entry nearest before its diagnosis.
+    let a = app.links.get_decision(&r.a).await.unwrap().expect("linked on creation");
+    assert_eq!((a.entry_id.as_str(), a.band, a.method.as_str()), ("A-2", LinkBand::Link, EXACT_METHOD));
+    assert!(app.links.get_decision(&r.c).await.unwrap().is_none(), "no passport, no exact step");
+
+    let out = run(&app, "2021-02-04T01:00:00Z").await;
+    assert_eq!((out["entries"].as_u64(), out["reports"].as_u64()), (Some(309), Some(6)), "{out}");
+    let decision = |id: &ReportId| {
+        let app = app.clone();
+        let id = id.clone();
+        async move { app.links.get_decision(&id).await.unwrap() }
+    };
+    let a = decision(&r.a).await.unwrap();
+    assert_eq!((a.entry_id.as_str(), a.band), ("A-2", LinkBand::Link));
+    assert!(a.agreeing_fields.iter().any(|f| f == "passport") && a.agreeing_fields.iter().any(|f| f == "date_of_birth"), "{:?}", a.agreeing_fields);
+    let b = decision(&r.b).await.unwrap();
+    assert_eq!((b.entry_id.as_str(), b.band), ("B-1", LinkBand::Link), "O for 0: {b:?}");
+    assert!(b.agreeing_fields.iter().any(|f| f.starts_with("passport_")), "{:?}", b.agreeing_fields);
+    let c = decision(&r.c).await.unwrap();
+    assert_eq!(c.entry_id, "C-1", "no passport: name and date of birth");
+    assert!(!c.agreeing_fields.iter().any(|f| f.starts_with("passport")));
+    let d = decision(&r.d).await.unwrap();
+    assert!(d.entry_id.starts_with("D-") && d.band == LinkBand::Review && d.is_pending(), "{d:?}");
+    let e = decision(&r.e).await.unwrap();
+    assert!(e.entry_id.starts_with("E-") && e.is_pending(), "{e:?}");
+    assert!(decision(&r.none).await.is_none(), "a person who never entered is not linked");
+
+    // Each health centre sees its own queue.
+    let queue: Vec<ReportId> = app.review_queue("131016").await.unwrap().into_iter().map(|d| d.report_id).collect();
+    assert!(queue.contains(&r.d) && !queue.contains(&r.e), "{queue:?}");
+    assert_eq!(app.review_queue("271004").await.unwrap().len(), 1);
+
+    // Re-running changes nothing.
+    let again = run(&app, "2021-02-04T02:00:00Z").await;
+    assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
+
+    // Answers: another tenant's report is not found; D confirmed, E rejected; answering twice is a conflict.
+    assert!(matches!(app.answer_review(&r.e, "131016", "user-1", ReviewAnswer::Confirm).await, Err(domain::app::AppError::NotFound)));
+    let confirmed = app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Confirm).await.unwrap();
+    assert_eq!(confirmed.review.as_ref().unwrap().status, ReviewStatus::Confirmed);
+    app.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
+    assert!(matches!(app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await, Err(domain::app::AppError::Conflict(_))));
+    assert!(app.review_queue("131016").await.unwrap().is_empty());
+
+    // A later run never overturns them.
+    let third = run(&app, "2021-02-04T03:00:00Z").await;
+    assert!(third["kept_reviewed"].as_u64().unwrap() >= 2, "{third}");
+    let d_after = decision(&r.d).await.unwrap();
+    assert_eq!((d_after.entry_id.as_str(), d_after.review.unwrap().status), (confirmed.entry_id.as_str(), ReviewStatus::Confirmed));
+    assert_eq!(decision(&r.e).await.unwrap().review.unwrap().status, ReviewStatus::Rejected);
+
+    // The summary: 6 reports, 2 with a passport; links A, B, C and the confirmed D; of 5 entrants with a negative
+    // test, A-2 (13 days) and B-1 (7 days) were diagnosed within 28 days (C-1 was 92 days before).
+    let s = app.linkage_summary().await.unwrap();
+    assert_eq!((s.entries, s.reports), (309, 6));
+    assert_eq!(s.links, 4, "{s:?}");
+    assert_eq!((s.reviews_pending, s.reviews_confirmed, s.reviews_rejected), (0, 1, 1));
+    assert_eq!((s.negative_then_diagnosed_28d.count, s.negative_then_diagnosed_28d.total), (2, 5));
+    assert!(s.negative_then_diagnosed_28d.ci95_low < 0.4 && s.negative_then_diagnosed_28d.ci95_high > 0.4);
+    assert!(s.days_entry_to_diagnosis.iter().any(|r| r.days == 13 && r.reports == 1));
+    let tokyo = s.prefectures.iter().find(|p| p.prefecture_code == "13").unwrap();
+    assert_eq!((tokyo.reports, tokyo.with_passport, tokyo.linked), (6, 2, 4));
+    assert_eq!(s.entrants.iter().map(|r| r.entrants).sum::<u64>(), 309);
+
+    // No personal value in the function's answers nor in the stored summary and decisions.
+    let mut text = format!("{out}{again}{third}{}", serde_json::to_string(&s).unwrap());
+    for d in app.links.all_decisions().await.unwrap() {
+        text.push_str(&serde_json::to_string(&d).unwrap());
+    }
+    for secret in [fixtures::PASSPORT, "M01234567", "MO1234567", "NGUYEN", "ABERNATHY", "DELACRUZ", "SRISUK", "1992-07-15", "1979-11-23"] {
+        assert!(!text.contains(secret), "a personal value in the linkage's output");
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_linkage_runs_end_to_end_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
+    scenario(app).await;
+    let csv = std::fs::read_to_string(dir.path().join("export/csv/linkage_prefectures.csv")).unwrap();
+    assert!(csv.starts_with("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n13,6,2,4,"), "{csv}");
+    for file in ["linkage_entrants_weekly.csv", "linkage_negative_then_diagnosed_28d.csv", "linkage_days_entry_to_diagnosis.csv"] {
+        assert!(dir.path().join("export/csv").join(file).exists(), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
+    let sdk = crate::emulators::sdk_config().await;
+    let tables = crate::emulators::fresh_tables(&sdk).await;
+    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let bucket = format!("linkage-{}", uuid::Uuid::new_v4().simple());
+    let s3 = aws_adapters::s3_client(&sdk, true);
+    aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
+    scenario(app).await;
+    let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
+    let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
+    assert!(csv.contains("\n13,6,2,4,"), "{csv}");
+}
+
+fn entry_json(e: &EntryRecord) -> Value {
+    json!({
+        "entry_id": e.entry_id, "passport_number": e.passport_number.expose(), "nationality": e.nationality,
+        "family_name": e.family_name.expose(), "given_names": e.given_names.as_ref().map(|n| n.expose()),
+        "date_of_birth": e.date_of_birth.to_string(), "sex": e.sex.as_str(), "entry_date": e.entry_date.to_string(),
+        "port_of_entry": e.port_of_entry, "entry_test_result": e.entry_test_result.as_str(),
+    })
+}
+
+/// The three routes on the real server, their answers checked against `openapi.json`; the run in between is
+/// `hersys invoke linkage` on the same data directory. No personal value in the answers or the server's log.
+#[tokio::test]
+async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
+    use crate::http::{client, hersys_bin, report_body, Server};
+    use crate::openapi::{check_answer, document};
+    let doc = document();
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let (hc, analyst) = (server.health_center_token(), server.token("analyst", None));
+
+    // Before any run: an empty summary.
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
+    let (status, body) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;
+    assert_eq!((status, &body["computed_at"]), (200, &Value::Null));
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&hc).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "get", "/v1/linkage/summary", res).await.0, 403);
+
+    let mut entries = filler(300);
+    entries.extend(truth_entries());
+    let batch: Vec<Value> = entries.iter().map(entry_json).collect();
+    let res = http.post(server.url("/v1/entries")).bearer_auth(server.token("quarantine", None)).json(&batch).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut twin = report_body();
+    for (k, v) in [("name", json!("DELACRUZ")), ("name_kana", Value::Null), ("passport_number", Value::Null), ("date_of_birth", json!("1990-04-04")), ("sex", json!("M")), ("nationality", json!("PHL")), ("entry_date", Value::Null)] {
+        twin[k] = v;
+    }
+    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&twin).send().await.unwrap().json().await.unwrap();
+    let id = created["report_id"].as_str().unwrap().to_owned();
+
+    let out = std::process::Command::new(hersys_bin())
+        .args(["invoke", "linkage", "--event"])
+        .arg(events_dir().join("scheduled-linkage.json"))
+        .arg("--data-dir")
+        .arg(server.data_dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["reviews"], 1, "{run}");
+
+    // The queue: this report only for its health centre, nothing for another.
+    let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&hc).send().await.unwrap();
+    let (status, queue) = check_answer(&doc, "get", "/v1/linkage/review", res).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
+    assert_eq!(queue["reviews"][0]["report_id"], id.as_str());
+    assert_eq!(queue["reviews"][0]["review_status"], "pending");
+    let other = server.token("health_center", Some("271004"));
+    let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(check_answer(&doc, "get", "/v1/linkage/review", res).await.1["reviews"], json!([]));
+
+    // Answers: another tenant 404, a bad body 400, confirm 200, again 409.
+    let path = format!("/v1/linkage/review/{id}");
+    let post = |token: &str, body: Value| http.post(server.url(&path)).bearer_auth(token).json(&body).send();
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&other, json!({"decision": "confirm"})).await.unwrap()).await;
+    assert_eq!(status, 404);
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
+    assert_eq!(status, 400);
+    let (status, confirmed) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "confirm"})).await.unwrap()).await;
+    assert_eq!((status, confirmed["review_status"].as_str()), (200, Some("confirmed")));
+    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "reject"})).await.unwrap()).await;
+    assert_eq!(status, 409);
+
+    let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
+    let (status, summary) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;
+    assert_eq!((status, summary["reports"].as_u64(), summary["entries"].as_u64()), (200, Some(1), Some(309)));
+    assert_eq!(summary["reviews_pending"], 1, "the summary is the last run's, before the answer");
+
+    let text = format!("{}{queue}{confirmed}{summary}{run}", server.log_text());
+    for secret in ["DELACRUZ", "PA1000001", "1990-04-04", fixtures::PASSPORT, "ABERNATHY"] {
+        assert!(!text.contains(secret), "a personal value in an answer or the log");
+    }
+}
+
+fn events_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
+}
