@@ -382,10 +382,12 @@ fn report_dob(rng: &mut StdRng, dob: NaiveDate) -> String {
     if x < 30 {
         return String::new();
     }
-    if x < 50 && dob.day() <= 12 && dob.day() != dob.month() {
-        if let Some(d) = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()) {
-            return d.to_string();
-        }
+    if x < 50
+        && dob.day() <= 12
+        && dob.day() != dob.month()
+        && let Some(d) = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month())
+    {
+        return d.to_string();
     }
     if x < 90 {
         let mut s: Vec<u8> = dob.to_string().into_bytes();

@@ -96,7 +96,7 @@ fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
     (header, out)
 }
 
-fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> &'a str {
+fn field(rec: &csv::ByteRecord, i: usize) -> &str {
     rec.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
 }
 
