@@ -36,6 +36,10 @@ pub struct Args {
     /// Print the model's m and u values and weights.
     #[arg(long)]
     verbose: bool,
+    /// Also write the linkage statistics (entrants by week, port and nationality; diagnosed within 28 days of a
+    /// negative entry test; days from entry to diagnosis; passport and link shares by prefecture) as CSV here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
 }
 
 /// Ids of one side, in one buffer (no allocation per row).
@@ -236,6 +240,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.verbose {
         eprintln!("link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}", stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]);
         eprint!("{}", model.describe());
+    }
+    if let Some(dir) = &args.summary {
+        let pairs: Vec<(usize, usize)> = links.iter().map(|d| (d.report, d.entry)).collect();
+        crate::link_summary::write(dir, &args.entries, &args.reports, &pairs)?;
     }
     if let Some(truth) = &args.truth {
         let report = evaluate(truth, &decisions, &report_ids, &entry_ids)?;
