@@ -13,6 +13,28 @@ use anyhow::{bail, Context};
 use domain::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
 use rayon::prelude::*;
 
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    #[test]
+    fn pieces_are_whole_lines_and_cover_the_body() {
+        for data in [&b"h\n"[..], b"h\n1,x\n", b"h\n1\n22\n333\n4444\n55555", b"h", b""] {
+            for parts in 1..6 {
+                let (header, bodies) = pieces(data, parts);
+                let joined: Vec<u8> = bodies.concat();
+                assert_eq!([header, &joined[..]].concat(), data);
+                // every piece ends at a line end, or at the end of the data
+                let mut offset = header.len();
+                for b in &bodies {
+                    offset += b.len();
+                    assert!(b.is_empty() || b.ends_with(b"\n") || offset == data.len());
+                }
+            }
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
@@ -88,7 +110,8 @@ fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
     let mut start = 0;
     for k in 1..=parts {
         let mut end = (body.len() * k / parts).max(start);
-        while end < body.len() && body[end - 1] != b'\n' {
+        // move to just after a line end (an empty piece stays empty)
+        while end > start && end < body.len() && body[end - 1] != b'\n' {
             end += 1;
         }
         if k == parts {
