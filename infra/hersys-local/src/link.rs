@@ -219,9 +219,6 @@ fn write_decisions(path: &Path, decisions: &[&Decision], reports: &Ids, entries:
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if linkage::MAX_ENTRIES < 1 {
-        bail!("no room for entries");
-    }
     let started = Instant::now();
     let (entries, reports) = rayon::join(|| read_entries(&args.entries), || read_reports(&args.reports));
     let (entries, entry_ids, bad_entries) = entries?;
