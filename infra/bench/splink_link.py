@@ -117,10 +117,16 @@ def main():
         )
         SELECT report_id, entry_id, match_probability FROM (
           SELECT *, row_number() OVER (PARTITION BY report_id ORDER BY match_probability DESC, entry_date DESC) AS k FROM q
-        ) WHERE k = 1 AND match_probability >= {args.threshold}
+        ) WHERE k = 1
     """).fetchall()
     finished = time.time()
+    for t in sorted({0.5, 0.9, 0.999, args.threshold}):
+        if t != args.threshold:
+            print(f"at threshold {t}:")
+            evaluate(f"{args.dir}/TRUTH.csv", {r: e for r, e, p in best if p >= t})
+    best = [b for b in best if b[2] >= args.threshold]
     links = {r: e for r, e, _ in best}
+    print(f"at threshold {args.threshold} (SPLINK_LINKS.csv):")
     with open(f"{args.dir}/SPLINK_LINKS.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["report_id", "entry_id", "match_probability"])

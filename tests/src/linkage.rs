@@ -52,6 +52,8 @@ fn generated_files_link_with_high_precision_and_recall() {
         .arg(&links)
         .arg("--truth")
         .arg(dir.path().join("TRUTH.csv"))
+        .arg("--summary")
+        .arg(dir.path().join("summary"))
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -72,6 +74,16 @@ fn generated_files_link_with_high_precision_and_recall() {
     assert!(precision >= 0.99 && recall >= 0.95, "{stdout}");
     let (precision, recall) = figures(&stdout, "passport missing/mistyped");
     assert!(precision >= 0.98 && recall >= 0.9, "{stdout}");
+
+    // the statistics, as CSV
+    let summary = dir.path().join("summary");
+    assert_eq!(first_line(&summary.join("linkage_entrants.csv")), "week_start,port_of_entry,nationality,entrants");
+    assert_eq!(first_line(&summary.join("linkage_prefectures.csv")), "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked");
+    assert_eq!(first_line(&summary.join("linkage_days_to_diagnosis.csv")), "days_from_entry,reports");
+    let window = std::fs::read_to_string(summary.join("linkage_negative_then_diagnosed.csv")).unwrap();
+    let values: Vec<f64> = window.lines().nth(1).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    assert_eq!(values[0], 28.0);
+    assert!(values[1] > 10_000.0 && values[2] > 0.0 && values[4] <= values[3] && values[3] <= values[5], "{window}");
 
     // no name from the generator's pools on the console
     for name in ["WANG", "ZHANG", "NGUYEN", "SMITH", "KIM ", "SANTOS"] {

@@ -15,11 +15,12 @@
 //! latest entry on or before the diagnosis date. Corruptions of the report, at these rates:
 //! - passport number: missing 20%; of those present, mistyped 15% (a look-alike O/0, I/1, S/5, B/8, Z/2, G/6
 //!   30%, another digit 25%, adjacent characters transposed 20%, a character lost 15%, one added 10%); of the
-//!   rest, full-width 5%, lower case 5%, spaces or a hyphen 5%;
+//!   rest, full-width 5%, lower case 5%, a space inserted 5%;
 //! - name: in katakana only 25%; otherwise Latin with family and given names swapped 30%, a middle name dropped
 //!   40% (when there is one), a spelling slip 8%, mixed case 20%, full-width 3%, Vietnamese diacritics 30%, and
 //!   a katakana reading beside it 50%;
-//! - date of birth: missing 3%, day and month swapped 2% (where both are ≤ 12), one digit wrong 4%;
+//! - date of birth: missing 3%, day and month swapped 2% (where the day is ≤ 12 and differs from the month;
+//!   otherwise a digit is changed instead), one digit wrong 4%;
 //! - sex: missing 2%, wrong 1%; nationality: missing 10%, wrong 2%.
 
 use std::io::Write;
@@ -382,10 +383,12 @@ fn report_dob(rng: &mut StdRng, dob: NaiveDate) -> String {
     if x < 30 {
         return String::new();
     }
-    if x < 50 && dob.day() <= 12 && dob.day() != dob.month() {
-        if let Some(d) = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()) {
-            return d.to_string();
-        }
+    if x < 50
+        && dob.day() <= 12
+        && dob.day() != dob.month()
+        && let Some(d) = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month())
+    {
+        return d.to_string();
     }
     if x < 90 {
         let mut s: Vec<u8> = dob.to_string().into_bytes();

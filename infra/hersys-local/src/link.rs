@@ -13,6 +13,28 @@ use anyhow::{bail, Context};
 use domain::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
 use rayon::prelude::*;
 
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    #[test]
+    fn pieces_are_whole_lines_and_cover_the_body() {
+        for data in [&b"h\n"[..], b"h\n1,x\n", b"h\n1\n22\n333\n4444\n55555", b"h", b""] {
+            for parts in 1..6 {
+                let (header, bodies) = pieces(data, parts);
+                let joined: Vec<u8> = bodies.concat();
+                assert_eq!([header, &joined[..]].concat(), data);
+                // every piece ends at a line end, or at the end of the data
+                let mut offset = header.len();
+                for b in &bodies {
+                    offset += b.len();
+                    assert!(b.is_empty() || b.ends_with(b"\n") || offset == data.len());
+                }
+            }
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
@@ -36,6 +58,10 @@ pub struct Args {
     /// Print the model's m and u values and weights.
     #[arg(long)]
     verbose: bool,
+    /// Also write the linkage statistics (entrants by week, port and nationality; diagnosed within 28 days of a
+    /// negative entry test; days from entry to diagnosis; passport and link shares by prefecture) as CSV here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
 }
 
 /// Ids of one side, in one buffer (no allocation per row).
@@ -84,7 +110,8 @@ fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
     let mut start = 0;
     for k in 1..=parts {
         let mut end = (body.len() * k / parts).max(start);
-        while end > 0 && end < body.len() && body[end - 1] != b'\n' {
+        // move to just after a line end (an empty piece stays empty)
+        while end > start && end < body.len() && body[end - 1] != b'\n' {
             end += 1;
         }
         if k == parts {
@@ -96,7 +123,7 @@ fn pieces(data: &[u8], parts: usize) -> (&[u8], Vec<&[u8]>) {
     (header, out)
 }
 
-fn field<'a>(rec: &'a csv::ByteRecord, i: usize) -> &'a str {
+fn field(rec: &csv::ByteRecord, i: usize) -> &str {
     rec.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
 }
 
@@ -192,9 +219,6 @@ fn write_decisions(path: &Path, decisions: &[&Decision], reports: &Ids, entries:
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if linkage::MAX_ENTRIES < 1 {
-        bail!("no room for entries");
-    }
     let started = Instant::now();
     let (entries, reports) = rayon::join(|| read_entries(&args.entries), || read_reports(&args.reports));
     let (entries, entry_ids, bad_entries) = entries?;
@@ -236,6 +260,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.verbose {
         eprintln!("link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}", stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]);
         eprint!("{}", model.describe());
+    }
+    if let Some(dir) = &args.summary {
+        let pairs: Vec<(usize, usize)> = links.iter().map(|d| (d.report, d.entry)).collect();
+        crate::link_summary::write(dir, &args.entries, &args.reports, &pairs)?;
     }
     if let Some(truth) = &args.truth {
         let report = evaluate(truth, &decisions, &report_ids, &entry_ids)?;

@@ -14,6 +14,7 @@ mod gen_linkage;
 mod import;
 mod invoke;
 mod link;
+mod link_summary;
 mod outbox;
 mod schedules;
 mod serve;

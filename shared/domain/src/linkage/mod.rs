@@ -512,7 +512,8 @@ fn decide(report: usize, entries: &[LinkEntry], scored: &[(u32, u16)], model: &M
 }
 
 /// Links reports with entries. Returns one decision per report that reached the review threshold (links and
-/// reviews), in report order, the model used, and counters.
+/// reviews), in report order, the model used, and counters. At most [`MAX_ENTRIES`] entries take part (callers
+/// refuse more: `hersys link` does). `RunStats::phase_ms` is measured with the monotonic clock, for benchmarks only.
 pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) -> (Vec<Decision>, Model, RunStats) {
     let mut stats = RunStats { entries: entries.len(), reports: reports.len(), ..RunStats::default() };
     let entries = &entries[..entries.len().min(MAX_ENTRIES)];

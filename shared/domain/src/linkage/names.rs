@@ -287,11 +287,9 @@ impl SoundKey {
         // vowels were only separators: drop them and collapse
         let mut out = SoundKey::default();
         for &b in k.as_bytes() {
-            if b != b'.' {
-                if (out.len as usize) < KEY_BYTES {
-                    out.bytes[out.len as usize] = b;
-                    out.len += 1;
-                }
+            if b != b'.' && (out.len as usize) < KEY_BYTES {
+                out.bytes[out.len as usize] = b;
+                out.len += 1;
             }
         }
         out

@@ -205,8 +205,8 @@ impl Model {
     pub fn set_u(&mut self, counts: &[[u64; 8]; 5]) {
         for f in 0..5 {
             let total: f64 = counts[f][..LEVELS[f]].iter().map(|&c| c as f64 + 0.5).sum();
-            for l in 0..LEVELS[f] {
-                self.u[f][l] = (counts[f][l] as f64 + 0.5) / total;
+            for (u, &c) in self.u[f].iter_mut().zip(&counts[f]).take(LEVELS[f]) {
+                *u = (c as f64 + 0.5) / total;
             }
         }
         self.refresh();
@@ -257,8 +257,8 @@ impl Model {
             let old = self.m;
             for f in (0..5).filter(|&f| learn[f] && evidence[f]) {
                 let sum: f64 = m_acc[f][..LEVELS[f]].iter().sum::<f64>() + 0.01 * LEVELS[f] as f64;
-                for l in 0..LEVELS[f] {
-                    self.m[f][l] = (m_acc[f][l] + 0.01) / sum;
+                for (m, acc) in self.m[f].iter_mut().zip(&m_acc[f]).take(LEVELS[f]) {
+                    *m = (acc + 0.01) / sum;
                 }
             }
             lambda = (matched / total).clamp(1e-6, 0.99);
@@ -286,11 +286,11 @@ impl Model {
         let labels: [&[&str]; 5] = [&PASSPORT_LABELS, &DOB_LABELS, &BOOL_LABELS, &BOOL_LABELS, &NAME_LABELS];
         let mut out = format!("lambda {:.5} (prior {:+.2} bits)\n", self.lambda, self.prior_weight());
         for f in 0..5 {
-            for l in 0..LEVELS[f] {
+            for (l, label) in labels[f].iter().enumerate().take(LEVELS[f]) {
                 out.push_str(&format!(
                     "{:<14} {:<15} m {:.5}  u {:.7}  weight {:+.2}\n",
                     FIELDS[f],
-                    labels[f][l],
+                    label,
                     self.m[f][l],
                     self.u[f][l],
                     self.level_weight(f, l + 1)

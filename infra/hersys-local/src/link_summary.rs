@@ -1,0 +1,112 @@
+//! `hersys link ... --summary DIR`: the linkage statistics of issue 5 (`domain::linkage::stats`) as CSV files,
+//! computed from the files and the links just made. Counts only, no personal data.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use domain::entry::EntryTestResult;
+use domain::linkage::dates::Day;
+use domain::linkage::stats::{self, StatEntry, StatReport};
+
+struct EntryRow {
+    date: NaiveDate,
+    port: String,
+    nationality: String,
+    result: EntryTestResult,
+}
+
+struct ReportRow {
+    date: NaiveDate,
+    prefecture: String,
+    has_passport: bool,
+}
+
+fn read<T>(path: &Path, wanted: &[&str], mut row: impl FnMut(&[&str]) -> Option<T>) -> anyhow::Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = reader.headers()?.clone();
+    let cols: Vec<usize> = wanted
+        .iter()
+        .map(|w| header.iter().position(|h| h == *w).with_context(|| format!("{}: no column {w}", path.display())))
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while reader.read_record(&mut rec)? {
+        let fields: Vec<&str> = cols.iter().map(|&c| rec.get(c).unwrap_or("").trim()).collect();
+        if let Some(v) = row(&fields) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The same date rule as the linkage's readers (so that rows are skipped alike and positions agree).
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(Day::parse(s)?.number)
+}
+
+/// Writes the four summary files into `dir`. `links` are (report row, entry row) positions among the rows the
+/// linkage kept (rows with a valid entry or diagnosis date), which these readers keep alike.
+pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let entry_rows = read(entries, &["entry_date", "port_of_entry", "nationality", "entry_test_result"], |f| {
+        Some(EntryRow {
+            date: date(f[0])?,
+            port: f[1].to_owned(),
+            nationality: f[2].to_owned(),
+            result: EntryTestResult::parse("entry_test_result", f[3]).unwrap_or(EntryTestResult::NotTested),
+        })
+    })?;
+    let report_rows = read(reports, &["diagnosis_date", "prefecture_code", "passport_number"], |f| {
+        Some(ReportRow { date: date(f[0])?, prefecture: f[1].to_owned(), has_passport: !f[2].is_empty() })
+    })?;
+    let stat_entries: Vec<StatEntry<'_>> = entry_rows
+        .iter()
+        .map(|e| StatEntry { entry_date: e.date, port_of_entry: &e.port, nationality: &e.nationality, test_result: e.result })
+        .collect();
+    let stat_reports: Vec<StatReport<'_>> = report_rows
+        .iter()
+        .map(|r| StatReport { diagnosis_date: r.date, prefecture_code: &r.prefecture, has_passport: r.has_passport })
+        .collect();
+    let s = stats::summarise(&stat_entries, &stat_reports, links);
+
+    let create = |name: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        let path = dir.join(name);
+        Ok(std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?))
+    };
+    let mut w = create("linkage_entrants.csv")?;
+    writeln!(w, "week_start,port_of_entry,nationality,entrants")?;
+    for r in &s.entrants {
+        writeln!(w, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, r.entrants)?;
+    }
+    w.flush()?;
+    let mut w = create("linkage_negative_then_diagnosed.csv")?;
+    let p = s.negative_then_diagnosed;
+    writeln!(w, "window_days,negative_at_entry,diagnosed_within_window,share,ci95_low,ci95_high")?;
+    writeln!(w, "{},{},{},{:.6},{:.6},{:.6}", stats::WINDOW_DAYS, p.total, p.count, p.share, p.low, p.high)?;
+    w.flush()?;
+    let mut w = create("linkage_days_to_diagnosis.csv")?;
+    writeln!(w, "days_from_entry,reports")?;
+    for (d, n) in &s.days_to_diagnosis {
+        writeln!(w, "{d},{n}")?;
+    }
+    w.flush()?;
+    let mut w = create("linkage_prefectures.csv")?;
+    writeln!(w, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked")?;
+    for r in &s.prefectures {
+        writeln!(w, "{},{},{},{},{:.4},{:.4}", r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked)?;
+    }
+    w.flush()?;
+    eprintln!(
+        "summary -> {}: of {} entrants tested negative, {} diagnosed within {} days ({:.3}%, 95% CI {:.3}% to {:.3}%)",
+        dir.display(),
+        p.total,
+        p.count,
+        stats::WINDOW_DAYS,
+        100.0 * p.share,
+        100.0 * p.low,
+        100.0 * p.high
+    );
+    Ok(())
+}
