@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::Context;
-use domain::cycle::Channel;
 
 pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     let db = data_dir.join("hersys.sqlite3");
@@ -12,10 +11,7 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     }
     let outbox = embedded::Outbox::open(&db).context("opening the outbox")?;
     for m in outbox.messages()? {
-        let channel = match m.channel {
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-        };
+        let channel = m.channel.as_str();
         let at = m.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if json {
             let line = serde_json::json!({

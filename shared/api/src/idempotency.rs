@@ -72,3 +72,11 @@ pub(crate) async fn once(
         Claim::InProgress => Err(ApiError::IdempotencyConflict("in progress")),
     }
 }
+
+/// An answer given again for a retried key says so (`Idempotent-Replayed: true`), as Stripe's API does.
+pub(crate) fn marked(mut response: axum::response::Response, replayed: bool) -> axum::response::Response {
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    response
+}

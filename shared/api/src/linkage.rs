@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::Json;
 use domain::app::{App, ReviewAnswer};
 use domain::links::{LinkDecision, LinkageSummary};
-use domain::report::ReportId;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -91,7 +90,7 @@ pub(crate) async fn answer(
 ) -> Result<Json<DecisionView>, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let body: AnswerBody = wire::parse_json(&bytes)?;
-    let id = id.ok().and_then(|Path(id)| ReportId::parse(&id)).ok_or(ApiError::NotFound)?;
+    let id = crate::reports::report_id(id)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
     let answer = match body.decision {
         Answer::Confirm => ReviewAnswer::Confirm,

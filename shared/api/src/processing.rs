@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::idempotency;
+use crate::reports::report_id;
 use crate::wire::{self, RawJson};
 
 pub const BODY_LIMIT: usize = 4 * 1024;
@@ -120,10 +121,6 @@ impl CycleWire {
     }
 }
 
-fn report_id(path: Result<Path<String>, PathRejection>) -> Result<ReportId, ApiError> {
-    path.ok().and_then(|Path(id)| ReportId::parse(&id)).ok_or(ApiError::NotFound)
-}
-
 fn internal(e: serde_json::Error) -> ApiError {
     ApiError::App(AppError::Internal(e.to_string()))
 }
@@ -153,11 +150,7 @@ pub(crate) async fn issue(
     };
     let scope = format!("pn-issue-{id}");
     let (status, text, replayed) = idempotency::once(&app, &scope, &caller, &headers, &bytes, operation).await?;
-    let mut response = json_answer(status, text);
-    if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok(idempotency::marked(json_answer(status, text), replayed))
 }
 
 /// Roles: health centre, own reports only. Every cycle of the report, newest first, with each number's times,

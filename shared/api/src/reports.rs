@@ -14,7 +14,7 @@ use crate::idempotency;
 use crate::wire::{self, CreateReport, Created, RawJson, ReportView};
 
 /// The report id of the path; anything that is not one (not a UUID, not even UTF-8) names no report.
-fn report_id(path: Result<Path<String>, PathRejection>) -> Result<ReportId, ApiError> {
+pub(crate) fn report_id(path: Result<Path<String>, PathRejection>) -> Result<ReportId, ApiError> {
     path.ok().and_then(|Path(id)| ReportId::parse(&id)).ok_or(ApiError::NotFound)
 }
 
@@ -47,11 +47,7 @@ pub(crate) async fn create(State(app): State<App>, caller: Caller, headers: Head
     }
     let input = ReportInput::from(body);
     let (status, body, replayed) = idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;
-    let mut response = answer(status, body);
-    if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok(idempotency::marked(answer(status, body), replayed))
 }
 
 /// Creates the report; the answer as status and JSON text, so that it can be stored and replayed verbatim.

@@ -51,12 +51,6 @@ fn opted_out(conn: &Connection, phone: &str) -> Result<bool, NotifyError> {
     conn.query_row("SELECT EXISTS (SELECT 1 FROM opted_out_phones WHERE phone = ?1)", [phone], |r| r.get(0)).map_err(sql)
 }
 
-fn channel_text(c: Channel) -> &'static str {
-    match c {
-        Channel::Sms => "sms",
-        Channel::Email => "email",
-    }
-}
 
 impl Outbox {
     /// Opens the SQLite file (creating it and the schema if need be): the server's `hersys.sqlite3`.
@@ -96,11 +90,7 @@ impl Outbox {
                 let (id, at, channel, recipient, subject, body) = row.map_err(sql)?;
                 let corrupt = || NotifyError::Unavailable("the outbox holds a malformed row".to_owned());
                 let at = DateTime::parse_from_rfc3339(&at).map_err(|_| corrupt())?.with_timezone(&Utc);
-                let channel = match channel.as_str() {
-                    "sms" => Channel::Sms,
-                    "email" => Channel::Email,
-                    _ => return Err(corrupt()),
-                };
+                let channel = Channel::parse(&channel).ok_or_else(corrupt)?;
                 Ok(OutboxMessage { id, at, channel, recipient, subject, body })
             })
             .collect()
@@ -127,7 +117,7 @@ impl Notifier for Outbox {
                 let accepted_at = Utc::now().trunc_subsecs(6);
                 conn.execute(
                     "INSERT INTO outbox (accepted_at, channel, recipient, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![accepted_at.to_rfc3339_opts(SecondsFormat::Micros, true), channel_text(channel), recipient, subject, body],
+                    params![accepted_at.to_rfc3339_opts(SecondsFormat::Micros, true), channel.as_str(), recipient, subject, body],
                 )
                 .map_err(sql)?;
                 Ok(Delivery { message_id: format!("outbox-{}", conn.last_insert_rowid()), accepted_at })

@@ -210,7 +210,7 @@ impl App {
         };
         if let Err(e) = &sent {
             tracing::warn!(cycle_id = %cycle.id, generation = ?cycle.current().map(|n| n.generation), error = %e, "processing number not delivered");
-            self.bump(now, "delivery_failures", &[("Channel", channel_name(cycle.channel))]).await;
+            self.bump(now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
         }
         let latest = match recorded {
             Some(v) => v,
@@ -289,8 +289,8 @@ impl App {
             .await??;
         let (latest, _) = self.send_number(&claimed, &number, &hash, to, now).await?;
         drop(number);
-        self.bump(now, "issued", &[("Channel", channel_name(channel))]).await;
-        tracing::info!(report_id = %report.id, cycle_id = %latest.value.id, channel = channel_name(channel), state = ?latest.value.state, "processing number issued");
+        self.bump(now, "issued", &[("Channel", channel.as_str().to_owned())]).await;
+        tracing::info!(report_id = %report.id, cycle_id = %latest.value.id, channel = channel.as_str(), state = ?latest.value.state, "processing number issued");
         self.view(latest, now).await
     }
 
@@ -486,7 +486,7 @@ impl App {
             Err(e) => {
                 tracing::warn!(cycle_id = %id, error = %e, "reminder not delivered");
                 self.record(id, |c| c.reminder_failed(at, &policy)).await?;
-                self.bump(now, "delivery_failures", &[("Channel", channel_name(claimed.value.channel))]).await;
+                self.bump(now, "delivery_failures", &[("Channel", claimed.value.channel.as_str().to_owned())]).await;
                 Ok(Outcome::DeliveryFailed)
             }
         }
@@ -555,13 +555,6 @@ const REDEEMED_AFTER: [&str; 6] = [
     "redeemed_4h_to_5h",
     "redeemed_after_5h",
 ];
-
-pub fn channel_name(channel: Channel) -> String {
-    match channel {
-        Channel::Sms => "sms".into(),
-        Channel::Email => "email".into(),
-    }
-}
 
 /// The shape `claim_fresh_number` starts from for a cycle not stored yet (version 0 means "create").
 fn placeholder_cycle(id: &CycleId, report: &CaseReport, channel: Channel, now: Instant) -> Cycle {
