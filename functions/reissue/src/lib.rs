@@ -17,6 +17,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
         exhausted = run.exhausted,
         delivery_failures = run.delivery_failures,
         lost_races = run.lost_races,
+        failed = run.failed,
         "re-issue run done"
     );
     Ok(json!({
@@ -30,5 +31,6 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
         "delivery_failures": run.delivery_failures,
         "waiting": run.waiting,
         "lost_races": run.lost_races,
+        "failed": run.failed,
     }))
 }

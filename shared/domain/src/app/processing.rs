@@ -88,6 +88,8 @@ pub struct SweepRun {
     pub waiting: usize,
     /// Cycles another invocation changed first; it handles them.
     pub lost_races: usize,
+    /// Cycles whose handling failed (storage, the opt-out check); they stay due and the next tick retries them.
+    pub failed: usize,
 }
 
 /// A cycle as the health centre sees it, with the failed redemption attempts seen per number.
@@ -370,7 +372,7 @@ impl App {
                     // One cycle's trouble must not stop the others; it stays due and the next tick retries it.
                     Err(e) => {
                         tracing::warn!(error = %e, "a due cycle failed; it stays due");
-                        run.delivery_failures += 1;
+                        run.failed += 1;
                     }
                 }
             }
