@@ -221,21 +221,23 @@ impl App {
         Ok((latest, sent.map(|_| ())))
     }
 
-    /// Draws numbers until one's record can be created with the transition `claim` builds.
+    /// Draws numbers until one's record can be created with the transition `claim` builds: over the stored version
+    /// of `from`, or as a new cycle when `from` is `None`.
     async fn claim_fresh_number(
         &self,
-        from: &Versioned<Cycle>,
+        from: Option<&Versioned<Cycle>>,
         claim: impl Fn(KeyedHash) -> Result<Transition, NotApplicable>,
     ) -> Result<Result<(Versioned<Cycle>, ProcessingNumber, KeyedHash), StoreError>, AppError> {
         for _ in 0..DRAW_ATTEMPTS {
             let number = ProcessingNumber::random().map_err(|e| AppError::Internal(e.to_string()))?;
             let hash = self.hasher.processing_number(&number);
             let t = claim(hash.clone()).map_err(Self::not_applicable)?;
-            let written = if from.version == 0 {
-                let first = t.created.clone().ok_or(AppError::Internal("a new cycle without a number".into()))?;
-                self.cycles.create_cycle(&t.cycle, &first).await.map(|()| Versioned { value: t.cycle.clone(), version: 1 })
-            } else {
-                self.write(from.version, &t).await
+            let written = match from {
+                Some(stored) => self.write(stored.version, &t).await,
+                None => {
+                    let first = t.created.clone().ok_or(AppError::Internal("a new cycle without a number".into()))?;
+                    self.cycles.create_cycle(&t.cycle, &first).await.map(|()| Versioned { value: t.cycle.clone(), version: 1 })
+                }
             };
             match written {
                 Ok(v) => return Ok(Ok((v, number, hash))),
@@ -276,9 +278,8 @@ impl App {
             }
         }
         let id = CycleId::generate();
-        let new = Versioned { value: placeholder_cycle(&id, &report, channel, now), version: 0 };
         let (claimed, number, hash) = self
-            .claim_fresh_number(&new, |hash| {
+            .claim_fresh_number(None, |hash| {
                 let new = NewCycle {
                     id: id.clone(),
                     report_id: report.id.clone(),
@@ -440,7 +441,7 @@ impl App {
     async fn reissue(&self, current: &Versioned<Cycle>, generation: u8, now: Instant) -> Result<Outcome, AppError> {
         let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
-        let claimed = self.claim_fresh_number(current, |hash| current.value.claim_number(generation, hash, now, &policy)).await?;
+        let claimed = self.claim_fresh_number(Some(current), |hash| current.value.claim_number(generation, hash, now, &policy)).await?;
         let (claimed, number, hash) = match claimed {
             Ok(c) => c,
             Err(StoreError::VersionConflict { .. }) => return Ok(Outcome::LostRace),
@@ -557,21 +558,3 @@ const REDEEMED_AFTER: [&str; 6] = [
     "redeemed_4h_to_5h",
     "redeemed_after_5h",
 ];
-
-/// The shape `claim_fresh_number` starts from for a cycle not stored yet (version 0 means "create").
-fn placeholder_cycle(id: &CycleId, report: &CaseReport, channel: Channel, now: Instant) -> Cycle {
-    Cycle {
-        id: id.clone(),
-        report_id: report.id.clone(),
-        health_center_code: report.health_center_code.clone(),
-        channel,
-        language: report.preferred_language,
-        state: CycleState::Active,
-        numbers: Vec::new(),
-        reminder: None,
-        redeemed_generation: None,
-        next_due_at: None,
-        created_at: now,
-        ended_at: None,
-    }
-}
