@@ -136,16 +136,8 @@ impl CycleStore for DynamoStores {
     }
 
     async fn get_cycle(&self, id: &CycleId) -> Result<Option<Versioned<Cycle>>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::Cycles)?)
-            .key("pk", s(cycle_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        out.item.map(versioned_cycle).transpose()
+        let item = self.get_by_pk(self.tables.name(Table::Cycles)?, cycle_key(id)).await?;
+        item.map(versioned_cycle).transpose()
     }
 
     async fn advance_cycle(
@@ -179,16 +171,8 @@ impl CycleStore for DynamoStores {
     }
 
     async fn get_number(&self, hash: &KeyedHash, now: Instant) -> Result<Option<IssuedNumber>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::Cycles)?)
-            .key("pk", s(number_key(hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        let Some(mut item) = out.item else { return Ok(None) };
+        let item = self.get_by_pk(self.tables.name(Table::Cycles)?, number_key(hash)).await?;
+        let Some(mut item) = item else { return Ok(None) };
         let number: IssuedNumber = decode_doc(NUMBER, &mut item)?;
         // TTL deletes lazily (up to days late): a record past its purge instant is gone as far as readers go.
         Ok((number.purge_after > now).then_some(number))
@@ -245,16 +229,8 @@ impl CycleStore for DynamoStores {
     async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError> {
         let table = self.tables.name(Table::Cycles)?;
         let reads = names.iter().map(|name| async move {
-            let out = self
-                .client
-                .get_item()
-                .table_name(table)
-                .key("pk", s(counter_key(name)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| unavailable("GetItem", &e))?;
-            let Some(item) = out.item else { return Ok(0) };
+            let item = self.get_by_pk(table, counter_key(name)).await?;
+            let Some(item) = item else { return Ok(0) };
             // TTL deletes lazily: a counter past its purge instant counts as gone.
             if read_i64(COUNTER, &item, "purge_after")? <= now.timestamp_millis() {
                 return Ok(0);

@@ -58,16 +58,7 @@ impl DynamoStores {
     }
 
     async fn get_entry_item(&self, entry_id: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::Entries)?)
-            .key("pk", s(entry_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        Ok(out.item)
+        self.get_by_pk(self.tables.name(Table::Entries)?, entry_id).await
     }
 }
 

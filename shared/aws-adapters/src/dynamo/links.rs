@@ -30,16 +30,7 @@ fn decision_item(d: &LinkDecision) -> Result<Item, StoreError> {
 
 impl DynamoStores {
     async fn get_link_item(&self, pk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::Links)?)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        Ok(out.item)
+        self.get_by_pk(self.tables.name(Table::Links)?, pk).await
     }
 }
 

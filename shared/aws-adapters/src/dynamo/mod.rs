@@ -213,6 +213,22 @@ pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) 
     reasons.get(index).and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
 }
 
+impl DynamoStores {
+    /// The item with this partition key, read consistently (every store reads its own writes).
+    pub(crate) async fn get_by_pk(&self, table: &str, pk: impl Into<String>) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        Ok(out.item)
+    }
+}
+
 /// Runs a query to its last page.
 pub(crate) async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

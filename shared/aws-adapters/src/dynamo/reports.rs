@@ -72,16 +72,8 @@ impl ReportStore for DynamoStores {
     }
 
     async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::Reports)?)
-            .key("pk", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        let Some(mut item) = out.item else { return Ok(None) };
+        let item = self.get_by_pk(self.tables.name(Table::Reports)?, id.as_str()).await?;
+        let Some(mut item) = item else { return Ok(None) };
         let version = read_u64(WHAT, &item, "version")?;
         Ok(Some(Versioned { value: decode_doc(WHAT, &mut item)?, version }))
     }
