@@ -30,7 +30,7 @@ ALLOWED_MANAGED = {
 }
 KNOWN_ENV = {
     "REPORTS_TABLE", "ENTRIES_TABLE", "CYCLES_TABLE", "IDEMPOTENCY_TABLE", "GRAPH_SOURCES_TABLE", "LINKS_TABLE", "HMAC_SECRET", "SES_FROM_ADDRESS",
-    "EXPORT_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG",
+    "EXPORT_BUCKET", "EXPORT_STATE_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG",
 }
 FUNCTIONS = {"IngestFunction": "ingest", "ReissueFunction": "reissue", "LinkageFunction": "linkage",
              "ExportFunction": "export"}

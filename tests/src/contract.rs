@@ -336,6 +336,84 @@ async fn switch_dates_are_set_replaced_and_cleared(b: Backend) {
     assert_eq!(s.hersys_from(oita), Some(fixtures::date("2021-06-01")));
 }
 
+async fn reports_are_found_by_write_time(b: Backend) {
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let written = |prefecture: &str, minutes: i64| {
+        let mut r = fixtures::report_in(prefecture, None);
+        r.updated_at = at(minutes);
+        r.created_at = r.updated_at;
+        r
+    };
+    let early = written("13", 0);
+    let later = written("44", 60);
+    let next_day = written("01", 60 * 26);
+    let mut updated = written("13", -60 * 24 * 3);
+    for r in [&early, &later, &next_day, &updated] {
+        b.reports.create_report(r).await.unwrap();
+    }
+    updated.updated_at = at(60 * 30);
+    b.reports.update_report(&updated, 1).await.unwrap();
+
+    let sorted = |mut ids: Vec<ReportId>| {
+        ids.sort();
+        ids
+    };
+    let expect = |rs: &[&domain::report::CaseReport]| sorted(rs.iter().map(|r| r.id.clone()).collect());
+    let until = at(60 * 48);
+    assert_eq!(sorted(b.reports.report_ids_changed_since(at(30), until).await.unwrap()), expect(&[&later, &next_day, &updated]));
+    assert_eq!(sorted(b.reports.report_ids_changed_since(at(60), until).await.unwrap()), expect(&[&later, &next_day, &updated]));
+    assert_eq!(sorted(b.reports.report_ids_changed_since(at(61), until).await.unwrap()), expect(&[&next_day, &updated]));
+    assert_eq!(b.reports.report_ids_changed_since(at(60 * 29), until).await.unwrap(), vec![updated.id.clone()]);
+    assert!(b.reports.report_ids_changed_since(at(60 * 31), until).await.unwrap().is_empty());
+
+    // The current versions, absent ids skipped.
+    let mut got = b.reports.get_reports(&[updated.id.clone(), ReportId::generate(), early.id.clone()]).await.unwrap();
+    got.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = vec![updated.clone(), early.clone()];
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(got, want);
+    assert!(b.reports.get_reports(&[]).await.unwrap().is_empty());
+}
+
+async fn counted_facts_are_recorded_replaced_and_removed(b: Backend) {
+    use domain::graphs::state::CountedFact;
+    use domain::graphs::CaseFact;
+    let g = &b.graph_sources;
+    let fact = |published: &str| {
+        let mut r = fixtures::report_in("44", None);
+        r.publication_date = Some(fixtures::date(published));
+        CaseFact::from_report(&r).unwrap()
+    };
+    let (a, c, never) = (ReportId::generate(), ReportId::generate(), ReportId::generate());
+    assert_eq!(g.counted_facts(&[a.clone(), never.clone()]).await.unwrap(), vec![None, None]);
+    g.put_counted_facts(&[CountedFact { report: a.clone(), fact: Some(fact("2021-02-04")) }, CountedFact { report: c.clone(), fact: Some(fact("2021-02-05")) }])
+        .await
+        .unwrap();
+    // Recording the same again is harmless; a new fact replaces; `None` removes.
+    g.put_counted_facts(&[CountedFact { report: a.clone(), fact: Some(fact("2021-02-04")) }]).await.unwrap();
+    g.put_counted_facts(&[CountedFact { report: c.clone(), fact: Some(fact("2021-02-06")) }]).await.unwrap();
+    assert_eq!(
+        g.counted_facts(&[c.clone(), never.clone(), a.clone()]).await.unwrap(),
+        vec![Some(fact("2021-02-06")), None, Some(fact("2021-02-04"))]
+    );
+    g.put_counted_facts(&[CountedFact { report: a.clone(), fact: None }, CountedFact { report: never.clone(), fact: None }]).await.unwrap();
+    assert_eq!(g.counted_facts(&[a, c]).await.unwrap(), vec![None, Some(fact("2021-02-06"))]);
+    // 250 at once: more than one batch of the store's bulk calls.
+    let many: Vec<CountedFact> = (0..250).map(|_| CountedFact { report: ReportId::generate(), fact: Some(fact("2021-03-01")) }).collect();
+    g.put_counted_facts(&many).await.unwrap();
+    let ids: Vec<ReportId> = many.iter().map(|c| c.report.clone()).collect();
+    assert!(g.counted_facts(&ids).await.unwrap().iter().all(|f| f.as_ref() == Some(&fact("2021-03-01"))));
+}
+
+async fn the_linelist_generation_grows_with_each_import(b: Backend) {
+    let g = &b.graph_sources;
+    assert_eq!(g.linelist_generation().await.unwrap(), 0);
+    g.put_linelist_cases(&[linelist_case(44, "1", "2021-01-03")]).await.unwrap();
+    let first = g.linelist_generation().await.unwrap();
+    g.put_linelist_cases(&[linelist_case(44, "1", "2021-01-03")]).await.unwrap();
+    assert!(first >= 1 && g.linelist_generation().await.unwrap() > first);
+}
+
 fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDecision {
     LinkDecision {
         report_id: report.clone(),
@@ -448,6 +526,9 @@ macro_rules! contract_suite {
             case!(no_raw_personal_identifier_in_any_key);
             case!(linelist_cases_are_replaced_by_prefecture_and_number);
             case!(switch_dates_are_set_replaced_and_cleared);
+            case!(reports_are_found_by_write_time);
+            case!(counted_facts_are_recorded_replaced_and_removed);
+            case!(the_linelist_generation_grows_with_each_import);
             case!(entries_are_all_read);
             case!(link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre);
             case!(the_linkage_summary_is_replaced_whole);

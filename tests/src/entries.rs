@@ -213,7 +213,7 @@ async fn repeats_in_a_batch_on_dynamodb() {
     let sdk = crate::emulators::sdk_config().await;
     let tables = crate::emulators::fresh_tables(&sdk).await;
     let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None }).unwrap();
+    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None }).unwrap();
     repeats_in_a_batch(app).await;
 }
 

@@ -67,8 +67,11 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let bucket = format!("export-{}", uuid::Uuid::new_v4().simple());
     let s3 = aws_adapters::s3_client(&sdk, true);
     aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    let state_bucket = format!("state-{}", uuid::Uuid::new_v4().simple());
+    aws_adapters::create_bucket(&s3, &state_bucket, "ap-northeast-1").await.unwrap();
     let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
+    let resources = AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: Some(state_bucket) };
+    let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
 
     // Both prefectures take HER-SYS reports as their source (no line lists here).
     for code in [13, 44] {

@@ -23,6 +23,8 @@ mod reports;
 #[cfg(test)]
 mod graphs;
 #[cfg(test)]
+mod graphs_incremental;
+#[cfg(test)]
 mod handlers;
 #[cfg(test)]
 mod openapi;

@@ -222,7 +222,7 @@ async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
     let bucket = format!("linkage-{}", uuid::Uuid::new_v4().simple());
     let s3 = aws_adapters::s3_client(&sdk, true);
     aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
-    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()) }).unwrap();
+    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: None }).unwrap();
     scenario(app).await;
     let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();

@@ -109,7 +109,7 @@ async fn env(stack: Stack) -> Env {
             let sdk = emulators::sdk_config().await;
             let tables = emulators::fresh_tables(&sdk).await;
             aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
-            let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None }).unwrap();
+            let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None }).unwrap();
             (app, None, None)
         }
     };

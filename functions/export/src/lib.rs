@@ -4,23 +4,24 @@
 
 pub mod render;
 
-use domain::app::{App, AppError};
+use domain::app::{App, AppError, ExportMode, Recount};
 use domain::time::{japan_date, Instant};
 use serde_json::{json, Value};
 
 pub use api::events::ScheduledEvent;
 
-/// What an export run wrote.
+/// What an export run counted and wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportRun {
+    pub recount: Recount,
     pub files: Vec<String>,
 }
 
 /// Computes every series as of `now` and writes the files, the manifest last (so a reader that sees a new
-/// manifest finds the files it names).
-pub async fn run(app: &App, now: Instant) -> Result<ExportRun, AppError> {
-    let series = app.graph_series(now).await?;
-    let mut run = ExportRun::default();
+/// manifest finds the files it names). Scheduled runs are incremental; `ExportMode::Full` counts everything again.
+pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun, AppError> {
+    let (series, recount) = app.graph_series(now, mode).await?;
+    let mut run = ExportRun { recount, files: Vec::new() };
     for file in render::files(&series, now, japan_date(now)) {
         app.export.put_object(&file.path, file.content_type, file.bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
         run.files.push(file.path);
@@ -31,7 +32,12 @@ pub async fn run(app: &App, now: Instant) -> Result<ExportRun, AppError> {
 /// Handles one scheduled event. "Now" is the event's `time`.
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
     let event = ScheduledEvent::from_json(event)?;
-    let outcome = run(app, event.time).await?;
+    let outcome = run(app, event.time, ExportMode::Incremental).await?;
     tracing::info!(files = outcome.files.len(), "export run done");
-    Ok(json!({ "now": event.time, "files": outcome.files }))
+    let r = &outcome.recount;
+    Ok(json!({
+        "now": event.time,
+        "full": r.full, "reports_read": r.reports_read, "recounted": r.recounted,
+        "files": outcome.files,
+    }))
 }

@@ -80,6 +80,9 @@ impl Generator {
         report.report_date = day;
         report.diagnosis_date = day;
         report.publication_date = Some(day + Days::new(1));
+        // Written on the publication day: in the past, so the daily export's write-time index sees them as old.
+        report.created_at = (day + Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+        report.updated_at = report.created_at;
         let at = |n: u64, status| StatusChange { status, effective_date: day + Days::new(n) };
         let first = if (r >> 50).is_multiple_of(3) { Status::Hospitalized } else { Status::HomeCare };
         let fate = (r >> 54) % 100;
@@ -166,5 +169,40 @@ pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()>
         app.set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     eprintln!("stored {count} reports in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `hersys gen-changes N`: writes N reports now, as a busy day of HER-SYS would: half new reports, half changes to
+/// stored reports picked at random (each released a day later than stored, through `update_report` with its
+/// version), so that the next `hersys export` has N reports to count.
+pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyhow::Result<()> {
+    let generator = Generator::new(days)?;
+    let config = Config::from_env_with_secret(vec![7; 32])?;
+    let (app, stores) = platform::embedded_app(data_dir, &config)?;
+    let started = Clock::now();
+    let now = Utc::now();
+    let fresh = count / 2;
+    // Draws far from those of `gen-reports` (0..N), so the new reports are new.
+    let base = (1u64 << 40) + seed * (1u64 << 32);
+    let new: Vec<CaseReport> = (0..fresh)
+        .map(|i| {
+            let mut r = generator.report(base + i);
+            r.created_at = now;
+            r.updated_at = now;
+            r
+        })
+        .collect();
+    stores.insert_reports_in_bulk(&new)?;
+    let mut changed = 0u64;
+    for stored in stores.reports_at_random(count - fresh, seed)? {
+        let mut report = stored.value;
+        if let Some(last) = report.status_history.last_mut() {
+            last.effective_date = last.effective_date + Days::new(1);
+        }
+        report.updated_at = now;
+        app.reports.update_report(&report, stored.version).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        changed += 1;
+    }
+    eprintln!("wrote {fresh} new and {changed} changed reports in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

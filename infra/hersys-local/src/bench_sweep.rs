@@ -89,6 +89,14 @@ impl ReportStore for Counting<dyn ReportStore> {
         self.tick();
         self.inner.reports_by_prefecture(prefecture).await
     }
+    async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
+        self.tick();
+        self.inner.report_ids_changed_since(since, until).await
+    }
+    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
+        self.tick();
+        self.inner.get_reports(ids).await
+    }
 }
 
 fn report_input(i: usize) -> ReportInput {

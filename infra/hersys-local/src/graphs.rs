@@ -6,7 +6,7 @@ use std::time::Instant as Clock;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use domain::app::App;
+use domain::app::{App, ExportMode};
 use domain::graphs::linelist::{LineListCase, LineListHeader};
 use domain::prefecture::PrefectureCode;
 use serde::Serialize;
@@ -115,7 +115,7 @@ pub async fn run_import(file: &Path, json: bool, backend: &Backend) -> anyhow::R
 }
 
 /// `hersys export`: the export function once, as of `now` (default: the clock), on the chosen backend.
-pub async fn run_export(now: Option<String>, backend: &Backend) -> anyhow::Result<()> {
+pub async fn run_export(now: Option<String>, full: bool, backend: &Backend) -> anyhow::Result<()> {
     let now = match now {
         Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
             .context("--now must be an RFC 3339 instant, e.g. 2021-10-01T00:00:00Z")?
@@ -124,9 +124,19 @@ pub async fn run_export(now: Option<String>, backend: &Backend) -> anyhow::Resul
     };
     let built = crate::setup::build(backend).await?;
     let started = Clock::now();
-    let run = export::run(built.app(), now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    eprintln!("exported {} files in {:.2} s", run.files.len(), started.elapsed().as_secs_f64());
-    println!("{}", serde_json::json!({ "now": now, "files": run.files }));
+    let mode = if full { ExportMode::Full } else { ExportMode::Incremental };
+    let run = export::run(built.app(), now, mode).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("exported {} files in {seconds:.2} s", run.files.len());
+    let r = &run.recount;
+    println!(
+        "{}",
+        serde_json::json!({
+            "now": now, "full": r.full, "reports_read": r.reports_read, "recounted": r.recounted,
+            "linelists_read": r.linelists_read, "hersys_cases": r.hersys_cases, "linelist_cases": r.linelist_cases,
+            "seconds": (seconds * 1000.0).round() / 1000.0, "files": run.files,
+        })
+    );
     Ok(())
 }
 

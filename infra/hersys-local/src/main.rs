@@ -92,6 +92,9 @@ enum Command {
         /// The export's "now" (RFC 3339); default: the clock.
         #[arg(long)]
         now: Option<String>,
+        /// Count every report again instead of those written since the last export.
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         backend: Backend,
     },
@@ -123,6 +126,19 @@ enum Command {
         count: u64,
         #[arg(long, default_value_t = 1000)]
         days: u64,
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Write N reports now (half new, half changed stored ones), before a daily-export benchmark run
+    /// (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    GenChanges {
+        count: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+        /// Varies which stored reports change and the new ones' draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         #[arg(long)]
         data_dir: PathBuf,
     },
@@ -185,9 +201,9 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_human();
             import::run(what).await
         }
-        Command::Export { now, backend } => {
+        Command::Export { now, full, backend } => {
             platform::logging::init_with_writer(std::io::stderr);
-            graphs::run_export(now, &backend).await
+            graphs::run_export(now, full, &backend).await
         }
         Command::GraphSource { what } => {
             platform::logging::init_human();
@@ -196,6 +212,7 @@ async fn main() -> std::process::ExitCode {
         Command::Gen { what } => r#gen::run(what),
         Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
         Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
+        Command::GenChanges { count, days, seed, data_dir } => bench_graphs::changes(count, days, seed, &data_dir).await,
         Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,

@@ -12,6 +12,7 @@ use crate::Backend;
 /// Default resource names for `--aws` when the environment names none.
 const LOCAL_TABLE_PREFIX: &str = "HersysLocal";
 const LOCAL_BUCKET: &str = "hersys-local-export";
+const LOCAL_STATE_BUCKET: &str = "hersys-local-export-state";
 
 pub fn wants_aws(backend: &Backend) -> bool {
     backend.aws || std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty())
@@ -89,15 +90,16 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
         Err(_) => AwsResources {
             tables: TableNames::with_prefix(LOCAL_TABLE_PREFIX),
             export_bucket: Some(std::env::var("EXPORT_BUCKET").unwrap_or_else(|_| LOCAL_BUCKET.to_owned())),
+            export_state_bucket: Some(std::env::var("EXPORT_STATE_BUCKET").unwrap_or_else(|_| LOCAL_STATE_BUCKET.to_owned())),
         },
     };
     // Against emulators, create what SAM would have created in AWS.
     if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()) {
         aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &resources.tables).await?;
         aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
-        if let Some(bucket) = &resources.export_bucket {
-            let s3 = aws_adapters::s3_client(&sdk, true);
-            let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "ap-northeast-1".into());
+        let s3 = aws_adapters::s3_client(&sdk, true);
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "ap-northeast-1".into());
+        for bucket in [&resources.export_bucket, &resources.export_state_bucket].into_iter().flatten() {
             aws_adapters::create_bucket(&s3, bucket, &region).await?;
         }
     }

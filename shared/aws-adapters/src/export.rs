@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use domain::error::ExportError;
-use domain::ports::ExportSink;
+use domain::ports::{ExportSink, ExportStateStore};
+use domain::StoreError;
 
 use crate::sdk_error::describe;
 
@@ -50,6 +51,47 @@ impl ExportSink for S3ExportSink {
             .send()
             .await
             .map_err(|e| ExportError(describe("PutObject", &e).text))?;
+        Ok(())
+    }
+}
+
+/// The graph export's state between runs: one object in a private bucket of its own (never the published one: the
+/// tallies hold unsuppressed small counts). The bucket keeps old versions for a while, so a bad run can be undone.
+#[derive(Debug, Clone)]
+pub struct S3ExportState {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3ExportState {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into(), key: "graph-export/state.bin".to_owned() }
+    }
+}
+
+#[async_trait]
+impl ExportStateStore for S3ExportState {
+    async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let out = match self.client.get_object().bucket(&self.bucket).key(&self.key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(StoreError::Unavailable(describe("GetObject", &e).text)),
+        };
+        let bytes = out.body.collect().await.map_err(|_| StoreError::Unavailable("GetObject: the body could not be read".to_owned()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn save_export_state(&self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .content_type("application/octet-stream")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe("PutObject", &e).text))?;
         Ok(())
     }
 }

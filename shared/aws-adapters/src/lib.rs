@@ -12,6 +12,6 @@ mod sdk_error;
 pub mod tables;
 
 pub use dynamo::{DynamoStores, MissingTableName, Table, TableNames};
-pub use export::{S3ExportSink, create_bucket, s3_client};
+pub use export::{S3ExportSink, S3ExportState, create_bucket, s3_client};
 pub use notify::{AwsNotifier, verify_sender};
 pub use tables::create_tables;

@@ -39,10 +39,11 @@ fn specs(names: &TableNames) -> [Table<'_>; 6] {
         Table {
             name: &names.reports,
             sort_key: None,
-            attributes: &[("pk", S), ("passport_hash", S), ("prefecture", S)],
+            attributes: &[("pk", S), ("passport_hash", S), ("prefecture", S), ("changed_day", S), ("changed_at", S)],
             indexes: vec![
                 index("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
                 index("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
+                index("by_change", "changed_day", Some("changed_at"), ProjectionType::KeysOnly),
             ],
             ttl: false,
         },

@@ -51,6 +51,7 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
         (
             &names.reports,
             &[
+                ("by_change", "changed_day", Some("changed_at"), ProjectionType::KeysOnly),
                 ("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
                 ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
             ],

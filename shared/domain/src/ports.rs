@@ -14,6 +14,8 @@ use crate::cycle::{Cycle, CycleId, IssuedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError};
 use crate::graphs::linelist::LineListCase;
+use crate::graphs::state::CountedFact;
+use crate::graphs::CaseFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
 use crate::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
@@ -41,6 +43,13 @@ pub trait ReportStore: Send + Sync {
     async fn reports_by_passport(&self, passport: &KeyedHash) -> Result<Vec<ReportId>, StoreError>;
     /// All reports of a prefecture (graph export), in no particular order.
     async fn reports_by_prefecture(&self, prefecture: PrefectureCode) -> Result<Vec<CaseReport>, StoreError>;
+    /// Ids of the reports created or updated at or after `since` (by `updated_at`), as far as `until` (the reader's
+    /// now; later writes may be included). Served by an index on the write time, never a scan: the daily graph
+    /// export reads what changed, not all history. Reports written by versions before this index are absent (a
+    /// full export counts them).
+    async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError>;
+    /// The current version of each report that exists, in no particular order (absent ids are skipped).
+    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError>;
 }
 
 /// How one record of a batch fared.
@@ -201,4 +210,19 @@ pub trait GraphSourceStore: Send + Sync {
     async fn set_hersys_from(&self, prefecture: PrefectureCode, from: Option<chrono::NaiveDate>) -> Result<(), StoreError>;
     /// Every prefecture's switch date.
     async fn hersys_from(&self) -> Result<crate::graphs::Sources, StoreError>;
+    /// A number that grows with every `put_linelist_cases` (0 before any): the export counts the line lists again
+    /// only when it changed.
+    async fn linelist_generation(&self) -> Result<u64, StoreError>;
+    /// The fact the graph export last counted for each report, in the order asked (`None`: nothing counted).
+    async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError>;
+    /// Records counted facts (a `None` fact removes the record). Idempotent: the export may record the same again.
+    async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError>;
+}
+
+/// The graph export's state between runs ([`crate::graphs::state::ExportState`] as bytes): one private object,
+/// replaced whole (an S3 object in AWS, a row of the embedded store locally). Never published.
+#[async_trait]
+pub trait ExportStateStore: Send + Sync {
+    async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn save_export_state(&self, bytes: Vec<u8>) -> Result<(), StoreError>;
 }

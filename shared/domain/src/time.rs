@@ -39,6 +39,12 @@ impl Clock for FixedClock {
     }
 }
 
+/// An instant as fixed-width UTC text (`2021-02-03T04:05:06.123456Z`), so that text order is time order: the
+/// write-time index of reports on both stores.
+pub fn sortable_text(at: Instant) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

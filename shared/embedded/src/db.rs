@@ -19,7 +19,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch("ALTER TABLE reports ADD COLUMN case_key TEXT;")?;
     }
     // A report is unique by (health centre, case number), held as a keyed hash.
-    conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS reports_by_case ON reports (case_key) WHERE case_key IS NOT NULL;")
+    conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS reports_by_case ON reports (case_key) WHERE case_key IS NOT NULL;")?;
+    let has_updated_at = conn
+        .prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'updated_at'")?
+        .exists([])?;
+    if !has_updated_at {
+        // Rows written before stay NULL (out of the index): the graph export's first, full run counts them.
+        conn.execute_batch("ALTER TABLE reports ADD COLUMN updated_at TEXT;")?;
+    }
+    // The write-time index of the daily graph export (`report_ids_changed_since`).
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS reports_by_change ON reports (updated_at) WHERE updated_at IS NOT NULL;")
 }
 
 const SCHEMA: &str = "
@@ -90,6 +99,16 @@ CREATE TABLE IF NOT EXISTS linelist_cases (
 CREATE TABLE IF NOT EXISTS graph_switches (
     prefecture  TEXT PRIMARY KEY,
     hersys_from TEXT NOT NULL
+);
+-- Per report, the fact the graph export counted last (compact binary; prefecture, dates, sex/age bands only).
+CREATE TABLE IF NOT EXISTS graph_counted (
+    report_id TEXT PRIMARY KEY,
+    fact      BLOB NOT NULL
+);
+-- Small named values of the graph export: the line lists' import generation, and its state between runs.
+CREATE TABLE IF NOT EXISTS graph_meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
 );
 
 -- Local stand-ins for SNS and SES: what would have been sent, and SNS's SMS opt-out list. Raw recipients on

@@ -1,13 +1,19 @@
-//! The graph export's sources on SQLite: line-list cases by (prefecture, number) and the switch dates.
+//! The graph export's own data on SQLite: line-list cases by (prefecture, number), the switch dates, the facts
+//! counted per report, and the export's state between runs.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::error::StoreError;
 use domain::graphs::linelist::LineListCase;
-use domain::graphs::Sources;
-use domain::ports::GraphSourceStore;
+use domain::graphs::state::{decode_fact, encode_fact, CountedFact};
+use domain::graphs::{CaseFact, Sources};
+use domain::ports::{ExportStateStore, GraphSourceStore};
 use domain::prefecture::PrefectureCode;
-use rusqlite::params;
+use domain::report::ReportId;
+use rusqlite::{params, OptionalExtension};
+
+const LINELIST_GENERATION: &str = "linelist_generation";
+const EXPORT_STATE: &str = "export_state";
 
 use crate::stores::{decode, encode, immediate, sql, SqliteStores};
 
@@ -32,6 +38,12 @@ impl GraphSourceStore for SqliteStores {
                         stmt.execute(params![prefecture, number, doc]).map_err(sql)?;
                     }
                 }
+                tx.execute(
+                    "INSERT INTO graph_meta (name, value) VALUES (?1, 1)
+                     ON CONFLICT (name) DO UPDATE SET value = value + 1",
+                    [LINELIST_GENERATION],
+                )
+                .map_err(sql)?;
                 tx.commit().map_err(sql)
             })
             .await
@@ -82,6 +94,86 @@ impl GraphSourceStore for SqliteStores {
             })
             .await
     }
+
+    async fn linelist_generation(&self) -> Result<u64, StoreError> {
+        self.db
+            .run(move |conn| {
+                let value: Option<i64> = conn
+                    .query_row("SELECT value FROM graph_meta WHERE name = ?1", [LINELIST_GENERATION], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                Ok(value.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+            })
+            .await
+    }
+
+    async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError> {
+        let keys: Vec<String> = reports.iter().map(ToString::to_string).collect();
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT fact FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
+                keys.iter()
+                    .map(|key| {
+                        let bytes: Option<Vec<u8>> = stmt.query_row([key], |r| r.get(0)).optional().map_err(sql)?;
+                        bytes
+                            .map(|b| decode_fact(&b).map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned())))
+                            .transpose()
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError> {
+        let rows: Vec<(String, Option<Vec<u8>>)> =
+            facts.iter().map(|c| (c.report.to_string(), c.fact.as_ref().map(encode_fact))).collect();
+        self.db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                {
+                    let mut put = tx
+                        .prepare_cached(
+                            "INSERT INTO graph_counted (report_id, fact) VALUES (?1, ?2)
+                             ON CONFLICT (report_id) DO UPDATE SET fact = excluded.fact",
+                        )
+                        .map_err(sql)?;
+                    let mut remove = tx.prepare_cached("DELETE FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
+                    for (key, fact) in &rows {
+                        match fact {
+                            Some(bytes) => put.execute(params![key, bytes]),
+                            None => remove.execute([key]),
+                        }
+                        .map_err(sql)?;
+                    }
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ExportStateStore for SqliteStores {
+    async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .run(move |conn| {
+                conn.query_row("SELECT value FROM graph_meta WHERE name = ?1", [EXPORT_STATE], |r| r.get(0)).optional().map_err(sql)
+            })
+            .await
+    }
+
+    async fn save_export_state(&self, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.db
+            .run(move |conn| {
+                conn.execute(
+                    "INSERT INTO graph_meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    params![EXPORT_STATE, bytes],
+                )
+                .map(|_| ())
+                .map_err(sql)
+            })
+            .await
+    }
 }
 
 impl SqliteStores {
@@ -97,6 +189,7 @@ impl SqliteStores {
                     r.passport_hash.as_ref().map(|h| h.as_str().to_owned()),
                     r.prefecture.as_jis(),
                     r.case_key.as_ref().map(|k| k.as_str().to_owned()),
+                    domain::time::sortable_text(r.updated_at),
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -105,14 +198,46 @@ impl SqliteStores {
             {
                 let mut stmt = tx
                     .prepare_cached(
-                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key) VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key, updated_at)
+                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
                     )
                     .map_err(sql)?;
-                for (pk, doc, hash, pref, case_key) in &rows {
-                    stmt.execute(params![pk, doc, hash, pref, case_key]).map_err(sql)?;
+                for (pk, doc, hash, pref, case_key, written) in &rows {
+                    stmt.execute(params![pk, doc, hash, pref, case_key, written]).map_err(sql)?;
                 }
             }
             tx.commit().map_err(sql)
+        })
+    }
+
+    /// About `n` distinct stored reports picked at random by row id (a seeded draw), with their versions: the
+    /// reports a benchmark changes. Reads only the rows it picks.
+    pub fn reports_at_random(&self, n: u64, seed: u64) -> Result<Vec<domain::ports::Versioned<domain::report::CaseReport>>, StoreError> {
+        self.db.run_blocking(move |conn| {
+            let max: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM reports", [], |r| r.get(0)).map_err(sql)?;
+            let mut picked = std::collections::BTreeSet::new();
+            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut stmt = conn.prepare_cached("SELECT version, doc FROM reports WHERE rowid = ?1").map_err(sql)?;
+            let mut out = Vec::new();
+            let mut tries = 0u64;
+            while (out.len() as u64) < n && max > 0 && tries < n.saturating_mul(4) {
+                tries += 1;
+                // xorshift64: a fixed sequence per seed.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let rowid = i64::try_from(x % u64::try_from(max).unwrap_or(1)).unwrap_or(0) + 1;
+                if !picked.insert(rowid) {
+                    continue;
+                }
+                if let Some((version, doc)) =
+                    stmt.query_row([rowid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional().map_err(sql)?
+                {
+                    let version = u64::try_from(version).map_err(|_| StoreError::Corrupt("a negative version".to_owned()))?;
+                    out.push(domain::ports::Versioned { value: decode(&doc, "report")?, version });
+                }
+            }
+            Ok(out)
         })
     }
 }

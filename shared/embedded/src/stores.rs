@@ -11,7 +11,7 @@ use domain::keyed_hash::KeyedHash;
 use domain::ports::{CycleStore, EntryStore, IdempotencyStore, PutOutcome, ReportStore, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
-use domain::time::Instant;
+use domain::time::{sortable_text, Instant};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -123,7 +123,8 @@ impl SqliteStores {
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
                      UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters
-                     UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links",
+                     UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links
+                     UNION ALL SELECT updated_at FROM reports UNION ALL SELECT report_id FROM graph_counted",
                 )
                 .map_err(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
@@ -138,14 +139,15 @@ impl ReportStore for SqliteStores {
         let doc = encode(report, "report")?;
         let (pk, hash, pref) = (report.id.to_string(), report.passport_hash.as_ref().map(|h| h.as_str().to_owned()), report.prefecture.as_jis());
         let case_key = report.case_key.as_ref().map(|k| k.as_str().to_owned());
+        let written = sortable_text(report.updated_at);
         self.db
             .run(move |conn| {
                 // The unique index on case_key refuses a second report of the same (health centre, case number).
                 let n = conn
                     .execute(
-                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key) VALUES (?1, 1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT DO NOTHING",
-                        params![pk, doc, hash, pref, case_key],
+                        "INSERT INTO reports (pk, version, doc, passport_hash, prefecture, case_key, updated_at)
+                         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                        params![pk, doc, hash, pref, case_key, written],
                     )
                     .map_err(sql)?;
                 if n == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
@@ -170,14 +172,15 @@ impl ReportStore for SqliteStores {
         let doc = encode(report, "report")?;
         let (pk, hash, pref) = (report.id.to_string(), report.passport_hash.as_ref().map(|h| h.as_str().to_owned()), report.prefecture.as_jis());
         let expected = db_version(expected_version);
+        let written = sortable_text(report.updated_at);
         self.db
             .run(move |conn| {
                 let tx = immediate(conn)?;
                 let new: Option<i64> = tx
                     .query_row(
-                        "UPDATE reports SET version = version + 1, doc = ?2, passport_hash = ?3, prefecture = ?4
+                        "UPDATE reports SET version = version + 1, doc = ?2, passport_hash = ?3, prefecture = ?4, updated_at = ?6
                          WHERE pk = ?1 AND version = ?5 RETURNING version",
-                        params![pk, doc, hash, pref, expected],
+                        params![pk, doc, hash, pref, expected, written],
                         |r| r.get(0),
                     )
                     .optional()
@@ -212,6 +215,34 @@ impl ReportStore for SqliteStores {
                 let mut stmt = conn.prepare_cached("SELECT doc FROM reports WHERE prefecture = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([pref], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "report")).collect()
+            })
+            .await
+    }
+
+    async fn report_ids_changed_since(&self, since: Instant, _until: Instant) -> Result<Vec<ReportId>, StoreError> {
+        let since = sortable_text(since);
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT pk FROM reports WHERE updated_at >= ?1").map_err(sql)?;
+                let ids = stmt.query_map([since], |r| r.get::<_, String>(0)).map_err(sql)?;
+                ids.map(|id| ReportId::parse(&id.map_err(sql)?).ok_or_else(|| StoreError::Corrupt("stored report id is not a UUID".to_owned())))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT doc FROM reports WHERE pk = ?1").map_err(sql)?;
+                let mut reports = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
+                        reports.push(decode(&doc, "report")?);
+                    }
+                }
+                Ok(reports)
             })
             .await
     }

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, TableNames};
+use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, S3ExportState, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
 use domain::app::App;
-use domain::error::ExportError;
-use domain::ports::{ExportSink, NoMetrics};
+use domain::error::{ExportError, StoreError};
+use domain::ports::{ExportSink, ExportStateStore, NoMetrics};
 use domain::time::SystemClock;
 use domain::KeyedHasher;
 use embedded::{DirExportSink, SqliteStores};
@@ -36,13 +36,16 @@ pub struct AwsResources {
     pub tables: TableNames,
     /// `EXPORT_BUCKET`; functions that export nothing run without it.
     pub export_bucket: Option<String>,
+    /// `EXPORT_STATE_BUCKET`: the graph export's private state between runs; only the export function has it.
+    pub export_state_bucket: Option<String>,
 }
 
 impl AwsResources {
     pub fn from_env() -> Result<Self, WiringError> {
         let tables = TableNames::from_env().map_err(|e| WiringError::MissingTable(e.0))?;
         let export_bucket = std::env::var("EXPORT_BUCKET").ok().filter(|b| !b.is_empty());
-        Ok(Self { tables, export_bucket })
+        let export_state_bucket = std::env::var("EXPORT_STATE_BUCKET").ok().filter(|b| !b.is_empty());
+        Ok(Self { tables, export_bucket, export_state_bucket })
     }
 }
 
@@ -53,6 +56,20 @@ struct NoExportSink;
 impl ExportSink for NoExportSink {
     async fn put_object(&self, _path: &str, _content_type: &str, _bytes: Vec<u8>) -> Result<(), ExportError> {
         Err(ExportError("EXPORT_BUCKET is not configured for this function".into()))
+    }
+}
+
+/// An export state store for functions that have no state bucket: refuses, naming the missing setting.
+struct NoExportState;
+
+#[async_trait]
+impl ExportStateStore for NoExportState {
+    async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into()))
+    }
+
+    async fn save_export_state(&self, _bytes: Vec<u8>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into()))
     }
 }
 
@@ -82,9 +99,14 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         aws_sdk_sesv2::Client::new(sdk),
         config.ses_from_address.clone(),
     ));
+    let s3 = aws_adapters::s3_client(sdk, using_emulator());
     let export: Arc<dyn ExportSink> = match resources.export_bucket {
-        Some(bucket) => Arc::new(S3ExportSink::new(aws_adapters::s3_client(sdk, using_emulator()), bucket, "")),
+        Some(bucket) => Arc::new(S3ExportSink::new(s3.clone(), bucket, "")),
         None => Arc::new(NoExportSink),
+    };
+    let export_state: Arc<dyn ExportStateStore> = match resources.export_state_bucket {
+        Some(bucket) => Arc::new(S3ExportState::new(s3, bucket)),
+        None => Arc::new(NoExportState),
     };
     Ok(App {
         reports: stores.clone(),
@@ -92,6 +114,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         cycles: stores.clone(),
         idempotency: stores.clone(),
         graph_sources: stores.clone(),
+        export_state,
         links: stores,
         notifier,
         export,
@@ -113,6 +136,7 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         cycles: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
+        export_state: shared.clone(),
         links: shared,
         notifier: Arc::new(stores.outbox()),
         export: Arc::new(DirExportSink::new(data_dir.join("export"))),

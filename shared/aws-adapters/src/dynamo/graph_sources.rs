@@ -1,17 +1,27 @@
 //! GraphSources table (hash `pk`, range `sk`): line-list cases under `pk` = `linelist#<prefecture>`, `sk` = the
 //! list's No, `doc`; switch dates under `pk` = `switch`, `sk` = the prefecture, `hersys_from` (ISO date). Line
-//! lists are public data, so their numbers may be keys.
+//! lists are public data, so their numbers may be keys. The export's counted fact per report under `pk` =
+//! `counted#<report id>`, `sk` = `fact`, `fact` (binary); the line lists' import generation under `pk` = `meta`,
+//! `sk` = `linelist_generation`, `value`.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::StoreError;
-use domain::graphs::Sources;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::graphs::linelist::LineListCase;
+use domain::graphs::state::{CountedFact, decode_fact, encode_fact};
+use domain::graphs::{CaseFact, Sources};
 use domain::ports::GraphSourceStore;
 use domain::prefecture::PrefectureCode;
+use domain::report::ReportId;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, query_all, read_string, s, unavailable};
+use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
+
+fn counted_key(report: &ReportId) -> Item {
+    Item::from([("pk".to_owned(), s(format!("counted#{}", report.as_str()))), ("sk".to_owned(), s("fact"))])
+}
 
 const WHAT: &str = "line-list case";
 const CONCURRENT_PUTS: usize = 16;
@@ -41,8 +51,20 @@ impl GraphSourceStore for DynamoStores {
             })
             .buffer_unordered(CONCURRENT_PUTS)
             .try_collect::<Vec<()>>()
+            .await?;
+        // After the cases: an export that sees the new generation also sees them.
+        self.client
+            .update_item()
+            .table_name(&table)
+            .key("pk", s("meta"))
+            .key("sk", s("linelist_generation"))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":one", n(1))
+            .send()
             .await
             .map(|_| ())
+            .map_err(|e| unavailable("UpdateItem", &e))
     }
 
     async fn linelist_cases(&self, prefecture: PrefectureCode) -> Result<Vec<LineListCase>, StoreError> {
@@ -100,5 +122,58 @@ impl GraphSourceStore for DynamoStores {
             sources.set(prefecture, Some(day));
         }
         Ok(sources)
+    }
+
+    async fn linelist_generation(&self) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.tables.name(Table::GraphSources)?)
+            .key("pk", s("meta"))
+            .key("sk", s("linelist_generation"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item.map_or(Ok(0), |item| read_u64("line-list generation", &item, "value"))
+    }
+
+    async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError> {
+        let table = self.tables.name(Table::GraphSources)?;
+        let items = self.batch_get(table, reports.iter().map(counted_key).collect()).await?;
+        let mut by_key = std::collections::HashMap::with_capacity(items.len());
+        for item in items {
+            let pk = read_string("counted fact", &item, "pk")?;
+            let bytes = match item.get("fact") {
+                Some(AttributeValue::B(blob)) => blob.as_ref().to_vec(),
+                _ => return Err(StoreError::Corrupt("a counted fact item has no binary fact".to_owned())),
+            };
+            let fact = decode_fact(&bytes).map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned()))?;
+            by_key.insert(pk, fact);
+        }
+        Ok(reports.iter().map(|r| by_key.remove(&format!("counted#{}", r.as_str()))).collect())
+    }
+
+    async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError> {
+        let table = self.tables.name(Table::GraphSources)?.to_owned();
+        let writes: Vec<(Item, Option<Vec<u8>>)> = facts.iter().map(|c| (counted_key(&c.report), c.fact.as_ref().map(encode_fact))).collect();
+        stream::iter(writes)
+            .map(|(key, fact)| {
+                let (put, delete) = (self.client.put_item().table_name(&table), self.client.delete_item().table_name(&table));
+                async move {
+                    match fact {
+                        Some(bytes) => {
+                            let mut item = key;
+                            item.insert("fact".to_owned(), AttributeValue::B(Blob::new(bytes)));
+                            put.set_item(Some(item)).send().await.map(|_| ()).map_err(|e| unavailable("PutItem", &e))
+                        }
+                        None => delete.set_key(Some(key)).send().await.map(|_| ()).map_err(|e| unavailable("DeleteItem", &e)),
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENT_PUTS)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(|_| ())
     }
 }

@@ -118,7 +118,7 @@ pub struct DynamoStores {
 }
 
 /// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
-const KEY_ATTRIBUTES: [&str; 6] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc"];
+const KEY_ATTRIBUTES: [&str; 7] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc", "changed_day"];
 
 impl DynamoStores {
     pub fn new(client: Client, tables: TableNames) -> Self {
@@ -226,6 +226,48 @@ impl DynamoStores {
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
         Ok(out.item)
+    }
+}
+
+impl DynamoStores {
+    /// The items with these keys, read consistently, by BatchGetItem: 100 keys a request, 8 requests in flight,
+    /// unprocessed keys (throttling) asked again after a growing pause. Items that do not exist are not in the answer.
+    pub(crate) async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        use futures::{StreamExt, TryStreamExt, stream};
+        let requests = keys.chunks(100).map(<[Item]>::to_vec).collect::<Vec<_>>();
+        let pages: Vec<Vec<Item>> = stream::iter(requests)
+            .map(|mut pending| async move {
+                let mut found = Vec::new();
+                for attempt in 0u32.. {
+                    let request = KeysAndAttributes::builder()
+                        .set_keys(Some(pending))
+                        .consistent_read(true)
+                        .build()
+                        .map_err(|_| StoreError::Unavailable("BatchGetItem: request could not be built".to_owned()))?;
+                    let out = self
+                        .client
+                        .batch_get_item()
+                        .request_items(table, request)
+                        .send()
+                        .await
+                        .map_err(|e| unavailable("BatchGetItem", &e))?;
+                    found.extend(out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default());
+                    pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    if attempt == 8 {
+                        return Err(StoreError::Unavailable("BatchGetItem: keys still unprocessed after 8 retries".to_owned()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                Ok::<_, StoreError>(found)
+            })
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Reports table: `pk` = report id, `version`, `doc`, `prefecture`, and `passport_hash` only when a passport number
-//! is known (so the `by_passport` index stays sparse).
+//! is known (so the `by_passport` index stays sparse). `changed_day` / `changed_at` (the write time) key the
+//! `by_change` index that the daily graph export reads: the partition is the UTC day and one of 16 shards (the
+//! id's last hex digit), so that a day's writes spread over 16 index partitions instead of one hot one.
 
 use super::Table;
 use async_trait::async_trait;
@@ -10,10 +12,25 @@ use domain::keyed_hash::KeyedHash;
 use domain::ports::{ReportStore, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
+use domain::time::{Instant, sortable_text};
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{DynamoStores, Item, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
 
 const WHAT: &str = "report";
+/// Partitions of the `by_change` index per day.
+const CHANGE_SHARDS: u32 = 16;
+/// Queries of the `by_change` index in flight.
+const CONCURRENT_QUERIES: usize = 8;
+
+/// `2021-02-03#a`: the write day and the shard of a report.
+fn change_partition(day: chrono::NaiveDate, shard: u32) -> String {
+    format!("{day}#{shard:x}")
+}
+
+fn shard_of(id: &ReportId) -> u32 {
+    id.as_str().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0)
+}
 
 fn report_item(report: &CaseReport, version: u64) -> Result<Item, StoreError> {
     let mut item = Item::from([
@@ -25,6 +42,8 @@ fn report_item(report: &CaseReport, version: u64) -> Result<Item, StoreError> {
     if let Some(hash) = &report.passport_hash {
         item.insert("passport_hash".to_owned(), s(hash.as_str()));
     }
+    item.insert("changed_day".to_owned(), s(change_partition(report.updated_at.date_naive(), shard_of(&report.id))));
+    item.insert("changed_at".to_owned(), s(sortable_text(report.updated_at)));
     Ok(item)
 }
 
@@ -130,5 +149,48 @@ impl ReportStore for DynamoStores {
             .key_condition_expression("prefecture = :p")
             .expression_attribute_values(":p", s(prefecture.as_jis()));
         query_all(query).await?.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
+    }
+
+    async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
+        let table = self.tables.name(Table::Reports)?;
+        let from = sortable_text(since);
+        let mut partitions = Vec::new();
+        let mut day = since.date_naive();
+        while day <= until.date_naive() {
+            partitions.extend((0..CHANGE_SHARDS).map(|shard| change_partition(day, shard)));
+            day = day.succ_opt().unwrap_or(chrono::NaiveDate::MAX);
+            if day == chrono::NaiveDate::MAX {
+                break;
+            }
+        }
+        let pages: Vec<Vec<Item>> = stream::iter(partitions)
+            .map(|partition| {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(table)
+                    .index_name("by_change")
+                    .key_condition_expression("changed_day = :d AND changed_at >= :from")
+                    .expression_attribute_values(":d", s(partition))
+                    .expression_attribute_values(":from", s(from.clone()));
+                query_all(query)
+            })
+            .buffer_unordered(CONCURRENT_QUERIES)
+            .try_collect()
+            .await?;
+        pages
+            .iter()
+            .flatten()
+            .map(|item| {
+                let pk = read_string(WHAT, item, "pk")?;
+                ReportId::parse(&pk).ok_or_else(|| StoreError::Corrupt("a report key is not a report id".to_owned()))
+            })
+            .collect()
+    }
+
+    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
+        let keys = ids.iter().map(|id| Item::from([("pk".to_owned(), s(id.as_str()))])).collect();
+        let items = self.batch_get(self.tables.name(Table::Reports)?, keys).await?;
+        items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
     }
 }

@@ -1,37 +1,176 @@
-//! The graph export's operations: computing every series from both sources, importing line lists, and the
-//! per-prefecture switch to HER-SYS. Rendering and writing the files is the export function's job.
+//! The graph export's operations: counting both sources into tallies (incrementally: see
+//! [`crate::graphs::state`]), building every series from them, importing line lists, and the per-prefecture switch
+//! to HER-SYS. Rendering and writing the files is the export function's job.
 
 use chrono::NaiveDate;
 
 use super::{App, AppError};
 use crate::graphs::linelist::LineListCase;
+use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{build_series, CaseFact, GraphSeries, Tally};
 use crate::prefecture::PrefectureCode;
+use crate::report::ReportId;
 use crate::time::{japan_date, Instant};
 
+/// Changed reports are read, compared and recorded this many at a time (bounded memory, batched store calls).
+const CHUNK: usize = 1_000;
+
+/// Whether an export starts from the state the last one left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportMode {
+    /// Count only the reports written since the last run (everything when there is no usable state).
+    Incremental,
+    /// Count every report again: after a change of the counting rules, or to check the increments.
+    Full,
+}
+
+/// What a run counted (logged, and printed by the benchmarks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recount {
+    /// Every report was read.
+    pub full: bool,
+    /// Reports read: all of them in a full run, else those written since the last run (and its overlap).
+    pub reports_read: u64,
+    /// Reports whose counted fact changed (new, corrected, published, status changed).
+    pub recounted: u64,
+    /// The line lists were read (first run, or imported since).
+    pub linelists_read: bool,
+    pub hersys_cases: u64,
+    pub linelist_cases: u64,
+}
+
 impl App {
-    /// Every public series as of `now` (its Japan date is the last day shown at most). HER-SYS reports are read
-    /// only for prefectures that have a switch date; a prefecture's line list is read always (its days before the
-    /// switch, and the discrepancy report over the overlap).
-    pub async fn graph_series(&self, now: Instant) -> Result<GraphSeries, AppError> {
-        let sources = self.graph_sources.hersys_from().await?;
-        let mut hersys = Tally::new();
-        let mut linelist = Tally::new();
-        for prefecture in PrefectureCode::all() {
-            if sources.hersys_from(prefecture).is_some() {
-                // One prefecture's reports at a time: memory is bounded by the largest prefecture, not the nation.
-                for report in self.reports.reports_by_prefecture(prefecture).await? {
-                    if let Some(fact) = CaseFact::from_report(&report) {
-                        hersys.add(&fact);
-                    }
+    /// Every public series as of `now` (its Japan date is the last day shown at most), and what was counted.
+    ///
+    /// Incrementally, the cost follows the reports written since the last run: the last state is loaded, its
+    /// journal recorded, the changed reports read through the write-time index, each one's counted fact replaced
+    /// by its current one, and the new state saved (then its journal recorded). See [`crate::graphs::state`].
+    pub async fn graph_series(&self, now: Instant, mode: ExportMode) -> Result<(GraphSeries, Recount), AppError> {
+        // Read before any report: writes stamped from here on are read again by the next run.
+        let started = self.clock.now();
+        let previous = match mode {
+            ExportMode::Incremental => self.load_export_state().await?,
+            ExportMode::Full => None,
+        };
+        let (mut state, mut recount) = match previous {
+            Some(state) => self.count_changed_reports(state, started).await?,
+            None => self.count_all_reports(started).await?,
+        };
+
+        // The generation is read before the cases: an import during this run shows as a new generation next time.
+        let generation = self.graph_sources.linelist_generation().await?;
+        if recount.full || generation != state.linelist_generation {
+            let mut linelist = Tally::new();
+            for prefecture in PrefectureCode::all() {
+                for case in self.graph_sources.linelist_cases(prefecture).await? {
+                    linelist.add(&case.fact());
                 }
             }
-            for case in self.graph_sources.linelist_cases(prefecture).await? {
-                linelist.add(&case.fact());
+            state.linelist = linelist;
+            state.linelist_generation = generation;
+            recount.linelists_read = true;
+        }
+        recount.hersys_cases = state.hersys.facts();
+        recount.linelist_cases = state.linelist.facts();
+
+        self.export_state.save_export_state(state.to_bytes()).await?;
+        if !state.pending.is_empty() {
+            self.record_counted_facts(&state.pending).await?;
+            state.pending.clear();
+            // Saves the next run from recording the journal again; losing this write costs only that.
+            self.export_state.save_export_state(state.to_bytes()).await?;
+        }
+        tracing::info!(
+            full = recount.full,
+            reports_read = recount.reports_read,
+            recounted = recount.recounted,
+            linelists_read = recount.linelists_read,
+            hersys_cases = recount.hersys_cases,
+            linelist_cases = recount.linelist_cases,
+            "graph sources counted"
+        );
+        let sources = self.graph_sources.hersys_from().await?;
+        Ok((build_series(&state.hersys, &state.linelist, &sources, japan_date(now)), recount))
+    }
+
+    /// The last run's state, if there is a usable one.
+    async fn load_export_state(&self) -> Result<Option<ExportState>, AppError> {
+        let Some(bytes) = self.export_state.load_export_state().await? else { return Ok(None) };
+        if bytes.is_empty() {
+            tracing::warn!("a full graph export was interrupted: counting every report again");
+            return Ok(None);
+        }
+        match ExportState::from_bytes(&bytes) {
+            Ok(state) => Ok(Some(state)),
+            Err(e) => {
+                tracing::warn!(reason = %e, "counting every report again");
+                Ok(None)
             }
         }
-        tracing::info!(hersys_cases = hersys.facts(), linelist_cases = linelist.facts(), "graph sources read");
-        Ok(build_series(&hersys, &linelist, &sources, japan_date(now)))
+    }
+
+    /// Every report of every prefecture (switched or not: a switch date may be set later), one prefecture at a
+    /// time so that memory is bounded by the largest prefecture. Each report's counted fact is recorded as it goes.
+    async fn count_all_reports(&self, started: Instant) -> Result<(ExportState, Recount), AppError> {
+        // An empty state marks the counted facts as being rewritten: if this run dies half-way, the next one must
+        // not apply increments to the old tally with half of the counted facts new.
+        self.export_state.save_export_state(Vec::new()).await?;
+        let mut state = ExportState::empty(started);
+        let mut recount = Recount { full: true, ..Recount::default() };
+        for prefecture in PrefectureCode::all() {
+            let reports = self.reports.reports_by_prefecture(prefecture).await?;
+            for chunk in reports.chunks(CHUNK) {
+                let counted: Vec<CountedFact> = chunk
+                    .iter()
+                    .map(|report| {
+                        let fact = CaseFact::from_report(report);
+                        if let Some(fact) = &fact {
+                            state.hersys.add(fact);
+                        }
+                        CountedFact { report: report.id.clone(), fact }
+                    })
+                    .collect();
+                self.record_counted_facts(&counted).await?;
+            }
+            recount.reports_read += reports.len() as u64;
+        }
+        recount.recounted = recount.reports_read;
+        Ok((state, recount))
+    }
+
+    /// The reports written since the last run, each brought from its counted fact to its current one.
+    async fn count_changed_reports(&self, mut state: ExportState, started: Instant) -> Result<(ExportState, Recount), AppError> {
+        // The last run's journal first: the counted facts must match its tally before any is compared.
+        if !state.pending.is_empty() {
+            self.record_counted_facts(&state.pending).await?;
+            state.pending.clear();
+        }
+        let mut ids: Vec<ReportId> = self.reports.report_ids_changed_since(state.read_from(), started).await?;
+        ids.sort_unstable();
+        ids.dedup();
+        let mut recount = Recount::default();
+        for chunk in ids.chunks(CHUNK) {
+            let reports = self.reports.get_reports(chunk).await?;
+            let read: Vec<ReportId> = reports.iter().map(|r| r.id.clone()).collect();
+            let counted = self.graph_sources.counted_facts(&read).await?;
+            for (report, old) in reports.iter().zip(counted) {
+                let new = CaseFact::from_report(report);
+                if state.hersys.replace(old.as_ref(), new.as_ref()) {
+                    state.pending.push(CountedFact { report: report.id.clone(), fact: new });
+                }
+            }
+            recount.reports_read += reports.len() as u64;
+        }
+        recount.recounted = state.pending.len() as u64;
+        state.watermark = started;
+        Ok((state, recount))
+    }
+
+    async fn record_counted_facts(&self, facts: &[CountedFact]) -> Result<(), AppError> {
+        for chunk in facts.chunks(CHUNK) {
+            self.graph_sources.put_counted_facts(chunk).await?;
+        }
+        Ok(())
     }
 
     /// Stores line-list cases (created or replaced by prefecture and number).

@@ -7,7 +7,7 @@ use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::cycle::Policy;
 use crate::ports::{
-    CycleStore, EntryStore, ExportSink, GraphSourceStore, IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore,
+    CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore,
     Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
@@ -19,6 +19,7 @@ mod linkage;
 mod processing;
 
 pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, summary_csv};
+pub use graphs::{ExportMode, Recount};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -32,8 +33,10 @@ pub struct App {
     pub links: Arc<dyn LinkStore>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
-    /// Line lists and switch dates of the graph export.
+    /// Line lists, switch dates and counted facts of the graph export.
     pub graph_sources: Arc<dyn GraphSourceStore>,
+    /// The graph export's tallies between runs.
+    pub export_state: Arc<dyn ExportStateStore>,
     pub hasher: KeyedHasher,
     pub clock: Arc<dyn Clock>,
     /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).

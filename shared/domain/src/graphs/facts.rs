@@ -1,12 +1,13 @@
 //! The one input of every series: what a case contributes, whichever source it comes from.
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, Sex, Status, StatusChange};
 
 /// The sexes of the ministry's sex/age tables. Other and unknown sexes count in totals only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SexBand {
     Male,
     Female,
@@ -24,7 +25,7 @@ impl SexBand {
 }
 
 /// Ten-year age bands, `0-9` to `70-79`, and `80+`. Unknown or undisclosed ages count in totals only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AgeBand(u8);
 
 impl AgeBand {
@@ -62,8 +63,8 @@ impl AgeBand {
 pub(crate) const DETAIL: usize = 2 * AgeBand::COUNT;
 pub(crate) const CELLS: usize = DETAIL + 1;
 
-/// One case as the series see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One case as the series see it. Serialisable: the export remembers the fact it counted per report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseFact {
     pub prefecture: PrefectureCode,
     /// 公表日: the day the case counts as a new case.

@@ -10,6 +10,7 @@
 mod facts;
 pub mod linelist;
 mod series;
+pub mod state;
 mod suppress;
 mod tally;
 

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 use super::facts::{CaseFact, CELLS};
 use crate::report::Status;
 
 /// The counters of one prefecture on one day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Cell {
     /// New cases by sex/age cell (last cell: sex or age unknown).
     pub new: [i64; CELLS],
@@ -37,7 +38,7 @@ impl Cell {
 }
 
 /// Counters per day and prefecture for one source of facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// day -> 47 cells, index = prefecture code - 1.
     pub(crate) days: BTreeMap<NaiveDate, Vec<Cell>>,
@@ -82,6 +83,21 @@ impl Tally {
     pub fn remove(&mut self, fact: &CaseFact) {
         self.apply(fact, -1);
         self.facts = self.facts.saturating_sub(1);
+    }
+
+    /// Brings a report's contribution from the fact counted before (`None`: not counted) to its current fact
+    /// (`None`: not to be counted, e.g. no longer published). Returns whether anything changed.
+    pub fn replace(&mut self, counted: Option<&CaseFact>, current: Option<&CaseFact>) -> bool {
+        if counted == current {
+            return false;
+        }
+        if let Some(old) = counted {
+            self.remove(old);
+        }
+        if let Some(new) = current {
+            self.add(new);
+        }
+        true
     }
 
     fn cell(&mut self, day: NaiveDate, fact: &CaseFact) -> &mut Cell {

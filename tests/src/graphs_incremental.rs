@@ -1,0 +1,246 @@
+//! The incremental graph export, on both stacks (SQLite; DynamoDB Local + moto S3): an hourly run reads only the
+//! reports written since the last one, and its series equal a full recount's, also after a run that died between
+//! saving its state and recording its counted facts, and after an interrupted full run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, TimeZone, Utc};
+use domain::app::{App, ExportMode, Recount};
+use domain::graphs::linelist::LineListCase;
+use domain::graphs::state::CountedFact;
+use domain::graphs::{CaseFact, GraphSeries, SeriesId, Sources};
+use domain::ports::GraphSourceStore;
+use domain::prefecture::PrefectureCode;
+use domain::report::{CaseReport, ReportId, Status, StatusChange};
+use domain::time::{Clock, Instant};
+use domain::StoreError;
+use platform::{AwsResources, Config};
+
+use crate::{emulators, fixtures};
+
+struct TestClock(Mutex<Instant>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+/// The real graph-source store, whose `put_counted_facts` fails on command (a run dying half-way).
+struct FailingCounts {
+    inner: Arc<dyn GraphSourceStore>,
+    failing: AtomicBool,
+}
+
+#[async_trait]
+impl GraphSourceStore for FailingCounts {
+    async fn put_linelist_cases(&self, cases: &[LineListCase]) -> Result<(), StoreError> {
+        self.inner.put_linelist_cases(cases).await
+    }
+    async fn linelist_cases(&self, prefecture: PrefectureCode) -> Result<Vec<LineListCase>, StoreError> {
+        self.inner.linelist_cases(prefecture).await
+    }
+    async fn set_hersys_from(&self, prefecture: PrefectureCode, from: Option<chrono::NaiveDate>) -> Result<(), StoreError> {
+        self.inner.set_hersys_from(prefecture, from).await
+    }
+    async fn hersys_from(&self) -> Result<Sources, StoreError> {
+        self.inner.hersys_from().await
+    }
+    async fn linelist_generation(&self) -> Result<u64, StoreError> {
+        self.inner.linelist_generation().await
+    }
+    async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError> {
+        self.inner.counted_facts(reports).await
+    }
+    async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected: the run died".to_owned()));
+        }
+        self.inner.put_counted_facts(facts).await
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stack {
+    Embedded,
+    Aws,
+}
+
+struct Env {
+    app: App,
+    clock: Arc<TestClock>,
+    counts: Arc<FailingCounts>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn env(stack: Stack) -> Env {
+    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
+    let (mut app, dir) = match stack {
+        Stack::Embedded => {
+            let dir = tempfile::tempdir().unwrap();
+            (platform::embedded_app(dir.path(), &config).unwrap().0, Some(dir))
+        }
+        Stack::Aws => {
+            let sdk = emulators::sdk_config().await;
+            let tables = emulators::fresh_tables(&sdk).await;
+            let s3 = aws_adapters::s3_client(&sdk, true);
+            let tag = uuid::Uuid::new_v4().simple().to_string();
+            let (export, state) = (format!("export-{tag}"), format!("state-{tag}"));
+            for bucket in [&export, &state] {
+                aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
+            }
+            let resources = AwsResources { tables, export_bucket: Some(export), export_state_bucket: Some(state) };
+            (platform::aws_app_with(&config, &sdk, resources).unwrap(), None)
+        }
+    };
+    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap())));
+    let counts = Arc::new(FailingCounts { inner: app.graph_sources.clone(), failing: AtomicBool::new(false) });
+    app.clock = clock.clone();
+    app.graph_sources = counts.clone();
+    Env { app, clock, counts, _dir: dir }
+}
+
+impl Env {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// A report written now.
+    fn report(&self, prefecture: &str, published: Option<&str>, history: &[(Status, &str)]) -> CaseReport {
+        let mut r = fixtures::report_in(prefecture, None);
+        r.publication_date = published.map(fixtures::date);
+        r.status_history = history.iter().map(|(status, day)| StatusChange { status: *status, effective_date: fixtures::date(day) }).collect();
+        r.created_at = self.now();
+        r.updated_at = self.now();
+        r
+    }
+
+    /// Rewrites a stored report now, as a PATCH would.
+    async fn change(&self, id: &ReportId, edit: impl FnOnce(&mut CaseReport)) {
+        let stored = self.app.reports.get_report(id).await.unwrap().unwrap();
+        let mut report = stored.value;
+        edit(&mut report);
+        report.updated_at = self.now();
+        self.app.reports.update_report(&report, stored.version).await.unwrap();
+    }
+
+    async fn export(&self, mode: ExportMode) -> (GraphSeries, Recount) {
+        self.app.graph_series(self.now(), mode).await.unwrap()
+    }
+
+    /// An hour later: an incremental run, checked against a full recount of the same store.
+    async fn next_hour_equals_a_full_recount(&self) -> Recount {
+        self.clock.advance(Duration::hours(1));
+        let (incremental, recount) = self.export(ExportMode::Incremental).await;
+        let (full, full_recount) = self.export(ExportMode::Full).await;
+        assert!(full_recount.full);
+        assert_eq!(incremental, full, "the incremental series differ from a full recount");
+        recount
+    }
+}
+
+fn last_all(series: &GraphSeries, id: SeriesId) -> i64 {
+    let s = series.daily(id).unwrap();
+    *s.areas[0][0].last().unwrap()
+}
+
+async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
+    let e = env(stack).await;
+    let from = Some(fixtures::date("2021-01-01"));
+    for code in [13, 44] {
+        e.app.set_hersys_from(PrefectureCode::new(code).unwrap(), from).await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for i in 0..40u32 {
+        let prefecture = ["13", "44", "01"][i as usize % 3];
+        let day = format!("2021-02-{:02}", 1 + i % 10);
+        let published = (i % 20 != 19).then_some(day.as_str());
+        let released = format!("2021-02-{:02}", 11 + i % 10);
+        let r = e.report(prefecture, published, &[(Status::HomeCare, &day), (Status::Released, &released)]);
+        e.app.reports.create_report(&r).await.unwrap();
+        ids.push(r.id);
+    }
+
+    // No state yet: everything is counted, and each report's fact recorded.
+    e.clock.advance(Duration::hours(1));
+    let (first, r) = e.export(ExportMode::Incremental).await;
+    assert!(r.full && r.reports_read == 40 && r.hersys_cases == 38, "{r:?}");
+    // Hokkaido (01) is not switched: its 13 reports are counted, but its series come from its (empty) line list.
+    assert_eq!(last_all(&first, SeriesId::CumulativeDaily), 38 - 13);
+
+    // Nothing written since: nothing read, the same series.
+    e.clock.advance(Duration::hours(1));
+    let (second, r) = e.export(ExportMode::Incremental).await;
+    assert!(!r.full && r.reports_read == 0 && r.recounted == 0 && !r.linelists_read, "{r:?}");
+    assert_eq!(second, first);
+
+    // Five reports written: a death, a moved publication day, one published at last, two new.
+    e.change(&ids[0], |r| r.status_history.push(StatusChange { status: Status::Died, effective_date: fixtures::date("2021-02-05") }))
+        .await;
+    e.change(&ids[1], |r| r.publication_date = Some(fixtures::date("2021-02-09"))).await;
+    e.change(&ids[19], |r| r.publication_date = Some(fixtures::date("2021-02-10"))).await;
+    for prefecture in ["13", "44"] {
+        let r = e.report(prefecture, Some("2021-02-12"), &[(Status::Hospitalized, "2021-02-12")]);
+        e.app.reports.create_report(&r).await.unwrap();
+        ids.push(r.id);
+    }
+    let r = e.next_hour_equals_a_full_recount().await;
+    assert!(!r.full && r.reports_read == 5 && r.recounted == 5 && r.hersys_cases == 41, "{r:?}");
+    let (now, _) = e.export(ExportMode::Incremental).await;
+    assert_eq!(last_all(&now, SeriesId::DeathsCumulativeDaily), 1);
+    assert_eq!(last_all(&now, SeriesId::CumulativeDaily), 41 - 13);
+
+    // A run dies after saving its state, before recording its counted facts: the next run records them from the
+    // state's journal first. The same report changes again, so a stale counted fact would show.
+    e.clock.advance(Duration::hours(1));
+    e.change(&ids[0], |r| r.status_history.retain(|c| c.status != Status::Died)).await;
+    e.clock.advance(Duration::minutes(5));
+    e.counts.failing.store(true, Ordering::SeqCst);
+    assert!(e.app.graph_series(e.now(), ExportMode::Incremental).await.is_err());
+    e.counts.failing.store(false, Ordering::SeqCst);
+    e.clock.advance(Duration::hours(1));
+    e.change(&ids[0], |r| r.publication_date = Some(fixtures::date("2021-02-08"))).await;
+    let r = e.next_hour_equals_a_full_recount().await;
+    assert!(!r.full && r.reports_read == 1, "{r:?}");
+
+    // A full run that dies half-way leaves no state to build on: the next run counts everything.
+    e.counts.failing.store(true, Ordering::SeqCst);
+    assert!(e.app.graph_series(e.now(), ExportMode::Full).await.is_err());
+    e.counts.failing.store(false, Ordering::SeqCst);
+    e.clock.advance(Duration::hours(1));
+    let (_, r) = e.export(ExportMode::Incremental).await;
+    assert!(r.full && r.reports_read == 42, "{r:?}");
+
+    // A line-list import is counted at the next run, and only then.
+    let case = LineListCase {
+        prefecture: PrefectureCode::new(1).unwrap(),
+        number: "1".into(),
+        published: fixtures::date("2021-02-03"),
+        sex: Some("female".into()),
+        age_band: Some(3),
+    };
+    e.app.import_linelist(&[case]).await.unwrap();
+    let r = e.next_hour_equals_a_full_recount().await;
+    assert!(r.linelists_read && r.linelist_cases == 1, "{r:?}");
+    e.clock.advance(Duration::hours(1));
+    let (_, r) = e.export(ExportMode::Incremental).await;
+    assert!(!r.linelists_read, "{r:?}");
+}
+
+#[tokio::test]
+async fn incremental_exports_on_sqlite() {
+    incremental_exports_follow_changes_and_equal_full_ones(Stack::Embedded).await;
+}
+
+#[tokio::test]
+async fn incremental_exports_on_dynamodb_and_s3() {
+    incremental_exports_follow_changes_and_equal_full_ones(Stack::Aws).await;
+}
