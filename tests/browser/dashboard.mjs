@@ -4,7 +4,8 @@
 //   CHROMIUM           the browser executable (Debian's /usr/bin/chromium)
 //   PLAYWRIGHT_PREFIX  the npm prefix holding node_modules/playwright-core (.tools/node)
 //   SCREENSHOTS        a directory for dashboard.png (desktop) and dashboard-phone.png (360 px)
-//   SCENARIO           `full` (default: the fixture export) or `sparse` (empty and missing series)
+//   SCENARIO           `full` (default: the fixture export), `sparse` (empty and missing series) or `demo` (the real
+//                      export of `hersys serve --demo`: Oita's line list and generated HER-SYS reports)
 // Prints one line per check and "N passed, M failed"; exits non-zero on any failure.
 
 import { createRequire } from "node:module";
@@ -335,6 +336,60 @@ async function sparse() {
   await context.close();
 }
 
+/** The real export, as `hersys serve --demo` makes it (the export function's own code on Oita's real line list and
+ * generated HER-SYS reports of four pilot prefectures): every series drawn, tables equal to the data, sources right. */
+async function demo() {
+  const manifest = await getJson(`${DATA}manifest.json`);
+  const perTargets = new Set(manifest.series.map((s) => s.per_100k).filter(Boolean));
+  const sections = manifest.series.filter((s) => !perTargets.has(s.id));
+  const jsons = Object.fromEntries(
+    await Promise.all(manifest.series.map(async (s) => [s.id, await getJson(new URL(s.json, DATA).href)])),
+  );
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && pageErrors.push(m.text()));
+  await page.goto(`${BASE}/?lang=en`);
+  await ready(page, { area: "ALL", lang: "en" });
+
+  await check("the real export: a drawn section for each of the 11 series", async () => {
+    equal(manifest.series.length, 11, "series in the manifest");
+    const ids = await page.$$eval("section[data-series]", (s) => s.map((x) => [x.dataset.series, x.dataset.state]));
+    equal(ids, sections.map((s) => [s.id, "ready"]), "sections");
+    for (const s of sections) {
+      const marks = await page.$$eval(`section[data-series="${s.id}"] svg`, (svgs) =>
+        svgs.map((svg) => [...svg.querySelectorAll("path.series-bars, path.series-line, path.series-average")].filter((p) => (p.getAttribute("d") ?? "").length > 10).length + svg.querySelectorAll("rect.bar").length));
+      assert(marks.length >= 1 && marks.every((m) => m > 0), `${s.id}: nothing drawn (${marks})`);
+    }
+  });
+
+  for (const area of ["ALL", "Tokyo", "Oita"]) {
+    await check(`the real export: tables equal the JSON (${area})`, async () => {
+      if (area !== "ALL") {
+        await page.selectOption("#area", area);
+        await ready(page, { area });
+      }
+      for (const s of sections) tableMatches(await readTable(page, s.id), jsons[s.id], area);
+    });
+  }
+
+  await check("the real export: Oita's numbers come from its line list, Tokyo's from HER-SYS", async () => {
+    const oita = (await page.textContent("#source")) ?? "";
+    assert(/line list/i.test(oita), `source of Oita: ${oita}`);
+    const total = (area) => jsons.newly_confirmed_cases_daily.areas[area].value.reduce((a, b) => a + b, 0);
+    equal(total("Oita"), 8096, "Oita's cases in the line list");
+    await page.selectOption("#area", "Tokyo");
+    await ready(page, { area: "Tokyo" });
+    const tokyo = (await page.textContent("#source")) ?? "";
+    assert(tokyo.includes("HER-SYS"), `source of Tokyo: ${tokyo}`);
+    const severe = (await readTable(page, "severe_cases_daily")).rows.map((r) => cellNumber(r[1]));
+    assert(severe.some((v) => v > 0), "Tokyo has severe cases from HER-SYS status histories");
+  });
+
+  await check("no script errors", async () => equal(pageErrors, [], "page errors"));
+  await context.close();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM,
   headless: true,
@@ -344,6 +399,7 @@ const browser = await chromium.launch({
 const pageErrors = [];
 try {
   if (process.env.SCENARIO === "sparse") await sparse();
+  else if (process.env.SCENARIO === "demo") await demo();
   else await full();
 } catch (e) {
   failed++;

@@ -207,6 +207,15 @@ mod browser {
         check_png_width(&shot_dir.join("dashboard-phone.png"), 720);
     }
 
+    /// The page on the real export (not the fixture): `hersys serve --demo` exports Oita's real line list and
+    /// generated HER-SYS reports with the export function's own code.
+    #[test]
+    fn the_dashboard_draws_the_real_export_of_the_demo() {
+        let server = Server::start(&["--demo"], &[]);
+        let shots = tempfile::tempdir().unwrap();
+        run_page_checks(&server, "demo", shots.path());
+    }
+
     #[test]
     fn the_dashboard_says_so_for_empty_and_missing_series() {
         let server = Server::start(&[], &[]);
