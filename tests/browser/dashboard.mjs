@@ -131,6 +131,11 @@ async function full() {
   await ready(page, { area: "ALL", lang: "ja" });
   console.log(`note - first full render (${manifest.series.length} series, ${(jsonBytes / 1e6).toFixed(1)} MB of JSON) in ${Date.now() - started} ms`);
 
+  await check("the linkage section is in Japanese at first", async () => {
+    const headline = await page.textContent("#linkage .headline");
+    assert(headline.includes("48,213") && headline.includes("入国後28日以内"), `Japanese headline: ${headline}`);
+  });
+
   await check("the page loads the manifest and has a section for every series", async () => {
     const ids = await page.$$eval("section[data-series]", (s) => s.map((x) => x.dataset.series));
     equal(ids, sections.map((s) => s.id), "sections");
@@ -246,6 +251,17 @@ async function full() {
     equal(summary, "Data table", "disclosure label");
     const option = await page.$eval('#area option[value="Hokkaido"]', (o) => o.textContent);
     equal(option, "Hokkaido (北海道)", "English option");
+  });
+
+  await check("the linkage statistics the manifest names: headline in the language, every CSV link answers", async () => {
+    const linkage = manifest.linkage;
+    assert(linkage, "the fixture manifest names linkage statistics");
+    const headline = await page.textContent("#linkage .headline");
+    assert(headline.includes("48,213") && headline.includes("312") && headline.includes("0.6"), `English headline: ${headline}`);
+    equal(await page.textContent("#h-linkage"), "Entrants linked with reported cases (passport numbers)", "English heading");
+    const hrefs = await page.$$eval("#linkage a", (a) => a.map((x) => x.href));
+    equal(hrefs, linkage.csv.map((f) => new URL(f, DATA).href), "linkage CSV links");
+    for (const href of hrefs) assert((await fetch(href)).ok, `${href} answers`);
   });
 
   await check("axe-core finds no WCAG 2.1 A/AA violation (English, a table open, per-100k on)", async () => {

@@ -377,7 +377,17 @@ pub fn write(dir: &Path, seed: u64) -> Value {
             },
         );
     }
-    let manifest = json!({"generated_at": "2021-10-01T00:00:00Z", "series": entries, "sources": sources});
+    // The linkage function's statistics, as the export's manifest names them (render.rs `linkage_entry`).
+    let linkage_csv = ["csv/linkage_entrants_weekly.csv", "csv/linkage_negative_then_diagnosed_28d.csv", "csv/linkage_days_entry_to_diagnosis.csv", "csv/linkage_prefectures.csv"];
+    for path in linkage_csv {
+        std::fs::write(dir.join(path), "header\n").unwrap();
+    }
+    let linkage = json!({
+        "computed_at": "2021-10-01T00:00:00Z",
+        "negative_then_diagnosed_28d": {"negative_entrants": 48213, "diagnosed_within_28_days": 312, "share": 0.006471, "ci95_low": 0.005796, "ci95_high": 0.007225},
+        "csv": linkage_csv,
+    });
+    let manifest = json!({"generated_at": "2021-10-01T00:00:00Z", "series": entries, "sources": sources, "linkage": linkage});
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     manifest
 }

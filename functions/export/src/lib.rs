@@ -21,8 +21,11 @@ pub struct ExportRun {
 /// manifest finds the files it names). Scheduled runs are incremental; `ExportMode::Full` counts everything again.
 pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun, AppError> {
     let (series, recount) = app.graph_series(now, mode).await?;
+    // The linkage function writes its statistics' CSVs beside these files; the manifest names them (and the
+    // headline share), once a linkage run has computed them.
+    let linkage = app.links.get_summary().await?.filter(|s| s.computed_at.is_some());
     let mut run = ExportRun { recount, files: Vec::new() };
-    for file in render::files(&series, now, japan_date(now)) {
+    for file in render::files(&series, now, japan_date(now), linkage.as_ref()) {
         app.export.put_object(&file.path, file.content_type, file.bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
         run.files.push(file.path);
     }

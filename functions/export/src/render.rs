@@ -2,7 +2,9 @@
 //! formats are the contract of `docs/export-format.md`.
 
 use chrono::NaiveDate;
+use domain::app::{published, summary_csv};
 use domain::graphs::{mhlw_date, AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand};
+use domain::links::LinkageSummary;
 use domain::prefecture::PrefectureCode;
 use domain::time::Instant;
 use serde_json::{json, Map, Value};
@@ -230,9 +232,29 @@ fn to_json_bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
+/// The manifest's `linkage` entry: when the statistics were computed, the headline share (negative-tested
+/// entrants diagnosed within 28 days) with counts of 1 to 4, and everything computed from them, as `null`, and the
+/// CSV files the linkage function writes beside the graph files.
+fn linkage_entry(s: &LinkageSummary) -> Value {
+    let p = &s.negative_then_diagnosed_28d;
+    let shown = published(p.count).is_some() && published(p.total).is_some();
+    let share = |v: f64| if shown { json!(v) } else { Value::Null };
+    json!({
+        "computed_at": s.computed_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "negative_then_diagnosed_28d": {
+            "negative_entrants": published(p.total),
+            "diagnosed_within_28_days": published(p.count),
+            "share": share(p.share),
+            "ci95_low": share(p.ci95_low),
+            "ci95_high": share(p.ci95_high),
+        },
+        "csv": summary_csv(s).into_iter().map(|(path, _)| path).collect::<Vec<_>>(),
+    })
+}
+
 /// Every file of an export: per series a CSV and a JSON, a discrepancy CSV per switched prefecture, and the
-/// manifest (last).
-pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate) -> Vec<File> {
+/// manifest (last), which also names the linkage statistics when there are any.
+pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate, linkage: Option<&LinkageSummary>) -> Vec<File> {
     let mut files = Vec::new();
     let mut entries = Vec::new();
     for id in ORDER {
@@ -268,12 +290,15 @@ pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate) -> Vec<File> {
         let source = if from.is_some_and(|f| f <= as_of) { "hersys" } else { "linelist" };
         sources.insert(p.info().name_en.to_owned(), json!({ "source": source, "hersys_from": from.map(iso) }));
     }
-    let manifest = json!({
+    let mut manifest = json!({
         "generated_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "series": entries,
         "sources": sources,
         "discrepancies": discrepancies,
     });
+    if let Some(s) = linkage {
+        manifest["linkage"] = linkage_entry(s);
+    }
     files.push(File { path: "manifest.json".to_owned(), content_type: JSON, bytes: to_json_bytes(&manifest) });
     files
 }

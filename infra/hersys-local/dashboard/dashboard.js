@@ -123,6 +123,49 @@ function buildSections() {
     section.entry = entry;
     main.append(section);
   }
+  if (state.manifest.linkage) {
+    const section = document.createElement("section");
+    section.className = "linkage";
+    section.id = "linkage";
+    section.setAttribute("aria-labelledby", "h-linkage");
+    const h2 = document.createElement("h2");
+    h2.id = "h-linkage";
+    const headline = document.createElement("p");
+    headline.className = "headline";
+    const files = document.createElement("ul");
+    files.className = "files";
+    section.append(h2, headline, files);
+    main.append(section);
+    applyLinkage();
+  }
+}
+
+/** The linkage statistics (issue 5) the manifest names: the headline share and the CSV files, in the language. */
+function applyLinkage() {
+  const section = $("#linkage");
+  const linkage = state.manifest?.linkage;
+  if (!section || !linkage) return;
+  section.querySelector("h2").textContent = t().linkageTitle;
+  const p = linkage.negative_then_diagnosed_28d ?? {};
+  const number = (v) => new Intl.NumberFormat(locale()).format(v);
+  const percent = (v) => new Intl.NumberFormat(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format(v * 100);
+  const at = linkage.computed_at ? new Date(linkage.computed_at) : null;
+  const when = at && !Number.isNaN(at.getTime()) ? new Intl.DateTimeFormat(locale(), { year: "numeric", month: "short", day: "numeric", timeZone: "Asia/Tokyo" }).format(at) : "";
+  const total = p.negative_entrants == null ? null : number(p.negative_entrants);
+  const count = p.diagnosed_within_28_days == null ? null : number(p.diagnosed_within_28_days);
+  const share = p.share == null ? null : { share: percent(p.share), low: percent(p.ci95_low), high: percent(p.ci95_high) };
+  section.querySelector(".headline").textContent = t().linkageHeadline(total, count, share, when);
+  section.querySelector(".files").replaceChildren(
+    ...(linkage.csv ?? []).map((file) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = dataUrl(file);
+      a.textContent = t().linkageFiles[file.replace(/^csv\//, "").replace(/\.csv$/, "")] ?? file;
+      a.setAttribute("download", "");
+      li.append(a);
+      return li;
+    }),
+  );
 }
 
 async function renderSection(section, generation) {
@@ -349,6 +392,7 @@ function applyAbout() {
   const source = sourceText(manifest.sources ?? {});
   $("#source").textContent = source;
   $("#source").parentElement.hidden = source === "";
+  applyLinkage();
 }
 
 function sourceText(sources) {

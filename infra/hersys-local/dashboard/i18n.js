@@ -98,6 +98,20 @@ export const TEXT = {
     captionSexAge: (s) => `${s.title}（${s.area}）、${s.period}。男女別・年代別の棒グラフ。`,
     footer: "出典：厚生労働省 HER-SYS 拡張のグラフデータ出力。数値は公表日ベース。",
     perUnit: "人口10万人あたり",
+    linkageTitle: "入国者と陽性者の突合（旅券番号）",
+    linkageHeadline: (total, count, share, when) =>
+      (total == null
+        ? "入国時検査で陰性だった入国者の人数は少数のため非表示です。"
+        : count == null
+          ? `入国時検査で陰性だった入国者 ${total} 人のうち、入国後28日以内に陽性と診断された人は少数のため非表示です。`
+          : `入国時検査で陰性だった入国者 ${total} 人のうち、入国後28日以内に陽性と診断された人は ${count} 人（${share.share}%、95%信頼区間 ${share.low}〜${share.high}%）。`) +
+      (when ? `（${when}集計）` : ""),
+    linkageFiles: {
+      linkage_entrants_weekly: "週別・入国港別・国籍別の入国者数（CSV）",
+      linkage_negative_then_diagnosed_28d: "入国時検査陰性者のうち28日以内に陽性と診断された人（CSV）",
+      linkage_days_entry_to_diagnosis: "入国から診断までの日数（CSV）",
+      linkage_prefectures: "都道府県別の旅券番号入力と突合の割合（CSV）",
+    },
   },
   en: {
     title: "COVID-19 data",
@@ -141,5 +155,19 @@ export const TEXT = {
     captionSexAge: (s) => `${s.title}, ${s.area}, ${s.period}: bars by sex and age band.`,
     footer: "Source: the HER-SYS extension's graph-data export. Counts are by publication date.",
     perUnit: "per 100,000 population",
+    linkageTitle: "Entrants linked with reported cases (passport numbers)",
+    linkageHeadline: (total, count, share, when) =>
+      (total == null
+        ? "The number of entrants who tested negative at the border is too small to show."
+        : count == null
+          ? `Of ${total} entrants who tested negative at the border, the number diagnosed within 28 days of entry is too small to show.`
+          : `Of ${total} entrants who tested negative at the border, ${count} were diagnosed within 28 days of entry (${share.share}%, 95% CI ${share.low}–${share.high}%).`) +
+      (when ? ` (Computed ${when}.)` : ""),
+    linkageFiles: {
+      linkage_entrants_weekly: "Entrants by week, port of entry and nationality (CSV)",
+      linkage_negative_then_diagnosed_28d: "Negative-tested entrants diagnosed within 28 days (CSV)",
+      linkage_days_entry_to_diagnosis: "Days from entry to diagnosis (CSV)",
+      linkage_prefectures: "Passport numbers entered and reports linked, by prefecture (CSV)",
+    },
   },
 };

@@ -104,7 +104,7 @@ fn sex_age_files_have_two_header_rows_weeks_and_stars() {
 fn json_and_manifest_follow_the_contract() {
     let g = sample();
     let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
-    let files = files(&g, now, d("2021-02-01"));
+    let files = files(&g, now, d("2021-02-01"), None);
     let get = |path: &str| -> Value { serde_json::from_slice(&files.iter().find(|f| f.path == path).unwrap().bytes).unwrap() };
     let daily = get("json/newly_confirmed_cases_daily.json");
     assert_eq!(daily["shape"], "daily");
@@ -132,9 +132,38 @@ fn json_and_manifest_follow_the_contract() {
     assert_eq!(manifest["series"][0]["last_date"], "2021-01-09");
     assert_eq!(manifest["series"][0]["csv"], "csv/newly_confirmed_cases_daily.csv");
     assert_eq!(manifest["sources"]["Oita"], json!({"source": "hersys", "hersys_from": "2020-01-01"}));
+    assert!(manifest.get("linkage").is_none(), "no linkage run yet: no entry");
     for entry in manifest["series"].as_array().unwrap() {
         for key in ["csv", "json"] {
             assert!(files.iter().any(|f| f.path == entry[key].as_str().unwrap()), "{entry}");
         }
     }
+}
+
+#[test]
+fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
+    use domain::links::{LinkageSummary, ShareWithInterval};
+    let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
+    let manifest_of = |count: u64, total: u64| -> Value {
+        let mut s = LinkageSummary::empty();
+        s.computed_at = Some(now);
+        s.negative_then_diagnosed_28d = ShareWithInterval { count, total, share: count as f64 / total as f64, ci95_low: 0.01, ci95_high: 0.2 };
+        let files = files(&sample(), now, d("2021-02-01"), Some(&s));
+        serde_json::from_slice(&files.last().unwrap().bytes).unwrap()
+    };
+    let shown = manifest_of(10, 200);
+    let entry = &shown["linkage"];
+    assert_eq!(entry["computed_at"], "2021-01-31T15:00:00Z");
+    assert_eq!(
+        entry["negative_then_diagnosed_28d"],
+        json!({"negative_entrants": 200, "diagnosed_within_28_days": 10, "share": 0.05, "ci95_low": 0.01, "ci95_high": 0.2})
+    );
+    assert_eq!(entry["csv"].as_array().unwrap().len(), 4);
+    assert!(entry["csv"].as_array().unwrap().iter().all(|p| p.as_str().unwrap().starts_with("csv/linkage_")));
+    // Three diagnosed: the count and everything computed from it are hidden; the base is not.
+    let hidden = manifest_of(3, 200);
+    assert_eq!(
+        hidden["linkage"]["negative_then_diagnosed_28d"],
+        json!({"negative_entrants": 200, "diagnosed_within_28_days": null, "share": null, "ci95_low": null, "ci95_high": null})
+    );
 }

@@ -322,24 +322,54 @@ fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], deci
     }
 }
 
-/// The summary as CSV files (path, text): counts only.
+/// A count as the public files show it: `None` (shown `*`) for 1 to 4 persons, as in the graph files.
+pub fn published(n: u64) -> Option<u64> {
+    (!(1..=4).contains(&n)).then_some(n)
+}
+
+fn published_count(n: u64) -> String {
+    published(n).map_or_else(|| "*".to_owned(), |n| n.to_string())
+}
+
+/// A share as the public files show it: hidden (`*`) when its count or its base is.
+fn published_share(share: f64, count: u64, base: u64) -> String {
+    if (1..=4).contains(&count) || (1..=4).contains(&base) { "*".to_owned() } else { format!("{share:.6}") }
+}
+
+/// The summary as the public CSV files beside the graph export (path, text): counts only, with counts of 1 to 4 and
+/// the shares and intervals computed from them shown as `*` (primary suppression; the operator's API answer, for
+/// analysts, is not suppressed).
 pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
     let mut entrants = String::from("week_start,port_of_entry,nationality,entrants\n");
     for r in &s.entrants {
-        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, r.entrants);
+        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, published_count(r.entrants));
     }
     let p = &s.negative_then_diagnosed_28d;
+    let interval = |v: f64| published_share(v, p.count, p.total);
     let window = format!(
-        "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{:.6},{:.6},{:.6}\n",
-        p.total, p.count, p.share, p.ci95_low, p.ci95_high
+        "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{},{},{}\n",
+        published_count(p.total),
+        published_count(p.count),
+        interval(p.share),
+        interval(p.ci95_low),
+        interval(p.ci95_high)
     );
     let mut days = String::from("days_entry_to_diagnosis,reports\n");
     for r in &s.days_entry_to_diagnosis {
-        let _ = writeln!(days, "{},{}", r.days, r.reports);
+        let _ = writeln!(days, "{},{}", r.days, published_count(r.reports));
     }
     let mut prefectures = String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
     for r in &s.prefectures {
-        let _ = writeln!(prefectures, "{},{},{},{},{:.6},{:.6}", r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked);
+        let _ = writeln!(
+            prefectures,
+            "{},{},{},{},{},{}",
+            r.prefecture_code,
+            published_count(r.reports),
+            published_count(r.with_passport),
+            published_count(r.linked),
+            published_share(r.share_with_passport, r.with_passport, r.reports),
+            published_share(r.share_linked, r.linked, r.reports)
+        );
     }
     vec![
         ("csv/linkage_entrants_weekly.csv".to_owned(), entrants),
