@@ -402,6 +402,14 @@ async function demo() {
     assert(severe.some((v) => v > 0), "Tokyo has severe cases from HER-SYS status histories");
   });
 
+  await check("the page the export wrote beside its data works from there (/export/index.html)", async () => {
+    await page.goto(`${DATA}index.html?lang=en&area=Oita`);
+    await ready(page, { area: "Oita", lang: "en" });
+    const ids = await page.$$eval("section[data-series]", (s) => s.map((x) => [x.dataset.series, x.dataset.state]));
+    equal(ids, sections.map((s) => [s.id, "ready"]), "sections beside the data");
+    tableMatches(await readTable(page, "newly_confirmed_cases_daily"), jsons.newly_confirmed_cases_daily, "Oita");
+  });
+
   await check("no script errors", async () => equal(pageErrors, [], "page errors"));
   await context.close();
 }

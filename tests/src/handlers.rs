@@ -84,8 +84,13 @@ async fn export_writes_the_ministry_csv_to_s3() {
         app.reports.create_report(&r).await.unwrap();
     }
     let out = export::handle(&app, json!({ "time": "2021-02-04T00:00:00Z" })).await.unwrap();
-    // 11 series × (CSV + JSON), two discrepancy files (switched prefectures), the manifest.
-    assert_eq!(out["files"].as_array().unwrap().len(), 25, "{out}");
+    // The page's 5 files, 11 series × (CSV + JSON), two discrepancy files (switched prefectures), the manifest.
+    assert_eq!(out["files"].as_array().unwrap().len(), 30, "{out}");
+    assert_eq!(out["full"], true, "the first run counts everything: {out}");
+    let page = s3.get_object().bucket(&bucket).key("index.html").send().await.unwrap();
+    assert_eq!(page.content_type(), Some("text/html; charset=utf-8"));
+    let html = String::from_utf8(page.body.collect().await.unwrap().to_vec()).unwrap();
+    assert!(html.contains(r#"<meta name="hersys-data-base" content="./">"#), "the page beside the data reads its own directory");
 
     let object = s3.get_object().bucket(&bucket).key("csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();
@@ -100,6 +105,11 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let manifest = s3.get_object().bucket(&bucket).key("manifest.json").send().await.unwrap();
     let manifest: Value = serde_json::from_slice(&manifest.body.collect().await.unwrap().to_vec()).unwrap();
     assert_eq!(manifest["series"][0]["last_date"], "2021-02-03");
+
+    // The next scheduled run starts from the state the first one left in the state bucket: nothing was written
+    // since (the reports' write times are the fixtures' 2021-02-03, before the first run), so nothing is read.
+    let again = export::handle(&app, json!({ "time": "2021-02-04T01:00:00Z" })).await.unwrap();
+    assert_eq!((again["full"].as_bool(), again["reports_read"].as_u64()), (Some(false), Some(0)), "{again}");
 }
 
 /// `hersys serve --aws` against the emulators: the same routes, stored in DynamoDB Local.

@@ -13,21 +13,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-/// The page's files: (URL path, content type, body). The page needs no build step; these are the files as written.
-const PAGE_FILES: &[(&str, &str, &str)] = &[
-    ("/", "text/html; charset=utf-8", include_str!("../dashboard/index.html")),
-    ("/index.html", "text/html; charset=utf-8", include_str!("../dashboard/index.html")),
-    ("/dashboard.css", "text/css; charset=utf-8", include_str!("../dashboard/dashboard.css")),
-    ("/dashboard.js", "text/javascript; charset=utf-8", include_str!("../dashboard/dashboard.js")),
-    ("/charts.js", "text/javascript; charset=utf-8", include_str!("../dashboard/charts.js")),
-    ("/i18n.js", "text/javascript; charset=utf-8", include_str!("../dashboard/i18n.js")),
-];
-
-/// The dashboard's routes, to be merged beside the API's (outside its authentication layer).
+/// The dashboard's routes, to be merged beside the API's (outside its authentication layer). The page's files are
+/// the export's ([`export::page::PAGE`], one copy for both).
 pub fn router(data_dir: &Path) -> Router {
     let mut router = Router::new();
-    for &(path, content_type, body) in PAGE_FILES {
-        router = router.route(path, get(move || async move { page_file(content_type, body) }));
+    for file in export::page::PAGE {
+        let route = |path: String| (path, file.content_type, file.text);
+        let mut paths = vec![route(format!("/{}", file.name))];
+        if file.name == "index.html" {
+            paths.push(route("/".to_owned()));
+        }
+        for (path, content_type, body) in paths {
+            router = router.route(&path, get(move || async move { page_file(content_type, body) }));
+        }
     }
     router.route("/export/{*path}", get(export_file)).with_state(ExportRoot(data_dir.join("export")))
 }
@@ -64,6 +62,10 @@ fn content_type_of(path: &Path) -> &'static str {
         Some("png") => "image/png",
         Some("svg") => "image/svg+xml",
         Some("txt" | "md") => "text/plain; charset=utf-8",
+        // The page the export writes beside the data (`/export/index.html` works as well as `/`).
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
