@@ -174,3 +174,61 @@ fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {
     let bad = [("sub", "x"), ("role", "superuser")];
     assert_eq!(invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &bad, None), data.path())["statusCode"], 401);
 }
+
+/// The environment variable names a function gets in template.yaml (its `Environment: Variables:` keys).
+fn template_env(resource: &str) -> Vec<String> {
+    let template = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
+    let start = template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
+    let is_sibling = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && !l.trim().is_empty();
+    let lines: Vec<&str> = template[start + 1..].lines().skip(1).take_while(|l| !is_sibling(l)).collect();
+    let at = lines.iter().position(|l| l.trim() == "Variables:").unwrap_or_else(|| panic!("{resource} has no environment"));
+    let indent = lines[at + 1].len() - lines[at + 1].trim_start().len();
+    lines[at + 1..]
+        .iter()
+        .take_while(|l| l.len() - l.trim_start().len() == indent)
+        .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.to_owned()))
+        .collect()
+}
+
+/// Fresh emulator tables, but only those the function's template entry names (the others left unset, as in
+/// Lambda), and the buckets it names.
+async fn resources_as_deployed(sdk: &aws_config::SdkConfig, resource: &str) -> AwsResources {
+    let env = template_env(resource);
+    let all = crate::emulators::fresh_tables(sdk).await;
+    let keep = |var: &str, name: String| if env.iter().any(|e| e == var) { name } else { String::new() };
+    let tables = TableNames {
+        reports: keep("REPORTS_TABLE", all.reports),
+        entries: keep("ENTRIES_TABLE", all.entries),
+        cycles: keep("CYCLES_TABLE", all.cycles),
+        idempotency: keep("IDEMPOTENCY_TABLE", all.idempotency),
+        graph_sources: keep("GRAPH_SOURCES_TABLE", all.graph_sources),
+        links: keep("LINKS_TABLE", all.links),
+    };
+    let s3 = aws_adapters::s3_client(sdk, true);
+    let bucket = |var: &str| {
+        let wanted = env.iter().any(|e| e == var);
+        let name = format!("b{}", uuid::Uuid::new_v4().simple());
+        wanted.then_some(name)
+    };
+    let (export_bucket, export_state_bucket) = (bucket("EXPORT_BUCKET"), bucket("EXPORT_STATE_BUCKET"));
+    for b in [&export_bucket, &export_state_bucket].into_iter().flatten() {
+        aws_adapters::create_bucket(&s3, b, "ap-northeast-1").await.unwrap();
+    }
+    AwsResources { tables, export_bucket, export_state_bucket }
+}
+
+/// Each scheduled function runs with exactly what template.yaml gives it: a table or bucket its code uses but its
+/// template entry lacks fails here, not in AWS.
+#[tokio::test]
+async fn scheduled_functions_run_with_the_tables_and_buckets_the_template_gives_them() {
+    let sdk = crate::emulators::sdk_config().await;
+    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
+    let event = json!({ "time": "2021-02-04T00:00:00Z" });
+    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ExportFunction").await).unwrap();
+    export::handle(&app, event.clone()).await.expect("export with its template environment");
+    export::handle(&app, event.clone()).await.expect("a second, incremental export");
+    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "LinkageFunction").await).unwrap();
+    linkage::handle(&app, event.clone()).await.expect("linkage with its template environment");
+    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ReissueFunction").await).unwrap();
+    reissue::handle(&app, event).await.expect("reissue with its template environment");
+}
