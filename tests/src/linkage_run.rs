@@ -7,7 +7,7 @@ use domain::app::{App, ReviewAnswer, EXACT_METHOD};
 use domain::entry::{EntryRecord, EntryTestResult};
 use domain::links::{LinkBand, ReviewStatus};
 use domain::pii::{PassportNumber, PersonName};
-use domain::report::{ReportId, ReportInput, Sex};
+use domain::report::{ReportId, ReportInput, ReportPatch, Sex};
 use platform::{AwsResources, Config};
 use serde_json::{json, Value};
 
@@ -199,6 +199,21 @@ async fn scenario(app: App) {
     for secret in [fixtures::PASSPORT, "M01234567", "MO1234567", "NGUYEN", "ABERNATHY", "DELACRUZ", "SRISUK", "1992-07-15", "1979-11-23"] {
         assert!(!text.contains(secret), "a personal value in the linkage's output");
     }
+}
+
+/// A passport number added by a later correction (PATCH) is linked at once, as on creation.
+#[tokio::test]
+async fn a_passport_number_added_later_is_linked_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
+    app.entries.put_entries(&truth_entries()).await.unwrap();
+    let created = app.create_report(&input("131016", None, "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02")).await.unwrap();
+    assert!(app.links.get_decision(&created.value.id).await.unwrap().is_none(), "no passport yet");
+    let patch = ReportPatch { corrections: vec![("passport_number".to_owned(), Some(fixtures::PASSPORT.to_owned()))], status: None };
+    app.patch_report(&created.value.id, "131016", 1, &patch).await.unwrap();
+    let linked = app.links.get_decision(&created.value.id).await.unwrap().expect("linked by the correction");
+    assert_eq!((linked.entry_id.as_str(), linked.method.as_str()), ("A-2", EXACT_METHOD));
 }
 
 #[tokio::test]

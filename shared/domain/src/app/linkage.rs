@@ -86,9 +86,10 @@ fn pending() -> Option<Review> {
 }
 
 impl App {
-    /// The exact step, when a report with a passport number is created: the entry with the same keyed hash nearest
-    /// before (or on) the diagnosis date is linked at once. Never fails the caller: problems are logged.
-    pub(super) async fn link_on_create(&self, report: &CaseReport, now: Instant) {
+    /// The exact step, when a report with a passport number is created (or its passport number or diagnosis date is
+    /// corrected): the entry with the same keyed hash nearest before (or on) the diagnosis date is linked at once. A
+    /// decision a health centre reviewed is kept. Never fails the caller: problems are logged.
+    pub(super) async fn link_exactly(&self, report: &CaseReport, now: Instant) {
         let Some(hash) = &report.passport_hash else { return };
         let entries = match self.entries.entries_by_passport(hash).await {
             Ok(entries) => entries,

@@ -85,7 +85,7 @@ impl App {
             other => other.into(),
         })?;
         tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
-        self.link_on_create(&report, now).await;
+        self.link_exactly(&report, now).await;
         Ok(Versioned { value: report, version: 1 })
     }
 
@@ -116,6 +116,12 @@ impl App {
         })?;
         let version = self.reports.update_report(&next, expected_version).await?;
         tracing::info!(report_id = %next.id, version, status_change = patch.status.is_some(), corrections = patch.corrections.len(), "report updated");
+        // A passport number added or corrected later (or a corrected diagnosis date) gets the exact step at once,
+        // as on creation, rather than waiting for the hourly run.
+        let old = &current.value;
+        if next.passport_hash.is_some() && (next.passport_hash != old.passport_hash || next.diagnosis_date != old.diagnosis_date) {
+            self.link_exactly(&next, now).await;
+        }
         Ok(Versioned { value: next, version })
     }
 }
