@@ -206,3 +206,96 @@ pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyho
     eprintln!("wrote {fresh} new and {changed} changed reports in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
+
+/// `hersys bench-export-emulators`: the export on the AWS adapters against DynamoDB Local and moto's S3 (under
+/// `source <(./infra/emulators env)`), in fresh tables and buckets: `stored` generated reports written through
+/// `create_report`, a first (full) export, then `changes` reports written now (half new, half changed) and a
+/// timed incremental export. Prints the timings and what each export read.
+pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    anyhow::ensure!(std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()), "run under `source <(./infra/emulators env)`");
+    let sdk = platform::sdk_config().await;
+    let tag = format!("{:x}", rand::random::<u64>());
+    let tables = aws_adapters::TableNames::with_prefix(&format!("bx{tag}"));
+    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await?;
+    let s3 = aws_adapters::s3_client(&sdk, true);
+    let (export_bucket, state_bucket) = (format!("bx{tag}-export"), format!("bx{tag}-state"));
+    for bucket in [&export_bucket, &state_bucket] {
+        aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await?;
+    }
+    let config = Config::from_env_with_secret(vec![7; 32])?;
+    let resources = platform::AwsResources { tables, export_bucket: Some(export_bucket), export_state_bucket: Some(state_bucket) };
+    let mut app = platform::aws_app_with(&config, &sdk, resources)?;
+    app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
+    let generator = Generator::new(days)?;
+
+    let t = Clock::now();
+    let ids: Vec<ReportId> = futures::stream::iter(0..stored)
+        .map(|i| {
+            let (app, report) = (&app, generator.report(i));
+            async move { app.reports.create_report(&report).await.map(|()| report.id) }
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store_s = t.elapsed().as_secs_f64();
+    for p in PrefectureCode::all() {
+        app.set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let export_now = first_day() + Days::new(days + 30);
+    let export_now = export_now.and_time(chrono::NaiveTime::MIN).and_utc();
+    let t = Clock::now();
+    let full = export::run(&app, export_now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let full_s = t.elapsed().as_secs_f64();
+
+    let now = Utc::now();
+    let fresh = changes / 2;
+    let step = (stored / (changes - fresh).max(1)).max(1) as usize;
+    let t = Clock::now();
+    futures::stream::iter(0..fresh)
+        .map(|i| {
+            let mut report = generator.report((1u64 << 40) + i);
+            report.created_at = now;
+            report.updated_at = now;
+            let app = &app;
+            async move { app.reports.create_report(&report).await }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    futures::stream::iter(ids.iter().step_by(step).take((changes - fresh) as usize))
+        .map(|id| {
+            let app = &app;
+            async move {
+                let Some(stored) = app.reports.get_report(id).await? else { return Ok(()) };
+                let mut report = stored.value;
+                if let Some(last) = report.status_history.last_mut() {
+                    last.effective_date = last.effective_date + Days::new(1);
+                }
+                report.updated_at = now;
+                app.reports.update_report(&report, stored.version).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await
+        .map_err(|e: domain::StoreError| anyhow::anyhow!("{e}"))?;
+    let changes_s = t.elapsed().as_secs_f64();
+    let t = Clock::now();
+    let daily = export::run(&app, export_now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let daily_s = t.elapsed().as_secs_f64();
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "stored": stored, "changes": changes,
+            "store_seconds": round(store_s), "changes_seconds": round(changes_s),
+            "full_export": { "seconds": round(full_s), "reports_read": full.recount.reports_read },
+            "daily_export": { "seconds": round(daily_s), "reports_read": daily.recount.reports_read, "recounted": daily.recount.recounted },
+            "peak_rss_mib": round(peak_rss_mib()),
+        })
+    );
+    Ok(())
+}

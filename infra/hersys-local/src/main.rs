@@ -142,6 +142,17 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// The graph export on the AWS adapters against the emulators: a full, then an incremental run
+    /// (docs/benchmarks-graphs.md).
+    #[command(hide = true)]
+    BenchExportEmulators {
+        #[arg(long, default_value_t = 20_000)]
+        stored: u64,
+        #[arg(long, default_value_t = 1_000)]
+        changes: u64,
+        #[arg(long, default_value_t = 1000)]
+        days: u64,
+    },
     /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
     #[command(hide = true)]
     BenchReports {
@@ -213,6 +224,7 @@ async fn main() -> std::process::ExitCode {
         Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
         Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
         Command::GenChanges { count, days, seed, data_dir } => bench_graphs::changes(count, days, seed, &data_dir).await,
+        Command::BenchExportEmulators { stored, changes, days } => bench_graphs::export_on_emulators(stored, changes, days).await,
         Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
