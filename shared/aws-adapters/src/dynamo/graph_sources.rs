@@ -155,25 +155,28 @@ impl GraphSourceStore for DynamoStores {
     }
 
     async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError> {
-        let table = self.tables.name(Table::GraphSources)?.to_owned();
-        let writes: Vec<(Item, Option<Vec<u8>>)> = facts.iter().map(|c| (counted_key(&c.report), c.fact.as_ref().map(encode_fact))).collect();
-        stream::iter(writes)
-            .map(|(key, fact)| {
-                let (put, delete) = (self.client.put_item().table_name(&table), self.client.delete_item().table_name(&table));
-                async move {
-                    match fact {
-                        Some(bytes) => {
-                            let mut item = key;
-                            item.insert("fact".to_owned(), AttributeValue::B(Blob::new(bytes)));
-                            put.set_item(Some(item)).send().await.map(|_| ()).map_err(|e| unavailable("PutItem", &e))
-                        }
-                        None => delete.set_key(Some(key)).send().await.map(|_| ()).map_err(|e| unavailable("DeleteItem", &e)),
+        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        let table = self.tables.name(Table::GraphSources)?;
+        // A batch may not name one key twice: the last fact of a report wins, as it would one by one.
+        let mut last = std::collections::HashMap::with_capacity(facts.len());
+        for counted in facts {
+            last.insert(counted.report.as_str(), &counted.fact);
+        }
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(format!("BatchWriteItem: request could not be built ({e})"));
+        let writes = last
+            .into_iter()
+            .map(|(report, fact)| {
+                let key = Item::from([("pk".to_owned(), s(format!("counted#{report}"))), ("sk".to_owned(), s("fact"))]);
+                Ok(match fact {
+                    Some(fact) => {
+                        let mut item = key;
+                        item.insert("fact".to_owned(), AttributeValue::B(Blob::new(encode_fact(fact))));
+                        WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(built)?).build()
                     }
-                }
+                    None => WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(built)?).build(),
+                })
             })
-            .buffer_unordered(CONCURRENT_PUTS)
-            .try_collect::<Vec<()>>()
-            .await
-            .map(|_| ())
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(table, writes).await
     }
 }

@@ -271,6 +271,40 @@ impl DynamoStores {
     }
 }
 
+impl DynamoStores {
+    /// Puts and deletes by BatchWriteItem: 25 a request, 8 requests in flight, unprocessed items (throttling) sent
+    /// again after a growing pause. Each item is written on its own (no transaction); every request is idempotent.
+    pub(crate) async fn batch_write(&self, table: &str, writes: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> Result<(), StoreError> {
+        use futures::{StreamExt, TryStreamExt, stream};
+        let requests = writes.chunks(25).map(<[_]>::to_vec).collect::<Vec<_>>();
+        stream::iter(requests)
+            .map(|mut pending| async move {
+                for attempt in 0u32.. {
+                    let out = self
+                        .client
+                        .batch_write_item()
+                        .request_items(table, pending)
+                        .send()
+                        .await
+                        .map_err(|e| unavailable("BatchWriteItem", &e))?;
+                    pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    if attempt == 8 {
+                        return Err(StoreError::Unavailable("BatchWriteItem: items still unprocessed after 8 retries".to_owned()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(|_| ())
+    }
+}
+
 /// Runs a query to its last page.
 pub(crate) async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
