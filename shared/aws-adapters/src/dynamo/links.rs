@@ -80,19 +80,14 @@ impl LinkStore for DynamoStores {
     }
 
     async fn all_decisions(&self) -> Result<Vec<LinkDecision>, StoreError> {
-        let items: Vec<Item> = self
+        let scan = self
             .client
             .scan()
             .table_name(self.tables.name(Table::Links)?)
             .filter_expression("pk <> :summary")
             .expression_attribute_values(":summary", s(SUMMARY_PK))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| unavailable("Scan", &e))?;
+            .consistent_read(true);
+        let items = super::scan_all(scan).await?;
         let mut decisions: Vec<LinkDecision> =
             items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
         decisions.sort_by(|a, b| a.report_id.cmp(&b.report_id));
