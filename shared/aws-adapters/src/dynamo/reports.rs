@@ -154,15 +154,14 @@ impl ReportStore for DynamoStores {
     async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
         let table = self.tables.name(Table::Reports)?;
         let from = sortable_text(since);
-        let mut partitions = Vec::new();
-        let mut day = since.date_naive();
-        while day <= until.date_naive() {
-            partitions.extend((0..CHANGE_SHARDS).map(|shard| change_partition(day, shard)));
-            day = day.succ_opt().unwrap_or(chrono::NaiveDate::MAX);
-            if day == chrono::NaiveDate::MAX {
-                break;
-            }
-        }
+        // Every shard of every UTC day from the first write time asked to the reader's now.
+        let last = until.date_naive();
+        let partitions: Vec<String> = since
+            .date_naive()
+            .iter_days()
+            .take_while(|day| *day <= last)
+            .flat_map(|day| (0..CHANGE_SHARDS).map(move |shard| change_partition(day, shard)))
+            .collect();
         let pages: Vec<Vec<Item>> = stream::iter(partitions)
             .map(|partition| {
                 let query = self
