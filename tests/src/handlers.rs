@@ -232,3 +232,19 @@ async fn scheduled_functions_run_with_the_tables_and_buckets_the_template_gives_
     let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ReissueFunction").await).unwrap();
     reissue::handle(&app, event).await.expect("reissue with its template environment");
 }
+
+/// As deployed, the functions read the HMAC key from Secrets Manager (here moto's) at cold start: the value comes
+/// back whole, and a missing secret fails with the service's error code, naming neither the secret nor its value.
+#[tokio::test]
+async fn the_hmac_secret_is_read_from_secrets_manager() {
+    let sdk = crate::emulators::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("hmac-{}", uuid::Uuid::new_v4().simple());
+    let value = "k".repeat(64);
+    let created = client.create_secret().name(&name).secret_string(&value).send().await.unwrap();
+    let arn = created.arn().unwrap().to_owned();
+    assert_eq!(aws_adapters::fetch_secret(&client, &arn).await.unwrap(), value.as_bytes());
+    let err = aws_adapters::fetch_secret(&client, &format!("{name}-missing")).await.unwrap_err();
+    assert!(err.contains("ResourceNotFound"), "{err}");
+    assert!(!err.contains(&name) && !err.contains(&value), "{err}");
+}

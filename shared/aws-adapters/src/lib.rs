@@ -9,9 +9,11 @@ pub mod dynamo;
 pub mod export;
 pub mod notify;
 mod sdk_error;
+pub mod secrets;
 pub mod tables;
 
 pub use dynamo::{DynamoStores, MissingTableName, Table, TableNames};
 pub use export::{S3ExportSink, S3ExportState, create_bucket, s3_client};
 pub use notify::{AwsNotifier, verify_sender};
+pub use secrets::fetch_secret;
 pub use tables::create_tables;

@@ -39,14 +39,9 @@ fn var(name: &'static str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads `HMAC_SECRET` (required), `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30) and `QUIET_HOURS`
-    /// (default `21:00-08:00`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let secret = var("HMAC_SECRET").ok_or(ConfigError::Missing("HMAC_SECRET"))?;
-        Self::from_env_with_secret(secret.into_bytes())
-    }
-
-    /// As [`Config::from_env`], with the secret supplied by the caller (the local binary keeps one in its data dir).
+    /// Reads `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30) and `QUIET_HOURS` (default `21:00-08:00`);
+    /// the HMAC secret is supplied by the caller (Secrets Manager in Lambda, see `aws_app`; the local binary keeps
+    /// one in its data dir).
     pub fn from_env_with_secret(hmac_secret: Vec<u8>) -> Result<Self, ConfigError> {
         if hmac_secret.len() < 32 {
             return Err(ConfigError::Invalid { name: "HMAC_SECRET", why: "must be at least 32 bytes" });

@@ -28,6 +28,8 @@ pub enum WiringError {
     Store(#[from] domain::StoreError),
     #[error("setting up the emulator: {0}")]
     Setup(String),
+    #[error("reading the HMAC secret: {0}")]
+    Secret(String),
 }
 
 /// The names of the AWS resources a function uses, from its environment.
@@ -83,11 +85,20 @@ fn using_emulator() -> bool {
     ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
 }
 
-/// The Lambda wiring: everything from the environment.
+/// The Lambda wiring: everything from the environment. The HMAC key comes from Secrets Manager (`HMAC_SECRET_ARN`,
+/// as deployed) or, for local runs against emulators, from `HMAC_SECRET`.
 pub async fn aws_app() -> Result<App, WiringError> {
-    let config = Config::from_env()?;
     let resources = AwsResources::from_env()?;
     let sdk = sdk_config().await;
+    let secret = match std::env::var("HMAC_SECRET_ARN").ok().filter(|v| !v.trim().is_empty()) {
+        Some(arn) => aws_adapters::fetch_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &arn).await.map_err(WiringError::Secret)?,
+        None => std::env::var("HMAC_SECRET")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(crate::config::ConfigError::Missing("HMAC_SECRET_ARN (or HMAC_SECRET)"))?
+            .into_bytes(),
+    };
+    let config = Config::from_env_with_secret(secret)?;
     aws_app_with(&config, &sdk, resources)
 }
 
