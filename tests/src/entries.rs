@@ -12,7 +12,7 @@ use platform::{AwsResources, Config};
 use serde_json::{json, Value};
 
 use crate::fixtures;
-use crate::http::{client, hersys_bin, Server};
+use crate::http::{client, hersys_bin, hersys_embedded, Server};
 
 /// Personal values of the records below; no answer or log line may hold any of them.
 const SECRETS: [&str; 6] = [fixtures::PASSPORT, "9081726", "TZ#90817", "NGUYEN", "THI HOA", "HOANG"];
@@ -233,12 +233,8 @@ fn write_csv(path: &Path) {
 }
 
 fn import(file: &Path, data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Value {
-    let mut cmd = Command::new(hersys_bin());
+    let mut cmd = if extra.contains(&"--aws") { Command::new(hersys_bin()) } else { hersys_embedded() };
     cmd.args(["import", "entries"]).arg(file).arg("--data-dir").arg(data_dir).arg("--json").args(extra);
-    if !extra.contains(&"--aws") {
-        // `AWS_ENDPOINT_URL` alone selects the AWS adapters, like `--aws`; the embedded runs must not see it.
-        cmd.env_remove("AWS_ENDPOINT_URL").env_remove("AWS_ENDPOINT_URL_DYNAMODB");
-    }
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -327,11 +323,7 @@ async fn import_streams_a_generated_file_in_chunks() {
 #[test]
 fn import_refuses_a_file_without_the_columns_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let hersys = || {
-        let mut cmd = Command::new(hersys_bin());
-        cmd.env_remove("AWS_ENDPOINT_URL").env_remove("AWS_ENDPOINT_URL_DYNAMODB");
-        cmd
-    };
+    let hersys = hersys_embedded;
     let file = dir.path().join("bad.csv");
     std::fs::write(&file, "entry_id,sex\nE1,M\n").unwrap();
     let out = hersys().args(["import", "entries"]).arg(&file).arg("--data-dir").arg(dir.path()).output().unwrap();

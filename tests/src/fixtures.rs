@@ -120,3 +120,26 @@ pub fn number(cycle: &Cycle, generation: u8) -> (IssuedNumber, ProcessingNumber)
     };
     (record, plain)
 }
+
+/// A clock the test sets and moves (the domain's `Clock` port), shared by the suites that drive time.
+pub struct TestClock(std::sync::Mutex<Instant>);
+
+impl TestClock {
+    pub fn new(at: Instant) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+
+    pub fn set(&self, at: Instant) {
+        *self.0.lock().unwrap() = at;
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl domain::time::Clock for TestClock {
+    fn now(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+}

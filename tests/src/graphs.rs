@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::http::{client, hersys_bin, report_body, Server};
+use crate::http::{client, hersys_embedded, report_body, Server};
 
 fn data(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
@@ -15,12 +14,10 @@ fn data(rel: &str) -> PathBuf {
 
 /// Runs `hersys ARGS --data-dir DIR` on the embedded store; returns stdout.
 fn hersys(args: &[&str], data_dir: &Path) -> String {
-    let out = Command::new(hersys_bin())
+    let out = hersys_embedded()
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
     assert!(out.status.success(), "hersys {args:?}: {}", String::from_utf8_lossy(&out.stderr));

@@ -3,7 +3,7 @@
 //! saving its state and recording its counted facts, and after an interrupted full run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
@@ -18,21 +18,8 @@ use domain::time::{Clock, Instant};
 use domain::StoreError;
 use platform::{AwsResources, Config};
 
+use crate::fixtures::TestClock;
 use crate::{emulators, fixtures};
-
-struct TestClock(Mutex<Instant>);
-
-impl Clock for TestClock {
-    fn now(&self) -> Instant {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
 
 /// The real graph-source store, whose `put_counted_facts` fails on command (a run dying half-way).
 struct FailingCounts {
@@ -101,7 +88,7 @@ async fn env(stack: Stack) -> Env {
             (platform::aws_app_with(&config, &sdk, resources).unwrap(), None)
         }
     };
-    let clock = Arc::new(TestClock(Mutex::new(Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap())));
+    let clock = Arc::new(TestClock::new(Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap()));
     let counts = Arc::new(FailingCounts { inner: app.graph_sources.clone(), failing: AtomicBool::new(false) });
     app.clock = clock.clone();
     app.graph_sources = counts.clone();

@@ -2,28 +2,25 @@
 //! directly on the AWS wiring against the emulators (DynamoDB Local, moto's S3).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use aws_adapters::TableNames;
 use platform::{AwsResources, Config};
 use serde_json::{json, Value};
 
 use crate::fixtures;
-use crate::http::{hersys_bin, Server};
+use crate::http::{hersys_embedded, Server};
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
 }
 
 fn invoke(function: &str, event: &std::path::Path, data_dir: &std::path::Path) -> Value {
-    let out = Command::new(hersys_bin())
+    // On the embedded store, whatever emulators the environment names.
+    let out = hersys_embedded()
         .args(["invoke", function, "--event"])
         .arg(event)
         .arg("--data-dir")
         .arg(data_dir)
-        // On the embedded store, whatever emulators the environment names.
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
     assert!(out.status.success(), "hersys invoke {function} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -54,7 +51,7 @@ fn invoke_refuses_an_event_without_a_time_naming_the_field() {
     let data = tempfile::tempdir().unwrap();
     let event = data.path().join("bad.json");
     std::fs::write(&event, r#"{"detail-type":"Scheduled Event","detail":{}}"#).unwrap();
-    let out = Command::new(hersys_bin()).args(["invoke", "export", "--event"]).arg(&event).arg("--data-dir").arg(data.path()).output().unwrap();
+    let out = hersys_embedded().args(["invoke", "export", "--event"]).arg(&event).arg("--data-dir").arg(data.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("time"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -38,6 +38,14 @@ pub fn hersys_bin() -> PathBuf {
     .clone()
 }
 
+/// The real binary on the embedded store: the emulators' endpoints removed from its environment (`AWS_ENDPOINT_URL`
+/// alone would switch it to the AWS adapters, like `--aws`). Tests that want the emulators use `hersys_bin`.
+pub fn hersys_embedded() -> Command {
+    let mut cmd = Command::new(hersys_bin());
+    cmd.env_remove("AWS_ENDPOINT_URL").env_remove("AWS_ENDPOINT_URL_DYNAMODB");
+    cmd
+}
+
 /// A running `hersys serve` on a free port, with its own data dir; killed on drop.
 pub struct Server {
     child: Child,
@@ -52,16 +60,14 @@ impl Server {
     pub fn start(extra_args: &[&str], envs: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().unwrap();
         let log = data_dir.path().join("server.log");
-        let mut cmd = Command::new(hersys_bin());
+        // The emulators' endpoints would switch `serve` to the AWS adapters: only a test that asks gets them.
+        let mut cmd = hersys_embedded();
         cmd.args(["serve", "--port", "0", "--no-schedules", "--data-dir"])
             .arg(data_dir.path())
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
-            .env("RUST_LOG", "debug")
-            // The emulators' endpoints would switch `serve` to the AWS adapters: only a test that asks gets them.
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ENDPOINT_URL_DYNAMODB");
+            .env("RUST_LOG", "debug");
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -3,15 +3,8 @@
 //! console.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::http::hersys_bin;
-
-fn hersys() -> Command {
-    let mut cmd = Command::new(hersys_bin());
-    cmd.env_remove("AWS_ENDPOINT_URL").env_remove("AWS_ENDPOINT_URL_DYNAMODB");
-    cmd
-}
+use crate::http::hersys_embedded as hersys;
 
 fn first_line(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap().lines().next().unwrap_or_default().to_owned()

@@ -260,7 +260,7 @@ fn entry_json(e: &EntryRecord) -> Value {
 /// `hersys invoke linkage` on the same data directory. No personal value in the answers or the server's log.
 #[tokio::test]
 async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
-    use crate::http::{client, hersys_bin, report_body, Server};
+    use crate::http::{client, hersys_embedded, report_body, Server};
     use crate::openapi::{check_answer, document};
     let doc = document();
     let server = Server::start(&[], &[]);
@@ -286,13 +286,11 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&twin).send().await.unwrap().json().await.unwrap();
     let id = created["report_id"].as_str().unwrap().to_owned();
 
-    let out = std::process::Command::new(hersys_bin())
+    let out = hersys_embedded()
         .args(["invoke", "linkage", "--event"])
         .arg(events_dir().join("scheduled-linkage.json"))
         .arg("--data-dir")
         .arg(server.data_dir.path())
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

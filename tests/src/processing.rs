@@ -3,7 +3,7 @@
 //! health centre's issue, the sweep's `now` for every minute tick, as EventBridge would give it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
@@ -13,21 +13,13 @@ use domain::error::NotifyError;
 use domain::pii::PhoneNumber;
 use domain::ports::{Delivery, Notifier, OutgoingMessage};
 use domain::report::ReportId;
-use domain::time::{Clock, Instant};
+use domain::time::Instant;
 use platform::{AwsResources, Config};
 
 use crate::emulators;
-use crate::fixtures;
+use crate::fixtures::{self, TestClock};
 
 /// A clock the test moves.
-struct TestClock(Mutex<Instant>);
-
-impl Clock for TestClock {
-    fn now(&self) -> Instant {
-        *self.0.lock().unwrap()
-    }
-}
-
 /// Wraps the real notifier (outbox, or SNS/SES on moto) and fails on command. On the AWS stack a failure is real:
 /// the calls go to the same SDK clients pointed at a closed port, as if the emulator had stopped mid-run; on the
 /// embedded stack it is an injected `Unavailable`.
@@ -113,7 +105,7 @@ async fn env(stack: Stack) -> Env {
             (app, None, None)
         }
     };
-    let clock = Arc::new(TestClock(Mutex::new(start())));
+    let clock = Arc::new(TestClock::new(start()));
     let flaky = Arc::new(Flaky { inner: app.notifier.clone(), stopped, failing: AtomicBool::new(false) });
     app.clock = clock.clone();
     app.notifier = flaky.clone();
@@ -228,7 +220,7 @@ async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
     assert_eq!(sent.len(), 3);
     let (old, live) = (number_in(&sent[1]).unwrap(), number_in(&sent[2]).unwrap());
 
-    *e.clock.0.lock().unwrap() = start() + Duration::minutes(135);
+    e.clock.set(start() + Duration::minutes(135));
     assert!(matches!(e.app.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)), "an expired number");
     e.app.redeem_number("app", Some("device-1"), &live).await.unwrap();
     assert!(matches!(e.app.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)), "used once only");
@@ -313,7 +305,7 @@ async fn a_manual_issue_supersedes_the_live_number(stack: Stack) {
     let e = env(stack).await;
     let report = e.report().await;
     e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
-    *e.clock.0.lock().unwrap() = start() + Duration::minutes(10);
+    e.clock.set(start() + Duration::minutes(10));
     e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     let sent = e.sent(Channel::Sms).await;
     let (first, second) = (number_in(&sent[0]).unwrap(), number_in(&sent[1]).unwrap());
@@ -402,15 +394,13 @@ fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value
     let event = data_dir.join("tick.json");
     let body = serde_json::json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}});
     std::fs::write(&event, body.to_string()).unwrap();
-    let out = std::process::Command::new(crate::http::hersys_bin())
+    let out = crate::http::hersys_embedded()
         .args(["invoke", "reissue", "--event"])
         .arg(&event)
         .arg("--data-dir")
         .arg(data_dir)
         .env("QUIET_HOURS", "00:00-00:00")
         .env("RUST_LOG", "debug")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
