@@ -229,77 +229,80 @@ impl DynamoStores {
     }
 }
 
+/// How often the unprocessed part of a batch request (throttling) is sent again, after 25 ms, 50 ms, ... 3.2 s.
+const BATCH_RETRIES: u32 = 8;
+
+/// Sends one batch request's items with `send` (which answers what it read and what it left unprocessed) until
+/// nothing is left, pausing longer before each retry; `Unavailable` after [`BATCH_RETRIES`] retries.
+async fn send_until_processed<T, R, F, Fut>(operation: &str, mut pending: Vec<T>, send: F) -> Result<Vec<R>, StoreError>
+where
+    F: Fn(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<R>, Vec<T>), StoreError>>,
+{
+    let mut done = Vec::new();
+    for attempt in 0..=BATCH_RETRIES {
+        let (read, unprocessed) = send(pending).await?;
+        done.extend(read);
+        if unprocessed.is_empty() {
+            return Ok(done);
+        }
+        pending = unprocessed;
+        if attempt < BATCH_RETRIES {
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+        }
+    }
+    Err(StoreError::Unavailable(format!("{operation}: items still unprocessed after {BATCH_RETRIES} retries")))
+}
+
 impl DynamoStores {
     /// The items with these keys, read consistently, by BatchGetItem: 100 keys a request, 8 requests in flight,
-    /// unprocessed keys (throttling) asked again after a growing pause. Items that do not exist are not in the answer.
+    /// unprocessed keys asked again. Items that do not exist are not in the answer.
     pub(crate) async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         use futures::{StreamExt, TryStreamExt, stream};
-        let requests = keys.chunks(100).map(<[Item]>::to_vec).collect::<Vec<_>>();
-        let pages: Vec<Vec<Item>> = stream::iter(requests)
-            .map(|mut pending| async move {
-                let mut found = Vec::new();
-                for attempt in 0u32.. {
-                    let request = KeysAndAttributes::builder()
-                        .set_keys(Some(pending))
-                        .consistent_read(true)
-                        .build()
-                        .map_err(|_| StoreError::Unavailable("BatchGetItem: request could not be built".to_owned()))?;
-                    let out = self
-                        .client
-                        .batch_get_item()
-                        .request_items(table, request)
-                        .send()
-                        .await
-                        .map_err(|e| unavailable("BatchGetItem", &e))?;
-                    found.extend(out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default());
-                    pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
-                    if pending.is_empty() {
-                        break;
-                    }
-                    if attempt == 8 {
-                        return Err(StoreError::Unavailable("BatchGetItem: keys still unprocessed after 8 retries".to_owned()));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
-                Ok::<_, StoreError>(found)
-            })
+        let send = |keys: Vec<Item>| async move {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|_| StoreError::Unavailable("BatchGetItem: request could not be built".to_owned()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            let read = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
+            let unprocessed = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+            Ok((read, unprocessed))
+        };
+        let pages: Vec<Vec<Item>> = stream::iter(keys.chunks(100).map(<[Item]>::to_vec).collect::<Vec<_>>())
+            .map(|chunk| send_until_processed("BatchGetItem", chunk, send))
             .buffer_unordered(8)
             .try_collect()
             .await?;
         Ok(pages.into_iter().flatten().collect())
     }
-}
 
-impl DynamoStores {
-    /// Puts and deletes by BatchWriteItem: 25 a request, 8 requests in flight, unprocessed items (throttling) sent
-    /// again after a growing pause. Each item is written on its own (no transaction); every request is idempotent.
+    /// Puts and deletes by BatchWriteItem: 25 a request, 8 requests in flight, unprocessed items sent again. Each
+    /// item is written on its own (no transaction); every request is idempotent.
     pub(crate) async fn batch_write(&self, table: &str, writes: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> Result<(), StoreError> {
         use futures::{StreamExt, TryStreamExt, stream};
-        let requests = writes.chunks(25).map(<[_]>::to_vec).collect::<Vec<_>>();
-        stream::iter(requests)
-            .map(|mut pending| async move {
-                for attempt in 0u32.. {
-                    let out = self
-                        .client
-                        .batch_write_item()
-                        .request_items(table, pending)
-                        .send()
-                        .await
-                        .map_err(|e| unavailable("BatchWriteItem", &e))?;
-                    pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
-                    if pending.is_empty() {
-                        break;
-                    }
-                    if attempt == 8 {
-                        return Err(StoreError::Unavailable("BatchWriteItem: items still unprocessed after 8 retries".to_owned()));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
-                Ok::<_, StoreError>(())
-            })
+        let send = |writes: Vec<aws_sdk_dynamodb::types::WriteRequest>| async move {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(table, writes)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchWriteItem", &e))?;
+            Ok((Vec::<()>::new(), out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default()))
+        };
+        stream::iter(writes.chunks(25).map(<[_]>::to_vec).collect::<Vec<_>>())
+            .map(|chunk| send_until_processed("BatchWriteItem", chunk, send))
             .buffer_unordered(8)
-            .try_collect::<Vec<()>>()
+            .try_collect::<Vec<Vec<()>>>()
             .await
             .map(|_| ())
     }
