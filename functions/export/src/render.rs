@@ -2,7 +2,7 @@
 //! formats are the contract of `docs/export-format.md`.
 
 use chrono::NaiveDate;
-use domain::app::{published, summary_csv};
+use domain::app::{published, published_share, summary_csv};
 use domain::graphs::{mhlw_date, AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand};
 use domain::links::LinkageSummary;
 use domain::prefecture::PrefectureCode;
@@ -237,8 +237,7 @@ fn to_json_bytes(v: &Value) -> Vec<u8> {
 /// CSV files the linkage function writes beside the graph files.
 fn linkage_entry(s: &LinkageSummary) -> Value {
     let p = &s.negative_then_diagnosed_28d;
-    let shown = published(p.count).is_some() && published(p.total).is_some();
-    let share = |v: f64| if shown { json!(v) } else { Value::Null };
+    let share = |v: f64| json!(published_share(v, p.count, p.total));
     json!({
         "computed_at": s.computed_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "negative_then_diagnosed_28d": {

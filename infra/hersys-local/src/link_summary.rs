@@ -84,12 +84,12 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
     let mut w = create("linkage_negative_then_diagnosed.csv")?;
     let p = s.negative_then_diagnosed;
     writeln!(w, "window_days,negative_at_entry,diagnosed_within_window,share,ci95_low,ci95_high")?;
-    writeln!(w, "{},{},{},{:.6},{:.6},{:.6}", stats::WINDOW_DAYS, p.total, p.count, p.share, p.low, p.high)?;
+    writeln!(w, "{},{},{},{:.6},{:.6},{:.6}", stats::WINDOW_DAYS, p.total, p.count, p.share, p.ci95_low, p.ci95_high)?;
     w.flush()?;
     let mut w = create("linkage_days_to_diagnosis.csv")?;
     writeln!(w, "days_from_entry,reports")?;
-    for (d, n) in &s.days_to_diagnosis {
-        writeln!(w, "{d},{n}")?;
+    for r in &s.days_to_diagnosis {
+        writeln!(w, "{},{}", r.days, r.reports)?;
     }
     w.flush()?;
     let mut w = create("linkage_prefectures.csv")?;
@@ -105,8 +105,8 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
         p.count,
         stats::WINDOW_DAYS,
         100.0 * p.share,
-        100.0 * p.low,
-        100.0 * p.high
+        100.0 * p.ci95_low,
+        100.0 * p.ci95_high
     );
     Ok(())
 }

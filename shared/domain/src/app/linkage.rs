@@ -8,10 +8,8 @@ use crate::entry::EntryRecord;
 use crate::error::StoreError;
 use crate::linkage::stats::{self, StatEntry, StatReport};
 use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
-use crate::links::{
-    DaysRow, DecisionWrite, EntrantsRow, LinkBand, LinkDecision, LinkageSummary, PrefectureRow, Review, ReviewStatus,
-    ShareWithInterval,
-};
+use crate::graphs::is_small_count;
+use crate::links::{DecisionWrite, LinkBand, LinkDecision, LinkageSummary, Review, ReviewStatus};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
@@ -292,7 +290,6 @@ fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], deci
     links.sort_unstable();
     let s = stats::summarise(&stat_entries, &stat_reports, &links);
     let status_count = |status: ReviewStatus| decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64;
-    let p = s.negative_then_diagnosed;
     LinkageSummary {
         computed_at: Some(now),
         entries: entries.len() as u64,
@@ -301,40 +298,29 @@ fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], deci
         reviews_pending: status_count(ReviewStatus::Pending),
         reviews_confirmed: status_count(ReviewStatus::Confirmed),
         reviews_rejected: status_count(ReviewStatus::Rejected),
-        entrants: s
-            .entrants
-            .into_iter()
-            .map(|r| EntrantsRow { week_start: r.week_start, port_of_entry: r.port_of_entry, nationality: r.nationality, entrants: r.entrants })
-            .collect(),
-        negative_then_diagnosed_28d: ShareWithInterval { count: p.count, total: p.total, share: p.share, ci95_low: p.low, ci95_high: p.high },
-        days_entry_to_diagnosis: s.days_to_diagnosis.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
-        prefectures: s
-            .prefectures
-            .into_iter()
-            .map(|r| PrefectureRow {
-                prefecture_code: r.prefecture_code,
-                reports: r.reports,
-                with_passport: r.with_passport,
-                linked: r.linked,
-                share_with_passport: r.share_with_passport,
-                share_linked: r.share_linked,
-            })
-            .collect(),
+        entrants: s.entrants,
+        negative_then_diagnosed_28d: s.negative_then_diagnosed,
+        days_entry_to_diagnosis: s.days_to_diagnosis,
+        prefectures: s.prefectures,
     }
 }
 
-/// A count as the public files show it: `None` (shown `*`) for 1 to 4 persons, as in the graph files.
+/// A count as the public files show it: `None` (shown `*`) for 1 to 4 persons, the graph files' rule.
 pub fn published(n: u64) -> Option<u64> {
-    (!(1..=4).contains(&n)).then_some(n)
+    (!is_small_count(n)).then_some(n)
 }
 
-fn published_count(n: u64) -> String {
+/// A share (or an interval bound) as the public files show it: `None` when its count or its base is hidden.
+pub fn published_share(share: f64, count: u64, base: u64) -> Option<f64> {
+    (published(count).is_some() && published(base).is_some()).then_some(share)
+}
+
+fn count_text(n: u64) -> String {
     published(n).map_or_else(|| "*".to_owned(), |n| n.to_string())
 }
 
-/// A share as the public files show it: hidden (`*`) when its count or its base is.
-fn published_share(share: f64, count: u64, base: u64) -> String {
-    if (1..=4).contains(&count) || (1..=4).contains(&base) { "*".to_owned() } else { format!("{share:.6}") }
+fn share_text(share: f64, count: u64, base: u64) -> String {
+    published_share(share, count, base).map_or_else(|| "*".to_owned(), |v| format!("{v:.6}"))
 }
 
 /// The summary as the public CSV files beside the graph export (path, text): counts only, with counts of 1 to 4 and
@@ -343,21 +329,21 @@ fn published_share(share: f64, count: u64, base: u64) -> String {
 pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
     let mut entrants = String::from("week_start,port_of_entry,nationality,entrants\n");
     for r in &s.entrants {
-        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, published_count(r.entrants));
+        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, count_text(r.entrants));
     }
     let p = &s.negative_then_diagnosed_28d;
-    let interval = |v: f64| published_share(v, p.count, p.total);
+    let interval = |v: f64| share_text(v, p.count, p.total);
     let window = format!(
         "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{},{},{}\n",
-        published_count(p.total),
-        published_count(p.count),
+        count_text(p.total),
+        count_text(p.count),
         interval(p.share),
         interval(p.ci95_low),
         interval(p.ci95_high)
     );
     let mut days = String::from("days_entry_to_diagnosis,reports\n");
     for r in &s.days_entry_to_diagnosis {
-        let _ = writeln!(days, "{},{}", r.days, published_count(r.reports));
+        let _ = writeln!(days, "{},{}", r.days, count_text(r.reports));
     }
     let mut prefectures = String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
     for r in &s.prefectures {
@@ -365,11 +351,11 @@ pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
             prefectures,
             "{},{},{},{},{},{}",
             r.prefecture_code,
-            published_count(r.reports),
-            published_count(r.with_passport),
-            published_count(r.linked),
-            published_share(r.share_with_passport, r.with_passport, r.reports),
-            published_share(r.share_linked, r.linked, r.reports)
+            count_text(r.reports),
+            count_text(r.with_passport),
+            count_text(r.linked),
+            share_text(r.share_with_passport, r.with_passport, r.reports),
+            share_text(r.share_linked, r.linked, r.reports)
         );
     }
     vec![

@@ -18,7 +18,7 @@ mod graphs;
 mod linkage;
 mod processing;
 
-pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, summary_csv};
+pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share, summary_csv};
 pub use graphs::{ExportMode, Recount};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 

@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 
 pub use facts::{AgeBand, CaseFact, SexBand};
 pub use series::{build_series, DailySeries, Discrepancy, DiscrepancyRow, GraphSeries, SexAgeSeries, SeriesId, Sources, Week};
-pub use suppress::suppress;
+pub use suppress::{is_small_count, suppress};
 pub use tally::Tally;
 
 /// The ministry's date form, `2020/1/16`.

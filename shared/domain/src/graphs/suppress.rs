@@ -8,6 +8,12 @@
 use super::facts::{AgeBand, DETAIL};
 use super::AREAS;
 
+/// Whether a count is small enough to identify people (1 to 4 persons): never shown in public files, here and in the
+/// linkage statistics.
+pub fn is_small_count(n: u64) -> bool {
+    (1..=4).contains(&n)
+}
+
 /// `table[area][period][sex * 9 + age]` → `out[area][sex][period][age]`, `None` where suppressed.
 pub fn suppress(table: &[Vec<[i64; DETAIL]>]) -> Vec<[Vec<[Option<u64>; AgeBand::COUNT]>; 2]> {
     let periods = table.first().map_or(0, Vec::len);
@@ -28,7 +34,7 @@ pub fn suppress(table: &[Vec<[i64; DETAIL]>]) -> Vec<[Vec<[Option<u64>; AgeBand:
 
 /// Which cells of one period to hide. `values[area][cell]`, area 0 being `ALL` when there are 48 areas.
 fn hide(values: &[[u64; DETAIL]]) -> Vec<[bool; DETAIL]> {
-    let mut hidden: Vec<[bool; DETAIL]> = values.iter().map(|row| row.map(|v| (1..=4).contains(&v))).collect();
+    let mut hidden: Vec<[bool; DETAIL]> = values.iter().map(|row| row.map(is_small_count)).collect();
     // The sums a reader can form, each a list of (area, cell).
     let mut groups: Vec<Vec<(usize, usize)>> = Vec::new();
     for a in 0..values.len() {

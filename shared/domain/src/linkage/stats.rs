@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::entry::EntryTestResult;
+use crate::links::{DaysRow, EntrantsRow, PrefectureRow, ShareWithInterval};
 
 /// The reporting requirement's window: diagnosed within this many days of entry (inclusive).
 pub const WINDOW_DAYS: i64 = 28;
@@ -30,49 +31,20 @@ pub struct StatReport<'a> {
     pub has_passport: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct EntrantsRow {
-    /// Monday of the ISO week of entry.
-    pub week_start: NaiveDate,
-    pub port_of_entry: String,
-    pub nationality: String,
-    pub entrants: u64,
+/// A share with its 95% Wilson score interval (0 and (0, 0) when `total` is 0).
+pub fn proportion(count: u64, total: u64) -> ShareWithInterval {
+    let (ci95_low, ci95_high) = wilson_interval(count, total, 1.959_963_984_540_054);
+    ShareWithInterval { count, total, share: if total == 0 { 0.0 } else { count as f64 / total as f64 }, ci95_low, ci95_high }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrefectureRow {
-    pub prefecture_code: String,
-    pub reports: u64,
-    pub with_passport: u64,
-    pub linked: u64,
-    pub share_with_passport: f64,
-    pub share_linked: f64,
-}
-
-/// A share with its 95% Wilson score interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Proportion {
-    pub count: u64,
-    pub total: u64,
-    pub share: f64,
-    pub low: f64,
-    pub high: f64,
-}
-
-impl Proportion {
-    pub fn new(count: u64, total: u64) -> Proportion {
-        let (low, high) = wilson_interval(count, total, 1.959_963_984_540_054);
-        Proportion { count, total, share: if total == 0 { 0.0 } else { count as f64 / total as f64 }, low, high }
-    }
-}
-
+/// The statistics, in the row types the stored summary keeps ([`crate::links::LinkageSummary`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub entrants: Vec<EntrantsRow>,
     /// Entrants with a negative entry test diagnosed within [`WINDOW_DAYS`] of entry.
-    pub negative_then_diagnosed: Proportion,
-    /// (days from entry to diagnosis, linked reports), ascending by days.
-    pub days_to_diagnosis: Vec<(i64, u64)>,
+    pub negative_then_diagnosed: ShareWithInterval,
+    /// Days from entry to diagnosis and linked reports, ascending by days.
+    pub days_to_diagnosis: Vec<DaysRow>,
     pub prefectures: Vec<PrefectureRow>,
 }
 
@@ -130,8 +102,8 @@ pub fn summarise(entries: &[StatEntry<'_>], reports: &[StatReport<'_>], links: &
             .into_iter()
             .map(|((week_start, port, nat), n)| EntrantsRow { week_start, port_of_entry: port.to_owned(), nationality: nat.to_owned(), entrants: n })
             .collect(),
-        negative_then_diagnosed: Proportion::new(diagnosed_after_negative.len() as u64, negative),
-        days_to_diagnosis: days.into_iter().collect(),
+        negative_then_diagnosed: proportion(diagnosed_after_negative.len() as u64, negative),
+        days_to_diagnosis: days.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
         prefectures: by_prefecture
             .into_iter()
             .map(|(code, (n, with, linked))| PrefectureRow {
@@ -185,8 +157,8 @@ mod tests {
         assert_eq!((s.entrants[0].week_start, s.entrants[0].entrants), (d("2021-06-07"), 2));
         assert_eq!((s.entrants[1].week_start, s.entrants[1].entrants), (d("2021-06-14"), 2));
         assert_eq!((s.negative_then_diagnosed.count, s.negative_then_diagnosed.total), (1, 3));
-        assert!(s.negative_then_diagnosed.low < 1.0 / 3.0 && s.negative_then_diagnosed.high > 1.0 / 3.0);
-        assert_eq!(s.days_to_diagnosis, vec![(3, 1), (6, 1), (49, 1)]);
+        assert!(s.negative_then_diagnosed.ci95_low < 1.0 / 3.0 && s.negative_then_diagnosed.ci95_high > 1.0 / 3.0);
+        assert_eq!(s.days_to_diagnosis.iter().map(|r| (r.days, r.reports)).collect::<Vec<_>>(), vec![(3, 1), (6, 1), (49, 1)]);
         assert_eq!(s.prefectures[0].prefecture_code, "13");
         assert_eq!((s.prefectures[0].share_with_passport, s.prefectures[0].share_linked), (1.0, 1.0));
         assert_eq!((s.prefectures[1].share_with_passport, s.prefectures[1].share_linked), (0.0, 0.5));
