@@ -120,17 +120,14 @@ impl App {
         for prefecture in PrefectureCode::all() {
             let reports = self.reports.reports_by_prefecture(prefecture).await?;
             for chunk in reports.chunks(CHUNK) {
-                let counted: Vec<CountedFact> = chunk
-                    .iter()
-                    .map(|report| {
-                        let fact = CaseFact::from_report(report);
-                        if let Some(fact) = &fact {
-                            state.hersys.add(fact);
-                        }
-                        CountedFact { report: report.id.clone(), fact }
-                    })
-                    .collect();
-                self.record_counted_facts(&counted).await?;
+                let mut counted = Vec::with_capacity(chunk.len());
+                for report in chunk {
+                    // Nothing counted before in a full run: each report's fact simply goes in.
+                    let fact = CaseFact::from_report(report);
+                    state.hersys.replace(None, fact.as_ref());
+                    counted.push(CountedFact { report: report.id.clone(), fact });
+                }
+                self.graph_sources.put_counted_facts(&counted).await?;
             }
             recount.reports_read += reports.len() as u64;
         }
