@@ -113,14 +113,20 @@ async function axeViolations(page) {
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0]?.target?.join(" ")}`);
 }
 
-/** The fixture export (export_fixture::write): every series drawn, tables equal to the data, controls work. */
-async function full() {
+/** The served export: its manifest, the series that get a section (all but per-100k targets), and every JSON. */
+async function loadExport() {
   const manifest = await getJson(`${DATA}manifest.json`);
   const perTargets = new Set(manifest.series.map((s) => s.per_100k).filter(Boolean));
   const sections = manifest.series.filter((s) => !perTargets.has(s.id));
   const jsons = Object.fromEntries(
     await Promise.all(manifest.series.map(async (s) => [s.id, await getJson(new URL(s.json, DATA).href)])),
   );
+  return { manifest, sections, jsons };
+}
+
+/** The fixture export (export_fixture::write): every series drawn, tables equal to the data, controls work. */
+async function full() {
+  const { manifest, sections, jsons } = await loadExport();
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP" });
   const page = await context.newPage();
@@ -355,12 +361,7 @@ async function sparse() {
 /** The real export, as `hersys serve --demo` makes it (the export function's own code on Oita's real line list and
  * generated HER-SYS reports of four pilot prefectures): every series drawn, tables equal to the data, sources right. */
 async function demo() {
-  const manifest = await getJson(`${DATA}manifest.json`);
-  const perTargets = new Set(manifest.series.map((s) => s.per_100k).filter(Boolean));
-  const sections = manifest.series.filter((s) => !perTargets.has(s.id));
-  const jsons = Object.fromEntries(
-    await Promise.all(manifest.series.map(async (s) => [s.id, await getJson(new URL(s.json, DATA).href)])),
-  );
+  const { manifest, sections, jsons } = await loadExport();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));
