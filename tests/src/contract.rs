@@ -6,15 +6,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::Duration;
+use domain::StoreError;
 use domain::cycle::{CycleState, NumberState};
-use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::graphs::linelist::LineListCase;
+use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
 use domain::ports::{CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore};
-use domain::report::ReportId;
 use domain::prefecture::PrefectureCode;
+use domain::report::ReportId;
 use domain::report::{Status, StatusChange};
-use domain::StoreError;
 
 use crate::fixtures::{self, t0};
 
@@ -51,10 +51,13 @@ where
 pub async fn sqlite() -> Backend {
     let stores = embedded::SqliteStores::open_in_memory().unwrap();
     let lister = stores.clone();
-    backend(stores, Box::new(move || {
-        let s = lister.clone();
-        Box::pin(async move { s.all_key_values().unwrap() })
-    }))
+    backend(
+        stores,
+        Box::new(move || {
+            let s = lister.clone();
+            Box::pin(async move { s.all_key_values().unwrap() })
+        }),
+    )
 }
 
 pub async fn dynamo() -> Backend {
@@ -62,10 +65,13 @@ pub async fn dynamo() -> Backend {
     let tables = crate::emulators::fresh_tables(&sdk).await;
     let stores = aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let lister = stores.clone();
-    backend(stores, Box::new(move || {
-        let s = lister.clone();
-        Box::pin(async move { s.all_key_values().await.unwrap() })
-    }))
+    backend(
+        stores,
+        Box::new(move || {
+            let s = lister.clone();
+            Box::pin(async move { s.all_key_values().await.unwrap() })
+        }),
+    )
 }
 
 async fn reports_are_created_only_if_absent(b: Backend) {
@@ -119,7 +125,14 @@ async fn reports_are_found_by_passport_hash_and_prefecture(b: Backend) {
     let hash = tokyo.passport_hash.clone().unwrap();
     assert_eq!(b.reports.reports_by_passport(&hash).await.unwrap(), vec![tokyo.id.clone()]);
 
-    let mut in_tokyo: Vec<_> = b.reports.reports_by_prefecture(PrefectureCode::new(13).unwrap()).await.unwrap().into_iter().map(|r| r.id).collect();
+    let mut in_tokyo: Vec<_> = b
+        .reports
+        .reports_by_prefecture(PrefectureCode::new(13).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     in_tokyo.sort();
     let mut want = vec![tokyo.id.clone(), tokyo_no_passport.id.clone()];
     want.sort();
@@ -130,10 +143,16 @@ async fn reports_are_found_by_passport_hash_and_prefecture(b: Backend) {
 async fn entry_batches_report_each_record_and_resending_changes_nothing(b: Backend) {
     let a = fixtures::entry("E-0001", "TZ9081726");
     let c = fixtures::entry("E-0002", "AB1234567");
-    assert_eq!(b.entries.put_entries(&[a.clone(), c.clone()]).await.unwrap(), vec![PutOutcome::Created, PutOutcome::Created]);
+    assert_eq!(
+        b.entries.put_entries(&[a.clone(), c.clone()]).await.unwrap(),
+        vec![PutOutcome::Created, PutOutcome::Created]
+    );
     let mut changed = c.clone();
     changed.port_of_entry = "KIX".into();
-    assert_eq!(b.entries.put_entries(&[a.clone(), changed]).await.unwrap(), vec![PutOutcome::Unchanged, PutOutcome::Conflict]);
+    assert_eq!(
+        b.entries.put_entries(&[a.clone(), changed]).await.unwrap(),
+        vec![PutOutcome::Unchanged, PutOutcome::Conflict]
+    );
     assert_eq!(b.entries.get_entry("E-0002").await.unwrap().unwrap(), c, "a conflicting record must not overwrite");
     let found = b.entries.entries_by_passport(&a.passport_hash).await.unwrap();
     assert_eq!(found, vec![a]);
@@ -249,7 +268,10 @@ async fn idempotency_claims_follow_powertools(b: Backend) {
     // An abandoned lock is taken over once it expires.
     assert_eq!(b.idempotency.claim(&record, t0() + Duration::seconds(31)).await.unwrap(), Claim::Acquired);
     b.idempotency.complete(&key, "{\"ok\":true}", t0() + Duration::hours(24)).await.unwrap();
-    assert_eq!(b.idempotency.claim(&record, t0() + Duration::minutes(5)).await.unwrap(), Claim::Completed { response: "{\"ok\":true}".into() });
+    assert_eq!(
+        b.idempotency.claim(&record, t0() + Duration::minutes(5)).await.unwrap(),
+        Claim::Completed { response: "{\"ok\":true}".into() }
+    );
     // Expired completed records do not count, whether or not TTL has deleted them.
     assert_eq!(b.idempotency.claim(&record, t0() + Duration::hours(25)).await.unwrap(), Claim::Acquired);
     b.idempotency.release(&key).await.unwrap();
@@ -266,13 +288,17 @@ async fn no_raw_personal_identifier_in_any_key(b: Backend) {
 
     let keys = (b.keys)().await;
     assert!(keys.len() >= 6, "the backend listed too few keys: {keys:?}");
-    let secrets = [fixtures::PASSPORT, fixtures::PHONE_E164, "9087654321", fixtures::EMAIL, "NGUYEN", "グエン", plain.expose()];
+    let secrets =
+        [fixtures::PASSPORT, fixtures::PHONE_E164, "9087654321", fixtures::EMAIL, "NGUYEN", "グエン", plain.expose()];
     for key in &keys {
         for secret in secrets {
             assert!(!key.contains(secret), "a key holds personal data");
         }
     }
-    assert!(keys.iter().any(|k| k == r.passport_hash.as_ref().unwrap().as_str()), "the passport is indexed by its keyed hash");
+    assert!(
+        keys.iter().any(|k| k == r.passport_hash.as_ref().unwrap().as_str()),
+        "the passport is indexed by its keyed hash"
+    );
 }
 
 async fn counters_add_atomically_and_expire(b: Backend) {
@@ -360,9 +386,18 @@ async fn reports_are_found_by_write_time(b: Backend) {
     };
     let expect = |rs: &[&domain::report::CaseReport]| sorted(rs.iter().map(|r| r.id.clone()).collect());
     let until = at(60 * 48);
-    assert_eq!(sorted(b.reports.report_ids_changed_since(at(30), until).await.unwrap()), expect(&[&later, &next_day, &updated]));
-    assert_eq!(sorted(b.reports.report_ids_changed_since(at(60), until).await.unwrap()), expect(&[&later, &next_day, &updated]));
-    assert_eq!(sorted(b.reports.report_ids_changed_since(at(61), until).await.unwrap()), expect(&[&next_day, &updated]));
+    assert_eq!(
+        sorted(b.reports.report_ids_changed_since(at(30), until).await.unwrap()),
+        expect(&[&later, &next_day, &updated])
+    );
+    assert_eq!(
+        sorted(b.reports.report_ids_changed_since(at(60), until).await.unwrap()),
+        expect(&[&later, &next_day, &updated])
+    );
+    assert_eq!(
+        sorted(b.reports.report_ids_changed_since(at(61), until).await.unwrap()),
+        expect(&[&next_day, &updated])
+    );
     assert_eq!(b.reports.report_ids_changed_since(at(60 * 29), until).await.unwrap(), vec![updated.id.clone()]);
     assert!(b.reports.report_ids_changed_since(at(60 * 31), until).await.unwrap().is_empty());
 
@@ -376,8 +411,8 @@ async fn reports_are_found_by_write_time(b: Backend) {
 }
 
 async fn counted_facts_are_recorded_replaced_and_removed(b: Backend) {
-    use domain::graphs::state::CountedFact;
     use domain::graphs::CaseFact;
+    use domain::graphs::state::CountedFact;
     let g = &b.graph_sources;
     let fact = |published: &str| {
         let mut r = fixtures::report_in("44", None);
@@ -386,9 +421,12 @@ async fn counted_facts_are_recorded_replaced_and_removed(b: Backend) {
     };
     let (a, c, never) = (ReportId::generate(), ReportId::generate(), ReportId::generate());
     assert_eq!(g.counted_facts(&[a.clone(), never.clone()]).await.unwrap(), vec![None, None]);
-    g.put_counted_facts(&[CountedFact { report: a.clone(), fact: Some(fact("2021-02-04")) }, CountedFact { report: c.clone(), fact: Some(fact("2021-02-05")) }])
-        .await
-        .unwrap();
+    g.put_counted_facts(&[
+        CountedFact { report: a.clone(), fact: Some(fact("2021-02-04")) },
+        CountedFact { report: c.clone(), fact: Some(fact("2021-02-05")) },
+    ])
+    .await
+    .unwrap();
     // Recording the same again is harmless; a new fact replaces; `None` removes.
     g.put_counted_facts(&[CountedFact { report: a.clone(), fact: Some(fact("2021-02-04")) }]).await.unwrap();
     g.put_counted_facts(&[CountedFact { report: c.clone(), fact: Some(fact("2021-02-06")) }]).await.unwrap();
@@ -396,10 +434,16 @@ async fn counted_facts_are_recorded_replaced_and_removed(b: Backend) {
         g.counted_facts(&[c.clone(), never.clone(), a.clone()]).await.unwrap(),
         vec![Some(fact("2021-02-06")), None, Some(fact("2021-02-04"))]
     );
-    g.put_counted_facts(&[CountedFact { report: a.clone(), fact: None }, CountedFact { report: never.clone(), fact: None }]).await.unwrap();
+    g.put_counted_facts(&[
+        CountedFact { report: a.clone(), fact: None },
+        CountedFact { report: never.clone(), fact: None },
+    ])
+    .await
+    .unwrap();
     assert_eq!(g.counted_facts(&[a, c]).await.unwrap(), vec![None, Some(fact("2021-02-06"))]);
     // 250 at once: more than one batch of the store's bulk calls.
-    let many: Vec<CountedFact> = (0..250).map(|_| CountedFact { report: ReportId::generate(), fact: Some(fact("2021-03-01")) }).collect();
+    let many: Vec<CountedFact> =
+        (0..250).map(|_| CountedFact { report: ReportId::generate(), fact: Some(fact("2021-03-01")) }).collect();
     g.put_counted_facts(&many).await.unwrap();
     let ids: Vec<ReportId> = many.iter().map(|c| c.report.clone()).collect();
     assert!(g.counted_facts(&ids).await.unwrap().iter().all(|f| f.as_ref() == Some(&fact("2021-03-01"))));
@@ -439,9 +483,18 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     assert!(b.links.get_decision(&r1).await.unwrap().is_none());
     assert!(b.links.all_decisions().await.unwrap().is_empty());
     // a link is not in any queue; reviews are queued under their health centre only while pending
-    assert_eq!(b.links.put_decision(&decision(&r1, "131016", "E-1", LinkBand::Link)).await.unwrap(), DecisionWrite::Written);
-    assert_eq!(b.links.put_decision(&decision(&r2, "131016", "E-2", LinkBand::Review)).await.unwrap(), DecisionWrite::Written);
-    assert_eq!(b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Review)).await.unwrap(), DecisionWrite::Written);
+    assert_eq!(
+        b.links.put_decision(&decision(&r1, "131016", "E-1", LinkBand::Link)).await.unwrap(),
+        DecisionWrite::Written
+    );
+    assert_eq!(
+        b.links.put_decision(&decision(&r2, "131016", "E-2", LinkBand::Review)).await.unwrap(),
+        DecisionWrite::Written
+    );
+    assert_eq!(
+        b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Review)).await.unwrap(),
+        DecisionWrite::Written
+    );
     let queue = b.links.review_queue("131016").await.unwrap();
     assert_eq!(queue.iter().map(|d| &d.report_id).collect::<Vec<_>>(), [&r2]);
     assert_eq!(b.links.review_queue("271004").await.unwrap().len(), 1);
@@ -453,7 +506,8 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     moved.score = 20.0;
     assert_eq!(b.links.put_decision(&moved).await.unwrap(), DecisionWrite::Written);
     assert_eq!(b.links.get_decision(&r1).await.unwrap().unwrap(), moved);
-    let answer = Review { status: ReviewStatus::Confirmed, by: Some("user-1".to_owned()), at: Some(t0() + Duration::hours(1)) };
+    let answer =
+        Review { status: ReviewStatus::Confirmed, by: Some("user-1".to_owned()), at: Some(t0() + Duration::hours(1)) };
     assert!(matches!(b.links.record_review(&r1, &answer).await, Err(StoreError::VersionConflict { .. })));
     assert!(matches!(b.links.record_review(&ReportId::generate(), &answer).await, Err(StoreError::NotFound)));
 
@@ -461,7 +515,10 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     let stored = b.links.record_review(&r2, &answer).await.unwrap();
     assert_eq!(stored.review.as_ref().unwrap(), &answer);
     assert!(b.links.review_queue("131016").await.unwrap().is_empty());
-    assert_eq!(b.links.put_decision(&decision(&r2, "131016", "E-7", LinkBand::Review)).await.unwrap(), DecisionWrite::KeptReviewed);
+    assert_eq!(
+        b.links.put_decision(&decision(&r2, "131016", "E-7", LinkBand::Review)).await.unwrap(),
+        DecisionWrite::KeptReviewed
+    );
     assert!(!b.links.remove_decision(&r2).await.unwrap());
     let rejected = Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()) };
     assert!(matches!(b.links.record_review(&r2, &rejected).await, Err(StoreError::VersionConflict { .. })));
@@ -470,7 +527,10 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
 
     // a rejection is kept as well; unreviewed decisions can be removed
     b.links.record_review(&r3, &rejected).await.unwrap();
-    assert_eq!(b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Link)).await.unwrap(), DecisionWrite::KeptReviewed);
+    assert_eq!(
+        b.links.put_decision(&decision(&r3, "271004", "E-3", LinkBand::Link)).await.unwrap(),
+        DecisionWrite::KeptReviewed
+    );
     assert!(b.links.remove_decision(&r1).await.unwrap());
     assert!(!b.links.remove_decision(&r1).await.unwrap());
     assert_eq!(b.links.all_decisions().await.unwrap().len(), 2);
@@ -488,7 +548,13 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
         reviews_confirmed: 0,
         reviews_rejected: 0,
         entrants: Vec::new(),
-        negative_then_diagnosed_28d: ShareWithInterval { count: 1, total: 8, share: 0.125, ci95_low: 0.02, ci95_high: 0.47 },
+        negative_then_diagnosed_28d: ShareWithInterval {
+            count: 1,
+            total: 8,
+            share: 0.125,
+            ci95_low: 0.02,
+            ci95_high: 0.47,
+        },
         days_entry_to_diagnosis: Vec::new(),
         prefectures: Vec::new(),
     };

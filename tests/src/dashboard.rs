@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::export_fixture;
-use crate::http::{client, Server};
+use crate::http::{Server, client};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -53,13 +53,17 @@ async fn the_demo_starts_with_the_oita_line_list_and_pilot_prefectures_exported(
     assert_eq!(manifest["sources"]["Oita"]["source"], "linelist");
     assert_eq!(manifest["sources"]["Tokyo"]["source"], "hersys");
     let daily: Value = get("/export/json/newly_confirmed_cases_daily.json").await.unwrap().json().await.unwrap();
-    let total = |area: &str| daily["areas"][area]["value"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>();
+    let total =
+        |area: &str| daily["areas"][area]["value"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>();
     assert_eq!(total("Oita"), 8_096);
     for pilot in ["Tokyo", "Kanagawa", "Osaka", "Fukuoka"] {
         assert!(total(pilot) > 1_000, "{pilot}: {}", total(pilot));
     }
     let severe: Value = get("/export/json/severe_cases_daily.json").await.unwrap().json().await.unwrap();
-    assert!(severe["areas"]["Tokyo"]["value"].as_array().unwrap().iter().any(|v| v.as_u64().unwrap() > 0), "HER-SYS status histories give severe cases");
+    assert!(
+        severe["areas"]["Tokyo"]["value"].as_array().unwrap().iter().any(|v| v.as_u64().unwrap() > 0),
+        "HER-SYS status histories give severe cases"
+    );
     assert_eq!(get("/").await.unwrap().status(), 200);
     assert!(server.data_dir.path().join("demo/demo.done").exists(), "the demo lives in DATA_DIR/demo");
 }
@@ -73,7 +77,12 @@ async fn the_page_and_the_export_are_served_without_authentication() {
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("dashboard.js") && html.contains("<html lang=\"ja\">"));
-    for (path, kind) in [("/dashboard.js", "text/javascript"), ("/charts.js", "text/javascript"), ("/i18n.js", "text/javascript"), ("/dashboard.css", "text/css")] {
+    for (path, kind) in [
+        ("/dashboard.js", "text/javascript"),
+        ("/charts.js", "text/javascript"),
+        ("/i18n.js", "text/javascript"),
+        ("/dashboard.css", "text/css"),
+    ] {
         let res = http.get(server.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
@@ -88,7 +97,12 @@ async fn the_page_and_the_export_are_served_without_authentication() {
     assert_eq!(csv.status(), 200);
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(csv.text().await.unwrap().starts_with("\u{feff}Date,ALL,Hokkaido"));
-    let api = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).bearer_auth("not-a-token").send().await.unwrap();
+    let api = http
+        .get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), 401);
     // The API's routes are as they were.
     assert_eq!(http.get(server.url("/v1/health")).send().await.unwrap().status(), 200);
@@ -122,7 +136,10 @@ async fn the_export_route_refuses_traversal_and_lists_no_directory() {
         let (status, body) = raw_get(&server, path);
         assert!(status == 404 || status == 400, "{path}: {status}");
         assert!(!body.contains(secret.trim()), "{path} leaked the key");
-        assert!(!body.contains("manifest.json") && !body.contains("newly_confirmed"), "{path} listed a directory: {body}");
+        assert!(
+            !body.contains("manifest.json") && !body.contains("newly_confirmed"),
+            "{path} listed a directory: {body}"
+        );
     }
     let (status, _) = raw_get(&server, "/export/json/severe_cases_daily.json");
     assert_eq!(status, 200);
@@ -146,8 +163,9 @@ fn the_pages_prefecture_list_is_the_domains() {
             (parts[0].to_owned(), parts[1].to_owned(), parts[2].to_owned())
         })
         .collect();
-    let want: Vec<(String, String, String)> =
-        domain::prefecture::PrefectureCode::all().map(|p| (p.as_jis(), p.info().name_en.to_owned(), p.info().name_ja.to_owned())).collect();
+    let want: Vec<(String, String, String)> = domain::prefecture::PrefectureCode::all()
+        .map(|p| (p.as_jis(), p.info().name_en.to_owned(), p.info().name_ja.to_owned()))
+        .collect();
     assert_eq!(rows, want);
 }
 
@@ -168,7 +186,11 @@ mod browser {
     /// Runs tests/browser/dashboard.mjs on `server` and returns its output; fails on any failed check.
     fn run_page_checks(server: &Server, scenario: &str, screenshots: &Path) -> String {
         let chromium = chromium();
-        assert!(chromium.is_file(), "{} is missing: run ./infra/test (its setup installs Debian's chromium)", chromium.display());
+        assert!(
+            chromium.is_file(),
+            "{} is missing: run ./infra/test (its setup installs Debian's chromium)",
+            chromium.display()
+        );
         let prefix = playwright_prefix();
         for package in ["playwright-core", "axe-core"] {
             assert!(
@@ -198,7 +220,8 @@ mod browser {
     fn the_dashboard_draws_every_series_of_the_export_and_its_tables_match_the_data() {
         let (server, _) = server_with_export();
         let shots = tempfile::tempdir().unwrap();
-        let shot_dir: PathBuf = std::env::var_os("DASHBOARD_SCREENSHOTS").map_or_else(|| shots.path().to_owned(), |d| root().join(d));
+        let shot_dir: PathBuf =
+            std::env::var_os("DASHBOARD_SCREENSHOTS").map_or_else(|| shots.path().to_owned(), |d| root().join(d));
         run_page_checks(&server, "full", &shot_dir);
         for shot in ["dashboard.png", "dashboard-phone.png"] {
             let size = std::fs::metadata(shot_dir.join(shot)).map(|m| m.len()).unwrap_or(0);

@@ -6,7 +6,9 @@ use aws_adapters::TableNames;
 pub fn endpoint(var: &str) -> String {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => v,
-        _ => panic!("{var} is not set: the emulators are not running. Run the tests with ./infra/test (or `source <(./infra/emulators env)` first)."),
+        _ => panic!(
+            "{var} is not set: the emulators are not running. Run the tests with ./infra/test (or `source <(./infra/emulators env)` first)."
+        ),
     }
 }
 
@@ -21,6 +23,8 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub async fn fresh_tables(sdk: &aws_config::SdkConfig) -> TableNames {
     let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
     let tables = TableNames::with_prefix(&prefix);
-    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &tables).await.expect("creating tables on DynamoDB Local");
+    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &tables)
+        .await
+        .expect("creating tables on DynamoDB Local");
     tables
 }

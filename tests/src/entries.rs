@@ -9,10 +9,10 @@ use aws_adapters::TableNames;
 use domain::entry::{EntryInput, RecordOutcome};
 use domain::ports::EntryStore;
 use platform::{AwsResources, Config};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::http::{client, hersys_bin, hersys_embedded, Server};
+use crate::http::{Server, client, hersys_bin, hersys_embedded};
 
 /// Personal values of the records below; no answer or log line may hold any of them.
 const SECRETS: [&str; 6] = [fixtures::PASSPORT, "9081726", "TZ#90817", "NGUYEN", "THI HOA", "HOANG"];
@@ -74,24 +74,33 @@ async fn a_mixed_batch_stores_the_valid_records_names_the_invalid_ones_and_a_res
     assert_eq!(results[2]["outcome"], "rejected");
     assert_eq!(results[2]["fields"][0]["field"], "passport_number");
     assert!(results[3].get("entry_id").is_none(), "{text}");
-    let fields: Vec<&str> = results[3]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        results[3]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["entry_id", "sex"]);
 
     let stored = stores(&server);
     let e1 = stored.get_entry("E1").await.unwrap().unwrap();
     assert_eq!(e1.passport_number.expose(), fixtures::PASSPORT);
     assert_eq!(e1.family_name.expose(), "NGUYEN");
-    assert!(!stored.all_key_values().unwrap().iter().any(|k| k.contains(fixtures::PASSPORT)), "keys hold only keyed hashes");
+    assert!(
+        !stored.all_key_values().unwrap().iter().any(|k| k.contains(fixtures::PASSPORT)),
+        "keys hold only keyed hashes"
+    );
     assert!(stored.get_entry("E3").await.unwrap().is_none());
 
     // The same batch again: nothing changes, and the answer says so.
     let (status, again, text) = post(&server, Some(&token), "application/json", mixed_batch().to_string()).await;
     assert_eq!(status, 200);
-    assert_eq!((&again["created"], &again["unchanged"], &again["rejected"]), (&json!(0), &json!(2), &json!(2)), "{text}");
+    assert_eq!(
+        (&again["created"], &again["unchanged"], &again["rejected"]),
+        (&json!(0), &json!(2), &json!(2)),
+        "{text}"
+    );
     assert_eq!(again["results"][0]["outcome"], "unchanged");
 
     // Another record under a stored id is a conflict; the stored one is kept.
-    let (_, changed, _) = post(&server, Some(&token), "application/json", json!([record("E1", "TZ1111111")]).to_string()).await;
+    let (_, changed, _) =
+        post(&server, Some(&token), "application/json", json!([record("E1", "TZ1111111")]).to_string()).await;
     assert_eq!(changed["conflicts"], 1);
     assert_eq!(changed["results"][0]["outcome"], "conflict");
     assert_eq!(stored.get_entry("E1").await.unwrap().unwrap(), e1);
@@ -110,7 +119,11 @@ async fn ndjson_works_and_a_bad_line_is_named_by_number() {
     assert_eq!(body["created"], 2);
     assert!(stores(&server).get_entry("N2").await.unwrap().is_some());
 
-    let broken = format!("{}\n{{\"entry_id\": \"N4\", \"passport_number\": \"{}\"\n", record("N3", "TZ9081733"), fixtures::PASSPORT);
+    let broken = format!(
+        "{}\n{{\"entry_id\": \"N4\", \"passport_number\": \"{}\"\n",
+        record("N3", "TZ9081733"),
+        fixtures::PASSPORT
+    );
     let (status, body, text) = post(&server, Some(&token), "application/x-ndjson", broken).await;
     assert_eq!(status, 400, "{text}");
     assert_eq!(body["error"], "invalid_json");
@@ -118,13 +131,23 @@ async fn ndjson_works_and_a_bad_line_is_named_by_number() {
     assert!(stores(&server).get_entry("N3").await.unwrap().is_none(), "a malformed body stores nothing");
 
     // The same in a JSON array names the record.
-    let broken = format!("[{}, {{\"entry_id\": \"N4\", \"passport_number\": {}}}]", record("N3", "TZ9081733"), fixtures::PASSPORT);
+    let broken = format!(
+        "[{}, {{\"entry_id\": \"N4\", \"passport_number\": {}}}]",
+        record("N3", "TZ9081733"),
+        fixtures::PASSPORT
+    );
     let (status, body, _) = post(&server, Some(&token), "application/json", broken).await;
     assert_eq!(status, 400);
     assert_eq!(body["fields"][0]["field"], "[1]");
 
     // Records of the wrong shape are refused one by one, naming the field.
-    let (status, body, text) = post(&server, Some(&token), "application/json", json!([{"entry_id": "N5", "passport_number": 9081726}, "E6"]).to_string()).await;
+    let (status, body, text) = post(
+        &server,
+        Some(&token),
+        "application/json",
+        json!([{"entry_id": "N5", "passport_number": 9081726}, "E6"]).to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(body["rejected"], 2);
     assert_eq!(body["results"][0]["entry_id"], "N5");
@@ -141,7 +164,8 @@ async fn more_than_1000_records_are_refused_naming_the_limit() {
     let server = Server::start(&[], &[]);
     let token = server.token("quarantine", None);
     let batch: Vec<Value> = (0..1001).map(|i| record(&format!("L{i}"), &format!("TZ{:07}", i))).collect();
-    let (status, body, text) = post(&server, Some(&token), "application/json", Value::from(batch.clone()).to_string()).await;
+    let (status, body, text) =
+        post(&server, Some(&token), "application/json", Value::from(batch.clone()).to_string()).await;
     assert_eq!(status, 400, "{text}");
     assert_eq!(body["fields"][0]["field"], "body");
     assert!(text.contains("1000"), "{text}");
@@ -152,7 +176,8 @@ async fn more_than_1000_records_are_refused_naming_the_limit() {
     assert!(stores(&server).get_entry("L0").await.unwrap().is_none());
 
     // Exactly 1000 is fine.
-    let (status, body, _) = post(&server, Some(&token), "application/json", Value::from(batch[..1000].to_vec()).to_string()).await;
+    let (status, body, _) =
+        post(&server, Some(&token), "application/json", Value::from(batch[..1000].to_vec()).to_string()).await;
     assert_eq!(status, 200);
     assert_eq!(body["created"], 1000);
 }
@@ -191,7 +216,13 @@ fn input(entry_id: &str, passport: &str) -> EntryInput {
 /// The same id twice in a batch is settled in input order, identically on both stores.
 async fn repeats_in_a_batch(app: domain::app::App) {
     app.ingest_entries(&[input("R9", "TZ0000009")]).await.unwrap();
-    let batch = [input("R1", "TZ1234501"), input("R1", "TZ1234501"), input("R1", "TZ9999999"), input("R9", "TZ1111111"), input("R9", "TZ1111111")];
+    let batch = [
+        input("R1", "TZ1234501"),
+        input("R1", "TZ1234501"),
+        input("R1", "TZ9999999"),
+        input("R9", "TZ1111111"),
+        input("R9", "TZ1111111"),
+    ];
     let out = app.ingest_entries(&batch).await.unwrap();
     let outcomes: Vec<&str> = out.results.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["created", "unchanged", "conflict", "conflict", "conflict"]);
@@ -213,7 +244,9 @@ async fn repeats_in_a_batch_on_dynamodb() {
     let sdk = crate::emulators::sdk_config().await;
     let tables = crate::emulators::fresh_tables(&sdk).await;
     let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None }).unwrap();
+    let app =
+        platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None })
+            .unwrap();
     repeats_in_a_batch(app).await;
 }
 
@@ -274,7 +307,11 @@ async fn import_stores_a_csv_on_the_embedded_store_and_again_changes_nothing() {
     let data = dir.path().join("data");
     assert_first_import(&import(&file, &data, &[], &[]));
     let again = import(&file, &data, &[], &[]);
-    assert_eq!((&again["created"], &again["unchanged"], &again["rejected"]), (&json!(0), &json!(5), &json!(1)), "{again}");
+    assert_eq!(
+        (&again["created"], &again["unchanged"], &again["rejected"]),
+        (&json!(0), &json!(5), &json!(1)),
+        "{again}"
+    );
     let stores = embedded::SqliteStores::open(&data.join("hersys.sqlite3")).unwrap();
     assert_stored(&stores).await;
 }
@@ -289,19 +326,32 @@ async fn import_with_the_passport_index_rebuilt_answers_alike_and_leaves_the_ind
     let data = dir.path().join("data");
     assert_first_import(&import(&file, &data, &["--passport-index", "rebuild"], &[]));
     let again = import(&file, &data, &["--passport-index", "rebuild"], &[]);
-    assert_eq!((&again["created"], &again["unchanged"], &again["conflicts"], &again["rejected"]), (&json!(0), &json!(5), &json!(1), &json!(1)), "{again}");
+    assert_eq!(
+        (&again["created"], &again["unchanged"], &again["conflicts"], &again["rejected"]),
+        (&json!(0), &json!(5), &json!(1), &json!(1)),
+        "{again}"
+    );
 
     // Looked at before any opening of the store, which would create a missing index itself.
     let db = data.join("hersys.sqlite3");
     let raw = rusqlite::Connection::open(&db).unwrap();
-    let indexes: i64 = raw.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'entries_by_passport'", [], |r| r.get(0)).unwrap();
+    let indexes: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'entries_by_passport'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(indexes, 1);
     drop(raw);
 
     let stores = embedded::SqliteStores::open(&db).unwrap();
     assert_stored(&stores).await;
     // The import's secret: HMAC_SECRET if the environment has one, else the key it made in the data dir.
-    let secret = std::env::var("HMAC_SECRET").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| std::fs::read_to_string(data.join("hmac.key")).unwrap().trim().to_owned());
+    let secret = std::env::var("HMAC_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| std::fs::read_to_string(data.join("hmac.key")).unwrap().trim().to_owned());
     let hasher = domain::keyed_hash::KeyedHasher::new(secret.as_bytes()).unwrap();
     let passport = domain::pii::PassportNumber::parse("p", "TZ9081742").unwrap();
     let found = stores.entries_by_passport(&hasher.passport(&passport)).await.unwrap();
@@ -312,10 +362,18 @@ async fn import_with_the_passport_index_rebuilt_answers_alike_and_leaves_the_ind
 async fn import_streams_a_generated_file_in_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gen.csv");
-    let out = Command::new(hersys_bin()).args(["gen", "entries", "1234", "--invalid-every", "100", "--out"]).arg(&file).output().unwrap();
+    let out = Command::new(hersys_bin())
+        .args(["gen", "entries", "1234", "--invalid-every", "100", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary = import(&file, &dir.path().join("data"), &["--chunk-size", "100"], &[]);
-    assert_eq!((&summary["rows"], &summary["created"], &summary["rejected"]), (&json!(1234), &json!(1222), &json!(12)), "{summary}");
+    assert_eq!(
+        (&summary["rows"], &summary["created"], &summary["rejected"]),
+        (&json!(1234), &json!(1222), &json!(12)),
+        "{summary}"
+    );
     assert_eq!(summary["first_rejected"].as_array().unwrap().len(), 10);
     assert_eq!(summary["first_rejected"][0]["line"], 101);
 }
@@ -329,7 +387,13 @@ fn import_refuses_a_file_without_the_columns_and_exits_non_zero() {
     let out = hersys().args(["import", "entries"]).arg(&file).arg("--data-dir").arg(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("passport_number"));
-    let out = hersys().args(["import", "entries"]).arg(dir.path().join("absent.csv")).arg("--data-dir").arg(dir.path()).output().unwrap();
+    let out = hersys()
+        .args(["import", "entries"])
+        .arg(dir.path().join("absent.csv"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use domain::prefecture::{national_population_2020, PrefectureCode};
-use serde_json::{json, Map, Value};
+use domain::prefecture::{PrefectureCode, national_population_2020};
+use serde_json::{Map, Value, json};
 
 /// The first and last date of the generated daily series (the ministry's series start on 2020-01-16).
 pub const FIRST_DATE: &str = "2020-01-16";
@@ -16,17 +16,33 @@ pub const LAST_DATE: &str = "2021-09-30";
 
 pub const DAILY: &[(&str, &str, &str)] = &[
     ("newly_confirmed_cases_daily", "新規陽性者数", "Newly confirmed cases"),
-    ("newly_confirmed_cases_per_100_thousand_population_daily", "新規陽性者数（人口10万人あたり）", "Newly confirmed cases per 100,000 population"),
+    (
+        "newly_confirmed_cases_per_100_thousand_population_daily",
+        "新規陽性者数（人口10万人あたり）",
+        "Newly confirmed cases per 100,000 population",
+    ),
     ("confirmed_cases_cumulative_daily", "陽性者数（累積）", "Confirmed cases (cumulative)"),
     ("severe_cases_daily", "重症者数", "Severe cases"),
     ("deaths_cumulative_daily", "死亡者数（累積）", "Deaths (cumulative)"),
     ("number_of_deaths_daily", "死亡者数（日別）", "Deaths (daily)"),
-    ("requiring_inpatient_care_etc_daily", "入院治療等を要する者等", "Requiring inpatient care, discharged or released, to be confirmed"),
+    (
+        "requiring_inpatient_care_etc_daily",
+        "入院治療等を要する者等",
+        "Requiring inpatient care, discharged or released, to be confirmed",
+    ),
 ];
 
 pub const SEX_AGE: &[(&str, &str, &str)] = &[
-    ("newly_confirmed_cases_detail_weekly", "性別・年代別新規陽性者数（週別）", "Newly confirmed cases by sex and age (weekly)"),
-    ("confirmed_cases_detail_cumulative_weekly", "性別・年代別陽性者数（累積）", "Confirmed cases by sex and age (cumulative)"),
+    (
+        "newly_confirmed_cases_detail_weekly",
+        "性別・年代別新規陽性者数（週別）",
+        "Newly confirmed cases by sex and age (weekly)",
+    ),
+    (
+        "confirmed_cases_detail_cumulative_weekly",
+        "性別・年代別陽性者数（累積）",
+        "Confirmed cases by sex and age (cumulative)",
+    ),
     ("severe_cases_detail_weekly", "性別・年代別重症者数（週別）", "Severe cases by sex and age (weekly)"),
     ("deaths_detail_cumulative_weekly", "性別・年代別死亡者数（累積）", "Deaths by sex and age (cumulative)"),
 ];
@@ -101,7 +117,10 @@ fn date(s: &str) -> NaiveDate {
 /// New cases per 100,000 a day, by day index: Japan's five waves up to autumn 2021, roughly.
 fn wave_rate(day: f64, pref_scale: f64) -> f64 {
     let waves = [(80.0, 14.0, 0.45), (200.0, 20.0, 1.1), (360.0, 22.0, 4.5), (470.0, 20.0, 4.8), (575.0, 16.0, 17.0)];
-    waves.iter().map(|&(peak, width, height)| height * (-(day - peak).powi(2) / (2.0 * width * width)).exp()).sum::<f64>()
+    waves
+        .iter()
+        .map(|&(peak, width, height)| height * (-(day - peak).powi(2) / (2.0 * width * width)).exp())
+        .sum::<f64>()
         * pref_scale
 }
 
@@ -110,7 +129,13 @@ fn simulate(population: u64, pref_scale: f64, rng: &mut Rng, n: usize) -> Area {
     let mut a = Area::default();
     for d in 0..n {
         let weekday = (d + 3) % 7; // 2020-01-16 is a Thursday; 0 = Monday
-        let rhythm = if weekday == 0 { 0.6 } else if weekday == 1 { 0.85 } else { 1.05 };
+        let rhythm = if weekday == 0 {
+            0.6
+        } else if weekday == 1 {
+            0.85
+        } else {
+            1.05
+        };
         let mean = wave_rate(d as f64, pref_scale) * per * rhythm;
         let noisy = mean * (0.8 + 0.4 * rng.next_f64());
         a.cases.push((noisy + rng.next_f64() - 0.5).round().max(0.0) as i64);
@@ -150,11 +175,12 @@ fn sum_areas(areas: &[Area]) -> Area {
 }
 
 fn cumulative(v: &[i64]) -> Vec<i64> {
-    v.iter().scan(0, |acc, x| {
-        *acc += x;
-        Some(*acc)
-    })
-    .collect()
+    v.iter()
+        .scan(0, |acc, x| {
+            *acc += x;
+            Some(*acc)
+        })
+        .collect()
 }
 
 fn per_100k(v: &[i64], population: u64) -> Vec<f64> {
@@ -197,7 +223,8 @@ fn split(total: i64, shares: &[f64; 9], male_share: f64) -> [[i64; 9]; 2] {
 /// unsuppressed neighbour with it (secondary suppression), so that no masked cell follows from a row total.
 fn suppress(cells: &[[i64; 9]; 2]) -> [Vec<Option<i64>>; 2] {
     cells.map(|row| {
-        let mut out: Vec<Option<i64>> = row.iter().map(|&v| if (1..=4).contains(&v) { None } else { Some(v) }).collect();
+        let mut out: Vec<Option<i64>> =
+            row.iter().map(|&v| if (1..=4).contains(&v) { None } else { Some(v) }).collect();
         if out.iter().filter(|v| v.is_none()).count() == 1 {
             let smallest = out.iter().enumerate().filter_map(|(i, v)| v.filter(|&x| x > 0).map(|x| (x, i))).min();
             if let Some((_, i)) = smallest {
@@ -256,7 +283,10 @@ pub fn write(dir: &Path, seed: u64) -> Value {
                 "number_of_deaths_daily" => int_column(&a.deaths),
                 _ => (
                     json!({"requiring_inpatient_care": a.requiring, "discharged_or_released": a.discharged, "to_be_confirmed": a.to_confirm}),
-                    [&a.requiring, &a.discharged, &a.to_confirm].iter().map(|v| v.iter().map(i64::to_string).collect()).collect(),
+                    [&a.requiring, &a.discharged, &a.to_confirm]
+                        .iter()
+                        .map(|v| v.iter().map(i64::to_string).collect())
+                        .collect(),
                 ),
             };
             by_area.insert(key.to_owned(), value);
@@ -378,7 +408,12 @@ pub fn write(dir: &Path, seed: u64) -> Value {
         );
     }
     // The linkage function's statistics, as the export's manifest names them (render.rs `linkage_entry`).
-    let linkage_csv = ["csv/linkage_entrants_weekly.csv", "csv/linkage_negative_then_diagnosed_28d.csv", "csv/linkage_days_entry_to_diagnosis.csv", "csv/linkage_prefectures.csv"];
+    let linkage_csv = [
+        "csv/linkage_entrants_weekly.csv",
+        "csv/linkage_negative_then_diagnosed_28d.csv",
+        "csv/linkage_days_entry_to_diagnosis.csv",
+        "csv/linkage_prefectures.csv",
+    ];
     for path in linkage_csv {
         std::fs::write(dir.join(path), "header\n").unwrap();
     }
@@ -387,7 +422,8 @@ pub fn write(dir: &Path, seed: u64) -> Value {
         "negative_then_diagnosed_28d": {"negative_entrants": 48213, "diagnosed_within_28_days": 312, "share": 0.006471, "ci95_low": 0.005796, "ci95_high": 0.007225},
         "csv": linkage_csv,
     });
-    let manifest = json!({"generated_at": "2021-10-01T00:00:00Z", "series": entries, "sources": sources, "linkage": linkage});
+    let manifest =
+        json!({"generated_at": "2021-10-01T00:00:00Z", "series": entries, "sources": sources, "linkage": linkage});
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     manifest
 }
@@ -436,7 +472,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let manifest = write(dir.path(), 7);
         assert_eq!(manifest["series"].as_array().unwrap().len(), ORDER.len());
-        let read = |id: &str| -> Value { serde_json::from_slice(&std::fs::read(dir.path().join(format!("json/{id}.json"))).unwrap()).unwrap() };
+        let read = |id: &str| -> Value {
+            serde_json::from_slice(&std::fs::read(dir.path().join(format!("json/{id}.json"))).unwrap()).unwrap()
+        };
         let new = read("newly_confirmed_cases_daily");
         let n = new["dates"].as_array().unwrap().len();
         assert_eq!(new["dates"][0], FIRST_DATE);
@@ -445,7 +483,8 @@ mod tests {
         let all: Vec<i64> = serde_json::from_value(new["areas"]["ALL"]["value"].clone()).unwrap();
         assert_eq!(all.len(), n);
         for d in [0, n / 2, n - 1] {
-            let sum: i64 = PrefectureCode::all().map(|p| new["areas"][p.info().name_en]["value"][d].as_i64().unwrap()).sum();
+            let sum: i64 =
+                PrefectureCode::all().map(|p| new["areas"][p.info().name_en]["value"][d].as_i64().unwrap()).sum();
             assert_eq!(all[d], sum);
         }
         assert!(*all.iter().max().unwrap() > 10_000, "the fifth wave should pass 10,000 a day");
@@ -460,7 +499,8 @@ mod tests {
         let tottori = detail["areas"]["Tottori"]["female"].as_array().unwrap();
         assert_eq!(tottori.len(), periods);
         assert_eq!(tottori[0].as_array().unwrap().len(), 9);
-        let cells: Vec<Option<i64>> = tottori.iter().flat_map(|w| serde_json::from_value::<Vec<Option<i64>>>(w.clone()).unwrap()).collect();
+        let cells: Vec<Option<i64>> =
+            tottori.iter().flat_map(|w| serde_json::from_value::<Vec<Option<i64>>>(w.clone()).unwrap()).collect();
         assert!(cells.iter().any(Option::is_none));
         assert!(cells.iter().flatten().all(|v| !(1..=4).contains(v)));
         // The CSV is the wide layout: BOM, Date,ALL,Hokkaido..., yyyy/m/d.
@@ -470,6 +510,9 @@ mod tests {
         // Deterministic.
         let again = tempfile::tempdir().unwrap();
         write(again.path(), 7);
-        assert_eq!(std::fs::read(dir.path().join("json/severe_cases_daily.json")).unwrap(), std::fs::read(again.path().join("json/severe_cases_daily.json")).unwrap());
+        assert_eq!(
+            std::fs::read(dir.path().join("json/severe_cases_daily.json")).unwrap(),
+            std::fs::read(again.path().join("json/severe_cases_daily.json")).unwrap()
+        );
     }
 }

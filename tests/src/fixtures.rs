@@ -1,12 +1,12 @@
 //! Sample data, with personal values distinctive enough to be searched for in keys and logs.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use domain::KeyedHasher;
 use domain::cycle::{Channel, Cycle, CycleId, CycleState, IssuedNumber, NumberState};
 use domain::entry::{EntryRecord, EntryTestResult};
 use domain::pii::{PassportNumber, PersonName, ProcessingNumber};
 use domain::report::{CaseReport, ReportId, ReportInput, Sex};
 use domain::time::Instant;
-use domain::KeyedHasher;
 
 pub const PASSPORT: &str = "TZ9081726";
 pub const PHONE_DOMESTIC: &str = "090-8765-4321";

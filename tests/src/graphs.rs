@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::http::{client, hersys_embedded, report_body, Server};
+use crate::http::{Server, client, hersys_embedded, report_body};
 
 fn data(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel)
@@ -14,12 +14,7 @@ fn data(rel: &str) -> PathBuf {
 
 /// Runs `hersys ARGS --data-dir DIR` on the embedded store; returns stdout.
 fn hersys(args: &[&str], data_dir: &Path) -> String {
-    let out = hersys_embedded()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap();
+    let out = hersys_embedded().args(args).arg("--data-dir").arg(data_dir).output().unwrap();
     assert!(out.status.success(), "hersys {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -33,7 +28,10 @@ fn read_wide(path: &Path) -> HashMap<String, HashMap<String, String>> {
     lines
         .map(|l| {
             let cells: Vec<&str> = l.split(',').collect();
-            (cells[0].to_owned(), header.iter().zip(&cells).skip(1).map(|(h, c)| (h.to_string(), c.to_string())).collect())
+            (
+                cells[0].to_owned(),
+                header.iter().zip(&cells).skip(1).map(|(h, c)| (h.to_string(), c.to_string())).collect(),
+            )
         })
         .collect()
 }
@@ -44,7 +42,8 @@ fn read_wide(path: &Path) -> HashMap<String, HashMap<String, String>> {
 fn the_real_oita_line_list_reproduces_the_ministrys_series() {
     let dir = tempfile::tempdir().unwrap();
     let file = data("linelist/oita/440001oitacovid19patients__2021-10-01.csv");
-    let summary: Value = serde_json::from_str(&hersys(&["import", "linelist", file.to_str().unwrap(), "--json"], dir.path())).unwrap();
+    let summary: Value =
+        serde_json::from_str(&hersys(&["import", "linelist", file.to_str().unwrap(), "--json"], dir.path())).unwrap();
     assert_eq!(summary["rows"], 8096);
     assert_eq!(summary["imported"], 8096);
     assert_eq!(summary["rejected"], 0);
@@ -53,7 +52,8 @@ fn the_real_oita_line_list_reproduces_the_ministrys_series() {
     hersys(&["export", "--now", "2021-10-01T03:00:00Z"], dir.path());
 
     let exported = read_wide(&dir.path().join("export/csv/newly_confirmed_cases_daily.csv"));
-    let ministry = std::fs::read_to_string(data("mhlw/2021-10-01_long_format/newly_confirmed_cases_daily.csv")).unwrap();
+    let ministry =
+        std::fs::read_to_string(data("mhlw/2021-10-01_long_format/newly_confirmed_cases_daily.csv")).unwrap();
     let mut days = 0;
     let mut equal = 0;
     for line in ministry.lines().skip(1) {
@@ -71,7 +71,8 @@ fn the_real_oita_line_list_reproduces_the_ministrys_series() {
     assert!(equal >= 603, "equal on {equal} of {days} days");
     let total: i64 = exported.values().map(|row| row["Oita"].parse::<i64>().unwrap()).sum();
     assert_eq!(total, 8096, "every case once, duplicate numbers in the list included");
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("export/manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("export/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["sources"]["Oita"], json!({"source": "linelist", "hersys_from": null}));
 }
 
@@ -104,22 +105,42 @@ async fn a_switched_prefecture_takes_hersys_from_its_date_and_gets_a_discrepancy
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     }
     // Only an operator sets the switch; the prefecture is named by its code.
-    let put = |token: String, pref: &str, body: Value| http.put(server.url(&format!("/v1/graph-sources/{pref}"))).bearer_auth(token).json(&body).send();
-    assert_eq!(put(server.health_center_token(), "13", json!({"hersys_from": "2021-02-03"})).await.unwrap().status(), 403);
-    assert_eq!(put(server.token("operator", None), "99", json!({"hersys_from": "2021-02-03"})).await.unwrap().status(), 400);
-    assert_eq!(put(server.token("operator", None), "13", json!({"hersys_from": "next week"})).await.unwrap().status(), 400);
+    let put = |token: String, pref: &str, body: Value| {
+        http.put(server.url(&format!("/v1/graph-sources/{pref}"))).bearer_auth(token).json(&body).send()
+    };
+    assert_eq!(
+        put(server.health_center_token(), "13", json!({"hersys_from": "2021-02-03"})).await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        put(server.token("operator", None), "99", json!({"hersys_from": "2021-02-03"})).await.unwrap().status(),
+        400
+    );
+    assert_eq!(
+        put(server.token("operator", None), "13", json!({"hersys_from": "next week"})).await.unwrap().status(),
+        400
+    );
     let res = put(server.token("operator", None), "13", json!({"hersys_from": "2021-02-03"})).await.unwrap();
     assert_eq!(res.status(), 200);
     let set: Value = res.json().await.unwrap();
     assert_eq!(set, json!({"prefecture": "13", "name": "Tokyo", "source": "hersys", "hersys_from": "2021-02-03"}));
-    let listed: Value = http.get(server.url("/v1/graph-sources")).bearer_auth(server.token("analyst", None)).send().await.unwrap().json().await.unwrap();
+    let listed: Value = http
+        .get(server.url("/v1/graph-sources"))
+        .bearer_auth(server.token("analyst", None))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["prefectures"].as_array().unwrap().len(), 47);
     assert_eq!(listed["prefectures"][12]["hersys_from"], "2021-02-03");
 
     hersys(&["export", "--now", "2021-02-05T03:00:00Z"], dir);
     let daily = read_wide(&dir.join("export/csv/newly_confirmed_cases_daily.csv"));
     // 2/1, 2/2 from the line list (1, 1); from 2/3 HER-SYS (1, 1).
-    let tokyo: Vec<(&str, &str)> = ["2021/2/1", "2021/2/2", "2021/2/3", "2021/2/4"].iter().map(|d| (*d, daily[*d]["Tokyo"].as_str())).collect();
+    let tokyo: Vec<(&str, &str)> =
+        ["2021/2/1", "2021/2/2", "2021/2/3", "2021/2/4"].iter().map(|d| (*d, daily[*d]["Tokyo"].as_str())).collect();
     assert_eq!(tokyo, vec![("2021/2/1", "1"), ("2021/2/2", "1"), ("2021/2/3", "1"), ("2021/2/4", "1")]);
     let discrepancy = std::fs::read_to_string(dir.join("export/discrepancy/Tokyo.csv")).unwrap();
     assert_eq!(discrepancy, "\u{feff}Date,HER-SYS,Line list,Difference\n2021/2/2,1,1,0\n2021/2/3,1,2,-1\n");

@@ -2,11 +2,12 @@
 //! reports written since the last one, and its series equal a full recount's, also after a run that died between
 //! saving its state and recording its counted facts, and after an interrupted full run.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
+use domain::StoreError;
 use domain::app::{App, ExportMode, Recount};
 use domain::graphs::linelist::LineListCase;
 use domain::graphs::state::CountedFact;
@@ -15,7 +16,6 @@ use domain::ports::GraphSourceStore;
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId, Status, StatusChange};
 use domain::time::{Clock, Instant};
-use domain::StoreError;
 use platform::{AwsResources, Config};
 
 use crate::fixtures::TestClock;
@@ -35,7 +35,11 @@ impl GraphSourceStore for FailingCounts {
     async fn linelist_cases(&self, prefecture: PrefectureCode) -> Result<Vec<LineListCase>, StoreError> {
         self.inner.linelist_cases(prefecture).await
     }
-    async fn set_hersys_from(&self, prefecture: PrefectureCode, from: Option<chrono::NaiveDate>) -> Result<(), StoreError> {
+    async fn set_hersys_from(
+        &self,
+        prefecture: PrefectureCode,
+        from: Option<chrono::NaiveDate>,
+    ) -> Result<(), StoreError> {
         self.inner.set_hersys_from(prefecture, from).await
     }
     async fn hersys_from(&self) -> Result<Sources, StoreError> {
@@ -104,7 +108,10 @@ impl Env {
     fn report(&self, prefecture: &str, published: Option<&str>, history: &[(Status, &str)]) -> CaseReport {
         let mut r = fixtures::report_in(prefecture, None);
         r.publication_date = published.map(fixtures::date);
-        r.status_history = history.iter().map(|(status, day)| StatusChange { status: *status, effective_date: fixtures::date(day) }).collect();
+        r.status_history = history
+            .iter()
+            .map(|(status, day)| StatusChange { status: *status, effective_date: fixtures::date(day) })
+            .collect();
         r.created_at = self.now();
         r.updated_at = self.now();
         r
@@ -170,8 +177,10 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     assert_eq!(second, first);
 
     // Five reports written: a death, a moved publication day, one published at last, two new.
-    e.change(&ids[0], |r| r.status_history.push(StatusChange { status: Status::Died, effective_date: fixtures::date("2021-02-05") }))
-        .await;
+    e.change(&ids[0], |r| {
+        r.status_history.push(StatusChange { status: Status::Died, effective_date: fixtures::date("2021-02-05") })
+    })
+    .await;
     e.change(&ids[1], |r| r.publication_date = Some(fixtures::date("2021-02-09"))).await;
     e.change(&ids[19], |r| r.publication_date = Some(fixtures::date("2021-02-10"))).await;
     for prefecture in ["13", "44"] {

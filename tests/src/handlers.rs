@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use aws_adapters::TableNames;
 use platform::{AwsResources, Config};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::http::{hersys_embedded, Server};
+use crate::http::{Server, hersys_embedded};
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
@@ -51,7 +51,13 @@ fn invoke_refuses_an_event_without_a_time_naming_the_field() {
     let data = tempfile::tempdir().unwrap();
     let event = data.path().join("bad.json");
     std::fs::write(&event, r#"{"detail-type":"Scheduled Event","detail":{}}"#).unwrap();
-    let out = hersys_embedded().args(["invoke", "export", "--event"]).arg(&event).arg("--data-dir").arg(data.path()).output().unwrap();
+    let out = hersys_embedded()
+        .args(["invoke", "export", "--event"])
+        .arg(&event)
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("time"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -67,7 +73,8 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let state_bucket = format!("state-{}", uuid::Uuid::new_v4().simple());
     aws_adapters::create_bucket(&s3, &state_bucket, "ap-northeast-1").await.unwrap();
     let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let resources = AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: Some(state_bucket) };
+    let resources =
+        AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: Some(state_bucket) };
     let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
 
     // Both prefectures take HER-SYS reports as their source (no line lists here).
@@ -87,14 +94,19 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let page = s3.get_object().bucket(&bucket).key("index.html").send().await.unwrap();
     assert_eq!(page.content_type(), Some("text/html; charset=utf-8"));
     let html = String::from_utf8(page.body.collect().await.unwrap().to_vec()).unwrap();
-    assert!(html.contains(r#"<meta name="hersys-data-base" content="./">"#), "the page beside the data reads its own directory");
+    assert!(
+        html.contains(r#"<meta name="hersys-data-base" content="./">"#),
+        "the page beside the data reads its own directory"
+    );
 
     let object = s3.get_object().bucket(&bucket).key("csv/newly_confirmed_cases_daily.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("\u{feff}Date,ALL,Hokkaido"));
     // 2021/2/1: Oita (44th column after ALL) has 1; 2021/2/3: Tokyo has 2.
-    let row = |date: &str| lines.iter().find(|l| l.starts_with(date)).unwrap().split(',').map(str::to_owned).collect::<Vec<_>>();
+    let row = |date: &str| {
+        lines.iter().find(|l| l.starts_with(date)).unwrap().split(',').map(str::to_owned).collect::<Vec<_>>()
+    };
     assert_eq!(row("2021/2/1,")[1], "1");
     assert_eq!(row("2021/2/1,")[1 + 44], "1");
     assert_eq!(row("2021/2/2,")[1], "0");
@@ -133,7 +145,8 @@ async fn serve_with_aws_adapters_stores_in_dynamodb() {
 
 /// An API Gateway HTTP API event for `method path`, as the JWT authorizer passes it on: with the verified claims.
 fn api_event(method: &str, path: &str, claims: &[(&str, &str)], body: Option<&Value>) -> Value {
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(events_dir().join("api-health.json")).unwrap()).unwrap();
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("api-health.json")).unwrap()).unwrap();
     event["routeKey"] = json!("ANY /v1/{proxy+}");
     event["rawPath"] = json!(path);
     event["requestContext"]["http"]["method"] = json!(method);
@@ -160,16 +173,26 @@ fn invoke_event(event: &Value, data_dir: &std::path::Path) -> Value {
 fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {
     let data = tempfile::tempdir().unwrap();
     let minato = [("sub", "hc-user-1"), ("role", "health_center"), ("health_center_code", "131016")];
-    let created = invoke_event(&api_event("POST", "/v1/reports", &minato, Some(&crate::http::report_body())), data.path());
+    let created =
+        invoke_event(&api_event("POST", "/v1/reports", &minato, Some(&crate::http::report_body())), data.path());
     assert_eq!(created["statusCode"], 201, "{created}");
-    let id = serde_json::from_str::<Value>(created["body"].as_str().unwrap()).unwrap()["report_id"].as_str().unwrap().to_owned();
+    let id = serde_json::from_str::<Value>(created["body"].as_str().unwrap()).unwrap()["report_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let own = invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &minato, None), data.path());
     assert_eq!(own["statusCode"], 200);
     let oita = [("sub", "hc-user-2"), ("role", "health_center"), ("health_center_code", "440001")];
-    assert_eq!(invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &oita, None), data.path())["statusCode"], 404);
+    assert_eq!(
+        invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &oita, None), data.path())["statusCode"],
+        404
+    );
     let bad = [("sub", "x"), ("role", "superuser")];
-    assert_eq!(invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &bad, None), data.path())["statusCode"], 401);
+    assert_eq!(
+        invoke_event(&api_event("GET", &format!("/v1/reports/{id}"), &bad, None), data.path())["statusCode"],
+        401
+    );
 }
 
 /// The environment variable names a function gets in template.yaml (its `Environment: Variables:` keys).
@@ -178,7 +201,8 @@ fn template_env(resource: &str) -> Vec<String> {
     let start = template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
     let is_sibling = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && !l.trim().is_empty();
     let lines: Vec<&str> = template[start + 1..].lines().skip(1).take_while(|l| !is_sibling(l)).collect();
-    let at = lines.iter().position(|l| l.trim() == "Variables:").unwrap_or_else(|| panic!("{resource} has no environment"));
+    let at =
+        lines.iter().position(|l| l.trim() == "Variables:").unwrap_or_else(|| panic!("{resource} has no environment"));
     let indent = lines[at + 1].len() - lines[at + 1].trim_start().len();
     lines[at + 1..]
         .iter()

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::fixtures;
 
@@ -24,13 +24,13 @@ pub fn hersys_bin() -> PathBuf {
         // Cargo gives a test process its package's CARGO_* variables; build scripts that watch such variables would
         // otherwise see a changed environment and rebuild.
         for (name, _) in std::env::vars() {
-            if (name.starts_with("CARGO_") && !matches!(name.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR")) || name == "OUT_DIR" {
+            if (name.starts_with("CARGO_") && !matches!(name.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR"))
+                || name == "OUT_DIR"
+            {
                 build.env_remove(name);
             }
         }
-        let status = build
-            .status()
-            .expect("running cargo build");
+        let status = build.status().expect("running cargo build");
         assert!(status.success(), "building hersys failed");
         let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
         target.join("debug").join("hersys")
@@ -106,10 +106,16 @@ impl Server {
     /// Every key and index value the server's store holds, whichever store it is.
     pub async fn store_keys(&self) -> Vec<String> {
         match &self.tables {
-            None => embedded::SqliteStores::open(&self.data_dir.path().join("hersys.sqlite3")).unwrap().all_key_values().unwrap(),
+            None => embedded::SqliteStores::open(&self.data_dir.path().join("hersys.sqlite3"))
+                .unwrap()
+                .all_key_values()
+                .unwrap(),
             Some(tables) => {
                 let sdk = crate::emulators::sdk_config().await;
-                aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone()).all_key_values().await.unwrap()
+                aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables.clone())
+                    .all_key_values()
+                    .await
+                    .unwrap()
             }
         }
     }
@@ -183,13 +189,26 @@ async fn a_report_is_created_normalised_and_read_back(server: Server) {
     assert_eq!(created["version"], 1);
     let id = created["report_id"].as_str().unwrap();
 
-    let got: Value = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let got: Value = http
+        .get(server.url(&format!("/v1/reports/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["passport_number"], fixtures::PASSPORT);
     assert_eq!(got["phone"], fixtures::PHONE_E164);
     assert_eq!(got["prefecture_code"], "13");
     assert_eq!(got["version"], 1);
 
-    let missing = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).bearer_auth(&token).send().await.unwrap();
+    let missing = http
+        .get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
 
@@ -212,7 +231,13 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values(server: S
     assert!(!text.contains("9081726") && !text.contains("12-34"), "the answer echoes input: {text}");
 
     // Wrong JSON types name the field, not the value.
-    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&json!({"passport_number": 9081726})).send().await.unwrap();
+    let res = http
+        .post(server.url("/v1/reports"))
+        .bearer_auth(&token)
+        .json(&json!({"passport_number": 9081726}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"], "invalid_json");
@@ -242,10 +267,22 @@ async fn a_full_requests_log_holds_no_personal_data(server: Server) {
     let log = server.log_text();
     assert!(log.contains(id), "the log should show the request's report id: {log}");
     let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(lines.iter().filter(|l| l["message"] == "request done").all(|l| l["span"]["request_id"].is_string()), "every request line carries its request id");
+    assert!(
+        lines.iter().filter(|l| l["message"] == "request done").all(|l| l["span"]["request_id"].is_string()),
+        "every request line carries its request id"
+    );
     for secret in [
-        fixtures::PASSPORT, "9081726", "９０８", fixtures::PHONE_E164, "8765-4321", "87654321", fixtures::EMAIL, "nguyen.thi",
-        fixtures::NAME, "NGUYEN", "グエン",
+        fixtures::PASSPORT,
+        "9081726",
+        "９０８",
+        fixtures::PHONE_E164,
+        "8765-4321",
+        "87654321",
+        fixtures::EMAIL,
+        "nguyen.thi",
+        fixtures::NAME,
+        "NGUYEN",
+        "グエン",
     ] {
         assert!(!log.contains(secret), "the log holds personal data ({} chars)", secret.len());
     }
@@ -257,7 +294,16 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     let oita = server.token("health_center", Some("440001"));
     let quarantine = server.token("quarantine", None);
 
-    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&minato).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let created: Value = http
+        .post(server.url("/v1/reports"))
+        .bearer_auth(&minato)
+        .json(&report_body())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let path = format!("/v1/reports/{}", created["report_id"].as_str().unwrap());
 
     // Another health centre sees no such report; another role is forbidden; no token is unauthenticated.
@@ -269,12 +315,30 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     // Filing for another health centre is refused and writes nothing.
     let res = http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&report_body()).send().await.unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(http.post(server.url("/v1/reports")).bearer_auth(&quarantine).json(&report_body()).send().await.unwrap().status(), 403);
+    assert_eq!(
+        http.post(server.url("/v1/reports"))
+            .bearer_auth(&quarantine)
+            .json(&report_body())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // A body without a health-centre code is filed for the caller's.
     let mut body = report_body();
     body.as_object_mut().unwrap().remove("health_center_code");
-    let own: Value = http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&body).send().await.unwrap().json().await.unwrap();
-    let got: Value = http.get(server.url(&format!("/v1/reports/{}", own["report_id"].as_str().unwrap()))).bearer_auth(&oita).send().await.unwrap().json().await.unwrap();
+    let own: Value =
+        http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&body).send().await.unwrap().json().await.unwrap();
+    let got: Value = http
+        .get(server.url(&format!("/v1/reports/{}", own["report_id"].as_str().unwrap())))
+        .bearer_auth(&oita)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["health_center_code"], "440001");
 }
 

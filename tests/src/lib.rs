@@ -17,20 +17,20 @@ mod dashboard;
 #[cfg(test)]
 mod entries;
 #[cfg(test)]
-mod http;
-#[cfg(test)]
-mod reports;
-#[cfg(test)]
 mod graphs;
 #[cfg(test)]
 mod graphs_incremental;
 #[cfg(test)]
 mod handlers;
 #[cfg(test)]
-mod openapi;
-#[cfg(test)]
-mod processing;
+mod http;
 #[cfg(test)]
 mod linkage;
 #[cfg(test)]
 mod linkage_run;
+#[cfg(test)]
+mod openapi;
+#[cfg(test)]
+mod processing;
+#[cfg(test)]
+mod reports;

@@ -71,7 +71,10 @@ fn generated_files_link_with_high_precision_and_recall() {
     // the statistics, as CSV
     let summary = dir.path().join("summary");
     assert_eq!(first_line(&summary.join("linkage_entrants.csv")), "week_start,port_of_entry,nationality,entrants");
-    assert_eq!(first_line(&summary.join("linkage_prefectures.csv")), "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked");
+    assert_eq!(
+        first_line(&summary.join("linkage_prefectures.csv")),
+        "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked"
+    );
     assert_eq!(first_line(&summary.join("linkage_days_to_diagnosis.csv")), "days_from_entry,reports");
     let window = std::fs::read_to_string(summary.join("linkage_negative_then_diagnosed.csv")).unwrap();
     let values: Vec<f64> = window.lines().nth(1).unwrap().split(',').map(|v| v.parse().unwrap()).collect();

@@ -2,22 +2,30 @@
 //! once), entry records stored, the scheduled function run on an event, decisions and bands checked against known
 //! truth, a health centre's confirm and reject surviving re-runs, re-runs idempotent, and the summary's numbers.
 
-
-use domain::app::{App, ReviewAnswer, EXACT_METHOD};
+use domain::app::{App, EXACT_METHOD, ReviewAnswer};
 use domain::entry::{EntryRecord, EntryTestResult};
 use domain::links::{LinkBand, ReviewStatus};
 use domain::pii::{PassportNumber, PersonName};
 use domain::report::{ReportId, ReportInput, ReportPatch, Sex};
 use platform::{AwsResources, Config};
-use serde_json::{json, Value};
-
+use serde_json::{Value, json};
 
 use crate::fixtures::{self, date};
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
 #[allow(clippy::too_many_arguments)]
-fn entry(id: &str, passport: &str, nat: &str, family: &str, given: &str, dob: &str, sex: Sex, entry_date: &str, test: EntryTestResult) -> EntryRecord {
+fn entry(
+    id: &str,
+    passport: &str,
+    nat: &str,
+    family: &str,
+    given: &str,
+    dob: &str,
+    sex: Sex,
+    entry_date: &str,
+    test: EntryTestResult,
+) -> EntryRecord {
     let passport = PassportNumber::parse("passport_number", passport).unwrap();
     EntryRecord {
         entry_id: id.to_owned(),
@@ -37,7 +45,8 @@ fn entry(id: &str, passport: &str, nat: &str, family: &str, given: &str, dob: &s
 
 /// Other travellers, none of them a report's person: distinct names, dates of birth and passport numbers.
 fn filler(n: usize) -> Vec<EntryRecord> {
-    const FAMILY: [&str; 12] = ["WANG", "LI", "CHEN", "PARK", "CHOI", "TRAN", "PHAM", "GARCIA", "JOHNSON", "SANTOS", "REYES", "SATO"];
+    const FAMILY: [&str; 12] =
+        ["WANG", "LI", "CHEN", "PARK", "CHOI", "TRAN", "PHAM", "GARCIA", "JOHNSON", "SANTOS", "REYES", "SATO"];
     const GIVEN: [&str; 10] = ["WEI", "JING", "SEOYEON", "MINH", "ANH", "MARIA", "DAVID", "EMILY", "JOSE", "HARUTO"];
     const NAT: [&str; 6] = ["CHN", "KOR", "VNM", "USA", "PHL", "TWN"];
     (0..n)
@@ -80,7 +89,15 @@ fn truth_entries() -> Vec<EntryRecord> {
     ]
 }
 
-fn input(hc: &str, passport: Option<&str>, nat: &str, name: &str, dob: &str, sex: &str, diagnosis: &str) -> ReportInput {
+fn input(
+    hc: &str,
+    passport: Option<&str>,
+    nat: &str,
+    name: &str,
+    dob: &str,
+    sex: &str,
+    diagnosis: &str,
+) -> ReportInput {
     let mut i = fixtures::report_input();
     i.health_center_code = Some(hc.into());
     i.passport_number = passport.map(str::to_owned);
@@ -107,7 +124,8 @@ struct Reports {
 async fn create_reports(app: &App) -> Reports {
     let create = |i: ReportInput| async move { app.create_report(&i).await.unwrap().value.id };
     Reports {
-        a: create(input("131016", Some(fixtures::PASSPORT), "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02")).await,
+        a: create(input("131016", Some(fixtures::PASSPORT), "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02"))
+            .await,
         b: create(input("131016", Some("MO1234567"), "KOR", "KIM MINJUN", "1985-03-09", "M", "2021-02-01")).await,
         c: create(input("131016", None, "USA", "JOHN ABERNATHY", "1979-11-23", "M", "2021-02-01")).await,
         d: create(input("131016", None, "PHL", "DELACRUZ", "1990-04-04", "M", "2021-02-01")).await,
@@ -141,7 +159,11 @@ async fn scenario(app: App) {
     };
     let a = decision(&r.a).await.unwrap();
     assert_eq!((a.entry_id.as_str(), a.band), ("A-2", LinkBand::Link));
-    assert!(a.agreeing_fields.iter().any(|f| f == "passport") && a.agreeing_fields.iter().any(|f| f == "date_of_birth"), "{:?}", a.agreeing_fields);
+    assert!(
+        a.agreeing_fields.iter().any(|f| f == "passport") && a.agreeing_fields.iter().any(|f| f == "date_of_birth"),
+        "{:?}",
+        a.agreeing_fields
+    );
     let b = decision(&r.b).await.unwrap();
     assert_eq!((b.entry_id.as_str(), b.band), ("B-1", LinkBand::Link), "O for 0: {b:?}");
     assert!(b.agreeing_fields.iter().any(|f| f.starts_with("passport_")), "{:?}", b.agreeing_fields);
@@ -164,18 +186,27 @@ async fn scenario(app: App) {
     assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
 
     // Answers: another tenant's report is not found; D confirmed, E rejected; answering twice is a conflict.
-    assert!(matches!(app.answer_review(&r.e, "131016", "user-1", ReviewAnswer::Confirm).await, Err(domain::app::AppError::NotFound)));
+    assert!(matches!(
+        app.answer_review(&r.e, "131016", "user-1", ReviewAnswer::Confirm).await,
+        Err(domain::app::AppError::NotFound)
+    ));
     let confirmed = app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Confirm).await.unwrap();
     assert_eq!(confirmed.review.as_ref().unwrap().status, ReviewStatus::Confirmed);
     app.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
-    assert!(matches!(app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await, Err(domain::app::AppError::Conflict(_))));
+    assert!(matches!(
+        app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await,
+        Err(domain::app::AppError::Conflict(_))
+    ));
     assert!(app.review_queue("131016").await.unwrap().is_empty());
 
     // A later run never overturns them.
     let third = run(&app, "2021-02-04T03:00:00Z").await;
     assert!(third["kept_reviewed"].as_u64().unwrap() >= 2, "{third}");
     let d_after = decision(&r.d).await.unwrap();
-    assert_eq!((d_after.entry_id.as_str(), d_after.review.unwrap().status), (confirmed.entry_id.as_str(), ReviewStatus::Confirmed));
+    assert_eq!(
+        (d_after.entry_id.as_str(), d_after.review.unwrap().status),
+        (confirmed.entry_id.as_str(), ReviewStatus::Confirmed)
+    );
     assert_eq!(decision(&r.e).await.unwrap().review.unwrap().status, ReviewStatus::Rejected);
 
     // The summary: 6 reports, 2 with a passport; links A, B, C and the confirmed D; of 5 entrants with a negative
@@ -196,7 +227,17 @@ async fn scenario(app: App) {
     for d in app.links.all_decisions().await.unwrap() {
         text.push_str(&serde_json::to_string(&d).unwrap());
     }
-    for secret in [fixtures::PASSPORT, "M01234567", "MO1234567", "NGUYEN", "ABERNATHY", "DELACRUZ", "SRISUK", "1992-07-15", "1979-11-23"] {
+    for secret in [
+        fixtures::PASSPORT,
+        "M01234567",
+        "MO1234567",
+        "NGUYEN",
+        "ABERNATHY",
+        "DELACRUZ",
+        "SRISUK",
+        "1992-07-15",
+        "1979-11-23",
+    ] {
         assert!(!text.contains(secret), "a personal value in the linkage's output");
     }
 }
@@ -208,9 +249,15 @@ async fn a_passport_number_added_later_is_linked_at_once() {
     let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
     let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
     app.entries.put_entries(&truth_entries()).await.unwrap();
-    let created = app.create_report(&input("131016", None, "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02")).await.unwrap();
+    let created = app
+        .create_report(&input("131016", None, "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02"))
+        .await
+        .unwrap();
     assert!(app.links.get_decision(&created.value.id).await.unwrap().is_none(), "no passport yet");
-    let patch = ReportPatch { corrections: vec![("passport_number".to_owned(), Some(fixtures::PASSPORT.to_owned()))], status: None };
+    let patch = ReportPatch {
+        corrections: vec![("passport_number".to_owned(), Some(fixtures::PASSPORT.to_owned()))],
+        status: None,
+    };
     app.patch_report(&created.value.id, "131016", 1, &patch).await.unwrap();
     let linked = app.links.get_decision(&created.value.id).await.unwrap().expect("linked by the correction");
     assert_eq!((linked.entry_id.as_str(), linked.method.as_str()), ("A-2", EXACT_METHOD));
@@ -225,9 +272,14 @@ async fn the_scheduled_linkage_runs_end_to_end_on_the_embedded_store() {
     let csv = std::fs::read_to_string(dir.path().join("export/csv/linkage_prefectures.csv")).unwrap();
     // Public: counts of 1 to 4 (2 with a passport, 4 linked) and the shares computed from them are `*`.
     assert_eq!(csv, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n13,6,*,*,*,*\n");
-    let window = std::fs::read_to_string(dir.path().join("export/csv/linkage_negative_then_diagnosed_28d.csv")).unwrap();
+    let window =
+        std::fs::read_to_string(dir.path().join("export/csv/linkage_negative_then_diagnosed_28d.csv")).unwrap();
     assert_eq!(window, "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n5,*,*,*,*\n");
-    for file in ["linkage_entrants_weekly.csv", "linkage_negative_then_diagnosed_28d.csv", "linkage_days_entry_to_diagnosis.csv"] {
+    for file in [
+        "linkage_entrants_weekly.csv",
+        "linkage_negative_then_diagnosed_28d.csv",
+        "linkage_days_entry_to_diagnosis.csv",
+    ] {
         assert!(dir.path().join("export/csv").join(file).exists(), "{file}");
     }
 }
@@ -240,7 +292,12 @@ async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
     let bucket = format!("linkage-{}", uuid::Uuid::new_v4().simple());
     let s3 = aws_adapters::s3_client(&sdk, true);
     aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
-    let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: None }).unwrap();
+    let app = platform::aws_app_with(
+        &config,
+        &sdk,
+        AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: None },
+    )
+    .unwrap();
     scenario(app).await;
     let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
     let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
@@ -260,7 +317,7 @@ fn entry_json(e: &EntryRecord) -> Value {
 /// `hersys invoke linkage` on the same data directory. No personal value in the answers or the server's log.
 #[tokio::test]
 async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
-    use crate::http::{client, hersys_embedded, report_body, Server};
+    use crate::http::{Server, client, hersys_embedded, report_body};
     use crate::openapi::{check_answer, document};
     let doc = document();
     let server = Server::start(&[], &[]);
@@ -277,13 +334,28 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     let mut entries = filler(300);
     entries.extend(truth_entries());
     let batch: Vec<Value> = entries.iter().map(entry_json).collect();
-    let res = http.post(server.url("/v1/entries")).bearer_auth(server.token("quarantine", None)).json(&batch).send().await.unwrap();
+    let res = http
+        .post(server.url("/v1/entries"))
+        .bearer_auth(server.token("quarantine", None))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let mut twin = report_body();
-    for (k, v) in [("name", json!("DELACRUZ")), ("name_kana", Value::Null), ("passport_number", Value::Null), ("date_of_birth", json!("1990-04-04")), ("sex", json!("M")), ("nationality", json!("PHL")), ("entry_date", Value::Null)] {
+    for (k, v) in [
+        ("name", json!("DELACRUZ")),
+        ("name_kana", Value::Null),
+        ("passport_number", Value::Null),
+        ("date_of_birth", json!("1990-04-04")),
+        ("sex", json!("M")),
+        ("nationality", json!("PHL")),
+        ("entry_date", Value::Null),
+    ] {
         twin[k] = v;
     }
-    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&twin).send().await.unwrap().json().await.unwrap();
+    let created: Value =
+        http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&twin).send().await.unwrap().json().await.unwrap();
     let id = created["report_id"].as_str().unwrap().to_owned();
 
     let out = hersys_embedded()
@@ -311,13 +383,25 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     // Answers: another tenant 404, a bad body 400, confirm 200, again 409.
     let path = format!("/v1/linkage/review/{id}");
     let post = |token: &str, body: Value| http.post(server.url(&path)).bearer_auth(token).json(&body).send();
-    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&other, json!({"decision": "confirm"})).await.unwrap()).await;
+    let (status, _) = check_answer(
+        &doc,
+        "post",
+        "/v1/linkage/review/{id}",
+        post(&other, json!({"decision": "confirm"})).await.unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
+    let (status, _) =
+        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "maybe"})).await.unwrap())
+            .await;
     assert_eq!(status, 400);
-    let (status, confirmed) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "confirm"})).await.unwrap()).await;
+    let (status, confirmed) =
+        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "confirm"})).await.unwrap())
+            .await;
     assert_eq!((status, confirmed["review_status"].as_str()), (200, Some("confirmed")));
-    let (status, _) = check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "reject"})).await.unwrap()).await;
+    let (status, _) =
+        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "reject"})).await.unwrap())
+            .await;
     assert_eq!(status, 409);
 
     let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();

@@ -4,9 +4,9 @@
 
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, Response};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::http::{client, report_body, Server};
+use crate::http::{Server, client, report_body};
 
 const DOCUMENT: &str = include_str!("../../shared/api/openapi.json");
 
@@ -156,7 +156,9 @@ pub(crate) async fn check_answer(doc: &Value, method: &str, path: &str, res: Res
         return (status, Value::Null);
     };
     let media = content_type.split(';').next().unwrap_or_default().trim().to_owned();
-    let body_doc = content.get(&media).unwrap_or_else(|| panic!("{what}: content type {content_type:?}, documented {:?}", content.keys()));
+    let body_doc = content
+        .get(&media)
+        .unwrap_or_else(|| panic!("{what}: content type {content_type:?}, documented {:?}", content.keys()));
     let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {text}"));
     assert_valid(doc, &body_doc["schema"], &body, &format!("{what}: body"));
     (status, body)
@@ -202,7 +204,11 @@ async fn every_documented_operation_is_routed() {
         }
         if op.get("requestBody").is_some() {
             // An empty JSON body of the documented kind: enough to reach the handler, which may then refuse it.
-            let empty = if op.pointer("/requestBody/content/application~1json/schema/type") == Some(&json!("array")) { json!([]) } else { json!({}) };
+            let empty = if op.pointer("/requestBody/content/application~1json/schema/type") == Some(&json!("array")) {
+                json!([])
+            } else {
+                json!({})
+            };
             req = req.json(&empty);
         }
         if method == "patch" {
@@ -235,7 +241,8 @@ async fn real_answers_conform_to_the_document() {
     let http = client();
     let token = server.health_center_token();
 
-    let (status, _) = check_answer(&doc, "get", "/v1/health", http.get(server.url("/v1/health")).send().await.unwrap()).await;
+    let (status, _) =
+        check_answer(&doc, "get", "/v1/health", http.get(server.url("/v1/health")).send().await.unwrap()).await;
     assert_eq!(status, 200);
 
     let res = http.get(server.url("/v1/openapi.json")).send().await.unwrap();
@@ -256,12 +263,26 @@ async fn real_answers_conform_to_the_document() {
     assert_eq!(view["report_id"], id);
     // A report with only the required fields answers nulls for the rest, which the view schema must allow.
     let mut minimal = report_body();
-    let keep = ["prefecture_code", "municipality_code", "case_type", "sex", "date_of_birth", "name", "report_date", "diagnosis_date"];
+    let keep = [
+        "prefecture_code",
+        "municipality_code",
+        "case_type",
+        "sex",
+        "date_of_birth",
+        "name",
+        "report_date",
+        "diagnosis_date",
+    ];
     minimal.as_object_mut().unwrap().retain(|k, _| keep.contains(&k.as_str()));
     let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&minimal).send().await.unwrap();
     let (status, small) = check_answer(&doc, "post", "/v1/reports", res).await;
     assert_eq!(status, 201);
-    let res = http.get(server.url(&format!("/v1/reports/{}", small["report_id"].as_str().unwrap()))).bearer_auth(&token).send().await.unwrap();
+    let res = http
+        .get(server.url(&format!("/v1/reports/{}", small["report_id"].as_str().unwrap())))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let (status, view) = check_answer(&doc, "get", "/v1/reports/{id}", res).await;
     assert_eq!(status, 200);
     assert!(view["passport_number"].is_null() && view["diagnosis_method"].is_null());
@@ -287,24 +308,35 @@ async fn real_answers_conform_to_the_document() {
     let res = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&quarantine).send().await.unwrap();
     assert_eq!(check_answer(&doc, "get", "/v1/reports/{id}", res).await.0, 403);
 
-    let res = http.get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792")).bearer_auth(&token).send().await.unwrap();
+    let res = http
+        .get(server.url("/v1/reports/01a21737-eb06-70fc-ab33-3d21a725c792"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(check_answer(&doc, "get", "/v1/reports/{id}", res).await.0, 404);
 
     // A status change with the ETag just read (200), the same change again on the old version (412), none (428).
     let path = format!("/v1/reports/{id}");
-    let etag = http.get(server.url(&path)).bearer_auth(&token).send().await.unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let etag = http.get(server.url(&path)).bearer_auth(&token).send().await.unwrap().headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let change = json!({"status": "hospitalized", "effective_date": "2021-02-03"});
-    let res = http.patch(server.url(&path)).bearer_auth(&token).header("If-Match", &etag).json(&change).send().await.unwrap();
+    let res =
+        http.patch(server.url(&path)).bearer_auth(&token).header("If-Match", &etag).json(&change).send().await.unwrap();
     let (status, changed) = check_answer(&doc, "patch", "/v1/reports/{id}", res).await;
     assert_eq!(status, 200);
     assert_eq!(changed["status_history"][0]["status"], "hospitalized");
-    let res = http.patch(server.url(&path)).bearer_auth(&token).header("If-Match", &etag).json(&change).send().await.unwrap();
+    let res =
+        http.patch(server.url(&path)).bearer_auth(&token).header("If-Match", &etag).json(&change).send().await.unwrap();
     assert_eq!(check_answer(&doc, "patch", "/v1/reports/{id}", res).await.0, 412);
     let res = http.patch(server.url(&path)).bearer_auth(&token).json(&change).send().await.unwrap();
     assert_eq!(check_answer(&doc, "patch", "/v1/reports/{id}", res).await.0, 428);
 
     // An entry batch: one good record and one refused, each with its outcome.
-    let entries = doc.pointer("/paths/~1v1~1entries/post/requestBody/content/application~1json/example").unwrap().clone();
+    let entries =
+        doc.pointer("/paths/~1v1~1entries/post/requestBody/content/application~1json/example").unwrap().clone();
     let mut batch = entries.as_array().unwrap().clone();
     batch.push(json!({"entry_id": "NRT-2", "passport_number": "TZ#"}));
     let res = http.post(server.url("/v1/entries")).bearer_auth(&quarantine).json(&batch).send().await.unwrap();
@@ -324,14 +356,26 @@ async fn processing_number_answers_conform_to_the_document() {
     let server = Server::start(&[], &[]);
     let http = client();
     let token = server.health_center_token();
-    let created: Value = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let created: Value = http
+        .post(server.url("/v1/reports"))
+        .bearer_auth(&token)
+        .json(&report_body())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = created["report_id"].as_str().unwrap();
     let path = "/v1/reports/{id}/processing-numbers";
     let url = server.url(&format!("/v1/reports/{id}/processing-numbers"));
 
     let res = http.post(&url).bearer_auth(&token).json(&json!({"channel": "email"})).send().await.unwrap();
     let (status, cycle) = check_answer(&doc, "post", path, res).await;
-    assert_eq!((status, cycle["state"].as_str(), cycle["numbers"][0]["state"].as_str()), (201, Some("active"), Some("live")));
+    assert_eq!(
+        (status, cycle["state"].as_str(), cycle["numbers"][0]["state"].as_str()),
+        (201, Some("active"), Some("live"))
+    );
     let res = http.post(&url).bearer_auth(&token).json(&json!({"channel": "fax"})).send().await.unwrap();
     assert_eq!(check_answer(&doc, "post", path, res).await.0, 400);
 
@@ -347,19 +391,35 @@ async fn processing_number_answers_conform_to_the_document() {
         let (status, err) = check_answer(&doc, "post", redeem, res).await;
         assert_eq!((status, err["error"].as_str()), (400, Some("invalid_processing_number")));
     }
-    let res = http.post(server.url(redeem)).bearer_auth(&app).json(&json!({"processing_number": "12345678", "client_id": "device-1"})).send().await.unwrap();
+    let res = http
+        .post(server.url(redeem))
+        .bearer_auth(&app)
+        .json(&json!({"processing_number": "12345678", "client_id": "device-1"}))
+        .send()
+        .await
+        .unwrap();
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(check_answer(&doc, "post", redeem, res).await.0, 429);
-    let res = http.post(server.url(redeem)).bearer_auth(&token).json(&json!({"processing_number": "12345678"})).send().await.unwrap();
+    let res = http
+        .post(server.url(redeem))
+        .bearer_auth(&token)
+        .json(&json!({"processing_number": "12345678"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(check_answer(&doc, "post", redeem, res).await.0, 403);
 
     let stats = "/v1/processing-numbers/stats";
     let res = http.get(server.url(stats)).bearer_auth(server.token("operator", None)).send().await.unwrap();
     let (status, body) = check_answer(&doc, "get", stats, res).await;
-    assert_eq!((status, body["totals"]["issued"].as_u64(), body["totals"]["redemption_failures"].as_u64()), (200, Some(1), Some(10)));
+    assert_eq!(
+        (status, body["totals"]["issued"].as_u64(), body["totals"]["redemption_failures"].as_u64()),
+        (200, Some(1), Some(10))
+    );
 
     let cancel_path = "/v1/reports/{id}/processing-numbers/{cycle_id}/cancel";
-    let cancel_url = server.url(&format!("/v1/reports/{id}/processing-numbers/{}/cancel", cycle["cycle_id"].as_str().unwrap()));
+    let cancel_url =
+        server.url(&format!("/v1/reports/{id}/processing-numbers/{}/cancel", cycle["cycle_id"].as_str().unwrap()));
     let res = http.post(&cancel_url).bearer_auth(&token).send().await.unwrap();
     let (status, cancelled) = check_answer(&doc, "post", cancel_path, res).await;
     assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")));

@@ -2,8 +2,8 @@
 //! SNS and SES v2 on moto, whose record of what it "sent" is read back. Time is driven: the app's clock for the
 //! health centre's issue, the sweep's `now` for every minute tick, as EventBridge would give it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
@@ -51,8 +51,13 @@ impl Notifier for Flaky {
 
 /// SNS and SES clients whose endpoint is a closed loopback port: every call fails the way a stopped emulator does.
 async fn stopped_service() -> Arc<dyn Notifier> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url("http://127.0.0.1:9").load().await;
-    Arc::new(aws_adapters::AwsNotifier::new(aws_sdk_sns::Client::new(&sdk), aws_sdk_sesv2::Client::new(&sdk), "noreply@example.jp"))
+    let sdk =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url("http://127.0.0.1:9").load().await;
+    Arc::new(aws_adapters::AwsNotifier::new(
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_sesv2::Client::new(&sdk),
+        "noreply@example.jp",
+    ))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -101,7 +106,12 @@ async fn env(stack: Stack) -> Env {
             let sdk = emulators::sdk_config().await;
             let tables = emulators::fresh_tables(&sdk).await;
             aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
-            let app = platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None }).unwrap();
+            let app = platform::aws_app_with(
+                &config,
+                &sdk,
+                AwsResources { tables, export_bucket: None, export_state_bucket: None },
+            )
+            .unwrap();
             (app, None, None)
         }
     };
@@ -135,10 +145,19 @@ impl Env {
                     Channel::Sms => self.phone_e164(),
                     Channel::Email => self.email.clone(),
                 };
-                self.outbox.as_ref().unwrap().messages().unwrap().into_iter().filter(|m| m.recipient == want).map(|m| m.body).collect()
+                self.outbox
+                    .as_ref()
+                    .unwrap()
+                    .messages()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|m| m.recipient == want)
+                    .map(|m| m.body)
+                    .collect()
             }
             Stack::Aws => {
-                let url = format!("{}/moto-api/data.json", emulators::endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
+                let url =
+                    format!("{}/moto-api/data.json", emulators::endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
                 let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
                 match channel {
                     Channel::Sms => data["sns"]["SMS"]
@@ -185,7 +204,8 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
 
     let sent = e.sent(channel).await;
     assert_eq!(sent.len(), 6, "one issue, four re-issues, one reminder: {} messages", sent.len());
-    let numbers: Vec<String> = sent[..5].iter().map(|b| number_in(b).expect("a number in each of the first five")).collect();
+    let numbers: Vec<String> =
+        sent[..5].iter().map(|b| number_in(b).expect("a number in each of the first five")).collect();
     let mut distinct = numbers.clone();
     distinct.sort();
     distinct.dedup();
@@ -198,16 +218,27 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     assert_eq!(cycle.numbers.len(), 5);
     for pair in cycle.numbers.windows(2) {
         let gap = pair[1].sent_at.unwrap() - pair[0].sent_at.unwrap();
-        assert!(gap >= Duration::minutes(60) && gap <= Duration::minutes(62), "re-issued when the previous hour ran out: {gap}");
+        assert!(
+            gap >= Duration::minutes(60) && gap <= Duration::minutes(62),
+            "re-issued when the previous hour ran out: {gap}"
+        );
     }
     let last_sent = cycle.numbers[4].sent_at.unwrap();
-    let Some(domain::cycle::Reminder::Sent { at }) = cycle.reminder else { panic!("no reminder: {:?}", cycle.reminder) };
-    assert!(at - last_sent >= Duration::minutes(30) && at - last_sent <= Duration::minutes(32), "reminder 30 minutes in (next tick)");
+    let Some(domain::cycle::Reminder::Sent { at }) = cycle.reminder else {
+        panic!("no reminder: {:?}", cycle.reminder)
+    };
+    assert!(
+        at - last_sent >= Duration::minutes(30) && at - last_sent <= Duration::minutes(32),
+        "reminder 30 minutes in (next tick)"
+    );
     assert_eq!(cycle.next_due_at, None);
 
     let day = domain::time::japan_date(start());
     let stats = e.app.processing_stats(day, day).await.unwrap();
-    assert_eq!((stats.totals["issued"], stats.totals["reissued"], stats.totals["reminded"], stats.totals["exhausted"]), (1, 4, 1, 1));
+    assert_eq!(
+        (stats.totals["issued"], stats.totals["reissued"], stats.totals["reminded"], stats.totals["exhausted"]),
+        (1, 4, 1, 1)
+    );
 }
 
 async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
@@ -221,9 +252,15 @@ async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
     let (old, live) = (number_in(&sent[1]).unwrap(), number_in(&sent[2]).unwrap());
 
     e.clock.set(start() + Duration::minutes(135));
-    assert!(matches!(e.app.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)), "an expired number");
+    assert!(
+        matches!(e.app.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)),
+        "an expired number"
+    );
     e.app.redeem_number("app", Some("device-1"), &live).await.unwrap();
-    assert!(matches!(e.app.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)), "used once only");
+    assert!(
+        matches!(e.app.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)),
+        "used once only"
+    );
 
     e.tick(start() + Duration::minutes(131), start() + Duration::hours(7)).await;
     assert_eq!(e.sent(Channel::Sms).await.len(), 3, "no re-issue and no reminder after redemption");
@@ -322,7 +359,10 @@ async fn failed_redemptions_lock_the_device_out(stack: Stack) {
         assert!(matches!(e.app.redeem_number("app", Some("device-9"), &guess).await, Err(RedeemError::Invalid)));
     }
     let locked = e.app.redeem_number("app", Some("device-9"), "12345678").await;
-    assert!(matches!(locked, Err(RedeemError::Locked { retry_after_seconds }) if retry_after_seconds > 0), "{locked:?}");
+    assert!(
+        matches!(locked, Err(RedeemError::Locked { retry_after_seconds }) if retry_after_seconds > 0),
+        "{locked:?}"
+    );
     // Another device of the same backend is not locked by this one's guesses.
     assert!(matches!(e.app.redeem_number("app", Some("device-10"), "12345678").await, Err(RedeemError::Invalid)));
 }
@@ -412,13 +452,21 @@ fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value
 /// Idempotency-Key), `hersys invoke reissue` with event times an hour apart, then `hersys outbox`.
 #[tokio::test]
 async fn through_serve_invoke_and_outbox() {
-    use crate::http::{client, report_body, Server};
+    use crate::http::{Server, client, report_body};
     // Whatever the wall clock says, this scenario is not about quiet hours.
     let server = Server::start(&[], &[("QUIET_HOURS", "00:00-00:00")]);
     let http = client();
     let token = server.health_center_token();
-    let created: serde_json::Value =
-        http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap().json().await.unwrap();
+    let created: serde_json::Value = http
+        .post(server.url("/v1/reports"))
+        .bearer_auth(&token)
+        .json(&report_body())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = created["report_id"].as_str().unwrap().to_owned();
     let issue = || {
         http.post(server.url(&format!("/v1/reports/{id}/processing-numbers")))
@@ -448,10 +496,12 @@ async fn through_serve_invoke_and_outbox() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 6, "one issue (not two: the retry was replayed), four re-issues, one reminder");
     assert!(lines.iter().all(|m| m["channel"] == "sms" && m["recipient"] == fixtures::PHONE_E164));
-    let numbers: std::collections::BTreeSet<String> = lines[..5].iter().filter_map(|m| number_in(m["text"].as_str().unwrap())).collect();
+    let numbers: std::collections::BTreeSet<String> =
+        lines[..5].iter().filter_map(|m| number_in(m["text"].as_str().unwrap())).collect();
     assert_eq!(numbers.len(), 5);
 
     let view: serde_json::Value = http
@@ -472,6 +522,9 @@ async fn through_serve_invoke_and_outbox() {
     let server_log = server.log_text();
     for n in &numbers {
         assert!(!server_log.contains(n.as_str()) && !logs.contains(n.as_str()), "a processing number reached a log");
-        assert!(!logs.contains(fixtures::PHONE_E164) && !server_log.contains(fixtures::PHONE_E164), "a phone number reached a log");
+        assert!(
+            !logs.contains(fixtures::PHONE_E164) && !server_log.contains(fixtures::PHONE_E164),
+            "a phone number reached a log"
+        );
     }
 }

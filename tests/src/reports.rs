@@ -1,9 +1,9 @@
 //! Reports over HTTP beyond creation: corrections and status changes under optimistic concurrency, idempotent
 //! creation, uniqueness of case numbers, and the limits of the request format.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::http::{client, report_body, Server};
+use crate::http::{Server, client, report_body};
 
 async fn create(server: &Server, token: &str, body: &Value) -> (reqwest::StatusCode, Value) {
     let res = client().post(server.url("/v1/reports")).bearer_auth(token).json(body).send().await.unwrap();
@@ -11,7 +11,13 @@ async fn create(server: &Server, token: &str, body: &Value) -> (reqwest::StatusC
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn patch(server: &Server, token: &str, id: &str, if_match: Option<&str>, body: &Value) -> (reqwest::StatusCode, Value, Option<String>) {
+async fn patch(
+    server: &Server,
+    token: &str,
+    id: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> (reqwest::StatusCode, Value, Option<String>) {
     let mut req = client().patch(server.url(&format!("/v1/reports/{id}"))).bearer_auth(token).json(body);
     if let Some(v) = if_match {
         req = req.header("If-Match", v);
@@ -38,13 +44,24 @@ async fn status_changes_and_corrections_need_the_current_version(server: Server)
     // A stale version gets 412 and changes nothing.
     let (status, _, _) = patch(&server, &token, &id, Some("1"), &json!({"occupation": "cook"})).await;
     assert_eq!(status, 412);
-    let got: Value = client().get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let got: Value = client()
+        .get(server.url(&format!("/v1/reports/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!((got["version"].clone(), got["occupation"].clone()), (json!(2), Value::Null));
 
     // Corrections are validated like a new report; a null clears a field.
     let (status, view, _) = patch(&server, &token, &id, Some("2"), &json!({"occupation": "cook", "email": null})).await;
     assert_eq!(status, 200, "{view}");
-    assert_eq!((view["occupation"].clone(), view["email"].clone(), view["version"].clone()), (json!("cook"), Value::Null, json!(3)));
+    assert_eq!(
+        (view["occupation"].clone(), view["email"].clone(), view["version"].clone()),
+        (json!("cook"), Value::Null, json!(3))
+    );
     let (status, err, _) = patch(&server, &token, &id, Some("3"), &json!({"passport_number": "X"})).await;
     assert_eq!((status.as_u16(), err["fields"][0]["field"].as_str()), (400, Some("passport_number")));
     // An unknown key is refused without being repeated: it may itself be personal data.
@@ -58,10 +75,15 @@ async fn impossible_transitions_are_refused_with_422(server: Server) {
     let (_, created) = create(&server, &token, &report_body()).await; // diagnosed 2021-02-02
     let id = created["report_id"].as_str().unwrap().to_owned();
 
-    let (status, err, _) = patch(&server, &token, &id, Some("1"), &json!({"status": "home_care", "effective_date": "2021-02-01"})).await;
+    let (status, err, _) =
+        patch(&server, &token, &id, Some("1"), &json!({"status": "home_care", "effective_date": "2021-02-01"})).await;
     assert_eq!((status.as_u16(), err["error"].as_str()), (422, Some("impossible_change")));
-    assert_eq!(patch(&server, &token, &id, Some("1"), &json!({"status": "died", "effective_date": "2021-02-04"})).await.0, 200);
-    let (status, err, _) = patch(&server, &token, &id, Some("2"), &json!({"status": "released", "effective_date": "2021-02-05"})).await;
+    assert_eq!(
+        patch(&server, &token, &id, Some("1"), &json!({"status": "died", "effective_date": "2021-02-04"})).await.0,
+        200
+    );
+    let (status, err, _) =
+        patch(&server, &token, &id, Some("2"), &json!({"status": "released", "effective_date": "2021-02-05"})).await;
     assert_eq!((status.as_u16(), err["fields"][0]["field"].as_str()), (422, Some("status")));
     // A status without its date is malformed.
     assert_eq!(patch(&server, &token, &id, Some("2"), &json!({"status": "released"})).await.0, 400);
@@ -115,9 +137,23 @@ async fn malformed_requests_get_4xx_naming_the_problem(server: Server) {
     let url = server.url("/v1/reports");
     let http = client();
 
-    let res = http.post(&url).bearer_auth(&token).header("content-type", "text/plain").body(report_body().to_string()).send().await.unwrap();
+    let res = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(report_body().to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
-    let res = http.post(&url).bearer_auth(&token).header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
+    let res = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_json");
     let mut unknown = report_body();

@@ -6,8 +6,8 @@ pub mod page;
 pub mod render;
 
 use domain::app::{App, AppError, ExportMode, Recount};
-use domain::time::{japan_date, Instant};
-use serde_json::{json, Value};
+use domain::time::{Instant, japan_date};
+use serde_json::{Value, json};
 
 pub use api::events::ScheduledEvent;
 
@@ -28,9 +28,13 @@ pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun,
     let mut run = ExportRun { recount, files: Vec::new() };
     // The page first and the manifest (last of the data files) last: a reader that sees a new manifest finds
     // everything it names, and a page that can read it.
-    let files = page::files_beside_the_data().into_iter().chain(render::files(&series, now, japan_date(now), linkage.as_ref()));
+    let files =
+        page::files_beside_the_data().into_iter().chain(render::files(&series, now, japan_date(now), linkage.as_ref()));
     for file in files {
-        app.export.put_object(&file.path, file.content_type, file.bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        app.export
+            .put_object(&file.path, file.content_type, file.bytes)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         run.files.push(file.path);
     }
     Ok(run)

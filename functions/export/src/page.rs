@@ -14,11 +14,31 @@ pub struct PageFile {
 }
 
 pub const PAGE: [PageFile; 5] = [
-    PageFile { name: "index.html", content_type: "text/html; charset=utf-8", text: include_str!("../../../infra/hersys-local/dashboard/index.html") },
-    PageFile { name: "dashboard.css", content_type: "text/css; charset=utf-8", text: include_str!("../../../infra/hersys-local/dashboard/dashboard.css") },
-    PageFile { name: "dashboard.js", content_type: "text/javascript; charset=utf-8", text: include_str!("../../../infra/hersys-local/dashboard/dashboard.js") },
-    PageFile { name: "charts.js", content_type: "text/javascript; charset=utf-8", text: include_str!("../../../infra/hersys-local/dashboard/charts.js") },
-    PageFile { name: "i18n.js", content_type: "text/javascript; charset=utf-8", text: include_str!("../../../infra/hersys-local/dashboard/i18n.js") },
+    PageFile {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        text: include_str!("../../../infra/hersys-local/dashboard/index.html"),
+    },
+    PageFile {
+        name: "dashboard.css",
+        content_type: "text/css; charset=utf-8",
+        text: include_str!("../../../infra/hersys-local/dashboard/dashboard.css"),
+    },
+    PageFile {
+        name: "dashboard.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../../infra/hersys-local/dashboard/dashboard.js"),
+    },
+    PageFile {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../../infra/hersys-local/dashboard/charts.js"),
+    },
+    PageFile {
+        name: "i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../../infra/hersys-local/dashboard/i18n.js"),
+    },
 ];
 
 /// Where the page looks for the data when served by `hersys serve` (`/` with the data at `/export/`).
@@ -30,7 +50,11 @@ const BESIDE_DATA_BASE: &str = r#"<meta name="hersys-data-base" content="./">"#;
 pub fn files_beside_the_data() -> Vec<File> {
     PAGE.iter()
         .map(|f| {
-            let text = if f.name == "index.html" { f.text.replace(SERVED_DATA_BASE, BESIDE_DATA_BASE) } else { f.text.to_owned() };
+            let text = if f.name == "index.html" {
+                f.text.replace(SERVED_DATA_BASE, BESIDE_DATA_BASE)
+            } else {
+                f.text.to_owned()
+            };
             File { path: f.name.to_owned(), content_type: f.content_type, bytes: text.into_bytes() }
         })
         .collect()
@@ -46,7 +70,10 @@ mod tests {
     fn the_page_beside_the_data_reads_its_own_directory() {
         assert!(PAGE[0].text.contains(SERVED_DATA_BASE), "index.html no longer has the data-base meta this rewrites");
         let files = files_beside_the_data();
-        assert_eq!(files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["index.html", "dashboard.css", "dashboard.js", "charts.js", "i18n.js"]);
+        assert_eq!(
+            files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["index.html", "dashboard.css", "dashboard.js", "charts.js", "i18n.js"]
+        );
         let index = String::from_utf8(files[0].bytes.clone()).unwrap();
         assert!(index.contains(BESIDE_DATA_BASE) && !index.contains(SERVED_DATA_BASE));
         assert_eq!(files[2].bytes, PAGE[2].text.as_bytes());

@@ -3,11 +3,11 @@
 
 use chrono::NaiveDate;
 use domain::app::{published, published_share, summary_csv};
-use domain::graphs::{mhlw_date, AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand};
+use domain::graphs::{AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand, mhlw_date};
 use domain::links::LinkageSummary;
 use domain::prefecture::PrefectureCode;
 use domain::time::Instant;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// The series in the order.
 pub const ORDER: [SeriesId; 11] = [
@@ -39,14 +39,18 @@ fn title(id: SeriesId) -> (&'static str, &'static str) {
     match id {
         SeriesId::NewDaily => ("新規陽性者数", "Newly confirmed cases"),
         SeriesId::NewPer100k => ("人口10万人あたりの新規陽性者数", "Newly confirmed cases per 100,000 population"),
-        SeriesId::NewDetailWeekly => ("性別・年代別新規陽性者数（週別）", "Newly confirmed cases by sex and age (weekly)"),
+        SeriesId::NewDetailWeekly => {
+            ("性別・年代別新規陽性者数（週別）", "Newly confirmed cases by sex and age (weekly)")
+        }
         SeriesId::CumulativeDaily => ("累積陽性者数", "Confirmed cases (cumulative)"),
         SeriesId::CumulativeDetailWeekly => ("性別・年代別累積陽性者数", "Confirmed cases by sex and age (cumulative)"),
         SeriesId::SevereDaily => ("重症者数", "Severe cases"),
         SeriesId::SevereDetailWeekly => ("性別・年代別重症者数（週別）", "Severe cases by sex and age (weekly)"),
         SeriesId::DeathsCumulativeDaily => ("死亡者数（累積）", "Deaths (cumulative)"),
         SeriesId::DeathsDaily => ("死亡者数（日別）", "Number of deaths (daily)"),
-        SeriesId::DeathsDetailCumulativeWeekly => ("性別・年代別死亡者数（累積）", "Deaths by sex and age (cumulative)"),
+        SeriesId::DeathsDetailCumulativeWeekly => {
+            ("性別・年代別死亡者数（累積）", "Deaths by sex and age (cumulative)")
+        }
         SeriesId::InpatientDaily => ("入院治療等を要する者等", "Requiring inpatient care etc."),
     }
 }
@@ -56,7 +60,11 @@ fn columns(id: SeriesId) -> Vec<(&'static str, &'static str, &'static str)> {
     match id {
         SeriesId::InpatientDaily => vec![
             ("requiring_inpatient_care", "入院治療等を要する者", "Requiring inpatient care"),
-            ("discharged_or_released", "退院又は療養解除となった者", "Discharged from hospital or released from treatment"),
+            (
+                "discharged_or_released",
+                "退院又は療養解除となった者",
+                "Discharged from hospital or released from treatment",
+            ),
             ("to_be_confirmed", "確認中", "To be confirmed"),
         ],
         SeriesId::NewPer100k => vec![("value", "人口10万人あたり", "Per 100,000 population")],

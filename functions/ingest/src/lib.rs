@@ -6,8 +6,8 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::app::App;
-use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
 
 /// The service `lambda_http` runs; `hersys invoke ingest` runs the same one on an event file.
 pub fn service(app: App) -> axum::Router {
@@ -19,7 +19,9 @@ pub fn service(app: App) -> axum::Router {
 /// 401.
 async fn caller_from_authorizer(mut request: Request, next: Next) -> Response {
     let claims = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| jwt.claims.clone()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| jwt.claims.clone())
+        }
         _ => None,
     };
     if let Some(claims) = claims {

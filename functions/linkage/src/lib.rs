@@ -2,7 +2,7 @@
 //! recomputes the statistics.
 
 use domain::app::App;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub use api::events::ScheduledEvent;
 

@@ -2,7 +2,7 @@
 //! reminder to send, a failed delivery to retry) through the domain's sweep.
 
 use domain::app::App;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub use api::events::ScheduledEvent;
 

@@ -78,7 +78,13 @@ pub async fn verify(State(verifier): State<Verifier>, mut request: Request, next
 }
 
 /// `hersys token`: a development token for a role (and a health centre).
-pub fn mint(data_dir: &Path, role: &str, health_center: Option<&str>, subject: &str, hours: i64) -> anyhow::Result<String> {
+pub fn mint(
+    data_dir: &Path,
+    role: &str,
+    health_center: Option<&str>,
+    subject: &str,
+    hours: i64,
+) -> anyhow::Result<String> {
     // Refuse what the server would refuse, with the reason, rather than mint a useless token.
     let caller = Caller::from_claims(|name| match name {
         "sub" => Some(subject.to_owned()),

@@ -80,7 +80,10 @@ pub async fn reports(data_dir: &Path, count: usize) -> anyhow::Result<()> {
 
 /// One pass over a CSV file in the layout `hersys gen entries` writes (the columns in `COLUMNS` order), calling
 /// `row` on each record's input; returns the process CPU seconds the pass took.
-fn pass(file: &Path, mut row: impl FnMut(&domain::entry::EntryInput) -> anyhow::Result<()>) -> anyhow::Result<(usize, f64)> {
+fn pass(
+    file: &Path,
+    mut row: impl FnMut(&domain::entry::EntryInput) -> anyhow::Result<()>,
+) -> anyhow::Result<(usize, f64)> {
     let cpu0 = cpu_seconds()?;
     let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(f);

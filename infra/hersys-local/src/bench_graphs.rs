@@ -7,7 +7,7 @@ use std::time::Instant as Clock;
 
 use anyhow::Context;
 use chrono::{Days, NaiveDate, TimeZone, Utc};
-use domain::graphs::{build_series, CaseFact, Sources, Tally};
+use domain::graphs::{CaseFact, Sources, Tally, build_series};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId, ReportInput, Sex, Status, StatusChange};
 use platform::Config;
@@ -88,7 +88,12 @@ impl Generator {
         let fate = (r >> 54) % 100;
         report.status_history = match fate {
             0 => vec![at(0, Status::Hospitalized), at(2, Status::HospitalizedSevere), at(10, Status::Died)],
-            1..=3 => vec![at(0, Status::Hospitalized), at(2, Status::HospitalizedSevere), at(9, Status::Hospitalized), at(14, Status::Released)],
+            1..=3 => vec![
+                at(0, Status::Hospitalized),
+                at(2, Status::HospitalizedSevere),
+                at(9, Status::Hospitalized),
+                at(14, Status::Released),
+            ],
             _ => vec![at(0, first), at(10, Status::Released)],
         };
         report
@@ -99,7 +104,9 @@ impl Generator {
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -213,7 +220,10 @@ pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyho
 /// timed incremental export. Prints the timings and what each export read.
 pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow::Result<()> {
     use futures::{StreamExt, TryStreamExt};
-    anyhow::ensure!(std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()), "run under `source <(./infra/emulators env)`");
+    anyhow::ensure!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
+        "run under `source <(./infra/emulators env)`"
+    );
     let sdk = platform::sdk_config().await;
     let tag = format!("{:x}", rand::random::<u64>());
     let tables = aws_adapters::TableNames::with_prefix(&format!("bx{tag}"));
@@ -224,7 +234,8 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow
         aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await?;
     }
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let resources = platform::AwsResources { tables, export_bucket: Some(export_bucket), export_state_bucket: Some(state_bucket) };
+    let resources =
+        platform::AwsResources { tables, export_bucket: Some(export_bucket), export_state_bucket: Some(state_bucket) };
     let mut app = platform::aws_app_with(&config, &sdk, resources)?;
     app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
     let generator = Generator::new(days)?;
@@ -246,7 +257,9 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow
     let export_now = first_day() + Days::new(days + 30);
     let export_now = export_now.and_time(chrono::NaiveTime::MIN).and_utc();
     let t = Clock::now();
-    let full = export::run(&app, export_now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let full = export::run(&app, export_now, domain::app::ExportMode::Incremental)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let full_s = t.elapsed().as_secs_f64();
 
     let now = Utc::now();
@@ -284,7 +297,9 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow
         .map_err(|e: domain::StoreError| anyhow::anyhow!("{e}"))?;
     let changes_s = t.elapsed().as_secs_f64();
     let t = Clock::now();
-    let daily = export::run(&app, export_now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let daily = export::run(&app, export_now, domain::app::ExportMode::Incremental)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let daily_s = t.elapsed().as_secs_f64();
     let round = |x: f64| (x * 100.0).round() / 100.0;
     println!(

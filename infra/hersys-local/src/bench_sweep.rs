@@ -41,7 +41,13 @@ impl CycleStore for Counting<dyn CycleStore> {
         self.tick();
         self.inner.get_cycle(id).await
     }
-    async fn advance_cycle(&self, cycle: &Cycle, v: u64, changed: &[IssuedNumber], new: Option<&IssuedNumber>) -> Result<u64, StoreError> {
+    async fn advance_cycle(
+        &self,
+        cycle: &Cycle,
+        v: u64,
+        changed: &[IssuedNumber],
+        new: Option<&IssuedNumber>,
+    ) -> Result<u64, StoreError> {
         self.tick();
         self.inner.advance_cycle(cycle, v, changed, new).await
     }
@@ -118,7 +124,13 @@ fn report_input(i: usize) -> ReportInput {
 }
 
 /// A cycle whose first number went out at `sent_at` (live until an hour later), stored as the re-issuer finds it.
-async fn seed_cycle(cycles: &dyn CycleStore, app: &domain::app::App, report: &ReportId, sent_at: Instant, finished: bool) -> anyhow::Result<()> {
+async fn seed_cycle(
+    cycles: &dyn CycleStore,
+    app: &domain::app::App,
+    report: &ReportId,
+    sent_at: Instant,
+    finished: bool,
+) -> anyhow::Result<()> {
     // About 1 % of draws hit one of the million records kept: draw again, as issuing does.
     loop {
         if seed_one(cycles, app, report, sent_at, finished).await? {
@@ -128,7 +140,13 @@ async fn seed_cycle(cycles: &dyn CycleStore, app: &domain::app::App, report: &Re
 }
 
 /// `false` if the drawn number's record already existed.
-async fn seed_one(cycles: &dyn CycleStore, app: &domain::app::App, report: &ReportId, sent_at: Instant, finished: bool) -> anyhow::Result<bool> {
+async fn seed_one(
+    cycles: &dyn CycleStore,
+    app: &domain::app::App,
+    report: &ReportId,
+    sent_at: Instant,
+    finished: bool,
+) -> anyhow::Result<bool> {
     let number = ProcessingNumber::random()?;
     let hash = app.hasher.processing_number(&number);
     let new = NewCycle {
@@ -144,7 +162,10 @@ async fn seed_one(cycles: &dyn CycleStore, app: &domain::app::App, report: &Repo
     let mut record = live.changed.into_iter().next().ok_or_else(|| anyhow::anyhow!("seed record"))?;
     if finished {
         // Long over: redeemed, out of the due index, as most cycles ever issued are.
-        cycle = cycle.redeem(&hash, sent_at + Duration::minutes(5), &app.policy).map_err(|_| anyhow::anyhow!("seed redeem"))?.cycle;
+        cycle = cycle
+            .redeem(&hash, sent_at + Duration::minutes(5), &app.policy)
+            .map_err(|_| anyhow::anyhow!("seed redeem"))?
+            .cycle;
         record.state = NumberState::Used;
     }
     match cycles.create_cycle(&cycle, &record).await {

@@ -7,11 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
+use axum::Router;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 /// The dashboard's routes, to be merged beside the API's (outside its authentication layer). The page's files are
 /// the export's ([`export::page::PAGE`], one copy for both).
@@ -109,8 +109,19 @@ mod tests {
             assert!(is_plain_relative_path(ok), "{ok}");
         }
         for bad in [
-            "", "..", "../hmac.key", "json/../../hmac.key", "./manifest.json", "json//x.json", "json/", "/etc/passwd",
-            ".hidden", "json\\..\\x", "a b.json", "%2e%2e/x", "json/.. /x",
+            "",
+            "..",
+            "../hmac.key",
+            "json/../../hmac.key",
+            "./manifest.json",
+            "json//x.json",
+            "json/",
+            "/etc/passwd",
+            ".hidden",
+            "json\\..\\x",
+            "a b.json",
+            "%2e%2e/x",
+            "json/.. /x",
         ] {
             assert!(!is_plain_relative_path(bad), "{bad}");
         }

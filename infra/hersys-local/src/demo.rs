@@ -44,6 +44,10 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     let now = Utc.with_ymd_and_hms(2021, 10, 1, 3, 0, 0).single().context("time")?;
     let run = export::run(app, now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&done, format!("{} reports, {} files\n", reports.len(), run.files.len()))?;
-    eprintln!("demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} files exported", reports.len(), run.files.len());
+    eprintln!(
+        "demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} files exported",
+        reports.len(),
+        run.files.len()
+    );
     Ok(())
 }

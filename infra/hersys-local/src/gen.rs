@@ -61,7 +61,12 @@ pub fn run(what: What) -> anyhow::Result<()> {
         let test_date = if result == "not_tested" { String::new() } else { entry.to_string() };
         // Two letters from the high part of the row number, seven digits from the low part: unique per row.
         let letters = i / 10_000_000;
-        let passport = format!("{}{}{:07}", (b'A' + (letters / 26 % 26) as u8) as char, (b'A' + (letters % 26) as u8) as char, i % 10_000_000);
+        let passport = format!(
+            "{}{}{:07}",
+            (b'A' + (letters / 26 % 26) as u8) as char,
+            (b'A' + (letters % 26) as u8) as char,
+            i % 10_000_000
+        );
         let mut row = [
             format!("E{i:09}"),
             passport,

@@ -47,7 +47,8 @@ pub struct Args {
 pub const STRANGERS: f64 = 0.15;
 
 pub const ENTRY_HEADER: &str = "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,entry_date,port_of_entry,entry_test_result";
-pub const REPORT_HEADER: &str = "report_id,passport_number,nationality,name,name_kana,date_of_birth,sex,diagnosis_date,prefecture_code";
+pub const REPORT_HEADER: &str =
+    "report_id,passport_number,nationality,name,name_kana,date_of_birth,sex,diagnosis_date,prefecture_code";
 pub const TRUTH_HEADER: &str = "report_id,entry_id,passport_typing";
 
 /// A name and its katakana reading.
@@ -63,25 +64,324 @@ struct Pools {
     joined: Option<&'static str>,
 }
 
-const CHN_FAMILY: &[Nk] = &[("WANG", "ワン"), ("LI", "リー"), ("ZHANG", "チャン"), ("LIU", "リウ"), ("CHEN", "チェン"), ("YANG", "ヤン"), ("HUANG", "ホアン"), ("ZHAO", "チャオ"), ("WU", "ウー"), ("ZHOU", "チョウ"), ("XU", "シュー"), ("SUN", "スン"), ("MA", "マー"), ("ZHU", "チュー"), ("HU", "フー"), ("GUO", "グオ"), ("HE", "ホー"), ("LIN", "リン"), ("LUO", "ルオ"), ("GAO", "ガオ")];
-const CHN_GIVEN: &[Nk] = &[("WEI", "ウェイ"), ("FANG", "ファン"), ("NA", "ナー"), ("MIN", "ミン"), ("JING", "ジン"), ("LI", "リー"), ("QIANG", "チャン"), ("LEI", "レイ"), ("JUN", "ジュン"), ("YANG", "ヤン"), ("YONG", "ヨン"), ("JIE", "ジエ"), ("TAO", "タオ"), ("MING", "ミン"), ("CHAO", "チャオ"), ("HUA", "ホア"), ("XIN", "シン"), ("YU", "ユー"), ("HAO", "ハオ"), ("LING", "リン"), ("TING", "ティン"), ("XIAO", "シャオ"), ("HONG", "ホン"), ("PING", "ピン"), ("BO", "ボー")];
-const KOR_FAMILY: &[Nk] = &[("KIM", "キム"), ("LEE", "イ"), ("PARK", "パク"), ("CHOI", "チェ"), ("JUNG", "チョン"), ("KANG", "カン"), ("CHO", "チョ"), ("YOON", "ユン"), ("JANG", "チャン"), ("LIM", "イム"), ("HAN", "ハン"), ("OH", "オ"), ("SEO", "ソ"), ("SHIN", "シン"), ("KWON", "クォン"), ("HWANG", "ファン"), ("SONG", "ソン"), ("YOO", "ユ"), ("HONG", "ホン")];
-const KOR_GIVEN: &[Nk] = &[("MIN", "ミン"), ("JUN", "ジュン"), ("SEO", "ソ"), ("YEON", "ヨン"), ("JI", "ジ"), ("HOON", "フン"), ("HYUN", "ヒョン"), ("WOO", "ウ"), ("YUN", "ユン"), ("DO", "ド"), ("HA", "ハ"), ("EUN", "ウン"), ("YE", "イェ"), ("JIN", "ジン"), ("SUNG", "ソン"), ("JAE", "ジェ"), ("SO", "ソ"), ("YOUNG", "ヨン"), ("DONG", "ドン"), ("HO", "ホ")];
-const TWN_FAMILY: &[Nk] = &[("CHEN", "チェン"), ("LIN", "リン"), ("HUANG", "ホアン"), ("CHANG", "チャン"), ("LEE", "リー"), ("WANG", "ワン"), ("WU", "ウー"), ("LIU", "リウ"), ("TSAI", "ツァイ"), ("YANG", "ヤン"), ("HSU", "シュー"), ("CHENG", "チェン"), ("HSIEH", "シエ"), ("KUO", "クオ"), ("HUNG", "ホン")];
-const TWN_GIVEN: &[Nk] = &[("CHIA", "チア"), ("HAO", "ハオ"), ("YU", "ユー"), ("TING", "ティン"), ("SHU", "シュー"), ("FEN", "フェン"), ("CHIH", "チー"), ("MING", "ミン"), ("MEI", "メイ"), ("LING", "リン"), ("WEN", "ウェン"), ("HSIUNG", "シオン"), ("YI", "イー"), ("HSIN", "シン"), ("CHUN", "チュン"), ("HUNG", "ホン"), ("PEI", "ペイ"), ("SHAN", "シャン")];
-const HKG_FAMILY: &[Nk] = &[("CHAN", "チャン"), ("WONG", "ウォン"), ("LEUNG", "リョン"), ("CHEUNG", "チョン"), ("LAU", "ラウ"), ("LI", "リー"), ("NG", "ン"), ("HO", "ホー"), ("LAM", "ラム"), ("TANG", "タン"), ("YEUNG", "ヨン"), ("TSANG", "ツァン"), ("CHOW", "チャウ"), ("LO", "ロー")];
-const HKG_GIVEN: &[Nk] = &[("TAI", "タイ"), ("MAN", "マン"), ("KA", "カ"), ("WAI", "ワイ"), ("WING", "ウィン"), ("YAN", "ヤン"), ("CHI", "チー"), ("KEUNG", "キョン"), ("MEI", "メイ"), ("LING", "リン"), ("SIU", "シウ"), ("MING", "ミン"), ("HOI", "ホイ"), ("KWOK", "クォック"), ("PETER", "ピーター"), ("MARY", "メアリー")];
-const USA_FAMILY: &[Nk] = &[("SMITH", "スミス"), ("JOHNSON", "ジョンソン"), ("WILLIAMS", "ウィリアムズ"), ("BROWN", "ブラウン"), ("JONES", "ジョーンズ"), ("GARCIA", "ガルシア"), ("MILLER", "ミラー"), ("DAVIS", "デイビス"), ("RODRIGUEZ", "ロドリゲス"), ("MARTINEZ", "マルティネス"), ("WILSON", "ウィルソン"), ("ANDERSON", "アンダーソン"), ("TAYLOR", "テイラー"), ("THOMAS", "トーマス"), ("MOORE", "ムーア"), ("LEE", "リー"), ("NGUYEN", "グエン"), ("KIM", "キム"), ("PATEL", "パテル")];
-const USA_GIVEN: &[Nk] = &[("JAMES", "ジェームズ"), ("JOHN", "ジョン"), ("ROBERT", "ロバート"), ("MICHAEL", "マイケル"), ("DAVID", "デビッド"), ("WILLIAM", "ウィリアム"), ("MARY", "メアリー"), ("JENNIFER", "ジェニファー"), ("LINDA", "リンダ"), ("ELIZABETH", "エリザベス"), ("SARAH", "サラ"), ("EMILY", "エミリー"), ("JESSICA", "ジェシカ"), ("DANIEL", "ダニエル"), ("MATTHEW", "マシュー"), ("ASHLEY", "アシュリー")];
-const THA_FAMILY: &[Nk] = &[("SAETANG", "セータン"), ("WONGSAWAT", "ウォンサワット"), ("SRISUK", "シースック"), ("CHAIYAPORN", "チャイヤポーン"), ("BOONMA", "ブンマー"), ("THONGDEE", "トンディー"), ("RATTANAKUL", "ラッタナクン"), ("KAEWKLA", "ケーオクラー"), ("SOMBOON", "ソムブン"), ("PHROMMA", "プロムマー")];
-const THA_GIVEN: &[Nk] = &[("SOMCHAI", "ソムチャイ"), ("SOMSAK", "ソムサック"), ("MALEE", "マリー"), ("NATTAPONG", "ナッタポン"), ("SUDA", "スダー"), ("KANYA", "カンヤー"), ("PRASERT", "プラスート"), ("WANIDA", "ワニダー"), ("ANAN", "アナン"), ("SIRIPORN", "シリポーン")];
-const VNM_FAMILY: &[Nk] = &[("NGUYEN", "グエン"), ("TRAN", "チャン"), ("LE", "レー"), ("PHAM", "ファム"), ("HOANG", "ホアン"), ("HUYNH", "フイン"), ("PHAN", "ファン"), ("VU", "ヴー"), ("VO", "ボー"), ("DANG", "ダン"), ("BUI", "ブイ"), ("DO", "ドー"), ("HO", "ホー"), ("NGO", "ゴー"), ("DUONG", "ズオン")];
-const VNM_MIDDLE: &[Nk] = &[("VAN", "ヴァン"), ("THI", "ティ"), ("DUC", "ドゥック"), ("MINH", "ミン"), ("NGOC", "ゴック"), ("THANH", "タイン"), ("QUOC", "クオック"), ("HUU", "フウ")];
-const VNM_GIVEN: &[Nk] = &[("ANH", "アイン"), ("HOA", "ホア"), ("LINH", "リン"), ("HUNG", "フン"), ("NAM", "ナム"), ("TUAN", "トゥアン"), ("HA", "ハー"), ("LAN", "ラン"), ("DUNG", "ズン"), ("HUONG", "フオン"), ("MAI", "マイ"), ("TRANG", "チャン"), ("KHANH", "カイン"), ("LONG", "ロン")];
-const PHL_FAMILY: &[Nk] = &[("SANTOS", "サントス"), ("REYES", "レイエス"), ("CRUZ", "クルーズ"), ("BAUTISTA", "バウティスタ"), ("GARCIA", "ガルシア"), ("MENDOZA", "メンドーサ"), ("TORRES", "トーレス"), ("DELA CRUZ", "デラ クルーズ"), ("RAMOS", "ラモス"), ("AQUINO", "アキノ"), ("FLORES", "フローレス"), ("GONZALES", "ゴンザレス"), ("VILLANUEVA", "ビリャヌエバ")];
-const PHL_GIVEN: &[Nk] = &[("MARIA", "マリア"), ("JOSE", "ホセ"), ("MARK", "マーク"), ("JOHN", "ジョン"), ("PAUL", "ポール"), ("ANGELICA", "アンジェリカ"), ("JERICHO", "ジェリコ"), ("MARICEL", "マリセル"), ("RICARDO", "リカルド"), ("JOCELYN", "ジョセリン"), ("CHRISTIAN", "クリスチャン")];
-const IDN_FAMILY: &[Nk] = &[("SETIAWAN", "セティアワン"), ("WIJAYA", "ウィジャヤ"), ("SAPUTRA", "サプトラ"), ("HIDAYAT", "ヒダヤット"), ("KURNIAWAN", "クルニアワン"), ("SANTOSO", "サントソ"), ("PRATAMA", "プラタマ"), ("NUGROHO", "ヌグロホ")];
-const IDN_GIVEN: &[Nk] = &[("BUDI", "ブディ"), ("SITI", "シティ"), ("DEWI", "デウィ"), ("AGUS", "アグス"), ("RINA", "リナ"), ("ADI", "アディ"), ("PUTRI", "プトリ"), ("RIZKY", "リズキー"), ("MUHAMMAD", "ムハンマド")];
+const CHN_FAMILY: &[Nk] = &[
+    ("WANG", "ワン"),
+    ("LI", "リー"),
+    ("ZHANG", "チャン"),
+    ("LIU", "リウ"),
+    ("CHEN", "チェン"),
+    ("YANG", "ヤン"),
+    ("HUANG", "ホアン"),
+    ("ZHAO", "チャオ"),
+    ("WU", "ウー"),
+    ("ZHOU", "チョウ"),
+    ("XU", "シュー"),
+    ("SUN", "スン"),
+    ("MA", "マー"),
+    ("ZHU", "チュー"),
+    ("HU", "フー"),
+    ("GUO", "グオ"),
+    ("HE", "ホー"),
+    ("LIN", "リン"),
+    ("LUO", "ルオ"),
+    ("GAO", "ガオ"),
+];
+const CHN_GIVEN: &[Nk] = &[
+    ("WEI", "ウェイ"),
+    ("FANG", "ファン"),
+    ("NA", "ナー"),
+    ("MIN", "ミン"),
+    ("JING", "ジン"),
+    ("LI", "リー"),
+    ("QIANG", "チャン"),
+    ("LEI", "レイ"),
+    ("JUN", "ジュン"),
+    ("YANG", "ヤン"),
+    ("YONG", "ヨン"),
+    ("JIE", "ジエ"),
+    ("TAO", "タオ"),
+    ("MING", "ミン"),
+    ("CHAO", "チャオ"),
+    ("HUA", "ホア"),
+    ("XIN", "シン"),
+    ("YU", "ユー"),
+    ("HAO", "ハオ"),
+    ("LING", "リン"),
+    ("TING", "ティン"),
+    ("XIAO", "シャオ"),
+    ("HONG", "ホン"),
+    ("PING", "ピン"),
+    ("BO", "ボー"),
+];
+const KOR_FAMILY: &[Nk] = &[
+    ("KIM", "キム"),
+    ("LEE", "イ"),
+    ("PARK", "パク"),
+    ("CHOI", "チェ"),
+    ("JUNG", "チョン"),
+    ("KANG", "カン"),
+    ("CHO", "チョ"),
+    ("YOON", "ユン"),
+    ("JANG", "チャン"),
+    ("LIM", "イム"),
+    ("HAN", "ハン"),
+    ("OH", "オ"),
+    ("SEO", "ソ"),
+    ("SHIN", "シン"),
+    ("KWON", "クォン"),
+    ("HWANG", "ファン"),
+    ("SONG", "ソン"),
+    ("YOO", "ユ"),
+    ("HONG", "ホン"),
+];
+const KOR_GIVEN: &[Nk] = &[
+    ("MIN", "ミン"),
+    ("JUN", "ジュン"),
+    ("SEO", "ソ"),
+    ("YEON", "ヨン"),
+    ("JI", "ジ"),
+    ("HOON", "フン"),
+    ("HYUN", "ヒョン"),
+    ("WOO", "ウ"),
+    ("YUN", "ユン"),
+    ("DO", "ド"),
+    ("HA", "ハ"),
+    ("EUN", "ウン"),
+    ("YE", "イェ"),
+    ("JIN", "ジン"),
+    ("SUNG", "ソン"),
+    ("JAE", "ジェ"),
+    ("SO", "ソ"),
+    ("YOUNG", "ヨン"),
+    ("DONG", "ドン"),
+    ("HO", "ホ"),
+];
+const TWN_FAMILY: &[Nk] = &[
+    ("CHEN", "チェン"),
+    ("LIN", "リン"),
+    ("HUANG", "ホアン"),
+    ("CHANG", "チャン"),
+    ("LEE", "リー"),
+    ("WANG", "ワン"),
+    ("WU", "ウー"),
+    ("LIU", "リウ"),
+    ("TSAI", "ツァイ"),
+    ("YANG", "ヤン"),
+    ("HSU", "シュー"),
+    ("CHENG", "チェン"),
+    ("HSIEH", "シエ"),
+    ("KUO", "クオ"),
+    ("HUNG", "ホン"),
+];
+const TWN_GIVEN: &[Nk] = &[
+    ("CHIA", "チア"),
+    ("HAO", "ハオ"),
+    ("YU", "ユー"),
+    ("TING", "ティン"),
+    ("SHU", "シュー"),
+    ("FEN", "フェン"),
+    ("CHIH", "チー"),
+    ("MING", "ミン"),
+    ("MEI", "メイ"),
+    ("LING", "リン"),
+    ("WEN", "ウェン"),
+    ("HSIUNG", "シオン"),
+    ("YI", "イー"),
+    ("HSIN", "シン"),
+    ("CHUN", "チュン"),
+    ("HUNG", "ホン"),
+    ("PEI", "ペイ"),
+    ("SHAN", "シャン"),
+];
+const HKG_FAMILY: &[Nk] = &[
+    ("CHAN", "チャン"),
+    ("WONG", "ウォン"),
+    ("LEUNG", "リョン"),
+    ("CHEUNG", "チョン"),
+    ("LAU", "ラウ"),
+    ("LI", "リー"),
+    ("NG", "ン"),
+    ("HO", "ホー"),
+    ("LAM", "ラム"),
+    ("TANG", "タン"),
+    ("YEUNG", "ヨン"),
+    ("TSANG", "ツァン"),
+    ("CHOW", "チャウ"),
+    ("LO", "ロー"),
+];
+const HKG_GIVEN: &[Nk] = &[
+    ("TAI", "タイ"),
+    ("MAN", "マン"),
+    ("KA", "カ"),
+    ("WAI", "ワイ"),
+    ("WING", "ウィン"),
+    ("YAN", "ヤン"),
+    ("CHI", "チー"),
+    ("KEUNG", "キョン"),
+    ("MEI", "メイ"),
+    ("LING", "リン"),
+    ("SIU", "シウ"),
+    ("MING", "ミン"),
+    ("HOI", "ホイ"),
+    ("KWOK", "クォック"),
+    ("PETER", "ピーター"),
+    ("MARY", "メアリー"),
+];
+const USA_FAMILY: &[Nk] = &[
+    ("SMITH", "スミス"),
+    ("JOHNSON", "ジョンソン"),
+    ("WILLIAMS", "ウィリアムズ"),
+    ("BROWN", "ブラウン"),
+    ("JONES", "ジョーンズ"),
+    ("GARCIA", "ガルシア"),
+    ("MILLER", "ミラー"),
+    ("DAVIS", "デイビス"),
+    ("RODRIGUEZ", "ロドリゲス"),
+    ("MARTINEZ", "マルティネス"),
+    ("WILSON", "ウィルソン"),
+    ("ANDERSON", "アンダーソン"),
+    ("TAYLOR", "テイラー"),
+    ("THOMAS", "トーマス"),
+    ("MOORE", "ムーア"),
+    ("LEE", "リー"),
+    ("NGUYEN", "グエン"),
+    ("KIM", "キム"),
+    ("PATEL", "パテル"),
+];
+const USA_GIVEN: &[Nk] = &[
+    ("JAMES", "ジェームズ"),
+    ("JOHN", "ジョン"),
+    ("ROBERT", "ロバート"),
+    ("MICHAEL", "マイケル"),
+    ("DAVID", "デビッド"),
+    ("WILLIAM", "ウィリアム"),
+    ("MARY", "メアリー"),
+    ("JENNIFER", "ジェニファー"),
+    ("LINDA", "リンダ"),
+    ("ELIZABETH", "エリザベス"),
+    ("SARAH", "サラ"),
+    ("EMILY", "エミリー"),
+    ("JESSICA", "ジェシカ"),
+    ("DANIEL", "ダニエル"),
+    ("MATTHEW", "マシュー"),
+    ("ASHLEY", "アシュリー"),
+];
+const THA_FAMILY: &[Nk] = &[
+    ("SAETANG", "セータン"),
+    ("WONGSAWAT", "ウォンサワット"),
+    ("SRISUK", "シースック"),
+    ("CHAIYAPORN", "チャイヤポーン"),
+    ("BOONMA", "ブンマー"),
+    ("THONGDEE", "トンディー"),
+    ("RATTANAKUL", "ラッタナクン"),
+    ("KAEWKLA", "ケーオクラー"),
+    ("SOMBOON", "ソムブン"),
+    ("PHROMMA", "プロムマー"),
+];
+const THA_GIVEN: &[Nk] = &[
+    ("SOMCHAI", "ソムチャイ"),
+    ("SOMSAK", "ソムサック"),
+    ("MALEE", "マリー"),
+    ("NATTAPONG", "ナッタポン"),
+    ("SUDA", "スダー"),
+    ("KANYA", "カンヤー"),
+    ("PRASERT", "プラスート"),
+    ("WANIDA", "ワニダー"),
+    ("ANAN", "アナン"),
+    ("SIRIPORN", "シリポーン"),
+];
+const VNM_FAMILY: &[Nk] = &[
+    ("NGUYEN", "グエン"),
+    ("TRAN", "チャン"),
+    ("LE", "レー"),
+    ("PHAM", "ファム"),
+    ("HOANG", "ホアン"),
+    ("HUYNH", "フイン"),
+    ("PHAN", "ファン"),
+    ("VU", "ヴー"),
+    ("VO", "ボー"),
+    ("DANG", "ダン"),
+    ("BUI", "ブイ"),
+    ("DO", "ドー"),
+    ("HO", "ホー"),
+    ("NGO", "ゴー"),
+    ("DUONG", "ズオン"),
+];
+const VNM_MIDDLE: &[Nk] = &[
+    ("VAN", "ヴァン"),
+    ("THI", "ティ"),
+    ("DUC", "ドゥック"),
+    ("MINH", "ミン"),
+    ("NGOC", "ゴック"),
+    ("THANH", "タイン"),
+    ("QUOC", "クオック"),
+    ("HUU", "フウ"),
+];
+const VNM_GIVEN: &[Nk] = &[
+    ("ANH", "アイン"),
+    ("HOA", "ホア"),
+    ("LINH", "リン"),
+    ("HUNG", "フン"),
+    ("NAM", "ナム"),
+    ("TUAN", "トゥアン"),
+    ("HA", "ハー"),
+    ("LAN", "ラン"),
+    ("DUNG", "ズン"),
+    ("HUONG", "フオン"),
+    ("MAI", "マイ"),
+    ("TRANG", "チャン"),
+    ("KHANH", "カイン"),
+    ("LONG", "ロン"),
+];
+const PHL_FAMILY: &[Nk] = &[
+    ("SANTOS", "サントス"),
+    ("REYES", "レイエス"),
+    ("CRUZ", "クルーズ"),
+    ("BAUTISTA", "バウティスタ"),
+    ("GARCIA", "ガルシア"),
+    ("MENDOZA", "メンドーサ"),
+    ("TORRES", "トーレス"),
+    ("DELA CRUZ", "デラ クルーズ"),
+    ("RAMOS", "ラモス"),
+    ("AQUINO", "アキノ"),
+    ("FLORES", "フローレス"),
+    ("GONZALES", "ゴンザレス"),
+    ("VILLANUEVA", "ビリャヌエバ"),
+];
+const PHL_GIVEN: &[Nk] = &[
+    ("MARIA", "マリア"),
+    ("JOSE", "ホセ"),
+    ("MARK", "マーク"),
+    ("JOHN", "ジョン"),
+    ("PAUL", "ポール"),
+    ("ANGELICA", "アンジェリカ"),
+    ("JERICHO", "ジェリコ"),
+    ("MARICEL", "マリセル"),
+    ("RICARDO", "リカルド"),
+    ("JOCELYN", "ジョセリン"),
+    ("CHRISTIAN", "クリスチャン"),
+];
+const IDN_FAMILY: &[Nk] = &[
+    ("SETIAWAN", "セティアワン"),
+    ("WIJAYA", "ウィジャヤ"),
+    ("SAPUTRA", "サプトラ"),
+    ("HIDAYAT", "ヒダヤット"),
+    ("KURNIAWAN", "クルニアワン"),
+    ("SANTOSO", "サントソ"),
+    ("PRATAMA", "プラタマ"),
+    ("NUGROHO", "ヌグロホ"),
+];
+const IDN_GIVEN: &[Nk] = &[
+    ("BUDI", "ブディ"),
+    ("SITI", "シティ"),
+    ("DEWI", "デウィ"),
+    ("AGUS", "アグス"),
+    ("RINA", "リナ"),
+    ("ADI", "アディ"),
+    ("PUTRI", "プトリ"),
+    ("RIZKY", "リズキー"),
+    ("MUHAMMAD", "ムハンマド"),
+];
 
 /// (code, weight, passport format, pools). Formats: `L` a letter, `9` a digit, other characters as written.
 const NATIONS: &[(&str, u32, &str, Pools)] = &[
@@ -169,7 +469,13 @@ fn consecutive(base: &str, k: u64) -> String {
     format!("{}{}{}", &base[..start], s, &base[last + 1..])
 }
 
-fn person(rng: &mut StdRng, nation: usize, family: Option<(String, String)>, passport: Option<String>, travel_day: NaiveDate) -> Person {
+fn person(
+    rng: &mut StdRng,
+    nation: usize,
+    family: Option<(String, String)>,
+    passport: Option<String>,
+    travel_day: NaiveDate,
+) -> Person {
     let (_, _, format, pools) = &NATIONS[nation];
     let family = family.unwrap_or_else(|| {
         let f = pick(rng, pools.family);
@@ -239,7 +545,15 @@ impl Typing {
 
 fn full_width(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c) } else if c == ' ' { '\u{3000}' } else { c })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+            } else if c == ' ' {
+                '\u{3000}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -251,9 +565,22 @@ fn corrupt_passport(rng: &mut StdRng, p: &str) -> (String, Typing) {
     if rng.random_bool(0.15) {
         let pos = rng.random_range(0..b.len());
         let kind = rng.random_range(0..100);
-        let look_alikes: &[(u8, u8)] = &[(b'0', b'O'), (b'1', b'I'), (b'5', b'S'), (b'8', b'B'), (b'2', b'Z'), (b'6', b'G'), (b'O', b'0'), (b'I', b'1')];
+        let look_alikes: &[(u8, u8)] = &[
+            (b'0', b'O'),
+            (b'1', b'I'),
+            (b'5', b'S'),
+            (b'8', b'B'),
+            (b'2', b'Z'),
+            (b'6', b'G'),
+            (b'O', b'0'),
+            (b'I', b'1'),
+        ];
         if kind < 30 {
-            let spots: Vec<(usize, u8)> = b.iter().enumerate().filter_map(|(i, c)| look_alikes.iter().find(|(from, _)| from == c).map(|(_, to)| (i, *to))).collect();
+            let spots: Vec<(usize, u8)> = b
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| look_alikes.iter().find(|(from, _)| from == c).map(|(_, to)| (i, *to)))
+                .collect();
             if let Some(&(i, to)) = spots.get(rng.random_range(0..spots.len().max(1))) {
                 b[i] = to;
                 return (String::from_utf8_lossy(&b).into_owned(), Typing::Confusable);
@@ -263,7 +590,11 @@ fn corrupt_passport(rng: &mut StdRng, p: &str) -> (String, Typing) {
             0..55 => {
                 let old = b[pos];
                 while b[pos] == old {
-                    b[pos] = if old.is_ascii_digit() { b'0' + rng.random_range(0..10u8) } else { b'A' + rng.random_range(0..26u8) };
+                    b[pos] = if old.is_ascii_digit() {
+                        b'0' + rng.random_range(0..10u8)
+                    } else {
+                        b'A' + rng.random_range(0..26u8)
+                    };
                 }
             }
             55..75 => {
@@ -424,7 +755,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let first = people.len();
         people.push(leader.clone());
         for k in 1..party {
-            let member = person(&mut rng, nation, Some(leader.family.clone()), Some(consecutive(&leader.passport, k)), day);
+            let member =
+                person(&mut rng, nation, Some(leader.family.clone()), Some(consecutive(&leader.passport, k)), day);
             people.push(member);
         }
         let visits = match rng.random_range(0..100) {
@@ -459,9 +791,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     // Reports.
     let path = out_dir.join("REPORTS.csv");
-    let mut reports = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+    let mut reports =
+        std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
     let path = out_dir.join("TRUTH.csv");
-    let mut truth = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+    let mut truth =
+        std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
     writeln!(reports, "{REPORT_HEADER}")?;
     writeln!(truth, "{TRUTH_HEADER}")?;
     for r in 1..=n_reports {
@@ -485,7 +819,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let diagnosis = e.date + Days::new(delay);
             // the person's latest entry on or before the diagnosis date
-            let truth = by_person[e.person].iter().copied().filter(|&i| entries[i].date <= diagnosis).max_by_key(|&i| (entries[i].date, i));
+            let truth = by_person[e.person]
+                .iter()
+                .copied()
+                .filter(|&i| entries[i].date <= diagnosis)
+                .max_by_key(|&i| (entries[i].date, i));
             (people[e.person].clone(), diagnosis, truth)
         };
         let (passport, typing) = corrupt_passport(&mut rng, &p.passport);
@@ -498,18 +836,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let dob = report_dob(&mut rng, p.dob);
         let sex = match rng.random_range(0..100) {
             0..2 => "",
-            2..3 => if p.sex == "M" { "F" } else { "M" },
+            2..3 => {
+                if p.sex == "M" {
+                    "F"
+                } else {
+                    "M"
+                }
+            }
             _ => p.sex,
         };
         let prefecture = format!("{:02}", [13, 27, 14, 23, 40, 1, 11, 12, 26, 28, 47][rng.random_range(0..11)]);
         let id = format!("R{r:08}");
-        writeln!(reports, "{id},{},{nationality},{},{},{dob},{sex},{diagnosis},{prefecture}", quote(&passport), quote(&name), quote(&kana))?;
+        writeln!(
+            reports,
+            "{id},{},{nationality},{},{},{dob},{sex},{diagnosis},{prefecture}",
+            quote(&passport),
+            quote(&name),
+            quote(&kana)
+        )?;
         let entry_id = true_entry.map(|i| format!("E{:010}", i + 1)).unwrap_or_default();
         writeln!(truth, "{id},{entry_id},{}", typing.as_str())?;
     }
     reports.flush()?;
     truth.flush()?;
-    eprintln!("{} people, {} entries, {} reports written to {}", people.len(), entries.len(), n_reports, out_dir.display());
+    eprintln!(
+        "{} people, {} entries, {} reports written to {}",
+        people.len(),
+        entries.len(),
+        n_reports,
+        out_dir.display()
+    );
     Ok(())
 }
 
@@ -518,7 +874,10 @@ fn quote(s: &str) -> String {
 }
 
 fn write_entries(path: &Path, rng: &mut StdRng, people: &[Person], entries: &[Entry]) -> anyhow::Result<()> {
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut w = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
     writeln!(w, "{ENTRY_HEADER}")?;
     for (i, e) in entries.iter().enumerate() {
         let p = &people[e.person];
@@ -561,8 +920,12 @@ mod tests {
 
     #[test]
     fn most_katakana_readings_agree_with_their_latin_names_by_sound() {
-        use domain::linkage::names::{compare_kana, Name, NameLevel};
-        let pools: Vec<&[Nk]> = vec![CHN_FAMILY, CHN_GIVEN, KOR_FAMILY, KOR_GIVEN, TWN_FAMILY, TWN_GIVEN, HKG_FAMILY, HKG_GIVEN, USA_FAMILY, USA_GIVEN, THA_FAMILY, THA_GIVEN, VNM_FAMILY, VNM_MIDDLE, VNM_GIVEN, PHL_FAMILY, PHL_GIVEN, IDN_FAMILY, IDN_GIVEN];
+        use domain::linkage::names::{Name, NameLevel, compare_kana};
+        let pools: Vec<&[Nk]> = vec![
+            CHN_FAMILY, CHN_GIVEN, KOR_FAMILY, KOR_GIVEN, TWN_FAMILY, TWN_GIVEN, HKG_FAMILY, HKG_GIVEN, USA_FAMILY,
+            USA_GIVEN, THA_FAMILY, THA_GIVEN, VNM_FAMILY, VNM_MIDDLE, VNM_GIVEN, PHL_FAMILY, PHL_GIVEN, IDN_FAMILY,
+            IDN_GIVEN,
+        ];
         let (mut agree, mut total, mut misses) = (0, 0, Vec::new());
         for pool in pools {
             for (latin, kana) in pool {

@@ -33,9 +33,12 @@ pub struct LineListSummary {
 /// counted and skipped; an unreadable file or a header without the needed columns stops the import.
 pub async fn import_linelist(app: &App, path: &Path) -> anyhow::Result<LineListSummary> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 20).from_reader(file);
-    let headers = reader.headers().map_err(|_| anyhow::anyhow!("the header row is unreadable (not UTF-8 CSV?)"))?.clone();
-    let header = LineListHeader::from_columns(&headers.iter().collect::<Vec<_>>()).map_err(|e| anyhow::anyhow!("header: {e}"))?;
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 20).from_reader(file);
+    let headers =
+        reader.headers().map_err(|_| anyhow::anyhow!("the header row is unreadable (not UTF-8 CSV?)"))?.clone();
+    let header = LineListHeader::from_columns(&headers.iter().collect::<Vec<_>>())
+        .map_err(|e| anyhow::anyhow!("header: {e}"))?;
     let mut summary = LineListSummary::default();
     let mut chunk: Vec<LineListCase> = Vec::with_capacity(CHUNK);
     let mut record = csv::StringRecord::new();
@@ -167,8 +170,16 @@ pub async fn run_graph_source(cmd: GraphSource) -> anyhow::Result<()> {
         GraphSource::Set { prefecture, hersys_from, clear, backend } => {
             let p = PrefectureCode::parse("prefecture", &prefecture).map_err(|e| anyhow::anyhow!("{e}"))?;
             let built = crate::setup::build(&backend).await?;
-            built.app().set_hersys_from(p, if clear { None } else { hersys_from }).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}: {}", p.info().name_en, hersys_from.filter(|_| !clear).map_or("line list only".to_owned(), |d| format!("HER-SYS from {d}")));
+            built
+                .app()
+                .set_hersys_from(p, if clear { None } else { hersys_from })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}: {}",
+                p.info().name_en,
+                hersys_from.filter(|_| !clear).map_or("line list only".to_owned(), |d| format!("HER-SYS from {d}"))
+            );
         }
         GraphSource::List { backend } => {
             let built = crate::setup::build(&backend).await?;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use domain::app::App;
-use domain::entry::{EntryInput, RecordOutcome, BatchCounts, COLUMNS, MAX_BATCH};
+use domain::entry::{BatchCounts, COLUMNS, EntryInput, MAX_BATCH, RecordOutcome};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -62,9 +62,11 @@ pub enum What {
     ///
     /// Prints a summary: rows read, created, unchanged, conflicts (another record is stored under the entry id) and
     /// rejected, with the line numbers and field names of the first refused rows (never their values).
-    #[command(after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were rejected or \
+    #[command(
+        after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were rejected or \
 conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the store fails. \
-After a failure, running the same import again is safe: rows already stored count as unchanged.")]
+After a failure, running the same import again is safe: rows already stored count as unchanged."
+    )]
     Entries {
         /// The CSV file (UTF-8, comma-separated, with a header row).
         file: PathBuf,
@@ -123,7 +125,9 @@ pub async fn run(what: What) -> anyhow::Result<()> {
             if let Some(bulk) = bulk
                 && let Err(e) = bulk.finish().await
             {
-                let e = anyhow::Error::from(e).context("the rows are stored, but building the passport index failed (the next start of hersys builds it)");
+                let e = anyhow::Error::from(e).context(
+                    "the rows are stored, but building the passport index failed (the next start of hersys builds it)",
+                );
                 result = match result {
                     Ok(summary) => Err((Some(summary), e)),
                     Err((summary, first)) => Err((summary, first.context(e.to_string()))),
@@ -188,7 +192,13 @@ impl Summary {
         }
         let notes = |list: &[RowNote]| {
             list.iter()
-                .map(|n| if n.fields.is_empty() { format!("line {}", n.line) } else { format!("line {} ({})", n.line, n.fields.join(", ")) })
+                .map(|n| {
+                    if n.fields.is_empty() {
+                        format!("line {}", n.line)
+                    } else {
+                        format!("line {} ({})", n.line, n.fields.join(", "))
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
@@ -247,7 +257,13 @@ fn layout(headers: &csv::StringRecord) -> anyhow::Result<Layout> {
 }
 
 /// Reads the file on a blocking thread, sending chunks until the end or the first I/O error.
-fn read_file(path: &Path, layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<Layout>>, tx: mpsc::Sender<anyhow::Result<Chunk>>, chunk_size: usize, bar: ProgressBar) {
+fn read_file(
+    path: &Path,
+    layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<Layout>>,
+    tx: mpsc::Sender<anyhow::Result<Chunk>>,
+    chunk_size: usize,
+    bar: ProgressBar,
+) {
     let opened = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
     let mut reader = match opened {
         Ok(f) => csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(f),
@@ -256,7 +272,12 @@ fn read_file(path: &Path, layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<
             return;
         }
     };
-    let layout = match reader.headers().map_err(|e| anyhow::anyhow!(describe(&e))).context("reading the header row").and_then(layout) {
+    let layout = match reader
+        .headers()
+        .map_err(|e| anyhow::anyhow!(describe(&e)))
+        .context("reading the header row")
+        .and_then(layout)
+    {
         Ok(l) => l,
         Err(e) => {
             let _ = layout_tx.send(Err(e));
@@ -269,7 +290,8 @@ fn read_file(path: &Path, layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<
         return;
     }
     let mut record = csv::StringRecord::new();
-    let mut chunk = Chunk { inputs: Vec::with_capacity(chunk_size), lines: Vec::with_capacity(chunk_size), unreadable: Vec::new() };
+    let mut chunk =
+        Chunk { inputs: Vec::with_capacity(chunk_size), lines: Vec::with_capacity(chunk_size), unreadable: Vec::new() };
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut record) {
@@ -292,16 +314,28 @@ fn read_file(path: &Path, layout_tx: std::sync::mpsc::SyncSender<anyhow::Result<
                     let column = columns.iter().find(|(i, _)| *i == err.field()).map(|(_, c)| *c).unwrap_or("row");
                     chunk.unreadable.push((line, column.to_owned()));
                 }
-                csv::ErrorKind::UnequalLengths { .. } => chunk.unreadable.push((line, format!("row (not {width} fields)"))),
+                csv::ErrorKind::UnequalLengths { .. } => {
+                    chunk.unreadable.push((line, format!("row (not {width} fields)")))
+                }
                 _ => {
-                    let _ = tx.blocking_send(Err(anyhow::anyhow!("{}", describe(&e))).with_context(|| format!("reading {} near line {line}", path.display())));
+                    let _ = tx.blocking_send(
+                        Err(anyhow::anyhow!("{}", describe(&e)))
+                            .with_context(|| format!("reading {} near line {line}", path.display())),
+                    );
                     return;
                 }
             },
         }
         if chunk.inputs.len() + chunk.unreadable.len() >= chunk_size {
             bar.set_position(reader.position().byte());
-            let full = std::mem::replace(&mut chunk, Chunk { inputs: Vec::with_capacity(chunk_size), lines: Vec::with_capacity(chunk_size), unreadable: Vec::new() });
+            let full = std::mem::replace(
+                &mut chunk,
+                Chunk {
+                    inputs: Vec::with_capacity(chunk_size),
+                    lines: Vec::with_capacity(chunk_size),
+                    unreadable: Vec::new(),
+                },
+            );
             if tx.blocking_send(Ok(full)).is_err() {
                 return;
             }
@@ -329,7 +363,9 @@ fn progress_bar(path: &Path) -> ProgressBar {
     }
     let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}")
+    {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -337,7 +373,12 @@ fn progress_bar(path: &Path) -> ProgressBar {
 }
 
 /// Imports the file; on a failure, returns what was done so far with the error.
-async fn import_entries(app: &App, path: &Path, chunk_size: usize, in_flight: usize) -> Result<Summary, (Option<Summary>, anyhow::Error)> {
+async fn import_entries(
+    app: &App,
+    path: &Path,
+    chunk_size: usize,
+    in_flight: usize,
+) -> Result<Summary, (Option<Summary>, anyhow::Error)> {
     let mut summary = Summary::default();
     let bar = progress_bar(path);
     let (layout_tx, layout_rx) = std::sync::mpsc::sync_channel(1);
@@ -388,7 +429,9 @@ async fn import_entries(app: &App, path: &Path, chunk_size: usize, in_flight: us
                 RecordOutcome::Rejected(fields) if summary.first_rejected.len() < SHOWN => {
                     refused.push(RowNote { line, fields: fields.into_iter().map(|f| f.field).collect() });
                 }
-                RecordOutcome::Conflict if summary.first_conflicts.len() < SHOWN => summary.first_conflicts.push(RowNote { line, fields: vec![] }),
+                RecordOutcome::Conflict if summary.first_conflicts.len() < SHOWN => {
+                    summary.first_conflicts.push(RowNote { line, fields: vec![] })
+                }
                 _ => {}
             }
         }

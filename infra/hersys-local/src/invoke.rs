@@ -31,10 +31,8 @@ pub async fn scheduled(app: &App, function: Function, event: serde_json::Value) 
 pub async fn http(app: &App, text: &str) -> anyhow::Result<serde_json::Value> {
     let request: LambdaRequest = serde_json::from_str(text).context("the event is not an API Gateway request")?;
     let mut adapter = lambda_http::Adapter::from(ingest::service(app.clone()));
-    let response = adapter
-        .call(LambdaEvent::new(request, LambdaContext::default()))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let response =
+        adapter.call(LambdaEvent::new(request, LambdaContext::default())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::to_value(&response)?)
 }
 

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use domain::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
 use rayon::prelude::*;
 
@@ -93,10 +93,7 @@ fn columns(header: &csv::ByteRecord, wanted: &[&str], file: &Path) -> anyhow::Re
     wanted
         .iter()
         .map(|w| {
-            header
-                .iter()
-                .position(|h| h == w.as_bytes())
-                .with_context(|| format!("{}: no column {w}", file.display()))
+            header.iter().position(|h| h == w.as_bytes()).with_context(|| format!("{}: no column {w}", file.display()))
         })
         .collect()
 }
@@ -167,8 +164,10 @@ fn read_parallel<T: Send>(
     Ok((values, ids, skipped))
 }
 
-const ENTRY_COLUMNS: [&str; 8] = ["entry_id", "passport_number", "nationality", "family_name", "given_names", "date_of_birth", "sex", "entry_date"];
-const REPORT_COLUMNS: [&str; 8] = ["report_id", "passport_number", "nationality", "name", "name_kana", "date_of_birth", "sex", "diagnosis_date"];
+const ENTRY_COLUMNS: [&str; 8] =
+    ["entry_id", "passport_number", "nationality", "family_name", "given_names", "date_of_birth", "sex", "entry_date"];
+const REPORT_COLUMNS: [&str; 8] =
+    ["report_id", "passport_number", "nationality", "name", "name_kana", "date_of_birth", "sex", "diagnosis_date"];
 
 fn read_entries(path: &Path) -> anyhow::Result<(Vec<LinkEntry>, Ids, usize)> {
     read_parallel(path, &ENTRY_COLUMNS, |rec, c| {
@@ -204,8 +203,15 @@ pub fn review_path(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}.review.csv"))
 }
 
-fn write_decisions(path: &Path, decisions: &[&Decision], reports: &Ids, entries: &Ids, review: bool) -> anyhow::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+fn write_decisions(
+    path: &Path,
+    decisions: &[&Decision],
+    reports: &Ids,
+    entries: &Ids,
+    review: bool,
+) -> anyhow::Result<()> {
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
     writeln!(w, "report_id,entry_id,score,method{}", if review { ",runner_up_score" } else { "" })?;
     for d in decisions {
         write!(w, "{},{},{:.2},{}", reports.get(d.report), entries.get(d.entry), d.score, d.method())?;
@@ -243,13 +249,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "entries {} (skipped {bad_entries}), reports {} (skipped {bad_reports}); index keys {}, candidate pairs {}, EM iterations {}",
         stats.entries, stats.reports, stats.index_keys, stats.candidate_pairs, stats.em_iterations
     );
-    eprintln!(
-        "links {} -> {}, reviews {} -> {}",
-        stats.links,
-        args.out.display(),
-        stats.reviews,
-        review_out.display()
-    );
+    eprintln!("links {} -> {}, reviews {} -> {}", stats.links, args.out.display(), stats.reviews, review_out.display());
     eprintln!(
         "time: read {:.2} s, link {:.2} s, write {:.2} s, total {:.2} s",
         read.as_secs_f64(),
@@ -258,7 +258,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         total.as_secs_f64()
     );
     if args.verbose {
-        eprintln!("link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}", stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]);
+        eprintln!(
+            "link phases (cumulative ms): index+u {}, candidates {}, EM {}, decisions {}",
+            stats.phase_ms[0], stats.phase_ms[1], stats.phase_ms[2], stats.phase_ms[3]
+        );
         eprint!("{}", model.describe());
     }
     if let Some(dir) = &args.summary {
@@ -348,7 +351,16 @@ fn evaluate(truth_path: &Path, decisions: &[Decision], report_ids: &Ids, entry_i
         "{:<28} {:>8} {:>9} {:>8} {:>9} {:>7} {:>7} {:>8} {:>8}\n",
         "subset", "reports", "matchable", "linked", "precision", "recall", "F1", "review", "rev.true"
     );
-    for g in ["all", "passport missing/mistyped", "  passport missing", "  passport confusable", "  passport typo", "passport correct/formatting", "  passport correct", "  passport formatting"] {
+    for g in [
+        "all",
+        "passport missing/mistyped",
+        "  passport missing",
+        "  passport confusable",
+        "  passport typo",
+        "passport correct/formatting",
+        "  passport correct",
+        "  passport formatting",
+    ] {
         if let Some(t) = tallies.get(g) {
             out.push_str(&t.line(g));
         }

@@ -63,7 +63,12 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
     })?;
     let stat_entries: Vec<StatEntry<'_>> = entry_rows
         .iter()
-        .map(|e| StatEntry { entry_date: e.date, port_of_entry: &e.port, nationality: &e.nationality, test_result: e.result })
+        .map(|e| StatEntry {
+            entry_date: e.date,
+            port_of_entry: &e.port,
+            nationality: &e.nationality,
+            test_result: e.result,
+        })
         .collect();
     let stat_reports: Vec<StatReport<'_>> = report_rows
         .iter()
@@ -73,7 +78,9 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
 
     let create = |name: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
         let path = dir.join(name);
-        Ok(std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?))
+        Ok(std::io::BufWriter::new(
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+        ))
     };
     let mut w = create("linkage_entrants.csv")?;
     writeln!(w, "week_start,port_of_entry,nationality,entrants")?;
@@ -95,7 +102,11 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
     let mut w = create("linkage_prefectures.csv")?;
     writeln!(w, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked")?;
     for r in &s.prefectures {
-        writeln!(w, "{},{},{},{},{:.4},{:.4}", r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked)?;
+        writeln!(
+            w,
+            "{},{},{},{},{:.4},{:.4}",
+            r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked
+        )?;
     }
     w.flush()?;
     eprintln!(

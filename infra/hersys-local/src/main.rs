@@ -4,13 +4,13 @@
 
 mod auth;
 mod bench;
+mod bench_graphs;
 mod bench_sweep;
 mod dashboard;
 mod demo;
-mod bench_graphs;
 mod r#gen;
-mod graphs;
 mod gen_linkage;
+mod graphs;
 mod import;
 mod invoke;
 mod link;
@@ -223,8 +223,12 @@ async fn main() -> std::process::ExitCode {
         Command::Gen { what } => r#gen::run(what),
         Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
         Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
-        Command::GenChanges { count, days, seed, data_dir } => bench_graphs::changes(count, days, seed, &data_dir).await,
-        Command::BenchExportEmulators { stored, changes, days } => bench_graphs::export_on_emulators(stored, changes, days).await,
+        Command::GenChanges { count, days, seed, data_dir } => {
+            bench_graphs::changes(count, days, seed, &data_dir).await
+        }
+        Command::BenchExportEmulators { stored, changes, days } => {
+            bench_graphs::export_on_emulators(stored, changes, days).await
+        }
         Command::Link(args) => link::run(args),
         Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,

@@ -27,7 +27,8 @@ mod tests {
 
     /// The `ScheduleExpression` inside a top-level resource of template.yaml.
     fn expression_of(template: &str, resource: &str) -> String {
-        let start = template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
+        let start =
+            template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
         // The resource's lines run until the next top-level resource (two spaces of indent, then a name).
         let is_sibling = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && !l.trim().is_empty();
         let lines: Vec<&str> = template[start + 1..].lines().skip(1).take_while(|l| !is_sibling(l)).collect();

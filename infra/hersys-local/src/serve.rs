@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use domain::app::App;
 
+use crate::Backend;
 use crate::invoke::{self, Function};
 use crate::schedules::SCHEDULES;
-use crate::Backend;
 
 pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
     let built = crate::setup::build(backend).await?;

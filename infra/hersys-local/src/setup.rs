@@ -39,7 +39,8 @@ pub fn read_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let text = hex::encode(rand::random::<[u8; 32]>());
-    let tmp = dir.join(format!(".{}.{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("key"), std::process::id()));
+    let tmp =
+        dir.join(format!(".{}.{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("key"), std::process::id()));
     std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
     #[cfg(unix)]
     {
@@ -50,9 +51,11 @@ pub fn read_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     let _ = std::fs::remove_file(&tmp);
     match published {
         Ok(()) => Ok(text.into_bytes()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().as_bytes().to_vec())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .trim()
+            .as_bytes()
+            .to_vec()),
         Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
     }
 }
@@ -90,7 +93,9 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
         Err(_) => AwsResources {
             tables: TableNames::with_prefix(LOCAL_TABLE_PREFIX),
             export_bucket: Some(std::env::var("EXPORT_BUCKET").unwrap_or_else(|_| LOCAL_BUCKET.to_owned())),
-            export_state_bucket: Some(std::env::var("EXPORT_STATE_BUCKET").unwrap_or_else(|_| LOCAL_STATE_BUCKET.to_owned())),
+            export_state_bucket: Some(
+                std::env::var("EXPORT_STATE_BUCKET").unwrap_or_else(|_| LOCAL_STATE_BUCKET.to_owned()),
+            ),
         },
     };
     // Against emulators, create what SAM would have created in AWS.

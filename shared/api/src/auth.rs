@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn a_health_centre_needs_its_code() {
-        let c = Caller::from_claims(claims(&[("sub", "u1"), ("role", "health_center"), ("health_center_code", "131016")])).unwrap();
+        let c =
+            Caller::from_claims(claims(&[("sub", "u1"), ("role", "health_center"), ("health_center_code", "131016")]))
+                .unwrap();
         assert!(c.owns("131016"));
         assert!(!c.owns("440001"));
         assert_eq!(
@@ -116,7 +118,8 @@ mod tests {
 
     #[test]
     fn other_roles_own_no_reports() {
-        let c = Caller::from_claims(claims(&[("sub", "q"), ("role", "quarantine"), ("health_center_code", "131016")])).unwrap();
+        let c = Caller::from_claims(claims(&[("sub", "q"), ("role", "quarantine"), ("health_center_code", "131016")]))
+            .unwrap();
         assert!(!c.owns("131016"));
         assert!(c.require(&[Role::Quarantine]).is_ok());
         assert!(c.require(&[Role::HealthCenter]).is_err());

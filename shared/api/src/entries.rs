@@ -16,12 +16,12 @@
 //! `entry_id` is left out when the record has no well-formed one. Errors of the request as a whole (no token, wrong
 //! role, unreadable JSON, too many records) are the usual `{"error", "fields"}` answers; none repeats a value.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
-use axum::Json;
 use domain::app::App;
-use domain::entry::{parse_entry_id, BatchOutcome, EntryInput, RecordOutcome, RecordResult, MAX_BATCH};
+use domain::entry::{BatchOutcome, EntryInput, MAX_BATCH, RecordOutcome, RecordResult, parse_entry_id};
 use domain::{FieldError, Problem, ValidationError};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
@@ -110,7 +110,11 @@ pub(crate) struct BatchView {
 }
 
 /// Roles: quarantine.
-pub(crate) async fn create(State(app): State<App>, caller: Caller, body: EntriesBody) -> Result<Json<BatchView>, ApiError> {
+pub(crate) async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    body: EntriesBody,
+) -> Result<Json<BatchView>, ApiError> {
     caller.require(&[Role::Quarantine])?;
     let records = match body.format {
         Format::JsonArray => parse_array(&body.bytes)?,
@@ -129,7 +133,8 @@ pub(crate) async fn create(State(app): State<App>, caller: Caller, body: Entries
                 results.push(None);
             }
             Err(errors) => {
-                let entry_id = record.get("entry_id").and_then(Value::as_str).and_then(|id| parse_entry_id("entry_id", id).ok());
+                let entry_id =
+                    record.get("entry_id").and_then(Value::as_str).and_then(|id| parse_entry_id("entry_id", id).ok());
                 results.push(Some(RecordResult { index, entry_id, outcome: RecordOutcome::Rejected(errors) }));
             }
         }
@@ -142,7 +147,14 @@ pub(crate) async fn create(State(app): State<App>, caller: Caller, body: Entries
     }
     let batch = BatchOutcome { results: results.into_iter().flatten().collect() };
     let c = batch.counts();
-    tracing::info!(received = c.received, created = c.created, unchanged = c.unchanged, conflicts = c.conflicts, rejected = c.rejected, "entries received");
+    tracing::info!(
+        received = c.received,
+        created = c.created,
+        unchanged = c.unchanged,
+        conflicts = c.conflicts,
+        rejected = c.rejected,
+        "entries received"
+    );
     Ok(Json(BatchView {
         received: c.received,
         created: c.created,

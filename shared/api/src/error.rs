@@ -1,11 +1,11 @@
 //! The one place where errors become HTTP answers: `{"error": CODE, "fields": [{"field": ..., "problem": ...}]}`.
 //! Internal failures are logged with the request id and answered without detail.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use domain::app::AppError;
 use domain::FieldError;
+use domain::app::AppError;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -90,25 +90,33 @@ impl IntoResponse for ApiError {
             ApiError::IdempotencyConflict("payload") => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
-                vec![FieldProblem { field: "Idempotency-Key".to_owned(), problem: "was used with another body".to_owned() }],
+                vec![FieldProblem {
+                    field: "Idempotency-Key".to_owned(),
+                    problem: "was used with another body".to_owned(),
+                }],
             ),
             ApiError::IdempotencyConflict(_) => (
                 StatusCode::CONFLICT,
                 "request_in_progress",
-                vec![FieldProblem { field: "Idempotency-Key".to_owned(), problem: "a request with this key is still being processed".to_owned() }],
+                vec![FieldProblem {
+                    field: "Idempotency-Key".to_owned(),
+                    problem: "a request with this key is still being processed".to_owned(),
+                }],
             ),
             ApiError::InvalidProcessingNumber => (
                 StatusCode::BAD_REQUEST,
                 "invalid_processing_number",
                 vec![FieldProblem {
                     field: "processing_number".to_owned(),
-                    problem: "is not valid: it may be mistyped, expired, replaced by a newer one or already used".to_owned(),
+                    problem: "is not valid: it may be mistyped, expired, replaced by a newer one or already used"
+                        .to_owned(),
                 }],
             ),
             ApiError::TooManyAttempts { retry_after_seconds } => {
                 let body = ErrorBody { error: "too_many_attempts", fields: vec![] };
                 let retry = axum::http::HeaderValue::from(retry_after_seconds.max(1));
-                return (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, retry)], Json(body)).into_response();
+                return (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, retry)], Json(body))
+                    .into_response();
             }
             ApiError::App(e) => match e {
                 AppError::Invalid(v) => (StatusCode::BAD_REQUEST, "invalid_request", problems(&v.0)),
@@ -117,7 +125,10 @@ impl IntoResponse for ApiError {
                 AppError::Stale { .. } => (
                     StatusCode::PRECONDITION_FAILED,
                     "version_mismatch",
-                    vec![FieldProblem { field: "If-Match".to_owned(), problem: "is not the report's current version".to_owned() }],
+                    vec![FieldProblem {
+                        field: "If-Match".to_owned(),
+                        problem: "is not the report's current version".to_owned(),
+                    }],
                 ),
                 AppError::Conflict(what) => {
                     let problem = match what {
@@ -126,7 +137,11 @@ impl IntoResponse for ApiError {
                         "review" => "is not pending: answered already, or linked without review",
                         _ => "is already taken",
                     };
-                    (StatusCode::CONFLICT, "conflict", vec![FieldProblem { field: what.to_owned(), problem: problem.to_owned() }])
+                    (
+                        StatusCode::CONFLICT,
+                        "conflict",
+                        vec![FieldProblem { field: what.to_owned(), problem: problem.to_owned() }],
+                    )
                 }
                 AppError::Store(e) => {
                     tracing::error!(error = %e, "storage failure");

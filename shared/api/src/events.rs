@@ -14,7 +14,8 @@ pub struct ScheduledEvent {
 impl ScheduledEvent {
     /// Parses a scheduled event; a missing or malformed `time` is named in the error.
     pub fn from_json(value: serde_json::Value) -> Result<Self, ApiError> {
-        let bytes = serde_json::to_vec(&value).map_err(|_| ApiError::BadJson { field: "body".into(), problem: "is not valid JSON" })?;
+        let bytes = serde_json::to_vec(&value)
+            .map_err(|_| ApiError::BadJson { field: "body".into(), problem: "is not valid JSON" })?;
         crate::wire::parse_json(&bytes)
     }
 }

@@ -1,9 +1,9 @@
 //! Graph-source routes: from which date a prefecture's public graphs come from HER-SYS reports (before it, and
 //! without it, from the prefecture's published line list). Roles: operator sets; operator and analyst read.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::Json;
 use chrono::NaiveDate;
 use domain::app::{App, AppError};
 use domain::graphs::Sources;
@@ -58,7 +58,9 @@ pub(crate) async fn set(
     let from = match body.get("hersys_from").cloned() {
         None => return Err(invalid("hersys_from", "is required (a date YYYY-MM-DD, or null to clear)")),
         Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.parse::<NaiveDate>().map_err(|_| invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?),
+        Some(Value::String(s)) => {
+            Some(s.parse::<NaiveDate>().map_err(|_| invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?)
+        }
         Some(_) => return Err(invalid("hersys_from", "must be a date YYYY-MM-DD or null")),
     };
     app.set_hersys_from(prefecture, from).await?;

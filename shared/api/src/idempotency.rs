@@ -25,7 +25,10 @@ fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .ok()
         .filter(|v| (1..=255).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()))
         .map(|v| Some(v.to_owned()))
-        .ok_or(ApiError::BadJson { field: "Idempotency-Key".into(), problem: "must be 1 to 255 visible ASCII characters" })
+        .ok_or(ApiError::BadJson {
+            field: "Idempotency-Key".into(),
+            problem: "must be 1 to 255 visible ASCII characters",
+        })
 }
 
 /// Runs `operation` at most once per (`scope`, caller, key) and gives its answer as (status, JSON text, replayed).
@@ -65,7 +68,8 @@ pub(crate) async fn once(
         },
         Claim::Completed { response } => {
             let (status, text) = response.split_once('\n').unwrap_or(("200", response.as_str()));
-            let status = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+            let status =
+                status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
             Ok((status, text.to_owned(), true))
         }
         Claim::PayloadMismatch => Err(ApiError::IdempotencyConflict("payload")),

@@ -7,10 +7,10 @@
 pub mod auth;
 mod entries;
 mod error;
+pub mod events;
 mod graph_sources;
 mod idempotency;
 mod linkage;
-pub mod events;
 mod openapi;
 mod processing;
 mod reports;
@@ -18,7 +18,7 @@ mod request_id;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Extension, Router};
 use domain::app::App;
 
@@ -55,7 +55,9 @@ pub fn router(app: App) -> Router {
 
 /// A route with a body limit that its 413 answer can state.
 fn limited(route: MethodRouter<App>, limit: usize) -> MethodRouter<App> {
-    route.layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(limit)).layer::<_, std::convert::Infallible>(Extension(wire::BodyLimit(limit)))
+    route
+        .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(limit))
+        .layer::<_, std::convert::Infallible>(Extension(wire::BodyLimit(limit)))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

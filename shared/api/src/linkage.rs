@@ -1,9 +1,9 @@
 //! Linkage routes (issue 5): the statistics for analysts, and the review queue that a health centre confirms or
 //! rejects. Answers hold ids, scores and field names, never a personal value.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::Json;
 use domain::app::{App, ReviewAnswer};
 use domain::links::{LinkDecision, LinkageSummary};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! server answers is the document it was built with. No authentication (in AWS the route needs `Authorizer: NONE`,
 //! like `/v1/health`).
 
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 
 /// The OpenAPI 3.1 document, as committed. `tests/src/openapi.rs` checks that it parses, that every operation it

@@ -1,16 +1,16 @@
 //! Processing-number routes: the health centre issues, views and cancels; the app backend redeems; operators read
 //! statistics. Numbers never appear in an answer: the plaintext goes only into the SMS or e-mail.
 
+use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{Duration, NaiveDate};
 use domain::app::{App, AppError, CycleView, RedeemError, Stats};
 use domain::cycle::{Channel, CycleId, NumberState, Reminder};
 use domain::report::ReportId;
-use domain::time::{japan_date, Instant};
+use domain::time::{Instant, japan_date};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -155,7 +155,11 @@ pub(crate) async fn issue(
 
 /// Roles: health centre, own reports only. Every cycle of the report, newest first, with each number's times,
 /// delivery and redemption state (never its value).
-pub(crate) async fn list(State(app): State<App>, caller: Caller, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let id = report_id(id)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
@@ -174,7 +178,9 @@ pub(crate) async fn cancel(
     caller.require(&[Role::HealthCenter])?;
     let Ok(Path((report, cycle))) = path else { return Err(ApiError::NotFound) };
     let report = ReportId::parse(&report).ok_or(ApiError::NotFound)?;
-    let cycle = uuid::Uuid::parse_str(&cycle).map(|u| CycleId::from_stored(u.hyphenated().to_string())).map_err(|_| ApiError::NotFound)?;
+    let cycle = uuid::Uuid::parse_str(&cycle)
+        .map(|u| CycleId::from_stored(u.hyphenated().to_string()))
+        .map_err(|_| ApiError::NotFound)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
     let view = app.cancel_cycle(&report, health_center, &cycle).await?;
     Ok(Json(CycleWire::new(&view, app.clock.now())).into_response())
@@ -182,7 +188,11 @@ pub(crate) async fn cancel(
 
 /// Roles: app backend. One answer for every number that cannot be redeemed (unknown, expired, superseded, used):
 /// nothing in it tells a guesser which numbers exist. Failed attempts are limited per device and per caller.
-pub(crate) async fn redeem(State(app): State<App>, caller: Caller, RawJson(bytes): RawJson) -> Result<Response, ApiError> {
+pub(crate) async fn redeem(
+    State(app): State<App>,
+    caller: Caller,
+    RawJson(bytes): RawJson,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::AppBackend])?;
     let body: RedeemRequest = wire::parse_json(&bytes)?;
     match app.redeem_number(&caller.subject, body.client_id.as_deref(), &body.processing_number).await {
@@ -209,14 +219,22 @@ fn query_date(field: &'static str, raw: Option<&str>, default: NaiveDate) -> Res
 }
 
 /// Roles: operator. Counters per Japan date (default: the last 7 days), and their totals.
-pub(crate) async fn stats(State(app): State<App>, caller: Caller, query: Result<Query<StatsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn stats(
+    State(app): State<App>,
+    caller: Caller,
+    query: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator])?;
-    let Query(q) = query.map_err(|_| ApiError::BadJson { field: "query".into(), problem: "only from and to are allowed" })?;
+    let Query(q) =
+        query.map_err(|_| ApiError::BadJson { field: "query".into(), problem: "only from and to are allowed" })?;
     let today = japan_date(app.clock.now());
     let to = query_date("to", q.to.as_deref(), today)?;
     let from = query_date("from", q.from.as_deref(), to - Duration::days(6))?;
     if from > to || (to - from).num_days() > 91 {
-        return Err(ApiError::BadJson { field: "from".into(), problem: "must be on or before to, at most 92 days before it" });
+        return Err(ApiError::BadJson {
+            field: "from".into(),
+            problem: "must be on or before to, at most 92 days before it",
+        });
     }
     let stats: Stats = app.processing_stats(from, to).await?;
     let days: Vec<serde_json::Value> = stats

@@ -1,10 +1,10 @@
 //! Report routes. Roles: health centre, own reports only.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use domain::app::App;
 use domain::report::{ReportId, ReportInput};
 
@@ -31,13 +31,21 @@ fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse::<u64>().ok())
-        .ok_or(ApiError::BadJson { field: "If-Match".into(), problem: "must be the report's version, as its ETag gave it" })
+        .ok_or(ApiError::BadJson {
+            field: "If-Match".into(),
+            problem: "must be the report's version, as its ETag gave it",
+        })
 }
 
 /// Roles: health centre. The report is filed for the caller's own health centre (the default when the body names
 /// none); naming another is refused. With an `Idempotency-Key`, a retry gets the first answer again and never
 /// creates a second report.
-pub(crate) async fn create(State(app): State<App>, caller: Caller, headers: HeaderMap, RawJson(bytes): RawJson) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawJson(bytes): RawJson,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let mut body: CreateReport = wire::parse_json(&bytes)?;
     match body.health_center_code.as_deref().map(str::trim) {
@@ -46,7 +54,8 @@ pub(crate) async fn create(State(app): State<App>, caller: Caller, headers: Head
         Some(_) => return Err(ApiError::Forbidden),
     }
     let input = ReportInput::from(body);
-    let (status, body, replayed) = idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;
+    let (status, body, replayed) =
+        idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;
     Ok(idempotency::marked(answer(status, body), replayed))
 }
 
@@ -61,12 +70,15 @@ async fn create_now(app: &App, input: &ReportInput) -> Result<(StatusCode, Strin
 /// A create answer from its JSON text: `ETag` and `Location` are derived from it, so a replay carries them too.
 fn answer(status: StatusCode, body: String) -> Response {
     let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let mut response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    let mut response =
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     if let Some(v) = parsed {
         if let Some(version) = v["version"].as_u64() {
             response.headers_mut().extend(etag(version));
         }
-        if let Some(location) = v["report_id"].as_str().and_then(|id| HeaderValue::from_str(&format!("/v1/reports/{id}")).ok()) {
+        if let Some(location) =
+            v["report_id"].as_str().and_then(|id| HeaderValue::from_str(&format!("/v1/reports/{id}")).ok())
+        {
             response.headers_mut().insert(header::LOCATION, location);
         }
     }
@@ -75,7 +87,11 @@ fn answer(status: StatusCode, body: String) -> Response {
 
 /// Roles: health centre, own reports only. Another tenant's report is answered as absent, so that ids cannot be
 /// probed across health centres.
-pub(crate) async fn get(State(app): State<App>, caller: Caller, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn get(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let id = report_id(id)?;
     let found = app.get_report(&id).await?;

@@ -62,7 +62,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let parent = join_path(&segments);
         if unknown {
-            return ApiError::BadJson { field: parent.unwrap_or_else(|| "body".to_owned()), problem: "has a field that is not a known field" };
+            return ApiError::BadJson {
+                field: parent.unwrap_or_else(|| "body".to_owned()),
+                problem: "has a field that is not a known field",
+            };
         }
         // serde names a missing field in its message ("missing field `time`"); that name is ours, not input.
         let message = e.inner().to_string();
@@ -164,7 +167,7 @@ impl From<CreateReport> for ReportInput {
 /// `PATCH /v1/reports/{id}`: field corrections (a field's new value, or `null` to clear it) and optionally a status
 /// change (`status` with `effective_date`).
 pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError> {
-    use domain::report::{parse_date, ReportPatch, Status, StatusChange};
+    use domain::report::{ReportPatch, Status, StatusChange, parse_date};
     let object: serde_json::Map<String, serde_json::Value> = parse_json(bytes)?;
     let mut patch = ReportPatch::default();
     let text = |field: &str, v: &serde_json::Value| -> Result<Option<String>, ApiError> {
@@ -177,7 +180,9 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
     let status = object.get("status").map(|v| text("status", v)).transpose()?.flatten();
     let effective = object.get("effective_date").map(|v| text("effective_date", v)).transpose()?.flatten();
     let invalid = |field: &str, e: domain::FieldError| {
-        ApiError::App(domain::app::AppError::Invalid(domain::ValidationError(vec![domain::FieldError::new(field, e.problem)])))
+        ApiError::App(domain::app::AppError::Invalid(domain::ValidationError(vec![domain::FieldError::new(
+            field, e.problem,
+        )])))
     };
     match (status, effective) {
         (Some(s), Some(d)) => {
@@ -185,8 +190,12 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
             let effective_date = parse_date("effective_date", &d).map_err(|e| invalid("effective_date", e))?;
             patch.status = Some(StatusChange { status, effective_date });
         }
-        (Some(_), None) => return Err(ApiError::BadJson { field: "effective_date".into(), problem: "is required with status" }),
-        (None, Some(_)) => return Err(ApiError::BadJson { field: "status".into(), problem: "is required with effective_date" }),
+        (Some(_), None) => {
+            return Err(ApiError::BadJson { field: "effective_date".into(), problem: "is required with status" });
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::BadJson { field: "status".into(), problem: "is required with effective_date" });
+        }
         (None, None) => {}
     }
     for (field, value) in &object {
@@ -195,12 +204,18 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
         }
         // Keys are input too: only a report field's own name is repeated in an answer.
         if domain::report::ReportInput::default().field_mut(field).is_none() {
-            return Err(ApiError::BadJson { field: "body".into(), problem: "has a field that is not a field of a report" });
+            return Err(ApiError::BadJson {
+                field: "body".into(),
+                problem: "has a field that is not a field of a report",
+            });
         }
         patch.corrections.push((field.clone(), text(field, value)?));
     }
     if patch.corrections.is_empty() && patch.status.is_none() {
-        return Err(ApiError::BadJson { field: "body".into(), problem: "must change at least one field or the status" });
+        return Err(ApiError::BadJson {
+            field: "body".into(),
+            problem: "must change at least one field or the status",
+        });
     }
     Ok(patch)
 }
@@ -293,7 +308,8 @@ mod tests {
     /// serde names unknown keys in its messages and paths; keys are input, so no answer may repeat one.
     #[test]
     fn unknown_keys_are_not_repeated() {
-        for body in [&br#"{"TZ9081726": "x"}"#[..], br#"{"TZ9081726": 5}"#, br#"{"name": "A", "TZ9081726": {"a": 1}}"#] {
+        for body in [&br#"{"TZ9081726": "x"}"#[..], br#"{"TZ9081726": 5}"#, br#"{"name": "A", "TZ9081726": {"a": 1}}"#]
+        {
             let err = parse_json::<CreateReport>(body).err().unwrap();
             let shown = format!("{err} {err:?}");
             assert!(!shown.contains("TZ9081726"), "{shown}");

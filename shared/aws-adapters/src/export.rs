@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use domain::StoreError;
 use domain::error::ExportError;
 use domain::ports::{ExportSink, ExportStateStore};
-use domain::StoreError;
 
 use crate::sdk_error::describe;
 
@@ -78,7 +78,11 @@ impl ExportStateStore for S3ExportState {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(StoreError::Unavailable(describe("GetObject", &e).text)),
         };
-        let bytes = out.body.collect().await.map_err(|_| StoreError::Unavailable("GetObject: the body could not be read".to_owned()))?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|_| StoreError::Unavailable("GetObject: the body could not be read".to_owned()))?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
@@ -97,7 +101,11 @@ impl ExportStateStore for S3ExportState {
 }
 
 /// Creates the export bucket where SAM would have (emulators, local runs). An existing bucket of ours is fine.
-pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<(), domain::error::ExportError> {
+pub async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    region: &str,
+) -> Result<(), domain::error::ExportError> {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let mut request = client.create_bucket().bucket(bucket);
     // us-east-1 is the one region that refuses an explicit location constraint.
@@ -109,10 +117,11 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: &s
     match request.send().await {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
-        Err(e) => Err(domain::error::ExportError(format!("CreateBucket: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))),
+        Err(e) => {
+            Err(domain::error::ExportError(format!("CreateBucket: {}", aws_sdk_s3::error::DisplayErrorContext(&e))))
+        }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

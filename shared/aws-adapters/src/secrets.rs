@@ -7,7 +7,8 @@ use crate::sdk_error::describe;
 /// The value of a secret (its string, or its binary). Errors carry the SDK error code only, never the secret's id
 /// or value.
 pub async fn fetch_secret(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<Vec<u8>, String> {
-    let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| describe("GetSecretValue", &e).text)?;
+    let out =
+        client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| describe("GetSecretValue", &e).text)?;
     if let Some(text) = out.secret_string() {
         return Ok(text.as_bytes().to_vec());
     }

@@ -66,7 +66,13 @@ fn specs(names: &TableNames) -> [Table<'_>; 6] {
         },
         Table { name: &names.idempotency, sort_key: None, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
         // Graph export sources: pk `linelist#<prefecture>` / sk the list's No; pk `switch` / sk the prefecture.
-        Table { name: &names.graph_sources, sort_key: Some("sk"), attributes: &[("pk", S), ("sk", S)], indexes: Vec::new(), ttl: false },
+        Table {
+            name: &names.graph_sources,
+            sort_key: Some("sk"),
+            attributes: &[("pk", S), ("sk", S)],
+            indexes: Vec::new(),
+            ttl: false,
+        },
         Table {
             name: &names.links,
             sort_key: None,

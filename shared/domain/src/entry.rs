@@ -10,7 +10,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::error::{FieldError, Problem, ValidationError};
 use crate::keyed_hash::{KeyedHash, KeyedHasher};
 use crate::pii::{PassportNumber, PersonName};
-use crate::report::{parse_date, parse_nationality, Sex};
+use crate::report::{Sex, parse_date, parse_nationality};
 
 /// Result of the test taken at the border.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,7 +22,8 @@ pub enum EntryTestResult {
 }
 
 impl EntryTestResult {
-    pub const ALL: [EntryTestResult; 3] = [EntryTestResult::Negative, EntryTestResult::Positive, EntryTestResult::NotTested];
+    pub const ALL: [EntryTestResult; 3] =
+        [EntryTestResult::Negative, EntryTestResult::Positive, EntryTestResult::NotTested];
 
     /// The wire and CSV spelling.
     pub fn as_str(self) -> &'static str {
@@ -36,10 +37,9 @@ impl EntryTestResult {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         match raw.trim() {
             "" => Err(FieldError::new(field, Problem::Missing)),
-            t => Self::ALL
-                .into_iter()
-                .find(|r| r.as_str() == t)
-                .ok_or_else(|| FieldError::new(field, Problem::Invalid("must be one of: negative, positive, not_tested"))),
+            t => Self::ALL.into_iter().find(|r| r.as_str() == t).ok_or_else(|| {
+                FieldError::new(field, Problem::Invalid("must be one of: negative, positive, not_tested"))
+            }),
         }
     }
 }
@@ -282,7 +282,12 @@ impl Checker {
         raw.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
-    fn required<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<T> {
+    fn required<T>(
+        &mut self,
+        field: &str,
+        raw: &Option<String>,
+        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
+    ) -> Option<T> {
         match Self::present(raw) {
             Some(v) => parse(field, v).map_err(|e| self.errors.push(e)).ok(),
             None => {
@@ -293,7 +298,12 @@ impl Checker {
     }
 
     /// `Some(None)` when absent, `None` when present but refused.
-    fn optional<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<Option<T>> {
+    fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: &Option<String>,
+        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
+    ) -> Option<Option<T>> {
         match Self::present(raw) {
             Some(v) => parse(field, v).map(Some).map_err(|e| self.errors.push(e)).ok(),
             None => Some(None),
@@ -334,10 +344,18 @@ impl EntryRecord {
         }
         if let (Some(dob), Some(entry)) = (dob, entry_date) {
             c.rule(dob <= entry, "date_of_birth", "must not be after entry_date");
-            c.rule(entry.years_since(dob).is_none_or(|age| age <= MAX_AGE_AT_ENTRY), "date_of_birth", "gives an age over 120 years at entry");
+            c.rule(
+                entry.years_since(dob).is_none_or(|age| age <= MAX_AGE_AT_ENTRY),
+                "date_of_birth",
+                "gives an age over 120 years at entry",
+            );
         }
         if let (Some(Some(test)), Some(entry)) = (test_date, entry_date) {
-            c.rule(entry.checked_add_days(Days::new(TEST_DAYS_AFTER_ENTRY)).is_none_or(|last| test <= last), "test_date", "must not be more than 1 day after entry_date");
+            c.rule(
+                entry.checked_add_days(Days::new(TEST_DAYS_AFTER_ENTRY)).is_none_or(|last| test <= last),
+                "test_date",
+                "must not be more than 1 day after entry_date",
+            );
         }
         if let (Some(Some(test)), Some(dob)) = (test_date, dob) {
             c.rule(test >= dob, "test_date", "must not be before date_of_birth");
@@ -348,8 +366,19 @@ impl EntryRecord {
         if !c.errors.is_empty() {
             return Err(ValidationError(c.errors));
         }
-        let (Some(entry_id), Some(passport), Some(nationality), Some(family_name), Some(given_names), Some(dob), Some(sex), Some(entry_date), Some(port), Some(result), Some(test_date)) =
-            (entry_id, passport, nationality, family_name, given_names, dob, sex, entry_date, port, result, test_date)
+        let (
+            Some(entry_id),
+            Some(passport),
+            Some(nationality),
+            Some(family_name),
+            Some(given_names),
+            Some(dob),
+            Some(sex),
+            Some(entry_date),
+            Some(port),
+            Some(result),
+            Some(test_date),
+        ) = (entry_id, passport, nationality, family_name, given_names, dob, sex, entry_date, port, result, test_date)
         else {
             // Every None above pushed an error, so this is unreachable; answer as a validation error regardless.
             return Err(ValidationError(vec![FieldError::new("record", Problem::Invalid("incomplete"))]));

@@ -171,7 +171,13 @@ impl LinkageSummary {
             reviews_confirmed: 0,
             reviews_rejected: 0,
             entrants: Vec::new(),
-            negative_then_diagnosed_28d: ShareWithInterval { count: 0, total: 0, share: 0.0, ci95_low: 0.0, ci95_high: 0.0 },
+            negative_then_diagnosed_28d: ShareWithInterval {
+                count: 0,
+                total: 0,
+                share: 0.0,
+                ci95_low: 0.0,
+                ci95_high: 0.0,
+            },
             days_entry_to_diagnosis: Vec::new(),
             prefectures: Vec::new(),
         }

@@ -49,11 +49,8 @@ redacted!(PassportNumber, "PassportNumber");
 
 impl PassportNumber {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let folded: String = nfkc(raw)
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .flat_map(char::to_uppercase)
-            .collect();
+        let folded: String =
+            nfkc(raw).chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
         if folded.is_empty() {
             return Err(FieldError::new(field, Problem::Missing));
         }
@@ -80,12 +77,12 @@ impl PhoneNumber {
             return Err(FieldError::new(field, Problem::Missing));
         }
         let international = trimmed.starts_with('+');
-        let digits: String = trimmed
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
-            .collect();
+        let digits: String = trimmed.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+')).collect();
         if !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(FieldError::new(field, Problem::Invalid("only digits, spaces, hyphens and a leading + are allowed")));
+            return Err(FieldError::new(
+                field,
+                Problem::Invalid("only digits, spaces, hyphens and a leading + are allowed"),
+            ));
         }
         let e164 = if international {
             digits
@@ -96,7 +93,10 @@ impl PhoneNumber {
             }
             format!("81{national}")
         } else {
-            return Err(FieldError::new(field, Problem::Invalid("use a domestic number starting with 0 or E.164 starting with +")));
+            return Err(FieldError::new(
+                field,
+                Problem::Invalid("use a domestic number starting with 0 or E.164 starting with +"),
+            ));
         };
         // E.164: country code first digit 1-9, at most 15 digits.
         if !(8..=15).contains(&e164.len()) || e164.starts_with('0') {

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use crate::cycle::{Cycle, CycleId, IssuedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError};
+use crate::graphs::CaseFact;
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
-use crate::graphs::CaseFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
 use crate::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
@@ -207,7 +207,11 @@ pub trait GraphSourceStore: Send + Sync {
     /// All imported cases of a prefecture, in no particular order.
     async fn linelist_cases(&self, prefecture: PrefectureCode) -> Result<Vec<LineListCase>, StoreError>;
     /// Sets (or with `None` clears) the date from which the prefecture's series come from HER-SYS reports.
-    async fn set_hersys_from(&self, prefecture: PrefectureCode, from: Option<chrono::NaiveDate>) -> Result<(), StoreError>;
+    async fn set_hersys_from(
+        &self,
+        prefecture: PrefectureCode,
+        from: Option<chrono::NaiveDate>,
+    ) -> Result<(), StoreError>;
     /// Every prefecture's switch date.
     async fn hersys_from(&self) -> Result<crate::graphs::Sources, StoreError>;
     /// A number that grows with every `put_linelist_cases` (0 before any): the export counts the line lists again

@@ -249,7 +249,12 @@ impl Checker {
         r.map_err(|e| self.errors.push(e)).ok()
     }
 
-    fn required<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<T> {
+    fn required<T>(
+        &mut self,
+        field: &str,
+        raw: &Option<String>,
+        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
+    ) -> Option<T> {
         match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(v) => self.take(parse(field, v)),
             None => {
@@ -259,7 +264,12 @@ impl Checker {
         }
     }
 
-    fn optional<T>(&mut self, field: &str, raw: &Option<String>, parse: impl FnOnce(&str, &str) -> Result<T, FieldError>) -> Option<Option<T>> {
+    fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: &Option<String>,
+        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
+    ) -> Option<Option<T>> {
         match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(v) => self.take(parse(field, v)).map(Some),
             None => Some(None),
@@ -307,12 +317,22 @@ pub fn parse_nationality(field: &str, raw: &str) -> Result<String, FieldError> {
 
 impl CaseReport {
     /// Validates a new report. `today` is the Japan date now: no date may lie after it.
-    pub fn from_input(input: &ReportInput, id: ReportId, hasher: &KeyedHasher, now: Instant, today: NaiveDate) -> Result<Self, ValidationError> {
+    pub fn from_input(
+        input: &ReportInput,
+        id: ReportId,
+        hasher: &KeyedHasher,
+        now: Instant,
+        today: NaiveDate,
+    ) -> Result<Self, ValidationError> {
         let mut c = Checker::default();
-        let hc = c.required("health_center_code", &input.health_center_code, |f, v| parse_code(f, v, &[4, 5, 6], "must be the 4 to 6 digit health-centre code"));
+        let hc = c.required("health_center_code", &input.health_center_code, |f, v| {
+            parse_code(f, v, &[4, 5, 6], "must be the 4 to 6 digit health-centre code")
+        });
         let case_number = c.optional("case_number", &input.case_number, parse_text);
         let prefecture = c.required("prefecture_code", &input.prefecture_code, PrefectureCode::parse);
-        let municipality = c.required("municipality_code", &input.municipality_code, |f, v| parse_code(f, v, &[5, 6], "must be a 5 or 6 digit local-government code"));
+        let municipality = c.required("municipality_code", &input.municipality_code, |f, v| {
+            parse_code(f, v, &[5, 6], "must be a 5 or 6 digit local-government code")
+        });
         let case_type = c.required("case_type", &input.case_type, CaseType::parse);
         let sex = c.required("sex", &input.sex, Sex::parse);
         let dob = c.required("date_of_birth", &input.date_of_birth, parse_date);
@@ -360,8 +380,53 @@ impl CaseReport {
         if !c.errors.is_empty() {
             return Err(ValidationError(c.errors));
         }
-        let (Some(hc), Some(case_number), Some(prefecture), Some(municipality), Some(case_type), Some(sex), Some(dob), Some(name), Some(name_kana), Some(phone), Some(email), Some(language), Some(occupation), Some(residence), Some(report_date), Some(diagnosis_date), Some(onset_date), Some(publication_date), Some(method), Some(nationality), Some(entry_date), Some(passport)) =
-            (hc, case_number, prefecture, municipality, case_type, sex, dob, name, name_kana, phone, email, language, occupation, residence, report_date, diagnosis_date, onset_date, publication_date, method, nationality, entry_date, passport)
+        let (
+            Some(hc),
+            Some(case_number),
+            Some(prefecture),
+            Some(municipality),
+            Some(case_type),
+            Some(sex),
+            Some(dob),
+            Some(name),
+            Some(name_kana),
+            Some(phone),
+            Some(email),
+            Some(language),
+            Some(occupation),
+            Some(residence),
+            Some(report_date),
+            Some(diagnosis_date),
+            Some(onset_date),
+            Some(publication_date),
+            Some(method),
+            Some(nationality),
+            Some(entry_date),
+            Some(passport),
+        ) = (
+            hc,
+            case_number,
+            prefecture,
+            municipality,
+            case_type,
+            sex,
+            dob,
+            name,
+            name_kana,
+            phone,
+            email,
+            language,
+            occupation,
+            residence,
+            report_date,
+            diagnosis_date,
+            onset_date,
+            publication_date,
+            method,
+            nationality,
+            entry_date,
+            passport,
+        )
         else {
             // Every None above pushed an error, so this is unreachable; answer as a validation error regardless.
             return Err(ValidationError(vec![FieldError::new("report", Problem::Invalid("incomplete"))]));
@@ -431,27 +496,43 @@ impl CaseReport {
 
     /// Applies a correction and/or a status change, giving the new report. Field corrections are validated by the
     /// rules of creation (400); the status history's own rules give [`PatchError::Impossible`] (422).
-    pub fn apply_patch(&self, patch: &ReportPatch, hasher: &KeyedHasher, now: Instant, today: NaiveDate) -> Result<CaseReport, PatchError> {
+    pub fn apply_patch(
+        &self,
+        patch: &ReportPatch,
+        hasher: &KeyedHasher,
+        now: Instant,
+        today: NaiveDate,
+    ) -> Result<CaseReport, PatchError> {
         let mut input = self.to_input();
         for (field, value) in &patch.corrections {
             if field == "health_center_code" || field == "case_number" {
                 // The report's identity for its health centre: correcting it would orphan the uniqueness claim.
-                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(field.as_str(), Problem::Invalid("cannot be changed"))])));
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(
+                    field.as_str(),
+                    Problem::Invalid("cannot be changed"),
+                )])));
             }
             // An unknown name is not repeated: it is input, and could be anything.
             let Some(slot) = input.field_mut(field) else {
-                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new("body", Problem::Invalid("has a field that is not a field of a report"))])));
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(
+                    "body",
+                    Problem::Invalid("has a field that is not a field of a report"),
+                )])));
             };
             *slot = value.clone();
         }
-        let mut next = CaseReport::from_input(&input, self.id.clone(), hasher, self.created_at, today).map_err(PatchError::Invalid)?;
+        let mut next = CaseReport::from_input(&input, self.id.clone(), hasher, self.created_at, today)
+            .map_err(PatchError::Invalid)?;
         next.case_key = self.case_key.clone();
         next.created_at = self.created_at;
         next.updated_at = now;
         next.status_history = self.status_history.clone();
         if let Some(change) = &patch.status {
             if change.effective_date > today {
-                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new("effective_date", Problem::Invalid("must not be in the future (Japan time)"))])));
+                return Err(PatchError::Invalid(ValidationError(vec![FieldError::new(
+                    "effective_date",
+                    Problem::Invalid("must not be in the future (Japan time)"),
+                )])));
             }
             next.status_history.push(change.clone());
         }
@@ -461,7 +542,9 @@ impl CaseReport {
 
     /// The status history's rules: nothing after death, no status before the diagnosis, dates in order.
     fn check_history(&self) -> Result<(), PatchError> {
-        let impossible = |field: &str, why: &'static str| Err(PatchError::Impossible(ValidationError(vec![FieldError::new(field, Problem::Invalid(why))])));
+        let impossible = |field: &str, why: &'static str| {
+            Err(PatchError::Impossible(ValidationError(vec![FieldError::new(field, Problem::Invalid(why))])))
+        };
         for (i, change) in self.status_history.iter().enumerate() {
             if change.effective_date < self.diagnosis_date {
                 return impossible("effective_date", "must not be before the diagnosis date");
@@ -562,7 +645,11 @@ pub(crate) mod tests {
             ("email", |i| i.email = Some("an.example.jp".into())),
             ("preferred_language", |i| i.preferred_language = Some("fr".into())),
             ("report_date", |i| i.report_date = Some("2021-02-04".into())),
-            ("diagnosis_date", |i| { i.diagnosis_date = Some("2021-02-03".into()); i.report_date = Some("2021-02-02".into()); i.onset_date = None; }),
+            ("diagnosis_date", |i| {
+                i.diagnosis_date = Some("2021-02-03".into());
+                i.report_date = Some("2021-02-02".into());
+                i.onset_date = None;
+            }),
             ("onset_date", |i| i.onset_date = Some("2021-02-03".into())),
             ("publication_date", |i| i.publication_date = Some("2021-02-04".into())),
             ("diagnosis_method", |i| i.diagnosis_method = Some("xray".into())),
@@ -600,7 +687,10 @@ pub(crate) mod tests {
     fn patch(corrections: &[(&str, Option<&str>)], status: Option<(Status, &str)>) -> ReportPatch {
         ReportPatch {
             corrections: corrections.iter().map(|(f, v)| (f.to_string(), v.map(str::to_owned))).collect(),
-            status: status.map(|(status, d)| StatusChange { status, effective_date: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap() }),
+            status: status.map(|(status, d)| StatusChange {
+                status,
+                effective_date: NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(),
+            }),
         }
     }
 
@@ -634,14 +724,20 @@ pub(crate) mod tests {
         let home = apply(&r, &patch(&[], Some((Status::HomeCare, "2021-02-02")))).unwrap();
         let died = apply(&home, &patch(&[], Some((Status::Died, "2021-02-05")))).unwrap();
         for (base, status, date) in [
-            (&died, Status::Released, "2021-02-06"),       // after death
-            (&r, Status::Hospitalized, "2021-02-01"),      // before the diagnosis
-            (&home, Status::Hospitalized, "2021-02-01"),   // before the diagnosis and the previous status
+            (&died, Status::Released, "2021-02-06"),     // after death
+            (&r, Status::Hospitalized, "2021-02-01"),    // before the diagnosis
+            (&home, Status::Hospitalized, "2021-02-01"), // before the diagnosis and the previous status
         ] {
-            assert!(matches!(apply(base, &patch(&[], Some((status, date)))), Err(PatchError::Impossible(_))), "{status:?} {date}");
+            assert!(
+                matches!(apply(base, &patch(&[], Some((status, date)))), Err(PatchError::Impossible(_))),
+                "{status:?} {date}"
+            );
         }
         // A correction that moves the diagnosis after a recorded status is impossible too.
-        assert!(matches!(apply(&home, &patch(&[("diagnosis_date", Some("2021-02-03")), ("report_date", Some("2021-02-03"))], None)), Err(PatchError::Impossible(_))));
+        assert!(matches!(
+            apply(&home, &patch(&[("diagnosis_date", Some("2021-02-03")), ("report_date", Some("2021-02-03"))], None)),
+            Err(PatchError::Impossible(_))
+        ));
         // Dates in the future are malformed, not impossible.
         assert!(matches!(apply(&r, &patch(&[], Some((Status::HomeCare, "2021-03-01")))), Err(PatchError::Invalid(_))));
     }

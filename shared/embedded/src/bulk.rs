@@ -43,7 +43,9 @@ impl PassportIndex {
         match self {
             PassportIndex::Keep => false,
             PassportIndex::Rebuild => true,
-            PassportIndex::Auto => loaded >= REBUILD_MIN_ROWS && stored <= loaded.saturating_mul(REBUILD_MAX_STORED_PER_LOADED),
+            PassportIndex::Auto => {
+                loaded >= REBUILD_MIN_ROWS && stored <= loaded.saturating_mul(REBUILD_MAX_STORED_PER_LOADED)
+            }
         }
     }
 }
@@ -72,20 +74,26 @@ impl std::fmt::Debug for EntryImport {
 
 impl SqliteStores {
     /// Prepares the store for loading about `expected_rows` entry records through `put_entries`.
-    pub async fn begin_entry_import(&self, expected_rows: u64, index: PassportIndex) -> Result<EntryImport, StoreError> {
+    pub async fn begin_entry_import(
+        &self,
+        expected_rows: u64,
+        index: PassportIndex,
+    ) -> Result<EntryImport, StoreError> {
         let db = self.db.clone();
         let index_dropped = self
             .db
             .run(move |conn: &mut Connection| {
                 // Entries are never deleted, so the largest rowid bounds the row count, read in O(log n).
-                let stored: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM entries", [], |r| r.get(0)).map_err(sql)?;
+                let stored: i64 =
+                    conn.query_row("SELECT coalesce(max(rowid), 0) FROM entries", [], |r| r.get(0)).map_err(sql)?;
                 let drop = index.rebuilds(expected_rows, u64::try_from(stored).unwrap_or(0));
                 if drop {
                     conn.execute_batch("DROP INDEX IF EXISTS entries_by_passport;").map_err(sql)?;
                 }
                 // Checkpoints are where WAL mode syncs (the log before, the database after); one every 40 MB of log
                 // instead of every 4 MB keeps the syncs, and so the durability, but ten times fewer of them.
-                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES};")).map_err(sql)?;
+                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES};"))
+                    .map_err(sql)?;
                 Ok::<_, StoreError>(drop)
             })
             .await?;
@@ -108,7 +116,8 @@ impl EntryImport {
                 if rebuild {
                     conn.execute_batch(ENTRIES_BY_PASSPORT).map_err(sql)?;
                 }
-                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES};")).map_err(sql)?;
+                conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES};"))
+                    .map_err(sql)?;
                 // Best effort: another connection reading the file can hold part of the WAL; that is not an error.
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(sql)?;
                 Ok(())

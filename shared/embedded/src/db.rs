@@ -12,23 +12,24 @@ use rusqlite::Connection;
 /// existing file changes nothing.
 /// Brings files made by earlier versions up to the schema (columns added since).
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_case_key = conn
-        .prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'case_key'")?
-        .exists([])?;
+    let has_case_key = conn.prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'case_key'")?.exists([])?;
     if !has_case_key {
         conn.execute_batch("ALTER TABLE reports ADD COLUMN case_key TEXT;")?;
     }
     // A report is unique by (health centre, case number), held as a keyed hash.
-    conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS reports_by_case ON reports (case_key) WHERE case_key IS NOT NULL;")?;
-    let has_updated_at = conn
-        .prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'updated_at'")?
-        .exists([])?;
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS reports_by_case ON reports (case_key) WHERE case_key IS NOT NULL;",
+    )?;
+    let has_updated_at =
+        conn.prepare("SELECT 1 FROM pragma_table_info('reports') WHERE name = 'updated_at'")?.exists([])?;
     if !has_updated_at {
         // Rows written before stay NULL (out of the index): the graph export's first, full run counts them.
         conn.execute_batch("ALTER TABLE reports ADD COLUMN updated_at TEXT;")?;
     }
     // The write-time index of the daily graph export (`report_ids_changed_since`).
-    conn.execute_batch("CREATE INDEX IF NOT EXISTS reports_by_change ON reports (updated_at) WHERE updated_at IS NOT NULL;")
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS reports_by_change ON reports (updated_at) WHERE updated_at IS NOT NULL;",
+    )
 }
 
 const SCHEMA: &str = "
@@ -128,7 +129,8 @@ CREATE TABLE IF NOT EXISTS opted_out_phones (
 
 /// The entries' passport index. Part of the schema; a bulk import may drop it and runs this again at its end (and
 /// every opening runs it too, so an import that died midway leaves no file without it).
-pub(crate) const ENTRIES_BY_PASSPORT: &str = "CREATE INDEX IF NOT EXISTS entries_by_passport ON entries (passport_hash);";
+pub(crate) const ENTRIES_BY_PASSPORT: &str =
+    "CREATE INDEX IF NOT EXISTS entries_by_passport ON entries (passport_hash);";
 
 /// A shared connection. rusqlite is synchronous, so every call runs on tokio's blocking pool; one mutex
 /// serialises them, which SQLite would do for writers anyway.
@@ -190,7 +192,10 @@ impl Db {
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    pub(crate) async fn run<T, E>(&self, f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    pub(crate) async fn run<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
     where
         T: Send + 'static,
         E: Unavailable + Send + 'static,
@@ -202,7 +207,10 @@ impl Db {
     }
 
     /// Runs `f` with the connection on the current thread, for the synchronous developer helpers.
-    pub(crate) fn run_blocking<T, E: Unavailable>(&self, f: impl FnOnce(&mut Connection) -> Result<T, E>) -> Result<T, E> {
+    pub(crate) fn run_blocking<T, E: Unavailable>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         // A poisoned mutex means a call panicked midway; SQLite rolled its transaction back, but refuse anyway
         // rather than guess about the connection's state.
         let mut conn = self.0.lock().map_err(|_| E::unavailable("the database lock is poisoned".to_owned()))?;

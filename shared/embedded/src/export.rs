@@ -22,7 +22,8 @@ impl DirExportSink {
 
 /// Joins a relative `/`-separated object path under `root`, refusing anything that could leave it.
 fn target(root: &Path, path: &str) -> Result<PathBuf, ExportError> {
-    let refused = || ExportError(format!("refused object path {path:?}: it must be relative, without . or .. segments"));
+    let refused =
+        || ExportError(format!("refused object path {path:?}: it must be relative, without . or .. segments"));
     let mut out = root.to_path_buf();
     for segment in path.split('/') {
         // Backslashes and NULs are refused too: the former is a separator on Windows, the latter cut paths short.

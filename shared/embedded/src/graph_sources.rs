@@ -5,17 +5,17 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::error::StoreError;
 use domain::graphs::linelist::LineListCase;
-use domain::graphs::state::{decode_fact, encode_fact, CountedFact};
+use domain::graphs::state::{CountedFact, decode_fact, encode_fact};
 use domain::graphs::{CaseFact, Sources};
 use domain::ports::{ExportStateStore, GraphSourceStore};
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 const LINELIST_GENERATION: &str = "linelist_generation";
 const EXPORT_STATE: &str = "export_state";
 
-use crate::stores::{decode, encode, immediate, sql, SqliteStores};
+use crate::stores::{SqliteStores, decode, encode, immediate, sql};
 
 #[async_trait]
 impl GraphSourceStore for SqliteStores {
@@ -53,7 +53,8 @@ impl GraphSourceStore for SqliteStores {
         let key = prefecture.as_jis();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM linelist_cases WHERE prefecture = ?1").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT doc FROM linelist_cases WHERE prefecture = ?1").map_err(sql)?;
                 let docs = stmt.query_map([key], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "line-list case")).collect()
             })
@@ -81,13 +82,17 @@ impl GraphSourceStore for SqliteStores {
     async fn hersys_from(&self) -> Result<Sources, StoreError> {
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT prefecture, hersys_from FROM graph_switches").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT prefecture, hersys_from FROM graph_switches").map_err(sql)?;
                 let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
                 let mut sources = Sources::default();
                 for row in rows {
                     let (p, day) = row.map_err(sql)?;
-                    let prefecture = PrefectureCode::parse("prefecture", &p).map_err(|_| StoreError::Corrupt("a switch has a bad prefecture".to_owned()))?;
-                    let day = day.parse::<NaiveDate>().map_err(|_| StoreError::Corrupt("a switch has a bad date".to_owned()))?;
+                    let prefecture = PrefectureCode::parse("prefecture", &p)
+                        .map_err(|_| StoreError::Corrupt("a switch has a bad prefecture".to_owned()))?;
+                    let day = day
+                        .parse::<NaiveDate>()
+                        .map_err(|_| StoreError::Corrupt("a switch has a bad date".to_owned()))?;
                     sources.set(prefecture, Some(day));
                 }
                 Ok(sources)
@@ -111,12 +116,16 @@ impl GraphSourceStore for SqliteStores {
         let keys: Vec<String> = reports.iter().map(ToString::to_string).collect();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT fact FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT fact FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
                 keys.iter()
                     .map(|key| {
                         let bytes: Option<Vec<u8>> = stmt.query_row([key], |r| r.get(0)).optional().map_err(sql)?;
                         bytes
-                            .map(|b| decode_fact(&b).map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned())))
+                            .map(|b| {
+                                decode_fact(&b)
+                                    .map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned()))
+                            })
                             .transpose()
                     })
                     .collect()
@@ -137,7 +146,8 @@ impl GraphSourceStore for SqliteStores {
                              ON CONFLICT (report_id) DO UPDATE SET fact = excluded.fact",
                         )
                         .map_err(sql)?;
-                    let mut remove = tx.prepare_cached("DELETE FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
+                    let mut remove =
+                        tx.prepare_cached("DELETE FROM graph_counted WHERE report_id = ?1").map_err(sql)?;
                     for (key, fact) in &rows {
                         match fact {
                             Some(bytes) => put.execute(params![key, bytes]),
@@ -157,7 +167,9 @@ impl ExportStateStore for SqliteStores {
     async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
         self.db
             .run(move |conn| {
-                conn.query_row("SELECT value FROM graph_meta WHERE name = ?1", [EXPORT_STATE], |r| r.get(0)).optional().map_err(sql)
+                conn.query_row("SELECT value FROM graph_meta WHERE name = ?1", [EXPORT_STATE], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)
             })
             .await
     }
@@ -212,9 +224,14 @@ impl SqliteStores {
 
     /// About `n` distinct stored reports picked at random by row id (a seeded draw), with their versions: the
     /// reports a benchmark changes. Reads only the rows it picks.
-    pub fn reports_at_random(&self, n: u64, seed: u64) -> Result<Vec<domain::ports::Versioned<domain::report::CaseReport>>, StoreError> {
+    pub fn reports_at_random(
+        &self,
+        n: u64,
+        seed: u64,
+    ) -> Result<Vec<domain::ports::Versioned<domain::report::CaseReport>>, StoreError> {
         self.db.run_blocking(move |conn| {
-            let max: i64 = conn.query_row("SELECT coalesce(max(rowid), 0) FROM reports", [], |r| r.get(0)).map_err(sql)?;
+            let max: i64 =
+                conn.query_row("SELECT coalesce(max(rowid), 0) FROM reports", [], |r| r.get(0)).map_err(sql)?;
             let mut picked = std::collections::BTreeSet::new();
             let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             let mut stmt = conn.prepare_cached("SELECT version, doc FROM reports WHERE rowid = ?1").map_err(sql)?;
@@ -230,10 +247,13 @@ impl SqliteStores {
                 if !picked.insert(rowid) {
                     continue;
                 }
-                if let Some((version, doc)) =
-                    stmt.query_row([rowid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional().map_err(sql)?
+                if let Some((version, doc)) = stmt
+                    .query_row([rowid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .optional()
+                    .map_err(sql)?
                 {
-                    let version = u64::try_from(version).map_err(|_| StoreError::Corrupt("a negative version".to_owned()))?;
+                    let version =
+                        u64::try_from(version).map_err(|_| StoreError::Corrupt("a negative version".to_owned()))?;
                     out.push(domain::ports::Versioned { value: decode(&doc, "report")?, version });
                 }
             }

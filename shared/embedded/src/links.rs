@@ -40,8 +40,10 @@ impl LinkStore for SqliteStores {
         let pk = report.as_str().to_owned();
         self.db
             .run(move |conn| {
-                let doc: Option<String> =
-                    conn.query_row("SELECT doc FROM links WHERE pk = ?1", [pk], |r| r.get(0)).optional().map_err(sql)?;
+                let doc: Option<String> = conn
+                    .query_row("SELECT doc FROM links WHERE pk = ?1", [pk], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
                 doc.map(|d| decode(&d, "decision")).transpose()
             })
             .await
@@ -71,7 +73,8 @@ impl LinkStore for SqliteStores {
         let hc = health_center.to_owned();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM links WHERE review_hc = ?1 ORDER BY pk").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT doc FROM links WHERE review_hc = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([hc], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "decision")).collect()
             })
@@ -91,9 +94,13 @@ impl LinkStore for SqliteStores {
                     return Err(StoreError::VersionConflict { expected: 0 });
                 }
                 decision.review = Some(review);
-                let (doc, reviewed, hc) = (encode(&decision, "decision")?, decision.is_reviewed(), queue_key(&decision));
-                tx.execute("UPDATE links SET doc = ?2, reviewed = ?3, review_hc = ?4 WHERE pk = ?1", params![pk, doc, reviewed, hc])
-                    .map_err(sql)?;
+                let (doc, reviewed, hc) =
+                    (encode(&decision, "decision")?, decision.is_reviewed(), queue_key(&decision));
+                tx.execute(
+                    "UPDATE links SET doc = ?2, reviewed = ?3, review_hc = ?4 WHERE pk = ?1",
+                    params![pk, doc, reviewed, hc],
+                )
+                .map_err(sql)?;
                 tx.commit().map_err(sql)?;
                 Ok(decision)
             })
@@ -117,8 +124,10 @@ impl LinkStore for SqliteStores {
     async fn get_summary(&self) -> Result<Option<LinkageSummary>, StoreError> {
         self.db
             .run(move |conn| {
-                let doc: Option<String> =
-                    conn.query_row("SELECT doc FROM links WHERE pk = ?1", [SUMMARY_PK], |r| r.get(0)).optional().map_err(sql)?;
+                let doc: Option<String> = conn
+                    .query_row("SELECT doc FROM links WHERE pk = ?1", [SUMMARY_PK], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
                 doc.map(|d| decode(&d, "summary")).transpose()
             })
             .await

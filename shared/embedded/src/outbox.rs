@@ -48,9 +48,9 @@ fn sql(e: rusqlite::Error) -> NotifyError {
 }
 
 fn opted_out(conn: &Connection, phone: &str) -> Result<bool, NotifyError> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM opted_out_phones WHERE phone = ?1)", [phone], |r| r.get(0)).map_err(sql)
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM opted_out_phones WHERE phone = ?1)", [phone], |r| r.get(0))
+        .map_err(sql)
 }
-
 
 impl Outbox {
     /// Opens the SQLite file (creating it and the schema if need be): the server's `hersys.sqlite3`.
@@ -70,7 +70,8 @@ impl Outbox {
     /// Puts a phone on the opt-out list (what a patient's "STOP" reply does at SNS). Idempotent.
     pub fn opt_out(&self, phone: &PhoneNumber) -> Result<(), NotifyError> {
         self.db.run_blocking(|conn| {
-            conn.execute("INSERT OR IGNORE INTO opted_out_phones (phone) VALUES (?1)", [phone.expose()]).map_err(sql)?;
+            conn.execute("INSERT OR IGNORE INTO opted_out_phones (phone) VALUES (?1)", [phone.expose()])
+                .map_err(sql)?;
             Ok(())
         })
     }
@@ -83,7 +84,14 @@ impl Outbox {
                 .map_err(sql)?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
                 })
                 .map_err(sql)?;
             rows.map(|row| {
@@ -117,7 +125,13 @@ impl Notifier for Outbox {
                 let accepted_at = Utc::now().trunc_subsecs(6);
                 conn.execute(
                     "INSERT INTO outbox (accepted_at, channel, recipient, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![accepted_at.to_rfc3339_opts(SecondsFormat::Micros, true), channel.as_str(), recipient, subject, body],
+                    params![
+                        accepted_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                        channel.as_str(),
+                        recipient,
+                        subject,
+                        body
+                    ],
                 )
                 .map_err(sql)?;
                 Ok(Delivery { message_id: format!("outbox-{}", conn.last_insert_rowid()), accepted_at })

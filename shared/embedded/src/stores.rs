@@ -11,7 +11,7 @@ use domain::keyed_hash::KeyedHash;
 use domain::ports::{CycleStore, EntryStore, IdempotencyStore, PutOutcome, ReportStore, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
-use domain::time::{sortable_text, Instant};
+use domain::time::{Instant, sortable_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -137,7 +137,11 @@ impl SqliteStores {
 impl ReportStore for SqliteStores {
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         let doc = encode(report, "report")?;
-        let (pk, hash, pref) = (report.id.to_string(), report.passport_hash.as_ref().map(|h| h.as_str().to_owned()), report.prefecture.as_jis());
+        let (pk, hash, pref) = (
+            report.id.to_string(),
+            report.passport_hash.as_ref().map(|h| h.as_str().to_owned()),
+            report.prefecture.as_jis(),
+        );
         let case_key = report.case_key.as_ref().map(|k| k.as_str().to_owned());
         let written = sortable_text(report.updated_at);
         self.db
@@ -163,14 +167,19 @@ impl ReportStore for SqliteStores {
                     .query_row("SELECT version, doc FROM reports WHERE pk = ?1", [pk], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
                     .map_err(sql)?;
-                row.map(|(v, doc)| Ok(Versioned { value: decode(&doc, "report")?, version: version_of(v)? })).transpose()
+                row.map(|(v, doc)| Ok(Versioned { value: decode(&doc, "report")?, version: version_of(v)? }))
+                    .transpose()
             })
             .await
     }
 
     async fn update_report(&self, report: &CaseReport, expected_version: u64) -> Result<u64, StoreError> {
         let doc = encode(report, "report")?;
-        let (pk, hash, pref) = (report.id.to_string(), report.passport_hash.as_ref().map(|h| h.as_str().to_owned()), report.prefecture.as_jis());
+        let (pk, hash, pref) = (
+            report.id.to_string(),
+            report.passport_hash.as_ref().map(|h| h.as_str().to_owned()),
+            report.prefecture.as_jis(),
+        );
         let expected = db_version(expected_version);
         let written = sortable_text(report.updated_at);
         self.db
@@ -200,10 +209,14 @@ impl ReportStore for SqliteStores {
         let hash = passport.as_str().to_owned();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT pk FROM reports WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT pk FROM reports WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
                 let ids = stmt.query_map([hash], |r| r.get::<_, String>(0)).map_err(sql)?;
-                ids.map(|id| ReportId::parse(&id.map_err(sql)?).ok_or_else(|| StoreError::Corrupt("stored report id is not a UUID".to_owned())))
-                    .collect()
+                ids.map(|id| {
+                    ReportId::parse(&id.map_err(sql)?)
+                        .ok_or_else(|| StoreError::Corrupt("stored report id is not a UUID".to_owned()))
+                })
+                .collect()
             })
             .await
     }
@@ -212,7 +225,8 @@ impl ReportStore for SqliteStores {
         let pref = prefecture.as_jis();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM reports WHERE prefecture = ?1 ORDER BY pk").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT doc FROM reports WHERE prefecture = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([pref], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "report")).collect()
             })
@@ -225,8 +239,11 @@ impl ReportStore for SqliteStores {
             .run(move |conn| {
                 let mut stmt = conn.prepare_cached("SELECT pk FROM reports WHERE updated_at >= ?1").map_err(sql)?;
                 let ids = stmt.query_map([since], |r| r.get::<_, String>(0)).map_err(sql)?;
-                ids.map(|id| ReportId::parse(&id.map_err(sql)?).ok_or_else(|| StoreError::Corrupt("stored report id is not a UUID".to_owned())))
-                    .collect()
+                ids.map(|id| {
+                    ReportId::parse(&id.map_err(sql)?)
+                        .ok_or_else(|| StoreError::Corrupt("stored report id is not a UUID".to_owned()))
+                })
+                .collect()
             })
             .await
     }
@@ -251,7 +268,8 @@ impl ReportStore for SqliteStores {
 #[async_trait]
 impl EntryStore for SqliteStores {
     async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError> {
-        let rows = entries.iter().map(|e| Ok((e.clone(), encode(e, "entry")?))).collect::<Result<Vec<_>, StoreError>>()?;
+        let rows =
+            entries.iter().map(|e| Ok((e.clone(), encode(e, "entry")?))).collect::<Result<Vec<_>, StoreError>>()?;
         self.db
             .run(move |conn| {
                 // One transaction only to batch the writes; each record's outcome is still its own. The statements
@@ -286,7 +304,10 @@ impl EntryStore for SqliteStores {
         let pk = entry_id.to_owned();
         self.db
             .run(move |conn| {
-                let doc: Option<String> = conn.query_row("SELECT doc FROM entries WHERE pk = ?1", [pk], |r| r.get(0)).optional().map_err(sql)?;
+                let doc: Option<String> = conn
+                    .query_row("SELECT doc FROM entries WHERE pk = ?1", [pk], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
                 doc.map(|d| decode(&d, "entry")).transpose()
             })
             .await
@@ -296,7 +317,8 @@ impl EntryStore for SqliteStores {
         let hash = passport.as_str().to_owned();
         self.db
             .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM entries WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT doc FROM entries WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([hash], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
             })
@@ -345,7 +367,9 @@ impl CycleStore for SqliteStores {
         self.db
             .run(move |conn| {
                 let row: Option<(i64, String)> = conn
-                    .query_row("SELECT version, doc FROM processing_numbers WHERE pk = ?1", [pk], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row("SELECT version, doc FROM processing_numbers WHERE pk = ?1", [pk], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()
                     .map_err(sql)?;
                 row.map(|(v, doc)| Ok(Versioned { value: decode(&doc, "cycle")?, version: version_of(v)? })).transpose()
@@ -353,11 +377,20 @@ impl CycleStore for SqliteStores {
             .await
     }
 
-    async fn advance_cycle(&self, cycle: &Cycle, expected_version: u64, changed: &[IssuedNumber], new_number: Option<&IssuedNumber>) -> Result<u64, StoreError> {
+    async fn advance_cycle(
+        &self,
+        cycle: &Cycle,
+        expected_version: u64,
+        changed: &[IssuedNumber],
+        new_number: Option<&IssuedNumber>,
+    ) -> Result<u64, StoreError> {
         let pk = cycle_pk(&cycle.id);
         let (doc, report_id, due_at) = cycle_columns(cycle)?;
         let report_id = report_id.to_owned();
-        let changed = changed.iter().map(|n| Ok((number_pk(&n.hash), encode(n, "number")?))).collect::<Result<Vec<_>, StoreError>>()?;
+        let changed = changed
+            .iter()
+            .map(|n| Ok((number_pk(&n.hash), encode(n, "number")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let new_number = new_number.cloned();
         let expected = db_version(expected_version);
         self.db
@@ -377,9 +410,13 @@ impl CycleStore for SqliteStores {
                     return Err(missing_or_stale(&tx, "processing_numbers", &pk, expected_version)?);
                 };
                 for (number_pk, doc) in &changed {
-                    let n = tx.execute("UPDATE processing_numbers SET doc = ?2 WHERE pk = ?1", params![number_pk, doc]).map_err(sql)?;
+                    let n = tx
+                        .execute("UPDATE processing_numbers SET doc = ?2 WHERE pk = ?1", params![number_pk, doc])
+                        .map_err(sql)?;
                     if n == 0 {
-                        return Err(StoreError::TransactionCancelled("a number record to change does not exist".to_owned()));
+                        return Err(StoreError::TransactionCancelled(
+                            "a number record to change does not exist".to_owned(),
+                        ));
                     }
                 }
                 if let Some(number) = &new_number {
@@ -432,7 +469,8 @@ impl CycleStore for SqliteStores {
                 let mut stmt = conn
                     .prepare_cached("SELECT version, doc FROM processing_numbers WHERE report_id = ?1 ORDER BY pk")
                     .map_err(sql)?;
-                let rows = stmt.query_map([report_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
+                let rows =
+                    stmt.query_map([report_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
                 rows.map(|row| {
                     let (v, doc) = row.map_err(sql)?;
                     Ok(Versioned { value: decode(&doc, "cycle")?, version: version_of(v)? })
@@ -470,7 +508,8 @@ impl CycleStore for SqliteStores {
                 names
                     .iter()
                     .map(|name| {
-                        let v: Option<i64> = stmt.query_row(params![name, now], |r| r.get(0)).optional().map_err(sql)?;
+                        let v: Option<i64> =
+                            stmt.query_row(params![name, now], |r| r.get(0)).optional().map_err(sql)?;
                         Ok(v.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
                     })
                     .collect()

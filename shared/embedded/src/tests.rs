@@ -53,7 +53,11 @@ fn number(cycle: &Cycle, h: &str) -> IssuedNumber {
 }
 
 fn sms(to: &str, body: &str) -> OutgoingMessage {
-    OutgoingMessage { to: Recipient::Sms(PhoneNumber::parse("p", to).unwrap()), subject: String::new(), body: body.into() }
+    OutgoingMessage {
+        to: Recipient::Sms(PhoneNumber::parse("p", to).unwrap()),
+        subject: String::new(),
+        body: body.into(),
+    }
 }
 
 #[tokio::test]
@@ -68,10 +72,16 @@ async fn advance_cycle_is_all_or_nothing() {
     let next = Cycle { redeemed_generation: Some(1), next_due_at: None, ..c1.clone() };
     let expired = IssuedNumber { state: NumberState::Expired, ..a.clone() };
     let taken = IssuedNumber { cycle_id: c1.id.clone(), ..b.clone() };
-    assert!(matches!(s.advance_cycle(&next, 1, std::slice::from_ref(&expired), Some(&taken)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(
+        s.advance_cycle(&next, 1, std::slice::from_ref(&expired), Some(&taken)).await,
+        Err(StoreError::AlreadyExists)
+    ));
     // A changed record that does not exist cancels it too.
     let ghost = number(&c1, "ghost");
-    assert!(matches!(s.advance_cycle(&next, 1, &[expired.clone(), ghost], None).await, Err(StoreError::TransactionCancelled(_))));
+    assert!(matches!(
+        s.advance_cycle(&next, 1, &[expired.clone(), ghost], None).await,
+        Err(StoreError::TransactionCancelled(_))
+    ));
 
     let stored = s.get_cycle(&c1.id).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.value), (1, c1.clone()));
@@ -114,7 +124,8 @@ async fn numbers_past_purge_after_read_as_absent() {
 #[tokio::test]
 async fn due_cycles_are_oldest_first_and_limited() {
     let s = SqliteStores::open_in_memory().unwrap();
-    let (late, early, future) = (cycle(Some(t0())), cycle(Some(t0() - Duration::minutes(5))), cycle(Some(t0() + Duration::seconds(1))));
+    let (late, early, future) =
+        (cycle(Some(t0())), cycle(Some(t0() - Duration::minutes(5))), cycle(Some(t0() + Duration::seconds(1))));
     for (i, c) in [&late, &early, &future].into_iter().enumerate() {
         s.create_cycle(c, &number(c, &i.to_string())).await.unwrap();
     }
@@ -170,7 +181,9 @@ async fn the_schema_opens_twice_on_one_file() {
     let third = SqliteStores::open(&path).unwrap();
     assert_eq!(third.due_cycles(t0(), 10).await.unwrap(), vec![c.id.clone()]);
     let keys = third.all_key_values().unwrap();
-    assert!(keys.contains(&format!("cycle#{}", c.id.as_str())) && keys.contains(&format!("number#{}", hash("a").as_str())));
+    assert!(
+        keys.contains(&format!("cycle#{}", c.id.as_str())) && keys.contains(&format!("number#{}", hash("a").as_str()))
+    );
 }
 
 #[tokio::test]
@@ -186,8 +199,14 @@ async fn the_outbox_records_messages_in_order() {
 
     let got = outbox.messages().unwrap();
     assert_eq!(got.len(), 2);
-    assert_eq!((got[0].channel, got[0].recipient.as_str(), got[0].body.as_str()), (Channel::Sms, "+819012345678", "番号 12345678"));
-    assert_eq!((got[1].channel, got[1].recipient.as_str(), got[1].subject.as_str()), (Channel::Email, "an@example.jp", "Your number"));
+    assert_eq!(
+        (got[0].channel, got[0].recipient.as_str(), got[0].body.as_str()),
+        (Channel::Sms, "+819012345678", "番号 12345678")
+    );
+    assert_eq!(
+        (got[1].channel, got[1].recipient.as_str(), got[1].subject.as_str()),
+        (Channel::Email, "an@example.jp", "Your number")
+    );
     assert_eq!((d1.accepted_at, d2.accepted_at), (got[0].at, got[1].at));
     assert_ne!(d1.message_id, d2.message_id);
     assert!(got[0].id < got[1].id);
@@ -235,7 +254,9 @@ async fn the_export_sink_replaces_files_whole() {
 async fn the_export_sink_refuses_paths_leaving_its_root() {
     let dir = tempfile::tempdir().unwrap();
     let sink = DirExportSink::new(dir.path().join("export"));
-    for bad in ["../escape.csv", "csv/../../escape.csv", "/etc/escape.csv", "", "csv//x.csv", "./x.csv", "csv/", "a\\..\\x"] {
+    for bad in
+        ["../escape.csv", "csv/../../escape.csv", "/etc/escape.csv", "", "csv//x.csv", "./x.csv", "csv/", "a\\..\\x"]
+    {
         assert!(sink.put_object(bad, "text/csv", b"x".to_vec()).await.is_err(), "{bad}");
     }
     assert!(!dir.path().join("escape.csv").exists());
@@ -247,7 +268,10 @@ fn lookups_use_indexes_not_scans() {
     let s = SqliteStores::open_in_memory().unwrap();
     for (query, index) in [
         ("SELECT pk FROM processing_numbers WHERE due_at <= 1 ORDER BY due_at, pk LIMIT 5", "processing_numbers_due"),
-        ("SELECT version, doc FROM processing_numbers WHERE report_id = 'r' ORDER BY pk", "processing_numbers_by_report"),
+        (
+            "SELECT version, doc FROM processing_numbers WHERE report_id = 'r' ORDER BY pk",
+            "processing_numbers_by_report",
+        ),
         ("SELECT pk FROM reports WHERE passport_hash = 'h' ORDER BY pk", "reports_by_passport"),
         ("SELECT doc FROM reports WHERE prefecture = '13' ORDER BY pk", "reports_by_prefecture"),
         ("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk", "entries_by_passport"),
@@ -301,7 +325,10 @@ async fn a_bulk_load_without_the_index_keeps_the_store_semantics_and_rebuilds_it
     // Created if absent, unchanged if identical, conflict (stored one kept) otherwise: as without the bulk load.
     let mut changed = entry("E1", "TZ0000001");
     changed.port_of_entry = "HND".into();
-    let out = s.put_entries(&[entry("E2", "TZ0000002"), entry("E1", "TZ0000001"), changed, entry("E3", "TZ0000002")]).await.unwrap();
+    let out = s
+        .put_entries(&[entry("E2", "TZ0000002"), entry("E1", "TZ0000001"), changed, entry("E3", "TZ0000002")])
+        .await
+        .unwrap();
     assert_eq!(out, [PutOutcome::Created, PutOutcome::Unchanged, PutOutcome::Conflict, PutOutcome::Created]);
     // Lookups still answer, by a scan.
     let by_passport = s.entries_by_passport(&KeyedHash::from_stored("pp:TZ0000002".into())).await.unwrap();
@@ -322,10 +349,16 @@ async fn a_bulk_load_that_dies_midway_leaves_the_index_to_the_next_opening() {
     let s = SqliteStores::open(&path).unwrap();
     let bulk = s.begin_entry_import(10, crate::PassportIndex::Rebuild).await.unwrap();
     s.put_entries(&[entry("E1", "TZ0000001")]).await.unwrap();
-    assert!(!s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    assert!(
+        !s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport")
+    );
     drop((bulk, s));
     let reopened = SqliteStores::open(&path).unwrap();
-    assert!(reopened.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    assert!(
+        reopened
+            .query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk")
+            .contains("entries_by_passport")
+    );
     assert_eq!(reopened.entries_by_passport(&KeyedHash::from_stored("pp:TZ0000001".into())).await.unwrap().len(), 1);
 }
 
@@ -334,6 +367,8 @@ async fn a_small_bulk_load_keeps_the_index() {
     let s = SqliteStores::open_in_memory().unwrap();
     let bulk = s.begin_entry_import(100, crate::PassportIndex::Auto).await.unwrap();
     assert!(!bulk.index_dropped());
-    assert!(s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport"));
+    assert!(
+        s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport")
+    );
     bulk.finish().await.unwrap();
 }

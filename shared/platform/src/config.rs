@@ -48,12 +48,10 @@ impl Config {
         }
         let reminder_minutes = match var("REMINDER_AFTER_MINUTES") {
             None => 30,
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|m| (1..60).contains(m))
-                .ok_or(ConfigError::Invalid { name: "REMINDER_AFTER_MINUTES", why: "must be a whole number of minutes from 1 to 59" })?,
+            Some(v) => v.trim().parse::<u64>().ok().filter(|m| (1..60).contains(m)).ok_or(ConfigError::Invalid {
+                name: "REMINDER_AFTER_MINUTES",
+                why: "must be a whole number of minutes from 1 to 59",
+            })?,
         };
         let quiet = match var("QUIET_HOURS") {
             None => QuietHours::default(),

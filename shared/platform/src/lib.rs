@@ -9,4 +9,4 @@ pub mod logging;
 pub mod wiring;
 
 pub use config::{Config, ConfigError};
-pub use wiring::{aws_app, aws_app_with, embedded_app, run_scheduled, sdk_config, AwsResources, WiringError};
+pub use wiring::{AwsResources, WiringError, aws_app, aws_app_with, embedded_app, run_scheduled, sdk_config};

@@ -5,8 +5,8 @@
 
 use std::io::Write;
 
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Installs the JSON subscriber for the process, writing to stdout (Lambda ships stdout to CloudWatch Logs).
 /// Level from `RUST_LOG` (default `info`). Safe to call twice: the second call does nothing.

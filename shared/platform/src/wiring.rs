@@ -7,11 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, S3ExportState, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
+use domain::KeyedHasher;
 use domain::app::App;
 use domain::error::{ExportError, StoreError};
 use domain::ports::{ExportSink, ExportStateStore, NoMetrics};
 use domain::time::SystemClock;
-use domain::KeyedHasher;
 use embedded::{DirExportSink, SqliteStores};
 
 use crate::config::{Config, ConfigError};
@@ -91,7 +91,9 @@ pub async fn aws_app() -> Result<App, WiringError> {
     let resources = AwsResources::from_env()?;
     let sdk = sdk_config().await;
     let secret = match std::env::var("HMAC_SECRET_ARN").ok().filter(|v| !v.trim().is_empty()) {
-        Some(arn) => aws_adapters::fetch_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &arn).await.map_err(WiringError::Secret)?,
+        Some(arn) => aws_adapters::fetch_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &arn)
+            .await
+            .map_err(WiringError::Secret)?,
         None => std::env::var("HMAC_SECRET")
             .ok()
             .filter(|v| !v.trim().is_empty())

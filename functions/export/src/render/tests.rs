@@ -1,8 +1,8 @@
 //! The rendered files against the ministry's real files (headers, date forms, number forms) and the contract.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use domain::graphs::{build_series, CaseFact, Sources, Tally};
 use domain::graphs::{AgeBand, SexBand};
+use domain::graphs::{CaseFact, Sources, Tally, build_series};
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 
@@ -25,7 +25,9 @@ fn fact(code: u8, day: &str, history: &[(Status, &str)]) -> CaseFact {
         published: d(day),
         sex: Some(SexBand::Female),
         age: Some(AgeBand::of_age(42)),
-        status_history: Some(history.iter().map(|(s, day)| StatusChange { status: *s, effective_date: d(day) }).collect()),
+        status_history: Some(
+            history.iter().map(|(s, day)| StatusChange { status: *s, effective_date: d(day) }).collect(),
+        ),
         died_on: None,
     }
 }
@@ -105,7 +107,9 @@ fn json_and_manifest_follow_the_contract() {
     let g = sample();
     let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
     let files = files(&g, now, d("2021-02-01"), None);
-    let get = |path: &str| -> Value { serde_json::from_slice(&files.iter().find(|f| f.path == path).unwrap().bytes).unwrap() };
+    let get = |path: &str| -> Value {
+        serde_json::from_slice(&files.iter().find(|f| f.path == path).unwrap().bytes).unwrap()
+    };
     let daily = get("json/newly_confirmed_cases_daily.json");
     assert_eq!(daily["shape"], "daily");
     assert_eq!(daily["dates"][0], "2021-01-08");
@@ -147,7 +151,8 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
     let manifest_of = |count: u64, total: u64| -> Value {
         let mut s = LinkageSummary::empty();
         s.computed_at = Some(now);
-        s.negative_then_diagnosed_28d = ShareWithInterval { count, total, share: count as f64 / total as f64, ci95_low: 0.01, ci95_high: 0.2 };
+        s.negative_then_diagnosed_28d =
+            ShareWithInterval { count, total, share: count as f64 / total as f64, ci95_low: 0.01, ci95_high: 0.2 };
         let files = files(&sample(), now, d("2021-02-01"), Some(&s));
         serde_json::from_slice(&files.last().unwrap().bytes).unwrap()
     };

@@ -78,7 +78,10 @@ fn versioned_cycle(mut item: Item) -> Result<Versioned<Cycle>, StoreError> {
 impl DynamoStores {
     /// Runs a transaction. The inner `Err` carries the cancellation reasons (one per item, in order) for the caller
     /// to map; every other failure is already a [`StoreError`].
-    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
         // The token makes the SDK's own retries idempotent: a retry of a transaction that went through but whose
         // answer was lost succeeds again instead of failing its conditions against its own writes.
         let token = uuid::Uuid::new_v4().to_string();

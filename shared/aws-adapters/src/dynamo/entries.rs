@@ -91,7 +91,8 @@ impl EntryStore for DynamoStores {
 
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError> {
         let items = super::scan_all(self.client.scan().table_name(self.tables.name(Table::Entries)?)).await?;
-        let mut entries: Vec<EntryRecord> = items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
+        let mut entries: Vec<EntryRecord> =
+            items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
         entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
         Ok(entries)
     }

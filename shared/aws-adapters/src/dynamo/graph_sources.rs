@@ -5,10 +5,10 @@
 //! `sk` = `linelist_generation`, `value`.
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
-use domain::StoreError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use domain::StoreError;
 use domain::graphs::linelist::LineListCase;
 use domain::graphs::state::{CountedFact, decode_fact, encode_fact};
 use domain::graphs::{CaseFact, Sources};
@@ -148,7 +148,8 @@ impl GraphSourceStore for DynamoStores {
                 Some(AttributeValue::B(blob)) => blob.as_ref().to_vec(),
                 _ => return Err(StoreError::Corrupt("a counted fact item has no binary fact".to_owned())),
             };
-            let fact = decode_fact(&bytes).map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned()))?;
+            let fact = decode_fact(&bytes)
+                .map_err(|_| StoreError::Corrupt("a counted fact could not be decoded".to_owned()))?;
             by_key.insert(pk, fact);
         }
         Ok(reports.iter().map(|r| by_key.remove(&format!("counted#{}", r.as_str()))).collect())
@@ -162,7 +163,9 @@ impl GraphSourceStore for DynamoStores {
         for counted in facts {
             last.insert(counted.report.as_str(), &counted.fact);
         }
-        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(format!("BatchWriteItem: request could not be built ({e})"));
+        let built = |e: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::Unavailable(format!("BatchWriteItem: request could not be built ({e})"))
+        };
         let writes = last
             .into_iter()
             .map(|(report, fact)| {
@@ -171,9 +174,13 @@ impl GraphSourceStore for DynamoStores {
                     Some(fact) => {
                         let mut item = key;
                         item.insert("fact".to_owned(), AttributeValue::B(Blob::new(encode_fact(fact))));
-                        WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(built)?).build()
+                        WriteRequest::builder()
+                            .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(built)?)
+                            .build()
                     }
-                    None => WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(built)?).build(),
+                    None => WriteRequest::builder()
+                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(built)?)
+                        .build(),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

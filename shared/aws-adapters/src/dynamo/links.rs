@@ -74,7 +74,9 @@ impl LinkStore for DynamoStores {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(DeleteItemError::is_conditional_check_failed_exception) => Ok(false),
+            Err(e) if e.as_service_error().is_some_and(DeleteItemError::is_conditional_check_failed_exception) => {
+                Ok(false)
+            }
             Err(e) => Err(unavailable("DeleteItem", &e)),
         }
     }
@@ -135,7 +137,10 @@ impl LinkStore for DynamoStores {
         self.client
             .put_item()
             .table_name(self.tables.name(Table::Links)?)
-            .set_item(Some(Item::from([("pk".to_owned(), s(SUMMARY_PK)), ("doc".to_owned(), encode_doc("summary", summary)?)])))
+            .set_item(Some(Item::from([
+                ("pk".to_owned(), s(SUMMARY_PK)),
+                ("doc".to_owned(), encode_doc("summary", summary)?),
+            ])))
             .send()
             .await
             .map_err(|e| unavailable("PutItem", &e))?;

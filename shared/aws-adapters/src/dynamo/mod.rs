@@ -118,7 +118,8 @@ pub struct DynamoStores {
 }
 
 /// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
-const KEY_ATTRIBUTES: [&str; 7] = ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc", "changed_day"];
+const KEY_ATTRIBUTES: [&str; 7] =
+    ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc", "changed_day"];
 
 impl DynamoStores {
     pub fn new(client: Client, tables: TableNames) -> Self {
@@ -274,7 +275,8 @@ impl DynamoStores {
                 .await
                 .map_err(|e| unavailable("BatchGetItem", &e))?;
             let read = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
-            let unprocessed = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+            let unprocessed =
+                out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
             Ok((read, unprocessed))
         };
         let pages: Vec<Vec<Item>> = stream::iter(keys.chunks(100).map(<[Item]>::to_vec).collect::<Vec<_>>())
@@ -287,7 +289,11 @@ impl DynamoStores {
 
     /// Puts and deletes by BatchWriteItem: 25 a request, 8 requests in flight, unprocessed items sent again. Each
     /// item is written on its own (no transaction); every request is idempotent.
-    pub(crate) async fn batch_write(&self, table: &str, writes: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> Result<(), StoreError> {
+    pub(crate) async fn batch_write(
+        &self,
+        table: &str,
+        writes: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    ) -> Result<(), StoreError> {
         use futures::{StreamExt, TryStreamExt, stream};
         let send = |writes: Vec<aws_sdk_dynamodb::types::WriteRequest>| async move {
             let out = self
@@ -313,7 +319,9 @@ const SCAN_SEGMENTS: i32 = 8;
 
 /// Every item a Scan returns, read as parallel segments (DynamoDB's parallel scan): the hourly linkage's full reads
 /// take about the time of one segment rather than of the whole table.
-pub(crate) async fn scan_all(scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder) -> Result<Vec<Item>, StoreError> {
+pub(crate) async fn scan_all(
+    scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
     let segments = (0..SCAN_SEGMENTS).map(|segment| {
         scan.clone().segment(segment).total_segments(SCAN_SEGMENTS).into_paginator().items().send().try_collect()
     });
@@ -334,7 +342,14 @@ mod table_name_tests {
 
     #[test]
     fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
-        let names = TableNames { reports: "R".into(), entries: String::new(), cycles: "C".into(), idempotency: String::new(), graph_sources: String::new(), links: String::new() };
+        let names = TableNames {
+            reports: "R".into(),
+            entries: String::new(),
+            cycles: "C".into(),
+            idempotency: String::new(),
+            graph_sources: String::new(),
+            links: String::new(),
+        };
         assert_eq!(names.name(Table::Reports).unwrap(), "R");
         let err = names.name(Table::Entries).unwrap_err().to_string();
         assert!(err.contains("ENTRIES_TABLE"), "{err}");

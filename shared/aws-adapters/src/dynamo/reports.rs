@@ -69,7 +69,9 @@ impl ReportStore for DynamoStores {
             ]);
             return match self.transact(vec![put(report_item(report, 1)?)?, put(claim)?]).await? {
                 Ok(()) => Ok(()),
-                Err(reasons) if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) => Err(StoreError::AlreadyExists),
+                Err(reasons) if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) => {
+                    Err(StoreError::AlreadyExists)
+                }
                 Err(reasons) => Err(StoreError::TransactionCancelled(super::reason_codes(&reasons))),
             };
         }

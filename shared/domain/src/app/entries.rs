@@ -50,7 +50,11 @@ impl App {
         if !to_store.is_empty() {
             let outcomes = self.entries.put_entries(&to_store).await?;
             if outcomes.len() != to_store.len() {
-                return Err(AppError::Internal(format!("the entry store answered {} outcomes for {} records", outcomes.len(), to_store.len())));
+                return Err(AppError::Internal(format!(
+                    "the entry store answered {} outcomes for {} records",
+                    outcomes.len(),
+                    to_store.len()
+                )));
             }
             for (&at, outcome) in stored_at.iter().zip(&outcomes) {
                 if let Some(r) = results.get_mut(at) {
@@ -69,7 +73,14 @@ impl App {
         }
         let outcome = BatchOutcome { results };
         let c = outcome.counts();
-        tracing::debug!(received = c.received, created = c.created, unchanged = c.unchanged, conflicts = c.conflicts, rejected = c.rejected, "entries ingested");
+        tracing::debug!(
+            received = c.received,
+            created = c.created,
+            unchanged = c.unchanged,
+            conflicts = c.conflicts,
+            rejected = c.rejected,
+            "entries ingested"
+        );
         Ok(outcome)
     }
 }

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use super::{App, AppError};
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::{CountedFact, ExportState};
-use crate::graphs::{build_series, CaseFact, GraphSeries, Tally};
+use crate::graphs::{CaseFact, GraphSeries, Tally, build_series};
 use crate::prefecture::PrefectureCode;
 use crate::report::ReportId;
-use crate::time::{japan_date, Instant};
+use crate::time::{Instant, japan_date};
 
 /// Changed reports are read, compared and recorded this many at a time (bounded memory, batched store calls).
 const CHUNK: usize = 1_000;
@@ -136,7 +136,11 @@ impl App {
     }
 
     /// The reports written since the last run, each brought from its counted fact to its current one.
-    async fn count_changed_reports(&self, mut state: ExportState, started: Instant) -> Result<(ExportState, Recount), AppError> {
+    async fn count_changed_reports(
+        &self,
+        mut state: ExportState,
+        started: Instant,
+    ) -> Result<(ExportState, Recount), AppError> {
         // The last run's journal first: the counted facts must match its tally before any is compared.
         if !state.pending.is_empty() {
             self.record_counted_facts(&state.pending).await?;

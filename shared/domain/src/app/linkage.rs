@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use crate::entry::EntryRecord;
 use crate::error::StoreError;
+use crate::graphs::is_small_count;
 use crate::linkage::stats::{self, StatEntry, StatReport};
 use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
-use crate::graphs::is_small_count;
 use crate::links::{DecisionWrite, LinkBand, LinkDecision, LinkageSummary, Review, ReviewStatus};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
@@ -115,7 +115,9 @@ impl App {
             review: None,
         };
         match self.links.put_decision(&decision).await {
-            Ok(_) => tracing::info!(report_id = %report.id, entry_id = %entry.entry_id, "report linked by exact passport hash"),
+            Ok(_) => {
+                tracing::info!(report_id = %report.id, entry_id = %entry.entry_id, "report linked by exact passport hash")
+            }
             Err(e) => tracing::warn!(report_id = %report.id, error = %e, "exact linkage not stored"),
         }
     }
@@ -173,9 +175,10 @@ impl App {
         let mut current = stored.clone();
         let mut decided: std::collections::HashSet<ReportId> = std::collections::HashSet::new();
         for d in &decisions {
-            let (Some(report), Some(entry)) =
-                (report_of.get(d.report).and_then(|&i| reports.get(i)), entry_of.get(d.entry).and_then(|&i| entries.get(i)))
-            else {
+            let (Some(report), Some(entry)) = (
+                report_of.get(d.report).and_then(|&i| reports.get(i)),
+                entry_of.get(d.entry).and_then(|&i| entries.get(i)),
+            ) else {
                 continue;
             };
             decided.insert(report.id.clone());
@@ -204,7 +207,11 @@ impl App {
         }
         // Reports this run did not link: an earlier unreviewed scored decision goes; the exact step's links stay.
         for (id, old) in &stored {
-            if !decided.contains(id) && !old.is_reviewed() && old.method != EXACT_METHOD && self.links.remove_decision(id).await? {
+            if !decided.contains(id)
+                && !old.is_reviewed()
+                && old.method != EXACT_METHOD
+                && self.links.remove_decision(id).await?
+            {
                 run.removed += 1;
                 current.remove(id);
             }
@@ -246,7 +253,13 @@ impl App {
 
     /// Confirms or rejects a pending review of a report of `health_center` (another tenant's report, or a report
     /// without a decision, is "not found"; a decision that is not pending is a conflict).
-    pub async fn answer_review(&self, report: &ReportId, health_center: &str, reviewer: &str, answer: ReviewAnswer) -> Result<LinkDecision, AppError> {
+    pub async fn answer_review(
+        &self,
+        report: &ReportId,
+        health_center: &str,
+        reviewer: &str,
+        answer: ReviewAnswer,
+    ) -> Result<LinkDecision, AppError> {
         let decision = self.links.get_decision(report).await?.ok_or(AppError::NotFound)?;
         if decision.health_center_code != health_center {
             return Err(AppError::NotFound);
@@ -269,16 +282,30 @@ impl App {
 }
 
 /// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews.
-fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], decisions: &HashMap<ReportId, LinkDecision>) -> LinkageSummary {
+fn summarise(
+    now: Instant,
+    entries: &[EntryRecord],
+    reports: &[CaseReport],
+    decisions: &HashMap<ReportId, LinkDecision>,
+) -> LinkageSummary {
     let stat_entries: Vec<StatEntry<'_>> = entries
         .iter()
-        .map(|e| StatEntry { entry_date: e.entry_date, port_of_entry: &e.port_of_entry, nationality: &e.nationality, test_result: e.entry_test_result })
+        .map(|e| StatEntry {
+            entry_date: e.entry_date,
+            port_of_entry: &e.port_of_entry,
+            nationality: &e.nationality,
+            test_result: e.entry_test_result,
+        })
         .collect();
     let codes: Vec<String> = reports.iter().map(|r| r.prefecture.as_jis()).collect();
     let stat_reports: Vec<StatReport<'_>> = reports
         .iter()
         .zip(&codes)
-        .map(|(r, code)| StatReport { diagnosis_date: r.diagnosis_date, prefecture_code: code, has_passport: r.passport_hash.is_some() })
+        .map(|(r, code)| StatReport {
+            diagnosis_date: r.diagnosis_date,
+            prefecture_code: code,
+            has_passport: r.passport_hash.is_some(),
+        })
         .collect();
     let entry_at: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.entry_id.as_str(), i)).collect();
     let report_at: HashMap<&ReportId, usize> = reports.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
@@ -289,7 +316,9 @@ fn summarise(now: Instant, entries: &[EntryRecord], reports: &[CaseReport], deci
         .collect();
     links.sort_unstable();
     let s = stats::summarise(&stat_entries, &stat_reports, &links);
-    let status_count = |status: ReviewStatus| decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64;
+    let status_count = |status: ReviewStatus| {
+        decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64
+    };
     LinkageSummary {
         computed_at: Some(now),
         entries: entries.len() as u64,
@@ -345,7 +374,8 @@ pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
     for r in &s.days_entry_to_diagnosis {
         let _ = writeln!(days, "{},{}", r.days, count_text(r.reports));
     }
-    let mut prefectures = String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
+    let mut prefectures =
+        String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
     for r in &s.prefectures {
         let _ = writeln!(
             prefectures,

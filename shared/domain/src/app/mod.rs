@@ -3,23 +3,23 @@
 
 use std::sync::Arc;
 
+use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
-use crate::cycle::Policy;
 use crate::ports::{
-    CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore,
-    Versioned,
+    CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore, Metrics,
+    Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
-use crate::time::{japan_date, Clock};
+use crate::time::{Clock, japan_date};
 
 mod entries;
 mod graphs;
 mod linkage;
 mod processing;
 
-pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share, summary_csv};
 pub use graphs::{ExportMode, Recount};
+pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share, summary_csv};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -119,7 +119,9 @@ impl App {
         // A passport number added or corrected later (or a corrected diagnosis date) gets the exact step at once,
         // as on creation, rather than waiting for the hourly run.
         let old = &current.value;
-        if next.passport_hash.is_some() && (next.passport_hash != old.passport_hash || next.diagnosis_date != old.diagnosis_date) {
+        if next.passport_hash.is_some()
+            && (next.passport_hash != old.passport_hash || next.diagnosis_date != old.diagnosis_date)
+        {
             self.link_exactly(&next, now).await;
         }
         Ok(Versioned { value: next, version })

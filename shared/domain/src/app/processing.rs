@@ -12,15 +12,15 @@ use futures::StreamExt;
 
 use super::{App, AppError};
 use crate::cycle::{
-    number_message, reminder_message, Channel, Cycle, CycleId, CycleState, IssuedNumber, NewCycle, NotApplicable, NumberState, Step,
-    Transition,
+    Channel, Cycle, CycleId, CycleState, IssuedNumber, NewCycle, NotApplicable, NumberState, Step, Transition,
+    number_message, reminder_message,
 };
 use crate::error::{FieldError, NotifyError, Problem, StoreError, ValidationError};
 use crate::keyed_hash::KeyedHash;
 use crate::pii::ProcessingNumber;
 use crate::ports::{OutgoingMessage, Recipient, Versioned};
 use crate::report::{CaseReport, ReportId};
-use crate::time::{japan_date, Instant};
+use crate::time::{Instant, japan_date};
 
 /// Conflicting writers are retried this often before an operation gives up (the next tick tries again).
 const WRITE_ATTEMPTS: usize = 5;
@@ -206,9 +206,15 @@ impl App {
         let policy = self.policy;
         let recorded = match &sent {
             Ok(_) => self.record(&cycle.id, |c| c.number_sent(hash, accepted_at, &policy)).await?,
-            Err(NotifyError::OptedOut) => self.record(&cycle.id, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?,
-            Err(NotifyError::Rejected(_)) => self.record(&cycle.id, |c| c.number_failed(hash, true, accepted_at, &policy)).await?,
-            Err(NotifyError::Unavailable(_)) => self.record(&cycle.id, |c| c.number_failed(hash, false, accepted_at, &policy)).await?,
+            Err(NotifyError::OptedOut) => {
+                self.record(&cycle.id, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?
+            }
+            Err(NotifyError::Rejected(_)) => {
+                self.record(&cycle.id, |c| c.number_failed(hash, true, accepted_at, &policy)).await?
+            }
+            Err(NotifyError::Unavailable(_)) => {
+                self.record(&cycle.id, |c| c.number_failed(hash, false, accepted_at, &policy)).await?
+            }
         };
         if let Err(e) = &sent {
             tracing::warn!(cycle_id = %cycle.id, generation = ?cycle.current().map(|n| n.generation), error = %e, "processing number not delivered");
@@ -236,7 +242,10 @@ impl App {
                 Some(stored) => self.write(stored.version, &t).await,
                 None => {
                     let first = t.created.clone().ok_or(AppError::Internal("a new cycle without a number".into()))?;
-                    self.cycles.create_cycle(&t.cycle, &first).await.map(|()| Versioned { value: t.cycle.clone(), version: 1 })
+                    self.cycles
+                        .create_cycle(&t.cycle, &first)
+                        .await
+                        .map(|()| Versioned { value: t.cycle.clone(), version: 1 })
                 }
             };
             match written {
@@ -251,7 +260,12 @@ impl App {
 
     /// The health centre issues a number for its report, sent by `channel` in the patient's language. Any active
     /// cycle of the report is superseded first: its live number stops working and nothing more is sent for it.
-    pub async fn issue_number(&self, report_id: &ReportId, health_center: &str, channel: Channel) -> Result<CycleView, AppError> {
+    pub async fn issue_number(
+        &self,
+        report_id: &ReportId,
+        health_center: &str,
+        channel: Channel,
+    ) -> Result<CycleView, AppError> {
         let now = self.clock.now();
         let report = self.get_report(report_id).await?.value;
         if report.health_center_code != health_center {
@@ -324,7 +338,8 @@ impl App {
         };
         let record = self.cycles.get_number(&hash, now).await.map_err(AppError::from)?;
         let policy = self.policy;
-        let redeemable = |r: &IssuedNumber| matches!(r.state, NumberState::Live | NumberState::Sending) && now < r.expires_at;
+        let redeemable =
+            |r: &IssuedNumber| matches!(r.state, NumberState::Live | NumberState::Sending) && now < r.expires_at;
         if let Some(record) = record.filter(|r| parsed.is_some() && redeemable(r))
             && let Some(done) = self.record(&record.cycle_id, |c| c.redeem(&hash, now, &policy)).await?
         {
@@ -340,7 +355,10 @@ impl App {
         let purge = now + limits::window() * 2;
         self.cycles.add_to_counter(&names[0], 1, purge).await.map_err(AppError::from)?;
         self.cycles.add_to_counter(&names[2], 1, purge).await.map_err(AppError::from)?;
-        self.cycles.add_to_counter(&format!("tried#{}", hash.as_str()), 1, now + crate::cycle::KEEP_NUMBERS_FOR).await.map_err(AppError::from)?;
+        self.cycles
+            .add_to_counter(&format!("tried#{}", hash.as_str()), 1, now + crate::cycle::KEEP_NUMBERS_FOR)
+            .await
+            .map_err(AppError::from)?;
         self.bump(now, "redemption_failures", &[]).await;
         Err(RedeemError::Invalid)
     }
@@ -350,7 +368,13 @@ impl App {
         let mut run = SweepRun::default();
         let mut seen = std::collections::HashSet::new();
         loop {
-            let due: Vec<CycleId> = self.cycles.due_cycles(now, SWEEP_PAGE).await?.into_iter().filter(|id| seen.insert(id.clone())).collect();
+            let due: Vec<CycleId> = self
+                .cycles
+                .due_cycles(now, SWEEP_PAGE)
+                .await?
+                .into_iter()
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
             if due.is_empty() {
                 break;
             }
@@ -389,7 +413,9 @@ impl App {
             Step::Wait(at) => {
                 // Not due after all (quiet hours, another invocation's claim): move its due time, if it changed.
                 if let Some(waiting) = cycle.wait_until(at) {
-                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None }).await.map(|_| ())
+                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None })
+                        .await
+                        .map(|_| ())
                 } else {
                     Ok(())
                 }
@@ -418,7 +444,11 @@ impl App {
     }
 
     /// Where the cycle's messages go now, or `None` if the patient opted out (the cycle is then ended).
-    async fn reachable_recipient(&self, current: &Versioned<Cycle>, now: Instant) -> Result<Option<Recipient>, AppError> {
+    async fn reachable_recipient(
+        &self,
+        current: &Versioned<Cycle>,
+        now: Instant,
+    ) -> Result<Option<Recipient>, AppError> {
         let cycle = &current.value;
         let report = self.get_report(&cycle.report_id).await?.value;
         let Some(to) = recipient(&report, cycle.channel) else {
@@ -441,7 +471,9 @@ impl App {
     async fn reissue(&self, current: &Versioned<Cycle>, generation: u8, now: Instant) -> Result<Outcome, AppError> {
         let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
-        let claimed = self.claim_fresh_number(Some(current), |hash| current.value.claim_number(generation, hash, now, &policy)).await?;
+        let claimed = self
+            .claim_fresh_number(Some(current), |hash| current.value.claim_number(generation, hash, now, &policy))
+            .await?;
         let (claimed, number, hash) = match claimed {
             Ok(c) => c,
             Err(StoreError::VersionConflict { .. }) => return Ok(Outcome::LostRace),
@@ -502,7 +534,11 @@ impl App {
     }
 
     /// The cycles of a report of `health_center`, newest first.
-    pub async fn cycles_of_report(&self, report_id: &ReportId, health_center: &str) -> Result<Vec<CycleView>, AppError> {
+    pub async fn cycles_of_report(
+        &self,
+        report_id: &ReportId,
+        health_center: &str,
+    ) -> Result<Vec<CycleView>, AppError> {
         let report = self.get_report(report_id).await?.value;
         if report.health_center_code != health_center {
             return Err(AppError::NotFound);
@@ -518,7 +554,12 @@ impl App {
     }
 
     /// The health centre cancels an active cycle: its number stops working; nothing more is sent.
-    pub async fn cancel_cycle(&self, report_id: &ReportId, health_center: &str, cycle_id: &CycleId) -> Result<CycleView, AppError> {
+    pub async fn cancel_cycle(
+        &self,
+        report_id: &ReportId,
+        health_center: &str,
+        cycle_id: &CycleId,
+    ) -> Result<CycleView, AppError> {
         let report = self.get_report(report_id).await?.value;
         let current = self.cycles.get_cycle(cycle_id).await?.ok_or(AppError::NotFound)?;
         if report.health_center_code != health_center || current.value.report_id != *report_id {
@@ -529,7 +570,10 @@ impl App {
         }
         let now = self.clock.now();
         let policy = self.policy;
-        let done = self.record(cycle_id, |c| c.stop(CycleState::Cancelled, now, &policy)).await?.ok_or(AppError::Conflict("state"))?;
+        let done = self
+            .record(cycle_id, |c| c.stop(CycleState::Cancelled, now, &policy))
+            .await?
+            .ok_or(AppError::Conflict("state"))?;
         self.bump(now, "cancelled", &[]).await;
         self.view(done, now).await
     }

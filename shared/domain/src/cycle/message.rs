@@ -2,7 +2,7 @@
 
 use crate::pii::ProcessingNumber;
 use crate::report::Language;
-use crate::time::{japan_clock_text, Instant};
+use crate::time::{Instant, japan_clock_text};
 
 /// Subject and body of a message carrying a processing number valid until `valid_until` (shown in Japan time).
 pub fn number_message(language: Language, number: &ProcessingNumber, valid_until: Instant) -> (String, String) {
@@ -25,11 +25,15 @@ pub fn number_message(language: Language, number: &ProcessingNumber, valid_until
         ),
         Language::Zh => (
             "接触确认应用（COCOA）处理编号".to_owned(),
-            format!("您的接触确认应用（COCOA）处理编号为 {n}，有效期至 {until}（日本时间）。请在应用中选择“登记阳性信息”并输入此编号。"),
+            format!(
+                "您的接触确认应用（COCOA）处理编号为 {n}，有效期至 {until}（日本时间）。请在应用中选择“登记阳性信息”并输入此编号。"
+            ),
         ),
         Language::Ko => (
             "접촉 확인 앱(COCOA) 처리 번호".to_owned(),
-            format!("접촉 확인 앱(COCOA) 처리 번호는 {n}입니다. {until}(일본 시간)까지 유효합니다. 앱에서 \"양성 정보 등록\"을 선택하고 이 번호를 입력해 주십시오."),
+            format!(
+                "접촉 확인 앱(COCOA) 처리 번호는 {n}입니다. {until}(일본 시간)까지 유효합니다. 앱에서 \"양성 정보 등록\"을 선택하고 이 번호를 입력해 주십시오."
+            ),
         ),
     }
 }
@@ -56,11 +60,15 @@ pub fn reminder_message(language: Language, number_valid_until: Instant) -> (Str
         ),
         Language::Zh => (
             "提醒：请在 COCOA 中登记阳性信息".to_owned(),
-            format!("我们发送给您的处理编号有效期至 {until}（日本时间）。请在接触确认应用（COCOA）中登记阳性信息。登记是匿名的。"),
+            format!(
+                "我们发送给您的处理编号有效期至 {until}（日本时间）。请在接触确认应用（COCOA）中登记阳性信息。登记是匿名的。"
+            ),
         ),
         Language::Ko => (
             "알림: COCOA에 양성 정보를 등록해 주십시오".to_owned(),
-            format!("보내 드린 처리 번호는 {until}(일본 시간)까지 유효합니다. 접촉 확인 앱(COCOA)에 양성 정보를 등록해 주십시오. 등록은 익명입니다."),
+            format!(
+                "보내 드린 처리 번호는 {until}(일본 시간)까지 유효합니다. 접촉 확인 앱(COCOA)에 양성 정보를 등록해 주십시오. 등록은 익명입니다."
+            ),
         ),
     }
 }

@@ -140,11 +140,21 @@ pub struct NumberEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum Reminder {
-    Sending { claimed_at: Instant, failed_attempts: u32 },
-    Failed { failed_attempts: u32, retry_at: Instant },
-    Sent { at: Instant },
+    Sending {
+        claimed_at: Instant,
+        failed_attempts: u32,
+    },
+    Failed {
+        failed_attempts: u32,
+        retry_at: Instant,
+    },
+    Sent {
+        at: Instant,
+    },
     /// Quiet hours covered the rest of the last number's validity.
-    Skipped { at: Instant },
+    Skipped {
+        at: Instant,
+    },
 }
 
 /// One issue cycle of a report.
@@ -193,7 +203,9 @@ pub enum Step {
     /// Nothing before this instant (`None`: nothing ever again).
     Wait(Option<Instant>),
     /// Draw and send a number of this generation: a re-issue, or a fresh number for an undelivered one.
-    SendNumber { generation: u8 },
+    SendNumber {
+        generation: u8,
+    },
     SendReminder,
     /// The last number expired unused: end the cycle.
     Exhaust,
@@ -303,10 +315,9 @@ impl Cycle {
                 }
                 self.reminder_step(now, sent_at, expires_at, policy)
             }
-            NumberState::Used
-            | NumberState::Expired
-            | NumberState::Superseded
-            | NumberState::Cancelled => Step::Wait(None),
+            NumberState::Used | NumberState::Expired | NumberState::Superseded | NumberState::Cancelled => {
+                Step::Wait(None)
+            }
         }
     }
 
@@ -361,7 +372,14 @@ impl Cycle {
         (self.next_due_at != at).then(|| Cycle { next_due_at: at, ..self.clone() })
     }
 
-    fn push_claim(&mut self, generation: u8, hash: KeyedHash, now: Instant, failed_attempts: u32, policy: &Policy) -> IssuedNumber {
+    fn push_claim(
+        &mut self,
+        generation: u8,
+        hash: KeyedHash,
+        now: Instant,
+        failed_attempts: u32,
+        policy: &Policy,
+    ) -> IssuedNumber {
         self.numbers.push(NumberEntry {
             generation,
             hash: hash.clone(),
@@ -400,7 +418,13 @@ impl Cycle {
 
     /// Claims the send of a number of `generation` (what `next_step` returned), drawn as `hash`. The current number
     /// ends as expired (a re-issue) or superseded (an undelivered or orphaned one re-drawn).
-    pub fn claim_number(&self, generation: u8, hash: KeyedHash, now: Instant, policy: &Policy) -> Result<Transition, NotApplicable> {
+    pub fn claim_number(
+        &self,
+        generation: u8,
+        hash: KeyedHash,
+        now: Instant,
+        policy: &Policy,
+    ) -> Result<Transition, NotApplicable> {
         if self.next_step(now, policy) != (Step::SendNumber { generation }) {
             return Err(NotApplicable);
         }
@@ -427,7 +451,12 @@ impl Cycle {
     }
 
     /// The message service accepted the current number at `accepted_at`: its hour starts now.
-    pub fn number_sent(&self, hash: &KeyedHash, accepted_at: Instant, policy: &Policy) -> Result<Transition, NotApplicable> {
+    pub fn number_sent(
+        &self,
+        hash: &KeyedHash,
+        accepted_at: Instant,
+        policy: &Policy,
+    ) -> Result<Transition, NotApplicable> {
         let mut next = self.clone();
         let entry = match next.current_mut() {
             Some(e) if e.hash == *hash && e.state == NumberState::Sending && self.is_active() => e,
@@ -444,7 +473,13 @@ impl Cycle {
     }
 
     /// The message service failed on the current number. `permanent`: it refused the address for good.
-    pub fn number_failed(&self, hash: &KeyedHash, permanent: bool, now: Instant, policy: &Policy) -> Result<Transition, NotApplicable> {
+    pub fn number_failed(
+        &self,
+        hash: &KeyedHash,
+        permanent: bool,
+        now: Instant,
+        policy: &Policy,
+    ) -> Result<Transition, NotApplicable> {
         let mut next = self.clone();
         let entry = match next.current_mut() {
             Some(e) if e.hash == *hash && e.state == NumberState::Sending && self.is_active() => e,
@@ -493,7 +528,8 @@ impl Cycle {
             return Err(NotApplicable);
         }
         let mut next = self.clone();
-        next.reminder = Some(Reminder::Failed { failed_attempts: failed_attempts + 1, retry_at: now + policy.retry_after });
+        next.reminder =
+            Some(Reminder::Failed { failed_attempts: failed_attempts + 1, retry_at: now + policy.retry_after });
         next.next_due_at = next.due(policy);
         Ok(Transition { cycle: next, changed: Vec::new(), created: None })
     }
@@ -556,7 +592,8 @@ impl Cycle {
         if let Some(current) = next.current_mut()
             && matches!(current.state, NumberState::Live | NumberState::Sending | NumberState::Undelivered)
         {
-            current.state = if state == CycleState::Superseded { NumberState::Superseded } else { NumberState::Cancelled };
+            current.state =
+                if state == CycleState::Superseded { NumberState::Superseded } else { NumberState::Cancelled };
             let entry = current.clone();
             changed.push(self.record_of(&entry, entry.state, policy));
         }

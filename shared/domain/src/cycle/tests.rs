@@ -30,7 +30,13 @@ struct Sent(Vec<(Instant, Option<u8>)>);
 
 /// Drives a cycle one tick a minute from `from` to `to` as the re-issuer does, with a message service that accepts
 /// everything at once unless `fail` says otherwise for (tick, generation).
-fn drive(mut cycle: Cycle, from: Instant, to: Instant, policy: &Policy, fail: impl Fn(Instant, Option<u8>) -> bool) -> (Cycle, Sent) {
+fn drive(
+    mut cycle: Cycle,
+    from: Instant,
+    to: Instant,
+    policy: &Policy,
+    fail: impl Fn(Instant, Option<u8>) -> bool,
+) -> (Cycle, Sent) {
     let mut sent = Sent::default();
     let mut draws = 100;
     let mut now = from;
@@ -106,7 +112,10 @@ fn validity_starts_when_the_service_accepts_not_when_drawn() {
     let cycle = deliver_first(&cycle, accepted, &policy);
     assert_eq!(cycle.current().unwrap().expires_at, Some(accepted + Duration::minutes(60)));
     assert_eq!(cycle.next_due_at, Some(accepted + Duration::minutes(60)));
-    assert_eq!(cycle.next_step(t0 + Duration::minutes(60), &policy), Step::Wait(Some(accepted + Duration::minutes(60))));
+    assert_eq!(
+        cycle.next_step(t0 + Duration::minutes(60), &policy),
+        Step::Wait(Some(accepted + Duration::minutes(60)))
+    );
 }
 
 #[test]
@@ -172,7 +181,11 @@ fn a_failed_send_is_retried_with_a_fresh_number_of_the_same_generation() {
     let outage_end = t0 + Duration::minutes(63);
     let (cycle, sent) = drive(cycle, t0, t0 + Duration::hours(9), &policy, |now, g| g == Some(1) && now < outage_end);
     let generations: Vec<Option<u8>> = sent.0.iter().map(|(_, g)| *g).collect();
-    assert_eq!(generations, vec![Some(1), Some(2), Some(3), Some(4), None], "each generation sent once, count never exceeded");
+    assert_eq!(
+        generations,
+        vec![Some(1), Some(2), Some(3), Some(4), None],
+        "each generation sent once, count never exceeded"
+    );
     assert_eq!(sent.0[0].0, outage_end);
     let gen1: Vec<&NumberEntry> = cycle.numbers.iter().filter(|n| n.generation == 1).collect();
     assert_eq!(gen1.len(), 4, "three undelivered draws superseded, one delivered");

@@ -81,7 +81,8 @@ impl LineListHeader {
             number: find(&["No", "No.", "NO", "no", "番号"]),
             code: find(&["全国地方公共団体コード"]),
             prefecture_name: find(&["都道府県名"]),
-            published: find(&["公表_年月日", "公表年月日", "公表日"]).ok_or_else(|| err("公表_年月日", "the header has no such column"))?,
+            published: find(&["公表_年月日", "公表年月日", "公表日"])
+                .ok_or_else(|| err("公表_年月日", "the header has no such column"))?,
             age: find(&["年代"]),
             sex: find(&["性別"]),
         };

@@ -17,7 +17,9 @@ mod tally;
 use chrono::{Datelike, NaiveDate};
 
 pub use facts::{AgeBand, CaseFact, SexBand};
-pub use series::{build_series, DailySeries, Discrepancy, DiscrepancyRow, GraphSeries, SexAgeSeries, SeriesId, Sources, Week};
+pub use series::{
+    DailySeries, Discrepancy, DiscrepancyRow, GraphSeries, SeriesId, SexAgeSeries, Sources, Week, build_series,
+};
 pub use suppress::{is_small_count, suppress};
 pub use tally::Tally;
 

@@ -2,11 +2,11 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 
+use super::AREAS;
 use super::facts::{AgeBand, CELLS, DETAIL};
 use super::suppress::suppress;
 use super::tally::Tally;
-use super::AREAS;
-use crate::prefecture::{national_population_2020, PrefectureCode};
+use crate::prefecture::{PrefectureCode, national_population_2020};
 
 /// The series of the issue, in its order; ids as in `docs/export-format.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,7 +157,12 @@ struct Dense {
 
 fn dense(tally: &Tally, start: NaiveDate, days: usize) -> Dense {
     let n = days * P;
-    let mut d = Dense { new: vec![[0; CELLS]; n], deaths: vec![[0; CELLS]; n], severe: vec![[0; CELLS]; n], stocks: vec![[0; 3]; n] };
+    let mut d = Dense {
+        new: vec![[0; CELLS]; n],
+        deaths: vec![[0; CELLS]; n],
+        severe: vec![[0; CELLS]; n],
+        stocks: vec![[0; 3]; n],
+    };
     let mut severe = vec![[0i64; CELLS]; P];
     let mut stocks = vec![[0i64; 3]; P];
     let apply = |severe: &mut Vec<[i64; CELLS]>, stocks: &mut Vec<[i64; 3]>, cells: &[super::tally::Cell]| {
@@ -236,20 +241,27 @@ pub fn build_series(hersys: &Tally, linelist: &Tally, sources: &Sources, as_of: 
     let total = |row: &[i64; CELLS]| row.iter().sum::<i64>();
     let cumulative = |v: Vec<i64>| {
         let mut sum = 0;
-        v.into_iter().map(|x| {
-            sum += x;
-            sum
-        }).collect::<Vec<_>>()
+        v.into_iter()
+            .map(|x| {
+                sum += x;
+                sum
+            })
+            .collect::<Vec<_>>()
     };
     let per_area = |f: &dyn Fn(usize) -> Vec<Vec<i64>>| (0..AREAS).map(f).collect::<Vec<_>>();
     let daily = |id, tenths, areas| DailySeries { id, dates: dates.clone(), tenths, areas };
 
     let new_daily = per_area(&|a| vec![new[a].iter().map(total).collect()]);
     let population = |a: usize| -> i64 {
-        let pop = if a == 0 { national_population_2020() } else { PrefectureCode::new(a as u8).map_or(0, |p| p.info().population_2020) };
+        let pop = if a == 0 {
+            national_population_2020()
+        } else {
+            PrefectureCode::new(a as u8).map_or(0, |p| p.info().population_2020)
+        };
         i64::try_from(pop).unwrap_or(0)
     };
-    let per_100k = per_area(&|a| vec![new_daily[a][0].iter().map(|&c| round_div(c * 1_000_000, population(a))).collect()]);
+    let per_100k =
+        per_area(&|a| vec![new_daily[a][0].iter().map(|&c| round_div(c * 1_000_000, population(a))).collect()]);
     let cases_cumulative = per_area(&|a| vec![cumulative(new_daily[a][0].clone())]);
     let severe_daily = per_area(&|a| vec![severe[a].iter().map(total).collect()]);
     let deaths_daily = per_area(&|a| vec![deaths[a].iter().map(total).collect()]);
@@ -303,7 +315,11 @@ pub fn build_series(hersys: &Tally, linelist: &Tally, sources: &Sources, as_of: 
             })
             .collect()
     };
-    let sex_age = |id, data: &Vec<Vec<[i64; CELLS]>>, how| SexAgeSeries { id, periods: weeks.clone(), areas: suppress(&weekly(data, how)) };
+    let sex_age = |id, data: &Vec<Vec<[i64; CELLS]>>, how| SexAgeSeries {
+        id,
+        periods: weeks.clone(),
+        areas: suppress(&weekly(data, how)),
+    };
 
     GraphSeries {
         sex_age: vec![

@@ -154,7 +154,14 @@ mod tests {
         direct.add(&fact(5));
         assert_eq!(changed.first_day(), direct.first_day());
         assert_eq!(changed.last_day(), direct.last_day());
-        let series = |t: &Tally| crate::graphs::build_series(t, &Tally::new(), &Default::default(), NaiveDate::from_ymd_opt(2021, 3, 31).unwrap());
+        let series = |t: &Tally| {
+            crate::graphs::build_series(
+                t,
+                &Tally::new(),
+                &Default::default(),
+                NaiveDate::from_ymd_opt(2021, 3, 31).unwrap(),
+            )
+        };
         assert_eq!(series(&changed), series(&direct));
 
         // Unpublished again: it counts nowhere.

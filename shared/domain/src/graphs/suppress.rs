@@ -5,8 +5,8 @@
 //! cell is hidden or at least two are. A second cell is chosen as the smallest non-zero visible cell of the sum
 //! (a zero if there is none), which loses the least.
 
-use super::facts::{AgeBand, DETAIL};
 use super::AREAS;
+use super::facts::{AgeBand, DETAIL};
 
 /// Whether a count is small enough to identify people (1 to 4 persons): never shown in public files, here and in the
 /// linkage statistics.
@@ -17,8 +17,9 @@ pub fn is_small_count(n: u64) -> bool {
 /// `table[area][period][sex * 9 + age]` → `out[area][sex][period][age]`, `None` where suppressed.
 pub fn suppress(table: &[Vec<[i64; DETAIL]>]) -> Vec<[Vec<[Option<u64>; AgeBand::COUNT]>; 2]> {
     let periods = table.first().map_or(0, Vec::len);
-    let mut out: Vec<[Vec<[Option<u64>; AgeBand::COUNT]>; 2]> =
-        (0..table.len()).map(|_| [vec![[None; AgeBand::COUNT]; periods], vec![[None; AgeBand::COUNT]; periods]]).collect();
+    let mut out: Vec<[Vec<[Option<u64>; AgeBand::COUNT]>; 2]> = (0..table.len())
+        .map(|_| [vec![[None; AgeBand::COUNT]; periods], vec![[None; AgeBand::COUNT]; periods]])
+        .collect();
     for t in 0..periods {
         let values: Vec<[u64; DETAIL]> =
             table.iter().map(|area| area[t].map(|v| u64::try_from(v).unwrap_or(0))).collect();

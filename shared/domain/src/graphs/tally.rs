@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::facts::{CaseFact, CELLS};
+use super::facts::{CELLS, CaseFact};
 use crate::report::Status;
 
 /// The counters of one prefecture on one day.

@@ -105,10 +105,7 @@ impl LinkEntry {
             (None, None) => true,
             _ => false,
         };
-        passports
-            && self.date_of_birth == other.date_of_birth
-            && self.name == other.name
-            && self.sex == other.sex
+        passports && self.date_of_birth == other.date_of_birth && self.name == other.name && self.sex == other.sex
     }
 }
 
@@ -437,7 +434,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { thresholds: Thresholds::default(), u_sample: 400_000, em_iterations: 100, estimate_m: true, expected_match_share: 0.8, seed: 0x5EED }
+        Options {
+            thresholds: Thresholds::default(),
+            u_sample: 400_000,
+            em_iterations: 100,
+            estimate_m: true,
+            expected_match_share: 0.8,
+            seed: 0x5EED,
+        }
     }
 }
 
@@ -471,7 +475,12 @@ pub fn random_pair_counts(entries: &[LinkEntry], reports: &[LinkReport], samples
 
 /// The candidates of one report that may be linked (entered on or before the diagnosis date), with their
 /// comparison patterns.
-fn report_candidates(index: &BlockIndex, entries: &[LinkEntry], r: &LinkReport, scratch: &mut Vec<u32>) -> Vec<(u32, u16)> {
+fn report_candidates(
+    index: &BlockIndex,
+    entries: &[LinkEntry],
+    r: &LinkReport,
+    scratch: &mut Vec<u32>,
+) -> Vec<(u32, u16)> {
     index.candidates(r, scratch);
     scratch
         .iter()
@@ -483,7 +492,13 @@ fn report_candidates(index: &BlockIndex, entries: &[LinkEntry], r: &LinkReport, 
 }
 
 /// Decides one report from its scored candidates.
-fn decide(report: usize, entries: &[LinkEntry], scored: &[(u32, u16)], model: &Model, t: &Thresholds) -> Option<Decision> {
+fn decide(
+    report: usize,
+    entries: &[LinkEntry],
+    scored: &[(u32, u16)],
+    model: &Model,
+    t: &Thresholds,
+) -> Option<Decision> {
     let (best_i, best_p) = scored.iter().copied().max_by(|a, b| model.score(a.1).total_cmp(&model.score(b.1)))?;
     let best_score = model.score(best_p);
     if best_score < t.review {
@@ -524,10 +539,8 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
     );
     stats.index_keys = index.len();
     stats.phase_ms[0] = clock.elapsed().as_millis();
-    let candidates: Vec<Vec<(u32, u16)>> = reports
-        .par_iter()
-        .map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, scratch))
-        .collect();
+    let candidates: Vec<Vec<(u32, u16)>> =
+        reports.par_iter().map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, scratch)).collect();
     drop(index);
     stats.phase_ms[1] = clock.elapsed().as_millis();
     stats.candidate_pairs = candidates.iter().map(Vec::len).sum();
@@ -550,8 +563,20 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
                 }
             }
         }
-        let (a, _) = model.em(&by_passport, options.em_iterations, [false, true, true, true, true], [false, true, true, true, true], 0.5);
-        let (b, _) = model.em(&by_dob, options.em_iterations, [true, false, true, true, true], [true, false, false, false, false], 0.05);
+        let (a, _) = model.em(
+            &by_passport,
+            options.em_iterations,
+            [false, true, true, true, true],
+            [false, true, true, true, true],
+            0.5,
+        );
+        let (b, _) = model.em(
+            &by_dob,
+            options.em_iterations,
+            [true, false, true, true, true],
+            [true, false, false, false, false],
+            0.05,
+        );
         stats.em_iterations = a + b;
     }
     // The prior: one true entry for most reports among its candidates.

@@ -5,8 +5,8 @@
 //! then both sides reduced to a sound key that ignores what katakana cannot tell apart (vowels, L/R, voicing...),
 //! which is why a katakana agreement is weak evidence (ZHANG, CHANG and JANG all read チャン).
 
-use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// Bytes of name text kept inline; longer names lose their last tokens.
 pub const NAME_BYTES: usize = 46;
@@ -121,7 +121,11 @@ impl Name {
     pub fn kana(raw: &str) -> Name {
         let mut n = Name::default();
         let mut romaji = String::new();
-        for part in raw.nfkc().collect::<String>().split(|c: char| c.is_whitespace() || matches!(c, '・' | '=' | '＝' | '゠' | ',' | '、')) {
+        for part in raw
+            .nfkc()
+            .collect::<String>()
+            .split(|c: char| c.is_whitespace() || matches!(c, '・' | '=' | '＝' | '゠' | ',' | '、'))
+        {
             romaji.clear();
             kana_to_romaji(part, &mut romaji);
             n.push_token(romaji.as_bytes());
@@ -139,21 +143,77 @@ fn base_romaji(c: char) -> Option<&'static str> {
     // hiragana → katakana
     let c = if ('\u{3041}'..='\u{3096}').contains(&c) { char::from_u32(c as u32 + 0x60)? } else { c };
     Some(match c {
-        'ア' | 'ァ' => "A", 'イ' | 'ィ' | 'ヰ' => "I", 'ウ' | 'ゥ' => "U", 'エ' | 'ェ' | 'ヱ' => "E", 'オ' | 'ォ' | 'ヲ' => "O",
-        'カ' | 'ヵ' => "KA", 'キ' => "KI", 'ク' => "KU", 'ケ' | 'ヶ' => "KE", 'コ' => "KO",
-        'ガ' => "GA", 'ギ' => "GI", 'グ' => "GU", 'ゲ' => "GE", 'ゴ' => "GO",
-        'サ' => "SA", 'シ' => "SHI", 'ス' => "SU", 'セ' => "SE", 'ソ' => "SO",
-        'ザ' => "ZA", 'ジ' => "JI", 'ズ' => "ZU", 'ゼ' => "ZE", 'ゾ' => "ZO",
-        'タ' => "TA", 'チ' => "CHI", 'ツ' => "TSU", 'テ' => "TE", 'ト' => "TO",
-        'ダ' => "DA", 'ヂ' => "JI", 'ヅ' => "ZU", 'デ' => "DE", 'ド' => "DO",
-        'ナ' => "NA", 'ニ' => "NI", 'ヌ' => "NU", 'ネ' => "NE", 'ノ' => "NO",
-        'ハ' => "HA", 'ヒ' => "HI", 'フ' => "FU", 'ヘ' => "HE", 'ホ' => "HO",
-        'バ' => "BA", 'ビ' => "BI", 'ブ' => "BU", 'ベ' => "BE", 'ボ' => "BO",
-        'パ' => "PA", 'ピ' => "PI", 'プ' => "PU", 'ペ' => "PE", 'ポ' => "PO",
-        'マ' => "MA", 'ミ' => "MI", 'ム' => "MU", 'メ' => "ME", 'モ' => "MO",
-        'ヤ' | 'ャ' => "YA", 'ユ' | 'ュ' => "YU", 'ヨ' | 'ョ' => "YO",
-        'ラ' => "RA", 'リ' => "RI", 'ル' => "RU", 'レ' => "RE", 'ロ' => "RO",
-        'ワ' | 'ヮ' => "WA", 'ン' => "N", 'ヴ' => "VU",
+        'ア' | 'ァ' => "A",
+        'イ' | 'ィ' | 'ヰ' => "I",
+        'ウ' | 'ゥ' => "U",
+        'エ' | 'ェ' | 'ヱ' => "E",
+        'オ' | 'ォ' | 'ヲ' => "O",
+        'カ' | 'ヵ' => "KA",
+        'キ' => "KI",
+        'ク' => "KU",
+        'ケ' | 'ヶ' => "KE",
+        'コ' => "KO",
+        'ガ' => "GA",
+        'ギ' => "GI",
+        'グ' => "GU",
+        'ゲ' => "GE",
+        'ゴ' => "GO",
+        'サ' => "SA",
+        'シ' => "SHI",
+        'ス' => "SU",
+        'セ' => "SE",
+        'ソ' => "SO",
+        'ザ' => "ZA",
+        'ジ' => "JI",
+        'ズ' => "ZU",
+        'ゼ' => "ZE",
+        'ゾ' => "ZO",
+        'タ' => "TA",
+        'チ' => "CHI",
+        'ツ' => "TSU",
+        'テ' => "TE",
+        'ト' => "TO",
+        'ダ' => "DA",
+        'ヂ' => "JI",
+        'ヅ' => "ZU",
+        'デ' => "DE",
+        'ド' => "DO",
+        'ナ' => "NA",
+        'ニ' => "NI",
+        'ヌ' => "NU",
+        'ネ' => "NE",
+        'ノ' => "NO",
+        'ハ' => "HA",
+        'ヒ' => "HI",
+        'フ' => "FU",
+        'ヘ' => "HE",
+        'ホ' => "HO",
+        'バ' => "BA",
+        'ビ' => "BI",
+        'ブ' => "BU",
+        'ベ' => "BE",
+        'ボ' => "BO",
+        'パ' => "PA",
+        'ピ' => "PI",
+        'プ' => "PU",
+        'ペ' => "PE",
+        'ポ' => "PO",
+        'マ' => "MA",
+        'ミ' => "MI",
+        'ム' => "MU",
+        'メ' => "ME",
+        'モ' => "MO",
+        'ヤ' | 'ャ' => "YA",
+        'ユ' | 'ュ' => "YU",
+        'ヨ' | 'ョ' => "YO",
+        'ラ' => "RA",
+        'リ' => "RI",
+        'ル' => "RU",
+        'レ' => "RE",
+        'ロ' => "RO",
+        'ワ' | 'ヮ' => "WA",
+        'ン' => "N",
+        'ヴ' => "VU",
         _ => return None,
     })
 }
@@ -175,7 +235,10 @@ pub fn kana_to_romaji(word: &str, out: &mut String) {
                 }
                 out.push_str(v);
             }
-            'ァ' | 'ィ' | 'ゥ' | 'ェ' | 'ォ' if out.len() > start && (out.ends_with('U') || out.ends_with('I') || out.ends_with('E') || out.ends_with('O')) => {
+            'ァ' | 'ィ' | 'ゥ' | 'ェ' | 'ォ'
+                if out.len() > start
+                    && (out.ends_with('U') || out.ends_with('I') || out.ends_with('E') || out.ends_with('O')) =>
+            {
                 let v = base_romaji(c).unwrap_or("A");
                 let Some(last) = out.pop() else { continue };
                 if out.len() == start || out.ends_with(['A', 'I', 'U', 'E', 'O']) {
@@ -251,7 +314,7 @@ impl SoundKey {
                 (b'N', b'G') if i == 0 => (b'K', 2), // NGUYEN: グエン
                 (b'N', b'G') => (b'N', 2),
                 (b'C', b'H') if at(i + 2) == b'R' => (b'K', 2), // CHRISTIAN: クリスチャン
-                (b'Q', b'U') => (b'K', 2),                       // AQUINO: アキノ
+                (b'Q', b'U') => (b'K', 2),                      // AQUINO: アキノ
                 (b'C' | b'S' | b'Z', b'H') => (b'S', 2),
                 (b'T', b'H') if i == 0 => (b'T', 2), // THOMAS: トーマス, THI: ティ
                 (b'T', b'H') => (b'S', 2),           // SMITH: スミス
@@ -361,7 +424,13 @@ fn letter_mask(t: &[u8]) -> u32 {
 
 fn spelling_slip(a: &[u8], b: &[u8]) -> bool {
     let shorter = a.len().min(b.len());
-    let limit = if shorter >= 8 { 2 } else if shorter >= 4 { 1 } else { 0 };
+    let limit = if shorter >= 8 {
+        2
+    } else if shorter >= 4 {
+        1
+    } else {
+        0
+    };
     limit > 0 && bounded_osa(a, b, limit) <= limit
 }
 

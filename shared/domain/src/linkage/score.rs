@@ -61,7 +61,8 @@ fn name_index(l: NameLevel) -> usize {
     }
 }
 
-const NAME_LABELS: [&str; 8] = ["exact", "subset", "fuzzy", "partial", "kana", "kana_partial", "different", "kana_different"];
+const NAME_LABELS: [&str; 8] =
+    ["exact", "subset", "fuzzy", "partial", "kana", "kana_partial", "different", "kana_different"];
 const PASSPORT_LABELS: [&str; 4] = ["exact", "folded", "one_edit", "different"];
 const DOB_LABELS: [&str; 4] = ["exact", "swapped", "one_digit", "different"];
 const BOOL_LABELS: [&str; 2] = ["agree", "different"];
@@ -114,7 +115,11 @@ pub fn agreeing_fields(pattern: u16) -> String {
         parts.push(if c[0] == 1 { "passport".to_owned() } else { format!("passport_{}", PASSPORT_LABELS[c[0] - 1]) });
     }
     if matches!(c[1], 1..=3) {
-        parts.push(if c[1] == 1 { "date_of_birth".to_owned() } else { format!("date_of_birth_{}", DOB_LABELS[c[1] - 1]) });
+        parts.push(if c[1] == 1 {
+            "date_of_birth".to_owned()
+        } else {
+            format!("date_of_birth_{}", DOB_LABELS[c[1] - 1])
+        });
     }
     if c[2] == 1 {
         parts.push("sex".to_owned());
@@ -225,18 +230,21 @@ impl Model {
     /// out (`evidence[f] == false`: they agree by construction there, so their m cannot be learnt from those
     /// pairs and they are no evidence). Updates the m of the fields in `learn`; the others and u stay fixed.
     /// Returns the iterations run (0 when there are fewer than 200 pairs) and the session's share of matches.
-    pub fn em(&mut self, pattern_counts: &[u64], max_iterations: usize, evidence: [bool; 5], learn: [bool; 5], start_lambda: f64) -> (usize, f64) {
+    pub fn em(
+        &mut self,
+        pattern_counts: &[u64],
+        max_iterations: usize,
+        evidence: [bool; 5],
+        learn: [bool; 5],
+        start_lambda: f64,
+    ) -> (usize, f64) {
         let total: f64 = pattern_counts.iter().map(|&c| c as f64).sum();
         let mut lambda = start_lambda.clamp(1e-6, 0.99);
         if total < 200.0 {
             return (0, lambda);
         }
-        let used: Vec<(u16, f64)> = pattern_counts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(p, &c)| (p as u16, c as f64))
-            .collect();
+        let used: Vec<(u16, f64)> =
+            pattern_counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(p, &c)| (p as u16, c as f64)).collect();
         for iteration in 1..=max_iterations {
             let mut m_acc = [[0.0f64; 8]; 5];
             let mut matched = 0.0;

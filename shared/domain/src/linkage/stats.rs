@@ -34,7 +34,13 @@ pub struct StatReport<'a> {
 /// A share with its 95% Wilson score interval (0 and (0, 0) when `total` is 0).
 pub fn proportion(count: u64, total: u64) -> ShareWithInterval {
     let (ci95_low, ci95_high) = wilson_interval(count, total, 1.959_963_984_540_054);
-    ShareWithInterval { count, total, share: if total == 0 { 0.0 } else { count as f64 / total as f64 }, ci95_low, ci95_high }
+    ShareWithInterval {
+        count,
+        total,
+        share: if total == 0 { 0.0 } else { count as f64 / total as f64 },
+        ci95_low,
+        ci95_high,
+    }
 }
 
 /// The statistics, in the row types the stored summary keeps ([`crate::links::LinkageSummary`]).
@@ -100,7 +106,12 @@ pub fn summarise(entries: &[StatEntry<'_>], reports: &[StatReport<'_>], links: &
     Summary {
         entrants: entrants
             .into_iter()
-            .map(|((week_start, port, nat), n)| EntrantsRow { week_start, port_of_entry: port.to_owned(), nationality: nat.to_owned(), entrants: n })
+            .map(|((week_start, port, nat), n)| EntrantsRow {
+                week_start,
+                port_of_entry: port.to_owned(),
+                nationality: nat.to_owned(),
+                entrants: n,
+            })
             .collect(),
         negative_then_diagnosed: proportion(diagnosed_after_negative.len() as u64, negative),
         days_to_diagnosis: days.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
@@ -139,10 +150,30 @@ mod tests {
     #[test]
     fn summary_counts_weeks_window_days_and_prefectures() {
         let entries = [
-            StatEntry { entry_date: d("2021-06-07"), port_of_entry: "NRT", nationality: "CHN", test_result: EntryTestResult::Negative },
-            StatEntry { entry_date: d("2021-06-13"), port_of_entry: "NRT", nationality: "CHN", test_result: EntryTestResult::Negative },
-            StatEntry { entry_date: d("2021-06-14"), port_of_entry: "KIX", nationality: "VNM", test_result: EntryTestResult::Negative },
-            StatEntry { entry_date: d("2021-06-14"), port_of_entry: "KIX", nationality: "VNM", test_result: EntryTestResult::NotTested },
+            StatEntry {
+                entry_date: d("2021-06-07"),
+                port_of_entry: "NRT",
+                nationality: "CHN",
+                test_result: EntryTestResult::Negative,
+            },
+            StatEntry {
+                entry_date: d("2021-06-13"),
+                port_of_entry: "NRT",
+                nationality: "CHN",
+                test_result: EntryTestResult::Negative,
+            },
+            StatEntry {
+                entry_date: d("2021-06-14"),
+                port_of_entry: "KIX",
+                nationality: "VNM",
+                test_result: EntryTestResult::Negative,
+            },
+            StatEntry {
+                entry_date: d("2021-06-14"),
+                port_of_entry: "KIX",
+                nationality: "VNM",
+                test_result: EntryTestResult::NotTested,
+            },
         ];
         let reports = [
             StatReport { diagnosis_date: d("2021-06-10"), prefecture_code: "13", has_passport: true },
@@ -158,7 +189,10 @@ mod tests {
         assert_eq!((s.entrants[1].week_start, s.entrants[1].entrants), (d("2021-06-14"), 2));
         assert_eq!((s.negative_then_diagnosed.count, s.negative_then_diagnosed.total), (1, 3));
         assert!(s.negative_then_diagnosed.ci95_low < 1.0 / 3.0 && s.negative_then_diagnosed.ci95_high > 1.0 / 3.0);
-        assert_eq!(s.days_to_diagnosis.iter().map(|r| (r.days, r.reports)).collect::<Vec<_>>(), vec![(3, 1), (6, 1), (49, 1)]);
+        assert_eq!(
+            s.days_to_diagnosis.iter().map(|r| (r.days, r.reports)).collect::<Vec<_>>(),
+            vec![(3, 1), (6, 1), (49, 1)]
+        );
         assert_eq!(s.prefectures[0].prefecture_code, "13");
         assert_eq!((s.prefectures[0].share_with_passport, s.prefectures[0].share_linked), (1.0, 1.0));
         assert_eq!((s.prefectures[1].share_with_passport, s.prefectures[1].share_linked), (0.0, 0.5));

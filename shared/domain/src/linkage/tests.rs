@@ -61,8 +61,24 @@ fn report(passport: &str, nat: &str, name: &str, kana: &str, dob: &str, sex: &st
     .unwrap()
 }
 
-const ZHANG: E = E { passport: "E12345678", nat: "CHN", family: "ZHANG", given: "XIAOMING", dob: "1988-07-21", sex: "M", entry: "2021-06-01" };
-const ZHANG_SISTER: E = E { passport: "E12345679", nat: "CHN", family: "ZHANG", given: "XIAOLI", dob: "1991-02-03", sex: "F", entry: "2021-06-01" };
+const ZHANG: E = E {
+    passport: "E12345678",
+    nat: "CHN",
+    family: "ZHANG",
+    given: "XIAOMING",
+    dob: "1988-07-21",
+    sex: "M",
+    entry: "2021-06-01",
+};
+const ZHANG_SISTER: E = E {
+    passport: "E12345679",
+    nat: "CHN",
+    family: "ZHANG",
+    given: "XIAOLI",
+    dob: "1991-02-03",
+    sex: "F",
+    entry: "2021-06-01",
+};
 
 fn run(entries: &[LinkEntry], reports: &[LinkReport]) -> Vec<Decision> {
     let options = Options { u_sample: 50_000, ..Options::default() };

@@ -21,7 +21,9 @@ fn fact(code: u8, day: &str, history: &[(Status, &str)]) -> CaseFact {
         published: d(day),
         sex: Some(SexBand::Male),
         age: Some(AgeBand::of_age(35)),
-        status_history: Some(history.iter().map(|(s, day)| StatusChange { status: *s, effective_date: d(day) }).collect()),
+        status_history: Some(
+            history.iter().map(|(s, day)| StatusChange { status: *s, effective_date: d(day) }).collect(),
+        ),
         died_on: history.iter().find(|(s, _)| *s == Status::Died).map(|(_, day)| d(day)),
     }
 }
@@ -85,7 +87,14 @@ fn cumulative_cases_and_weeks_sunday_to_saturday() {
     old.age = Some(AgeBand::of_age(91));
     let mut unknown = fact(13, "2021-05-10", &[]);
     unknown.age = None;
-    let g = build(&[fact(13, "2021-05-08", &[]), fact(13, "2021-05-09", &[]), old, unknown, fact(13, "2021-05-15", &[]), fact(13, "2021-05-22", &[])]);
+    let g = build(&[
+        fact(13, "2021-05-08", &[]),
+        fact(13, "2021-05-09", &[]),
+        old,
+        unknown,
+        fact(13, "2021-05-15", &[]),
+        fact(13, "2021-05-22", &[]),
+    ]);
     assert_eq!(at(&g, SeriesId::CumulativeDaily, 13, 0, "2021-05-09"), 3);
     assert_eq!(at(&g, SeriesId::CumulativeDaily, 0, 0, "2021-05-22"), 6);
     let w = g.sex_age(SeriesId::NewDetailWeekly).unwrap();
@@ -102,7 +111,8 @@ fn cumulative_cases_and_weeks_sunday_to_saturday() {
     let raw = super::super::suppress::suppress(&[vec![[0; 18]]]);
     assert_eq!(raw[0][0][0], [Some(0); 9]);
     // Cumulative detail: computed before suppression, checked through a big enough count.
-    let many: Vec<CaseFact> = (0..7).map(|_| fact(44, "2021-05-10", &[])).chain((0..6).map(|_| fact(44, "2021-05-22", &[]))).collect();
+    let many: Vec<CaseFact> =
+        (0..7).map(|_| fact(44, "2021-05-10", &[])).chain((0..6).map(|_| fact(44, "2021-05-22", &[]))).collect();
     let g = build(&many);
     let w = g.sex_age(SeriesId::NewDetailWeekly).unwrap();
     assert_eq!(w.periods.len(), 2, "weeks to the last complete one");
@@ -119,7 +129,16 @@ fn cumulative_cases_and_weeks_sunday_to_saturday() {
 fn severe_is_the_stock_of_patients_severe_on_each_day() {
     use Status::*;
     let g = build(&[
-        fact(13, "2021-02-01", &[(Hospitalized, "2021-02-01"), (HospitalizedSevere, "2021-02-03"), (Hospitalized, "2021-02-05"), (Released, "2021-02-08")]),
+        fact(
+            13,
+            "2021-02-01",
+            &[
+                (Hospitalized, "2021-02-01"),
+                (HospitalizedSevere, "2021-02-03"),
+                (Hospitalized, "2021-02-05"),
+                (Released, "2021-02-08"),
+            ],
+        ),
         fact(13, "2021-02-02", &[(HospitalizedSevere, "2021-02-02"), (Died, "2021-02-04")]),
         fact(27, "2021-02-02", &[(HomeCare, "2021-02-02"), (HospitalizedSevere, "2021-02-06")]),
     ]);
@@ -174,7 +193,8 @@ fn the_switch_takes_days_before_it_from_the_line_list_and_reports_the_overlap() 
         .iter()
         .map(|day| CaseFact { status_history: None, ..fact(44, day, &[]) })
         .collect();
-    let hs: Vec<CaseFact> = ["2021-04-02", "2021-04-03", "2021-04-03", "2021-04-05"].iter().map(|day| fact(44, day, &[])).collect();
+    let hs: Vec<CaseFact> =
+        ["2021-04-02", "2021-04-03", "2021-04-03", "2021-04-05"].iter().map(|day| fact(44, day, &[])).collect();
     let mut sources = Sources::default();
     sources.set(pref(44), Some(d("2021-04-03")));
     let g = build_series(&tally(&hs), &tally(&ll), &sources, d("2030-01-01"));
@@ -186,13 +206,19 @@ fn the_switch_takes_days_before_it_from_the_line_list_and_reports_the_overlap() 
     assert_eq!(g2.daily(SeriesId::NewDaily).unwrap().areas[13][0].iter().sum::<i64>(), 0);
     // The discrepancy report covers 04-02..04-04, the days both sources span.
     assert_eq!(g.discrepancies.len(), 1);
-    let rows: Vec<(NaiveDate, i64, i64)> = g.discrepancies[0].rows.iter().map(|r| (r.date, r.hersys, r.linelist)).collect();
+    let rows: Vec<(NaiveDate, i64, i64)> =
+        g.discrepancies[0].rows.iter().map(|r| (r.date, r.hersys, r.linelist)).collect();
     assert_eq!(rows, vec![(d("2021-04-02"), 1, 1), (d("2021-04-03"), 2, 1), (d("2021-04-04"), 0, 1)]);
 }
 
 #[test]
 fn days_after_the_export_date_are_left_out_and_nothing_gives_empty_series() {
-    let g = build_series(&tally(&[fact(13, "2021-01-01", &[]), fact(13, "2021-01-05", &[])]), &Tally::new(), &all_hersys(), d("2021-01-03"));
+    let g = build_series(
+        &tally(&[fact(13, "2021-01-01", &[]), fact(13, "2021-01-05", &[])]),
+        &Tally::new(),
+        &all_hersys(),
+        d("2021-01-03"),
+    );
     assert_eq!(g.daily(SeriesId::NewDaily).unwrap().last_date(), Some(d("2021-01-03")));
     let empty = build_series(&Tally::new(), &Tally::new(), &all_hersys(), d("2021-01-03"));
     assert_eq!(empty.daily(SeriesId::NewDaily).unwrap().dates.len(), 0);
