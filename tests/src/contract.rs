@@ -566,43 +566,28 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
     assert!(b.links.all_decisions().await.unwrap().is_empty(), "the summary is not a decision");
 }
 
-macro_rules! contract_suite {
-    ($backend:ident) => {
-        mod $backend {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test]
-                    async fn $name() {
-                        super::super::$name(super::super::$backend().await).await
-                    }
-                };
-            }
-            case!(reports_are_created_only_if_absent);
-            case!(reports_are_unique_by_health_centre_and_case_number);
-            case!(stale_report_versions_are_refused);
-            case!(reports_are_found_by_passport_hash_and_prefecture);
-            case!(entry_batches_report_each_record_and_resending_changes_nothing);
-            case!(large_entry_batches_are_stored_whole);
-            case!(creating_a_cycle_is_all_or_nothing);
-            case!(advancing_a_cycle_is_atomic_and_versioned);
-            case!(due_cycles_come_from_the_sparse_index_oldest_first);
-            case!(purged_numbers_read_as_absent);
-            case!(idempotency_claims_follow_powertools);
-            case!(counters_add_atomically_and_expire);
-            case!(no_raw_personal_identifier_in_any_key);
-            case!(linelist_cases_are_replaced_by_prefecture_and_number);
-            case!(switch_dates_are_set_replaced_and_cleared);
-            case!(reports_are_found_by_write_time);
-            case!(counted_facts_are_recorded_replaced_and_removed);
-            case!(the_linelist_generation_grows_with_each_import);
-            case!(entries_are_all_read);
-            case!(link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre);
-            case!(the_linkage_summary_is_replaced_whole);
-        }
-    };
-}
-
-mod on {
-    contract_suite!(sqlite);
-    contract_suite!(dynamo);
-}
+on_both_stores!(
+    embedded: sqlite().await,
+    dynamodb: dynamo().await;
+    reports_are_created_only_if_absent,
+    reports_are_unique_by_health_centre_and_case_number,
+    stale_report_versions_are_refused,
+    reports_are_found_by_passport_hash_and_prefecture,
+    entry_batches_report_each_record_and_resending_changes_nothing,
+    large_entry_batches_are_stored_whole,
+    creating_a_cycle_is_all_or_nothing,
+    advancing_a_cycle_is_atomic_and_versioned,
+    due_cycles_come_from_the_sparse_index_oldest_first,
+    purged_numbers_read_as_absent,
+    idempotency_claims_follow_powertools,
+    counters_add_atomically_and_expire,
+    no_raw_personal_identifier_in_any_key,
+    linelist_cases_are_replaced_by_prefecture_and_number,
+    switch_dates_are_set_replaced_and_cleared,
+    reports_are_found_by_write_time,
+    counted_facts_are_recorded_replaced_and_removed,
+    the_linelist_generation_grows_with_each_import,
+    entries_are_all_read,
+    link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
+    the_linkage_summary_is_replaced_whole,
+);

@@ -344,21 +344,11 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
 
 /// The suite above, on the embedded store and on DynamoDB Local (the log proof included: the AWS SDK's own logging
 /// must not carry personal data either).
-mod on {
-    macro_rules! both {
-        ($($name:ident),+ $(,)?) => {
-            mod embedded_store {
-                $(#[tokio::test] async fn $name() { super::super::$name(super::super::Server::start(&[], &[])).await })+
-            }
-            mod dynamodb {
-                $(#[tokio::test] async fn $name() { super::super::$name(super::super::Server::start_on_dynamodb()).await })+
-            }
-        };
-    }
-    both!(
-        a_report_is_created_normalised_and_read_back,
-        bad_input_is_refused_naming_each_field_without_echoing_values,
-        a_full_requests_log_holds_no_personal_data,
-        a_health_centre_reads_and_files_only_its_own_reports,
-    );
-}
+on_both_stores!(
+    embedded: Server::start(&[], &[]),
+    dynamodb: Server::start_on_dynamodb();
+    a_report_is_created_normalised_and_read_back,
+    bad_input_is_refused_naming_each_field_without_echoing_values,
+    a_full_requests_log_holds_no_personal_data,
+    a_health_centre_reads_and_files_only_its_own_reports,
+);

@@ -6,6 +6,30 @@
 //! emulators' endpoints are not in the environment.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Runs each named test on both stores: a module `embedded_store` and a module `dynamodb` of `#[tokio::test]`s, each
+/// calling the async test function of the same name in the calling module with that store's setup value:
+///
+/// ```ignore
+/// on_both_stores!(embedded: Server::start(&[], &[]), dynamodb: Server::start_on_dynamodb(); test_a, test_b);
+/// ```
+///
+/// The setup expressions are evaluated inside each test (they may `.await`), with the calling module's items in
+/// scope. The DynamoDB side needs the emulators (`./infra/test`): it fails, never skips, without them.
+macro_rules! on_both_stores {
+    (embedded: $embedded:expr, dynamodb: $dynamodb:expr; $($name:ident),+ $(,)?) => {
+        mod embedded_store {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name($embedded).await })+
+        }
+        mod dynamodb {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[tokio::test] async fn $name() { super::$name($dynamodb).await })+
+        }
+    };
+}
+
 pub mod emulators;
 pub mod export_fixture;
 pub mod fixtures;

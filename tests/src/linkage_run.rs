@@ -56,7 +56,8 @@ fn filler(n: usize) -> Vec<EntryRecord> {
             let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
             entry(
                 &format!("F-{i:04}"),
-                &format!("Q{}{:07}", (b'A' + (i % 26) as u8) as char, 3_000_000 + i * 7919),
+                // Seven digits, distinct for every i (7919 is prime to 10^7).
+                &format!("Q{}{:07}", (b'A' + (i % 26) as u8) as char, (3_000_000 + i * 7919) % 10_000_000),
                 NAT[i % NAT.len()],
                 FAMILY[i % FAMILY.len()],
                 GIVEN[(i / FAMILY.len()) % GIVEN.len()],
@@ -417,4 +418,83 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
 
 fn events_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
+}
+
+/// Under `hersys serve`, an hourly linkage run scores off the runtime's worker threads: even with a single worker
+/// (`TOKIO_WORKER_THREADS=1`) the API keeps answering while the run scores, that is between the run's own log lines
+/// "linkage scoring started" and "linkage scoring done". Were the scoring computed on the worker, no answer could
+/// be completed between those two lines.
+#[tokio::test]
+async fn the_api_answers_while_a_linkage_run_is_scoring_under_serve() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use chrono::{DateTime, Utc};
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // Enough data for seconds of scoring in a debug build: 20,000 entries, and 600 reports (EM runs from 500)
+        // of people among them, without passport numbers so that only the scored run links them.
+        let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+        let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
+        let entries = filler(20_000);
+        app.entries.put_entries(&entries).await.unwrap();
+        for e in entries.iter().step_by(entries.len() / 600) {
+            let name = format!("{} {}", e.family_name.expose(), e.given_names.as_ref().map_or("", |n| n.expose()));
+            let dob = e.date_of_birth.to_string();
+            app.create_report(&input("131016", None, &e.nationality, &name, &dob, e.sex.as_str(), "2021-02-01"))
+                .await
+                .unwrap();
+        }
+    }
+    let log_path = dir.path().join("serve.log");
+    // Schedules on: `hersys serve` fires the linkage (and the other schedules) once at start, then hourly.
+    let mut child = crate::http::hersys_embedded()
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env("TOKIO_WORKER_THREADS", "1")
+        .env("HMAC_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+
+    let http = crate::http::client();
+    let mut answered: Vec<DateTime<Utc>> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let log = loop {
+        if let Ok(res) = http.get(format!("{base}/v1/health")).send().await
+            && res.status() == 200
+        {
+            answered.push(Utc::now());
+        }
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("linkage run done") {
+            break log;
+        }
+        assert!(std::time::Instant::now() < deadline, "no linkage run finished within 5 minutes:\n{log}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let logged_at = |message: &str| -> DateTime<Utc> {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["message"] == message)
+            .and_then(|v| v["timestamp"].as_str().and_then(|t| t.parse().ok()))
+            .unwrap_or_else(|| panic!("no {message:?} line with a timestamp in the log:\n{log}"))
+    };
+    let (started, done) = (logged_at("linkage scoring started"), logged_at("linkage scoring done"));
+    let scoring = done - started;
+    assert!(
+        scoring >= chrono::Duration::milliseconds(500),
+        "the scoring took {scoring}: too short to show anything; make the data larger"
+    );
+    let during = answered.iter().filter(|t| **t > started && **t < done).count();
+    assert!(during >= 3, "{during} answers while the run scored for {scoring} (one worker thread)");
 }

@@ -398,17 +398,6 @@ async fn an_sms_issue_to_an_opted_out_phone_is_refused_naming_the_channel(stack:
     assert_eq!(e.sent(Channel::Email).await.len(), 1, "e-mail is the way left");
 }
 
-macro_rules! on_both_stacks {
-    ($($name:ident $(($arg:expr))?;)*) => {
-        mod embedded_stack {
-            $(#[tokio::test] async fn $name() { super::$name(super::Stack::Embedded $(, $arg)?).await })*
-        }
-        mod aws_stack {
-            $(#[tokio::test] async fn $name() { super::$name(super::Stack::Aws $(, $arg)?).await })*
-        }
-    };
-}
-
 async fn five_numbers_then_one_reminder_by_sms(stack: Stack) {
     five_numbers_then_one_reminder(stack, Channel::Sms).await
 }
@@ -417,16 +406,18 @@ async fn five_numbers_then_one_reminder_by_email(stack: Stack) {
     five_numbers_then_one_reminder(stack, Channel::Email).await
 }
 
-on_both_stacks! {
-    five_numbers_then_one_reminder_by_sms;
-    five_numbers_then_one_reminder_by_email;
-    redeeming_after_the_second_reissue_stops_everything;
-    concurrent_sweeps_send_each_reissue_once;
-    service_failures_are_retried_without_loss_or_duplicates;
-    a_cancelled_cycle_gets_nothing_more;
-    a_manual_issue_supersedes_the_live_number;
-    failed_redemptions_lock_the_device_out;
-    an_sms_issue_to_an_opted_out_phone_is_refused_naming_the_channel;
+on_both_stores! {
+    embedded: Stack::Embedded,
+    dynamodb: Stack::Aws;
+    five_numbers_then_one_reminder_by_sms,
+    five_numbers_then_one_reminder_by_email,
+    redeeming_after_the_second_reissue_stops_everything,
+    concurrent_sweeps_send_each_reissue_once,
+    service_failures_are_retried_without_loss_or_duplicates,
+    a_cancelled_cycle_gets_nothing_more,
+    a_manual_issue_supersedes_the_live_number,
+    failed_redemptions_lock_the_device_out,
+    an_sms_issue_to_an_opted_out_phone_is_refused_naming_the_channel,
 }
 
 /// `hersys invoke reissue` on an event file whose time is `at`, against the data dir a server also uses.

@@ -173,18 +173,9 @@ async fn malformed_requests_get_4xx_naming_the_problem(server: Server) {
 }
 
 /// The suite above, on the embedded store and on DynamoDB Local.
-macro_rules! on_both_stores {
-    ($($name:ident),+ $(,)?) => {
-        mod embedded_store {
-            $(#[tokio::test] async fn $name() { super::$name(super::Server::start(&[], &[])).await })+
-        }
-        mod dynamodb {
-            $(#[tokio::test] async fn $name() { super::$name(super::Server::start_on_dynamodb()).await })+
-        }
-    };
-}
-
 on_both_stores!(
+    embedded: Server::start(&[], &[]),
+    dynamodb: Server::start_on_dynamodb();
     status_changes_and_corrections_need_the_current_version,
     impossible_transitions_are_refused_with_422,
     another_health_centre_cannot_patch,

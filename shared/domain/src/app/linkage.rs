@@ -14,6 +14,7 @@ use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
 
+use super::cpu::off_the_async_workers;
 use super::{App, AppError};
 
 /// The method of a decision made by the exact step.
@@ -162,7 +163,13 @@ impl App {
             estimate_m: link_reports.len() >= MIN_REPORTS_FOR_EM,
             ..Options::default()
         };
-        let (decisions, _model, engine) = linkage::link(&link_entries, &link_reports, &options);
+        // Seconds of CPU at national scale: computed on rayon's pool, never on the async worker polling this run
+        // (which, under `hersys serve`, also answers the API).
+        tracing::info!(entries = link_entries.len(), reports = link_reports.len(), "linkage scoring started");
+        let (decisions, _model, engine) =
+            off_the_async_workers("the linkage scoring", move || linkage::link(&link_entries, &link_reports, &options))
+                .await?;
+        tracing::info!(candidate_pairs = engine.candidate_pairs, "linkage scoring done");
 
         let mut run = LinkageRun {
             entries: entries.len(),

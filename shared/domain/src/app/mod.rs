@@ -13,6 +13,7 @@ use crate::ports::{
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
 
+mod cpu;
 mod entries;
 mod graphs;
 mod linkage;
