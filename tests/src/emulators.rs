@@ -28,3 +28,14 @@ pub async fn fresh_tables(sdk: &aws_config::SdkConfig) -> TableNames {
         .expect("creating tables on DynamoDB Local");
     tables
 }
+
+/// Everything moto "sent" (SNS SMS under `sns.SMS`, SES e-mail under `ses.Message`): `/moto-api/data.json`.
+pub async fn moto_data() -> serde_json::Value {
+    let url = format!("{}/moto-api/data.json", endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// [`moto_data`] as one JSON text (non-ASCII unescaped), to search for a sent text.
+pub async fn moto_sent() -> String {
+    moto_data().await.to_string()
+}

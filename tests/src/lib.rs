@@ -35,6 +35,8 @@ pub mod export_fixture;
 pub mod fixtures;
 
 #[cfg(test)]
+mod adapters;
+#[cfg(test)]
 mod contract;
 #[cfg(test)]
 mod dashboard;

@@ -156,9 +156,7 @@ impl Env {
                     .collect()
             }
             Stack::Aws => {
-                let url =
-                    format!("{}/moto-api/data.json", emulators::endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
-                let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let data = emulators::moto_data().await;
                 match channel {
                     Channel::Sms => data["sns"]["SMS"]
                         .as_array()

@@ -1,36 +1,19 @@
-//! Smoke tests of the adapters against the local emulators: DynamoDB Local (table creation) and moto (SNS, SES v2,
-//! S3). The storage contract suite lives in the workspace's `tests/` crate.
+//! The adapters on their own against the emulators: DynamoDB Local (table creation) and moto (SNS, SES v2, S3).
+//! The storage contract on both stores is `contract.rs`; these check what only the AWS side has.
 //!
 //! The emulators must be running (`./infra/test` starts them); a missing endpoint fails the test, never skips it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use aws_adapters::{AwsNotifier, S3ExportSink, TableNames, create_tables, s3_client, verify_sender};
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
 use domain::NotifyError;
 use domain::pii::{Email, PhoneNumber};
 use domain::ports::{ExportSink, Notifier, OutgoingMessage, Recipient};
 
-fn require_env(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the emulators: ./infra/test"))
-}
-
-async fn sdk_config(endpoint_var: &str) -> SdkConfig {
-    require_env(endpoint_var);
-    // aws-config reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB itself.
-    aws_config::defaults(BehaviorVersion::latest()).load().await
-}
+use crate::emulators::{moto_sent, sdk_config};
 
 fn unique(what: &str) -> String {
     format!("{what}{}", uuid::Uuid::new_v4().simple())
-}
-
-/// Everything moto "sent", as one JSON text (non-ASCII unescaped).
-async fn moto_sent() -> String {
-    let url = format!("{}/moto-api/data.json", require_env("AWS_ENDPOINT_URL").trim_end_matches('/'));
-    let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    data.to_string()
 }
 
 /// Name, hash key, range key, projection.
@@ -39,7 +22,7 @@ type IndexSpec = (&'static str, &'static str, Option<&'static str>, ProjectionTy
 #[tokio::test]
 async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
     // GIVEN fresh table names on DynamoDB Local
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
     let names = TableNames::with_prefix(&unique("t"));
 
     // WHEN the tables are created twice
@@ -102,7 +85,7 @@ fn notifier(config: &SdkConfig, from: &str) -> AwsNotifier {
 
 #[tokio::test]
 async fn an_sms_goes_out_through_sns_to_the_e164_number() {
-    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let config = sdk_config().await;
     let notifier = notifier(&config, "noreply@example.jp");
     let token = unique("sms");
     let message = OutgoingMessage {
@@ -123,7 +106,7 @@ async fn an_sms_goes_out_through_sns_to_the_e164_number() {
 
 #[tokio::test]
 async fn an_email_goes_out_through_ses_from_the_verified_sender() {
-    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let config = sdk_config().await;
     let from = format!("{}@example.jp", unique("hc"));
     verify_sender(&aws_sdk_sesv2::Client::new(&config), &from).await.unwrap();
     verify_sender(&aws_sdk_sesv2::Client::new(&config), &from).await.unwrap(); // again: harmless
@@ -146,7 +129,7 @@ async fn an_email_goes_out_through_ses_from_the_verified_sender() {
 #[tokio::test]
 async fn a_refused_email_is_rejected_without_recipient_or_text_in_the_error() {
     // GIVEN a sender that was never verified
-    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let config = sdk_config().await;
     let notifier = notifier(&config, &format!("{}@example.jp", unique("unverified")));
     let message = OutgoingMessage {
         to: Recipient::Email(Email::parse("email", "secret.person@example.jp").unwrap()),
@@ -165,7 +148,7 @@ async fn a_refused_email_is_rejected_without_recipient_or_text_in_the_error() {
 
 #[tokio::test]
 async fn the_opt_out_list_is_asked_through_sns() {
-    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let config = sdk_config().await;
     let notifier = notifier(&config, "noreply@example.jp");
     // moto's rule: numbers ending in 99 are opted out.
     let opted_out = PhoneNumber::parse("phone", "090-1234-5699").unwrap();
@@ -177,7 +160,7 @@ async fn the_opt_out_list_is_asked_through_sns() {
 
 #[tokio::test]
 async fn an_export_lands_under_the_prefix_with_its_content_type() {
-    let config = sdk_config("AWS_ENDPOINT_URL").await;
+    let config = sdk_config().await;
     let client = s3_client(&config, true);
     let bucket = unique("export-");
     client
