@@ -342,8 +342,8 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     assert_eq!(got["health_center_code"], "440001");
 }
 
-/// The suite above, on the embedded store and on DynamoDB Local (the log proof included: the AWS SDK's own logging
-/// must not carry personal data either).
+// The suite above, on the embedded store and on DynamoDB Local (the log proof included: the AWS SDK's own logging
+// must not carry personal data either).
 on_both_stores!(
     embedded: Server::start(&[], &[]),
     dynamodb: Server::start_on_dynamodb();

@@ -15,6 +15,7 @@
 ///
 /// The setup expressions are evaluated inside each test (they may `.await`), with the calling module's items in
 /// scope. The DynamoDB side needs the emulators (`./infra/test`): it fails, never skips, without them.
+#[cfg(test)]
 macro_rules! on_both_stores {
     (embedded: $embedded:expr, dynamodb: $dynamodb:expr; $($name:ident),+ $(,)?) => {
         mod embedded_store {

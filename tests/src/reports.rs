@@ -172,7 +172,7 @@ async fn malformed_requests_get_4xx_naming_the_problem(server: Server) {
     assert!(server.store_keys().await.is_empty());
 }
 
-/// The suite above, on the embedded store and on DynamoDB Local.
+// The suite above, on the embedded store and on DynamoDB Local.
 on_both_stores!(
     embedded: Server::start(&[], &[]),
     dynamodb: Server::start_on_dynamodb();
