@@ -8,10 +8,9 @@ use std::sync::Arc;
 use aws_adapters::TableNames;
 use domain::entry::{EntryInput, RecordOutcome};
 use domain::ports::EntryStore;
-use platform::{AwsResources, Config};
 use serde_json::{Value, json};
 
-use crate::fixtures;
+use crate::fixtures::{self, Stack, StackApp};
 use crate::http::{Server, client, hersys_bin, hersys_embedded};
 
 /// Personal values of the records below; no answer or log line may hold any of them.
@@ -214,7 +213,8 @@ fn input(entry_id: &str, passport: &str) -> EntryInput {
 }
 
 /// The same id twice in a batch is settled in input order, identically on both stores.
-async fn repeats_in_a_batch(app: domain::app::App) {
+async fn repeats_in_a_batch(stack: StackApp) {
+    let app = stack.app;
     app.ingest_entries(&[input("R9", "TZ0000009")]).await.unwrap();
     let batch = [
         input("R1", "TZ1234501"),
@@ -231,24 +231,11 @@ async fn repeats_in_a_batch(app: domain::app::App) {
     assert!(matches!(again.results[0].outcome, RecordOutcome::Unchanged));
 }
 
-#[tokio::test]
-async fn repeats_in_a_batch_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let (app, _) = platform::embedded_app(dir.path(), &config).unwrap();
-    repeats_in_a_batch(app).await;
-}
-
-#[tokio::test]
-async fn repeats_in_a_batch_on_dynamodb() {
-    let sdk = crate::emulators::sdk_config().await;
-    let tables = crate::emulators::fresh_tables(&sdk).await;
-    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let app =
-        platform::aws_app_with(&config, &sdk, AwsResources { tables, export_bucket: None, export_state_bucket: None })
-            .unwrap();
-    repeats_in_a_batch(app).await;
-}
+on_both_stores!(
+    embedded: fixtures::app_on(Stack::Embedded).await,
+    dynamodb: fixtures::app_on(Stack::Aws).await;
+    repeats_in_a_batch,
+);
 
 /// A small export: five good rows (one repeated identically), one refused, one that conflicts.
 fn write_csv(path: &Path) {

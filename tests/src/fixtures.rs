@@ -15,8 +15,65 @@ pub const EMAIL: &str = "nguyen.thi.hoa@example.jp";
 pub const NAME: &str = "NGUYEN THI HOA";
 pub const NAME_KANA: &str = "グエン ティ ホア";
 
+/// The keyed-hash secret of every test app (and of `hersys` started by a test with `HMAC_SECRET`).
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
 pub fn hasher() -> KeyedHasher {
-    KeyedHasher::new(b"test-secret-test-secret-test-secret!").unwrap()
+    KeyedHasher::new(SECRET).unwrap()
+}
+
+/// The configuration of a test app: the environment's, with [`SECRET`].
+pub fn config() -> platform::Config {
+    platform::Config::from_env_with_secret(SECRET.to_vec()).unwrap()
+}
+
+/// Which side a test runs on: the embedded default (SQLite, the outbox, an export directory) or the AWS adapters
+/// on the emulators (DynamoDB Local, moto's SES, SNS and S3).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stack {
+    Embedded,
+    Aws,
+}
+
+/// An app wired as the product wires it on one stack, with what a test may want to look at behind it.
+pub struct StackApp {
+    pub app: domain::app::App,
+    /// The embedded stores (for the outbox), on the embedded stack.
+    pub stores: Option<embedded::SqliteStores>,
+    /// The data dir of the embedded stack (exports under `export/`); deleted when dropped.
+    pub dir: Option<tempfile::TempDir>,
+    /// The public export's bucket, on the AWS stack.
+    pub export_bucket: Option<String>,
+}
+
+/// A fresh app on `stack`: a new data dir, or new tables, export and state buckets and a verified SES sender.
+pub async fn app_on(stack: Stack) -> StackApp {
+    let config = config();
+    match stack {
+        Stack::Embedded => {
+            let dir = tempfile::tempdir().unwrap();
+            let (app, stores) = platform::embedded_app(dir.path(), &config).unwrap();
+            StackApp { app, stores: Some(stores), dir: Some(dir), export_bucket: None }
+        }
+        Stack::Aws => {
+            let sdk = crate::emulators::sdk_config().await;
+            let tables = crate::emulators::fresh_tables(&sdk).await;
+            let s3 = aws_adapters::s3_client(&sdk, true);
+            let tag = uuid::Uuid::new_v4().simple().to_string();
+            let (export, state) = (format!("export-{tag}"), format!("state-{tag}"));
+            for bucket in [&export, &state] {
+                aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
+            }
+            aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
+            let resources = platform::AwsResources {
+                tables,
+                export_bucket: Some(export.clone()),
+                export_state_bucket: Some(state),
+            };
+            let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
+            StackApp { app, stores: None, dir: None, export_bucket: Some(export) }
+        }
+    }
 }
 
 pub fn t0() -> Instant {

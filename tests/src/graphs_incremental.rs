@@ -16,10 +16,8 @@ use domain::ports::GraphSourceStore;
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId, Status, StatusChange};
 use domain::time::{Clock, Instant};
-use platform::{AwsResources, Config};
 
-use crate::fixtures::TestClock;
-use crate::{emulators, fixtures};
+use crate::fixtures::{self, Stack, StackApp, TestClock};
 
 /// The real graph-source store, whose `put_counted_facts` fails on command (a run dying half-way).
 struct FailingCounts {
@@ -59,12 +57,6 @@ impl GraphSourceStore for FailingCounts {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Stack {
-    Embedded,
-    Aws,
-}
-
 struct Env {
     app: App,
     clock: Arc<TestClock>,
@@ -73,25 +65,7 @@ struct Env {
 }
 
 async fn env(stack: Stack) -> Env {
-    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
-    let (mut app, dir) = match stack {
-        Stack::Embedded => {
-            let dir = tempfile::tempdir().unwrap();
-            (platform::embedded_app(dir.path(), &config).unwrap().0, Some(dir))
-        }
-        Stack::Aws => {
-            let sdk = emulators::sdk_config().await;
-            let tables = emulators::fresh_tables(&sdk).await;
-            let s3 = aws_adapters::s3_client(&sdk, true);
-            let tag = uuid::Uuid::new_v4().simple().to_string();
-            let (export, state) = (format!("export-{tag}"), format!("state-{tag}"));
-            for bucket in [&export, &state] {
-                aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
-            }
-            let resources = AwsResources { tables, export_bucket: Some(export), export_state_bucket: Some(state) };
-            (platform::aws_app_with(&config, &sdk, resources).unwrap(), None)
-        }
-    };
+    let StackApp { mut app, dir, .. } = fixtures::app_on(stack).await;
     let clock = Arc::new(TestClock::new(Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap()));
     let counts = Arc::new(FailingCounts { inner: app.graph_sources.clone(), failing: AtomicBool::new(false) });
     app.clock = clock.clone();
@@ -231,12 +205,8 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     assert!(!r.linelists_read, "{r:?}");
 }
 
-#[tokio::test]
-async fn incremental_exports_on_sqlite() {
-    incremental_exports_follow_changes_and_equal_full_ones(Stack::Embedded).await;
-}
-
-#[tokio::test]
-async fn incremental_exports_on_dynamodb_and_s3() {
-    incremental_exports_follow_changes_and_equal_full_ones(Stack::Aws).await;
-}
+on_both_stores!(
+    embedded: Stack::Embedded,
+    dynamodb: Stack::Aws;
+    incremental_exports_follow_changes_and_equal_full_ones,
+);

@@ -14,10 +14,9 @@ use domain::pii::PhoneNumber;
 use domain::ports::{Delivery, Notifier, OutgoingMessage};
 use domain::report::ReportId;
 use domain::time::Instant;
-use platform::{AwsResources, Config};
 
 use crate::emulators;
-use crate::fixtures::{self, TestClock};
+use crate::fixtures::{self, Stack, StackApp, TestClock};
 
 /// A clock the test moves.
 /// Wraps the real notifier (outbox, or SNS/SES on moto) and fails on command. On the AWS stack a failure is real:
@@ -60,12 +59,6 @@ async fn stopped_service() -> Arc<dyn Notifier> {
     ))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stack {
-    Embedded,
-    Aws,
-}
-
 struct Env {
     app: App,
     clock: Arc<TestClock>,
@@ -90,31 +83,12 @@ fn unique_phone() -> String {
 }
 
 async fn env(stack: Stack) -> Env {
-    let secret = b"test-secret-test-secret-test-secret!".to_vec();
-    let config = Config::from_env_with_secret(secret).unwrap();
     let stopped = match stack {
         Stack::Embedded => None,
         Stack::Aws => Some(stopped_service().await),
     };
-    let (mut app, outbox, dir) = match stack {
-        Stack::Embedded => {
-            let dir = tempfile::tempdir().unwrap();
-            let (app, stores) = platform::embedded_app(dir.path(), &config).unwrap();
-            (app, Some(stores.outbox()), Some(dir))
-        }
-        Stack::Aws => {
-            let sdk = emulators::sdk_config().await;
-            let tables = emulators::fresh_tables(&sdk).await;
-            aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
-            let app = platform::aws_app_with(
-                &config,
-                &sdk,
-                AwsResources { tables, export_bucket: None, export_state_bucket: None },
-            )
-            .unwrap();
-            (app, None, None)
-        }
-    };
+    let StackApp { mut app, stores, dir, .. } = fixtures::app_on(stack).await;
+    let outbox = stores.map(|s| s.outbox());
     let clock = Arc::new(TestClock::new(start()));
     let flaky = Arc::new(Flaky { inner: app.notifier.clone(), stopped, failing: AtomicBool::new(false) });
     app.clock = clock.clone();
