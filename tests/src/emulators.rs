@@ -7,7 +7,8 @@ pub fn endpoint(var: &str) -> String {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => v,
         _ => panic!(
-            "{var} is not set: the emulators are not running. Run the tests with ./infra/test (or `source <(./infra/emulators env)` first)."
+            "{var} is not set: the emulators are not running. Run the tests with ./infra/test \
+             (or `source <(./infra/emulators env)` first)."
         ),
     }
 }

@@ -395,7 +395,9 @@ on_both_stores! {
 /// `hersys invoke reissue` on an event file whose time is `at`, against the data dir a server also uses.
 fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value, String) {
     let event = data_dir.join("tick.json");
-    let body = serde_json::json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}});
+    let body = serde_json::json!({
+        "version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}
+    });
     std::fs::write(&event, body.to_string()).unwrap();
     let out = crate::http::hersys_embedded()
         .args(["invoke", "reissue", "--event"])

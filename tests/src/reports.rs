@@ -101,7 +101,10 @@ async fn an_idempotency_key_replays_the_first_answer_and_never_creates_twice(ser
     let token = server.health_center_token();
     let send = |body: Value, key: &'static str| {
         let (url, token) = (server.url("/v1/reports"), token.clone());
-        async move { client().post(url).bearer_auth(token).header("Idempotency-Key", key).json(&body).send().await.unwrap() }
+        async move {
+            let request = client().post(url).bearer_auth(token).header("Idempotency-Key", key).json(&body);
+            request.send().await.unwrap()
+        }
     };
     let first = send(report_body(), "retry-7f3a").await;
     assert_eq!(first.status(), 201);

@@ -85,7 +85,12 @@ impl App {
             StoreError::AlreadyExists => AppError::Conflict("case_number"),
             other => other.into(),
         })?;
-        tracing::info!(report_id = %report.id, prefecture = report.prefecture.number(), has_passport = report.passport_number.is_some(), "report created");
+        tracing::info!(
+            report_id = %report.id,
+            prefecture = report.prefecture.number(),
+            has_passport = report.passport_number.is_some(),
+            "report created"
+        );
         self.link_exactly(&report, now).await;
         Ok(Versioned { value: report, version: 1 })
     }
@@ -116,7 +121,13 @@ impl App {
             PatchError::Impossible(v) => AppError::Impossible(v),
         })?;
         let version = self.reports.update_report(&next, expected_version).await?;
-        tracing::info!(report_id = %next.id, version, status_change = patch.status.is_some(), corrections = patch.corrections.len(), "report updated");
+        tracing::info!(
+            report_id = %next.id,
+            version,
+            status_change = patch.status.is_some(),
+            corrections = patch.corrections.len(),
+            "report updated"
+        );
         // A passport number added or corrected later (or a corrected diagnosis date) gets the exact step at once,
         // as on creation, rather than waiting for the hourly run.
         let old = &current.value;

@@ -193,7 +193,9 @@ mod tests {
         }
 
         #[test]
-        fn pairs_within_one_edit_share_a_deletion_key(a in "[A-Z0-9]{6,9}", pos in 0usize..9, c in "[A-Z0-9]", op in 0u8..4) {
+        fn pairs_within_one_edit_share_a_deletion_key(
+            a in "[A-Z0-9]{6,9}", pos in 0usize..9, c in "[A-Z0-9]", op in 0u8..4
+        ) {
             let mut b = a.clone().into_bytes();
             let pos = pos % b.len();
             match op {
