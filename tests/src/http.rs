@@ -141,6 +141,17 @@ impl Server {
         self.token("health_center", Some("131016"))
     }
 
+    /// `GET path` with `token`: the answer's JSON, whatever its status.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        client().get(self.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// `POST /v1/reports` of [`report_body`] with `token`: the answer's JSON, whatever its status.
+    pub async fn file_sample_report(&self, token: &str) -> Value {
+        let request = client().post(self.url("/v1/reports")).bearer_auth(token).json(&report_body());
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -189,15 +200,7 @@ async fn a_report_is_created_normalised_and_read_back(server: Server) {
     assert_eq!(created["version"], 1);
     let id = created["report_id"].as_str().unwrap();
 
-    let got: Value = http
-        .get(server.url(&format!("/v1/reports/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = server.get_json(&format!("/v1/reports/{id}"), &token).await;
     assert_eq!(got["passport_number"], fixtures::PASSPORT);
     assert_eq!(got["phone"], fixtures::PHONE_E164);
     assert_eq!(got["prefecture_code"], "13");
@@ -294,16 +297,7 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     let oita = server.token("health_center", Some("440001"));
     let quarantine = server.token("quarantine", None);
 
-    let created: Value = http
-        .post(server.url("/v1/reports"))
-        .bearer_auth(&minato)
-        .json(&report_body())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.file_sample_report(&minato).await;
     let path = format!("/v1/reports/{}", created["report_id"].as_str().unwrap());
 
     // Another health centre sees no such report; another role is forbidden; no token is unauthenticated.

@@ -356,16 +356,7 @@ async fn processing_number_answers_conform_to_the_document() {
     let server = Server::start(&[], &[]);
     let http = client();
     let token = server.health_center_token();
-    let created: Value = http
-        .post(server.url("/v1/reports"))
-        .bearer_auth(&token)
-        .json(&report_body())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.file_sample_report(&token).await;
     let id = created["report_id"].as_str().unwrap();
     let path = "/v1/reports/{id}/processing-numbers";
     let url = server.url(&format!("/v1/reports/{id}/processing-numbers"));

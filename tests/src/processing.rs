@@ -417,21 +417,12 @@ fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value
 /// Idempotency-Key), `hersys invoke reissue` with event times an hour apart, then `hersys outbox`.
 #[tokio::test]
 async fn through_serve_invoke_and_outbox() {
-    use crate::http::{Server, client, report_body};
+    use crate::http::{Server, client};
     // Whatever the wall clock says, this scenario is not about quiet hours.
     let server = Server::start(&[], &[("QUIET_HOURS", "00:00-00:00")]);
     let http = client();
     let token = server.health_center_token();
-    let created: serde_json::Value = http
-        .post(server.url("/v1/reports"))
-        .bearer_auth(&token)
-        .json(&report_body())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.file_sample_report(&token).await;
     let id = created["report_id"].as_str().unwrap().to_owned();
     let issue = || {
         http.post(server.url(&format!("/v1/reports/{id}/processing-numbers")))
@@ -469,15 +460,7 @@ async fn through_serve_invoke_and_outbox() {
         lines[..5].iter().filter_map(|m| number_in(m["text"].as_str().unwrap())).collect();
     assert_eq!(numbers.len(), 5);
 
-    let view: serde_json::Value = http
-        .get(server.url(&format!("/v1/reports/{id}/processing-numbers")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = server.get_json(&format!("/v1/reports/{id}/processing-numbers"), &token).await;
     assert_eq!(view["cycles"][0]["state"], "exhausted");
     assert_eq!(view["cycles"][0]["reminder"]["state"], "sent");
     // The health centre's view never carries a number.

@@ -44,15 +44,7 @@ async fn status_changes_and_corrections_need_the_current_version(server: Server)
     // A stale version gets 412 and changes nothing.
     let (status, _, _) = patch(&server, &token, &id, Some("1"), &json!({"occupation": "cook"})).await;
     assert_eq!(status, 412);
-    let got: Value = client()
-        .get(server.url(&format!("/v1/reports/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = server.get_json(&format!("/v1/reports/{id}"), &token).await;
     assert_eq!((got["version"].clone(), got["occupation"].clone()), (json!(2), Value::Null));
 
     // Corrections are validated like a new report; a null clears a field.
