@@ -1,4 +1,4 @@
-"""Splink (DuckDB backend) on the files of `hersys gen linkage`, for the side-by-side table in
+"""Splink (DuckDB backend) on the files of `hersys-bench gen linkage`, for the side-by-side table in
 docs/benchmarks-linkage.md. Run through infra/bench/splink-linkage, which makes the venv.
 
 Configured as Splink's documentation recommends for person data: cleaned inputs (upper case, accents stripped,
@@ -137,7 +137,7 @@ def main():
 
 
 def evaluate(truth_path: str, links: dict):
-    """The same definitions as `hersys link --truth`."""
+    """The same definitions as `hersys-bench evaluate`."""
     groups = {}
     with open(truth_path, newline="") as f:
         for r in csv.DictReader(f):

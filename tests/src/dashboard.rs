@@ -154,7 +154,7 @@ async fn the_export_route_refuses_traversal_and_lists_no_directory() {
 /// The page's prefecture list (i18n.js) is the domain's census table: JIS order, English key, Japanese name.
 #[test]
 fn the_pages_prefecture_list_is_the_domains() {
-    let js = std::fs::read_to_string(root().join("infra/hersys-local/dashboard/i18n.js")).unwrap();
+    let js = std::fs::read_to_string(root().join("shared/dashboard/static/i18n.js")).unwrap();
     let rows: Vec<(String, String, String)> = js
         .lines()
         .filter_map(|l| l.trim().strip_prefix("[\"")?.strip_suffix("\"],").map(str::to_owned))

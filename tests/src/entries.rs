@@ -11,7 +11,7 @@ use domain::ports::EntryStore;
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, Stack, StackApp};
-use crate::http::{Server, client, hersys_bin, hersys_embedded};
+use crate::http::{Server, client, hersys_bench_bin, hersys_bin, hersys_embedded};
 
 /// Personal values of the records below; no answer or log line may hold any of them.
 const SECRETS: [&str; 6] = [fixtures::PASSPORT, "9081726", "TZ#90817", "NGUYEN", "THI HOA", "HOANG"];
@@ -349,7 +349,7 @@ async fn import_with_the_passport_index_rebuilt_answers_alike_and_leaves_the_ind
 async fn import_streams_a_generated_file_in_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gen.csv");
-    let out = Command::new(hersys_bin())
+    let out = Command::new(hersys_bench_bin())
         .args(["gen", "entries", "1234", "--invalid-every", "100", "--out"])
         .arg(&file)
         .output()

@@ -38,6 +38,11 @@ pub fn hersys_bin() -> PathBuf {
     .clone()
 }
 
+/// The `hersys-bench` binary (generators and benchmarks), built beside `hersys` by [`hersys_bin`].
+pub fn hersys_bench_bin() -> PathBuf {
+    hersys_bin().with_file_name("hersys-bench")
+}
+
 /// The real binary on the embedded store: the emulators' endpoints removed from its environment (`AWS_ENDPOINT_URL`
 /// alone would switch it to the AWS adapters, like `--aws`). Tests that want the emulators use `hersys_bin`.
 pub fn hersys_embedded() -> Command {

@@ -1,10 +1,11 @@
-//! `hersys gen linkage` and `hersys link` end to end on the real binary: generated files with known truth, the
-//! links and the review file written with the headers, the evaluation printed, no personal value on the
-//! console.
+//! `hersys-bench gen linkage`, `hersys link` and `hersys-bench evaluate` end to end on the real binaries: generated
+//! files with known truth, the links and the review file written with the headers, the evaluation printed,
+//! no personal value on the console.
 
 use std::path::Path;
+use std::process::Command;
 
-use crate::http::hersys_embedded as hersys;
+use crate::http::{hersys_bench_bin, hersys_embedded as hersys};
 
 fn first_line(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap().lines().next().unwrap_or_default().to_owned()
@@ -20,7 +21,7 @@ fn figures(table: &str, subset: &str) -> (f64, f64) {
 #[test]
 fn generated_files_link_with_high_precision_and_recall() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hersys()
+    let out = Command::new(hersys_bench_bin())
         .args(["gen", "linkage", "--entries", "20000", "--reports", "2000", "--seed", "3", "--out-dir"])
         .arg(dir.path())
         .output()
@@ -43,14 +44,12 @@ fn generated_files_link_with_high_precision_and_recall() {
         .arg(dir.path().join("REPORTS.csv"))
         .arg("--out")
         .arg(&links)
-        .arg("--truth")
-        .arg(dir.path().join("TRUTH.csv"))
         .arg("--summary")
         .arg(dir.path().join("summary"))
         .output()
         .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stderr}");
+    let (link_stdout, link_stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{link_stderr}");
     assert_eq!(first_line(&links), "report_id,entry_id,score,method");
     assert_eq!(first_line(&dir.path().join("LINKS.review.csv")), "report_id,entry_id,score,method,runner_up_score");
 
@@ -63,6 +62,16 @@ fn generated_files_link_with_high_precision_and_recall() {
     assert_eq!(reports.len(), n);
     assert!(n > 1000, "{n} links");
 
+    let out = Command::new(hersys_bench_bin())
+        .arg("evaluate")
+        .arg("--links")
+        .arg(&links)
+        .arg("--truth")
+        .arg(dir.path().join("TRUTH.csv"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
     let (precision, recall) = figures(&stdout, "all");
     assert!(precision >= 0.99 && recall >= 0.95, "{stdout}");
     let (precision, recall) = figures(&stdout, "passport missing/mistyped");
@@ -83,7 +92,9 @@ fn generated_files_link_with_high_precision_and_recall() {
 
     // no name from the generator's pools on the console
     for name in ["WANG", "ZHANG", "NGUYEN", "SMITH", "KIM ", "SANTOS"] {
-        assert!(!stdout.contains(name) && !stderr.contains(name), "{name} on the console");
+        for console in [&link_stdout, &link_stderr, &stdout, &stderr] {
+            assert!(!console.contains(name), "{name} on the console");
+        }
     }
 }
 

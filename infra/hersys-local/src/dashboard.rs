@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// The dashboard's routes, to be merged beside the API's (outside its authentication layer). The page's files are
-/// the export's ([`export::page::PAGE`], one copy for both).
+/// the `dashboard` crate's ([`::dashboard::PAGE`], one copy for the export and here).
 pub fn router(data_dir: &Path) -> Router {
     let mut router = Router::new();
-    for file in export::page::PAGE {
+    for file in ::dashboard::PAGE {
         let route = |path: String| (path, file.content_type, file.text);
         let mut paths = vec![route(format!("/{}", file.name))];
         if file.name == "index.html" {

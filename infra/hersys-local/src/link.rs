@@ -1,10 +1,9 @@
-//! `hersys link --entries ENTRIES.csv --reports REPORTS.csv --out LINKS.csv [--truth TRUTH.csv]`: the offline
-//! linkage of issue 5 for analysts and benchmarks. Writes `LINKS.csv` (`report_id,entry_id,score,method`, a report
-//! at most once) and the review band beside it (`LINKS.review.csv`, with the runner-up's score when another
-//! person came close). With `--truth`, prints precision, recall and F1, overall and on reports whose passport
-//! number was missing or mistyped. Prints counts and timings to stderr, never a personal value.
+//! `hersys link --entries ENTRIES.csv --reports REPORTS.csv --out LINKS.csv`: the offline linkage of issue 5 for
+//! analysts. Writes `LINKS.csv` (`report_id,entry_id,score,method`, a report at most once) and the review band
+//! beside it (`LINKS.review.csv`, with the runner-up's score when another person came close). Prints counts and
+//! timings to stderr, never a personal value. (Precision and recall against generated truth: `hersys-bench
+//! evaluate`.)
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -43,9 +42,6 @@ pub struct Args {
     reports: PathBuf,
     #[arg(long)]
     out: PathBuf,
-    /// TRUTH.csv of `hersys gen linkage`: print precision, recall and F1.
-    #[arg(long)]
-    truth: Option<PathBuf>,
     /// Score (bits) at or above which a report is linked.
     #[arg(long, default_value_t = Thresholds::default().link)]
     link_threshold: f32,
@@ -268,102 +264,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let pairs: Vec<(usize, usize)> = links.iter().map(|d| (d.report, d.entry)).collect();
         crate::link_summary::write(dir, &args.entries, &args.reports, &pairs)?;
     }
-    if let Some(truth) = &args.truth {
-        let report = evaluate(truth, &decisions, &report_ids, &entry_ids)?;
-        print!("{report}");
-    }
     Ok(())
-}
-
-/// Counts of an evaluation subset.
-#[derive(Default, Clone, Copy)]
-struct Tally {
-    reports: usize,
-    /// Reports that have a true entry.
-    matchable: usize,
-    linked: usize,
-    correct: usize,
-    review: usize,
-    review_correct: usize,
-}
-
-impl Tally {
-    fn line(&self, label: &str) -> String {
-        let precision = if self.linked == 0 { 1.0 } else { self.correct as f64 / self.linked as f64 };
-        let recall = if self.matchable == 0 { 1.0 } else { self.correct as f64 / self.matchable as f64 };
-        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        format!(
-            "{label:<28} {:>8} {:>9} {:>8} {:>9.4} {:>7.4} {:>7.4} {:>8} {:>8}\n",
-            self.reports, self.matchable, self.linked, precision, recall, f1, self.review, self.review_correct
-        )
-    }
-}
-
-/// Precision, recall and F1 of the links against TRUTH.csv (`report_id,entry_id,passport_typing`): overall and on
-/// reports whose passport number was missing or mistyped (`missing`, `confusable`, `typo`).
-fn evaluate(truth_path: &Path, decisions: &[Decision], report_ids: &Ids, entry_ids: &Ids) -> anyhow::Result<String> {
-    let mut decided: HashMap<&str, (&str, Band)> = HashMap::with_capacity(decisions.len());
-    for d in decisions {
-        decided.insert(report_ids.get(d.report), (entry_ids.get(d.entry), d.band));
-    }
-    let mut reader = csv::Reader::from_path(truth_path).with_context(|| format!("reading {}", truth_path.display()))?;
-    let cols = columns(reader.byte_headers()?, &["report_id", "entry_id", "passport_typing"], truth_path)?;
-    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
-    let mut rec = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut rec)? {
-        let (report, truth, typing) = (field(&rec, cols[0]), field(&rec, cols[1]), field(&rec, cols[2]));
-        let mut groups = vec!["all"];
-        groups.push(match typing {
-            "missing" | "confusable" | "typo" => "passport missing/mistyped",
-            _ => "passport correct/formatting",
-        });
-        groups.push(match typing {
-            "missing" => "  passport missing",
-            "confusable" => "  passport confusable",
-            "typo" => "  passport typo",
-            "formatting" => "  passport formatting",
-            _ => "  passport correct",
-        });
-        for g in groups {
-            let t = tallies.entry(g).or_default();
-            t.reports += 1;
-            if !truth.is_empty() {
-                t.matchable += 1;
-            }
-            match decided.get(report) {
-                Some(&(entry, Band::Link)) => {
-                    t.linked += 1;
-                    if entry == truth {
-                        t.correct += 1;
-                    }
-                }
-                Some(&(entry, Band::Review)) => {
-                    t.review += 1;
-                    if entry == truth {
-                        t.review_correct += 1;
-                    }
-                }
-                None => {}
-            }
-        }
-    }
-    let mut out = format!(
-        "{:<28} {:>8} {:>9} {:>8} {:>9} {:>7} {:>7} {:>8} {:>8}\n",
-        "subset", "reports", "matchable", "linked", "precision", "recall", "F1", "review", "rev.true"
-    );
-    for g in [
-        "all",
-        "passport missing/mistyped",
-        "  passport missing",
-        "  passport confusable",
-        "  passport typo",
-        "passport correct/formatting",
-        "  passport correct",
-        "  passport formatting",
-    ] {
-        if let Some(t) = tallies.get(g) {
-            out.push_str(&t.line(g));
-        }
-    }
-    Ok(out)
 }

@@ -1,15 +1,11 @@
-//! `hersys`: the product on one machine. `serve` runs every API route and the schedules of `template.yaml` on the
-//! embedded default (or on AWS/emulators with `--aws`); `invoke` runs one function handler on an event file;
-//! `outbox` lists the messages the local outbox holds instead of sending.
+//! `hersys`: the product on one machine, for operators. `serve` runs every API route and the schedules of
+//! `template.yaml` on the embedded default (or on AWS/emulators with `--aws`); `invoke` runs one function handler on
+//! an event file; `outbox` lists the messages the local outbox holds instead of sending. Generators and benchmarks
+//! are not here: they are `hersys-bench` (infra/hersys-bench).
 
 mod auth;
-mod bench;
-mod bench_graphs;
-mod bench_sweep;
 mod dashboard;
 mod demo;
-mod r#gen;
-mod gen_linkage;
 mod graphs;
 mod import;
 mod invoke;
@@ -103,81 +99,6 @@ enum Command {
         #[command(subcommand)]
         what: graphs::GraphSource,
     },
-    /// Generate synthetic data for benchmarks.
-    #[command(hide = true)]
-    Gen {
-        #[command(subcommand)]
-        what: r#gen::What,
-    },
-    /// Measure the graph export's computation and rendering on generated reports (docs/benchmarks-graphs.md).
-    #[command(hide = true)]
-    BenchGraphs {
-        #[arg(long, default_value_t = 1_000_000)]
-        reports: u64,
-        #[arg(long, default_value_t = 1000)]
-        days: u64,
-        /// Also write the files here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Store generated reports for the graph-export benchmark (docs/benchmarks-graphs.md).
-    #[command(hide = true)]
-    GenReports {
-        count: u64,
-        #[arg(long, default_value_t = 1000)]
-        days: u64,
-        #[arg(long)]
-        data_dir: PathBuf,
-    },
-    /// Write N reports now (half new, half changed stored ones), before a daily-export benchmark run
-    /// (docs/benchmarks-graphs.md).
-    #[command(hide = true)]
-    GenChanges {
-        count: u64,
-        #[arg(long, default_value_t = 1000)]
-        days: u64,
-        /// Varies which stored reports change and the new ones' draws.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long)]
-        data_dir: PathBuf,
-    },
-    /// The graph export on the AWS adapters against the emulators: a full, then an incremental run
-    /// (docs/benchmarks-graphs.md).
-    #[command(hide = true)]
-    BenchExportEmulators {
-        #[arg(long, default_value_t = 20_000)]
-        stored: u64,
-        #[arg(long, default_value_t = 1_000)]
-        changes: u64,
-        #[arg(long, default_value_t = 1000)]
-        days: u64,
-    },
-    /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
-    #[command(hide = true)]
-    BenchReports {
-        #[arg(long, default_value_t = 20_000)]
-        count: usize,
-        /// A fresh directory for the benchmark's store.
-        #[arg(long)]
-        data_dir: PathBuf,
-    },
-    /// Measure one re-issue sweep over DUE due cycles among STORED cycles (docs/processing-numbers.md).
-    #[command(hide = true)]
-    BenchSweep {
-        #[arg(long, default_value_t = 1_000_000)]
-        stored: usize,
-        #[arg(long, default_value_t = 10_000)]
-        due: usize,
-        #[command(flatten)]
-        backend: Backend,
-    },
-    /// Measure where an entry import's CPU time goes before SQLite (docs/benchmarks-entries.md).
-    #[command(hide = true)]
-    BenchEntries {
-        /// A CSV file as `hersys gen entries` writes it.
-        file: PathBuf,
-    },
     /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
     Link(link::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
@@ -220,19 +141,7 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_human();
             graphs::run_graph_source(what).await
         }
-        Command::Gen { what } => r#gen::run(what),
-        Command::BenchGraphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
-        Command::GenReports { count, days, data_dir } => bench_graphs::store(count, days, &data_dir).await,
-        Command::GenChanges { count, days, seed, data_dir } => {
-            bench_graphs::changes(count, days, seed, &data_dir).await
-        }
-        Command::BenchExportEmulators { stored, changes, days } => {
-            bench_graphs::export_on_emulators(stored, changes, days).await
-        }
         Command::Link(args) => link::run(args),
-        Command::BenchReports { count, data_dir } => bench::reports(&data_dir, count).await,
-        Command::BenchSweep { stored, due, backend } => bench_sweep::sweep(&backend, stored, due).await,
-        Command::BenchEntries { file } => bench::entries(&file),
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)

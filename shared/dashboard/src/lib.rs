@@ -1,9 +1,10 @@
-//! The public dashboard's files. One copy, in `infra/hersys-local/dashboard/` (plain HTML, CSS and JS modules, no
-//! build step), embedded here at build time: `hersys serve` serves them at `/`, and every export writes them into
-//! the export root beside the data, so that the bucket holds the page and its data together (one origin for a CDN;
-//! page and data always of the same release).
-
-use crate::render::File;
+//! The public dashboard's files. One copy, in `static/` beside this crate (plain HTML, CSS and JS modules, no build
+//! step), embedded here at build time: `hersys serve` serves them at `/`, and every export (the `export` function)
+//! writes them into the export root beside the data, so that the bucket holds the page and its data together (one
+//! origin for a CDN; page and data always of the same release).
+//!
+//! Its own crate so that both depend on it and neither reaches into the other's folder. It knows nothing of HTTP or
+//! of the export's sink: it hands out names, content types and text.
 
 /// A file of the page: its name (also its path under `/` and in the export root), content type and text.
 #[derive(Debug, Clone, Copy)]
@@ -17,27 +18,27 @@ pub const PAGE: [PageFile; 5] = [
     PageFile {
         name: "index.html",
         content_type: "text/html; charset=utf-8",
-        text: include_str!("../../../infra/hersys-local/dashboard/index.html"),
+        text: include_str!("../static/index.html"),
     },
     PageFile {
         name: "dashboard.css",
         content_type: "text/css; charset=utf-8",
-        text: include_str!("../../../infra/hersys-local/dashboard/dashboard.css"),
+        text: include_str!("../static/dashboard.css"),
     },
     PageFile {
         name: "dashboard.js",
         content_type: "text/javascript; charset=utf-8",
-        text: include_str!("../../../infra/hersys-local/dashboard/dashboard.js"),
+        text: include_str!("../static/dashboard.js"),
     },
     PageFile {
         name: "charts.js",
         content_type: "text/javascript; charset=utf-8",
-        text: include_str!("../../../infra/hersys-local/dashboard/charts.js"),
+        text: include_str!("../static/charts.js"),
     },
     PageFile {
         name: "i18n.js",
         content_type: "text/javascript; charset=utf-8",
-        text: include_str!("../../../infra/hersys-local/dashboard/i18n.js"),
+        text: include_str!("../static/i18n.js"),
     },
 ];
 
@@ -46,8 +47,16 @@ const SERVED_DATA_BASE: &str = r#"<meta name="hersys-data-base" content="export/
 /// In the export root the data sits beside the page.
 const BESIDE_DATA_BASE: &str = r#"<meta name="hersys-data-base" content="./">"#;
 
+/// A file of the page as the export writes it: its path in the export root, content type and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBesideTheData {
+    pub path: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
 /// The page as the export writes it into its root: the same files, `index.html` reading the data beside it.
-pub fn files_beside_the_data() -> Vec<File> {
+pub fn files_beside_the_data() -> Vec<FileBesideTheData> {
     PAGE.iter()
         .map(|f| {
             let text = if f.name == "index.html" {
@@ -55,7 +64,7 @@ pub fn files_beside_the_data() -> Vec<File> {
             } else {
                 f.text.to_owned()
             };
-            File { path: f.name.to_owned(), content_type: f.content_type, bytes: text.into_bytes() }
+            FileBesideTheData { path: f.name.to_owned(), content_type: f.content_type, bytes: text.into_bytes() }
         })
         .collect()
 }

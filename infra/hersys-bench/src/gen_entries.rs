@@ -1,40 +1,15 @@
-//! `hersys gen entries N --out FILE.csv` (hidden): synthetic entry records for benchmarks and tests, in the
-//! quarantine system's CSV layout. Deterministic: the same N and seed give the same file. Every value is made up.
+//! `hersys-bench gen entries N --out FILE.csv`: synthetic entry records for benchmarks and tests, in the quarantine
+//! system's CSV layout (`hersys import entries` reads it). Deterministic: the same N and seed give the same file
+//! (each row's values are drawn from its row number, [`Rows`]). Every value is made up.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use domain::entry::COLUMNS;
 
-#[derive(clap::Subcommand)]
-pub enum What {
-    /// Write N synthetic entry records as CSV (header row first).
-    Entries {
-        /// How many rows.
-        count: u64,
-        #[arg(long)]
-        out: PathBuf,
-        /// Make every K-th row invalid (one spoilt field each, in turn: passport, sex, future entry date, missing
-        /// family name). 0: none.
-        #[arg(long, default_value_t = 0)]
-        invalid_every: u64,
-        /// Varies the values; the entry ids stay E000000001...
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
-    /// Entry records, reports and the truth for the linkage benchmark (see gen_linkage.rs).
-    Linkage(crate::gen_linkage::Args),
-}
-
-/// SplitMix64: a good-enough, dependency-free mix of the row number and seed.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+use crate::rng::Rows;
 
 const NATIONALITIES: [&str; 8] = ["VNM", "CHN", "KOR", "PHL", "USA", "THA", "IDN", "NPL"];
 const FAMILY: [&str; 8] = ["NGUYEN", "TRAN", "LI", "WANG", "KIM", "PARK", "SANTOS", "SMITH"];
@@ -43,17 +18,16 @@ const PORTS: [&str; 6] = ["NRT", "HND", "KIX", "NGO", "FUK", "CTS"];
 const RESULTS: [&str; 3] = ["negative", "positive", "not_tested"];
 const SEXES: [&str; 3] = ["M", "F", "X"];
 
-pub fn run(what: What) -> anyhow::Result<()> {
-    let (count, out, invalid_every, seed) = match what {
-        What::Entries { count, out, invalid_every, seed } => (count, out, invalid_every, seed),
-        What::Linkage(args) => return crate::gen_linkage::run(args),
-    };
-    let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+/// Writes `count` entry records to `out`. Every `invalid_every`-th row (0: none) has one spoilt field, in turn:
+/// passport, sex, a future entry date, a missing family name.
+pub fn run(count: u64, out: &Path, invalid_every: u64, seed: u64) -> anyhow::Result<()> {
+    let rows = Rows::new(seed);
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     writeln!(w, "{}", COLUMNS.join(","))?;
     let first_entry = NaiveDate::from_ymd_opt(2020, 4, 1).context("date")?;
     for i in 1..=count {
-        let r = mix(i ^ seed.rotate_left(32));
+        let r = rows.draw(i);
         let pick = |shift: u32, n: usize| ((r >> shift) as usize) % n;
         let entry = first_entry + Days::new((r >> 8) % 600);
         let dob = entry - Days::new(365 * ((r >> 20) % 90) + (r >> 40) % 365);

@@ -1,5 +1,5 @@
-//! `hersys bench-sweep`: one re-issue sweep over `due` due cycles among `stored` cycles, on the embedded store (or
-//! the AWS adapters with `--aws`). Prints wall time and the storage requests the sweep made, per re-issue: the
+//! `hersys-bench sweep`: one re-issue sweep over `due` due cycles among `stored` cycles, on the embedded store (or
+//! the AWS adapters on the emulators with `--aws`). Prints wall time and the storage requests the sweep made, per re-issue: the
 //! cost must grow with the cycles due, not with everything ever issued. Figures go in docs/processing-numbers.md.
 
 use std::sync::Arc;
@@ -16,8 +16,7 @@ use domain::ports::{CycleStore, ReportStore, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, Language, ReportId, ReportInput};
 use domain::time::Instant;
-
-use crate::Backend;
+use platform::Config;
 
 /// Counts every call that reaches the store (each is one request to DynamoDB, or one SQLite statement group).
 struct Counting<S: ?Sized> {
@@ -175,9 +174,20 @@ async fn seed_one(
     }
 }
 
+/// Where the sweep runs: the embedded store in a data directory, or fresh tables on the emulators.
+pub enum Backend {
+    Embedded(std::path::PathBuf),
+    Emulators,
+}
+
 pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
-    let mut app = built.app().clone();
+    let (mut app, described) = match backend {
+        Backend::Embedded(data_dir) => {
+            let config = Config::from_env_with_secret(vec![7; 32])?;
+            (platform::embedded_app(data_dir, &config)?.0, "embedded (SQLite + local outbox)")
+        }
+        Backend::Emulators => (crate::emulators::fresh_app().await?, crate::emulators::DESCRIPTION),
+    };
     // Daytime in Japan, so quiet hours do not hold the re-issues back.
     let now: Instant = "2021-02-04T02:00:00Z".parse()?;
     let started = WallClock::now();
@@ -208,7 +218,7 @@ pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Resu
     println!(
         "{}",
         serde_json::json!({
-            "backend": built.describe(),
+            "backend": described,
             "stored_cycles": stored,
             "due": run.due,
             "reissued": run.reissued,

@@ -1,7 +1,8 @@
-//! `hersys gen linkage --entries N --reports M --seed S --out-dir D` (hidden): entry records and outbreak reports
-//! with known truth, for the linkage benchmark (issue 5). Writes `ENTRIES.csv`, `REPORTS.csv` (the issue's
-//! headers) and `TRUTH.csv` (`report_id,entry_id,passport_typing`). Deterministic for a seed. Every value is made
-//! up; names come from small pools of common names, so different people share names, as in life.
+//! `hersys-bench gen linkage --entries N --reports M --seed S --out-dir D`: entry records and outbreak reports with
+//! known truth, for the linkage benchmark (issue 5). Writes `ENTRIES.csv`, `REPORTS.csv` (the issue's headers) and
+//! `TRUTH.csv` (`report_id,entry_id,passport_typing`). Deterministic for a seed (one [`Sequence`] of draws, in
+//! order). Every value is made up; names come from small pools of common names, so different people share names,
+//! as in life.
 //!
 //! The population (weights after arrivals to Japan by nationality, 2019):
 //! CHN 28, KOR 18, TWN 14, HKG 7, USA 7, THA 6, VNM 6, PHL 5, IDN 4, AUS 3, GBR 2, each with its passport
@@ -28,8 +29,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{Datelike, Days, NaiveDate};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
+
+use crate::rng::Sequence;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -422,11 +424,11 @@ impl Person {
     }
 }
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+fn pick<'a, T>(rng: &mut Sequence, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-fn weighted<T>(rng: &mut StdRng, items: &[T], weight: impl Fn(&T) -> u32) -> usize {
+fn weighted<T>(rng: &mut Sequence, items: &[T], weight: impl Fn(&T) -> u32) -> usize {
     let total: u32 = items.iter().map(&weight).sum();
     let mut x = rng.random_range(0..total);
     for (i, it) in items.iter().enumerate() {
@@ -439,7 +441,7 @@ fn weighted<T>(rng: &mut StdRng, items: &[T], weight: impl Fn(&T) -> u32) -> usi
     items.len() - 1
 }
 
-fn passport_of(rng: &mut StdRng, format: &str) -> String {
+fn passport_of(rng: &mut Sequence, format: &str) -> String {
     format
         .chars()
         .map(|c| match c {
@@ -470,7 +472,7 @@ fn consecutive(base: &str, k: u64) -> String {
 }
 
 fn person(
-    rng: &mut StdRng,
+    rng: &mut Sequence,
     nation: usize,
     family: Option<(String, String)>,
     passport: Option<String>,
@@ -557,7 +559,7 @@ fn full_width(s: &str) -> String {
         .collect()
 }
 
-fn corrupt_passport(rng: &mut StdRng, p: &str) -> (String, Typing) {
+fn corrupt_passport(rng: &mut Sequence, p: &str) -> (String, Typing) {
     if rng.random_bool(0.20) {
         return (String::new(), Typing::Missing);
     }
@@ -621,7 +623,7 @@ fn corrupt_passport(rng: &mut StdRng, p: &str) -> (String, Typing) {
     }
 }
 
-fn slip(rng: &mut StdRng, token: &str) -> String {
+fn slip(rng: &mut Sequence, token: &str) -> String {
     let mut b = token.as_bytes().to_vec();
     if b.len() < 4 {
         return token.to_owned();
@@ -667,7 +669,7 @@ fn mixed_case(s: &str) -> String {
 }
 
 /// The report's (name, name_kana) for a person, corrupted at the stated rates.
-fn report_name(rng: &mut StdRng, p: &Person) -> (String, String) {
+fn report_name(rng: &mut Sequence, p: &Person) -> (String, String) {
     let mut given: Vec<&(String, String)> = p.given.iter().collect();
     if given.len() > 1 && !p.given_one_word && rng.random_bool(0.4) {
         given.remove(if NATIONS[p.nation].0 == "VNM" { 0 } else { given.len() - 1 });
@@ -709,7 +711,7 @@ fn report_name(rng: &mut StdRng, p: &Person) -> (String, String) {
     (name, kana)
 }
 
-fn report_dob(rng: &mut StdRng, dob: NaiveDate) -> String {
+fn report_dob(rng: &mut Sequence, dob: NaiveDate) -> String {
     let x = rng.random_range(0..1000);
     if x < 30 {
         return String::new();
@@ -740,7 +742,7 @@ fn report_dob(rng: &mut StdRng, dob: NaiveDate) -> String {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let Args { entries: n_entries, reports: n_reports, seed, out_dir } = args;
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = Sequence::new(seed);
     let first_day = NaiveDate::from_ymd_opt(2021, 1, 1).context("date")?;
     let span_days = 730u64;
 
@@ -873,7 +875,7 @@ fn quote(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
-fn write_entries(path: &Path, rng: &mut StdRng, people: &[Person], entries: &[Entry]) -> anyhow::Result<()> {
+fn write_entries(path: &Path, rng: &mut Sequence, people: &[Person], entries: &[Entry]) -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(
         1 << 20,
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -944,7 +946,7 @@ mod tests {
 
     #[test]
     fn passport_corruptions_are_of_the_stated_kinds() {
-        let mut rng = StdRng::seed_from_u64(7);
+        let mut rng = Sequence::new(7);
         let mut seen = std::collections::HashMap::new();
         for _ in 0..20_000 {
             let (typed, typing) = corrupt_passport(&mut rng, "E10234568");

@@ -1,4 +1,4 @@
-//! `hersys bench reports`: what one report costs the ingestion handler (validate, normalise, hash, store) on the
+//! `hersys-bench reports`: what one report costs the ingestion handler (validate, normalise, hash, store) on the
 //! embedded store, in microseconds of CPU time. A benchmark, not a test: figures go in docs/benchmarks.md.
 
 use std::path::Path;
@@ -78,7 +78,7 @@ pub async fn reports(data_dir: &Path, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One pass over a CSV file in the layout `hersys gen entries` writes (the columns in `COLUMNS` order), calling
+/// One pass over a CSV file in the layout `hersys-bench gen entries` writes (the columns in `COLUMNS` order), calling
 /// `row` on each record's input; returns the process CPU seconds the pass took.
 fn pass(
     file: &Path,
@@ -104,7 +104,7 @@ fn pass(
     Ok((rows, cpu_seconds()? - cpu0))
 }
 
-/// `hersys bench-entries FILE.csv`: where the CPU time of an import goes before SQLite, in microseconds a row, by
+/// `hersys-bench entries FILE.csv`: where the CPU time of an import goes before SQLite, in microseconds a row, by
 /// passes over the file that each do one step more (docs/benchmarks-entries.md).
 pub fn entries(file: &Path) -> anyhow::Result<()> {
     use domain::entry::EntryRecord;

@@ -1,0 +1,36 @@
+//! The app on the AWS adapters for a benchmark run against the emulators (DynamoDB Local and moto, under
+//! `source <(infra/emulators env)`): fresh tables and buckets named for the run, so that a run starts empty and
+//! never meets another's data. Only the emulators: a benchmark has no business writing to a real AWS account.
+
+use aws_adapters::TableNames;
+use domain::app::App;
+use platform::{AwsResources, Config};
+
+/// What the benchmarks print as their backend.
+pub const DESCRIPTION: &str = "AWS adapters (DynamoDB, SES v2, SNS, S3)";
+
+/// Creates the run's tables, buckets and SES sender on the emulators and wires the app on them. The HMAC secret is
+/// a constant: the benchmarks compare nothing across runs by hash.
+pub async fn fresh_app() -> anyhow::Result<App> {
+    anyhow::ensure!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
+        "run under `source <(./infra/emulators env)`"
+    );
+    let sdk = platform::sdk_config().await;
+    let tag = crate::rng::run_tag();
+    let tables = TableNames::with_prefix(&format!("bx{tag}"));
+    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await?;
+    let s3 = aws_adapters::s3_client(&sdk, true);
+    let (export_bucket, state_bucket) = (format!("bx{tag}-export"), format!("bx{tag}-state"));
+    for bucket in [&export_bucket, &state_bucket] {
+        aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await?;
+    }
+    let config = Config::from_env_with_secret(vec![7; 32])?;
+    aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
+    let resources =
+        AwsResources { tables, export_bucket: Some(export_bucket), export_state_bucket: Some(state_bucket) };
+    let mut app = platform::aws_app_with(&config, &sdk, resources)?;
+    // EMF metrics are for CloudWatch; stdout belongs to the benchmark's figures.
+    app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
+    Ok(app)
+}

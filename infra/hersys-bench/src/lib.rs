@@ -1,0 +1,16 @@
+//! Generators of synthetic data and the benchmarks that use them, apart from the product: the `hersys-bench` binary
+//! (`src/main.rs`, its command line) and this library, which `hersys serve --demo` uses for its generated reports
+//! ([`gen_reports::Generator`]). Every generator draws from [`rng`], seeded: a seed gives the same data.
+//!
+//! Nothing here is needed to run the product; figures printed by the benchmarks go in `docs/benchmarks*.md` and
+//! `docs/processing-numbers.md`, beside the command that printed them.
+
+pub mod bench;
+pub mod bench_graphs;
+pub mod bench_sweep;
+pub mod emulators;
+pub mod evaluate;
+pub mod gen_entries;
+pub mod gen_linkage;
+pub mod gen_reports;
+pub mod rng;
