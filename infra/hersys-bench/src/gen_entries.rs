@@ -2,7 +2,6 @@
 //! system's CSV layout (`hersys import entries` reads it). Deterministic: the same N and seed give the same file
 //! (each row's values are drawn from its row number, [`Rows`]). Every value is made up.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -22,9 +21,11 @@ const SEXES: [&str; 3] = ["M", "F", "X"];
 /// passport, sex, a future entry date, a missing family name.
 pub fn run(count: u64, out: &Path, invalid_every: u64, seed: u64) -> anyhow::Result<()> {
     let rows = Rows::new(seed);
-    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    writeln!(w, "{}", COLUMNS.join(","))?;
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 20)
+        .from_path(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    w.write_record(COLUMNS)?;
     let first_entry = NaiveDate::from_ymd_opt(2020, 4, 1).context("date")?;
     for i in 1..=count {
         let r = rows.draw(i);
@@ -62,8 +63,8 @@ pub fn run(count: u64, out: &Path, invalid_every: u64, seed: u64) -> anyhow::Res
                 _ => row[3] = String::new(),
             }
         }
-        // No value holds a comma, quote or line break, so no quoting is needed.
-        writeln!(w, "{}", row.join(","))?;
+        // No value holds a comma, quote or line break, so nothing is quoted.
+        w.write_record(&row)?;
     }
     w.flush()?;
     Ok(())
