@@ -69,3 +69,15 @@ pub fn run(count: u64, out: &Path, invalid_every: u64, seed: u64) -> anyhow::Res
     w.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_seed_gives_the_same_file_as_before_the_move_to_hersys_bench() {
+        // Pinned from `hersys gen entries 20 --invalid-every 7 --seed 1` as it was in infra/hersys-local.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("e.csv");
+        super::run(20, &out, 7, 1).unwrap();
+        assert_eq!(crate::sha256_of(&out), "a21bb5f6fdaf878373617d2e17fa61416d1675715221129e5e7968aee882eb01");
+    }
+}

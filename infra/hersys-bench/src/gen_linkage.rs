@@ -902,6 +902,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_seed_gives_the_same_files_as_before_the_move_to_hersys_bench() {
+        // Pinned from `hersys gen linkage --entries 300 --reports 100 --seed 1` as it was in infra/hersys-local.
+        let dir = tempfile::tempdir().unwrap();
+        run(Args { entries: 300, reports: 100, seed: 1, out_dir: dir.path().to_owned() }).unwrap();
+        let files: Vec<String> =
+            ["ENTRIES.csv", "REPORTS.csv", "TRUTH.csv"].iter().map(|f| crate::sha256_of(&dir.path().join(f))).collect();
+        assert_eq!(
+            files,
+            [
+                "6dee8e3f84f0c8cf04ee390b062a55ca1d5bb4bb65b4edc30971a50209c85039",
+                "1835ca295b7b0df343a5fe5fd15a1609dcd69ee8715c53ef46e16907415af220",
+                "9a029b5f8ab840760fb63c7ebfd1a6f7bc64df702e10a395f581e04ba1f759c0",
+            ]
+        );
+    }
+
+    #[test]
     fn consecutive_numbers_keep_the_format() {
         assert_eq!(consecutive("E12345678", 1), "E12345679");
         assert_eq!(consecutive("E12345679", 1), "E12345680");
