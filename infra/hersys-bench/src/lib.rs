@@ -14,3 +14,11 @@ pub mod gen_entries;
 pub mod gen_linkage;
 pub mod gen_reports;
 pub mod rng;
+
+/// SHA-256 of a file, hex: the tests pin generated files with it.
+#[cfg(test)]
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    #[allow(clippy::unwrap_used)]
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}

@@ -155,3 +155,22 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn help_lists_every_command_and_hides_none() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(names, ["gen", "graphs", "export-emulators", "reports", "sweep", "entries", "evaluate"]);
+        let generators = cli.find_subcommand("gen").map(|g| g.get_subcommands().map(|c| c.get_name()).collect());
+        assert_eq!(generators, Some(vec!["entries", "linkage", "reports", "changes"]));
+        let hidden = |c: &clap::Command| c.is_hide_set();
+        assert!(!cli.get_subcommands().any(|c| hidden(c) || c.get_subcommands().any(hidden)));
+    }
+}

@@ -155,3 +155,22 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// The operators' commands, and only those: generators and benchmarks are `hersys-bench`'s.
+    #[test]
+    fn hersys_has_the_operators_commands_only() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(names, ["serve", "invoke", "token", "import", "export", "graph-source", "link", "outbox"]);
+        assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
+        let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
+        assert_eq!(link, Some(false), "the evaluation against a truth file is `hersys-bench evaluate`");
+    }
+}
