@@ -3,7 +3,7 @@
 //!
 //! The emulators must be running (`./infra/test` starts them); a missing endpoint fails the test, never skips it.
 
-use aws_adapters::{AwsNotifier, S3ExportSink, TableNames, create_tables, s3_client, verify_sender};
+use aws_adapters::{AwsNotifier, S3ExportSink, Table, TableNames, create_tables, s3_client, verify_sender};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
 use domain::NotifyError;
@@ -32,23 +32,23 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
     // THEN each table has `pk` as its only key, and exactly the indexes of docs/storage-layout.md
     let expected: [(&str, &[IndexSpec]); 5] = [
         (
-            &names.reports,
+            names.get(Table::Reports),
             &[
                 ("by_change", "changed_day", Some("changed_at"), ProjectionType::KeysOnly),
                 ("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
                 ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
             ],
         ),
-        (&names.entries, &[("by_passport", "passport_hash", None, ProjectionType::All)]),
+        (names.get(Table::Entries), &[("by_passport", "passport_hash", None, ProjectionType::All)]),
         (
-            &names.cycles,
+            names.get(Table::Cycles),
             &[
                 ("by_report", "report_id", Some("pk"), ProjectionType::All),
                 ("due", "due_shard", Some("due_at"), ProjectionType::KeysOnly),
             ],
         ),
-        (&names.idempotency, &[]),
-        (&names.links, &[("review_queue", "review_hc", Some("pk"), ProjectionType::All)]),
+        (names.get(Table::Idempotency), &[]),
+        (names.get(Table::Links), &[("review_queue", "review_hc", Some("pk"), ProjectionType::All)]),
     ];
     for (table, indexes) in expected {
         let described = client.describe_table().table_name(table).send().await.unwrap().table.unwrap();
@@ -73,7 +73,7 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
             .collect();
         assert_eq!(found, want, "{table}");
     }
-    for table in [&names.cycles, &names.idempotency] {
+    for table in [names.get(Table::Cycles), names.get(Table::Idempotency)] {
         let ttl = client.describe_time_to_live().table_name(table).send().await.unwrap();
         assert_eq!(ttl.time_to_live_description.unwrap().attribute_name(), Some("ttl"), "{table}");
     }

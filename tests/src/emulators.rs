@@ -31,9 +31,25 @@ pub async fn fresh_tables(sdk: &aws_config::SdkConfig) -> TableNames {
 }
 
 /// Everything moto "sent" (SNS SMS under `sns.SMS`, SES e-mail under `ses.Message`): `/moto-api/data.json`.
+///
+/// moto checks that each attribute of its models can be written as JSON, then writes them all: an attribute that
+/// another test changes in between (an S3 object put meanwhile) makes the answer a 500 ("FakeKey is not JSON
+/// serializable"). The tests share one moto, so a failed read is tried again a few times.
 pub async fn moto_data() -> serde_json::Value {
     let url = format!("{}/moto-api/data.json", endpoint("AWS_ENDPOINT_URL").trim_end_matches('/'));
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    let mut last = String::new();
+    for _ in 0..10 {
+        match reqwest::get(&url).await {
+            Ok(res) if res.status().is_success() => match res.json().await {
+                Ok(data) => return data,
+                Err(e) => last = e.to_string(),
+            },
+            Ok(res) => last = format!("status {}", res.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("moto's /moto-api/data.json failed ten times; last: {last}")
 }
 
 /// [`moto_data`] as one JSON text (non-ASCII unescaped), to search for a sent text.

@@ -390,15 +390,8 @@ async fn import_with_aws_stores_in_dynamodb() {
     let moto = crate::emulators::endpoint("AWS_ENDPOINT_URL");
     let prefix = format!("i{}", uuid::Uuid::new_v4().simple());
     let tables = TableNames::with_prefix(&prefix);
-    let envs = [
-        ("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()),
-        ("AWS_ENDPOINT_URL", moto.as_str()),
-        ("REPORTS_TABLE", tables.reports.as_str()),
-        ("ENTRIES_TABLE", tables.entries.as_str()),
-        ("CYCLES_TABLE", tables.cycles.as_str()),
-        ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
-        ("LINKS_TABLE", tables.links.as_str()),
-    ];
+    let mut envs = vec![("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()), ("AWS_ENDPOINT_URL", moto.as_str())];
+    envs.extend(tables.env_vars());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("entries.csv");
     write_csv(&file);

@@ -216,15 +216,10 @@ fn template_env(resource: &str) -> Vec<String> {
 async fn resources_as_deployed(sdk: &aws_config::SdkConfig, resource: &str) -> AwsResources {
     let env = template_env(resource);
     let all = crate::emulators::fresh_tables(sdk).await;
-    let keep = |var: &str, name: String| if env.iter().any(|e| e == var) { name } else { String::new() };
-    let tables = TableNames {
-        reports: keep("REPORTS_TABLE", all.reports),
-        entries: keep("ENTRIES_TABLE", all.entries),
-        cycles: keep("CYCLES_TABLE", all.cycles),
-        idempotency: keep("IDEMPOTENCY_TABLE", all.idempotency),
-        graph_sources: keep("GRAPH_SOURCES_TABLE", all.graph_sources),
-        links: keep("LINKS_TABLE", all.links),
-    };
+    let tables = TableNames::from_fn(|table| {
+        let named = env.iter().any(|e| e == table.env_var());
+        if named { all.get(table).to_owned() } else { String::new() }
+    });
     let s3 = aws_adapters::s3_client(sdk, true);
     let bucket = |var: &str| {
         let wanted = env.iter().any(|e| e == var);

@@ -93,16 +93,8 @@ impl Server {
         let ddb = crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB");
         let moto = crate::emulators::endpoint("AWS_ENDPOINT_URL");
         let tables = aws_adapters::TableNames::with_prefix(&format!("s{}", uuid::Uuid::new_v4().simple()));
-        let envs = [
-            ("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()),
-            ("AWS_ENDPOINT_URL", moto.as_str()),
-            ("REPORTS_TABLE", tables.reports.as_str()),
-            ("ENTRIES_TABLE", tables.entries.as_str()),
-            ("CYCLES_TABLE", tables.cycles.as_str()),
-            ("IDEMPOTENCY_TABLE", tables.idempotency.as_str()),
-            ("GRAPH_SOURCES_TABLE", tables.graph_sources.as_str()),
-            ("LINKS_TABLE", tables.links.as_str()),
-        ];
+        let mut envs = vec![("AWS_ENDPOINT_URL_DYNAMODB", ddb.as_str()), ("AWS_ENDPOINT_URL", moto.as_str())];
+        envs.extend(tables.env_vars());
         let mut server = Server::start(&["--aws"], &envs);
         server.tables = Some(tables);
         server

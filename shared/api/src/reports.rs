@@ -11,7 +11,7 @@ use domain::report::{ReportId, ReportInput};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::wire::{self, CreateReport, Created, RawJson, ReportView};
+use crate::wire::{self, Created, RawJson, ReportView};
 
 /// The report id of the path; anything that is not one (not a UUID, not even UTF-8) names no report.
 pub(crate) fn report_id(path: Result<Path<String>, PathRejection>) -> Result<ReportId, ApiError> {
@@ -47,13 +47,13 @@ pub(crate) async fn create(
     RawJson(bytes): RawJson,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::HealthCenter])?;
-    let mut body: CreateReport = wire::parse_json(&bytes)?;
-    match body.health_center_code.as_deref().map(str::trim) {
-        None | Some("") => body.health_center_code = caller.health_center.clone(),
+    // The body is the raw report itself: every field optional, so that validation can list all problems at once.
+    let mut input: ReportInput = wire::parse_json(&bytes)?;
+    match input.health_center_code.as_deref().map(str::trim) {
+        None | Some("") => input.health_center_code = caller.health_center.clone(),
         Some(code) if caller.owns(code) => {}
         Some(_) => return Err(ApiError::Forbidden),
     }
-    let input = ReportInput::from(body);
     let (status, body, replayed) =
         idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;
     Ok(idempotency::marked(answer(status, body), replayed))

@@ -1,6 +1,9 @@
-//! Creates the tables of `docs/storage-layout.md` with their keys and indexes, for DynamoDB Local in tests and
-//! for `hersys serve --aws`. In AWS the SAM template owns the tables (with point-in-time recovery and a
-//! customer-managed KMS key, which this does not set up).
+//! The DynamoDB tables, each defined once by a variant of [`Table`]: its environment variable, its name for
+//! `hersys serve --aws` and tests, and its keys and indexes (layout in `docs/storage-layout.md`).
+//!
+//! [`create_tables`] creates them for DynamoDB Local in tests and for `hersys serve --aws`. In AWS the SAM template
+//! owns the tables (with point-in-time recovery and a customer-managed KMS key, which this does not set up); its
+//! environment variables and `infra/check_template.py` use the names of [`Table::env_var`].
 
 use std::time::Duration;
 
@@ -13,8 +16,23 @@ use aws_sdk_dynamodb::types::{
 };
 use domain::StoreError;
 
-use crate::dynamo::{TableNames, unavailable};
+use crate::dynamo::unavailable;
 
+/// Which table. Adding a table is a variant, its place in [`Table::ALL`] and its [`Table::spec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Reports,
+    Entries,
+    /// Processing-number cycles, issued numbers and counters.
+    Cycles,
+    Idempotency,
+    /// Line-list cases and switch dates of the graph export.
+    GraphSources,
+    /// Linkage decisions, the review queue and the summary.
+    Links,
+}
+
+/// A global secondary index.
 struct Index {
     name: &'static str,
     hash: &'static str,
@@ -22,65 +40,166 @@ struct Index {
     projection: ProjectionType,
 }
 
-struct Table<'a> {
-    name: &'a str,
+/// Everything about one table.
+struct Spec {
+    /// The environment variable that names the table for a function (set by `template.yaml`).
+    env_var: &'static str,
+    /// Its name after a prefix, for `hersys serve --aws` (`HersysLocalReports`, ...) and tests.
+    base_name: &'static str,
     /// The table's sort key, if any (besides the hash key `pk`).
     sort_key: Option<&'static str>,
     /// Every key attribute of the table and its indexes, with its type.
     attributes: &'static [(&'static str, ScalarAttributeType)],
-    indexes: Vec<Index>,
+    indexes: &'static [Index],
+    /// Whether DynamoDB deletes expired items by their `ttl` attribute (never trusted for correctness).
     ttl: bool,
 }
 
-fn specs(names: &TableNames) -> [Table<'_>; 6] {
-    use ScalarAttributeType::{N, S};
-    let index = |name, hash, range, projection| Index { name, hash, range, projection };
-    [
-        Table {
-            name: &names.reports,
-            sort_key: None,
-            attributes: &[("pk", S), ("passport_hash", S), ("prefecture", S), ("changed_day", S), ("changed_at", S)],
-            indexes: vec![
-                index("by_passport", "passport_hash", None, ProjectionType::KeysOnly),
-                index("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
-                index("by_change", "changed_day", Some("changed_at"), ProjectionType::KeysOnly),
-            ],
-            ttl: false,
-        },
-        Table {
-            name: &names.entries,
-            sort_key: None,
-            attributes: &[("pk", S), ("passport_hash", S)],
-            indexes: vec![index("by_passport", "passport_hash", None, ProjectionType::All)],
-            ttl: false,
-        },
-        Table {
-            name: &names.cycles,
-            sort_key: None,
-            attributes: &[("pk", S), ("report_id", S), ("due_shard", S), ("due_at", N)],
-            indexes: vec![
-                index("by_report", "report_id", Some("pk"), ProjectionType::All),
-                index("due", "due_shard", Some("due_at"), ProjectionType::KeysOnly),
-            ],
-            ttl: true,
-        },
-        Table { name: &names.idempotency, sort_key: None, attributes: &[("pk", S)], indexes: Vec::new(), ttl: true },
-        // Graph export sources: pk `linelist#<prefecture>` / sk the list's No; pk `switch` / sk the prefecture.
-        Table {
-            name: &names.graph_sources,
-            sort_key: Some("sk"),
-            attributes: &[("pk", S), ("sk", S)],
-            indexes: Vec::new(),
-            ttl: false,
-        },
-        Table {
-            name: &names.links,
-            sort_key: None,
-            attributes: &[("pk", S), ("review_hc", S)],
-            indexes: vec![index("review_queue", "review_hc", Some("pk"), ProjectionType::All)],
-            ttl: false,
-        },
-    ]
+impl Table {
+    pub const ALL: [Table; 6] =
+        [Table::Reports, Table::Entries, Table::Cycles, Table::Idempotency, Table::GraphSources, Table::Links];
+
+    fn spec(self) -> Spec {
+        use ProjectionType::{All, KeysOnly};
+        use ScalarAttributeType::{N, S};
+        match self {
+            Table::Reports => Spec {
+                env_var: "REPORTS_TABLE",
+                base_name: "Reports",
+                sort_key: None,
+                attributes: &[
+                    ("pk", S),
+                    ("passport_hash", S),
+                    ("prefecture", S),
+                    ("changed_day", S),
+                    ("changed_at", S),
+                ],
+                indexes: &[
+                    Index { name: "by_passport", hash: "passport_hash", range: None, projection: KeysOnly },
+                    Index { name: "by_prefecture", hash: "prefecture", range: Some("pk"), projection: All },
+                    Index { name: "by_change", hash: "changed_day", range: Some("changed_at"), projection: KeysOnly },
+                ],
+                ttl: false,
+            },
+            Table::Entries => Spec {
+                env_var: "ENTRIES_TABLE",
+                base_name: "Entries",
+                sort_key: None,
+                attributes: &[("pk", S), ("passport_hash", S)],
+                indexes: &[Index { name: "by_passport", hash: "passport_hash", range: None, projection: All }],
+                ttl: false,
+            },
+            Table::Cycles => Spec {
+                env_var: "CYCLES_TABLE",
+                base_name: "ProcessingNumbers",
+                sort_key: None,
+                attributes: &[("pk", S), ("report_id", S), ("due_shard", S), ("due_at", N)],
+                indexes: &[
+                    Index { name: "by_report", hash: "report_id", range: Some("pk"), projection: All },
+                    Index { name: "due", hash: "due_shard", range: Some("due_at"), projection: KeysOnly },
+                ],
+                ttl: true,
+            },
+            Table::Idempotency => Spec {
+                env_var: "IDEMPOTENCY_TABLE",
+                base_name: "Idempotency",
+                sort_key: None,
+                attributes: &[("pk", S)],
+                indexes: &[],
+                ttl: true,
+            },
+            // pk `linelist#<prefecture>` / sk the list's No; pk `switch` / sk the prefecture; ...
+            Table::GraphSources => Spec {
+                env_var: "GRAPH_SOURCES_TABLE",
+                base_name: "GraphSources",
+                sort_key: Some("sk"),
+                attributes: &[("pk", S), ("sk", S)],
+                indexes: &[],
+                ttl: false,
+            },
+            Table::Links => Spec {
+                env_var: "LINKS_TABLE",
+                base_name: "Links",
+                sort_key: None,
+                attributes: &[("pk", S), ("review_hc", S)],
+                indexes: &[Index { name: "review_queue", hash: "review_hc", range: Some("pk"), projection: All }],
+                ttl: false,
+            },
+        }
+    }
+
+    /// The environment variable that names this table (`REPORTS_TABLE`, ...).
+    pub fn env_var(self) -> &'static str {
+        self.spec().env_var
+    }
+
+    /// The table's name after a prefix (`Reports`, `ProcessingNumbers`, ...).
+    pub fn base_name(self) -> &'static str {
+        self.spec().base_name
+    }
+
+    /// Its position in [`Table::ALL`].
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The table names, from configuration; empty for a table this function was not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    names: [String; Table::ALL.len()],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingTableName(pub &'static str);
+
+impl TableNames {
+    /// Each table's name from `f`; an empty name leaves the table out.
+    pub fn from_fn(mut f: impl FnMut(Table) -> String) -> Self {
+        Self { names: Table::ALL.map(&mut f) }
+    }
+
+    /// Reads each table's variable ([`Table::env_var`]). Each function is granted only the tables it uses, so absent
+    /// ones are allowed and refused on use ([`TableNames::name`]); at least one must be set.
+    pub fn from_env() -> Result<Self, MissingTableName> {
+        let names = Self::from_fn(|table| {
+            std::env::var(table.env_var()).ok().filter(|v| !v.trim().is_empty()).unwrap_or_default()
+        });
+        if names.configured().next().is_none() {
+            return Err(MissingTableName(Table::Reports.env_var()));
+        }
+        Ok(names)
+    }
+
+    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, ... ([`Table::base_name`]): a random prefix
+    /// per test keeps tests apart on one DynamoDB Local.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self::from_fn(|table| format!("{prefix}{}", table.base_name()))
+    }
+
+    /// The name of one table, or an error naming its variable if this function was not given it.
+    pub fn name(&self, table: Table) -> Result<&str, StoreError> {
+        match self.get(table) {
+            "" => Err(StoreError::Unavailable(format!("{} is not configured for this function", table.env_var()))),
+            name => Ok(name),
+        }
+    }
+
+    /// The name of one table, empty if this function was not given it.
+    pub fn get(&self, table: Table) -> &str {
+        &self.names[table.index()]
+    }
+
+    /// The tables given, with their names.
+    pub fn configured(&self) -> impl Iterator<Item = (Table, &str)> {
+        Table::ALL.into_iter().map(|table| (table, self.get(table))).filter(|(_, name)| !name.is_empty())
+    }
+
+    /// The environment a process needs to use these tables: each given table's variable and name.
+    pub fn env_vars(&self) -> Vec<(&'static str, &str)> {
+        self.configured().map(|(table, name)| (table.env_var(), name)).collect()
+    }
 }
 
 /// Only reachable through a bug in the specs above (a required field left out).
@@ -98,17 +217,17 @@ fn key_schema(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, 
 }
 
 /// Creates a table unless it exists; tells whether this call created it.
-async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> {
+async fn create(client: &Client, name: &str, table: &Spec) -> Result<bool, StoreError> {
     let mut request = client
         .create_table()
-        .table_name(table.name)
+        .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema("pk", table.sort_key)?));
     for (name, kind) in table.attributes {
         let definition = AttributeDefinition::builder().attribute_name(*name).attribute_type(kind.clone()).build();
         request = request.attribute_definitions(definition.map_err(not_built)?);
     }
-    for index in &table.indexes {
+    for index in table.indexes {
         let gsi = GlobalSecondaryIndex::builder()
             .index_name(index.name)
             .set_key_schema(Some(key_schema(index.hash, index.range)?))
@@ -128,26 +247,25 @@ async fn create(client: &Client, table: &Table<'_>) -> Result<bool, StoreError> 
 /// they are, so running it twice is harmless.
 /// Tables left unnamed (a configuration that does not use them) are skipped.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
-    // A table this caller was not given a name for (an empty name) is not created.
-    let tables: Vec<Table<'_>> = specs(names).into_iter().filter(|t| !t.name.is_empty()).collect();
+    let tables: Vec<(&str, Spec)> = names.configured().map(|(table, name)| (name, table.spec())).collect();
     let mut created = Vec::new();
-    for table in &tables {
-        created.push(create(client, table).await?);
+    for (name, spec) in &tables {
+        created.push(create(client, name, spec).await?);
     }
-    for (table, created) in tables.iter().zip(created) {
+    for ((name, spec), created) in tables.iter().zip(created) {
         client
             .wait_until_table_exists()
-            .table_name(table.name)
+            .table_name(*name)
             .wait(Duration::from_secs(120))
             .await
             .map_err(|_| StoreError::Unavailable("DescribeTable: a table did not become active".to_owned()))?;
         // Only for tables created here: enabling TTL twice is an error, and existing tables were set up already.
-        if table.ttl && created {
+        if spec.ttl && created {
             let spec =
                 TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().map_err(not_built)?;
             client
                 .update_time_to_live()
-                .table_name(table.name)
+                .table_name(*name)
                 .time_to_live_specification(spec)
                 .send()
                 .await
@@ -155,4 +273,49 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_holds_each_table_once_at_its_own_index() {
+        for (i, table) in Table::ALL.into_iter().enumerate() {
+            assert_eq!(table.index(), i, "{table:?}");
+        }
+        let vars: std::collections::HashSet<_> = Table::ALL.iter().map(|t| t.env_var()).collect();
+        let bases: std::collections::HashSet<_> = Table::ALL.iter().map(|t| t.base_name()).collect();
+        assert_eq!((vars.len(), bases.len()), (Table::ALL.len(), Table::ALL.len()));
+    }
+
+    /// `template.yaml` and `infra/check_template.py` name the tables by these variables.
+    #[test]
+    fn variables_and_names_are_those_of_the_template() {
+        let pairs: Vec<_> = Table::ALL.iter().map(|t| (t.env_var(), t.base_name())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("REPORTS_TABLE", "Reports"),
+                ("ENTRIES_TABLE", "Entries"),
+                ("CYCLES_TABLE", "ProcessingNumbers"),
+                ("IDEMPOTENCY_TABLE", "Idempotency"),
+                ("GRAPH_SOURCES_TABLE", "GraphSources"),
+                ("LINKS_TABLE", "Links"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
+        let names = TableNames::from_fn(|table| match table {
+            Table::Reports => "R".into(),
+            Table::Cycles => "C".into(),
+            _ => String::new(),
+        });
+        assert_eq!(names.name(Table::Reports).unwrap(), "R");
+        let err = names.name(Table::Entries).unwrap_err().to_string();
+        assert!(err.contains("ENTRIES_TABLE"), "{err}");
+        assert_eq!(names.env_vars(), [("REPORTS_TABLE", "R"), ("CYCLES_TABLE", "C")]);
+    }
 }

@@ -1,15 +1,15 @@
 //! Entry records from the quarantine system (one per arrival at a port of entry), and the rules that turn a raw
 //! record (a JSON object or a CSV row, as plain strings) into one.
 
-use std::fmt;
-
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::checker::{Checker, incomplete};
 use crate::error::{FieldError, Problem, ValidationError};
 use crate::keyed_hash::{KeyedHash, KeyedHasher};
 use crate::pii::{PassportNumber, PersonName};
+use crate::raw_record::raw_record;
 use crate::report::{Sex, parse_date, parse_nationality};
 
 /// Result of the test taken at the border.
@@ -63,19 +63,7 @@ pub struct EntryRecord {
 }
 
 /// The columns of the quarantine system's export, in its order; also the JSON field names of `POST /v1/entries`.
-pub const COLUMNS: [&str; 11] = [
-    "entry_id",
-    "passport_number",
-    "nationality",
-    "family_name",
-    "given_names",
-    "date_of_birth",
-    "sex",
-    "entry_date",
-    "port_of_entry",
-    "entry_test_result",
-    "test_date",
-];
+pub const COLUMNS: &[&str] = EntryInput::FIELDS;
 
 /// The oldest age at entry accepted; older is taken for a typing error in the date of birth.
 pub const MAX_AGE_AT_ENTRY: u32 = 120;
@@ -84,70 +72,28 @@ pub const MAX_AGE_AT_ENTRY: u32 = 120;
 /// is often recorded on the next day. Earlier dates (pre-departure tests) are accepted.
 pub const TEST_DAYS_AFTER_ENTRY: u64 = 1;
 
-/// A raw entry record as received, before validation: plain strings, `None` (or blank) for an absent field, so that
-/// every field can be checked and every problem reported at once.
-///
-/// `Debug` shows only which fields are present: the values are personal data.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct EntryInput {
-    pub entry_id: Option<String>,
-    pub passport_number: Option<String>,
-    pub nationality: Option<String>,
-    pub family_name: Option<String>,
-    pub given_names: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub sex: Option<String>,
-    pub entry_date: Option<String>,
-    pub port_of_entry: Option<String>,
-    pub entry_test_result: Option<String>,
-    pub test_date: Option<String>,
-}
+raw_record!(
+    /// A raw entry record as received (a JSON object or a CSV row), before validation. The fields are the
+    /// quarantine system's export columns, in its order ([`COLUMNS`]).
+    pub struct EntryInput {
+        entry_id,
+        passport_number,
+        nationality,
+        family_name,
+        given_names,
+        date_of_birth,
+        sex,
+        entry_date,
+        port_of_entry,
+        entry_test_result,
+        test_date,
+    }
+);
 
 impl EntryInput {
-    /// The field of a column name (see [`COLUMNS`]), for readers that map columns or JSON keys by name.
-    pub fn field_mut(&mut self, column: &str) -> Option<&mut Option<String>> {
-        Some(match column {
-            "entry_id" => &mut self.entry_id,
-            "passport_number" => &mut self.passport_number,
-            "nationality" => &mut self.nationality,
-            "family_name" => &mut self.family_name,
-            "given_names" => &mut self.given_names,
-            "date_of_birth" => &mut self.date_of_birth,
-            "sex" => &mut self.sex,
-            "entry_date" => &mut self.entry_date,
-            "port_of_entry" => &mut self.port_of_entry,
-            "entry_test_result" => &mut self.entry_test_result,
-            "test_date" => &mut self.test_date,
-            _ => return None,
-        })
-    }
-
     /// The entry id if it is a well-formed one: the only value of a record that an answer may repeat.
     pub fn valid_entry_id(&self) -> Option<&str> {
         self.entry_id.as_deref().map(str::trim).filter(|id| parse_entry_id("entry_id", id).is_ok())
-    }
-}
-
-impl fmt::Debug for EntryInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present: Vec<&str> = [
-            ("entry_id", &self.entry_id),
-            ("passport_number", &self.passport_number),
-            ("nationality", &self.nationality),
-            ("family_name", &self.family_name),
-            ("given_names", &self.given_names),
-            ("date_of_birth", &self.date_of_birth),
-            ("sex", &self.sex),
-            ("entry_date", &self.entry_date),
-            ("port_of_entry", &self.port_of_entry),
-            ("entry_test_result", &self.entry_test_result),
-            ("test_date", &self.test_date),
-        ]
-        .into_iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(name, _)| name)
-        .collect();
-        write!(f, "EntryInput {{ present: {present:?}, values: <redacted> }}")
     }
 }
 
@@ -271,52 +217,6 @@ impl BatchOutcome {
 /// The most records one batch may hold (`POST /v1/entries`); the CSV import writes in chunks of at most this.
 pub const MAX_BATCH: usize = 1000;
 
-/// Collects field errors while parsing, so one answer lists every problem of a record.
-#[derive(Default)]
-struct Checker {
-    errors: Vec<FieldError>,
-}
-
-impl Checker {
-    fn present(raw: &Option<String>) -> Option<&str> {
-        raw.as_deref().map(str::trim).filter(|s| !s.is_empty())
-    }
-
-    fn required<T>(
-        &mut self,
-        field: &str,
-        raw: &Option<String>,
-        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
-    ) -> Option<T> {
-        match Self::present(raw) {
-            Some(v) => parse(field, v).map_err(|e| self.errors.push(e)).ok(),
-            None => {
-                self.errors.push(FieldError::new(field, Problem::Missing));
-                None
-            }
-        }
-    }
-
-    /// `Some(None)` when absent, `None` when present but refused.
-    fn optional<T>(
-        &mut self,
-        field: &str,
-        raw: &Option<String>,
-        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
-    ) -> Option<Option<T>> {
-        match Self::present(raw) {
-            Some(v) => parse(field, v).map(Some).map_err(|e| self.errors.push(e)).ok(),
-            None => Some(None),
-        }
-    }
-
-    fn rule(&mut self, ok: bool, field: &str, why: &'static str) {
-        if !ok {
-            self.errors.push(FieldError::new(field, Problem::Invalid(why)));
-        }
-    }
-}
-
 impl EntryRecord {
     /// Validates one raw record. `today` is the Japan date now: no date may lie after it.
     ///
@@ -363,40 +263,26 @@ impl EntryRecord {
         if let (Some(Some(_)), Some(EntryTestResult::NotTested)) = (test_date, result) {
             c.rule(false, "test_date", "must be empty when entry_test_result is not_tested");
         }
-        if !c.errors.is_empty() {
-            return Err(ValidationError(c.errors));
-        }
-        let (
-            Some(entry_id),
-            Some(passport),
-            Some(nationality),
-            Some(family_name),
-            Some(given_names),
-            Some(dob),
-            Some(sex),
-            Some(entry_date),
-            Some(port),
-            Some(result),
-            Some(test_date),
-        ) = (entry_id, passport, nationality, family_name, given_names, dob, sex, entry_date, port, result, test_date)
-        else {
-            // Every None above pushed an error, so this is unreachable; answer as a validation error regardless.
-            return Err(ValidationError(vec![FieldError::new("record", Problem::Invalid("incomplete"))]));
+        c.finish()?;
+        // No error, so every value above is `Some`; a `None` (unreachable) gives `incomplete`.
+        let build = || {
+            let passport = passport?;
+            Some(EntryRecord {
+                entry_id: entry_id?,
+                passport_hash: hasher.passport(&passport),
+                passport_number: passport,
+                nationality: nationality?,
+                family_name: family_name?,
+                given_names: given_names?,
+                date_of_birth: dob?,
+                sex: sex?,
+                entry_date: entry_date?,
+                port_of_entry: port?,
+                entry_test_result: result?,
+                test_date: test_date?,
+            })
         };
-        Ok(EntryRecord {
-            entry_id,
-            passport_hash: hasher.passport(&passport),
-            passport_number: passport,
-            nationality,
-            family_name,
-            given_names,
-            date_of_birth: dob,
-            sex,
-            entry_date,
-            port_of_entry: port,
-            entry_test_result: result,
-            test_date,
-        })
+        build().ok_or_else(|| incomplete("record"))
     }
 }
 

@@ -5,6 +5,7 @@
 //! personal is held in the redacting types of [`pii`].
 
 pub mod app;
+mod checker;
 pub mod cycle;
 pub mod entry;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod links;
 pub mod pii;
 pub mod ports;
 pub mod prefecture;
+mod raw_record;
 pub mod report;
 pub mod time;
 

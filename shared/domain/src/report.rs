@@ -5,10 +5,12 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::checker::{Checker, incomplete};
 use crate::error::{FieldError, Problem, ValidationError};
 use crate::keyed_hash::{KeyedHash, KeyedHasher};
 use crate::pii::{Email, PassportNumber, PersonName, PhoneNumber};
 use crate::prefecture::PrefectureCode;
+use crate::raw_record::raw_record;
 use crate::time::Instant;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -145,143 +147,34 @@ pub struct CaseReport {
     pub updated_at: Instant,
 }
 
-/// Raw report fields as received, before validation. Plain strings so that every field can be checked and every
-/// problem reported at once. They are personal data not yet wrapped in the redacting types, so `Debug` names only
-/// which fields are present.
-#[derive(Clone, Default)]
-pub struct ReportInput {
-    pub health_center_code: Option<String>,
-    pub case_number: Option<String>,
-    pub prefecture_code: Option<String>,
-    pub municipality_code: Option<String>,
-    pub case_type: Option<String>,
-    pub sex: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub name: Option<String>,
-    pub name_kana: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub preferred_language: Option<String>,
-    pub occupation: Option<String>,
-    pub residence: Option<String>,
-    pub report_date: Option<String>,
-    pub diagnosis_date: Option<String>,
-    pub onset_date: Option<String>,
-    pub publication_date: Option<String>,
-    pub diagnosis_method: Option<String>,
-    pub nationality: Option<String>,
-    pub entry_date: Option<String>,
-    pub passport_number: Option<String>,
-}
-
-impl ReportInput {
-    /// The field of this name, for corrections addressed by name; `None` for a name that is not a report field.
-    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "health_center_code" => &mut self.health_center_code,
-            "case_number" => &mut self.case_number,
-            "prefecture_code" => &mut self.prefecture_code,
-            "municipality_code" => &mut self.municipality_code,
-            "case_type" => &mut self.case_type,
-            "sex" => &mut self.sex,
-            "date_of_birth" => &mut self.date_of_birth,
-            "name" => &mut self.name,
-            "name_kana" => &mut self.name_kana,
-            "phone" => &mut self.phone,
-            "email" => &mut self.email,
-            "preferred_language" => &mut self.preferred_language,
-            "occupation" => &mut self.occupation,
-            "residence" => &mut self.residence,
-            "report_date" => &mut self.report_date,
-            "diagnosis_date" => &mut self.diagnosis_date,
-            "onset_date" => &mut self.onset_date,
-            "publication_date" => &mut self.publication_date,
-            "diagnosis_method" => &mut self.diagnosis_method,
-            "nationality" => &mut self.nationality,
-            "entry_date" => &mut self.entry_date,
-            "passport_number" => &mut self.passport_number,
-            _ => return None,
-        })
+raw_record!(
+    /// Raw report fields as received (the JSON body of `POST /v1/reports`, or a stored report turned back into input
+    /// for a correction), before validation.
+    pub struct ReportInput {
+        health_center_code,
+        case_number,
+        prefecture_code,
+        municipality_code,
+        case_type,
+        sex,
+        date_of_birth,
+        name,
+        name_kana,
+        phone,
+        email,
+        preferred_language,
+        occupation,
+        residence,
+        report_date,
+        diagnosis_date,
+        onset_date,
+        publication_date,
+        diagnosis_method,
+        nationality,
+        entry_date,
+        passport_number,
     }
-}
-
-impl std::fmt::Debug for ReportInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let present: Vec<&str> = [
-            ("health_center_code", self.health_center_code.is_some()),
-            ("case_number", self.case_number.is_some()),
-            ("prefecture_code", self.prefecture_code.is_some()),
-            ("municipality_code", self.municipality_code.is_some()),
-            ("case_type", self.case_type.is_some()),
-            ("sex", self.sex.is_some()),
-            ("date_of_birth", self.date_of_birth.is_some()),
-            ("name", self.name.is_some()),
-            ("name_kana", self.name_kana.is_some()),
-            ("phone", self.phone.is_some()),
-            ("email", self.email.is_some()),
-            ("preferred_language", self.preferred_language.is_some()),
-            ("occupation", self.occupation.is_some()),
-            ("residence", self.residence.is_some()),
-            ("report_date", self.report_date.is_some()),
-            ("diagnosis_date", self.diagnosis_date.is_some()),
-            ("onset_date", self.onset_date.is_some()),
-            ("publication_date", self.publication_date.is_some()),
-            ("diagnosis_method", self.diagnosis_method.is_some()),
-            ("nationality", self.nationality.is_some()),
-            ("entry_date", self.entry_date.is_some()),
-            ("passport_number", self.passport_number.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, set)| set.then_some(name))
-        .collect();
-        f.debug_struct("ReportInput").field("present", &present).finish()
-    }
-}
-
-/// Collects field errors while parsing, so one answer lists every problem.
-#[derive(Default)]
-struct Checker {
-    errors: Vec<FieldError>,
-}
-
-impl Checker {
-    fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        r.map_err(|e| self.errors.push(e)).ok()
-    }
-
-    fn required<T>(
-        &mut self,
-        field: &str,
-        raw: &Option<String>,
-        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
-    ) -> Option<T> {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(v) => self.take(parse(field, v)),
-            None => {
-                self.errors.push(FieldError::new(field, Problem::Missing));
-                None
-            }
-        }
-    }
-
-    fn optional<T>(
-        &mut self,
-        field: &str,
-        raw: &Option<String>,
-        parse: impl FnOnce(&str, &str) -> Result<T, FieldError>,
-    ) -> Option<Option<T>> {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(v) => self.take(parse(field, v)).map(Some),
-            None => Some(None),
-        }
-    }
-
-    fn rule(&mut self, ok: bool, field: &str, why: &'static str) {
-        if !ok {
-            self.errors.push(FieldError::new(field, Problem::Invalid(why)));
-        }
-    }
-}
+);
 
 pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
@@ -377,92 +270,44 @@ impl CaseReport {
         if let (Some(Some(entry)), Some(diag)) = (entry_date, diagnosis_date) {
             c.rule(entry <= diag, "entry_date", "must not be after diagnosis_date");
         }
-        if !c.errors.is_empty() {
-            return Err(ValidationError(c.errors));
-        }
-        let (
-            Some(hc),
-            Some(case_number),
-            Some(prefecture),
-            Some(municipality),
-            Some(case_type),
-            Some(sex),
-            Some(dob),
-            Some(name),
-            Some(name_kana),
-            Some(phone),
-            Some(email),
-            Some(language),
-            Some(occupation),
-            Some(residence),
-            Some(report_date),
-            Some(diagnosis_date),
-            Some(onset_date),
-            Some(publication_date),
-            Some(method),
-            Some(nationality),
-            Some(entry_date),
-            Some(passport),
-        ) = (
-            hc,
-            case_number,
-            prefecture,
-            municipality,
-            case_type,
-            sex,
-            dob,
-            name,
-            name_kana,
-            phone,
-            email,
-            language,
-            occupation,
-            residence,
-            report_date,
-            diagnosis_date,
-            onset_date,
-            publication_date,
-            method,
-            nationality,
-            entry_date,
-            passport,
-        )
-        else {
-            // Every None above pushed an error, so this is unreachable; answer as a validation error regardless.
-            return Err(ValidationError(vec![FieldError::new("report", Problem::Invalid("incomplete"))]));
+        c.finish()?;
+        // No error, so every value above is `Some`; a `None` (unreachable) gives `incomplete`.
+        let build = || {
+            let hc = hc?;
+            let case_number = case_number?;
+            let passport = passport?;
+            Some(CaseReport {
+                id,
+                passport_hash: passport.as_ref().map(|p| hasher.passport(p)),
+                case_key: case_number.as_ref().map(|n| hasher.opaque("case", &format!("{hc}/{n}"))),
+                health_center_code: hc,
+                case_number,
+                prefecture: prefecture?,
+                municipality_code: municipality?,
+                case_type: case_type?,
+                sex: sex?,
+                date_of_birth: dob?,
+                name: name?,
+                name_kana: name_kana?,
+                phone: phone?,
+                email: email?,
+                preferred_language: language?.unwrap_or(Language::Ja),
+                occupation: occupation?,
+                residence: residence?,
+                report_date: report_date?,
+                diagnosis_date: diagnosis_date?,
+                onset_date: onset_date?,
+                publication_date: publication_date?,
+                diagnosis_method: method?,
+                nationality: nationality?,
+                entry_date: entry_date?,
+                passport_number: passport,
+                status_history: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            })
         };
-        let passport_hash = passport.as_ref().map(|p| hasher.passport(p));
-        let case_key = case_number.as_ref().map(|n| hasher.opaque("case", &format!("{hc}/{n}")));
-        Ok(CaseReport {
-            id,
-            health_center_code: hc,
-            case_number,
-            prefecture,
-            municipality_code: municipality,
-            case_type,
-            sex,
-            date_of_birth: dob,
-            name,
-            name_kana,
-            phone,
-            email,
-            preferred_language: language.unwrap_or(Language::Ja),
-            occupation,
-            residence,
-            report_date,
-            diagnosis_date,
-            onset_date,
-            publication_date,
-            diagnosis_method: method,
-            nationality,
-            entry_date,
-            passport_number: passport,
-            passport_hash,
-            case_key,
-            status_history: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        })
+        build().ok_or_else(|| incomplete("report"))
     }
 
     /// The report's fields as input again, so that a correction can be validated by the very rules of creation.

@@ -1,8 +1,8 @@
 //! The embedded default implementation of the domain's ports, for `hersys serve` and tests without AWS:
 //!
-//! - [`SqliteStores`]: the report, entry, cycle and idempotency stores on one SQLite file, laid out like the
-//!   DynamoDB tables (`docs/storage-layout.md`): same keys and index columns, documents as JSON text, SQLite
-//!   transactions where DynamoDB has `TransactWriteItems`.
+//! - [`SqliteStores`]: every store (reports, entries, cycles, idempotency, graph sources, links; one file each in
+//!   `stores/`) on one SQLite file, laid out like the DynamoDB tables (`docs/storage-layout.md`): same keys and index
+//!   columns, documents as JSON text, SQLite transactions where DynamoDB has `TransactWriteItems`.
 //! - [`Outbox`]: a [`domain::ports::Notifier`] that records SMS and e-mail in the same file instead of sending them,
 //!   with a local SMS opt-out list.
 //! - [`DirExportSink`]: a [`domain::ports::ExportSink`] writing to a directory instead of S3.
@@ -15,8 +15,6 @@
 mod bulk;
 mod db;
 mod export;
-mod graph_sources;
-mod links;
 mod outbox;
 mod stores;
 

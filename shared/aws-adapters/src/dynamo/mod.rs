@@ -24,91 +24,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::sdk_error::describe;
+pub use crate::tables::{MissingTableName, Table, TableNames};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// Which table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
-    Reports,
-    Entries,
-    Cycles,
-    Idempotency,
-    GraphSources,
-    Links,
-}
-
-/// The table names, from configuration; empty for a table this function was not given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableNames {
-    pub reports: String,
-    pub entries: String,
-    pub cycles: String,
-    pub idempotency: String,
-    /// Line-list cases and switch dates of the graph export (`GRAPH_SOURCES_TABLE`).
-    pub graph_sources: String,
-    /// Linkage decisions, the review queue and the summary (`LINKS_TABLE`).
-    pub links: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environment variable {0} is not set")]
-pub struct MissingTableName(pub &'static str);
-
-impl TableNames {
-    /// Reads `REPORTS_TABLE`, `ENTRIES_TABLE`, `CYCLES_TABLE`, `IDEMPOTENCY_TABLE` and `LINKS_TABLE`. Each function is granted
-    /// only the tables it uses, so absent ones are allowed and refused on use ([`TableNames::name`]); at least one
-    /// must be set.
-    pub fn from_env() -> Result<Self, MissingTableName> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_default();
-        let names = Self {
-            reports: var("REPORTS_TABLE"),
-            entries: var("ENTRIES_TABLE"),
-            cycles: var("CYCLES_TABLE"),
-            idempotency: var("IDEMPOTENCY_TABLE"),
-            graph_sources: var("GRAPH_SOURCES_TABLE"),
-            links: var("LINKS_TABLE"),
-        };
-        if names.all().iter().all(|n| n.is_empty()) {
-            return Err(MissingTableName("REPORTS_TABLE"));
-        }
-        Ok(names)
-    }
-
-    /// The name of one table, or an error naming its variable if this function was not given it.
-    pub fn name(&self, table: Table) -> Result<&str, StoreError> {
-        let (name, var) = match table {
-            Table::Reports => (&self.reports, "REPORTS_TABLE"),
-            Table::Entries => (&self.entries, "ENTRIES_TABLE"),
-            Table::Cycles => (&self.cycles, "CYCLES_TABLE"),
-            Table::Idempotency => (&self.idempotency, "IDEMPOTENCY_TABLE"),
-            Table::GraphSources => (&self.graph_sources, "GRAPH_SOURCES_TABLE"),
-            Table::Links => (&self.links, "LINKS_TABLE"),
-        };
-        if name.is_empty() {
-            Err(StoreError::Unavailable(format!("{var} is not configured for this function")))
-        } else {
-            Ok(name)
-        }
-    }
-
-    /// `{prefix}Reports`, `{prefix}Entries`, `{prefix}ProcessingNumbers`, `{prefix}Idempotency`, `{prefix}Links`: a random prefix
-    /// per test keeps tests apart on one DynamoDB Local.
-    pub fn with_prefix(prefix: &str) -> Self {
-        Self {
-            reports: format!("{prefix}Reports"),
-            entries: format!("{prefix}Entries"),
-            cycles: format!("{prefix}ProcessingNumbers"),
-            idempotency: format!("{prefix}Idempotency"),
-            graph_sources: format!("{prefix}GraphSources"),
-            links: format!("{prefix}Links"),
-        }
-    }
-
-    pub(crate) fn all(&self) -> [&str; 6] {
-        [&self.reports, &self.entries, &self.cycles, &self.idempotency, &self.graph_sources, &self.links]
-    }
-}
 
 /// Implements every store port of the domain. Cheap to clone (the SDK client is an `Arc` inside).
 #[derive(Debug, Clone)]
@@ -130,7 +48,7 @@ impl DynamoStores {
     /// contract check "no raw personal identifier in any key"); never call it on a production path.
     pub async fn all_key_values(&self) -> Result<Vec<String>, StoreError> {
         let mut values = Vec::new();
-        for table in self.tables.all().into_iter().filter(|t| !t.is_empty()) {
+        for (_, table) in self.tables.configured() {
             let items: Vec<Item> = self
                 .client
                 .scan()
@@ -334,24 +252,4 @@ pub(crate) async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
 ) -> Result<Vec<Item>, StoreError> {
     query.into_paginator().items().send().try_collect().await.map_err(|e| unavailable("Query", &e))
-}
-
-#[cfg(test)]
-mod table_name_tests {
-    use super::*;
-
-    #[test]
-    fn a_table_not_given_to_this_function_is_refused_naming_its_variable() {
-        let names = TableNames {
-            reports: "R".into(),
-            entries: String::new(),
-            cycles: "C".into(),
-            idempotency: String::new(),
-            graph_sources: String::new(),
-            links: String::new(),
-        };
-        assert_eq!(names.name(Table::Reports).unwrap(), "R");
-        let err = names.name(Table::Entries).unwrap_err().to_string();
-        assert!(err.contains("ENTRIES_TABLE"), "{err}");
-    }
 }

@@ -8,7 +8,7 @@ use domain::ports::LinkStore;
 use domain::report::ReportId;
 use rusqlite::{OptionalExtension, params};
 
-use crate::stores::{SqliteStores, decode, encode, immediate, sql};
+use super::{SqliteStores, decode, encode, immediate, sql};
 
 const SUMMARY_PK: &str = "summary";
 

@@ -15,7 +15,7 @@ use rusqlite::{OptionalExtension, params};
 const LINELIST_GENERATION: &str = "linelist_generation";
 const EXPORT_STATE: &str = "export_state";
 
-use crate::stores::{SqliteStores, decode, encode, immediate, sql};
+use super::{SqliteStores, decode, encode, immediate, sql};
 
 #[async_trait]
 impl GraphSourceStore for SqliteStores {

@@ -1,0 +1,130 @@
+//! The domain's stores on SQLite, with the semantics of the port docs in `domain::ports`: one file per store, as
+//! on the DynamoDB side (`aws-adapters/src/dynamo/`), and here what they share.
+
+mod cycles;
+mod entries;
+mod graph_sources;
+mod idempotency;
+mod links;
+mod reports;
+
+use std::path::Path;
+
+use domain::error::StoreError;
+use domain::time::Instant;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::{Db, describe};
+use crate::outbox::Outbox;
+
+/// Every store over one SQLite connection. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct SqliteStores {
+    pub(crate) db: Db,
+}
+
+impl std::fmt::Debug for SqliteStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStores")
+    }
+}
+
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(describe(&e))
+}
+
+// serde_json's messages can quote the offending value, so only the kind of document is named.
+pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|_| StoreError::Corrupt(format!("{what} does not encode")))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|_| StoreError::Corrupt(format!("stored {what} does not decode")))
+}
+
+pub(crate) fn version_of(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt("negative version".to_owned()))
+}
+
+pub(crate) fn db_version(v: u64) -> i64 {
+    // Versions start at 1; one beyond i64 matches no row, like -1, and the miss is then told apart as usual.
+    i64::try_from(v).unwrap_or(-1)
+}
+
+pub(crate) fn millis(at: Instant) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(crate) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    // Immediate: take the write lock before reading, so a read-then-write cannot interleave with another process.
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)
+}
+
+/// After a conditional update touched no row: tells "absent" from "stale".
+pub(crate) fn missing_or_stale(
+    tx: &Connection,
+    table: &str,
+    pk: &str,
+    expected: u64,
+) -> Result<StoreError, StoreError> {
+    let exists: bool = tx
+        .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE pk = ?1)"), [pk], |r| r.get(0))
+        .map_err(sql)?;
+    Ok(if exists { StoreError::VersionConflict { expected } } else { StoreError::NotFound })
+}
+
+impl SqliteStores {
+    /// Opens the file (creating it, its parent directory and the schema if need be) in WAL mode.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self { db: Db::open(path)? })
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Ok(Self { db: Db::open_in_memory()? })
+    }
+
+    /// The outbox on the same connection (and so the same file), for a server that both stores and "sends".
+    pub fn outbox(&self) -> Outbox {
+        Outbox::from_db(self.db.clone())
+    }
+
+    /// Every value of every key and index column of the store tables, for the contract test "no raw personal
+    /// identifier in any key". The outbox tables are not stores and are left out (they hold raw recipients).
+    pub fn all_key_values(&self) -> Result<Vec<String>, StoreError> {
+        self.db.run_blocking(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT pk FROM reports UNION ALL SELECT passport_hash FROM reports
+                     UNION ALL SELECT prefecture FROM reports UNION ALL SELECT case_key FROM reports
+                     UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
+                     UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
+                     UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
+                     UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters
+                     UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links
+                     UNION ALL SELECT updated_at FROM reports UNION ALL SELECT report_id FROM graph_counted",
+                )
+                .map_err(sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
+            rows.filter_map(|r| r.map_err(sql).transpose()).collect()
+        })
+    }
+}
+
+#[cfg(test)]
+impl SqliteStores {
+    /// SQLite's plan for a query, to check that lookups are served by an index.
+    pub(crate) fn query_plan(&self, query: &str) -> String {
+        #![allow(clippy::unwrap_used)]
+        self.db
+            .run_blocking(|conn| {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).map_err(sql)?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3)).map_err(sql)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+            })
+            .unwrap()
+            .join("; ")
+    }
+}
