@@ -3,7 +3,7 @@
 //! the export root beside the data, so that the bucket holds the page and its data together (one origin for a CDN;
 //! page and data always of the same release).
 
-use crate::render::File;
+use publish::File;
 
 /// A file of the page: its name (also its path under `/` and in the export root), content type and text.
 #[derive(Debug, Clone, Copy)]
