@@ -1,8 +1,6 @@
 //! The scheduled graph-data export: computes the public series (domain), renders them as the ministry's CSVs and
-//! the page's JSON ([`render`], here at the edge) and writes them, with the dashboard itself (the `dashboard` crate),
-//! to the sink (S3 in AWS, `DATA_DIR/export/` locally).
-
-pub mod render;
+//! the page's JSON (`publish::graphs`, the edge's one renderer of public files) and writes them, with the dashboard
+//! itself (the `dashboard` crate), to the sink (S3 in AWS, `DATA_DIR/export/` locally).
 
 use domain::app::{App, AppError, ExportMode, Recount};
 use domain::time::{Instant, japan_date};
@@ -27,12 +25,14 @@ pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun,
     let mut run = ExportRun { recount, files: Vec::new() };
     // The page first and the manifest (last of the data files) last: a reader that sees a new manifest finds
     // everything it names, and a page that can read it.
-    let page = dashboard::files_beside_the_data().into_iter().map(|f| render::File {
+    let page = dashboard::files_beside_the_data().into_iter().map(|f| publish::File {
         path: f.path,
         content_type: f.content_type,
         bytes: f.bytes,
     });
-    let files = page.chain(render::files(&series, now, japan_date(now), linkage.as_ref()));
+    let data = publish::graphs::files(&series, now, japan_date(now), linkage.as_ref())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let files = page.chain(data);
     for file in files {
         app.export
             .put_object(&file.path, file.content_type, file.bytes)

@@ -42,7 +42,7 @@ pub fn pipeline(count: u64, days: u64, out: Option<PathBuf>) -> anyhow::Result<(
     let built = t1.elapsed().as_secs_f64();
     let t2 = Clock::now();
     let now = Utc::now();
-    let files = export::render::files(&series, now, as_of, None);
+    let files = publish::graphs::files(&series, now, as_of, None)?;
     let rendered = t2.elapsed().as_secs_f64();
     let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
     if let Some(dir) = out {

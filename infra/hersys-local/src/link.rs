@@ -55,7 +55,9 @@ pub struct Args {
     #[arg(long)]
     verbose: bool,
     /// Also write the linkage statistics (entrants by week, port and nationality; diagnosed within 28 days of a
-    /// negative entry test; days from entry to diagnosis; passport and link shares by prefecture) as CSV here.
+    /// negative entry test; days from entry to diagnosis; passport and link shares by prefecture) as CSV here: the
+    /// published csv/linkage_*.csv files (same names, headers and precision), except that counts of 1 to 4 and the
+    /// shares computed from them are shown, where the published files hide them as `*`.
     #[arg(long)]
     summary: Option<PathBuf>,
 }

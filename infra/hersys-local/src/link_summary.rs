@@ -1,7 +1,8 @@
 //! `hersys link ... --summary DIR`: the linkage statistics of issue 5 (`domain::linkage::stats`) as CSV files,
-//! computed from the files and the links just made. Counts only, no personal data.
+//! computed from the files and the links just made. Counts only, no personal data. The files are the published
+//! `csv/linkage_*.csv` (same renderer, `publish::linkage`: names, headers, precision), with one stated difference:
+//! counts of 1 to 4 are shown, not hidden, as this is an analyst's copy.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -9,6 +10,7 @@ use chrono::NaiveDate;
 use domain::entry::EntryTestResult;
 use domain::linkage::dates::Day;
 use domain::linkage::stats::{self, StatEntry, StatReport};
+use publish::Audience;
 
 struct EntryRow {
     date: NaiveDate,
@@ -46,7 +48,7 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(Day::parse(s)?.number)
 }
 
-/// Writes the four summary files into `dir`. `links` are (report row, entry row) positions among the rows the
+/// Writes the four summary files into `dir` (named as the published ones, without their `csv/` folder). `links` are (report row, entry row) positions among the rows the
 /// linkage kept (rows with a valid entry or diagnosis date), which these readers keep alike.
 pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -76,39 +78,13 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
         .collect();
     let s = stats::summarise(&stat_entries, &stat_reports, links);
 
-    let create = |name: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    // The published files, unsuppressed: same names, headers and precision as `csv/linkage_*.csv` in the export.
+    for file in publish::linkage::files((&s).into(), Audience::Analyst)? {
+        let name = Path::new(&file.path).file_name().with_context(|| format!("no file name in {}", file.path))?;
         let path = dir.join(name);
-        Ok(std::io::BufWriter::new(
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
-        ))
-    };
-    let mut w = create("linkage_entrants.csv")?;
-    writeln!(w, "week_start,port_of_entry,nationality,entrants")?;
-    for r in &s.entrants {
-        writeln!(w, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, r.entrants)?;
+        std::fs::write(&path, &file.bytes).with_context(|| format!("writing {}", path.display()))?;
     }
-    w.flush()?;
-    let mut w = create("linkage_negative_then_diagnosed.csv")?;
     let p = s.negative_then_diagnosed;
-    writeln!(w, "window_days,negative_at_entry,diagnosed_within_window,share,ci95_low,ci95_high")?;
-    writeln!(w, "{},{},{},{:.6},{:.6},{:.6}", stats::WINDOW_DAYS, p.total, p.count, p.share, p.ci95_low, p.ci95_high)?;
-    w.flush()?;
-    let mut w = create("linkage_days_to_diagnosis.csv")?;
-    writeln!(w, "days_from_entry,reports")?;
-    for r in &s.days_to_diagnosis {
-        writeln!(w, "{},{}", r.days, r.reports)?;
-    }
-    w.flush()?;
-    let mut w = create("linkage_prefectures.csv")?;
-    writeln!(w, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked")?;
-    for r in &s.prefectures {
-        writeln!(
-            w,
-            "{},{},{},{},{:.4},{:.4}",
-            r.prefecture_code, r.reports, r.with_passport, r.linked, r.share_with_passport, r.share_linked
-        )?;
-    }
-    w.flush()?;
     eprintln!(
         "summary -> {}: of {} entrants tested negative, {} diagnosed within {} days ({:.3}%, 95% CI {:.3}% to {:.3}%)",
         dir.display(),

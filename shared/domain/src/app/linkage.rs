@@ -2,7 +2,6 @@
 //! scheduled scored run with its statistics, and the health centres' review queue.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use crate::entry::EntryRecord;
 use crate::error::StoreError;
@@ -24,7 +23,7 @@ pub const EXACT_METHOD: &str = "exact_passport_hash";
 const MIN_REPORTS_FOR_EM: usize = 500;
 
 /// What a scheduled linkage run did (counts only).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinkageRun {
     pub entries: usize,
     pub reports: usize,
@@ -37,7 +36,8 @@ pub struct LinkageRun {
     pub kept_reviewed: usize,
     pub removed: usize,
     pub candidate_pairs: usize,
-    pub files: Vec<String>,
+    /// The statistics as stored; the linkage function renders the public files from them.
+    pub summary: LinkageSummary,
 }
 
 /// A health centre's answer to a review.
@@ -135,7 +135,7 @@ impl App {
 
     /// The scheduled linkage: reads every report and entry record, runs the scored linkage, stores its decisions
     /// (never replacing a confirmed or rejected review; re-running with the same data writes nothing), and
-    /// recomputes the statistics (stored, and written as `csv/linkage_*.csv` through the export sink).
+    /// recomputes the statistics (stored, and returned in the run for the edge to publish: this writes no file).
     pub async fn run_linkage(&self, now: Instant) -> Result<LinkageRun, AppError> {
         let entries = self.entries.all_entries().await?;
         let reports = self.all_reports().await?;
@@ -176,8 +176,12 @@ impl App {
             reports: reports.len(),
             links: engine.links,
             reviews: engine.reviews,
+            written: 0,
+            unchanged: 0,
+            kept_reviewed: 0,
+            removed: 0,
             candidate_pairs: engine.candidate_pairs,
-            ..LinkageRun::default()
+            summary: LinkageSummary::empty(),
         };
         let mut current = stored.clone();
         let mut decided: std::collections::HashSet<ReportId> = std::collections::HashSet::new();
@@ -224,15 +228,8 @@ impl App {
             }
         }
 
-        let summary = summarise(now, &entries, &reports, &current);
-        self.links.put_summary(&summary).await?;
-        for (path, csv) in summary_csv(&summary) {
-            self.export
-                .put_object(&path, "text/csv; charset=utf-8", csv.into_bytes())
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            run.files.push(path);
-        }
+        run.summary = summarise(now, &entries, &reports, &current);
+        self.links.put_summary(&run.summary).await?;
         tracing::info!(
             entries = run.entries,
             reports = run.reports,
@@ -341,64 +338,12 @@ fn summarise(
     }
 }
 
-/// A count as the public files show it: `None` (shown `*`) for 1 to 4 persons, the graph files' rule.
+/// Whether a count is published: `None` (hidden) for 1 to 4 persons, the graph files' rule.
 pub fn published(n: u64) -> Option<u64> {
     (!is_small_count(n)).then_some(n)
 }
 
-/// A share (or an interval bound) as the public files show it: `None` when its count or its base is hidden.
+/// Whether a share (or an interval bound) is published: `None` when its count or its base is hidden.
 pub fn published_share(share: f64, count: u64, base: u64) -> Option<f64> {
     (published(count).is_some() && published(base).is_some()).then_some(share)
-}
-
-fn count_text(n: u64) -> String {
-    published(n).map_or_else(|| "*".to_owned(), |n| n.to_string())
-}
-
-fn share_text(share: f64, count: u64, base: u64) -> String {
-    published_share(share, count, base).map_or_else(|| "*".to_owned(), |v| format!("{v:.6}"))
-}
-
-/// The summary as the public CSV files beside the graph export (path, text): counts only, with counts of 1 to 4 and
-/// the shares and intervals computed from them shown as `*` (primary suppression; the operator's API answer, for
-/// analysts, is not suppressed).
-pub fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
-    let mut entrants = String::from("week_start,port_of_entry,nationality,entrants\n");
-    for r in &s.entrants {
-        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, count_text(r.entrants));
-    }
-    let p = &s.negative_then_diagnosed_28d;
-    let interval = |v: f64| share_text(v, p.count, p.total);
-    let window = format!(
-        "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{},{},{}\n",
-        count_text(p.total),
-        count_text(p.count),
-        interval(p.share),
-        interval(p.ci95_low),
-        interval(p.ci95_high)
-    );
-    let mut days = String::from("days_entry_to_diagnosis,reports\n");
-    for r in &s.days_entry_to_diagnosis {
-        let _ = writeln!(days, "{},{}", r.days, count_text(r.reports));
-    }
-    let mut prefectures =
-        String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
-    for r in &s.prefectures {
-        let _ = writeln!(
-            prefectures,
-            "{},{},{},{},{},{}",
-            r.prefecture_code,
-            count_text(r.reports),
-            count_text(r.with_passport),
-            count_text(r.linked),
-            share_text(r.share_with_passport, r.with_passport, r.reports),
-            share_text(r.share_linked, r.linked, r.reports)
-        );
-    }
-    vec![
-        ("csv/linkage_entrants_weekly.csv".to_owned(), entrants),
-        ("csv/linkage_negative_then_diagnosed_28d.csv".to_owned(), window),
-        ("csv/linkage_days_entry_to_diagnosis.csv".to_owned(), days),
-        ("csv/linkage_prefectures.csv".to_owned(), prefectures),
-    ]
 }

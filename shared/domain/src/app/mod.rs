@@ -20,7 +20,7 @@ mod linkage;
 mod processing;
 
 pub use graphs::{ExportMode, Recount};
-pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share, summary_csv};
+pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
 pub use processing::{CycleView, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every

@@ -6,6 +6,8 @@ use domain::graphs::{CaseFact, Sources, Tally, build_series};
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 
+use serde_json::{Value, json};
+
 use super::*;
 
 const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/mhlw/2023-02-16_wide_format/");
@@ -53,7 +55,7 @@ fn daily_headers_are_the_ministrys_byte_for_byte() {
         (SeriesId::NewPer100k, "newly_confirmed_cases_per_100_thousand_population_daily__2023-05-08.csv"),
         (SeriesId::InpatientDaily, "requiring_inpatient_care_etc_daily__2023-03-02.csv"),
     ] {
-        let csv = String::from_utf8(daily_csv(g.daily(id).unwrap())).unwrap();
+        let csv = String::from_utf8(daily_csv(g.daily(id).unwrap()).unwrap()).unwrap();
         assert_eq!(csv.lines().next().unwrap(), real_header(file), "{file}");
     }
 }
@@ -61,7 +63,7 @@ fn daily_headers_are_the_ministrys_byte_for_byte() {
 #[test]
 fn daily_rows_use_the_ministrys_date_and_number_forms() {
     let g = sample();
-    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::NewDaily).unwrap())).unwrap();
+    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::NewDaily).unwrap()).unwrap()).unwrap();
     assert!(csv.starts_with('\u{feff}'));
     assert!(!csv.contains('\r'));
     assert!(csv.ends_with('\n'));
@@ -70,14 +72,14 @@ fn daily_rows_use_the_ministrys_date_and_number_forms() {
     assert_eq!(row.split(',').nth(1 + 13), Some("2459"));
     assert_eq!(row.split(',').count(), 49);
     // Per 100k: Tokyo 17.5 as in the ministry's file; zeros as `0`; whole values without `.0`.
-    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::NewPer100k).unwrap())).unwrap();
+    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::NewPer100k).unwrap()).unwrap()).unwrap();
     let row: Vec<&str> = csv.lines().find(|l| l.starts_with("2021/1/8,")).unwrap().split(',').collect();
     assert_eq!(row[1 + 13], "17.5");
     assert_eq!(row[1 + 1], "0");
     assert_eq!(number_text(100, true), "10");
     assert_eq!(number_text(1, true), "0.1");
     // The inpatient file: three columns per area.
-    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::InpatientDaily).unwrap())).unwrap();
+    let csv = String::from_utf8(daily_csv(g.daily(SeriesId::InpatientDaily).unwrap()).unwrap()).unwrap();
     let row: Vec<&str> = csv.lines().find(|l| l.starts_with("2021/1/9,")).unwrap().split(',').collect();
     assert_eq!(row.len(), 1 + 48 * 3);
     assert_eq!(&row[1..4], &["2459", "0", "1"]);
@@ -87,7 +89,7 @@ fn daily_rows_use_the_ministrys_date_and_number_forms() {
 fn sex_age_files_have_two_header_rows_weeks_and_stars() {
     let g = sample();
     let s = g.sex_age(SeriesId::NewDetailWeekly).unwrap();
-    let csv = String::from_utf8(sex_age_csv(s)).unwrap();
+    let csv = String::from_utf8(sex_age_csv(s).unwrap()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("\u{feff}Week,ALL,ALL,"));
     assert!(lines[1].starts_with(",Male Under 10,Male 10s,"));
@@ -106,7 +108,7 @@ fn sex_age_files_have_two_header_rows_weeks_and_stars() {
 fn json_and_manifest_follow_the_contract() {
     let g = sample();
     let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
-    let files = files(&g, now, d("2021-02-01"), None);
+    let files = files(&g, now, d("2021-02-01"), None).unwrap();
     let get = |path: &str| -> Value {
         serde_json::from_slice(&files.iter().find(|f| f.path == path).unwrap().bytes).unwrap()
     };
@@ -153,7 +155,7 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
         s.computed_at = Some(now);
         s.negative_then_diagnosed_28d =
             ShareWithInterval { count, total, share: count as f64 / total as f64, ci95_low: 0.01, ci95_high: 0.2 };
-        let files = files(&sample(), now, d("2021-02-01"), Some(&s));
+        let files = files(&sample(), now, d("2021-02-01"), Some(&s)).unwrap();
         serde_json::from_slice(&files.last().unwrap().bytes).unwrap()
     };
     let shown = manifest_of(10, 200);
@@ -171,4 +173,73 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
         hidden["linkage"]["negative_then_diagnosed_28d"],
         json!({"negative_entrants": 200, "diagnosed_within_28_days": null, "share": null, "ci95_low": null, "ci95_high": null})
     );
+}
+
+/// The sample with a discrepancy report (Oita, one day each way) and, optionally, the linkage statistics.
+fn every_kind_of_file(linkage: Option<(u64, u64)>) -> (GraphSeries, Option<domain::links::LinkageSummary>) {
+    use domain::graphs::{Discrepancy, DiscrepancyRow};
+    let mut g = sample();
+    g.discrepancies.push(Discrepancy {
+        prefecture: PrefectureCode::new(44).unwrap(),
+        rows: vec![
+            DiscrepancyRow { date: d("2021-01-08"), hersys: 3, linelist: 5 },
+            DiscrepancyRow { date: d("2021-01-09"), hersys: 1, linelist: 0 },
+        ],
+    });
+    let summary = linkage.map(|(count, total)| {
+        let mut s = domain::links::LinkageSummary::empty();
+        s.computed_at = Some(Utc.with_ymd_and_hms(2021, 1, 31, 14, 0, 0).unwrap());
+        s.negative_then_diagnosed_28d = domain::links::ShareWithInterval {
+            count,
+            total,
+            share: count as f64 / total as f64,
+            ci95_low: 0.01,
+            ci95_high: 0.2,
+        };
+        s
+    });
+    (g, summary)
+}
+
+#[test]
+fn every_file_and_the_manifest_are_the_bytes_of_the_untyped_rendering_they_replace() {
+    let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
+    for linkage in [None, Some((10, 200)), Some((3, 200))] {
+        let (g, summary) = every_kind_of_file(linkage);
+        // Half the prefectures still on their line lists: both kinds of source entry.
+        let as_of = d("2021-02-01");
+        let typed = files(&g, now, as_of, summary.as_ref()).unwrap();
+        let untyped = crate::before::files(&g, now, as_of, summary.as_ref());
+        assert_eq!(
+            typed.iter().map(|f| (&f.path, f.content_type)).collect::<Vec<_>>(),
+            untyped.iter().map(|f| (&f.path, f.content_type)).collect::<Vec<_>>()
+        );
+        for (t, u) in typed.iter().zip(&untyped) {
+            assert!(
+                t.bytes == u.bytes,
+                "{} differs:\n{}\n{}",
+                t.path,
+                String::from_utf8_lossy(&t.bytes[..t.bytes.len().min(400)]),
+                String::from_utf8_lossy(&u.bytes[..u.bytes.len().min(400)])
+            );
+        }
+        assert!(typed.iter().any(|f| f.path == "discrepancy/Oita.csv"));
+    }
+    // A prefecture without a switch date, and one switched after the export's day: `linelist`.
+    let (mut g, _) = every_kind_of_file(None);
+    g.sources.set(PrefectureCode::new(1).unwrap(), None);
+    g.sources.set(PrefectureCode::new(2).unwrap(), Some(d("2021-03-01")));
+    let typed = files(&g, now, d("2021-02-01"), None).unwrap();
+    let untyped = crate::before::files(&g, now, d("2021-02-01"), None);
+    assert_eq!(typed.last().unwrap().bytes, untyped.last().unwrap().bytes);
+    let manifest: Value = serde_json::from_slice(&typed.last().unwrap().bytes).unwrap();
+    assert_eq!(manifest["sources"]["Hokkaido"], json!({"source": "linelist", "hersys_from": null}));
+    assert_eq!(manifest["sources"]["Aomori"], json!({"source": "linelist", "hersys_from": "2021-03-01"}));
+}
+
+#[test]
+fn the_discrepancy_report_is_the_ministrys_dialect() {
+    let (g, _) = every_kind_of_file(None);
+    let csv = String::from_utf8(discrepancy_csv(g.discrepancies.last().unwrap()).unwrap()).unwrap();
+    assert_eq!(csv, "\u{feff}Date,HER-SYS,Line list,Difference\n2021/1/8,3,5,-2\n2021/1/9,1,0,1\n");
 }

@@ -1,117 +1,25 @@
-//! The export's files, rendered from the domain's typed tables (the edge: the domain knows no CSV or JSON). The
-//! formats are the contract of `docs/export-format.md`.
+//! The public files as they were rendered before this crate (hand-built CSV strings and untyped `json!`), kept
+//! as the tests' reference: the typed rendering must give the same bytes.
+
+use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use domain::app::{published, published_share, summary_csv};
+use domain::app::{published, published_share};
 use domain::graphs::{AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand, mhlw_date};
 use domain::links::LinkageSummary;
 use domain::prefecture::PrefectureCode;
 use domain::time::Instant;
 use serde_json::{Map, Value, json};
 
-/// The series in the order.
-pub const ORDER: [SeriesId; 11] = [
-    SeriesId::NewDaily,
-    SeriesId::NewPer100k,
-    SeriesId::NewDetailWeekly,
-    SeriesId::CumulativeDaily,
-    SeriesId::CumulativeDetailWeekly,
-    SeriesId::SevereDaily,
-    SeriesId::SevereDetailWeekly,
-    SeriesId::DeathsCumulativeDaily,
-    SeriesId::DeathsDaily,
-    SeriesId::DeathsDetailCumulativeWeekly,
-    SeriesId::InpatientDaily,
-];
-
-/// One file to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct File {
-    pub path: String,
-    pub content_type: &'static str,
-    pub bytes: Vec<u8>,
-}
-
-const CSV: &str = "text/csv; charset=utf-8";
-const JSON: &str = "application/json";
-
-fn title(id: SeriesId) -> (&'static str, &'static str) {
-    match id {
-        SeriesId::NewDaily => ("新規陽性者数", "Newly confirmed cases"),
-        SeriesId::NewPer100k => ("人口10万人あたりの新規陽性者数", "Newly confirmed cases per 100,000 population"),
-        SeriesId::NewDetailWeekly => {
-            ("性別・年代別新規陽性者数（週別）", "Newly confirmed cases by sex and age (weekly)")
-        }
-        SeriesId::CumulativeDaily => ("累積陽性者数", "Confirmed cases (cumulative)"),
-        SeriesId::CumulativeDetailWeekly => ("性別・年代別累積陽性者数", "Confirmed cases by sex and age (cumulative)"),
-        SeriesId::SevereDaily => ("重症者数", "Severe cases"),
-        SeriesId::SevereDetailWeekly => ("性別・年代別重症者数（週別）", "Severe cases by sex and age (weekly)"),
-        SeriesId::DeathsCumulativeDaily => ("死亡者数（累積）", "Deaths (cumulative)"),
-        SeriesId::DeathsDaily => ("死亡者数（日別）", "Number of deaths (daily)"),
-        SeriesId::DeathsDetailCumulativeWeekly => {
-            ("性別・年代別死亡者数（累積）", "Deaths by sex and age (cumulative)")
-        }
-        SeriesId::InpatientDaily => ("入院治療等を要する者等", "Requiring inpatient care etc."),
-    }
-}
-
-/// Daily columns: (JSON id, ja, en, CSV header).
-fn columns(id: SeriesId) -> Vec<(&'static str, &'static str, &'static str)> {
-    match id {
-        SeriesId::InpatientDaily => vec![
-            ("requiring_inpatient_care", "入院治療等を要する者", "Requiring inpatient care"),
-            (
-                "discharged_or_released",
-                "退院又は療養解除となった者",
-                "Discharged from hospital or released from treatment",
-            ),
-            ("to_be_confirmed", "確認中", "To be confirmed"),
-        ],
-        SeriesId::NewPer100k => vec![("value", "人口10万人あたり", "Per 100,000 population")],
-        _ => vec![("value", "人数", "Persons")],
-    }
-}
-
-fn age_label(band: AgeBand) -> (&'static str, &'static str) {
-    const LABELS: [(&str, &str); 9] = [
-        ("10歳未満", "Under 10"),
-        ("10代", "10s"),
-        ("20代", "20s"),
-        ("30代", "30s"),
-        ("40代", "40s"),
-        ("50代", "50s"),
-        ("60代", "60s"),
-        ("70代", "70s"),
-        ("80歳以上", "80 and over"),
-    ];
-    LABELS[band.index().min(8)]
-}
-
-/// `ALL`, then the English prefecture names in JIS order.
-fn area_names() -> Vec<&'static str> {
-    std::iter::once("ALL").chain(PrefectureCode::all().map(|p| p.info().name_en)).collect()
-}
-
-/// A count, or tenths with one decimal as the ministry writes them (`17.5`, `10` for 10.0, `0`).
-fn number_text(v: i64, tenths: bool) -> String {
-    if !tenths || v % 10 == 0 {
-        (if tenths { v / 10 } else { v }).to_string()
-    } else {
-        format!("{}.{}", v / 10, (v % 10).abs())
-    }
-}
+use crate::graphs::{ORDER, age_label, area_names, columns, discrepancy_path, number_text, title, week_text};
+use crate::{CSV, JSON};
 
 fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// The ministry's week form `2020/05/10~2020/05/16` (zero-padded, unlike its day dates).
-fn week_text(from: NaiveDate, to: NaiveDate) -> String {
-    format!("{}~{}", from.format("%Y/%m/%d"), to.format("%Y/%m/%d"))
-}
-
 /// The wide layout: `Date,ALL,Hokkaido,...` or, with several columns, `(ALL) Requiring inpatient care,...`.
-pub fn daily_csv(s: &DailySeries) -> Vec<u8> {
+pub(crate) fn daily_csv(s: &DailySeries) -> Vec<u8> {
     let cols = columns(s.id);
     let mut out = String::from("\u{feff}Date");
     for area in area_names() {
@@ -140,7 +48,7 @@ pub fn daily_csv(s: &DailySeries) -> Vec<u8> {
 
 /// Two header rows (area over each of its 18 columns; then sex and age band), one row per week, `*` for a
 /// suppressed cell.
-pub fn sex_age_csv(s: &SexAgeSeries) -> Vec<u8> {
+pub(crate) fn sex_age_csv(s: &SexAgeSeries) -> Vec<u8> {
     let mut first = String::from("\u{feff}Week");
     let mut second = String::new();
     for area in area_names() {
@@ -177,7 +85,7 @@ fn title_json(id: SeriesId) -> Value {
     json!({ "ja": ja, "en": en })
 }
 
-pub fn daily_json(s: &DailySeries) -> Value {
+pub(crate) fn daily_json(s: &DailySeries) -> Value {
     let cols = columns(s.id);
     let mut areas = Map::new();
     for (name, area) in area_names().into_iter().zip(&s.areas) {
@@ -199,7 +107,7 @@ pub fn daily_json(s: &DailySeries) -> Value {
     })
 }
 
-pub fn sex_age_json(s: &SexAgeSeries) -> Value {
+pub(crate) fn sex_age_json(s: &SexAgeSeries) -> Value {
     let mut areas = Map::new();
     for (name, area) in area_names().into_iter().zip(&s.areas) {
         let mut by_sex = Map::new();
@@ -223,16 +131,12 @@ pub fn sex_age_json(s: &SexAgeSeries) -> Value {
 }
 
 /// `Date,HER-SYS,Line list,Difference` (HER-SYS minus line list), one row per day of the overlap.
-pub fn discrepancy_csv(d: &Discrepancy) -> Vec<u8> {
+pub(crate) fn discrepancy_csv(d: &Discrepancy) -> Vec<u8> {
     let mut out = String::from("\u{feff}Date,HER-SYS,Line list,Difference\n");
     for r in &d.rows {
         out.push_str(&format!("{},{},{},{}\n", mhlw_date(r.date), r.hersys, r.linelist, r.hersys - r.linelist));
     }
     out.into_bytes()
-}
-
-pub fn discrepancy_path(d: &Discrepancy) -> String {
-    format!("discrepancy/{}.csv", d.prefecture.info().name_en)
 }
 
 fn to_json_bytes(v: &Value) -> Vec<u8> {
@@ -261,7 +165,12 @@ fn linkage_entry(s: &LinkageSummary) -> Value {
 
 /// Every file of an export: per series a CSV and a JSON, a discrepancy CSV per switched prefecture, and the
 /// manifest (last), which also names the linkage statistics when there are any.
-pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate, linkage: Option<&LinkageSummary>) -> Vec<File> {
+pub(crate) fn files(
+    g: &GraphSeries,
+    now: Instant,
+    as_of: NaiveDate,
+    linkage: Option<&LinkageSummary>,
+) -> Vec<crate::File> {
     let mut files = Vec::new();
     let mut entries = Vec::new();
     for id in ORDER {
@@ -274,8 +183,8 @@ pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate, linkage: Option<&L
         } else {
             continue;
         };
-        files.push(File { path: csv.clone(), content_type: CSV, bytes: csv_bytes });
-        files.push(File { path: json_path.clone(), content_type: JSON, bytes: to_json_bytes(&json_value) });
+        files.push(crate::File { path: csv.clone(), content_type: CSV, bytes: csv_bytes });
+        files.push(crate::File { path: json_path.clone(), content_type: JSON, bytes: to_json_bytes(&json_value) });
         let mut entry = json!({
             "id": id.as_str(), "title": title_json(id), "shape": shape, "csv": csv, "json": json_path,
             "last_date": last.map(iso),
@@ -288,7 +197,7 @@ pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate, linkage: Option<&L
     let mut discrepancies = Vec::new();
     for d in &g.discrepancies {
         let path = discrepancy_path(d);
-        files.push(File { path: path.clone(), content_type: CSV, bytes: discrepancy_csv(d) });
+        files.push(crate::File { path: path.clone(), content_type: CSV, bytes: discrepancy_csv(d) });
         discrepancies.push(json!({ "prefecture": d.prefecture.info().name_en, "csv": path }));
     }
     let mut sources = Map::new();
@@ -306,9 +215,58 @@ pub fn files(g: &GraphSeries, now: Instant, as_of: NaiveDate, linkage: Option<&L
     if let Some(s) = linkage {
         manifest["linkage"] = linkage_entry(s);
     }
-    files.push(File { path: "manifest.json".to_owned(), content_type: JSON, bytes: to_json_bytes(&manifest) });
+    files.push(crate::File { path: "manifest.json".to_owned(), content_type: JSON, bytes: to_json_bytes(&manifest) });
     files
 }
 
-#[cfg(test)]
-mod tests;
+fn count_text(n: u64) -> String {
+    published(n).map_or_else(|| "*".to_owned(), |n| n.to_string())
+}
+
+fn share_text(share: f64, count: u64, base: u64) -> String {
+    published_share(share, count, base).map_or_else(|| "*".to_owned(), |v| format!("{v:.6}"))
+}
+
+/// The summary as the public CSV files beside the graph export (path, text): counts only, with counts of 1 to 4 and
+/// the shares and intervals computed from them shown as `*` (primary suppression; the operator's API answer, for
+/// analysts, is not suppressed).
+pub(crate) fn summary_csv(s: &LinkageSummary) -> Vec<(String, String)> {
+    let mut entrants = String::from("week_start,port_of_entry,nationality,entrants\n");
+    for r in &s.entrants {
+        let _ = writeln!(entrants, "{},{},{},{}", r.week_start, r.port_of_entry, r.nationality, count_text(r.entrants));
+    }
+    let p = &s.negative_then_diagnosed_28d;
+    let interval = |v: f64| share_text(v, p.count, p.total);
+    let window = format!(
+        "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n{},{},{},{},{}\n",
+        count_text(p.total),
+        count_text(p.count),
+        interval(p.share),
+        interval(p.ci95_low),
+        interval(p.ci95_high)
+    );
+    let mut days = String::from("days_entry_to_diagnosis,reports\n");
+    for r in &s.days_entry_to_diagnosis {
+        let _ = writeln!(days, "{},{}", r.days, count_text(r.reports));
+    }
+    let mut prefectures =
+        String::from("prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n");
+    for r in &s.prefectures {
+        let _ = writeln!(
+            prefectures,
+            "{},{},{},{},{},{}",
+            r.prefecture_code,
+            count_text(r.reports),
+            count_text(r.with_passport),
+            count_text(r.linked),
+            share_text(r.share_with_passport, r.with_passport, r.reports),
+            share_text(r.share_linked, r.linked, r.reports)
+        );
+    }
+    vec![
+        ("csv/linkage_entrants_weekly.csv".to_owned(), entrants),
+        ("csv/linkage_negative_then_diagnosed_28d.csv".to_owned(), window),
+        ("csv/linkage_days_entry_to_diagnosis.csv".to_owned(), days),
+        ("csv/linkage_prefectures.csv".to_owned(), prefectures),
+    ]
+}
