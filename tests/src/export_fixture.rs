@@ -407,7 +407,7 @@ pub fn write(dir: &Path, seed: u64) -> Value {
             },
         );
     }
-    // The linkage function's statistics, as the export's manifest names them (render.rs `linkage_entry`).
+    // The linkage function's statistics, as the export's manifest names them (`publish::graphs` `linkage_entry`).
     let linkage_csv = [
         "csv/linkage_entrants_weekly.csv",
         "csv/linkage_negative_then_diagnosed_28d.csv",

@@ -48,8 +48,9 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(Day::parse(s)?.number)
 }
 
-/// Writes the four summary files into `dir` (named as the published ones, without their `csv/` folder). `links` are (report row, entry row) positions among the rows the
-/// linkage kept (rows with a valid entry or diagnosis date), which these readers keep alike.
+/// Writes the four summary files into `dir` (named as the published ones, without their `csv/` folder). `links`
+/// are (report row, entry row) positions among the rows the linkage kept (rows with a valid entry or diagnosis
+/// date), which these readers keep alike.
 pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let entry_rows = read(entries, &["entry_date", "port_of_entry", "nationality", "entry_test_result"], |f| {

@@ -95,7 +95,10 @@ fn published_files_hide_counts_of_one_to_four_and_what_is_computed_from_them() {
     let files = files((&summary()).into(), Audience::Public).unwrap();
     assert_eq!(
         text(&files, ENTRANTS_WEEKLY),
-        "week_start,port_of_entry,nationality,entrants\n2021-01-04,NRT,JPN,120\n2021-01-04,KIX,VNM,*\n2021-01-11,HND,USA,5\n"
+        "week_start,port_of_entry,nationality,entrants\n\
+         2021-01-04,NRT,JPN,120\n\
+         2021-01-04,KIX,VNM,*\n\
+         2021-01-11,HND,USA,5\n"
     );
     // Three of five: the count and every share computed from it are hidden; the base of five is not.
     assert_eq!(
