@@ -11,7 +11,7 @@ use domain::graphs::{CaseFact, Sources, Tally, build_series};
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
 
-use crate::gen_reports::{Generator, first_day};
+use synthetic::reports::{Generator, first_day};
 
 /// Peak resident set size of this process so far (VmHWM), in MiB.
 pub fn peak_rss_mib() -> f64 {

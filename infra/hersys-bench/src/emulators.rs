@@ -17,7 +17,7 @@ pub async fn fresh_app() -> anyhow::Result<App> {
         "run under `source <(./infra/emulators env)`"
     );
     let sdk = platform::sdk_config().await;
-    let tag = crate::rng::run_tag();
+    let tag = synthetic::rng::run_tag();
     let tables = TableNames::with_prefix(&format!("bx{tag}"));
     aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await?;
     let s3 = aws_adapters::s3_client(&sdk, true);

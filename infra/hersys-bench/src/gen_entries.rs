@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use domain::entry::COLUMNS;
 
-use crate::rng::Rows;
+use synthetic::rng::Rows;
 
 const NATIONALITIES: [&str; 8] = ["VNM", "CHN", "KOR", "PHL", "USA", "THA", "IDN", "NPL"];
 const FAMILY: [&str; 8] = ["NGUYEN", "TRAN", "LI", "WANG", "KIM", "PARK", "SANTOS", "SMITH"];

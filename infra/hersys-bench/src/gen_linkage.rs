@@ -30,7 +30,7 @@ use anyhow::Context;
 use chrono::{Datelike, Days, NaiveDate};
 use rand::Rng;
 
-use crate::rng::Sequence;
+use synthetic::rng::Sequence;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,6 +1,7 @@
-//! Generators of synthetic data and the benchmarks that use them, apart from the product: the `hersys-bench` binary
-//! (`src/main.rs`, its command line) and this library, which `hersys serve --demo` uses for its generated reports
-//! ([`gen_reports::Generator`]). Every generator draws from [`rng`], seeded: a seed gives the same data.
+//! Generators of synthetic data files and the benchmarks that use them, apart from the product: the `hersys-bench`
+//! binary (`src/main.rs`, its command line) and the library behind it. Every generator draws from
+//! `synthetic::rng`, seeded: a seed gives the same data; the synthetic reports themselves are `synthetic::reports`
+//! (shared with `hersys serve --demo`).
 //!
 //! Nothing here is needed to run the product; figures printed by the benchmarks go in `docs/benchmarks*.md` and
 //! `docs/processing-numbers.md`, beside the command that printed them.
@@ -13,7 +14,6 @@ pub mod evaluate;
 pub mod gen_entries;
 pub mod gen_linkage;
 pub mod gen_reports;
-pub mod rng;
 
 /// SHA-256 of a file, hex: the tests pin generated files with it.
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     std::fs::write(&linelist, OITA_LINELIST).with_context(|| format!("writing {}", linelist.display()))?;
     crate::graphs::import_linelist(app, &linelist).await?;
 
-    let generator = hersys_bench::gen_reports::Generator::new(DAYS)?;
+    let generator = synthetic::reports::Generator::new(DAYS)?;
     let pilots: Vec<PrefectureCode> = PILOTS.iter().filter_map(|&n| PrefectureCode::new(n)).collect();
     let reports: Vec<_> = (0..DRAWN).map(|i| generator.report(i)).filter(|r| pilots.contains(&r.prefecture)).collect();
     stores.insert_reports_in_bulk(&reports)?;
