@@ -261,7 +261,9 @@ pub fn write(dir: &Path, seed: u64) -> Value {
     let per_col = json!([{"id": "value", "label": {"ja": "人口10万人あたり", "en": "Per 100,000"}}]);
     let inpatient_cols = json!([
         {"id": "requiring_inpatient_care", "label": {"ja": "入院治療等を要する者", "en": "Requiring inpatient care"}},
-        {"id": "discharged_or_released", "label": {"ja": "退院又は療養解除となった者", "en": "Discharged from hospital or released from treatment"}},
+        {"id": "discharged_or_released", "label": {
+            "ja": "退院又は療養解除となった者", "en": "Discharged from hospital or released from treatment"
+        }},
         {"id": "to_be_confirmed", "label": {"ja": "確認中", "en": "To be confirmed"}},
     ]);
 
@@ -282,7 +284,11 @@ pub fn write(dir: &Path, seed: u64) -> Value {
                 "deaths_cumulative_daily" => int_column(&cumulative(&a.deaths)),
                 "number_of_deaths_daily" => int_column(&a.deaths),
                 _ => (
-                    json!({"requiring_inpatient_care": a.requiring, "discharged_or_released": a.discharged, "to_be_confirmed": a.to_confirm}),
+                    json!({
+                        "requiring_inpatient_care": a.requiring,
+                        "discharged_or_released": a.discharged,
+                        "to_be_confirmed": a.to_confirm,
+                    }),
                     [&a.requiring, &a.discharged, &a.to_confirm]
                         .iter()
                         .map(|v| v.iter().map(i64::to_string).collect())
@@ -307,7 +313,8 @@ pub fn write(dir: &Path, seed: u64) -> Value {
             _ => value_col.clone(),
         };
         let body = json!({
-            "id": id, "title": {"ja": ja, "en": en}, "shape": "daily", "dates": iso, "columns": columns, "areas": by_area,
+            "id": id, "title": {"ja": ja, "en": en}, "shape": "daily",
+            "dates": iso, "columns": columns, "areas": by_area,
         });
         let mut csv = format!("\u{feff}{}\n", header.join(","));
         for (d, row) in days.iter().zip(&csv_rows) {
@@ -366,9 +373,15 @@ pub fn write(dir: &Path, seed: u64) -> Value {
         }
         let body = json!({
             "id": id, "title": {"ja": ja, "en": en}, "shape": "sex_age",
-            "periods": weeks.iter().map(|(f, t)| json!({"from": f.format("%Y-%m-%d").to_string(), "to": t.format("%Y-%m-%d").to_string()})).collect::<Vec<_>>(),
+            "periods": weeks
+                .iter()
+                .map(|(f, t)| json!({"from": f.format("%Y-%m-%d").to_string(), "to": t.format("%Y-%m-%d").to_string()}))
+                .collect::<Vec<_>>(),
             "sexes": ["male", "female"],
-            "age_bands": AGE_BANDS.iter().map(|(id, ja, en)| json!({"id": id, "label": {"ja": ja, "en": en}})).collect::<Vec<_>>(),
+            "age_bands": AGE_BANDS
+                .iter()
+                .map(|(id, ja, en)| json!({"id": id, "label": {"ja": ja, "en": en}}))
+                .collect::<Vec<_>>(),
             "areas": by_area,
         });
         let mut csv = format!("\u{feff}{}\n{}\n", head1.join(","), head2.join(","));
@@ -419,7 +432,10 @@ pub fn write(dir: &Path, seed: u64) -> Value {
     }
     let linkage = json!({
         "computed_at": "2021-10-01T00:00:00Z",
-        "negative_then_diagnosed_28d": {"negative_entrants": 48213, "diagnosed_within_28_days": 312, "share": 0.006471, "ci95_low": 0.005796, "ci95_high": 0.007225},
+        "negative_then_diagnosed_28d": {
+            "negative_entrants": 48213, "diagnosed_within_28_days": 312,
+            "share": 0.006471, "ci95_low": 0.005796, "ci95_high": 0.007225
+        },
         "csv": linkage_csv,
     });
     let manifest =
@@ -439,12 +455,14 @@ pub fn write_sparse(dir: &Path) -> Value {
     std::fs::create_dir_all(dir.join("json")).unwrap();
     let persons = json!([{"id": "value", "label": {"ja": "人数", "en": "Persons"}}]);
     let files = [
-        json!({"id": "newly_confirmed_cases_daily", "title": {"ja": "新規陽性者数", "en": "Newly confirmed cases"}, "shape": "daily",
+        json!({"id": "newly_confirmed_cases_daily", "title": {"ja": "新規陽性者数", "en": "Newly confirmed cases"},
+               "shape": "daily",
                "dates": ["2020-01-16", "2020-01-17", "2020-01-18", "2020-01-19", "2020-01-20"], "columns": persons,
                "areas": {"ALL": {"value": [1, 0, 2, 3, 1]}, "Tokyo": {"value": [1, 0, 1, 1, 0]}}}),
         json!({"id": "severe_cases_daily", "title": {"ja": "重症者数", "en": "Severe cases"}, "shape": "daily",
                "dates": [], "columns": persons, "areas": {}}),
-        json!({"id": "deaths_detail_cumulative_weekly", "title": {"ja": "性別・年代別死亡者数（累積）", "en": "Deaths by sex and age (cumulative)"},
+        json!({"id": "deaths_detail_cumulative_weekly",
+               "title": {"ja": "性別・年代別死亡者数（累積）", "en": "Deaths by sex and age (cumulative)"},
                "shape": "sex_age", "periods": [], "sexes": ["male", "female"], "age_bands": [], "areas": {}}),
     ];
     let mut entries: Vec<Value> = files
@@ -453,11 +471,16 @@ pub fn write_sparse(dir: &Path) -> Value {
             let id = f["id"].as_str().unwrap();
             std::fs::write(dir.join(format!("json/{id}.json")), serde_json::to_vec(f).unwrap()).unwrap();
             let last = f["dates"].as_array().and_then(|d| d.last()).cloned().unwrap_or(Value::Null);
-            json!({"id": id, "title": f["title"], "shape": f["shape"], "csv": format!("csv/{id}.csv"), "json": format!("json/{id}.json"), "last_date": last})
+            json!({
+                "id": id, "title": f["title"], "shape": f["shape"],
+                "csv": format!("csv/{id}.csv"), "json": format!("json/{id}.json"), "last_date": last
+            })
         })
         .collect();
-    entries.push(json!({"id": "number_of_deaths_daily", "title": {"ja": "死亡者数 <b>x</b>", "en": "Deaths <b>x</b>"}, "shape": "daily",
-                        "csv": "csv/number_of_deaths_daily.csv", "json": "json/number_of_deaths_daily.json", "last_date": null}));
+    entries.push(json!({
+        "id": "number_of_deaths_daily", "title": {"ja": "死亡者数 <b>x</b>", "en": "Deaths <b>x</b>"}, "shape": "daily",
+        "csv": "csv/number_of_deaths_daily.csv", "json": "json/number_of_deaths_daily.json", "last_date": null
+    }));
     let manifest = json!({"generated_at": "2020-01-21T00:00:00Z", "series": entries, "sources": {}});
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
     manifest

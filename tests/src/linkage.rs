@@ -29,7 +29,8 @@ fn generated_files_link_with_high_precision_and_recall() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         first_line(&dir.path().join("ENTRIES.csv")),
-        "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,entry_date,port_of_entry,entry_test_result"
+        "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,\
+         entry_date,port_of_entry,entry_test_result"
     );
     assert_eq!(
         first_line(&dir.path().join("REPORTS.csv")),

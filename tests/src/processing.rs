@@ -396,7 +396,8 @@ on_both_stores! {
 fn invoke_reissue(data_dir: &std::path::Path, at: Instant) -> (serde_json::Value, String) {
     let event = data_dir.join("tick.json");
     let body = serde_json::json!({
-        "version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": at.to_rfc3339(), "detail": {}
+        "version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+        "time": at.to_rfc3339(), "detail": {}
     });
     std::fs::write(&event, body.to_string()).unwrap();
     let out = crate::http::hersys_embedded()

@@ -146,7 +146,11 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64) -> anyhow
             "stored": stored, "changes": changes,
             "store_seconds": round(store_s), "changes_seconds": round(changes_s),
             "full_export": { "seconds": round(full_s), "reports_read": full.recount.reports_read },
-            "daily_export": { "seconds": round(daily_s), "reports_read": daily.recount.reports_read, "recounted": daily.recount.recounted },
+            "daily_export": {
+                "seconds": round(daily_s),
+                "reports_read": daily.recount.reports_read,
+                "recounted": daily.recount.recounted,
+            },
             "peak_rss_mib": round(peak_rss_mib()),
         })
     );

@@ -1,6 +1,7 @@
 //! `hersys-bench sweep`: one re-issue sweep over `due` due cycles among `stored` cycles, on the embedded store (or
-//! the AWS adapters on the emulators with `--aws`). Prints wall time and the storage requests the sweep made, per re-issue: the
-//! cost must grow with the cycles due, not with everything ever issued. Figures go in docs/processing-numbers.md.
+//! the AWS adapters on the emulators with `--aws`). Prints wall time and the storage requests the sweep made, per
+//! re-issue: the cost must grow with the cycles due, not with everything ever issued. Figures go in
+//! docs/processing-numbers.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

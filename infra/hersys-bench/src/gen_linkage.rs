@@ -47,7 +47,8 @@ pub struct Args {
 /// Share of reports of people with no entry record.
 pub const STRANGERS: f64 = 0.15;
 
-pub const ENTRY_HEADER: &str = "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,entry_date,port_of_entry,entry_test_result";
+pub const ENTRY_HEADER: &str = "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,\
+                                entry_date,port_of_entry,entry_test_result";
 pub const REPORT_HEADER: &str =
     "report_id,passport_number,nationality,name,name_kana,date_of_birth,sex,diagnosis_date,prefecture_code";
 pub const TRUTH_HEADER: &str = "report_id,entry_id,passport_typing";

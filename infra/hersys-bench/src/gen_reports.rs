@@ -33,8 +33,8 @@ pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `hersys-bench gen changes N`: writes N reports now, as a busy day of HER-SYS would: half new reports, half changes to
-/// stored reports picked at random (each released a day later than stored, through `update_report` with its
+/// `hersys-bench gen changes N`: writes N reports now, as a busy day of HER-SYS would: half new reports, half
+/// changes to stored reports picked at random (each released a day later than stored, through `update_report` with its
 /// version), so that the next `hersys export` has N reports to count.
 pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyhow::Result<()> {
     let generator = Generator::new(days)?;

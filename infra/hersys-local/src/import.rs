@@ -62,11 +62,9 @@ pub enum What {
     ///
     /// Prints a summary: rows read, created, unchanged, conflicts (another record is stored under the entry id) and
     /// rejected, with the line numbers and field names of the first refused rows (never their values).
-    #[command(
-        after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were rejected or \
-conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the store fails. \
-After a failure, running the same import again is safe: rows already stored count as unchanged."
-    )]
+    #[command(after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were \
+rejected or conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the \
+store fails. After a failure, running the same import again is safe: rows already stored count as unchanged.")]
     Entries {
         /// The CSV file (UTF-8, comma-separated, with a header row).
         file: PathBuf,

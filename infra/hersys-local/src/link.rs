@@ -244,7 +244,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     write_decisions(&review_out, &reviews, &report_ids, &entry_ids, true)?;
     let total = started.elapsed();
     eprintln!(
-        "entries {} (skipped {bad_entries}), reports {} (skipped {bad_reports}); index keys {}, candidate pairs {}, EM iterations {}",
+        "entries {} (skipped {bad_entries}), reports {} (skipped {bad_reports}); \
+         index keys {}, candidate pairs {}, EM iterations {}",
         stats.entries, stats.reports, stats.index_keys, stats.candidate_pairs, stats.em_iterations
     );
     eprintln!("links {} -> {}, reviews {} -> {}", stats.links, args.out.display(), stats.reviews, review_out.display());

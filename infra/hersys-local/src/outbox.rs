@@ -15,7 +15,8 @@ pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<()> {
         let at = m.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if json {
             let line = serde_json::json!({
-                "id": m.id, "time": at, "channel": channel, "recipient": m.recipient, "subject": m.subject, "text": m.body,
+                "id": m.id, "time": at, "channel": channel,
+                "recipient": m.recipient, "subject": m.subject, "text": m.body,
             });
             println!("{line}");
         } else {

@@ -46,7 +46,9 @@ async fn fire_every(app: App, function: Function, period: std::time::Duration) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let event = serde_json::json!({ "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local" });
+        let event = serde_json::json!({
+            "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local"
+        });
         if let Err(e) = invoke::scheduled(&app, function, event).await {
             tracing::error!(function = ?function, error = %e, "scheduled run failed");
         }

@@ -73,7 +73,12 @@ macro_rules! vocabulary {
 
 vocabulary!(
     /// 届出の類型.
-    CaseType { Patient = "patient", AsymptomaticCarrier = "asymptomatic_carrier", Suspected = "suspected", Deceased = "deceased" }
+    CaseType {
+        Patient = "patient",
+        AsymptomaticCarrier = "asymptomatic_carrier",
+        Suspected = "suspected",
+        Deceased = "deceased",
+    }
 );
 vocabulary!(Sex { Male = "M", Female = "F", Other = "X" });
 vocabulary!(
@@ -81,11 +86,26 @@ vocabulary!(
     Language { Ja = "ja", En = "en", Zh = "zh", Ko = "ko" }
 );
 vocabulary!(
-    DiagnosisMethod { Pcr = "pcr", Lamp = "lamp", AntigenQuantitative = "antigen_quantitative", AntigenQualitative = "antigen_qualitative", Clinical = "clinical", Other = "other" }
+    DiagnosisMethod {
+        Pcr = "pcr",
+        Lamp = "lamp",
+        AntigenQuantitative = "antigen_quantitative",
+        AntigenQualitative = "antigen_qualitative",
+        Clinical = "clinical",
+        Other = "other",
+    }
 );
 vocabulary!(
     /// Where the patient is on a given day; a report's history is a dated list of these.
-    Status { HomeCare = "home_care", HotelCare = "hotel_care", Hospitalized = "hospitalized", HospitalizedSevere = "hospitalized_severe", Released = "released", Died = "died", ToBeConfirmed = "to_be_confirmed" }
+    Status {
+        HomeCare = "home_care",
+        HotelCare = "hotel_care",
+        Hospitalized = "hospitalized",
+        HospitalizedSevere = "hospitalized_severe",
+        Released = "released",
+        Died = "died",
+        ToBeConfirmed = "to_be_confirmed",
+    }
 );
 
 /// A PATCH of a report: field corrections (field name → new value, `None` to clear) and/or one status change.

@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS processing_numbers (
     report_id TEXT,
     due_at    INTEGER
 );
-CREATE INDEX IF NOT EXISTS processing_numbers_by_report ON processing_numbers (report_id, pk) WHERE report_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS processing_numbers_by_report ON processing_numbers (report_id, pk)
+    WHERE report_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processing_numbers_due ON processing_numbers (due_at) WHERE due_at IS NOT NULL;
 
 -- Statistics and redemption-attempt counters; names carry their time window, so rows are never reset.

@@ -102,7 +102,10 @@ pub(crate) fn daily_json(s: &DailySeries) -> Value {
         "title": title_json(s.id),
         "shape": "daily",
         "dates": s.dates.iter().map(|d| iso(*d)).collect::<Vec<_>>(),
-        "columns": cols.iter().map(|(id, ja, en)| json!({ "id": id, "label": { "ja": ja, "en": en } })).collect::<Vec<_>>(),
+        "columns": cols
+            .iter()
+            .map(|(id, ja, en)| json!({ "id": id, "label": { "ja": ja, "en": en } }))
+            .collect::<Vec<_>>(),
         "areas": areas,
     })
 }

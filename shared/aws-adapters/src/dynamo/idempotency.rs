@@ -85,7 +85,10 @@ impl IdempotencyStore for DynamoStores {
             .update_item()
             .table_name(self.tables.name(Table::Idempotency)?)
             .key("pk", s(key.as_str()))
-            .update_expression("SET #state = :completed, #response = :response, expires_at = :expires, #ttl = :ttl REMOVE lock_expires_at")
+            .update_expression(concat!(
+                "SET #state = :completed, #response = :response, expires_at = :expires, #ttl = :ttl ",
+                "REMOVE lock_expires_at"
+            ))
             .condition_expression("attribute_exists(pk)")
             // `state`, `response` and `ttl` are reserved words in expressions.
             .expression_attribute_names("#state", "state")

@@ -117,7 +117,8 @@ impl App {
         };
         match self.links.put_decision(&decision).await {
             Ok(_) => {
-                tracing::info!(report_id = %report.id, entry_id = %entry.entry_id, "report linked by exact passport hash")
+                let (report_id, entry_id) = (&report.id, &entry.entry_id);
+                tracing::info!(%report_id, %entry_id, "report linked by exact passport hash")
             }
             Err(e) => tracing::warn!(report_id = %report.id, error = %e, "exact linkage not stored"),
         }

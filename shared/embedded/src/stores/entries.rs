@@ -22,18 +22,26 @@ impl EntryStore for SqliteStores {
                 let mut outcomes = Vec::with_capacity(rows.len());
                 {
                     let mut insert = tx
-                        .prepare_cached("INSERT INTO entries (pk, doc, passport_hash) VALUES (?1, ?2, ?3) ON CONFLICT (pk) DO NOTHING")
+                        .prepare_cached(
+                            "INSERT INTO entries (pk, doc, passport_hash) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (pk) DO NOTHING",
+                        )
                         .map_err(sql)?;
                     let mut select = tx.prepare_cached("SELECT doc FROM entries WHERE pk = ?1").map_err(sql)?;
                     for (entry, doc) in rows {
-                        let n = insert.execute(params![entry.entry_id, doc, entry.passport_hash.as_str()]).map_err(sql)?;
+                        let n =
+                            insert.execute(params![entry.entry_id, doc, entry.passport_hash.as_str()]).map_err(sql)?;
                         let outcome = if n == 1 {
                             PutOutcome::Created
                         } else {
                             let stored: String = select.query_row([&entry.entry_id], |r| r.get(0)).map_err(sql)?;
                             // Compare as records rather than as text, so that a field added later does not turn an
                             // identical re-send into a conflict.
-                            if decode::<EntryRecord>(&stored, "entry")? == entry { PutOutcome::Unchanged } else { PutOutcome::Conflict }
+                            if decode::<EntryRecord>(&stored, "entry")? == entry {
+                                PutOutcome::Unchanged
+                            } else {
+                                PutOutcome::Conflict
+                            }
                         };
                         outcomes.push(outcome);
                     }

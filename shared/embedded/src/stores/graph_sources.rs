@@ -178,7 +178,8 @@ impl ExportStateStore for SqliteStores {
         self.db
             .run(move |conn| {
                 conn.execute(
-                    "INSERT INTO graph_meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO graph_meta (name, value) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                     params![EXPORT_STATE, bytes],
                 )
                 .map(|_| ())

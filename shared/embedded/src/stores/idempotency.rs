@@ -22,7 +22,8 @@ impl IdempotencyStore for SqliteStores {
                 let tx = immediate(conn)?;
                 let held: Option<(String, String, Option<i64>, Option<String>, i64)> = tx
                     .query_row(
-                        "SELECT payload_hash, state, lock_expires_at, response, expires_at FROM idempotency WHERE pk = ?1",
+                        "SELECT payload_hash, state, lock_expires_at, response, expires_at
+                         FROM idempotency WHERE pk = ?1",
                         [record.key.as_str()],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                     )
@@ -44,7 +45,9 @@ impl IdempotencyStore for SqliteStores {
                     }
                 }
                 let (state, lock, response) = match &record.state {
-                    IdempotencyState::InProgress { lock_expires_at } => (IN_PROGRESS, Some(millis(*lock_expires_at)), None),
+                    IdempotencyState::InProgress { lock_expires_at } => {
+                        (IN_PROGRESS, Some(millis(*lock_expires_at)), None)
+                    }
                     IdempotencyState::Completed { response } => (COMPLETED, None, Some(response.as_str())),
                 };
                 tx.execute(
@@ -65,7 +68,9 @@ impl IdempotencyStore for SqliteStores {
             .run(move |conn| {
                 let n = conn
                     .execute(
-                        "UPDATE idempotency SET state = 'COMPLETED', lock_expires_at = NULL, response = ?2, expires_at = ?3 WHERE pk = ?1",
+                        "UPDATE idempotency
+                         SET state = 'COMPLETED', lock_expires_at = NULL, response = ?2, expires_at = ?3
+                         WHERE pk = ?1",
                         params![pk, response, millis(expires_at)],
                     )
                     .map_err(sql)?;

@@ -112,7 +112,8 @@ impl LinkStore for SqliteStores {
         self.db
             .run(move |conn| {
                 conn.execute(
-                    "INSERT INTO links (pk, doc, reviewed) VALUES (?1, ?2, 0) ON CONFLICT (pk) DO UPDATE SET doc = excluded.doc",
+                    "INSERT INTO links (pk, doc, reviewed) VALUES (?1, ?2, 0)
+                     ON CONFLICT (pk) DO UPDATE SET doc = excluded.doc",
                     params![SUMMARY_PK, doc],
                 )
                 .map_err(sql)?;

@@ -65,7 +65,8 @@ impl ReportStore for SqliteStores {
                 let tx = immediate(conn)?;
                 let new: Option<i64> = tx
                     .query_row(
-                        "UPDATE reports SET version = version + 1, doc = ?2, passport_hash = ?3, prefecture = ?4, updated_at = ?6
+                        "UPDATE reports
+                         SET version = version + 1, doc = ?2, passport_hash = ?3, prefecture = ?4, updated_at = ?6
                          WHERE pk = ?1 AND version = ?5 RETURNING version",
                         params![pk, doc, hash, pref, expected, written],
                         |r| r.get(0),

@@ -163,7 +163,9 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
     assert_eq!(entry["computed_at"], "2021-01-31T15:00:00Z");
     assert_eq!(
         entry["negative_then_diagnosed_28d"],
-        json!({"negative_entrants": 200, "diagnosed_within_28_days": 10, "share": 0.05, "ci95_low": 0.01, "ci95_high": 0.2})
+        json!({
+            "negative_entrants": 200, "diagnosed_within_28_days": 10, "share": 0.05, "ci95_low": 0.01, "ci95_high": 0.2
+        })
     );
     assert_eq!(entry["csv"].as_array().unwrap().len(), 4);
     assert!(entry["csv"].as_array().unwrap().iter().all(|p| p.as_str().unwrap().starts_with("csv/linkage_")));
@@ -171,7 +173,10 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
     let hidden = manifest_of(3, 200);
     assert_eq!(
         hidden["linkage"]["negative_then_diagnosed_28d"],
-        json!({"negative_entrants": 200, "diagnosed_within_28_days": null, "share": null, "ci95_low": null, "ci95_high": null})
+        json!({
+            "negative_entrants": 200, "diagnosed_within_28_days": null,
+            "share": null, "ci95_low": null, "ci95_high": null
+        })
     );
 }
 
