@@ -316,6 +316,36 @@ async fn counters_add_atomically_and_expire(b: Backend) {
     assert_eq!(b.cycles.counters(&[name], until).await.unwrap(), vec![0], "past purge_after a counter reads as absent");
 }
 
+/// The operator statistics ask for up to 1,840 counters at once: more than one DynamoDB batch (100 keys), answered
+/// in the order asked, repeated names included.
+async fn counters_are_read_in_batches_in_the_order_asked(b: Backend) {
+    let run = uuid::Uuid::new_v4();
+    let names: Vec<String> = (0..250).map(|i| format!("test#{run}#{i}")).collect();
+    let (until, soon) = (t0() + Duration::days(1), t0() + Duration::minutes(1));
+    for (i, name) in names.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        b.cycles.add_to_counter(name, i as u64 + 1, until).await.unwrap();
+    }
+    b.cycles.add_to_counter(&names[1], 7, soon).await.unwrap();
+    let mut asked = names.clone();
+    asked.push(names[3].clone());
+    let expected: Vec<u64> = (0..250)
+        .map(|i| {
+            if i % 3 == 0 {
+                i + 1
+            } else if i == 1 {
+                7
+            } else {
+                0
+            }
+        })
+        .chain([4])
+        .collect();
+    assert_eq!(b.cycles.counters(&asked, t0()).await.unwrap(), expected);
+    let later = b.cycles.counters(&asked, soon).await.unwrap();
+    assert_eq!((later[1], later[3], later[250]), (0, 4, 4), "only the purged counter reads as absent");
+    assert_eq!(b.cycles.counters(&[], t0()).await.unwrap(), Vec::<u64>::new());
+}
+
 fn linelist_case(prefecture: u8, number: &str, published: &str) -> LineListCase {
     LineListCase {
         prefecture: PrefectureCode::new(prefecture).unwrap(),
@@ -581,6 +611,7 @@ on_both_stores!(
     purged_numbers_read_as_absent,
     idempotency_claims_follow_powertools,
     counters_add_atomically_and_expire,
+    counters_are_read_in_batches_in_the_order_asked,
     no_raw_personal_identifier_in_any_key,
     linelist_cases_are_replaced_by_prefecture_and_number,
     switch_dates_are_set_replaced_and_cleared,

@@ -121,6 +121,7 @@ pub trait CycleStore: Send + Sync {
     /// data; a name includes its time window, so a counter is never reset, only left to expire.
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError>;
     /// Current values, in the order asked; 0 for absent counters and for those past `purge_after` as of `now`.
+    /// Read in batches (the statistics ask for up to 1,840 at once), never one request per name.
     async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError>;
 }
 

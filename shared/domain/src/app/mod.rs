@@ -21,7 +21,7 @@ mod processing;
 
 pub use graphs::{ExportMode, Recount};
 pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
-pub use processing::{CycleView, RedeemError, Stats, SweepRun};
+pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
 /// invocation, also under `run_concurrent`.

@@ -578,9 +578,16 @@ impl App {
         self.view(done, now).await
     }
 
-    /// Operator statistics per Japan date from `from` to `to` (at most 92 days).
+    /// Operator statistics per Japan date from `from` to `to`, both included: at most [`MAX_STATS_DAYS`] days, read
+    /// in one batch of counters. A longer or reversed range is refused, naming `from`.
     pub async fn processing_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Stats, AppError> {
-        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).take(92).collect();
+        if from > to || (to - from).num_days() >= MAX_STATS_DAYS {
+            return Err(AppError::Invalid(ValidationError(vec![FieldError::new(
+                "from",
+                Problem::Invalid("must be on or before to, at most 92 days before it"),
+            )])));
+        }
+        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
         let names: Vec<String> = days.iter().flat_map(|d| STAT_NAMES.iter().map(move |n| stat_name(*d, n))).collect();
         let values = self.cycles.counters(&names, self.clock.now()).await?;
         let mut stats = Stats { from, to, totals: BTreeMap::new(), days: BTreeMap::new() };
@@ -592,6 +599,9 @@ impl App {
         Ok(stats)
     }
 }
+
+/// The longest range of the operator statistics, in days: a quarter, 92 days x 20 counters = 1,840 counters a read.
+pub const MAX_STATS_DAYS: i64 = 92;
 
 const REDEEMED: [&str; 5] = ["redeemed_0", "redeemed_1", "redeemed_2", "redeemed_3", "redeemed_4"];
 const REDEEMED_AFTER: [&str; 6] = [
