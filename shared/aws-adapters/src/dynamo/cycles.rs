@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWrit
 use domain::StoreError;
 use domain::cycle::{Cycle, CycleId, DUE_SHARDS, IssuedNumber};
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{CycleStore, Versioned};
+use domain::ports::{CounterStore, CycleStore, Versioned};
 use domain::report::ReportId;
 use domain::time::Instant;
 
@@ -207,7 +207,11 @@ impl CycleStore for DynamoStores {
             .expression_attribute_values(":r", s(report.as_str()));
         query_all(query).await?.into_iter().map(versioned_cycle).collect()
     }
+}
 
+/// Counters share the ProcessingNumbers table (`counter#<name>` items; `counters` rows locally).
+#[async_trait]
+impl CounterStore for DynamoStores {
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
         let out = self
             .client

@@ -7,8 +7,8 @@ use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore, Metrics,
-    Notifier, ReportStore, Versioned,
+    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore,
+    Metrics, Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
@@ -30,6 +30,8 @@ pub struct App {
     pub reports: Arc<dyn ReportStore>,
     pub entries: Arc<dyn EntryStore>,
     pub cycles: Arc<dyn CycleStore>,
+    /// Operator statistics and redemption-attempt limits.
+    pub counters: Arc<dyn CounterStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub links: Arc<dyn LinkStore>,
     pub notifier: Arc<dyn Notifier>,

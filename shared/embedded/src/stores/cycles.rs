@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use domain::cycle::{Cycle, CycleId, IssuedNumber};
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{CycleStore, Versioned};
+use domain::ports::{CounterStore, CycleStore, Versioned};
 use domain::report::ReportId;
 use domain::time::Instant;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -180,7 +180,11 @@ impl CycleStore for SqliteStores {
             })
             .await
     }
+}
 
+/// Counters share the ProcessingNumbers table (`counter#<name>` items; `counters` rows locally).
+#[async_trait]
+impl CounterStore for SqliteStores {
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
         let (name, delta, purge) = (name.to_owned(), i64::try_from(delta).unwrap_or(i64::MAX), millis(purge_after));
         self.db
