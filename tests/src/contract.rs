@@ -11,7 +11,9 @@ use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
-use domain::ports::{CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore};
+use domain::ports::{
+    CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore,
+};
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
 use domain::report::{Status, StatusChange};
@@ -24,6 +26,7 @@ pub struct Backend {
     reports: Arc<dyn ReportStore>,
     entries: Arc<dyn EntryStore>,
     cycles: Arc<dyn CycleStore>,
+    counters: Arc<dyn CounterStore>,
     idempotency: Arc<dyn IdempotencyStore>,
     graph_sources: Arc<dyn GraphSourceStore>,
     links: Arc<dyn LinkStore>,
@@ -34,13 +37,14 @@ pub struct Backend {
 /// A backend over one store value that implements every port; `keys` lists its key and index values.
 fn backend<S>(stores: S, keys: Keys) -> Backend
 where
-    S: ReportStore + EntryStore + CycleStore + IdempotencyStore + GraphSourceStore + LinkStore + 'static,
+    S: ReportStore + EntryStore + CycleStore + CounterStore + IdempotencyStore + GraphSourceStore + LinkStore + 'static,
 {
     let shared = Arc::new(stores);
     Backend {
         reports: shared.clone(),
         entries: shared.clone(),
         cycles: shared.clone(),
+        counters: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
         links: shared,
@@ -305,15 +309,49 @@ async fn counters_add_atomically_and_expire(b: Backend) {
     let name = format!("test#{}", uuid::Uuid::new_v4());
     let until = t0() + Duration::minutes(30);
     // Concurrent increments are all counted: the add is one atomic update, not read-modify-write.
-    let adds = (0..20).map(|_| b.cycles.add_to_counter(&name, 1, until));
+    let adds = (0..20).map(|_| b.counters.add_to_counter(&name, 1, until));
     let values = futures::future::try_join_all(adds).await.unwrap();
     let mut sorted = values.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=20).collect::<Vec<u64>>(), "each add returned a distinct new value");
-    assert_eq!(b.cycles.add_to_counter(&name, 5, until).await.unwrap(), 25);
+    assert_eq!(b.counters.add_to_counter(&name, 5, until).await.unwrap(), 25);
     let other = format!("test#{}", uuid::Uuid::new_v4());
-    assert_eq!(b.cycles.counters(&[name.clone(), other], t0()).await.unwrap(), vec![25, 0]);
-    assert_eq!(b.cycles.counters(&[name], until).await.unwrap(), vec![0], "past purge_after a counter reads as absent");
+    assert_eq!(b.counters.counters(&[name.clone(), other], t0()).await.unwrap(), vec![25, 0]);
+    assert_eq!(
+        b.counters.counters(&[name], until).await.unwrap(),
+        vec![0],
+        "past purge_after a counter reads as absent"
+    );
+}
+
+/// The operator statistics ask for up to 1,840 counters at once: more than one DynamoDB batch (100 keys), answered
+/// in the order asked, repeated names included.
+async fn counters_are_read_in_batches_in_the_order_asked(b: Backend) {
+    let run = uuid::Uuid::new_v4();
+    let names: Vec<String> = (0..250).map(|i| format!("test#{run}#{i}")).collect();
+    let (until, soon) = (t0() + Duration::days(1), t0() + Duration::minutes(1));
+    for (i, name) in names.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        b.counters.add_to_counter(name, i as u64 + 1, until).await.unwrap();
+    }
+    b.counters.add_to_counter(&names[1], 7, soon).await.unwrap();
+    let mut asked = names.clone();
+    asked.push(names[3].clone());
+    let expected: Vec<u64> = (0..250)
+        .map(|i| {
+            if i % 3 == 0 {
+                i + 1
+            } else if i == 1 {
+                7
+            } else {
+                0
+            }
+        })
+        .chain([4])
+        .collect();
+    assert_eq!(b.counters.counters(&asked, t0()).await.unwrap(), expected);
+    let later = b.counters.counters(&asked, soon).await.unwrap();
+    assert_eq!((later[1], later[3], later[250]), (0, 4, 4), "only the purged counter reads as absent");
+    assert_eq!(b.counters.counters(&[], t0()).await.unwrap(), Vec::<u64>::new());
 }
 
 fn linelist_case(prefecture: u8, number: &str, published: &str) -> LineListCase {
@@ -581,6 +619,7 @@ on_both_stores!(
     purged_numbers_read_as_absent,
     idempotency_claims_follow_powertools,
     counters_add_atomically_and_expire,
+    counters_are_read_in_batches_in_the_order_asked,
     no_raw_personal_identifier_in_any_key,
     linelist_cases_are_replaced_by_prefecture_and_number,
     switch_dates_are_set_replaced_and_cleared,

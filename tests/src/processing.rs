@@ -477,3 +477,35 @@ async fn through_serve_invoke_and_outbox() {
         );
     }
 }
+
+/// The statistics cover at most a quarter (92 days): the domain refuses a longer or reversed range naming `from`,
+/// and the route answers it as before, a 400 naming `from` and the rule.
+#[tokio::test]
+async fn the_statistics_range_is_a_quarter_at_most() {
+    use crate::http::{Server, client};
+    let e = env(Stack::Embedded).await;
+    let from = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    let quarter = e.app.processing_stats(from, from + Duration::days(91)).await.unwrap();
+    assert_eq!(quarter.days.len(), 92);
+    for to in [from + Duration::days(92), from - Duration::days(1)] {
+        let refused = e.app.processing_stats(from, to).await.unwrap_err();
+        let domain::app::AppError::Invalid(v) = refused else { panic!("{refused:?}") };
+        assert_eq!(v.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["from"], "{to}");
+    }
+
+    let server = Server::start(&[], &[]);
+    let res = client()
+        .get(server.url("/v1/processing-numbers/stats?from=2021-01-01&to=2021-04-03"))
+        .bearer_auth(server.token("operator", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"error": "invalid_json", "fields": [
+            {"field": "from", "problem": "must be on or before to, at most 92 days before it"}
+        ]})
+    );
+}

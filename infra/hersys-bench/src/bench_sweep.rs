@@ -13,7 +13,7 @@ use domain::cycle::{Channel, Cycle, CycleId, IssuedNumber, NewCycle, NumberState
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::pii::ProcessingNumber;
-use domain::ports::{CycleStore, ReportStore, Versioned};
+use domain::ports::{CounterStore, CycleStore, ReportStore, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, Language, ReportId, ReportInput};
 use domain::time::Instant;
@@ -63,6 +63,10 @@ impl CycleStore for Counting<dyn CycleStore> {
         self.tick();
         self.inner.cycles_of_report(report).await
     }
+}
+
+#[async_trait]
+impl CounterStore for Counting<dyn CounterStore> {
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
         self.tick();
         self.inner.add_to_counter(name, delta, purge_after).await
@@ -210,12 +214,16 @@ pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Resu
 
     let cycles = Arc::new(Counting { inner: app.cycles.clone(), calls: AtomicU64::new(0) });
     let report_store = Arc::new(Counting { inner: app.reports.clone(), calls: AtomicU64::new(0) });
+    let counters = Arc::new(Counting { inner: app.counters.clone(), calls: AtomicU64::new(0) });
     app.cycles = cycles.clone();
     app.reports = report_store.clone();
+    app.counters = counters.clone();
     let t = WallClock::now();
     let run = app.run_due_cycles(now).await?;
     let wall = t.elapsed().as_secs_f64();
-    let requests = cycles.calls.load(Ordering::Relaxed) + report_store.calls.load(Ordering::Relaxed);
+    let requests = cycles.calls.load(Ordering::Relaxed)
+        + report_store.calls.load(Ordering::Relaxed)
+        + counters.calls.load(Ordering::Relaxed);
     println!(
         "{}",
         serde_json::json!({

@@ -11,6 +11,7 @@ use domain::app::{App, AppError, CycleView, RedeemError, Stats};
 use domain::cycle::{Channel, CycleId, NumberState, Reminder};
 use domain::report::ReportId;
 use domain::time::{Instant, japan_date};
+use domain::{FieldError, Problem, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -230,13 +231,16 @@ pub(crate) async fn stats(
     let today = japan_date(app.clock.now());
     let to = query_date("to", q.to.as_deref(), today)?;
     let from = query_date("from", q.from.as_deref(), to - Duration::days(6))?;
-    if from > to || (to - from).num_days() > 91 {
-        return Err(ApiError::BadJson {
-            field: "from".into(),
-            problem: "must be on or before to, at most 92 days before it",
-        });
-    }
-    let stats: Stats = app.processing_stats(from, to).await?;
+    // The range rule is the domain's; its refusal is answered as the other query problems are.
+    let stats: Stats = app.processing_stats(from, to).await.map_err(|e| match e {
+        AppError::Invalid(ValidationError(errors)) => match errors.first() {
+            Some(FieldError { field, problem: Problem::Invalid(why) }) => {
+                ApiError::BadJson { field: field.clone(), problem: why }
+            }
+            _ => ApiError::App(AppError::Invalid(ValidationError(errors))),
+        },
+        e => ApiError::App(e),
+    })?;
     let days: Vec<serde_json::Value> = stats
         .days
         .iter()

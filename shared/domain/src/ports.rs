@@ -116,11 +116,18 @@ pub trait CycleStore: Send + Sync {
     /// never a scan.
     async fn due_cycles(&self, now: Instant, limit: usize) -> Result<Vec<CycleId>, StoreError>;
     async fn cycles_of_report(&self, report: &ReportId) -> Result<Vec<Versioned<Cycle>>, StoreError>;
+}
+
+/// Counters: operator statistics per Japan date and redemption-attempt limits per time window. Kept beside the cycles
+/// (the same table) but a port of their own: they are read in batches, never through a cycle.
+#[async_trait]
+pub trait CounterStore: Send + Sync {
     /// Adds `delta` to the counter `name` (absent counts as 0) and returns the new value, atomically. Counters hold
     /// operator statistics and redemption-attempt limits. Names are opaque (dates, keyed hashes), never personal
     /// data; a name includes its time window, so a counter is never reset, only left to expire.
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError>;
     /// Current values, in the order asked; 0 for absent counters and for those past `purge_after` as of `now`.
+    /// Read in batches (the statistics ask for up to 1,840 at once), never one request per name.
     async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError>;
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{CancellationReason, Put, ReturnValue, TransactWrit
 use domain::StoreError;
 use domain::cycle::{Cycle, CycleId, DUE_SHARDS, IssuedNumber};
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{CycleStore, Versioned};
+use domain::ports::{CounterStore, CycleStore, Versioned};
 use domain::report::ReportId;
 use domain::time::Instant;
 
@@ -207,7 +207,11 @@ impl CycleStore for DynamoStores {
             .expression_attribute_values(":r", s(report.as_str()));
         query_all(query).await?.into_iter().map(versioned_cycle).collect()
     }
+}
 
+/// Counters share the ProcessingNumbers table (`counter#<name>` items; `counters` rows locally).
+#[async_trait]
+impl CounterStore for DynamoStores {
     async fn add_to_counter(&self, name: &str, delta: u64, purge_after: Instant) -> Result<u64, StoreError> {
         let out = self
             .client
@@ -230,16 +234,16 @@ impl CycleStore for DynamoStores {
     }
 
     async fn counters(&self, names: &[String], now: Instant) -> Result<Vec<u64>, StoreError> {
-        let table = self.tables.name(Table::Cycles)?;
-        let reads = names.iter().map(|name| async move {
-            let item = self.get_by_pk(table, counter_key(name)).await?;
-            let Some(item) = item else { return Ok(0) };
+        // One BatchGetItem per 100 names (the statistics ask for up to 1,840), which refuses a repeated key.
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        let keys = unique.into_iter().map(|name| Item::from([("pk".to_owned(), s(counter_key(name)))])).collect();
+        let mut values = std::collections::HashMap::new();
+        for item in self.batch_get(self.tables.name(Table::Cycles)?, keys).await? {
             // TTL deletes lazily: a counter past its purge instant counts as gone.
-            if read_i64(COUNTER, &item, "purge_after")? <= now.timestamp_millis() {
-                return Ok(0);
+            if read_i64(COUNTER, &item, "purge_after")? > now.timestamp_millis() {
+                values.insert(read_string(COUNTER, &item, "pk")?, read_u64(COUNTER, &item, "value")?);
             }
-            read_u64(COUNTER, &item, "value")
-        });
-        futures::future::try_join_all(reads).await
+        }
+        Ok(names.iter().map(|name| values.get(&counter_key(name)).copied().unwrap_or(0)).collect())
     }
 }

@@ -7,8 +7,8 @@ use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore, Metrics,
-    Notifier, ReportStore, Versioned,
+    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore,
+    Metrics, Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
@@ -21,7 +21,7 @@ mod processing;
 
 pub use graphs::{ExportMode, Recount};
 pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
-pub use processing::{CycleView, RedeemError, Stats, SweepRun};
+pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
 /// invocation, also under `run_concurrent`.
@@ -30,6 +30,8 @@ pub struct App {
     pub reports: Arc<dyn ReportStore>,
     pub entries: Arc<dyn EntryStore>,
     pub cycles: Arc<dyn CycleStore>,
+    /// Operator statistics and redemption-attempt limits.
+    pub counters: Arc<dyn CounterStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub links: Arc<dyn LinkStore>,
     pub notifier: Arc<dyn Notifier>,

@@ -182,7 +182,7 @@ impl App {
     async fn bump(&self, now: Instant, name: &'static str, dimensions: &[(&'static str, String)]) {
         self.metrics.count(name, dimensions, 1.0);
         // Statistics must not fail the operation they count; a lost increment is logged.
-        if let Err(e) = self.cycles.add_to_counter(&stat_name(japan_date(now), name), 1, now + KEEP_STATS_FOR).await {
+        if let Err(e) = self.counters.add_to_counter(&stat_name(japan_date(now), name), 1, now + KEEP_STATS_FOR).await {
             tracing::warn!(counter = name, error = %e, "statistics counter not updated");
         }
     }
@@ -324,7 +324,7 @@ impl App {
             format!("failall#{}#{slot}", caller_key.as_str()),
             format!("failall#{}#{}", caller_key.as_str(), slot - 1),
         ];
-        let counts = self.cycles.counters(&names, now).await.map_err(AppError::from)?;
+        let counts = self.counters.counters(&names, now).await.map_err(AppError::from)?;
         if counts[0] + counts[1] >= limits::PER_CLIENT || counts[2] + counts[3] >= limits::PER_CALLER {
             let next_slot_start = (slot + 1) * limits::WINDOW_MINUTES * 60;
             return Err(RedeemError::Locked { retry_after_seconds: (next_slot_start - now.timestamp()).max(1) });
@@ -353,9 +353,9 @@ impl App {
             return Ok(());
         }
         let purge = now + limits::window() * 2;
-        self.cycles.add_to_counter(&names[0], 1, purge).await.map_err(AppError::from)?;
-        self.cycles.add_to_counter(&names[2], 1, purge).await.map_err(AppError::from)?;
-        self.cycles
+        self.counters.add_to_counter(&names[0], 1, purge).await.map_err(AppError::from)?;
+        self.counters.add_to_counter(&names[2], 1, purge).await.map_err(AppError::from)?;
+        self.counters
             .add_to_counter(&format!("tried#{}", hash.as_str()), 1, now + crate::cycle::KEEP_NUMBERS_FOR)
             .await
             .map_err(AppError::from)?;
@@ -529,7 +529,7 @@ impl App {
 
     async fn view(&self, v: Versioned<Cycle>, now: Instant) -> Result<CycleView, AppError> {
         let names: Vec<String> = v.value.numbers.iter().map(|n| format!("tried#{}", n.hash.as_str())).collect();
-        let failed_redemptions = self.cycles.counters(&names, now).await?;
+        let failed_redemptions = self.counters.counters(&names, now).await?;
         Ok(CycleView { cycle: v.value, version: v.version, failed_redemptions })
     }
 
@@ -578,11 +578,18 @@ impl App {
         self.view(done, now).await
     }
 
-    /// Operator statistics per Japan date from `from` to `to` (at most 92 days).
+    /// Operator statistics per Japan date from `from` to `to`, both included: at most [`MAX_STATS_DAYS`] days, read
+    /// in one batch of counters. A longer or reversed range is refused, naming `from`.
     pub async fn processing_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Stats, AppError> {
-        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).take(92).collect();
+        if from > to || (to - from).num_days() >= MAX_STATS_DAYS {
+            return Err(AppError::Invalid(ValidationError(vec![FieldError::new(
+                "from",
+                Problem::Invalid("must be on or before to, at most 92 days before it"),
+            )])));
+        }
+        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
         let names: Vec<String> = days.iter().flat_map(|d| STAT_NAMES.iter().map(move |n| stat_name(*d, n))).collect();
-        let values = self.cycles.counters(&names, self.clock.now()).await?;
+        let values = self.counters.counters(&names, self.clock.now()).await?;
         let mut stats = Stats { from, to, totals: BTreeMap::new(), days: BTreeMap::new() };
         for (i, value) in values.into_iter().enumerate() {
             let (day, name) = (days[i / STAT_NAMES.len()], STAT_NAMES[i % STAT_NAMES.len()]);
@@ -592,6 +599,9 @@ impl App {
         Ok(stats)
     }
 }
+
+/// The longest range of the operator statistics, in days: a quarter, 92 days x 20 counters = 1,840 counters a read.
+pub const MAX_STATS_DAYS: i64 = 92;
 
 const REDEEMED: [&str; 5] = ["redeemed_0", "redeemed_1", "redeemed_2", "redeemed_3", "redeemed_4"];
 const REDEEMED_AFTER: [&str; 6] = [
