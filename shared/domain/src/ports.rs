@@ -201,7 +201,8 @@ impl Metrics for NoMetrics {
 /// Where exported graph data goes (S3 bucket, local directory).
 #[async_trait]
 pub trait ExportSink: Send + Sync {
-    /// Writes (or replaces) one object. `path` is relative, with `/` separators, e.g. `csv/newly_confirmed_cases_daily.csv`.
+    /// Writes (or replaces) one object. `path` is relative, with `/` separators, e.g.
+    /// `csv/newly_confirmed_cases_daily.csv`.
     async fn put_object(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), ExportError>;
 }
 

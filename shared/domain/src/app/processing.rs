@@ -217,7 +217,12 @@ impl App {
             }
         };
         if let Err(e) = &sent {
-            tracing::warn!(cycle_id = %cycle.id, generation = ?cycle.current().map(|n| n.generation), error = %e, "processing number not delivered");
+            tracing::warn!(
+                cycle_id = %cycle.id,
+                generation = ?cycle.current().map(|n| n.generation),
+                error = %e,
+                "processing number not delivered"
+            );
             self.bump(now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
         }
         let latest = match recorded {
@@ -307,7 +312,13 @@ impl App {
         let (latest, _) = self.send_number(&claimed, &number, &hash, to, now).await?;
         drop(number);
         self.bump(now, "issued", &[("Channel", channel.as_str().to_owned())]).await;
-        tracing::info!(report_id = %report.id, cycle_id = %latest.value.id, channel = channel.as_str(), state = ?latest.value.state, "processing number issued");
+        tracing::info!(
+            report_id = %report.id,
+            cycle_id = %latest.value.id,
+            channel = channel.as_str(),
+            state = ?latest.value.state,
+            "processing number issued"
+        );
         self.view(latest, now).await
     }
 
