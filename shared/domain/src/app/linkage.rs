@@ -229,7 +229,10 @@ impl App {
             }
         }
 
-        run.summary = summarise(now, &entries, &reports, &current);
+        // A pass over every entry and report: CPU too, so off the async worker as the scoring.
+        run.summary =
+            off_the_async_workers("the linkage statistics", move || summarise(now, &entries, &reports, &current))
+                .await?;
         self.links.put_summary(&run.summary).await?;
         tracing::info!(
             entries = run.entries,
