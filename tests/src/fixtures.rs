@@ -46,6 +46,20 @@ pub struct StackApp {
     pub export_bucket: Option<String>,
 }
 
+impl StackApp {
+    /// A public file the app exported (`path` under the export root: the data dir's `export/`, or the bucket), if
+    /// there is one.
+    pub async fn published(&self, path: &str) -> Option<String> {
+        if let Some(dir) = &self.dir {
+            return std::fs::read_to_string(dir.path().join("export").join(path)).ok();
+        }
+        let bucket = self.export_bucket.as_deref()?;
+        let s3 = aws_adapters::s3_client(&crate::emulators::sdk_config().await, true);
+        let object = s3.get_object().bucket(bucket).key(path).send().await.ok()?;
+        Some(String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap())
+    }
+}
+
 /// A fresh app on `stack`: a new data dir, or new tables, export and state buckets and a verified SES sender.
 pub async fn app_on(stack: Stack) -> StackApp {
     let config = config();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use aws_adapters::TableNames;
-use platform::{AwsResources, Config};
+use platform::AwsResources;
 use serde_json::{Value, json};
 
 use crate::fixtures;
@@ -72,7 +72,7 @@ async fn export_writes_the_ministry_csv_to_s3() {
     aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
     let state_bucket = format!("state-{}", uuid::Uuid::new_v4().simple());
     aws_adapters::create_bucket(&s3, &state_bucket, "ap-northeast-1").await.unwrap();
-    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
+    let config = crate::fixtures::config();
     let resources =
         AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: Some(state_bucket) };
     let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
@@ -238,7 +238,7 @@ async fn resources_as_deployed(sdk: &aws_config::SdkConfig, resource: &str) -> A
 #[tokio::test]
 async fn scheduled_functions_run_with_the_tables_and_buckets_the_template_gives_them() {
     let sdk = crate::emulators::sdk_config().await;
-    let config = Config::from_env_with_secret(b"test-secret-test-secret-test-secret!".to_vec()).unwrap();
+    let config = crate::fixtures::config();
     let event = json!({ "time": "2021-02-04T00:00:00Z" });
     let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ExportFunction").await).unwrap();
     export::handle(&app, event.clone()).await.expect("export with its template environment");

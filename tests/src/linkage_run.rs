@@ -7,12 +7,9 @@ use domain::entry::{EntryRecord, EntryTestResult};
 use domain::links::{LinkBand, ReviewStatus};
 use domain::pii::{PassportNumber, PersonName};
 use domain::report::{ReportId, ReportInput, ReportPatch, Sex};
-use platform::{AwsResources, Config};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, date};
-
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+use crate::fixtures::{self, SECRET, Stack, StackApp, date};
 
 #[allow(clippy::too_many_arguments)]
 fn entry(
@@ -247,7 +244,7 @@ async fn scenario(app: App) {
 #[tokio::test]
 async fn a_passport_number_added_later_is_linked_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+    let config = fixtures::config();
     let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
     app.entries.put_entries(&truth_entries()).await.unwrap();
     let created = app
@@ -264,46 +261,24 @@ async fn a_passport_number_added_later_is_linked_at_once() {
     assert_eq!((linked.entry_id.as_str(), linked.method.as_str()), ("A-2", EXACT_METHOD));
 }
 
-#[tokio::test]
-async fn the_scheduled_linkage_runs_end_to_end_on_the_embedded_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
-    let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
-    scenario(app).await;
-    let csv = std::fs::read_to_string(dir.path().join("export/csv/linkage_prefectures.csv")).unwrap();
+/// The scenario on either stack, and the public statistics it published (the data dir's `export/`, or the bucket).
+async fn the_scheduled_linkage_runs_end_to_end(stack: StackApp) {
+    scenario(stack.app.clone()).await;
+    let csv = stack.published("csv/linkage_prefectures.csv").await.unwrap();
     // Public: counts of 1 to 4 (2 with a passport, 4 linked) and the shares computed from them are `*`.
     assert_eq!(csv, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n13,6,*,*,*,*\n");
-    let window =
-        std::fs::read_to_string(dir.path().join("export/csv/linkage_negative_then_diagnosed_28d.csv")).unwrap();
+    let window = stack.published("csv/linkage_negative_then_diagnosed_28d.csv").await.unwrap();
     assert_eq!(window, "negative_entrants,diagnosed_within_28_days,share,ci95_low,ci95_high\n5,*,*,*,*\n");
-    for file in [
-        "linkage_entrants_weekly.csv",
-        "linkage_negative_then_diagnosed_28d.csv",
-        "linkage_days_entry_to_diagnosis.csv",
-    ] {
-        assert!(dir.path().join("export/csv").join(file).exists(), "{file}");
+    for file in ["linkage_entrants_weekly.csv", "linkage_days_entry_to_diagnosis.csv"] {
+        assert!(stack.published(&format!("csv/{file}")).await.is_some(), "{file}");
     }
 }
 
-#[tokio::test]
-async fn the_scheduled_linkage_runs_end_to_end_on_dynamodb_local() {
-    let sdk = crate::emulators::sdk_config().await;
-    let tables = crate::emulators::fresh_tables(&sdk).await;
-    let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
-    let bucket = format!("linkage-{}", uuid::Uuid::new_v4().simple());
-    let s3 = aws_adapters::s3_client(&sdk, true);
-    aws_adapters::create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
-    let app = platform::aws_app_with(
-        &config,
-        &sdk,
-        AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: None },
-    )
-    .unwrap();
-    scenario(app).await;
-    let object = s3.get_object().bucket(&bucket).key("csv/linkage_prefectures.csv").send().await.unwrap();
-    let csv = String::from_utf8(object.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
-    assert!(csv.contains("\n13,6,*,*,*,*\n"), "{csv}");
-}
+on_both_stores!(
+    embedded: fixtures::app_on(Stack::Embedded).await,
+    dynamodb: fixtures::app_on(Stack::Aws).await;
+    the_scheduled_linkage_runs_end_to_end,
+);
 
 fn entry_json(e: &EntryRecord) -> Value {
     json!({
@@ -435,7 +410,7 @@ async fn the_api_answers_while_a_linkage_run_is_scoring_under_serve() {
     {
         // Enough data for seconds of scoring in a debug build: 20,000 entries, and 600 reports (EM runs from 500)
         // of people among them, without passport numbers so that only the scored run links them.
-        let config = Config::from_env_with_secret(SECRET.to_vec()).unwrap();
+        let config = fixtures::config();
         let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
         let entries = filler(20_000);
         app.entries.put_entries(&entries).await.unwrap();
