@@ -20,10 +20,14 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
 
-/// Fresh tables with a random prefix, so tests on one DynamoDB Local never see each other's items.
+/// Table names with a random prefix, so tests on one DynamoDB Local never see each other's items.
+pub fn fresh_table_names() -> TableNames {
+    TableNames::with_prefix(&format!("t{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Fresh tables (see [`fresh_table_names`]), created.
 pub async fn fresh_tables(sdk: &aws_config::SdkConfig) -> TableNames {
-    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
-    let tables = TableNames::with_prefix(&prefix);
+    let tables = fresh_table_names();
     aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &tables)
         .await
         .expect("creating tables on DynamoDB Local");

@@ -71,21 +71,16 @@ pub async fn app_on(stack: Stack) -> StackApp {
         }
         Stack::Aws => {
             let sdk = crate::emulators::sdk_config().await;
-            let tables = crate::emulators::fresh_tables(&sdk).await;
-            let s3 = aws_adapters::s3_client(&sdk, true);
             let tag = uuid::Uuid::new_v4().simple().to_string();
-            let (export, state) = (format!("export-{tag}"), format!("state-{tag}"));
-            for bucket in [&export, &state] {
-                aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
-            }
-            aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await.unwrap();
             let resources = platform::AwsResources {
-                tables,
-                export_bucket: Some(export.clone()),
-                export_state_bucket: Some(state),
+                tables: crate::emulators::fresh_table_names(),
+                export_bucket: Some(format!("export-{tag}")),
+                export_state_bucket: Some(format!("state-{tag}")),
             };
+            platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
+            let export_bucket = resources.export_bucket.clone();
             let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
-            StackApp { app, stores: None, dir: None, export_bucket: Some(export) }
+            StackApp { app, stores: None, dir: None, export_bucket }
         }
     }
 }

@@ -18,17 +18,13 @@ pub async fn fresh_app() -> anyhow::Result<App> {
     );
     let sdk = platform::sdk_config().await;
     let tag = synthetic::rng::run_tag();
-    let tables = TableNames::with_prefix(&format!("bx{tag}"));
-    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await?;
-    let s3 = aws_adapters::s3_client(&sdk, true);
-    let (export_bucket, state_bucket) = (format!("bx{tag}-export"), format!("bx{tag}-state"));
-    for bucket in [&export_bucket, &state_bucket] {
-        aws_adapters::create_bucket(&s3, bucket, "ap-northeast-1").await?;
-    }
+    let resources = AwsResources {
+        tables: TableNames::with_prefix(&format!("bx{tag}")),
+        export_bucket: Some(format!("bx{tag}-export")),
+        export_state_bucket: Some(format!("bx{tag}-state")),
+    };
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
-    let resources =
-        AwsResources { tables, export_bucket: Some(export_bucket), export_state_bucket: Some(state_bucket) };
+    platform::create_emulated_resources(&sdk, &config, &resources).await?;
     let mut app = platform::aws_app_with(&config, &sdk, resources)?;
     // EMF metrics are for CloudWatch; stdout belongs to the benchmark's figures.
     app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);

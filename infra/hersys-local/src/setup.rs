@@ -100,13 +100,7 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     };
     // Against emulators, create what SAM would have created in AWS.
     if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()) {
-        aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &resources.tables).await?;
-        aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &config.ses_from_address).await?;
-        let s3 = aws_adapters::s3_client(&sdk, true);
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "ap-northeast-1".into());
-        for bucket in [&resources.export_bucket, &resources.export_state_bucket].into_iter().flatten() {
-            aws_adapters::create_bucket(&s3, bucket, &region).await?;
-        }
+        platform::create_emulated_resources(&sdk, &config, &resources).await?;
     }
     let mut app = platform::aws_app_with(&config, &sdk, resources)?;
     // EMF metrics are for CloudWatch; here stdout belongs to the command (and its first line to `serve`'s address).

@@ -9,4 +9,7 @@ pub mod logging;
 pub mod wiring;
 
 pub use config::{Config, ConfigError};
-pub use wiring::{AwsResources, WiringError, aws_app, aws_app_with, embedded_app, run_scheduled, sdk_config};
+pub use wiring::{
+    AwsResources, WiringError, aws_app, aws_app_with, create_emulated_resources, embedded_app, run_scheduled,
+    sdk_config,
+};

@@ -104,6 +104,26 @@ pub async fn aws_app() -> Result<App, WiringError> {
     aws_app_with(&config, &sdk, resources)
 }
 
+/// Against emulators, creates what SAM creates in AWS: the tables, the export buckets (in the SDK's region) and the
+/// SES sender identity (SES refuses a sender until then). Every step accepts what already exists, so a second call
+/// is harmless. Used by `hersys serve --aws` on emulators, the benchmarks and the tests.
+pub async fn create_emulated_resources(
+    sdk: &SdkConfig,
+    config: &Config,
+    resources: &AwsResources,
+) -> Result<(), WiringError> {
+    aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &resources.tables).await?;
+    aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(sdk), &config.ses_from_address)
+        .await
+        .map_err(|e| WiringError::Setup(e.to_string()))?;
+    let s3 = aws_adapters::s3_client(sdk, true);
+    let region = sdk.region().map_or_else(|| "ap-northeast-1".to_owned(), |r| r.to_string());
+    for bucket in [&resources.export_bucket, &resources.export_state_bucket].into_iter().flatten() {
+        aws_adapters::create_bucket(&s3, bucket, &region).await.map_err(|e| WiringError::Setup(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// The AWS wiring with explicit parts (tests, `hersys serve --aws`).
 pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -> Result<App, WiringError> {
     let stores = Arc::new(DynamoStores::new(aws_sdk_dynamodb::Client::new(sdk), resources.tables));
