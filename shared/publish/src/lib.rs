@@ -10,9 +10,6 @@ pub mod graphs;
 pub mod linkage;
 pub mod manifest;
 
-#[cfg(test)]
-mod before;
-
 /// One file to write, its path relative to the export's root (the S3 bucket, or `DATA_DIR/export/` locally).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
@@ -105,4 +102,18 @@ impl Audience {
     fn share_cell(self, share: f64, count: u64, base: u64) -> Cell {
         self.share(share, count, base).map_or(Cell::Hidden, Cell::Share)
     }
+}
+
+/// SHA-256 over every file's path, content type and bytes, in order: pins a whole export's output in one value.
+#[cfg(test)]
+fn digest_of(files: &[File]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for f in files {
+        for part in [f.path.as_bytes(), f.content_type.as_bytes(), &f.bytes] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+    }
+    hex::encode(hash.finalize())
 }
