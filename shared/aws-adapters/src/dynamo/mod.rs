@@ -5,6 +5,7 @@
 //! Creates are conditional on absence, updates on the stored `version`, multi-item writes are transactions. Error
 //! texts carry SDK error codes only, never keys or values.
 
+mod counters;
 mod cycles;
 mod entries;
 mod graph_sources;

@@ -1,6 +1,7 @@
 //! The domain's stores on SQLite, with the semantics of the port docs in `domain::ports`: one file per store, as
 //! on the DynamoDB side (`aws-adapters/src/dynamo/`), and here what they share.
 
+mod counters;
 mod cycles;
 mod entries;
 mod graph_sources;
