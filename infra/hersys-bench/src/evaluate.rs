@@ -5,7 +5,7 @@
 //! entry. Ids only: the files read hold no personal value, and none is printed.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -30,12 +30,6 @@ struct TruthRow {
 enum Band {
     Link,
     Review,
-}
-
-/// `LINKS.csv` → `LINKS.review.csv`, where `hersys link` writes the review band.
-pub fn review_beside(links: &Path) -> PathBuf {
-    let stem = links.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "LINKS".to_owned());
-    links.with_file_name(format!("{stem}.review.csv"))
 }
 
 fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
@@ -76,7 +70,7 @@ impl Tally {
 
 /// Prints the evaluation table of `links` (and the review file beside it) against `truth`.
 pub fn run(links: &Path, truth: &Path) -> anyhow::Result<()> {
-    let review = review_beside(links);
+    let review = publish::linkage::review_band_path(links);
     let mut decided: HashMap<String, (String, Band)> = HashMap::new();
     for (path, band) in [(links, Band::Link), (review.as_path(), Band::Review)] {
         for row in read_rows::<LinkRow>(path)? {
@@ -198,6 +192,6 @@ mod tests {
 
     #[test]
     fn the_review_file_is_beside_the_links() {
-        assert_eq!(review_beside(Path::new("/x/LINKS.csv")), Path::new("/x/LINKS.review.csv"));
+        assert_eq!(publish::linkage::review_band_path(Path::new("/x/LINKS.csv")), Path::new("/x/LINKS.review.csv"));
     }
 }

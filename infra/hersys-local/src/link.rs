@@ -195,12 +195,6 @@ fn read_reports(path: &Path) -> anyhow::Result<(Vec<LinkReport>, Ids, usize)> {
     })
 }
 
-/// `LINKS.csv` → `LINKS.review.csv`.
-pub fn review_path(out: &Path) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "LINKS".to_owned());
-    out.with_file_name(format!("{stem}.review.csv"))
-}
-
 fn write_decisions(
     path: &Path,
     decisions: &[&Decision],
@@ -239,7 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let linked_at = started.elapsed();
     let links: Vec<&Decision> = decisions.iter().filter(|d| d.band == Band::Link).collect();
     let reviews: Vec<&Decision> = decisions.iter().filter(|d| d.band == Band::Review).collect();
-    let review_out = review_path(&args.out);
+    let review_out = publish::linkage::review_band_path(&args.out);
     write_decisions(&args.out, &links, &report_ids, &entry_ids, false)?;
     write_decisions(&review_out, &reviews, &report_ids, &entry_ids, true)?;
     let total = started.elapsed();

@@ -139,5 +139,12 @@ pub fn files(t: LinkageTables<'_>, audience: Audience) -> Result<Vec<File>, Rend
     ])
 }
 
+/// Where `hersys link` writes its review band beside the links it writes to `links` (`LINKS.csv` →
+/// `LINKS.review.csv`), and where `hersys-bench evaluate` reads it.
+pub fn review_band_path(links: &std::path::Path) -> std::path::PathBuf {
+    let stem = links.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "LINKS".to_owned());
+    links.with_file_name(format!("{stem}.review.csv"))
+}
+
 #[cfg(test)]
 mod tests;
