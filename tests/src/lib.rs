@@ -44,6 +44,8 @@ mod dashboard;
 #[cfg(test)]
 mod entries;
 #[cfg(test)]
+mod follow_ups;
+#[cfg(test)]
 mod graphs;
 #[cfg(test)]
 mod graphs_incremental;

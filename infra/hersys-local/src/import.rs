@@ -52,6 +52,24 @@ pub enum What {
         #[command(flatten)]
         backend: Backend,
     },
+    /// Import the entrants' follow-up system's records from a CSV export.
+    ///
+    /// The header row names the columns follow_up_id, passport_number, nationality, family_name, given_names,
+    /// date_of_birth, sex, entry_date, follow_up_from, follow_up_until, stay_prefecture_code, sponsor_code,
+    /// last_check_in_date, symptoms_reported_on and status (given_names, stay_prefecture_code, sponsor_code and the
+    /// two last dates may be left out; other columns are ignored). Each row is validated like a record of
+    /// `POST /v1/follow-ups`. A row for a follow-up already stored replaces it when newer (a later last check-in),
+    /// and is counted stale and left out when older: importing an older export after a newer one changes nothing.
+    #[command(name = "follow-ups")]
+    FollowUps {
+        /// The CSV file (UTF-8, comma-separated, with a header row).
+        file: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: Backend,
+    },
     /// Import the quarantine system's entry records from a CSV export.
     ///
     /// The file has a header row naming the columns entry_id, passport_number, nationality, family_name,
@@ -106,6 +124,10 @@ impl From<IndexMode> for PassportIndex {
 pub async fn run(what: What) -> anyhow::Result<()> {
     match what {
         What::Linelist { file, json, backend } => crate::graphs::run_import(&file, json, &backend).await,
+        What::FollowUps { file, json, backend } => {
+            let built = crate::setup::build(&backend).await?;
+            crate::import_follow_ups::run(built.app(), &file, json).await
+        }
         What::Entries { file, json, chunk_size, in_flight, passport_index, backend } => {
             let built = crate::setup::build(&backend).await?;
             let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
@@ -155,6 +177,22 @@ pub struct RowNote {
     fields: Vec<String>,
 }
 
+impl RowNote {
+    pub(crate) fn new(line: u64, fields: Vec<String>) -> Self {
+        RowNote { line, fields }
+    }
+}
+
+impl std::fmt::Display for RowNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.fields.is_empty() {
+            write!(f, "line {}", self.line)
+        } else {
+            write!(f, "line {} ({})", self.line, self.fields.join(", "))
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     rows: usize,
@@ -188,18 +226,7 @@ impl Summary {
             println!("{value}");
             return;
         }
-        let notes = |list: &[RowNote]| {
-            list.iter()
-                .map(|n| {
-                    if n.fields.is_empty() {
-                        format!("line {}", n.line)
-                    } else {
-                        format!("line {} ({})", n.line, n.fields.join(", "))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
+        let notes = |list: &[RowNote]| list.iter().map(RowNote::to_string).collect::<Vec<_>>().join("; ");
         println!("{}: {} rows in {secs:.1} s ({rate:.0} rows/s)", file.display(), self.rows);
         println!("  created    {}", self.created);
         println!("  unchanged  {}", self.unchanged);
@@ -227,29 +254,36 @@ struct Chunk {
 }
 
 /// Where each known column sits in the file's rows.
-struct Layout {
-    columns: Vec<(usize, &'static str)>,
-    ignored: Vec<String>,
+pub(crate) struct Layout {
+    pub(crate) columns: Vec<(usize, &'static str)>,
+    pub(crate) ignored: Vec<String>,
 }
 
 fn layout(headers: &csv::StringRecord) -> anyhow::Result<Layout> {
+    layout_of(headers, COLUMNS, &OPTIONAL_COLUMNS)
+}
+
+/// The layout of a file whose header names (in any order, any case, with a BOM or not) the record's `known`
+/// columns, all but `optional` required; other columns are ignored and named.
+pub(crate) fn layout_of(
+    headers: &csv::StringRecord,
+    known: &'static [&'static str],
+    optional: &[&str],
+) -> anyhow::Result<Layout> {
     let mut columns = Vec::new();
     let mut ignored = Vec::new();
     for (i, raw) in headers.iter().enumerate() {
         let name = raw.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
-        match COLUMNS.iter().find(|c| **c == name) {
+        match known.iter().find(|c| **c == name) {
             Some(c) if columns.iter().all(|(_, seen)| seen != c) => columns.push((i, *c)),
             Some(c) => anyhow::bail!("the header names the column {c} twice"),
             None => ignored.push(name),
         }
     }
-    let missing: Vec<&str> = COLUMNS
-        .iter()
-        .filter(|c| !OPTIONAL_COLUMNS.contains(c) && columns.iter().all(|(_, seen)| seen != *c))
-        .copied()
-        .collect();
+    let missing: Vec<&str> =
+        known.iter().filter(|c| !optional.contains(c) && columns.iter().all(|(_, seen)| seen != *c)).copied().collect();
     if !missing.is_empty() {
-        anyhow::bail!("the header row lacks the column(s) {} (expected: {})", missing.join(", "), COLUMNS.join(","));
+        anyhow::bail!("the header row lacks the column(s) {} (expected: {})", missing.join(", "), known.join(","));
     }
     Ok(Layout { columns, ignored })
 }
@@ -346,7 +380,7 @@ fn read_file(
 }
 
 /// The csv crate's message for a row error can quote the row; only the kind is kept.
-fn describe(e: &csv::Error) -> String {
+pub(crate) fn describe(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::Io(io) => format!("I/O error: {}", io.kind()),
         csv::ErrorKind::Utf8 { .. } => "not UTF-8".to_owned(),
@@ -355,7 +389,7 @@ fn describe(e: &csv::Error) -> String {
     }
 }
 
-fn progress_bar(path: &Path) -> ProgressBar {
+pub(crate) fn progress_bar(path: &Path) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -8,6 +8,7 @@ mod dashboard;
 mod demo;
 mod graphs;
 mod import;
+mod import_follow_ups;
 mod invoke;
 mod link;
 mod link_summary;

@@ -14,6 +14,8 @@ pub enum Role {
     HealthCenter,
     /// The quarantine system: posts entry records.
     Quarantine,
+    /// The entrants' follow-up system (ERFS): posts follow-up records.
+    FollowUp,
     /// The contact app's backend: redeems processing numbers.
     AppBackend,
     /// Ministry analysts: linkage statistics and exports.
@@ -23,13 +25,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::HealthCenter, Role::Quarantine, Role::AppBackend, Role::Analyst, Role::Operator];
+    pub const ALL: [Role; 6] =
+        [Role::HealthCenter, Role::Quarantine, Role::FollowUp, Role::AppBackend, Role::Analyst, Role::Operator];
 
     /// The spelling in the `role` claim.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::HealthCenter => "health_center",
             Role::Quarantine => "quarantine",
+            Role::FollowUp => "follow_up",
             Role::AppBackend => "app_backend",
             Role::Analyst => "analyst",
             Role::Operator => "operator",

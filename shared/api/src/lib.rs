@@ -5,9 +5,11 @@
 //! business rules (those live in `domain`) and no AWS code (that lives in `aws-adapters`).
 
 pub mod auth;
+mod batch;
 mod entries;
 mod error;
 pub mod events;
+mod follow_ups;
 mod graph_sources;
 mod idempotency;
 mod linkage;
@@ -32,7 +34,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/reports", limited(post(reports::create), wire::REPORT_BODY_LIMIT))
         .route("/v1/reports/{id}", limited(get(reports::get).patch(reports::patch), wire::REPORT_BODY_LIMIT))
-        .route("/v1/entries", limited(post(entries::create), entries::BODY_LIMIT))
+        .route("/v1/entries", limited(post(entries::create), batch::BODY_LIMIT))
+        .route("/v1/follow-ups", limited(post(follow_ups::create), batch::BODY_LIMIT))
         .route(
             "/v1/reports/{id}/processing-numbers",
             limited(post(processing::issue).get(processing::list), processing::BODY_LIMIT),

@@ -23,6 +23,8 @@ use crate::dynamo::unavailable;
 pub enum Table {
     Reports,
     Entries,
+    /// Follow-up records of the entrants' follow-up system.
+    FollowUps,
     /// Processing-number cycles, issued numbers and counters.
     Cycles,
     Idempotency,
@@ -56,8 +58,15 @@ struct Spec {
 }
 
 impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Reports, Table::Entries, Table::Cycles, Table::Idempotency, Table::GraphSources, Table::Links];
+    pub const ALL: [Table; 7] = [
+        Table::Reports,
+        Table::Entries,
+        Table::FollowUps,
+        Table::Cycles,
+        Table::Idempotency,
+        Table::GraphSources,
+        Table::Links,
+    ];
 
     fn spec(self) -> Spec {
         use ProjectionType::{All, KeysOnly};
@@ -84,6 +93,14 @@ impl Table {
             Table::Entries => Spec {
                 env_var: "ENTRIES_TABLE",
                 base_name: "Entries",
+                sort_key: None,
+                attributes: &[("pk", S), ("passport_hash", S)],
+                indexes: &[Index { name: "by_passport", hash: "passport_hash", range: None, projection: All }],
+                ttl: false,
+            },
+            Table::FollowUps => Spec {
+                env_var: "FOLLOW_UPS_TABLE",
+                base_name: "FollowUps",
                 sort_key: None,
                 attributes: &[("pk", S), ("passport_hash", S)],
                 indexes: &[Index { name: "by_passport", hash: "passport_hash", range: None, projection: All }],
@@ -298,6 +315,7 @@ mod tests {
             [
                 ("REPORTS_TABLE", "Reports"),
                 ("ENTRIES_TABLE", "Entries"),
+                ("FOLLOW_UPS_TABLE", "FollowUps"),
                 ("CYCLES_TABLE", "ProcessingNumbers"),
                 ("IDEMPOTENCY_TABLE", "Idempotency"),
                 ("GRAPH_SOURCES_TABLE", "GraphSources"),

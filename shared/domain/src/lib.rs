@@ -1,5 +1,5 @@
-//! The HER-SYS extension's domain: case reports, entry records, processing numbers, prefectures and the rules on
-//! them, and the ports (traits) through which it reaches storage and messaging.
+//! The HER-SYS extension's domain: case reports, entry records, follow-up records, processing numbers, prefectures
+//! and the rules on them, and the ports (traits) through which it reaches storage and messaging.
 //!
 //! Architecture invariant: this crate knows nothing of AWS, Lambda, HTTP or JSON, and does no I/O. Everything
 //! personal is held in the redacting types of [`pii`].
@@ -9,6 +9,7 @@ mod checker;
 pub mod cycle;
 pub mod entry;
 pub mod error;
+pub mod follow_up;
 pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;
@@ -23,3 +24,4 @@ pub mod time;
 
 pub use error::{FieldError, NotifyError, Problem, StoreError, ValidationError};
 pub use keyed_hash::{KeyedHash, KeyedHasher};
+pub use raw_record::RawRecord;

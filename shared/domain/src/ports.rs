@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use crate::cycle::{Cycle, CycleId, IssuedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError};
+use crate::follow_up::{FollowUpRecord, FollowUpWrite};
 use crate::graphs::CaseFact;
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
@@ -71,6 +72,18 @@ pub trait EntryStore: Send + Sync {
     async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError>;
     /// Every entry record (a full read: Scan on DynamoDB), for the scheduled linkage.
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError>;
+}
+
+/// Follow-up records of the entrants' follow-up system, replaced by newer re-sends.
+#[async_trait]
+pub trait FollowUpStore: Send + Sync {
+    /// Writes each record as [`FollowUpRecord::resend`] rules against the one stored under its id (created when
+    /// there is none), atomically per record: a concurrent write of the same id is never lost, the older of two
+    /// never replaces the newer. One outcome per input, in order; the ids of one call are distinct.
+    async fn put_follow_ups(&self, records: &[FollowUpRecord]) -> Result<Vec<FollowUpWrite>, StoreError>;
+    async fn get_follow_up(&self, follow_up_id: &str) -> Result<Option<FollowUpRecord>, StoreError>;
+    /// Records whose passport number has this keyed hash (the linkage's exact step). Served by an index.
+    async fn follow_ups_by_passport(&self, passport: &KeyedHash) -> Result<Vec<FollowUpRecord>, StoreError>;
 }
 
 /// Linkage decisions, one per report, and the summary of the last run.

@@ -1,5 +1,14 @@
-//! Raw input records: what a report, an entry record or (later) a follow-up record looks like as received, before
+//! Raw input records: what a report, an entry record or a follow-up record looks like as received, before
 //! validation. Each is declared once with [`raw_record!`]; its field list drives everything that must agree with it.
+
+/// What every raw record offers a reader that fills it by name (a JSON object's keys, a CSV header), whatever the
+/// record.
+pub trait RawRecord: Default {
+    /// The field names, in declaration order.
+    const FIELDS: &'static [&'static str];
+    /// The field of this name; `None` for a name that is not one of [`Self::FIELDS`].
+    fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>>;
+}
 
 /// Declares a raw input record from its list of field names. Generates:
 ///
@@ -7,6 +16,7 @@
 ///   every problem at once; `None` (or blank) is an absent field;
 /// - `FIELDS`, the field names in order (the JSON keys, and the CSV columns where a CSV exists);
 /// - `field_mut(name)`, the field of a name, for readers that map columns, JSON keys or corrections by name;
+/// - [`RawRecord`], the two above as a trait, for readers generic over the record;
 /// - a `Debug` that names only the fields present: the values are personal data not yet in the redacting types of
 ///   [`crate::pii`];
 /// - serde's `Deserialize` refusing unknown keys (a JSON body's keys are exactly the field names).
@@ -42,6 +52,13 @@ macro_rules! raw_record {
                     .into_iter()
                     .filter_map(|(name, set)| set.then_some(name))
                     .collect()
+            }
+        }
+
+        impl $crate::raw_record::RawRecord for $name {
+            const FIELDS: &'static [&'static str] = $name::FIELDS;
+            fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+                $name::field_mut(self, name)
             }
         }
 

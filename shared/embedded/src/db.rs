@@ -50,6 +50,14 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 -- The entries' passport index is created by ENTRIES_BY_PASSPORT (below), also run at the end of a bulk import.
 
+-- Follow-up records of the entrants' follow-up system: replaced by newer re-sends (domain::follow_up).
+CREATE TABLE IF NOT EXISTS follow_ups (
+    pk            TEXT PRIMARY KEY,
+    doc           TEXT NOT NULL,
+    passport_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS follow_ups_by_passport ON follow_ups (passport_hash);
+
 -- Cycles (pk 'cycle#<id>': version, report_id, due_at) and numbers (pk 'number#<hash>') share a table, as in
 -- DynamoDB, because issuing a number is one transaction over both. due_at (epoch ms) is set only while the
 -- cycle has a next_due_at, so the partial index holds exactly the cycles with work left.

@@ -144,6 +144,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
     Ok(App {
         reports: stores.clone(),
         entries: stores.clone(),
+        follow_ups: stores.clone(),
         cycles: stores.clone(),
         counters: stores.clone(),
         idempotency: stores.clone(),
@@ -167,6 +168,7 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
     let app = App {
         reports: shared.clone(),
         entries: shared.clone(),
+        follow_ups: shared.clone(),
         cycles: shared.clone(),
         counters: shared.clone(),
         idempotency: shared.clone(),

@@ -8,6 +8,7 @@
 mod counters;
 mod cycles;
 mod entries;
+mod follow_ups;
 mod graph_sources;
 mod idempotency;
 mod links;

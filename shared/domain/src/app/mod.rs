@@ -7,14 +7,15 @@ use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore,
-    Metrics, Notifier, ReportStore, Versioned,
+    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
+    IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
 
 mod cpu;
 mod entries;
+mod follow_ups;
 mod graphs;
 mod linkage;
 mod processing;
@@ -29,6 +30,8 @@ pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 pub struct App {
     pub reports: Arc<dyn ReportStore>,
     pub entries: Arc<dyn EntryStore>,
+    /// Follow-up records of the entrants' follow-up system.
+    pub follow_ups: Arc<dyn FollowUpStore>,
     pub cycles: Arc<dyn CycleStore>,
     /// Operator statistics and redemption-attempt limits.
     pub counters: Arc<dyn CounterStore>,

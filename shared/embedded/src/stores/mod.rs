@@ -4,6 +4,7 @@
 mod counters;
 mod cycles;
 mod entries;
+mod follow_ups;
 mod graph_sources;
 mod idempotency;
 mod links;
@@ -101,6 +102,7 @@ impl SqliteStores {
                     "SELECT pk FROM reports UNION ALL SELECT passport_hash FROM reports
                      UNION ALL SELECT prefecture FROM reports UNION ALL SELECT case_key FROM reports
                      UNION ALL SELECT pk FROM entries UNION ALL SELECT passport_hash FROM entries
+                     UNION ALL SELECT pk FROM follow_ups UNION ALL SELECT passport_hash FROM follow_ups
                      UNION ALL SELECT pk FROM processing_numbers UNION ALL SELECT report_id FROM processing_numbers
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
                      UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters

@@ -1,0 +1,241 @@
+//! Follow-up records of the entrants' follow-up system end to end: `POST /v1/follow-ups` on the real binary on both
+//! stores, the re-send rule under concurrent writers on both stores, and `hersys import follow-ups`.
+
+use std::path::Path;
+use std::process::Command;
+
+use domain::follow_up::{FollowUpInput, FollowUpStatus, FollowUpWrite};
+use serde_json::{Value, json};
+
+use crate::fixtures::{self, Stack, StackApp};
+use crate::http::{Server, client, hersys_bin, hersys_embedded};
+
+/// Personal values of the records below; no answer or log line may hold any of them.
+const SECRETS: [&str; 5] = ["TZ7081726", "7081726", "TZ#70817", "TRAN", "VAN BINH"];
+
+fn record(id: &str, check_in: &str, status: &str) -> Value {
+    json!({
+        "follow_up_id": id, "passport_number": "TZ7081726", "nationality": "VNM",
+        "family_name": "tran", "given_names": "Van Binh", "date_of_birth": "1990-02-03", "sex": "M",
+        "entry_date": "2021-01-20", "follow_up_from": "2021-01-21", "follow_up_until": "2021-02-03",
+        "stay_prefecture_code": "13", "sponsor_code": "SP-1", "last_check_in_date": check_in,
+        "symptoms_reported_on": null, "status": status
+    })
+}
+
+fn assert_no_secret(text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "the answer or log holds personal data ({} chars): {text}", secret.len());
+    }
+}
+
+async fn post(server: &Server, role: &str, body: Value) -> (u16, Value, String) {
+    let res = client()
+        .post(server.url("/v1/follow-ups"))
+        .header("content-type", "application/json")
+        .bearer_auth(server.token(role, None))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_no_secret(&text);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+}
+
+fn outcomes(body: &Value) -> Vec<&str> {
+    body["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect()
+}
+
+/// Created, then each kind of re-send: newer replaces, identical changes nothing, older is refused as stale, another
+/// person under the id is a conflict; a repeated id within a batch and bad fields are refused naming the field.
+async fn a_resend_replaces_only_when_newer(server: Server) {
+    let mut bad = record("F3", "2021-01-25", "active");
+    bad["passport_number"] = json!("TZ#7081726");
+    bad["status"] = json!("lost");
+    let (status, body, text) =
+        post(&server, "follow_up", json!([record("F1", "2021-01-25", "active"), record("F2", "", "active"), bad]))
+            .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(outcomes(&body), ["created", "created", "rejected"], "{text}");
+    let fields: Vec<&str> =
+        body["results"][2]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["passport_number", "status"]);
+    assert_eq!(body["results"][2]["follow_up_id"], "F3");
+
+    let mut other_person = record("F2", "2021-01-29", "active");
+    other_person["date_of_birth"] = json!("1990-02-04");
+    let batch = json!([
+        record("F1", "2021-01-28", "unreachable"),
+        record("F1", "2021-01-29", "active"),
+        record("F2", "", "active"),
+    ]);
+    let (status, body, text) = post(&server, "follow_up", batch).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(outcomes(&body), ["replaced", "rejected", "unchanged"], "{text}");
+    assert_eq!(body["results"][1]["fields"][0]["field"], "follow_up_id");
+    assert_eq!(
+        (&body["received"], &body["replaced"], &body["unchanged"], &body["rejected"]),
+        (&json!(3), &json!(1), &json!(1), &json!(1))
+    );
+    let (_, body, text) = post(&server, "follow_up", json!([other_person])).await;
+    assert_eq!((outcomes(&body), &body["conflicts"]), (vec!["conflict"], &json!(1)), "{text}");
+
+    // An older view arriving late is refused; the stored one stays.
+    let (_, body, text) = post(&server, "follow_up", json!([record("F1", "2021-01-26", "active")])).await;
+    assert_eq!((outcomes(&body), &body["stale"]), (vec!["stale"], &json!(1)), "{text}");
+    let (_, body, _) = post(&server, "follow_up", json!([record("F1", "2021-01-28", "unreachable")])).await;
+    assert_eq!(outcomes(&body), ["unchanged"], "the newer one is what is stored");
+
+    // Only the follow-up system may post.
+    for role in ["quarantine", "analyst", "operator"] {
+        let (status, body, _) = post(&server, role, json!([record("F9", "", "active")])).await;
+        assert_eq!((status, &body["error"]), (403, &json!("forbidden")), "{role}");
+    }
+
+    assert!(
+        !server.store_keys().await.iter().any(|k| k.contains("TZ7081726") || k.contains("TRAN")),
+        "keys hold only keyed hashes and ids"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_no_secret(&server.log_text());
+}
+
+fn input(id: &str, check_in: Option<String>) -> FollowUpInput {
+    FollowUpInput {
+        follow_up_id: Some(id.into()),
+        passport_number: Some("TZ7081726".into()),
+        nationality: Some("VNM".into()),
+        family_name: Some("TRAN".into()),
+        given_names: None,
+        date_of_birth: Some("1990-02-03".into()),
+        sex: Some("M".into()),
+        entry_date: Some("2021-01-20".into()),
+        follow_up_from: Some("2021-01-21".into()),
+        follow_up_until: Some("2021-02-03".into()),
+        stay_prefecture_code: None,
+        sponsor_code: None,
+        last_check_in_date: check_in,
+        symptoms_reported_on: None,
+        status: Some("active".into()),
+    }
+}
+
+/// Twelve writers send twelve views of one follow-up at once, in a shuffled order: whatever the interleaving, the
+/// newest is what stays, exactly one write created the record, and every older view that lost is `replaced` (it was
+/// newer than what it met) or `stale`, never a lost update.
+async fn concurrent_resends_keep_the_newest(stack: StackApp) {
+    let app = stack.app;
+    let days: Vec<u32> = vec![7, 2, 12, 5, 9, 1, 11, 3, 8, 4, 10, 6];
+    let writers = days.iter().map(|day| {
+        let app = app.clone();
+        let date = chrono::NaiveDate::from_ymd_opt(2021, 1, 20).unwrap() + chrono::Days::new(u64::from(*day));
+        let one = input("FC1", Some(date.to_string()));
+        tokio::spawn(async move { app.ingest_follow_ups(&[one]).await.unwrap().remove(0) })
+    });
+    let mut writes = Vec::new();
+    for w in writers.collect::<Vec<_>>() {
+        writes.push(w.await.unwrap().outcome.unwrap());
+    }
+    assert_eq!(writes.iter().filter(|w| **w == FollowUpWrite::Created).count(), 1, "{writes:?}");
+    assert!(
+        writes.iter().all(|w| matches!(w, FollowUpWrite::Created | FollowUpWrite::Replaced | FollowUpWrite::Stale))
+    );
+    let stored = app.follow_ups.get_follow_up("FC1").await.unwrap().unwrap();
+    // The newest view: day 12 after 2021-01-20.
+    assert_eq!(stored.last_check_in_date.unwrap().to_string(), "2021-02-01");
+    assert_eq!(stored.status, FollowUpStatus::Active);
+    let by_passport = app.follow_ups.follow_ups_by_passport(&stored.person.passport_hash).await.unwrap();
+    assert_eq!(by_passport.len(), 1);
+}
+
+on_both_stores!(
+    embedded: Server::start(&[], &[]),
+    dynamodb: Server::start_on_dynamodb();
+    a_resend_replaces_only_when_newer,
+);
+
+mod concurrent {
+    use super::*;
+    on_both_stores!(
+        embedded: fixtures::app_on(Stack::Embedded).await,
+        dynamodb: fixtures::app_on(Stack::Aws).await;
+        concurrent_resends_keep_the_newest,
+    );
+}
+
+fn write_csv(path: &Path, check_in: &str) {
+    let header = domain::follow_up::COLUMNS.join(",");
+    let rows = [
+        format!(
+            "G1,TZ7081726,VNM,TRAN,VAN BINH,1990-02-03,M,2021-01-20,2021-01-21,2021-02-03,13,SP-1,{check_in},,active"
+        ),
+        "G2,TZ7081727,PHL,SANTOS,MARIA,1985-03-01,F,2021-01-21,2021-01-22,2021-02-04,27,,,,active".to_owned(),
+        "G3,TZ#7081728,USA,SMITH,JOHN,1970-12-31,M,2021-01-22,2021-01-22,2021-02-05,,,,,done".to_owned(),
+    ];
+    std::fs::write(path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+}
+
+fn import(file: &Path, data_dir: &Path, aws_envs: Option<&[(&str, String)]>) -> Value {
+    let mut cmd = if aws_envs.is_some() { Command::new(hersys_bin()) } else { hersys_embedded() };
+    cmd.args(["import", "follow-ups"]).arg(file).arg("--data-dir").arg(data_dir).arg("--json");
+    if let Some(envs) = aws_envs {
+        cmd.arg("--aws").envs(envs.iter().map(|(k, v)| (k, v)));
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "hersys import follow-ups failed: {stderr}");
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn counts(summary: &Value) -> [u64; 7] {
+    ["rows", "created", "replaced", "unchanged", "stale", "conflicts", "rejected"]
+        .map(|k| summary[k].as_u64().unwrap_or_else(|| panic!("{k} in {summary}")))
+}
+
+/// A newer export replaces, the same again changes nothing, an older one after it is refused as stale.
+fn imports_move_forward_only(dir: &Path, data: &Path, aws_envs: Option<&[(&str, String)]>) {
+    let (older, newer) = (dir.join("older.csv"), dir.join("newer.csv"));
+    write_csv(&older, "2021-01-24");
+    write_csv(&newer, "2021-01-27");
+    let first = import(&older, data, aws_envs);
+    assert_eq!(counts(&first), [3, 2, 0, 0, 0, 0, 1], "{first}");
+    assert_eq!(first["first_rejected"], json!([{"line": 4, "fields": ["passport_number", "status"]}]));
+    assert_eq!(counts(&import(&newer, data, aws_envs)), [3, 0, 1, 1, 0, 0, 1]);
+    assert_eq!(counts(&import(&newer, data, aws_envs)), [3, 0, 0, 2, 0, 0, 1]);
+    let late = import(&older, data, aws_envs);
+    assert_eq!(counts(&late), [3, 0, 0, 1, 1, 0, 1], "{late}");
+    assert_eq!(late["first_stale_or_conflicts"], json!([{"line": 2}]));
+}
+
+#[test]
+fn import_follow_ups_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    imports_move_forward_only(dir.path(), &dir.path().join("data"), None);
+    let missing = dir.path().join("missing.csv");
+    std::fs::write(&missing, "follow_up_id,status\nG1,active\n").unwrap();
+    let out = hersys_embedded().args(["import", "follow-ups"]).arg(&missing).arg("--data-dir").arg(dir.path()).output();
+    let out = out.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("passport_number"));
+}
+
+#[tokio::test]
+async fn import_follow_ups_with_aws_stores_in_dynamodb() {
+    let tables = aws_adapters::TableNames::with_prefix(&format!("f{}", uuid::Uuid::new_v4().simple()));
+    let mut envs: Vec<(&str, String)> = vec![
+        ("AWS_ENDPOINT_URL_DYNAMODB", crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB")),
+        ("AWS_ENDPOINT_URL", crate::emulators::endpoint("AWS_ENDPOINT_URL")),
+    ];
+    envs.extend(tables.env_vars().into_iter().map(|(k, v)| (k, v.to_owned())));
+    let dir = tempfile::tempdir().unwrap();
+    imports_move_forward_only(dir.path(), dir.path(), Some(&envs));
+    let sdk = crate::emulators::sdk_config().await;
+    let stores = aws_adapters::DynamoStores::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
+    use domain::ports::FollowUpStore;
+    let g1 = stores.get_follow_up("G1").await.unwrap().unwrap();
+    assert_eq!(g1.last_check_in_date.unwrap().to_string(), "2021-01-27");
+}
