@@ -58,7 +58,7 @@ pub struct Server {
     pub data_dir: tempfile::TempDir,
     log: PathBuf,
     /// Set when the server runs on DynamoDB Local.
-    tables: Option<aws_adapters::TableNames>,
+    pub tables: Option<aws_adapters::TableNames>,
 }
 
 impl Server {

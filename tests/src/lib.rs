@@ -56,6 +56,8 @@ mod http;
 #[cfg(test)]
 mod linkage;
 #[cfg(test)]
+mod linkage_product;
+#[cfg(test)]
 mod linkage_run;
 #[cfg(test)]
 mod openapi;

@@ -3,6 +3,10 @@
 //! prints precision, recall and F1 of the links (not of the review band), overall and by how the report's passport
 //! number was typed; the review columns count the reports sent to review and those whose candidate was the true
 //! entry. Ids only: the files read hold no personal value, and none is printed.
+//!
+//! The product's own decisions (`hersys links --out FILE.csv`, after the scheduled runs) are read the same way: that
+//! file holds both bands (its `band` column), and names each report by its `case_number`, which is the generator's
+//! report id when REPORTS.csv was posted with `case_number` set to it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,6 +19,15 @@ use serde::Deserialize;
 struct LinkRow {
     report_id: String,
     entry_id: String,
+}
+
+/// A row of `hersys links --out`: the product's stored decisions, both bands in one file.
+#[derive(Deserialize)]
+struct ProductRow {
+    report_id: String,
+    case_number: String,
+    entry_id: String,
+    band: String,
 }
 
 /// A row of `TRUTH.csv`: the report's true entry (empty for a person with no entry record) and how its passport
@@ -70,15 +83,31 @@ impl Tally {
 
 /// Prints the evaluation table of `links` (and the review file beside it) against `truth`.
 pub fn run(links: &Path, truth: &Path) -> anyhow::Result<()> {
-    let review = publish::linkage::review_band_path(links);
     let mut decided: HashMap<String, (String, Band)> = HashMap::new();
-    for (path, band) in [(links, Band::Link), (review.as_path(), Band::Review)] {
-        for row in read_rows::<LinkRow>(path)? {
-            decided.insert(row.report_id, (row.entry_id, band));
+    if is_product_file(links)? {
+        for row in read_rows::<ProductRow>(links)? {
+            let band = if row.band == "link" { Band::Link } else { Band::Review };
+            let report = if row.case_number.is_empty() { row.report_id } else { row.case_number };
+            decided.insert(report, (row.entry_id, band));
+        }
+    } else {
+        let review = publish::linkage::review_band_path(links);
+        for (path, band) in [(links, Band::Link), (review.as_path(), Band::Review)] {
+            for row in read_rows::<LinkRow>(path)? {
+                decided.insert(row.report_id, (row.entry_id, band));
+            }
         }
     }
     print!("{}", table(&decided, &read_rows::<TruthRow>(truth)?));
     Ok(())
+}
+
+/// Whether `path` is the product's decisions file (`hersys links`), which has a `band` column, rather than
+/// `hersys link`'s LINKS.csv.
+fn is_product_file(path: &Path) -> anyhow::Result<bool> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?;
+    Ok(headers.iter().any(|h| h == "band"))
 }
 
 /// Precision, recall and F1 overall and on reports whose passport number was missing or mistyped (`missing`,

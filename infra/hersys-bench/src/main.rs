@@ -74,7 +74,8 @@ enum Command {
     /// Precision, recall and F1 of the links `hersys link` wrote, against the TRUTH.csv of `gen linkage`
     /// (docs/benchmarks-linkage.md).
     Evaluate {
-        /// LINKS.csv of `hersys link`; its review band is read from beside it (LINKS.review.csv).
+        /// LINKS.csv of `hersys link` (its review band is read from beside it, LINKS.review.csv), or the product's
+        /// decisions from `hersys links --out` (both bands in one file, reports named by case_number).
         #[arg(long)]
         links: PathBuf,
         #[arg(long)]

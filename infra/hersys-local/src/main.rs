@@ -12,6 +12,7 @@ mod import_follow_ups;
 mod invoke;
 mod link;
 mod link_summary;
+mod links;
 mod outbox;
 mod schedules;
 mod serve;
@@ -65,7 +66,7 @@ enum Command {
     },
     /// Mint a development token for `serve` (signed with the data dir's key).
     Token {
-        /// health_center, quarantine, app_backend, analyst or operator.
+        /// health_center, quarantine, follow_up, app_backend, analyst or operator.
         #[arg(long)]
         role: String,
         /// The health centre's code (required for the health_center role).
@@ -102,6 +103,8 @@ enum Command {
     },
     /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
     Link(link::Args),
+    /// Write the stored linkage decisions (links and pending reviews) as CSV, ids and scores only.
+    Links(links::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -143,6 +146,10 @@ async fn main() -> std::process::ExitCode {
             graphs::run_graph_source(what).await
         }
         Command::Link(args) => link::run(args),
+        Command::Links(args) => {
+            platform::logging::init_human();
+            links::run(args).await
+        }
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();
             outbox::run(&data_dir, json)
@@ -169,7 +176,7 @@ mod tests {
         let cli = Cli::command();
         cli.clone().debug_assert();
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
-        assert_eq!(names, ["serve", "invoke", "token", "import", "export", "graph-source", "link", "outbox"]);
+        assert_eq!(names, ["serve", "invoke", "token", "import", "export", "graph-source", "link", "links", "outbox"]);
         assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
         let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
         assert_eq!(link, Some(false), "the evaluation against a truth file is `hersys-bench evaluate`");
