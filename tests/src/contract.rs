@@ -595,6 +595,11 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
         },
         days_entry_to_diagnosis: Vec::new(),
         prefectures: Vec::new(),
+        follow_up: domain::linkage::follow_up_stats::FollowUpSummary {
+            under_follow_up: 12,
+            days_symptoms_to_diagnosis: vec![domain::links::DaysRow { days: 2, reports: 1 }],
+            ..Default::default()
+        },
     };
     b.links.put_summary(&summary).await.unwrap();
     assert_eq!(b.links.get_summary().await.unwrap().unwrap(), summary);

@@ -239,3 +239,99 @@ async fn import_follow_ups_with_aws_stores_in_dynamodb() {
     let g1 = stores.get_follow_up("G1").await.unwrap().unwrap();
     assert_eq!(g1.last_check_in_date.unwrap().to_string(), "2021-01-27");
 }
+
+/// A follow-up input of the scenario below: passport, entry day, first and last day, first symptoms, status.
+fn follow_up(
+    id: &str,
+    passport: &str,
+    entry: &str,
+    span: (&str, &str),
+    symptoms: Option<&str>,
+    status: &str,
+) -> FollowUpInput {
+    let mut i = input(id, Some(span.0.to_owned()));
+    i.passport_number = Some(passport.into());
+    i.entry_date = Some(entry.into());
+    (i.follow_up_from, i.follow_up_until) = (Some(span.0.into()), Some(span.1.into()));
+    i.symptoms_reported_on = symptoms.map(str::to_owned);
+    i.status = Some(status.into());
+    i
+}
+
+fn entry_input(id: &str, passport: &str, entry: &str) -> domain::entry::EntryInput {
+    domain::entry::EntryInput {
+        entry_id: Some(id.into()),
+        passport_number: Some(passport.into()),
+        nationality: Some("VNM".into()),
+        family_name: Some("TRAN".into()),
+        given_names: None,
+        date_of_birth: Some("1990-02-03".into()),
+        sex: Some("M".into()),
+        entry_date: Some(entry.into()),
+        port_of_entry: Some("NRT".into()),
+        entry_test_result: Some("negative".into()),
+        test_date: None,
+    }
+}
+
+/// Reports reach follow-ups through their linked entry (the same passport and entry date) or, with no entry record,
+/// by their own passport number; the scheduled linkage counts the follow-up statistics and publishes them, small
+/// counts hidden.
+async fn the_linkage_counts_entrants_under_follow_up_who_became_cases(stack: StackApp) {
+    let app = stack.app.clone();
+    let entries = [entry_input("EA", "FA1000001", "2021-01-20"), entry_input("EC", "FC1000003", "2021-01-15")];
+    app.ingest_entries(&entries).await.unwrap();
+    let follow_ups = [
+        // Diagnosed on 2021-02-02, symptoms three days before: a case, through its entry.
+        follow_up("FA", "FA1000001", "2021-01-20", ("2021-01-21", "2021-02-03"), Some("2021-01-30"), "active"),
+        // Diagnosed on 2021-02-10, within 14 days after the last day; stopped answering.
+        follow_up("FC", "FC1000003", "2021-01-15", ("2021-01-16", "2021-01-29"), None, "unreachable"),
+        // No entry record: reached by the report's own passport number; symptoms five days before.
+        follow_up("FX", "FX1000004", "2021-01-18", ("2021-01-19", "2021-02-01"), Some("2021-01-31"), "completed"),
+        // The same passport's later arrival, after the diagnosis: not the one reached.
+        follow_up("FY", "FX1000004", "2021-02-20", ("2021-02-21", "2021-03-06"), None, "completed"),
+        // Never diagnosed.
+        follow_up("FN", "FN1000005", "2021-01-18", ("2021-01-19", "2021-02-01"), None, "completed"),
+    ];
+    let written = app.ingest_follow_ups(&follow_ups).await.unwrap();
+    assert!(written.iter().all(|r| r.outcome == Ok(FollowUpWrite::Created)), "{written:?}");
+    for (passport, diagnosed) in [("FA1000001", "2021-02-02"), ("FC1000003", "2021-02-10"), ("FX1000004", "2021-02-05")]
+    {
+        let mut report = fixtures::report_input();
+        report.passport_number = Some(passport.into());
+        report.name = Some("TRAN VAN BINH".into());
+        report.date_of_birth = Some("1990-02-03".into());
+        report.sex = Some("M".into());
+        report.diagnosis_date = Some(diagnosed.into());
+        (report.report_date, report.publication_date) = (Some(diagnosed.into()), None);
+        report.onset_date = None;
+        report.entry_date = None;
+        app.create_report(&report).await.unwrap();
+    }
+    let event = json!({ "detail-type": "Scheduled Event", "time": "2021-02-20T01:00:00Z", "detail": {} });
+    linkage::handle(&app, event).await.unwrap();
+
+    let s = app.linkage_summary().await.unwrap().follow_up;
+    assert_eq!(s.under_follow_up, 5);
+    let counts = |p: &domain::links::ShareWithInterval| (p.count, p.total);
+    assert_eq!(counts(&s.diagnosed_during_or_within_14d), (3, 5), "{s:?}");
+    assert_eq!(counts(&s.symptoms_before_diagnosis), (2, 3));
+    let days: Vec<(i64, u64)> = s.days_symptoms_to_diagnosis.iter().map(|r| (r.days, r.reports)).collect();
+    assert_eq!(days, [(3, 1), (5, 1)]);
+    assert_eq!(counts(&s.unreachable), (1, 3));
+
+    // Published with the other linkage files; every count here is 1 to 4, hidden, but the base of five.
+    let csv = stack.published("csv/linkage_follow_up.csv").await.unwrap();
+    assert_eq!(csv.lines().nth(1), Some("5,*,*,*,*,*,*,*,*"), "{csv}");
+    let days = stack.published("csv/linkage_days_symptoms_to_diagnosis.csv").await.unwrap();
+    assert_eq!(days, "days_symptoms_to_diagnosis,reports\n3,*\n5,*\n");
+}
+
+mod statistics {
+    use super::*;
+    on_both_stores!(
+        embedded: fixtures::app_on(Stack::Embedded).await,
+        dynamodb: fixtures::app_on(Stack::Aws).await;
+        the_linkage_counts_entrants_under_follow_up_who_became_cases,
+    );
+}

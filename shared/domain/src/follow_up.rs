@@ -12,13 +12,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::checker::{Checker, incomplete};
-use crate::entry::{MAX_AGE_AT_ENTRY, parse_entry_id, parse_passport_name};
+use crate::entry::{EntryRecord, MAX_AGE_AT_ENTRY, parse_entry_id, parse_passport_name};
 use crate::error::{FieldError, Problem, ValidationError};
 use crate::keyed_hash::{KeyedHash, KeyedHasher};
 use crate::pii::{PassportNumber, PersonName};
 use crate::prefecture::PrefectureCode;
 use crate::raw_record::raw_record;
-use crate::report::{Sex, parse_date, parse_nationality};
+use crate::report::{CaseReport, Sex, parse_date, parse_nationality};
 
 /// The longest follow-up accepted, in days from its first to its last day. The follow-up asked of entrants lasted
 /// 14 days; a longer period is taken for a typing error in a date.
@@ -275,6 +275,38 @@ impl FollowUpRecord {
             FollowUpWrite::Stale
         } else {
             FollowUpWrite::Replaced
+        }
+    }
+}
+
+/// The follow-up record a report reaches, among `candidates` (the records with the passport hash of the report's
+/// linked entry, or of the report itself):
+///
+/// - through the report's linked entry (a link, or a confirmed review: the linkage's own decision, made by passport
+///   first and scored otherwise): the follow-up of that arrival, the same passport and entry date. The follow-up
+///   system records the passport as read at the border, like the quarantine system, so this match is exact;
+/// - without a linked entry (the entry record not received, say), by the report's own passport number, as the
+///   linkage's exact step does for entries: the follow-up whose entry date is the latest on or before the
+///   diagnosis.
+///
+/// Ties go to the smaller follow-up id, so every store and run answers alike.
+pub fn follow_up_of<'a>(
+    report: &CaseReport,
+    linked_entry: Option<&EntryRecord>,
+    candidates: impl IntoIterator<Item = &'a FollowUpRecord>,
+) -> Option<&'a FollowUpRecord> {
+    let candidates = candidates.into_iter();
+    match linked_entry {
+        Some(entry) => candidates
+            .filter(|f| f.person.passport_hash == entry.passport_hash && f.person.entry_date == entry.entry_date)
+            .min_by(|a, b| a.follow_up_id.cmp(&b.follow_up_id)),
+        None => {
+            let hash = report.passport_hash.as_ref()?;
+            candidates
+                .filter(|f| f.person.passport_hash == *hash && f.person.entry_date <= report.diagnosis_date)
+                .max_by(|a, b| {
+                    a.person.entry_date.cmp(&b.person.entry_date).then_with(|| b.follow_up_id.cmp(&a.follow_up_id))
+                })
         }
     }
 }

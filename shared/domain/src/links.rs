@@ -157,6 +157,9 @@ pub struct LinkageSummary {
     pub negative_then_diagnosed_28d: ShareWithInterval,
     pub days_entry_to_diagnosis: Vec<DaysRow>,
     pub prefectures: Vec<PrefectureRow>,
+    /// Entrants under follow-up reported as cases (summaries stored before follow-ups existed read as zeros).
+    #[serde(default)]
+    pub follow_up: crate::linkage::follow_up_stats::FollowUpSummary,
 }
 
 impl LinkageSummary {
@@ -180,6 +183,7 @@ impl LinkageSummary {
             },
             days_entry_to_diagnosis: Vec::new(),
             prefectures: Vec::new(),
+            follow_up: crate::linkage::follow_up_stats::FollowUpSummary::default(),
         }
     }
 }

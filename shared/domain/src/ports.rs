@@ -84,6 +84,8 @@ pub trait FollowUpStore: Send + Sync {
     async fn get_follow_up(&self, follow_up_id: &str) -> Result<Option<FollowUpRecord>, StoreError>;
     /// Records whose passport number has this keyed hash (the linkage's exact step). Served by an index.
     async fn follow_ups_by_passport(&self, passport: &KeyedHash) -> Result<Vec<FollowUpRecord>, StoreError>;
+    /// Every follow-up record (a full read: Scan on DynamoDB), for the scheduled linkage's statistics.
+    async fn all_follow_ups(&self) -> Result<Vec<FollowUpRecord>, StoreError>;
 }
 
 /// Linkage decisions, one per report, and the summary of the last run.

@@ -1,7 +1,9 @@
-//! The linkage statistics (issue 5) as four CSV files, for the public (beside the graph files, small counts hidden)
+//! The linkage statistics as CSV files (four on the linkage with entry records, two on the follow-up records), for
+//! the public (beside the graph files, small counts hidden)
 //! and for an analyst (`hersys link --summary`: the same files, names, headers and precision, every count shown).
 
 use chrono::NaiveDate;
+use domain::linkage::follow_up_stats::FollowUpSummary;
 use domain::linkage::stats::Summary;
 use domain::links::{DaysRow, EntrantsRow, LinkageSummary, PrefectureRow, ShareWithInterval};
 use serde::Serialize;
@@ -12,18 +14,29 @@ pub const ENTRANTS_WEEKLY: &str = "csv/linkage_entrants_weekly.csv";
 pub const NEGATIVE_THEN_DIAGNOSED_28D: &str = "csv/linkage_negative_then_diagnosed_28d.csv";
 pub const DAYS_ENTRY_TO_DIAGNOSIS: &str = "csv/linkage_days_entry_to_diagnosis.csv";
 pub const PREFECTURES: &str = "csv/linkage_prefectures.csv";
+pub const FOLLOW_UP: &str = "csv/linkage_follow_up.csv";
+pub const DAYS_SYMPTOMS_TO_DIAGNOSIS: &str = "csv/linkage_days_symptoms_to_diagnosis.csv";
 
 /// The files' paths in the order they are written (and named by the manifest).
-pub const PATHS: [&str; 4] = [ENTRANTS_WEEKLY, NEGATIVE_THEN_DIAGNOSED_28D, DAYS_ENTRY_TO_DIAGNOSIS, PREFECTURES];
+pub const PATHS: [&str; 6] = [
+    ENTRANTS_WEEKLY,
+    NEGATIVE_THEN_DIAGNOSED_28D,
+    DAYS_ENTRY_TO_DIAGNOSIS,
+    PREFECTURES,
+    FOLLOW_UP,
+    DAYS_SYMPTOMS_TO_DIAGNOSIS,
+];
 
-/// The four tables the files show, borrowed from the stored summary of a scheduled run or from the statistics
-/// `hersys link` computes from files (both are built from the same row types by `domain::linkage::stats`).
+/// The tables the files show, borrowed from the stored summary of a scheduled run or from the statistics
+/// `hersys link` computes from files (both are built from the same row types by `domain::linkage::stats`; the
+/// offline tool has no follow-up records, so no follow-up tables).
 #[derive(Debug, Clone, Copy)]
 pub struct LinkageTables<'a> {
     pub entrants: &'a [EntrantsRow],
     pub negative_then_diagnosed_28d: &'a ShareWithInterval,
     pub days_entry_to_diagnosis: &'a [DaysRow],
     pub prefectures: &'a [PrefectureRow],
+    pub follow_up: Option<&'a FollowUpSummary>,
 }
 
 impl<'a> From<&'a LinkageSummary> for LinkageTables<'a> {
@@ -33,6 +46,7 @@ impl<'a> From<&'a LinkageSummary> for LinkageTables<'a> {
             negative_then_diagnosed_28d: &s.negative_then_diagnosed_28d,
             days_entry_to_diagnosis: &s.days_entry_to_diagnosis,
             prefectures: &s.prefectures,
+            follow_up: Some(&s.follow_up),
         }
     }
 }
@@ -44,6 +58,7 @@ impl<'a> From<&'a Summary> for LinkageTables<'a> {
             negative_then_diagnosed_28d: &s.negative_then_diagnosed,
             days_entry_to_diagnosis: &s.days_to_diagnosis,
             prefectures: &s.prefectures,
+            follow_up: None,
         }
     }
 }
@@ -92,6 +107,39 @@ struct PrefectureLine<'a> {
     share_linked: Cell,
 }
 
+const FOLLOW_UP_HEADER: [&str; 9] = [
+    "under_follow_up",
+    "diagnosed_during_or_within_14_days",
+    "share",
+    "ci95_low",
+    "ci95_high",
+    "symptoms_before_diagnosis",
+    "share_symptoms_before_diagnosis",
+    "unreachable",
+    "share_unreachable",
+];
+
+#[derive(Serialize)]
+struct FollowUpLine {
+    under_follow_up: Cell,
+    diagnosed_during_or_within_14_days: Cell,
+    share: Cell,
+    ci95_low: Cell,
+    ci95_high: Cell,
+    symptoms_before_diagnosis: Cell,
+    share_symptoms_before_diagnosis: Cell,
+    unreachable: Cell,
+    share_unreachable: Cell,
+}
+
+const SYMPTOM_DAYS_HEADER: [&str; 2] = ["days_symptoms_to_diagnosis", "reports"];
+
+#[derive(Serialize)]
+struct SymptomDaysLine {
+    days_symptoms_to_diagnosis: i64,
+    reports: Cell,
+}
+
 fn csv_file<R: Serialize>(path: &str, header: &[&str], rows: impl IntoIterator<Item = R>) -> Result<File, RenderError> {
     let mut writer = csv_writer(false);
     writer.write_record(header)?;
@@ -101,8 +149,9 @@ fn csv_file<R: Serialize>(path: &str, header: &[&str], rows: impl IntoIterator<I
     Ok(File { path: path.to_owned(), content_type: CSV, bytes: csv_bytes(writer)? })
 }
 
-/// The four files (in [`PATHS`] order). For [`Audience::Public`], counts of 1 to 4 and the shares and intervals
-/// computed from them are `*` (primary suppression).
+/// The files (in [`PATHS`] order; the two follow-up files only when the tables have follow-up statistics). For
+/// [`Audience::Public`], counts of 1 to 4 and the shares and intervals computed from them are `*` (primary
+/// suppression).
 pub fn files(t: LinkageTables<'_>, audience: Audience) -> Result<Vec<File>, RenderError> {
     let entrants = t.entrants.iter().map(|r| EntrantsLine {
         week_start: r.week_start,
@@ -131,11 +180,41 @@ pub fn files(t: LinkageTables<'_>, audience: Audience) -> Result<Vec<File>, Rend
         share_with_passport: audience.share_cell(r.share_with_passport, r.with_passport, r.reports),
         share_linked: audience.share_cell(r.share_linked, r.linked, r.reports),
     });
-    Ok(vec![
+    let mut files = vec![
         csv_file(ENTRANTS_WEEKLY, &ENTRANTS_HEADER, entrants)?,
         csv_file(NEGATIVE_THEN_DIAGNOSED_28D, &WINDOW_HEADER, [window])?,
         csv_file(DAYS_ENTRY_TO_DIAGNOSIS, &DAYS_HEADER, days)?,
         csv_file(PREFECTURES, &PREFECTURES_HEADER, prefectures)?,
+    ];
+    if let Some(f) = t.follow_up {
+        files.extend(follow_up_files(f, audience)?);
+    }
+    Ok(files)
+}
+
+/// The follow-up statistics' two files. A share is hidden with its count or its base, as everywhere.
+fn follow_up_files(f: &FollowUpSummary, audience: Audience) -> Result<[File; 2], RenderError> {
+    let cases = &f.diagnosed_during_or_within_14d;
+    let interval = |v: f64| audience.share_cell(v, cases.count, cases.total);
+    let (symptoms, unreachable) = (&f.symptoms_before_diagnosis, &f.unreachable);
+    let line = FollowUpLine {
+        under_follow_up: audience.count_cell(f.under_follow_up),
+        diagnosed_during_or_within_14_days: audience.count_cell(cases.count),
+        share: interval(cases.share),
+        ci95_low: interval(cases.ci95_low),
+        ci95_high: interval(cases.ci95_high),
+        symptoms_before_diagnosis: audience.count_cell(symptoms.count),
+        share_symptoms_before_diagnosis: audience.share_cell(symptoms.share, symptoms.count, symptoms.total),
+        unreachable: audience.count_cell(unreachable.count),
+        share_unreachable: audience.share_cell(unreachable.share, unreachable.count, unreachable.total),
+    };
+    let days = f
+        .days_symptoms_to_diagnosis
+        .iter()
+        .map(|r| SymptomDaysLine { days_symptoms_to_diagnosis: r.days, reports: audience.count_cell(r.reports) });
+    Ok([
+        csv_file(FOLLOW_UP, &FOLLOW_UP_HEADER, [line])?,
+        csv_file(DAYS_SYMPTOMS_TO_DIAGNOSIS, &SYMPTOM_DAYS_HEADER, days)?,
     ])
 }
 

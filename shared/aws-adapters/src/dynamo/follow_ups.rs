@@ -128,4 +128,12 @@ impl FollowUpStore for DynamoStores {
         records.sort_by(|a, b| a.follow_up_id.cmp(&b.follow_up_id));
         Ok(records)
     }
+
+    async fn all_follow_ups(&self) -> Result<Vec<FollowUpRecord>, StoreError> {
+        let items = super::scan_all(self.client.scan().table_name(self.tables.name(Table::FollowUps)?)).await?;
+        let mut records: Vec<FollowUpRecord> =
+            items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
+        records.sort_by(|a, b| a.follow_up_id.cmp(&b.follow_up_id));
+        Ok(records)
+    }
 }

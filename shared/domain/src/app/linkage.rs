@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::entry::EntryRecord;
 use crate::error::StoreError;
+use crate::follow_up::FollowUpRecord;
 use crate::graphs::is_small_count;
 use crate::linkage::stats::{self, StatEntry, StatReport};
 use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
@@ -140,6 +141,7 @@ impl App {
     pub async fn run_linkage(&self, now: Instant) -> Result<LinkageRun, AppError> {
         let entries = self.entries.all_entries().await?;
         let reports = self.all_reports().await?;
+        let follow_ups = self.follow_ups.all_follow_ups().await?;
         let stored: HashMap<ReportId, LinkDecision> =
             self.links.all_decisions().await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
 
@@ -230,9 +232,10 @@ impl App {
         }
 
         // A pass over every entry and report: CPU too, so off the async worker as the scoring.
-        run.summary =
-            off_the_async_workers("the linkage statistics", move || summarise(now, &entries, &reports, &current))
-                .await?;
+        run.summary = off_the_async_workers("the linkage statistics", move || {
+            summarise(now, &entries, &reports, &current, &follow_ups)
+        })
+        .await?;
         self.links.put_summary(&run.summary).await?;
         tracing::info!(
             entries = run.entries,
@@ -289,12 +292,14 @@ impl App {
     }
 }
 
-/// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews.
+/// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews, and
+/// over every follow-up record with the reports that reach it ([`super::follow_ups::follow_up_diagnoses`]).
 fn summarise(
     now: Instant,
     entries: &[EntryRecord],
     reports: &[CaseReport],
     decisions: &HashMap<ReportId, LinkDecision>,
+    follow_ups: &[FollowUpRecord],
 ) -> LinkageSummary {
     let stat_entries: Vec<StatEntry<'_>> = entries
         .iter()
@@ -339,6 +344,7 @@ fn summarise(
         negative_then_diagnosed_28d: s.negative_then_diagnosed,
         days_entry_to_diagnosis: s.days_to_diagnosis,
         prefectures: s.prefectures,
+        follow_up: super::follow_ups::follow_up_summary(follow_ups, entries, reports, decisions),
     }
 }
 

@@ -15,6 +15,7 @@
 //! Architecture invariant: a [`Decision`] holds indexes, a score and field levels, never a personal value.
 
 pub mod dates;
+pub mod follow_up_stats;
 pub mod names;
 pub mod passport;
 pub mod score;

@@ -74,4 +74,14 @@ impl FollowUpStore for SqliteStores {
             })
             .await
     }
+
+    async fn all_follow_ups(&self) -> Result<Vec<FollowUpRecord>, StoreError> {
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT doc FROM follow_ups ORDER BY pk").map_err(sql)?;
+                let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
+                docs.map(|doc| decode(&doc.map_err(sql)?, WHAT)).collect()
+            })
+            .await
+    }
 }

@@ -2,6 +2,7 @@
 //! copy that differs from the published one only where a count is hidden.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use domain::linkage::follow_up_stats::FollowUpSummary;
 use domain::links::{DaysRow, EntrantsRow, LinkageSummary, PrefectureRow, ShareWithInterval};
 
 use super::*;
@@ -10,9 +11,22 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// 40 under follow-up, 7 of them cases: 3 had reported symptoms (hidden, with its share), 5 unreachable.
+fn follow_up() -> FollowUpSummary {
+    use domain::linkage::stats::proportion;
+    FollowUpSummary {
+        under_follow_up: 40,
+        diagnosed_during_or_within_14d: proportion(7, 40),
+        symptoms_before_diagnosis: proportion(3, 7),
+        days_symptoms_to_diagnosis: vec![DaysRow { days: 1, reports: 2 }, DaysRow { days: 2, reports: 1 }],
+        unreachable: proportion(5, 7),
+    }
+}
+
 /// Small and large counts side by side: 1 to 4 are hidden in public, 0 and 5 are not.
 fn summary() -> LinkageSummary {
     let mut s = LinkageSummary::empty();
+    s.follow_up = follow_up();
     s.computed_at = Some(Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap());
     s.entrants = vec![
         EntrantsRow {
@@ -82,7 +96,8 @@ fn published_files_are_the_bytes_the_domain_wrote_before() {
         let published = files((&s).into(), Audience::Public).unwrap();
         assert_eq!(published.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), PATHS);
         assert!(published.iter().all(|f| f.content_type == CSV));
-        assert_eq!(crate::digest_of(&published), digest);
+        // The follow-up files came later, after the four pinned here.
+        assert_eq!(crate::digest_of(&published[..4]), digest);
     }
 }
 
@@ -108,6 +123,20 @@ fn published_files_hide_counts_of_one_to_four_and_what_is_computed_from_them() {
          13,6,*,*,*,*\n\
          27,200,50,40,0.250000,0.200000\n"
     );
+    assert_eq!(
+        text(&files, FOLLOW_UP),
+        "under_follow_up,diagnosed_during_or_within_14_days,share,ci95_low,ci95_high,symptoms_before_diagnosis,\
+         share_symptoms_before_diagnosis,unreachable,share_unreachable\n\
+         40,7,0.175000,0.087454,0.319500,*,*,5,0.714286\n"
+    );
+    assert_eq!(text(&files, DAYS_SYMPTOMS_TO_DIAGNOSIS), "days_symptoms_to_diagnosis,reports\n1,*\n2,*\n");
+}
+
+#[test]
+fn the_offline_statistics_have_no_follow_up_files() {
+    let offline = domain::linkage::stats::summarise(&[], &[], &[]);
+    let written = files((&offline).into(), Audience::Analyst).unwrap();
+    assert_eq!(written.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), PATHS[..4]);
 }
 
 #[test]
@@ -148,7 +177,7 @@ fn the_analysts_files_differ_from_the_published_ones_only_where_a_count_is_hidde
             }
         }
     }
-    assert_eq!(hidden, 1 + 4 + 1 + 4);
+    assert_eq!(hidden, 1 + 4 + 1 + 4 + 3 + 1);
     assert_eq!(text(&analyst, NEGATIVE_THEN_DIAGNOSED_28D).lines().nth(1), Some("5,3,0.600000,0.230725,0.882380"));
     assert_eq!(text(&analyst, PREFECTURES).lines().nth(1), Some("13,6,2,4,0.333333,0.666667"));
     // Without small counts, the two are the same bytes.
@@ -158,6 +187,7 @@ fn the_analysts_files_differ_from_the_published_ones_only_where_a_count_is_hidde
     large.prefectures.remove(0);
     large.negative_then_diagnosed_28d =
         ShareWithInterval { count: 10, total: 200, share: 0.05, ci95_low: 0.01, ci95_high: 0.2 };
+    large.follow_up = FollowUpSummary::default();
     assert_eq!(files((&large).into(), Audience::Public).unwrap(), files((&large).into(), Audience::Analyst).unwrap());
 }
 
@@ -184,6 +214,21 @@ fn headers_name_the_row_structs_fields_in_order() {
         WINDOW_HEADER.join(",")
     );
     assert_eq!(header_of(DaysLine { days_entry_to_diagnosis: 0, reports: c }), DAYS_HEADER.join(","));
+    assert_eq!(header_of(SymptomDaysLine { days_symptoms_to_diagnosis: 0, reports: c }), SYMPTOM_DAYS_HEADER.join(","));
+    assert_eq!(
+        header_of(FollowUpLine {
+            under_follow_up: c,
+            diagnosed_during_or_within_14_days: c,
+            share: c,
+            ci95_low: c,
+            ci95_high: c,
+            symptoms_before_diagnosis: c,
+            share_symptoms_before_diagnosis: c,
+            unreachable: c,
+            share_unreachable: c
+        }),
+        FOLLOW_UP_HEADER.join(",")
+    );
     assert_eq!(
         header_of(PrefectureLine {
             prefecture_code: "",
