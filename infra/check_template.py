@@ -33,7 +33,7 @@ KNOWN_ENV = {
     "EXPORT_BUCKET", "EXPORT_STATE_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG",
 }
 FUNCTIONS = {"IngestFunction": "ingest", "ReissueFunction": "reissue", "LinkageFunction": "linkage",
-             "ExportFunction": "export"}
+             "ExportFunction": "export", "FullExportFunction": "export"}
 
 
 class Loader:

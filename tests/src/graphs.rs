@@ -162,3 +162,46 @@ fn the_cli_sets_and_lists_switch_dates() {
     hersys(&["graph-source", "set", "44", "--clear"], dir.path());
     assert!(!hersys(&["graph-source", "list"], dir.path()).contains("Oita"));
 }
+
+/// Every file of a directory, by its path relative to the directory.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// `hersys export --full --partitions 3` publishes the very bytes `hersys export --full` does.
+#[test]
+fn a_partitioned_full_export_publishes_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::http::hersys_bench_bin())
+        .args(["gen", "reports", "3000", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    hersys(&["export", "--full", "--now", "2021-10-01T00:00:00Z"], dir.path());
+    let single = files_under(&dir.path().join("export"));
+    std::fs::remove_dir_all(dir.path().join("export")).unwrap();
+    let answer: Value = serde_json::from_str(
+        hersys(&["export", "--full", "--partitions", "3", "--now", "2021-10-01T00:00:00Z"], dir.path()).trim(),
+    )
+    .unwrap();
+    assert_eq!((answer["partitions"].as_u64(), answer["reports_read"].as_u64()), (Some(3), Some(3000)), "{answer}");
+    let partitioned = files_under(&dir.path().join("export"));
+    assert!(single.len() > 40, "{} files", single.len());
+    assert_eq!(single.keys().collect::<Vec<_>>(), partitioned.keys().collect::<Vec<_>>());
+    for (path, bytes) in &single {
+        assert!(partitioned[path] == *bytes, "{} differs", path.display());
+    }
+}

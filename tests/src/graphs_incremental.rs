@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use domain::StoreError;
-use domain::app::{App, ExportMode, Recount};
+use domain::app::{App, AppError, ExportMode, Recount};
 use domain::graphs::linelist::LineListCase;
 use domain::graphs::state::CountedFact;
 use domain::graphs::{CaseFact, GraphSeries, SeriesId, Sources};
-use domain::ports::GraphSourceStore;
+use domain::keyed_hash::KeyedHash;
+use domain::ports::{GraphSourceStore, ReportPage, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId, Status, StatusChange};
 use domain::time::{Clock, Instant};
@@ -54,6 +55,15 @@ impl GraphSourceStore for FailingCounts {
             return Err(StoreError::Unavailable("injected: the run died".to_owned()));
         }
         self.inner.put_counted_facts(facts).await
+    }
+    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
+        self.inner.claim_full_export(run, now, until).await
+    }
+    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
+        self.inner.full_export_holder(now).await
+    }
+    async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
+        self.inner.release_full_export(run).await
     }
 }
 
@@ -205,8 +215,125 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     assert!(!r.linelists_read, "{r:?}");
 }
 
+/// The real report store, whose parallel read fails once for one segment (a partition's Lambda dying).
+struct FailingSegmentOnce {
+    inner: Arc<dyn ReportStore>,
+    segment: u32,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl ReportStore for FailingSegmentOnce {
+    async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
+        self.inner.create_report(report).await
+    }
+    async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError> {
+        self.inner.get_report(id).await
+    }
+    async fn update_report(&self, report: &CaseReport, expected_version: u64) -> Result<u64, StoreError> {
+        self.inner.update_report(report, expected_version).await
+    }
+    async fn reports_by_passport(&self, passport: &KeyedHash) -> Result<Vec<ReportId>, StoreError> {
+        self.inner.reports_by_passport(passport).await
+    }
+    async fn reports_by_prefecture(&self, prefecture: PrefectureCode) -> Result<Vec<CaseReport>, StoreError> {
+        self.inner.reports_by_prefecture(prefecture).await
+    }
+    async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
+        self.inner.report_ids_changed_since(since, until).await
+    }
+    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
+        self.inner.get_reports(ids).await
+    }
+    async fn reports_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<ReportPage, StoreError> {
+        // After a first page, so that the retried partition has already recorded part of its counted facts.
+        if segment.index == self.segment && cursor.is_some() && !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected: the partition died".to_owned()));
+        }
+        self.inner.reports_in_segment(segment, cursor, limit).await
+    }
+}
+
+/// A full export in partitions (through the export function's steps, one partition failing once and retried) saves
+/// the state a single-process full export saves: the series built from it are the same; while it runs, scheduled
+/// runs publish nothing and a second full export cannot start; an abandoned one leaves the next run to count
+/// everything.
+async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
+    let mut e = env(stack).await;
+    for code in [13, 44, 27] {
+        e.app.set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01"))).await.unwrap();
+    }
+    // More than a page (1,000) in some segments, so that partitions read page after page.
+    for i in 0..2_500u32 {
+        let prefecture = ["13", "44", "01", "27"][i as usize % 4];
+        let day = format!("2021-02-{:02}", 1 + i % 20);
+        let end = format!("2021-02-{:02}", 5 + i % 20);
+        let last = if i % 7 == 0 { Status::Died } else { Status::Released };
+        let published = (i % 50 != 49).then_some(day.as_str());
+        let r = e.report(prefecture, published, &[(Status::Hospitalized, &day), (last, &end)]);
+        e.app.reports.create_report(&r).await.unwrap();
+    }
+    e.clock.advance(Duration::hours(1));
+    let (single, single_recount) = e.export(ExportMode::Full).await;
+
+    let failing =
+        Arc::new(FailingSegmentOnce { inner: e.app.reports.clone(), segment: 1, failed: AtomicBool::new(false) });
+    e.app.reports = failing.clone();
+    e.clock.advance(Duration::hours(1));
+    let answer = export::full::run_partitioned(&e.app, 2, 3, None).await.unwrap();
+    assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
+    assert_eq!((answer["full"].as_bool(), answer["reports_read"].as_u64()), (Some(true), Some(2_500)), "{answer}");
+    assert!(answer["files"].as_array().unwrap().iter().any(|f| f == "manifest.json"), "{answer}");
+    // Nothing written since: the next scheduled run builds the series from the state the partitions left.
+    e.clock.advance(Duration::hours(1));
+    let (after, r) = e.export(ExportMode::Incremental).await;
+    assert!(!r.full && r.reports_read == 0, "{r:?}");
+    assert_eq!(after, single, "the partitioned export's series differ from the single-process one's");
+    assert_eq!(r.hersys_cases, single_recount.hersys_cases);
+
+    // While a full export holds the lease: scheduled runs publish nothing, a second full export cannot start.
+    let started = e.app.start_full_export(2).await.unwrap();
+    assert!(matches!(e.app.start_full_export(2).await, Err(AppError::Conflict("full_export"))));
+    assert!(matches!(e.app.graph_series(e.now(), ExportMode::Full).await, Err(AppError::Conflict(_))));
+    let event = serde_json::json!({ "detail-type": "Scheduled Event", "time": e.now(), "detail": {} });
+    let skipped = export::handle(&e.app, event).await.unwrap();
+    assert_eq!(skipped["skipped"], "a full export is in progress", "{skipped}");
+    // A partition of another run is refused.
+    let mut other = started.clone();
+    other.run = "0".repeat(32);
+    assert!(matches!(e.app.count_partition(&other, 0).await, Err(AppError::Conflict(_))));
+    // Abandoned (a partition failed for good): the lease is free and the next run counts everything again.
+    e.app.count_partition(&started, 0).await.unwrap();
+    e.app.abandon_full_export(&started).await.unwrap();
+    assert_eq!(e.app.full_export_holder().await.unwrap(), None);
+    e.clock.advance(Duration::hours(1));
+    let (recounted, r) = e.export(ExportMode::Incremental).await;
+    assert!(r.full && r.reports_read == 2_500, "{r:?}");
+    assert_eq!(recounted, single);
+
+    // The steps as the state machine sends them, the partitions in one batch of the Map's item batcher.
+    e.clock.advance(Duration::hours(1));
+    let start = serde_json::json!({ "full_export": { "step": "start", "partitions": 2 } });
+    let started = export::handle(&e.app, start).await.unwrap();
+    let batch = serde_json::json!({ "Items": started["partitions"] });
+    let counted = export::handle(&e.app, batch).await.unwrap();
+    let read: u64 = counted.as_array().unwrap().iter().map(|a| a["reports_read"].as_u64().unwrap()).sum();
+    assert_eq!(read, 2_500, "{counted}");
+    let combine = serde_json::json!({ "full_export": { "step": "combine", "run": started["run"] } });
+    let combined = export::handle(&e.app, combine).await.unwrap();
+    assert_eq!(combined["reports_read"], 2_500);
+    e.clock.advance(Duration::hours(1));
+    assert_eq!(e.export(ExportMode::Incremental).await.0, single);
+}
+
 on_both_stores!(
     embedded: Stack::Embedded,
     dynamodb: Stack::Aws;
     incremental_exports_follow_changes_and_equal_full_ones,
+    a_partitioned_full_export_equals_a_single_process_one,
 );

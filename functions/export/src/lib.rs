@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 pub use api::events::ScheduledEvent;
 
+pub mod full;
+
 /// What an export run counted and wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportRun {
@@ -19,39 +21,70 @@ pub struct ExportRun {
 /// manifest finds the files it names). Scheduled runs are incremental; `ExportMode::Full` counts everything again.
 pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun, AppError> {
     let (series, recount) = app.graph_series(now, mode).await?;
+    let files = publish(app, &series, now).await?;
+    Ok(ExportRun { recount, files })
+}
+
+/// Writes the files of `series`: the page first and the manifest (last of the data files) last, so that a reader
+/// that sees a new manifest finds everything it names, and a page that can read it.
+async fn publish(app: &App, series: &domain::graphs::GraphSeries, now: Instant) -> Result<Vec<String>, AppError> {
     // The linkage function writes its statistics' CSVs beside these files; the manifest names them (and the
     // headline share), once a linkage run has computed them.
     let linkage = app.links.get_summary().await?.filter(|s| s.computed_at.is_some());
-    let mut run = ExportRun { recount, files: Vec::new() };
-    // The page first and the manifest (last of the data files) last: a reader that sees a new manifest finds
-    // everything it names, and a page that can read it.
     let page = dashboard::files_beside_the_data().into_iter().map(|f| publish::File {
         path: f.path,
         content_type: f.content_type,
         bytes: f.bytes,
     });
-    let data = publish::graphs::files(&series, now, japan_date(now), linkage.as_ref())
+    let data = publish::graphs::files(series, now, japan_date(now), linkage.as_ref())
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let files = page.chain(data);
-    for file in files {
+    let mut written = Vec::new();
+    for file in page.chain(data) {
         app.export
             .put_object(&file.path, file.content_type, file.bytes)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        run.files.push(file.path);
+        written.push(file.path);
     }
-    Ok(run)
+    Ok(written)
 }
 
-/// Handles one scheduled event. "Now" is the event's `time`.
+/// Handles one event: a scheduled event (the incremental export; "now" is the event's `time`), a step of a
+/// partitioned full export (`{"full_export": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
+    if event.get("full_export").is_some() {
+        return full::handle_step(app, event).await;
+    }
+    // A batch of partition steps, as the Distributed Map's item batcher sends them: one after the other.
+    if let Some(items) = event.get("Items").and_then(Value::as_array) {
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            answers.push(full::handle_step(app, item.clone()).await?);
+        }
+        return Ok(Value::Array(answers));
+    }
     let event = ScheduledEvent::from_json(event)?;
-    let outcome = run(app, event.time, ExportMode::Incremental).await?;
+    let outcome = match run(app, event.time, ExportMode::Incremental).await {
+        Ok(outcome) => outcome,
+        // A full export holds the lease: it publishes; this run's changes are read by the next one.
+        Err(AppError::Conflict("full_export")) => {
+            tracing::info!("a full export is in progress: this run publishes nothing");
+            return Ok(json!({ "now": event.time, "skipped": "a full export is in progress" }));
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(files = outcome.files.len(), "export run done");
-    let r = &outcome.recount;
-    Ok(json!({
-        "now": event.time,
-        "full": r.full, "reports_read": r.reports_read, "recounted": r.recounted,
-        "files": outcome.files,
-    }))
+    Ok(outcome.answer(event.time))
+}
+
+impl ExportRun {
+    /// What the handler answers for a run as of `now`.
+    pub fn answer(&self, now: Instant) -> Value {
+        let r = &self.recount;
+        json!({
+            "now": now,
+            "full": r.full, "reports_read": r.reports_read, "recounted": r.recounted,
+            "files": self.files,
+        })
+    }
 }

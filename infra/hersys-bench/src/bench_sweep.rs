@@ -13,7 +13,7 @@ use domain::cycle::{Channel, Cycle, CycleId, IssuedNumber, NewCycle, NumberState
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::pii::ProcessingNumber;
-use domain::ports::{CounterStore, CycleStore, ReportStore, Versioned};
+use domain::ports::{CounterStore, CycleStore, ReportPage, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, Language, ReportId, ReportInput};
 use domain::time::Instant;
@@ -106,6 +106,15 @@ impl ReportStore for Counting<dyn ReportStore> {
     async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
         self.tick();
         self.inner.get_reports(ids).await
+    }
+    async fn reports_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<ReportPage, StoreError> {
+        self.tick();
+        self.inner.reports_in_segment(segment, cursor, limit).await
     }
 }
 

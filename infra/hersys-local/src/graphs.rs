@@ -118,7 +118,12 @@ pub async fn run_import(file: &Path, json: bool, backend: &Backend) -> anyhow::R
 }
 
 /// `hersys export`: the export function once, as of `now` (default: the clock), on the chosen backend.
-pub async fn run_export(now: Option<String>, full: bool, backend: &Backend) -> anyhow::Result<()> {
+pub async fn run_export(
+    now: Option<String>,
+    full: bool,
+    partitions: Option<u32>,
+    backend: &Backend,
+) -> anyhow::Result<()> {
     let now = match now {
         Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
             .context("--now must be an RFC 3339 instant, e.g. 2021-10-01T00:00:00Z")?
@@ -127,6 +132,21 @@ pub async fn run_export(now: Option<String>, full: bool, backend: &Backend) -> a
     };
     let built = crate::setup::build(backend).await?;
     let started = Clock::now();
+    if let Some(partitions) = partitions {
+        anyhow::ensure!(full, "--partitions splits a full export: give --full too");
+        // The state machine's steps, through the same handler, each partition in a task of its own and tried up to
+        // three times (as the state machine's Retry).
+        let answer = export::full::run_partitioned(built.app(), partitions, 3, Some(now))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!("exported in {partitions} partitions in {seconds:.2} s");
+        let mut answer = answer;
+        answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);
+        answer["partitions"] = serde_json::json!(partitions);
+        println!("{answer}");
+        return Ok(());
+    }
     let mode = if full { ExportMode::Full } else { ExportMode::Incremental };
     let run = export::run(built.app(), now, mode).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();

@@ -93,6 +93,10 @@ enum Command {
         /// Count every report again instead of those written since the last export.
         #[arg(long)]
         full: bool,
+        /// With --full: split the count into N partitions run at once and combined, through the export function's
+        /// full-export steps, as the state machine of template.yaml runs them in AWS.
+        #[arg(long)]
+        partitions: Option<u32>,
         #[command(flatten)]
         backend: Backend,
     },
@@ -137,9 +141,9 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_human();
             import::run(what).await
         }
-        Command::Export { now, full, backend } => {
+        Command::Export { now, full, partitions, backend } => {
             platform::logging::init_with_writer(std::io::stderr);
-            graphs::run_export(now, full, &backend).await
+            graphs::run_export(now, full, partitions, &backend).await
         }
         Command::GraphSource { what } => {
             platform::logging::init_human();

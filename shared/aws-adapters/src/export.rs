@@ -68,6 +68,13 @@ impl S3ExportState {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into(), key: "graph-export/state.bin".to_owned() }
     }
+
+    /// Where a partition of a full export keeps its partial count: beside the state, under the run's id (an id of
+    /// our making, `[0-9a-f-]`, so the key cannot leave the prefix).
+    fn partial_key(&self, run: &str, index: u32) -> String {
+        let dir = self.key.rsplit_once('/').map_or("", |(dir, _)| dir);
+        format!("{dir}/full/{run}/{index}.bin")
+    }
 }
 
 #[async_trait]
@@ -96,6 +103,48 @@ impl ExportStateStore for S3ExportState {
             .send()
             .await
             .map_err(|e| StoreError::Unavailable(describe("PutObject", &e).text))?;
+        Ok(())
+    }
+
+    async fn save_partial_count(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.partial_key(run, index))
+            .content_type("application/octet-stream")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe("PutObject", &e).text))?;
+        Ok(())
+    }
+
+    async fn load_partial_count(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.partial_key(run, index);
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(StoreError::Unavailable(describe("GetObject", &e).text)),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|_| StoreError::Unavailable("GetObject: the body could not be read".to_owned()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn delete_partial_counts(&self, run: &str, of: u32) -> Result<(), StoreError> {
+        for index in 0..of {
+            // Deleting an absent key succeeds in S3.
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.partial_key(run, index))
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(describe("DeleteObject", &e).text))?;
+        }
         Ok(())
     }
 }

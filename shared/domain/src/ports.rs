@@ -51,6 +51,29 @@ pub trait ReportStore: Send + Sync {
     async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError>;
     /// The current version of each report that exists, in no particular order (absent ids are skipped).
     async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError>;
+    /// One page of the reports of a segment: the reports split into `segment.of` disjoint segments that together
+    /// hold every report (a parallel Scan on DynamoDB), read a page at a time from `cursor` (`None`: the start).
+    /// Full runs only (the partitions of a full export); never on a request's path.
+    async fn reports_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<ReportPage, StoreError>;
+}
+
+/// One of `of` disjoint segments of a table (`index` from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub index: u32,
+    pub of: u32,
+}
+
+/// A page of a segment's reports, and where the next page starts (`None`: the segment is done).
+#[derive(Debug, Clone, Default)]
+pub struct ReportPage {
+    pub reports: Vec<CaseReport>,
+    pub next: Option<String>,
 }
 
 /// How one record of a batch fared.
@@ -244,6 +267,13 @@ pub trait GraphSourceStore: Send + Sync {
     async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError>;
     /// Records counted facts (a `None` fact removes the record). Idempotent: the export may record the same again.
     async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError>;
+    /// Takes the full-export lease for `run` until `until`, unless another run holds a lease that has not expired
+    /// as of `now`: `false` then. Two full exports never run at once, and one that died frees the lease by expiry.
+    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError>;
+    /// The run holding an unexpired full-export lease as of `now`, if any.
+    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError>;
+    /// Gives the lease up, if `run` holds it.
+    async fn release_full_export(&self, run: &str) -> Result<(), StoreError>;
 }
 
 /// The graph export's state between runs ([`crate::graphs::state::ExportState`] as bytes): one private object,
@@ -252,4 +282,9 @@ pub trait GraphSourceStore: Send + Sync {
 pub trait ExportStateStore: Send + Sync {
     async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
     async fn save_export_state(&self, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// The partial count of one partition of a full export (replaced whole: a retried partition writes it again).
+    async fn save_partial_count(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError>;
+    async fn load_partial_count(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Removes a finished run's partial counts (`of` of them; absent ones are fine).
+    async fn delete_partial_counts(&self, run: &str, of: u32) -> Result<(), StoreError>;
 }

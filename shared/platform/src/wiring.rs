@@ -67,12 +67,28 @@ struct NoExportState;
 #[async_trait]
 impl ExportStateStore for NoExportState {
     async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into()))
+        Err(no_state_bucket())
     }
 
     async fn save_export_state(&self, _bytes: Vec<u8>) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into()))
+        Err(no_state_bucket())
     }
+
+    async fn save_partial_count(&self, _run: &str, _index: u32, _bytes: Vec<u8>) -> Result<(), StoreError> {
+        Err(no_state_bucket())
+    }
+
+    async fn load_partial_count(&self, _run: &str, _index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(no_state_bucket())
+    }
+
+    async fn delete_partial_counts(&self, _run: &str, _of: u32) -> Result<(), StoreError> {
+        Err(no_state_bucket())
+    }
+}
+
+fn no_state_bucket() -> StoreError {
+    StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into())
 }
 
 /// Loads the SDK configuration. `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` point it at emulators.

@@ -2,7 +2,7 @@
 //! list's No, `doc`; switch dates under `pk` = `switch`, `sk` = the prefecture, `hersys_from` (ISO date). Line
 //! lists are public data, so their numbers may be keys. The export's counted fact per report under `pk` =
 //! `counted#<report id>`, `sk` = `fact`, `fact` (binary); the line lists' import generation under `pk` = `meta`,
-//! `sk` = `linelist_generation`, `value`.
+//! `sk` = `linelist_generation`, `value`; the full export's lease under `pk` = `meta`, `sk` = `full_export`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -15,9 +15,15 @@ use domain::graphs::{CaseFact, Sources};
 use domain::ports::GraphSourceStore;
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
+use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
+use super::{
+    DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_i64, read_string, read_u64, s, unavailable,
+};
+
+/// The sort key of the full export's lease item (`pk` = `meta`): `run` (S) and `lease_until` (N, epoch ms).
+const FULL_EXPORT: &str = "full_export";
 
 fn counted_key(report: &ReportId) -> Item {
     Item::from([("pk".to_owned(), s(format!("counted#{}", report.as_str()))), ("sk".to_owned(), s("fact"))])
@@ -185,5 +191,67 @@ impl GraphSourceStore for DynamoStores {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.batch_write(table, writes).await
+    }
+
+    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.tables.name(Table::GraphSources)?)
+            .item("pk", s("meta"))
+            .item("sk", s(FULL_EXPORT))
+            .item("run", s(run))
+            .item("lease_until", n(until.timestamp_millis()))
+            // Free, ours already (a retried start), or expired (a run that died).
+            .condition_expression("attribute_not_exists(pk) OR #run = :run OR lease_until <= :now")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":run", s(run))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+
+    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.tables.name(Table::GraphSources)?)
+            .key("pk", s("meta"))
+            .key("sk", s(FULL_EXPORT))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let Some(item) = out.item else { return Ok(None) };
+        let until = read_i64("full-export lease", &item, "lease_until")?;
+        if until <= now.timestamp_millis() {
+            return Ok(None);
+        }
+        read_string("full-export lease", &item, "run").map(Some)
+    }
+
+    async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(self.tables.name(Table::GraphSources)?)
+            .key("pk", s("meta"))
+            .key("sk", s(FULL_EXPORT))
+            .condition_expression("#run = :run")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":run", s(run))
+            .send()
+            .await;
+        match result {
+            // Not ours (any more): nothing to give up.
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(unavailable("DeleteItem", &e)),
+        }
     }
 }

@@ -46,18 +46,63 @@ impl App {
     /// Incrementally, the cost follows the reports written since the last run: the last state is loaded, its
     /// journal recorded, the changed reports read through the write-time index, each one's counted fact replaced
     /// by its current one, and the new state saved (then its journal recorded). See [`crate::graphs::state`].
+    ///
+    /// `Conflict` while a full export (partitioned, or another single-process one) holds the full-export lease: it
+    /// will publish, and the reports written meanwhile are read by the next run. A full run here takes the lease
+    /// itself for its duration.
     pub async fn graph_series(&self, now: Instant, mode: ExportMode) -> Result<(GraphSeries, Recount), AppError> {
         // Read before any report: writes stamped from here on are read again by the next run.
         let started = self.clock.now();
+        let lease = match mode {
+            ExportMode::Incremental => {
+                if self.graph_sources.full_export_holder(started).await?.is_some() {
+                    return Err(AppError::Conflict("full_export"));
+                }
+                None
+            }
+            ExportMode::Full => {
+                let run = uuid::Uuid::now_v7().simple().to_string();
+                let until = started + super::FULL_EXPORT_LEASE;
+                if !self.graph_sources.claim_full_export(&run, started, until).await? {
+                    return Err(AppError::Conflict("full_export"));
+                }
+                Some(run)
+            }
+        };
+        let result = self.count_and_build(now, mode, started).await;
+        if let Some(run) = lease {
+            // Also after a failure: the next run finds the state marked as being rebuilt and counts everything.
+            self.graph_sources.release_full_export(&run).await?;
+        }
+        result
+    }
+
+    async fn count_and_build(
+        &self,
+        now: Instant,
+        mode: ExportMode,
+        started: Instant,
+    ) -> Result<(GraphSeries, Recount), AppError> {
         let previous = match mode {
             ExportMode::Incremental => self.load_export_state().await?,
             ExportMode::Full => None,
         };
-        let (mut state, mut recount) = match previous {
+        let (state, recount) = match previous {
             Some(state) => self.count_changed_reports(state, started).await?,
             None => self.count_all_reports(started).await?,
         };
 
+        self.series_from_state(state, recount, now).await
+    }
+
+    /// The line lists counted (again if imported since), the state saved and its journal recorded, and every series
+    /// built from it as of `now`: the end of every export, incremental, full or partitioned.
+    pub(super) async fn series_from_state(
+        &self,
+        mut state: ExportState,
+        mut recount: Recount,
+        now: Instant,
+    ) -> Result<(GraphSeries, Recount), AppError> {
         // The generation is read before the cases: an import during this run shows as a new generation next time.
         let generation = self.graph_sources.linelist_generation().await?;
         if recount.full || generation != state.linelist_generation {

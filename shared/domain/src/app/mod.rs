@@ -16,10 +16,12 @@ use crate::time::{Clock, japan_date};
 mod cpu;
 mod entries;
 mod follow_ups;
+mod full_export;
 mod graphs;
 mod linkage;
 mod processing;
 
+pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
 pub use graphs::{ExportMode, Recount};
 pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};

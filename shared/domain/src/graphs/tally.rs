@@ -35,6 +35,19 @@ impl Cell {
     fn is_empty(&self) -> bool {
         *self == Cell::default()
     }
+
+    fn add(&mut self, other: &Cell) {
+        for (mine, theirs) in
+            [(&mut self.new, &other.new), (&mut self.deaths, &other.deaths), (&mut self.severe, &other.severe)]
+        {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += t;
+            }
+        }
+        self.care += other.care;
+        self.released += other.released;
+        self.to_be_confirmed += other.to_be_confirmed;
+    }
 }
 
 /// Counters per day and prefecture for one source of facts.
@@ -72,6 +85,18 @@ impl Tally {
     /// How many facts were added (less those removed).
     pub fn facts(&self) -> u64 {
         self.facts
+    }
+
+    /// Adds another tally's counters to this one: the tallies of disjoint sets of facts (the partitions of a full
+    /// export) add up to the tally of their union, cell for cell.
+    pub fn merge(&mut self, other: &Tally) {
+        for (day, cells) in &other.days {
+            let mine = self.days.entry(*day).or_insert_with(|| vec![Cell::default(); 47]);
+            for (m, t) in mine.iter_mut().zip(cells) {
+                m.add(t);
+            }
+        }
+        self.facts += other.facts;
     }
 
     pub fn add(&mut self, fact: &CaseFact) {
@@ -157,5 +182,51 @@ impl Tally {
 
     pub fn last_day(&self) -> Option<NaiveDate> {
         self.days.iter().rev().find(|(_, cells)| cells.iter().any(|c| !c.is_empty())).map(|(d, _)| *d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graphs::{AgeBand, SexBand};
+    use crate::prefecture::PrefectureCode;
+    use crate::report::StatusChange;
+    use proptest::prelude::*;
+
+    fn fact(prefecture: u8, day: u32, status: usize, died: bool) -> CaseFact {
+        let d = |n: u32| NaiveDate::from_ymd_opt(2021, 2, 1).unwrap() + chrono::Days::new(u64::from(n));
+        let statuses = [Status::HomeCare, Status::Hospitalized, Status::HospitalizedSevere, Status::Released];
+        CaseFact {
+            prefecture: PrefectureCode::new(prefecture).unwrap(),
+            published: d(day),
+            sex: Some(if day.is_multiple_of(2) { SexBand::Female } else { SexBand::Male }),
+            age: Some(AgeBand::of_age(day % 90)),
+            status_history: Some(vec![
+                StatusChange { status: statuses[status], effective_date: d(day + 1) },
+                StatusChange { status: Status::Released, effective_date: d(day + 10) },
+            ]),
+            died_on: died.then(|| d(day + 3)),
+        }
+    }
+
+    proptest! {
+        /// However a set of facts is split into partitions, their tallies merged are the tally of the whole.
+        #[test]
+        fn merged_partitions_equal_the_whole(
+            facts in prop::collection::vec((1u8..=47, 0u32..60, 0usize..4, any::<bool>(), 0usize..5), 0..200)
+        ) {
+            let mut whole = Tally::new();
+            let mut parts = vec![Tally::new(); 5];
+            for &(prefecture, day, status, died, part) in &facts {
+                let f = fact(prefecture, day, status, died);
+                whole.add(&f);
+                parts[part].add(&f);
+            }
+            let mut merged = Tally::new();
+            for part in &parts {
+                merged.merge(part);
+            }
+            prop_assert_eq!(merged, whole);
+        }
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{ReportStore, Versioned};
+use domain::ports::{ReportPage, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
 use domain::time::{Instant, sortable_text};
@@ -139,6 +139,48 @@ impl ReportStore for SqliteStores {
                     }
                 }
                 Ok(reports)
+            })
+            .await
+    }
+
+    async fn reports_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<ReportPage, StoreError> {
+        let (index, of) = (i64::from(segment.index), i64::from(segment.of.max(1)));
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        self.db
+            .run(move |conn| {
+                // A report's segment is the value of its id's last two hex digits (random in a UUID v7) modulo the
+                // number of segments: disjoint segments that together hold every report, read in key order.
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT pk, doc FROM reports
+                         WHERE pk > ?1
+                           AND ((instr('0123456789abcdef', substr(pk, -2, 1)) - 1) * 16
+                                + instr('0123456789abcdef', substr(pk, -1, 1)) - 1) % ?2 = ?3
+                         ORDER BY pk LIMIT ?4",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![cursor.unwrap_or_default(), of, index, limit], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(sql)?;
+                let mut page = ReportPage::default();
+                let mut last = None;
+                for row in rows {
+                    let (pk, doc) = row.map_err(sql)?;
+                    page.reports.push(decode(&doc, "report")?);
+                    last = Some(pk);
+                }
+                // A short page is the last one.
+                if i64::try_from(page.reports.len()).unwrap_or(i64::MAX) == limit {
+                    page.next = last;
+                }
+                Ok(page)
             })
             .await
     }

@@ -1,0 +1,163 @@
+//! A full graph export split into partitions that run at once: Step Functions' Distributed Map in AWS, tasks of one
+//! process locally (`hersys export --full --partitions N`), both through the export function's handler.
+//!
+//! - **start** takes the full-export lease (two full exports never overlap; a dead one frees it by expiry) and marks
+//!   the state as being rebuilt (an empty state, as a single-process full run does), so that if the run dies the
+//!   next scheduled run counts everything again rather than apply increments to half-rewritten counted facts;
+//! - each **partition** reads its segment of the reports (disjoint segments that together hold every report),
+//!   records each report's counted fact, and saves its partial tally; a retried partition does the same again;
+//! - **combine** adds the partial tallies up (tallies of disjoint sets of reports add up to the tally of their
+//!   union: `Tally::merge`), counts the line lists, saves the state with the run's start as its watermark and
+//!   gives the series to publish, then frees the lease.
+//!
+//! While the lease is held the scheduled (incremental) runs publish nothing ([`App::full_export_holder`]); the
+//! reports written meanwhile are not lost: the next scheduled run reads everything written since the full run
+//! started (its watermark) and brings each report from the fact the partition counted to its current one.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::graphs::Recount;
+use super::{App, AppError};
+use crate::graphs::state::{CountedFact, ExportState};
+use crate::graphs::{CaseFact, GraphSeries, Tally};
+use crate::ports::Segment;
+use crate::time::Instant;
+
+/// How long a full export may hold its lease: far beyond its expected duration (minutes at national scale with 50
+/// partitions; docs/benchmarks-graphs.md), so that only a run that died loses it.
+pub const FULL_EXPORT_LEASE: Duration = Duration::hours(2);
+
+/// The most partitions a run may have: Step Functions' Distributed Map runs up to thousands of children; the
+/// store's parallel Scan takes up to a million segments. A thousand is far more than a national run needs.
+pub const MAX_PARTITIONS: u32 = 1_000;
+
+/// Reports read and recorded at a time within a partition (bounded memory, batched writes).
+const PAGE: usize = 1_000;
+
+/// Marks a partial count's bytes, so that a count of another format is refused rather than misread.
+const PARTIAL_FORMAT: &[u8; 8] = b"HGXP0001";
+
+/// A full export in progress, as its steps pass it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullExport {
+    /// An id of our making (a UUID v7, simple form): not personal data.
+    pub run: String,
+    /// When the run started reading: the watermark of the state it saves.
+    pub started: Instant,
+    pub partitions: u32,
+}
+
+/// What a partition counted: its reports' tally, saved for the combining step.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartialCount {
+    tally: Tally,
+    reports_read: u64,
+}
+
+impl App {
+    /// Starts a full export of `partitions` partitions: `Conflict` if another full export holds the lease.
+    pub async fn start_full_export(&self, partitions: u32) -> Result<FullExport, AppError> {
+        if !(1..=MAX_PARTITIONS).contains(&partitions) {
+            return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+                "partitions",
+                crate::Problem::Invalid("must be 1 to 1000"),
+            )])));
+        }
+        let started = self.clock.now();
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        if !self.graph_sources.claim_full_export(&run, started, started + FULL_EXPORT_LEASE).await? {
+            return Err(AppError::Conflict("full_export"));
+        }
+        self.export_state.save_export_state(Vec::new()).await?;
+        tracing::info!(run = %run, partitions, "full export started");
+        Ok(FullExport { run, started, partitions })
+    }
+
+    /// Counts one partition of a full export and saves its partial tally. Safe to retry.
+    pub async fn count_partition(&self, export: &FullExport, index: u32) -> Result<u64, AppError> {
+        if index >= export.partitions {
+            return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+                "index",
+                crate::Problem::Invalid("must be below the run's number of partitions"),
+            )])));
+        }
+        self.holding_lease(export).await?;
+        let segment = Segment { index, of: export.partitions };
+        let mut partial = PartialCount { tally: Tally::new(), reports_read: 0 };
+        let mut cursor = None;
+        loop {
+            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
+            let mut counted = Vec::with_capacity(page.reports.len());
+            for report in &page.reports {
+                let fact = CaseFact::from_report(report);
+                if let Some(f) = &fact {
+                    partial.tally.add(f);
+                }
+                counted.push(CountedFact { report: report.id.clone(), fact });
+            }
+            self.graph_sources.put_counted_facts(&counted).await?;
+            partial.reports_read += page.reports.len() as u64;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut bytes = PARTIAL_FORMAT.to_vec();
+        bytes.extend(postcard::to_stdvec(&partial).map_err(|e| AppError::Internal(e.to_string()))?);
+        self.export_state.save_partial_count(&export.run, index, bytes).await?;
+        tracing::info!(run = %export.run, index, reports_read = partial.reports_read, "full export partition counted");
+        Ok(partial.reports_read)
+    }
+
+    /// Adds the partitions' counts up and gives every series as of `now`, with the state saved; frees the lease.
+    /// Fails (the lease kept) if a partition has not saved its count.
+    pub async fn finish_full_export(
+        &self,
+        export: &FullExport,
+        now: Instant,
+    ) -> Result<(GraphSeries, Recount), AppError> {
+        self.holding_lease(export).await?;
+        let mut state = ExportState::empty(export.started);
+        let mut recount = Recount { full: true, ..Recount::default() };
+        for index in 0..export.partitions {
+            let bytes = self.export_state.load_partial_count(&export.run, index).await?.ok_or_else(|| {
+                AppError::Internal(format!("partition {index} of the full export has saved no count"))
+            })?;
+            let partial: PartialCount = bytes
+                .strip_prefix(PARTIAL_FORMAT.as_slice())
+                .and_then(|body| postcard::from_bytes(body).ok())
+                .ok_or_else(|| AppError::Internal(format!("the count of partition {index} does not decode")))?;
+            state.hersys.merge(&partial.tally);
+            recount.reports_read += partial.reports_read;
+        }
+        recount.recounted = recount.reports_read;
+        let result = self.series_from_state(state, recount, now).await?;
+        self.export_state.delete_partial_counts(&export.run, export.partitions).await?;
+        self.graph_sources.release_full_export(&export.run).await?;
+        tracing::info!(run = %export.run, reports_read = result.1.reports_read, "full export combined");
+        Ok(result)
+    }
+
+    /// Gives a failed full export up: frees the lease and removes its partial counts. The state stays marked as
+    /// being rebuilt, so the next scheduled run counts everything again.
+    pub async fn abandon_full_export(&self, export: &FullExport) -> Result<(), AppError> {
+        self.export_state.delete_partial_counts(&export.run, export.partitions).await?;
+        self.graph_sources.release_full_export(&export.run).await?;
+        tracing::warn!(run = %export.run, "full export abandoned");
+        Ok(())
+    }
+
+    /// The full export in progress, if any: scheduled runs leave the publishing to it.
+    pub async fn full_export_holder(&self) -> Result<Option<String>, AppError> {
+        Ok(self.graph_sources.full_export_holder(self.clock.now()).await?)
+    }
+
+    async fn holding_lease(&self, export: &FullExport) -> Result<(), AppError> {
+        match self.graph_sources.full_export_holder(self.clock.now()).await? {
+            Some(run) if run == export.run => Ok(()),
+            // Expired or taken over: this run's counts must not be published.
+            _ => Err(AppError::Conflict("full_export")),
+        }
+    }
+}
