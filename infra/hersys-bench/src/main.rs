@@ -44,6 +44,9 @@ enum Command {
         changes: u64,
         #[arg(long, default_value_t = 1000)]
         days: u64,
+        /// Also time a full export in this many partitions run at once (0: not).
+        #[arg(long, default_value_t = 0)]
+        partitions: u32,
     },
     /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
     Reports {
@@ -134,8 +137,8 @@ async fn main() -> std::process::ExitCode {
             Gen::Changes { count, days, seed, data_dir } => gen_reports::changes(count, days, seed, &data_dir).await,
         },
         Command::Graphs { reports, days, out } => bench_graphs::pipeline(reports, days, out),
-        Command::ExportEmulators { stored, changes, days } => {
-            bench_graphs::export_on_emulators(stored, changes, days).await
+        Command::ExportEmulators { stored, changes, days, partitions } => {
+            bench_graphs::export_on_emulators(stored, changes, days, partitions).await
         }
         Command::Reports { count, data_dir } => bench::reports(&data_dir, count).await,
         Command::Sweep { stored, due, data_dir, aws } => {
