@@ -66,6 +66,15 @@ async fn the_demo_starts_with_the_oita_line_list_and_pilot_prefectures_exported(
     );
     assert_eq!(get("/").await.unwrap().status(), 200);
     assert!(server.data_dir.path().join("demo/demo.done").exists(), "the demo lives in DATA_DIR/demo");
+
+    // Generated entrants, some reported after entry, linked by the scheduled linkage: the linkage section shows.
+    let linkage = &manifest["linkage"];
+    assert!(linkage["computed_at"].is_string(), "{linkage}");
+    assert!(linkage["negative_then_diagnosed_28d"]["negative_entrants"].as_u64().unwrap() > 2_000, "{linkage}");
+    let prefectures = get("/export/csv/linkage_prefectures.csv").await.unwrap().text().await.unwrap();
+    let tokyo = prefectures.lines().find(|l| l.starts_with("13,")).unwrap_or_else(|| panic!("{prefectures}"));
+    let linked: u64 = tokyo.split(',').nth(3).unwrap().parse().unwrap();
+    assert!(linked >= 20, "{prefectures}");
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ pub struct Server {
     log: PathBuf,
     /// Set when the server runs on DynamoDB Local.
     pub tables: Option<aws_adapters::TableNames>,
+    /// The first line the server printed (where it listens).
+    pub start_line: String,
 }
 
 impl Server {
@@ -85,7 +87,7 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("hersys serve did not say where it listens: {line:?}"))
             .to_owned();
-        Server { child, base, data_dir, log, tables: None }
+        Server { child, base, data_dir, log, tables: None, start_line: line }
     }
 
     /// `hersys serve --aws` on the emulators, with tables of its own.
@@ -175,6 +177,36 @@ pub fn report_body() -> Value {
         "publication_date": "2021-02-03", "nationality": "VNM", "entry_date": "2021-01-20",
         "passport_number": "ｔｚ９０８-１７２６"
     })
+}
+
+/// A first run: the start line says where the dashboard is, and an empty store says how to get demo data.
+#[tokio::test]
+async fn the_start_line_names_the_dashboard_and_an_empty_store_points_to_the_demo() {
+    let server = Server::start(&[], &[]);
+    assert!(server.start_line.contains(&format!("dashboard at {}/", server.base)), "{}", server.start_line);
+    let page = client().get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the dashboard is where the start line says");
+    let hint = || server.log_text();
+    assert!(hint().contains("hersys serve --demo"), "{}", hint());
+
+    // With a report stored, a second server on the same data says nothing of the demo.
+    let token = server.health_center_token();
+    assert!(server.file_sample_report(&token).await["report_id"].is_string());
+    let log = server.data_dir.path().join("second.log");
+    let mut second = hersys_embedded()
+        .args(["serve", "--port", "0", "--no-schedules", "--data-dir"])
+        .arg(server.data_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(second.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(line.contains("dashboard at http://"), "{line}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(!stderr.contains("--demo"), "{stderr}");
 }
 
 #[tokio::test]

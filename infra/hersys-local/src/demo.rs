@@ -1,7 +1,9 @@
 //! `hersys serve --demo`: a newcomer's first run shows data worth looking at. In `DATA_DIR/demo` (apart from the
 //! developer's own data) it imports Oita's real line list (copied into `infra/hersys-local/demo/`, source noted
-//! there), stores generated HER-SYS reports for four pilot prefectures switched to HER-SYS as their source, and runs
-//! the export once, as of the line list's last day. Done once; the next `--demo` start reuses it.
+//! there), stores generated HER-SYS reports for four pilot prefectures switched to HER-SYS as their source, and
+//! generated foreign entrants (entry records, and the outbreak reports of those diagnosed after entry), then runs the
+//! scheduled linkage and the export once, as of the line list's last day, so that the dashboard shows the linkage
+//! statistics too. Done once; the next `--demo` start reuses it.
 
 use std::path::Path;
 
@@ -18,6 +20,8 @@ const PILOTS: [u8; 4] = [13, 14, 27, 40];
 const DRAWN: u64 = 60_000;
 /// 2020-01-16 to 2021-09-26, the span of the Oita list.
 const DAYS: u64 = 620;
+/// Foreign entrants of the demo's linkage (about one in eleven is reported after entry).
+const ENTRANTS: u64 = 3_000;
 
 pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     let done = data_dir.join("demo.done");
@@ -41,12 +45,29 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
         app.set_hersys_from(*p, Some(from)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
+    // Entrants from June to mid-September 2021; reports of the diagnosed through the API's own operation, so that
+    // the exact step links those with a passport number at once.
+    let first_entry = NaiveDate::from_ymd_opt(2021, 6, 1).context("date")?;
+    let travellers = synthetic::travellers::travellers(ENTRANTS, first_entry, 100);
+    for chunk in travellers.entries.chunks(domain::entry::MAX_BATCH) {
+        app.ingest_entries(chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    for report in &travellers.reports {
+        app.create_report(report).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
     let now = Utc.with_ymd_and_hms(2021, 10, 1, 3, 0, 0).single().context("time")?;
+    let event = serde_json::json!({ "detail-type": "Scheduled Event", "time": now, "detail": {} });
+    let linked = linkage::handle(app, event).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let run = export::run(app, now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&done, format!("{} reports, {} files\n", reports.len(), run.files.len()))?;
     eprintln!(
-        "demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} files exported",
+        "demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} entrants ({} reported, {} \
+         linked), {} files exported",
         reports.len(),
+        travellers.entries.len(),
+        travellers.reports.len(),
+        linked["links"],
         run.files.len()
     );
     Ok(())

@@ -48,8 +48,9 @@ enum Command {
         /// Do not fire the schedules (for tests that drive scheduled functions with `invoke`).
         #[arg(long)]
         no_schedules: bool,
-        /// Demo data in DATA_DIR/demo: Oita's real line list and generated reports of four pilot prefectures,
-        /// exported, so the dashboard at / has real shape. No schedules (the export stays as of 2021-10-01).
+        /// Demo data in DATA_DIR/demo: Oita's real line list, generated reports of four pilot prefectures and
+        /// generated entrants linked by the linkage, exported, so the dashboard at / has real shape. No schedules
+        /// (the export stays as of 2021-10-01).
         #[arg(long)]
         demo: bool,
         #[command(flatten)]
@@ -105,7 +106,7 @@ enum Command {
         #[command(subcommand)]
         what: graphs::GraphSource,
     },
-    /// Link outbreak reports with entry records offline (issue 5): LINKS.csv and LINKS.review.csv.
+    /// Link outbreak reports with entry records offline, on files: LINKS.csv and LINKS.review.csv.
     Link(link::Args),
     /// Write the stored linkage decisions (links and pending reviews) as CSV, ids and scores only.
     Links(links::Args),

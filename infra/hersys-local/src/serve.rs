@@ -26,8 +26,21 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
     }
     // The token key exists before anyone is told where to reach the server, so `hersys token` finds it.
     let verifier = crate::auth::Verifier::new(&backend.data_dir)?;
-    // The one line a person (or a test) needs: where to reach it.
-    println!("hersys listening on http://{addr} (store: {}, data: {})", built.describe(), backend.data_dir.display());
+    // The one line a person (or a test) needs: where to reach it, the API and the dashboard.
+    println!(
+        "hersys listening on http://{addr} (store: {}, data: {}); dashboard at http://{addr}/",
+        built.describe(),
+        backend.data_dir.display()
+    );
+    if !demo && store_is_empty(&app).await {
+        // On stderr: stdout's first line is the address (tests and scripts read it).
+        eprintln!(
+            "The store is empty, so the dashboard has nothing to show yet. To look around, start on demo data \
+             instead: `hersys serve --demo` (kept apart, in {}). To load your own: `hersys import entries|linelist \
+             FILE.csv`, and reports through POST /v1/reports (a token from `hersys token`).",
+            backend.data_dir.join("demo").display()
+        );
+    }
     platform::logging::flush();
     let router = api::router(app).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
     // The public dashboard and its data, beside the API and outside its authentication.
@@ -38,6 +51,12 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         })
         .await?;
     Ok(())
+}
+
+/// Whether no report is stored (one page of one item, not a count of the table).
+async fn store_is_empty(app: &App) -> bool {
+    let first = domain::ports::Segment { index: 0, of: 1 };
+    app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.reports.is_empty())
 }
 
 /// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.

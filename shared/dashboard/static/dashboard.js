@@ -140,7 +140,7 @@ function buildSections() {
   }
 }
 
-/** The linkage statistics (issue 5) the manifest names: the headline share and the CSV files, in the language. */
+/** The linkage statistics the manifest names: the headline share and the CSV files, in the language. */
 function applyLinkage() {
   const section = $("#linkage");
   const linkage = state.manifest?.linkage;
