@@ -54,6 +54,8 @@ mod handlers;
 #[cfg(test)]
 mod http;
 #[cfg(test)]
+mod import_stall;
+#[cfg(test)]
 mod linkage;
 #[cfg(test)]
 mod linkage_product;

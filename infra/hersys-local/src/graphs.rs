@@ -12,6 +12,7 @@ use domain::prefecture::PrefectureCode;
 use serde::Serialize;
 
 use crate::Backend;
+use crate::patience::Patience;
 
 /// Rows stored per write.
 const CHUNK: usize = 1000;
@@ -31,7 +32,7 @@ pub struct LineListSummary {
 
 /// Reads the file row by row (constant memory) and stores its cases in chunks. A row the parser refuses is
 /// counted and skipped; an unreadable file or a header without the needed columns stops the import.
-pub async fn import_linelist(app: &App, path: &Path) -> anyhow::Result<LineListSummary> {
+pub async fn import_linelist(app: &App, path: &Path, patience: Patience) -> anyhow::Result<LineListSummary> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader =
         csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 20).from_reader(file);
@@ -40,6 +41,7 @@ pub async fn import_linelist(app: &App, path: &Path) -> anyhow::Result<LineListS
     let header = LineListHeader::from_columns(&headers.iter().collect::<Vec<_>>())
         .map_err(|e| anyhow::anyhow!("header: {e}"))?;
     let mut summary = LineListSummary::default();
+    let bar = crate::import::progress_bar(path);
     let mut chunk: Vec<LineListCase> = Vec::with_capacity(CHUNK);
     let mut record = csv::StringRecord::new();
     let mut line: u64 = 1;
@@ -85,22 +87,23 @@ pub async fn import_linelist(app: &App, path: &Path) -> anyhow::Result<LineListS
             }
         }
         if chunk.len() >= CHUNK {
-            app.import_linelist(&chunk).await?;
+            patience.run(&bar, || app.import_linelist(&chunk)).await?;
             summary.imported += chunk.len();
             chunk.clear();
         }
     }
     if !chunk.is_empty() {
-        app.import_linelist(&chunk).await?;
+        patience.run(&bar, || app.import_linelist(&chunk)).await?;
         summary.imported += chunk.len();
     }
+    bar.finish_and_clear();
     Ok(summary)
 }
 
-pub async fn run_import(file: &Path, json: bool, backend: &Backend) -> anyhow::Result<()> {
+pub async fn run_import(file: &Path, json: bool, patience: Patience, backend: &Backend) -> anyhow::Result<()> {
     let built = crate::setup::build(backend).await?;
     let started = Clock::now();
-    let summary = import_linelist(built.app(), file).await?;
+    let summary = import_linelist(built.app(), file, patience).await?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

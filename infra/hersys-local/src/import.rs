@@ -6,6 +6,9 @@
 //! that validating one chunk overlaps writing the previous one. Only counts and the first few refused rows are
 //! kept.
 //!
+//! While the store is unavailable (throttled, timing out, failing) a chunk is sent again for up to `--retry-for`
+//! seconds ([`crate::patience`]), the progress bar showing the wait.
+//!
 //! On the embedded store the import is a bulk load (`SqliteStores::begin_entry_import`): a file large against the
 //! table goes in without the passport index, which is built once at the end (docs/benchmarks-entries.md).
 
@@ -24,6 +27,7 @@ use tokio::sync::mpsc;
 use embedded::PassportIndex;
 
 use crate::Backend;
+use crate::patience::Patience;
 use crate::setup::Built;
 
 /// Rows a chunk holds by default: large enough to amortise a transaction, small enough to keep memory low.
@@ -50,6 +54,8 @@ pub enum What {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
+        patience: Patience,
+        #[command(flatten)]
         backend: Backend,
     },
     /// Import the entrants' follow-up system's records from a CSV export.
@@ -67,6 +73,8 @@ pub enum What {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        patience: Patience,
         #[command(flatten)]
         backend: Backend,
     },
@@ -92,6 +100,8 @@ store fails. After a failure, running the same import again is safe: rows alread
         /// Rows per write (at most 1000).
         #[arg(long, default_value_t = DEFAULT_CHUNK, hide = true)]
         chunk_size: usize,
+        #[command(flatten)]
+        patience: Patience,
         /// Chunks being validated and written at once (default: 2 on the embedded store, 4 on DynamoDB).
         #[arg(long, hide = true)]
         in_flight: Option<usize>,
@@ -123,12 +133,14 @@ impl From<IndexMode> for PassportIndex {
 
 pub async fn run(what: What) -> anyhow::Result<()> {
     match what {
-        What::Linelist { file, json, backend } => crate::graphs::run_import(&file, json, &backend).await,
-        What::FollowUps { file, json, backend } => {
-            let built = crate::setup::build(&backend).await?;
-            crate::import_follow_ups::run(built.app(), &file, json).await
+        What::Linelist { file, json, patience, backend } => {
+            crate::graphs::run_import(&file, json, patience, &backend).await
         }
-        What::Entries { file, json, chunk_size, in_flight, passport_index, backend } => {
+        What::FollowUps { file, json, patience, backend } => {
+            let built = crate::setup::build(&backend).await?;
+            crate::import_follow_ups::run(built.app(), &file, json, patience).await
+        }
+        What::Entries { file, json, chunk_size, patience, in_flight, passport_index, backend } => {
             let built = crate::setup::build(&backend).await?;
             let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
             let chunk_size = chunk_size.clamp(1, MAX_BATCH);
@@ -140,7 +152,7 @@ pub async fn run(what: What) -> anyhow::Result<()> {
                 }
                 Built::Aws(..) => None,
             };
-            let mut result = import_entries(built.app(), &file, chunk_size, in_flight).await;
+            let mut result = import_entries(built.app(), &file, chunk_size, in_flight, patience).await;
             // Also after a failure: the rows stored so far need their index.
             if let Some(bulk) = bulk
                 && let Err(e) = bulk.finish().await
@@ -410,6 +422,7 @@ async fn import_entries(
     path: &Path,
     chunk_size: usize,
     in_flight: usize,
+    patience: Patience,
 ) -> Result<Summary, (Option<Summary>, anyhow::Error)> {
     let mut summary = Summary::default();
     let bar = progress_bar(path);
@@ -435,10 +448,10 @@ async fn import_entries(
     let chunks = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let results = chunks
         .map(|chunk| {
-            let app = app.clone();
+            let (app, bar) = (app.clone(), bar.clone());
             async move {
                 let chunk = chunk?;
-                let outcome = app.ingest_entries(&chunk.inputs).await?;
+                let outcome = patience.run(&bar, || app.ingest_entries(&chunk.inputs)).await?;
                 anyhow::Ok((chunk, outcome))
             }
         })

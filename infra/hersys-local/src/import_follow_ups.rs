@@ -15,6 +15,7 @@ use domain::follow_up::{COLUMNS, FollowUpInput, FollowUpWrite};
 use serde::Serialize;
 
 use crate::import::{RowNote, describe, layout_of, progress_bar};
+use crate::patience::Patience;
 
 /// Rows a chunk holds: one request's worth.
 const CHUNK: usize = MAX_BATCH;
@@ -70,10 +71,10 @@ impl Summary {
 }
 
 /// Imports the file and prints the summary (also of what was done before a failure).
-pub async fn run(app: &App, file: &Path, json: bool) -> anyhow::Result<()> {
+pub async fn run(app: &App, file: &Path, json: bool, patience: Patience) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let result = import(app, file, &mut summary).await;
+    let result = import(app, file, &mut summary, patience).await;
     if summary.rows > 0 || result.is_ok() {
         summary.print(file, started.elapsed().as_secs_f64(), json);
     }
@@ -86,7 +87,7 @@ pub async fn run(app: &App, file: &Path, json: bool) -> anyhow::Result<()> {
     })
 }
 
-async fn import(app: &App, path: &Path, summary: &mut Summary) -> anyhow::Result<()> {
+async fn import(app: &App, path: &Path, summary: &mut Summary, patience: Patience) -> anyhow::Result<()> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
     let headers = reader.headers().map_err(|e| anyhow::anyhow!(describe(&e))).context("reading the header row")?;
@@ -128,7 +129,7 @@ async fn import(app: &App, path: &Path, summary: &mut Summary) -> anyhow::Result
             lines.push(record.position().map(|p| p.line()).unwrap_or(line));
         }
         if inputs.len() == CHUNK || (!more && !inputs.is_empty()) {
-            let stored = app.ingest_follow_ups(&inputs).await;
+            let stored = patience.run(&bar, || app.ingest_follow_ups(&inputs)).await;
             let stored = match stored {
                 Ok(stored) => stored,
                 Err(e) => {

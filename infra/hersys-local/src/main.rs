@@ -14,6 +14,7 @@ mod link;
 mod link_summary;
 mod links;
 mod outbox;
+mod patience;
 mod schedules;
 mod serve;
 mod setup;
