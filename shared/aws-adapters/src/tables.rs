@@ -30,6 +30,8 @@ pub enum Table {
     GraphSources,
     /// Linkage decisions, the review queue and the summary.
     Links,
+    /// The audit of views of personal data: append-only (the functions may only put to it).
+    Audit,
 }
 
 /// A global secondary index.
@@ -56,8 +58,15 @@ struct Spec {
 }
 
 impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Reports, Table::Entries, Table::Cycles, Table::Idempotency, Table::GraphSources, Table::Links];
+    pub const ALL: [Table; 7] = [
+        Table::Reports,
+        Table::Entries,
+        Table::Cycles,
+        Table::Idempotency,
+        Table::GraphSources,
+        Table::Links,
+        Table::Audit,
+    ];
 
     fn spec(self) -> Spec {
         use ProjectionType::{All, KeysOnly};
@@ -123,6 +132,15 @@ impl Table {
                 sort_key: None,
                 attributes: &[("pk", S), ("review_hc", S)],
                 indexes: &[Index { name: "review_queue", hash: "review_hc", range: Some("pk"), projection: All }],
+                ttl: false,
+            },
+            // pk the health centre / sk the event's time (milliseconds, fixed width) and id: a period is a range.
+            Table::Audit => Spec {
+                env_var: "AUDIT_TABLE",
+                base_name: "Audit",
+                sort_key: Some("sk"),
+                attributes: &[("pk", S), ("sk", S)],
+                indexes: &[],
                 ttl: false,
             },
         }

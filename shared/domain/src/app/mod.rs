@@ -7,18 +7,20 @@ use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore, LinkStore,
-    Metrics, Notifier, ReportStore, Versioned,
+    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, GraphSourceStore, IdempotencyStore,
+    LinkStore, Metrics, Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
 
+mod audit;
 mod cpu;
 mod entries;
 mod graphs;
 mod linkage;
 mod processing;
 
+pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use graphs::{ExportMode, Recount};
 pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
@@ -34,6 +36,8 @@ pub struct App {
     pub counters: Arc<dyn CounterStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub links: Arc<dyn LinkStore>,
+    /// Views of personal data (append-only).
+    pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
     /// Line lists, switch dates and counted facts of the graph export.
