@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use domain::StoreError;
+use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
 use domain::ports::{
-    CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore,
+    AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome,
+    ReportStore,
 };
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
@@ -30,6 +32,7 @@ pub struct Backend {
     idempotency: Arc<dyn IdempotencyStore>,
     graph_sources: Arc<dyn GraphSourceStore>,
     links: Arc<dyn LinkStore>,
+    audit: Arc<dyn AuditLog>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
 }
@@ -37,7 +40,15 @@ pub struct Backend {
 /// A backend over one store value that implements every port; `keys` lists its key and index values.
 fn backend<S>(stores: S, keys: Keys) -> Backend
 where
-    S: ReportStore + EntryStore + CycleStore + CounterStore + IdempotencyStore + GraphSourceStore + LinkStore + 'static,
+    S: ReportStore
+        + EntryStore
+        + CycleStore
+        + CounterStore
+        + IdempotencyStore
+        + GraphSourceStore
+        + LinkStore
+        + AuditLog
+        + 'static,
 {
     let shared = Arc::new(stores);
     Backend {
@@ -47,7 +58,8 @@ where
         counters: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
-        links: shared,
+        links: shared.clone(),
+        audit: shared,
         keys,
     }
 }
@@ -76,6 +88,59 @@ pub async fn dynamo() -> Backend {
             Box::pin(async move { s.all_key_values().await.unwrap() })
         }),
     )
+}
+
+fn audit_event(health_center: &str, at: domain::time::Instant, id: &str) -> AuditEvent {
+    AuditEvent {
+        event_id: id.to_owned(),
+        at,
+        subject: "user-1".to_owned(),
+        role: "health_center".to_owned(),
+        health_center_code: health_center.to_owned(),
+        report_id: ReportId::generate(),
+        records_shown: vec!["A-2".to_owned()],
+        route: "GET /v1/reports/{id}".to_owned(),
+    }
+}
+
+/// The audit: an event is appended once (the same key again is refused and the first kept); a health centre's
+/// period comes back oldest first, `until` excluded, in pages that follow each other without loss or repeat.
+async fn audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages(b: Backend) {
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let mut events = Vec::new();
+    for (i, minutes) in [0, 1, 1, 5, 59, 60].into_iter().enumerate() {
+        let e = audit_event("131016", at(minutes), &format!("e{i}"));
+        b.audit.append_audit(&e).await.unwrap();
+        events.push(e);
+    }
+    b.audit.append_audit(&audit_event("440001", at(2), "other")).await.unwrap();
+    let mut again = events[3].clone();
+    again.records_shown = vec!["X-9".to_owned()];
+    assert!(matches!(b.audit.append_audit(&again).await, Err(StoreError::AlreadyExists)));
+
+    let query = |after: Option<String>, limit: usize| AuditQuery {
+        health_center_code: "131016".to_owned(),
+        from: at(1),
+        until: at(60),
+        after,
+        limit,
+    };
+    let all = b.audit.audit_events(&query(None, 100)).await.unwrap();
+    assert_eq!(all.events, events[1..5].to_vec(), "from included, until excluded, the other centre apart");
+    assert_eq!(all.events[2].records_shown, ["A-2"], "the first write is kept");
+    let (mut paged, mut after) = (Vec::new(), None);
+    for _ in 0..5 {
+        let page = b.audit.audit_events(&query(after, 3)).await.unwrap();
+        assert!(page.events.len() <= 3);
+        paged.extend(page.events);
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, events[1..5].to_vec());
+    let elsewhere = AuditQuery { health_center_code: "999999".to_owned(), ..query(None, 10) };
+    assert!(b.audit.audit_events(&elsewhere).await.unwrap().events.is_empty());
 }
 
 async fn reports_are_created_only_if_absent(b: Backend) {
@@ -629,4 +694,5 @@ on_both_stores!(
     entries_are_all_read,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
     the_linkage_summary_is_replaced_whole,
+    audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages,
 );

@@ -320,6 +320,7 @@ mod tests {
                 ("IDEMPOTENCY_TABLE", "Idempotency"),
                 ("GRAPH_SOURCES_TABLE", "GraphSources"),
                 ("LINKS_TABLE", "Links"),
+                ("AUDIT_TABLE", "Audit"),
             ]
         );
     }
