@@ -571,7 +571,13 @@ fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDec
         method: "fellegi_sunter:date_of_birth,name".to_owned(),
         agreeing_fields: vec!["date_of_birth".to_owned(), "name".to_owned()],
         decided_at: t0(),
-        review: (band == LinkBand::Review).then_some(Review { status: ReviewStatus::Pending, by: None, at: None }),
+        review: (band == LinkBand::Review).then_some(Review {
+            status: ReviewStatus::Pending,
+            by: None,
+            at: None,
+            entry_id: None,
+        }),
+        candidates: Vec::new(),
     }
 }
 
@@ -609,8 +615,12 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     moved.score = 20.0;
     assert_eq!(b.links.put_decision(&moved).await.unwrap(), DecisionWrite::Written);
     assert_eq!(b.links.get_decision(&r1).await.unwrap().unwrap(), moved);
-    let answer =
-        Review { status: ReviewStatus::Confirmed, by: Some("user-1".to_owned()), at: Some(t0() + Duration::hours(1)) };
+    let answer = Review {
+        status: ReviewStatus::Confirmed,
+        by: Some("user-1".to_owned()),
+        at: Some(t0() + Duration::hours(1)),
+        entry_id: None,
+    };
     assert!(matches!(b.links.record_review(&r1, &answer).await, Err(StoreError::VersionConflict { .. })));
     assert!(matches!(b.links.record_review(&ReportId::generate(), &answer).await, Err(StoreError::NotFound)));
 
@@ -623,7 +633,8 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
         DecisionWrite::KeptReviewed
     );
     assert!(!b.links.remove_decision(&r2).await.unwrap());
-    let rejected = Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()) };
+    let rejected =
+        Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()), entry_id: None };
     assert!(matches!(b.links.record_review(&r2, &rejected).await, Err(StoreError::VersionConflict { .. })));
     let kept = b.links.get_decision(&r2).await.unwrap().unwrap();
     assert_eq!((kept.entry_id.as_str(), kept.review.unwrap().status), ("E-2", ReviewStatus::Confirmed));
@@ -637,6 +648,42 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     assert!(b.links.remove_decision(&r1).await.unwrap());
     assert!(!b.links.remove_decision(&r1).await.unwrap());
     assert_eq!(b.links.all_decisions().await.unwrap().len(), 2);
+}
+
+/// A review keeps its three candidates, best first; confirming the second links that one (with its score and
+/// fields), and the answer and the choice survive a later write.
+async fn a_reviews_candidates_are_stored_and_confirming_one_links_it(b: Backend) {
+    use domain::links::ReviewCandidate;
+    let r = ReportId::generate();
+    let candidate = |id: &str, score: f64, field: &str| ReviewCandidate {
+        entry_id: id.to_owned(),
+        score,
+        method: format!("fellegi_sunter:{field}"),
+        agreeing_fields: vec![field.to_owned()],
+    };
+    let mut review = decision(&r, "131016", "D-1", LinkBand::Review);
+    review.candidates =
+        vec![candidate("D-1", 7.5, "name"), candidate("D-2", 7.4, "sex"), candidate("X-3", 2.5, "none")];
+    b.links.put_decision(&review).await.unwrap();
+    assert_eq!(b.links.get_decision(&r).await.unwrap().unwrap().candidates, review.candidates);
+    assert_eq!(b.links.review_queue("131016").await.unwrap()[0].candidates.len(), 3);
+
+    let answer = Review {
+        status: ReviewStatus::Confirmed,
+        by: Some("user-1".to_owned()),
+        at: Some(t0()),
+        entry_id: Some("D-2".to_owned()),
+    };
+    let stored = b.links.record_review(&r, &answer).await.unwrap();
+    assert_eq!(
+        (stored.entry_id.as_str(), stored.score, stored.agreeing_fields.as_slice()),
+        ("D-2", 7.4, &["sex".to_owned()][..])
+    );
+    let later = decision(&r, "131016", "D-1", LinkBand::Review);
+    assert_eq!(b.links.put_decision(&later).await.unwrap(), DecisionWrite::KeptReviewed);
+    let kept = b.links.get_decision(&r).await.unwrap().unwrap();
+    assert_eq!(kept, stored);
+    assert!(kept.counts_as_link());
 }
 
 async fn the_linkage_summary_is_replaced_whole(b: Backend) {
@@ -694,5 +741,6 @@ on_both_stores!(
     entries_are_all_read,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
     the_linkage_summary_is_replaced_whole,
+    a_reviews_candidates_are_stored_and_confirming_one_links_it,
     audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages,
 );

@@ -22,7 +22,7 @@ mod processing;
 
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use graphs::{ExportMode, Recount};
-pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
+pub use linkage::{CandidateEntry, EXACT_METHOD, LinkageRun, ReviewAnswer, ReviewCase, published, published_share};
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
