@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use domain::StoreError;
+use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
 use domain::ports::{
-    CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome, ReportStore,
+    AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome,
+    ReportStore,
 };
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
@@ -30,6 +32,7 @@ pub struct Backend {
     idempotency: Arc<dyn IdempotencyStore>,
     graph_sources: Arc<dyn GraphSourceStore>,
     links: Arc<dyn LinkStore>,
+    audit: Arc<dyn AuditLog>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
 }
@@ -37,7 +40,15 @@ pub struct Backend {
 /// A backend over one store value that implements every port; `keys` lists its key and index values.
 fn backend<S>(stores: S, keys: Keys) -> Backend
 where
-    S: ReportStore + EntryStore + CycleStore + CounterStore + IdempotencyStore + GraphSourceStore + LinkStore + 'static,
+    S: ReportStore
+        + EntryStore
+        + CycleStore
+        + CounterStore
+        + IdempotencyStore
+        + GraphSourceStore
+        + LinkStore
+        + AuditLog
+        + 'static,
 {
     let shared = Arc::new(stores);
     Backend {
@@ -47,7 +58,8 @@ where
         counters: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
-        links: shared,
+        links: shared.clone(),
+        audit: shared,
         keys,
     }
 }
@@ -76,6 +88,59 @@ pub async fn dynamo() -> Backend {
             Box::pin(async move { s.all_key_values().await.unwrap() })
         }),
     )
+}
+
+fn audit_event(health_center: &str, at: domain::time::Instant, id: &str) -> AuditEvent {
+    AuditEvent {
+        event_id: id.to_owned(),
+        at,
+        subject: "user-1".to_owned(),
+        role: "health_center".to_owned(),
+        health_center_code: health_center.to_owned(),
+        report_id: ReportId::generate(),
+        records_shown: vec!["A-2".to_owned()],
+        route: "GET /v1/reports/{id}".to_owned(),
+    }
+}
+
+/// The audit: an event is appended once (the same key again is refused and the first kept); a health centre's
+/// period comes back oldest first, `until` excluded, in pages that follow each other without loss or repeat.
+async fn audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages(b: Backend) {
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let mut events = Vec::new();
+    for (i, minutes) in [0, 1, 1, 5, 59, 60].into_iter().enumerate() {
+        let e = audit_event("131016", at(minutes), &format!("e{i}"));
+        b.audit.append_audit(&e).await.unwrap();
+        events.push(e);
+    }
+    b.audit.append_audit(&audit_event("440001", at(2), "other")).await.unwrap();
+    let mut again = events[3].clone();
+    again.records_shown = vec!["X-9".to_owned()];
+    assert!(matches!(b.audit.append_audit(&again).await, Err(StoreError::AlreadyExists)));
+
+    let query = |after: Option<String>, limit: usize| AuditQuery {
+        health_center_code: "131016".to_owned(),
+        from: at(1),
+        until: at(60),
+        after,
+        limit,
+    };
+    let all = b.audit.audit_events(&query(None, 100)).await.unwrap();
+    assert_eq!(all.events, events[1..5].to_vec(), "from included, until excluded, the other centre apart");
+    assert_eq!(all.events[2].records_shown, ["A-2"], "the first write is kept");
+    let (mut paged, mut after) = (Vec::new(), None);
+    for _ in 0..5 {
+        let page = b.audit.audit_events(&query(after, 3)).await.unwrap();
+        assert!(page.events.len() <= 3);
+        paged.extend(page.events);
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, events[1..5].to_vec());
+    let elsewhere = AuditQuery { health_center_code: "999999".to_owned(), ..query(None, 10) };
+    assert!(b.audit.audit_events(&elsewhere).await.unwrap().events.is_empty());
 }
 
 async fn reports_are_created_only_if_absent(b: Backend) {
@@ -506,7 +571,13 @@ fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDec
         method: "fellegi_sunter:date_of_birth,name".to_owned(),
         agreeing_fields: vec!["date_of_birth".to_owned(), "name".to_owned()],
         decided_at: t0(),
-        review: (band == LinkBand::Review).then_some(Review { status: ReviewStatus::Pending, by: None, at: None }),
+        review: (band == LinkBand::Review).then_some(Review {
+            status: ReviewStatus::Pending,
+            by: None,
+            at: None,
+            entry_id: None,
+        }),
+        candidates: Vec::new(),
     }
 }
 
@@ -544,8 +615,12 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     moved.score = 20.0;
     assert_eq!(b.links.put_decision(&moved).await.unwrap(), DecisionWrite::Written);
     assert_eq!(b.links.get_decision(&r1).await.unwrap().unwrap(), moved);
-    let answer =
-        Review { status: ReviewStatus::Confirmed, by: Some("user-1".to_owned()), at: Some(t0() + Duration::hours(1)) };
+    let answer = Review {
+        status: ReviewStatus::Confirmed,
+        by: Some("user-1".to_owned()),
+        at: Some(t0() + Duration::hours(1)),
+        entry_id: None,
+    };
     assert!(matches!(b.links.record_review(&r1, &answer).await, Err(StoreError::VersionConflict { .. })));
     assert!(matches!(b.links.record_review(&ReportId::generate(), &answer).await, Err(StoreError::NotFound)));
 
@@ -558,7 +633,8 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
         DecisionWrite::KeptReviewed
     );
     assert!(!b.links.remove_decision(&r2).await.unwrap());
-    let rejected = Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()) };
+    let rejected =
+        Review { status: ReviewStatus::Rejected, by: Some("user-2".to_owned()), at: Some(t0()), entry_id: None };
     assert!(matches!(b.links.record_review(&r2, &rejected).await, Err(StoreError::VersionConflict { .. })));
     let kept = b.links.get_decision(&r2).await.unwrap().unwrap();
     assert_eq!((kept.entry_id.as_str(), kept.review.unwrap().status), ("E-2", ReviewStatus::Confirmed));
@@ -572,6 +648,42 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     assert!(b.links.remove_decision(&r1).await.unwrap());
     assert!(!b.links.remove_decision(&r1).await.unwrap());
     assert_eq!(b.links.all_decisions().await.unwrap().len(), 2);
+}
+
+/// A review keeps its three candidates, best first; confirming the second links that one (with its score and
+/// fields), and the answer and the choice survive a later write.
+async fn a_reviews_candidates_are_stored_and_confirming_one_links_it(b: Backend) {
+    use domain::links::ReviewCandidate;
+    let r = ReportId::generate();
+    let candidate = |id: &str, score: f64, field: &str| ReviewCandidate {
+        entry_id: id.to_owned(),
+        score,
+        method: format!("fellegi_sunter:{field}"),
+        agreeing_fields: vec![field.to_owned()],
+    };
+    let mut review = decision(&r, "131016", "D-1", LinkBand::Review);
+    review.candidates =
+        vec![candidate("D-1", 7.5, "name"), candidate("D-2", 7.4, "sex"), candidate("X-3", 2.5, "none")];
+    b.links.put_decision(&review).await.unwrap();
+    assert_eq!(b.links.get_decision(&r).await.unwrap().unwrap().candidates, review.candidates);
+    assert_eq!(b.links.review_queue("131016").await.unwrap()[0].candidates.len(), 3);
+
+    let answer = Review {
+        status: ReviewStatus::Confirmed,
+        by: Some("user-1".to_owned()),
+        at: Some(t0()),
+        entry_id: Some("D-2".to_owned()),
+    };
+    let stored = b.links.record_review(&r, &answer).await.unwrap();
+    assert_eq!(
+        (stored.entry_id.as_str(), stored.score, stored.agreeing_fields.as_slice()),
+        ("D-2", 7.4, &["sex".to_owned()][..])
+    );
+    let later = decision(&r, "131016", "D-1", LinkBand::Review);
+    assert_eq!(b.links.put_decision(&later).await.unwrap(), DecisionWrite::KeptReviewed);
+    let kept = b.links.get_decision(&r).await.unwrap().unwrap();
+    assert_eq!(kept, stored);
+    assert!(kept.counts_as_link());
 }
 
 async fn the_linkage_summary_is_replaced_whole(b: Backend) {
@@ -634,4 +746,6 @@ on_both_stores!(
     entries_are_all_read,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
     the_linkage_summary_is_replaced_whole,
+    a_reviews_candidates_are_stored_and_confirming_one_links_it,
+    audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages,
 );

@@ -119,6 +119,11 @@ impl Server {
         }
     }
 
+    /// Whether the server runs on the embedded store (not DynamoDB Local).
+    pub fn is_embedded(&self) -> bool {
+        self.tables.is_none()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -285,11 +290,34 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values(server: S
 async fn a_full_requests_log_holds_no_personal_data(server: Server) {
     let http = client();
     let token = server.health_center_token();
+    // The person's entry record first, so that the report is linked at once and its view shows (and audits) it.
+    let entry = json!([{
+        "entry_id": "NRT-2021-0001", "passport_number": fixtures::PASSPORT, "nationality": "VNM",
+        "family_name": "NGUYEN", "given_names": "THI HOA", "date_of_birth": "1992-07-15", "sex": "F",
+        "entry_date": "2021-01-20", "port_of_entry": "NRT", "entry_test_result": "negative",
+    }]);
+    let quarantine = server.token("quarantine", None);
+    let res = http.post(server.url("/v1/entries")).bearer_auth(&quarantine).json(&entry).send().await.unwrap();
+    assert_eq!(res.status(), 200);
     let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&report_body()).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     let id = created["report_id"].as_str().unwrap();
-    http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&token).send().await.unwrap();
+    let view: Value = http
+        .get(server.url(&format!("/v1/reports/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["linked_entry"]["entry_id"], "NRT-2021-0001", "the view shows the linked entry");
+    let audit = [("health_center", "131016"), ("from", "2000-01-01"), ("to", "2100-12-31")];
+    let operator = server.token("operator", None);
+    let res = http.get(server.url("/v1/audit")).query(&audit).bearer_auth(&operator).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    http.get(server.url("/v1/linkage/review")).bearer_auth(&token).send().await.unwrap();
     let mut bad = report_body();
     bad["passport_number"] = json!("TZ#9081726");
     http.post(server.url("/v1/reports")).bearer_auth(&token).json(&bad).send().await.unwrap();

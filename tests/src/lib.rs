@@ -38,6 +38,8 @@ pub mod fixtures;
 #[cfg(test)]
 mod adapters;
 #[cfg(test)]
+mod audit;
+#[cfg(test)]
 mod contract;
 #[cfg(test)]
 mod dashboard;

@@ -183,13 +183,27 @@ async fn scenario(app: App) {
     let again = run(&app, "2021-02-04T02:00:00Z").await;
     assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
 
-    // Answers: another tenant's report is not found; D confirmed, E rejected; answering twice is a conflict.
+    // D's review offers both twins, best first: its own entry, then the other twin.
+    let twins: Vec<&str> = d.candidates.iter().map(|c| c.entry_id.as_str()).collect();
+    assert_eq!(twins.first(), Some(&d.entry_id.as_str()), "{twins:?}");
+    assert!(twins.contains(&"D-1") && twins.contains(&"D-2") && twins.len() <= 3, "{twins:?}");
+    assert!(d.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+    let other_twin = twins[1].to_owned();
+
+    // Answers: another tenant's report is not found; an entry that is not a candidate is refused; D confirmed with
+    // the other twin, E rejected; answering twice is a conflict.
+    let confirm = |entry_id: &str| ReviewAnswer::Confirm { entry_id: entry_id.to_owned() };
     assert!(matches!(
-        app.answer_review(&r.e, "131016", "user-1", ReviewAnswer::Confirm).await,
+        app.answer_review(&r.e, "131016", "user-1", confirm("E-1")).await,
         Err(domain::app::AppError::NotFound)
     ));
-    let confirmed = app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Confirm).await.unwrap();
+    assert!(matches!(
+        app.answer_review(&r.d, "131016", "user-1", confirm("A-2")).await,
+        Err(domain::app::AppError::Impossible(_))
+    ));
+    let confirmed = app.answer_review(&r.d, "131016", "user-1", confirm(&other_twin)).await.unwrap();
     assert_eq!(confirmed.review.as_ref().unwrap().status, ReviewStatus::Confirmed);
+    assert_eq!(confirmed.entry_id, other_twin, "the reviewer's pick is the link");
     app.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
     assert!(matches!(
         app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await,
@@ -345,48 +359,87 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     let run: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(run["reviews"], 1, "{run}");
 
-    // The queue: this report only for its health centre, nothing for another.
+    // The queue: this report only for its health centre, nothing for another; both sides of the review, the twins
+    // as candidates, best first, with the scorer's level of each field.
     let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&hc).send().await.unwrap();
     let (status, queue) = check_answer(&doc, "get", "/v1/linkage/review", res).await;
     assert_eq!(status, 200);
     assert_eq!(queue["reviews"].as_array().unwrap().len(), 1);
-    assert_eq!(queue["reviews"][0]["report_id"], id.as_str());
-    assert_eq!(queue["reviews"][0]["review_status"], "pending");
+    let review = &queue["reviews"][0];
+    assert_eq!(review["report_id"], id.as_str());
+    assert_eq!(review["review_status"], "pending");
+    assert_eq!(review["report"]["name"], "DELACRUZ");
+    assert_eq!(
+        (&review["report"]["date_of_birth"], &review["report"]["passport_number"]),
+        (&json!("1990-04-04"), &Value::Null)
+    );
+    let candidates = review["candidates"].as_array().unwrap();
+    let ids: Vec<&str> = candidates.iter().map(|c| c["entry_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"D-1") && ids.contains(&"D-2") && ids.len() <= 3, "{ids:?}");
+    assert_eq!(ids[0], review["entry_id"].as_str().unwrap(), "the best candidate first");
+    let twin = candidates.iter().find(|c| c["entry_id"] == "D-2").unwrap();
+    assert_eq!((twin["family_name"].as_str(), twin["given_names"].as_str()), (Some("DELACRUZ"), Some("JUAN CARLOS")));
+    assert_eq!((twin["passport_number"].as_str(), twin["port_of_entry"].as_str()), (Some("PA1000002"), Some("NRT")));
+    assert_eq!(twin["agreement"]["date_of_birth"], "exact");
+    assert_eq!(twin["agreement"]["passport"], "missing", "the report has no passport number");
+    assert_eq!(twin["agreement"]["sex"], "agree");
     let other = server.token("health_center", Some("271004"));
     let res = http.get(server.url("/v1/linkage/review")).bearer_auth(&other).send().await.unwrap();
     assert_eq!(check_answer(&doc, "get", "/v1/linkage/review", res).await.1["reviews"], json!([]));
 
-    // Answers: another tenant 404, a bad body 400, confirm 200, again 409.
+    // The view was audited: who, which report, which candidates; the empty queue of the other centre was not.
+    let operator = server.token("operator", None);
+    let audit_of = |hc: &'static str| {
+        let request = http.get(server.url("/v1/audit")).bearer_auth(&operator);
+        request.query(&[("health_center", hc), ("from", "2000-01-01"), ("to", "2100-12-31")]).send()
+    };
+    let (status, audit) = check_answer(&doc, "get", "/v1/audit", audit_of("131016").await.unwrap()).await;
+    assert_eq!(status, 200);
+    let events = audit["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
+    assert_eq!(
+        (events[0]["route"].as_str(), events[0]["report_id"].as_str()),
+        (Some("GET /v1/linkage/review"), Some(id.as_str()))
+    );
+    assert_eq!(events[0]["records_shown"], json!(ids));
+    assert_eq!(check_answer(&doc, "get", "/v1/audit", audit_of("271004").await.unwrap()).await.1["events"], json!([]));
+
+    // Answers: another tenant 404, a bad body 400, no candidate or another entry 422, confirm 200, again 409.
     let path = format!("/v1/linkage/review/{id}");
     let post = |token: &str, body: Value| http.post(server.url(&path)).bearer_auth(token).json(&body).send();
-    let (status, _) = check_answer(
-        &doc,
-        "post",
-        "/v1/linkage/review/{id}",
-        post(&other, json!({"decision": "confirm"})).await.unwrap(),
-    )
-    .await;
+    let answer = |res| check_answer(&doc, "post", "/v1/linkage/review/{id}", res);
+    let (status, _) = answer(post(&other, json!({"decision": "confirm", "entry_id": "D-2"})).await.unwrap()).await;
     assert_eq!(status, 404);
-    let (status, _) =
-        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "maybe"})).await.unwrap())
-            .await;
+    let (status, _) = answer(post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
     assert_eq!(status, 400);
-    let (status, confirmed) =
-        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "confirm"})).await.unwrap())
-            .await;
+    for body in [
+        json!({"decision": "confirm"}),
+        json!({"decision": "confirm", "entry_id": "C-1"}),
+        json!({"decision": "reject", "entry_id": "D-2"}),
+    ] {
+        let (status, err) = answer(post(&hc, body).await.unwrap()).await;
+        assert_eq!((status, err["fields"][0]["field"].as_str()), (422, Some("entry_id")), "{err}");
+    }
+    let (status, confirmed) = answer(post(&hc, json!({"decision": "confirm", "entry_id": "D-2"})).await.unwrap()).await;
     assert_eq!((status, confirmed["review_status"].as_str()), (200, Some("confirmed")));
-    let (status, _) =
-        check_answer(&doc, "post", "/v1/linkage/review/{id}", post(&hc, json!({"decision": "reject"})).await.unwrap())
-            .await;
+    assert_eq!(confirmed["entry_id"], "D-2", "the candidate picked is the link");
+    let (status, _) = answer(post(&hc, json!({"decision": "reject"})).await.unwrap()).await;
     assert_eq!(status, 409);
+    // The report now shows the picked entry.
+    let res = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&hc).send().await.unwrap();
+    let (status, report) = check_answer(&doc, "get", "/v1/reports/{id}", res).await;
+    assert_eq!((status, report["linked_entry"]["entry_id"].as_str()), (200, Some("D-2")));
+    assert_eq!(report["linked_entry"]["match"]["band"], "review");
 
     let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
     let (status, summary) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;
     assert_eq!((status, summary["reports"].as_u64(), summary["entries"].as_u64()), (200, Some(1), Some(309)));
     assert_eq!(summary["reviews_pending"], 1, "the summary is the last run's, before the answer");
 
-    let text = format!("{}{queue}{confirmed}{summary}{run}", server.log_text());
-    for secret in ["DELACRUZ", "PA1000001", "1990-04-04", fixtures::PASSPORT, "ABERNATHY"] {
+    // The queue shows values to its health centre (issue 12); the log, the audit, the answers to reviews and the
+    // statistics never do.
+    let text = format!("{}{audit}{confirmed}{summary}{run}", server.log_text());
+    for secret in ["DELACRUZ", "JUAN CARLOS", "PA1000001", "PA1000002", "1990-04-04", fixtures::PASSPORT, "ABERNATHY"] {
         assert!(!text.contains(secret), "a personal value in an answer or the log");
     }
 }

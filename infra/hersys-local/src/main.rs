@@ -1,8 +1,9 @@
 //! `hersys`: the product on one machine, for operators. `serve` runs every API route and the schedules of
 //! `template.yaml` on the embedded default (or on AWS/emulators with `--aws`); `invoke` runs one function handler on
-//! an event file; `outbox` lists the messages the local outbox holds instead of sending. Generators and benchmarks
-//! are not here: they are `hersys-bench` (infra/hersys-bench).
+//! an event file; `outbox` lists the messages the local outbox holds instead of sending; `audit` lists the audit of
+//! views of personal data. Generators and benchmarks are not here: they are `hersys-bench` (infra/hersys-bench).
 
+mod audit;
 mod auth;
 mod dashboard;
 mod demo;
@@ -119,6 +120,14 @@ enum Command {
         #[arg(long, default_value = ".hersys")]
         data_dir: PathBuf,
     },
+    /// List the audit of views of personal data: time, health centre, caller, role, route, report, records shown.
+    Audit {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = ".hersys")]
+        data_dir: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -160,6 +169,10 @@ async fn main() -> std::process::ExitCode {
             platform::logging::init_human();
             outbox::run(&data_dir, json)
         }
+        Command::Audit { json, data_dir } => {
+            platform::logging::init_human();
+            audit::run(&data_dir, json)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -182,7 +195,10 @@ mod tests {
         let cli = Cli::command();
         cli.clone().debug_assert();
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
-        assert_eq!(names, ["serve", "invoke", "token", "import", "export", "graph-source", "link", "links", "outbox"]);
+        assert_eq!(
+            names,
+            ["serve", "invoke", "token", "import", "export", "graph-source", "link", "links", "outbox", "audit"]
+        );
         assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
         let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
         assert_eq!(link, Some(false), "the evaluation against a truth file is `hersys-bench evaluate`");

@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that knows the JSON wire format and HTTP status codes; it holds no
 //! business rules (those live in `domain`) and no AWS code (that lives in `aws-adapters`).
 
+mod audit;
 pub mod auth;
 mod batch;
 mod entries;
@@ -51,6 +52,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/linkage/summary", get(linkage::summary))
         .route("/v1/linkage/review", get(linkage::review_queue))
         .route("/v1/linkage/review/{id}", limited(post(linkage::answer), linkage::BODY_LIMIT))
+        .route("/v1/audit", get(audit::list))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)

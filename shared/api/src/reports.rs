@@ -5,8 +5,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::app::App;
-use domain::report::{ReportId, ReportInput};
+use domain::app::{App, LinkedEntry};
+use domain::audit::Viewer;
+use domain::report::{CaseReport, ReportId, ReportInput};
+use serde::Serialize;
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
@@ -86,7 +88,8 @@ fn answer(status: StatusCode, body: String) -> Response {
 }
 
 /// Roles: health centre, own reports only. Another tenant's report is answered as absent, so that ids cannot be
-/// probed across health centres.
+/// probed across health centres. With the entry record it is linked to (`linked_entry`): showing it appends an audit
+/// event first, and the answer fails if that cannot be written.
 pub(crate) async fn get(
     State(app): State<App>,
     caller: Caller,
@@ -94,11 +97,80 @@ pub(crate) async fn get(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let id = report_id(id)?;
-    let found = app.get_report(&id).await?;
-    if !caller.owns(&found.value.health_center_code) {
-        return Err(ApiError::NotFound);
+    let viewer = viewer(&caller, "GET /v1/reports/{id}")?;
+    let view = app.view_report(&id, &viewer).await?;
+    let report = &view.report;
+    let body = ReportWithLinks {
+        report: ReportView::new(&report.value, report.version),
+        linked_entry: view.linked_entry.as_ref().map(|l| LinkedEntryView::new(l, &report.value)),
+        linked_follow_up: None,
+    };
+    Ok((etag(report.version), Json(body)).into_response())
+}
+
+/// The audit's view of a health-centre caller, for `route` (as declared in the router).
+pub(crate) fn viewer(caller: &Caller, route: &str) -> Result<Viewer, ApiError> {
+    Ok(Viewer {
+        subject: caller.subject.clone(),
+        role: caller.role.as_str().to_owned(),
+        health_center_code: caller.health_center.clone().ok_or(ApiError::Forbidden)?,
+        route: route.to_owned(),
+    })
+}
+
+/// `GET /v1/reports/{id}`: the report, and what it is linked to.
+#[derive(Debug, Serialize)]
+struct ReportWithLinks {
+    #[serde(flatten)]
+    report: ReportView,
+    linked_entry: Option<LinkedEntryView>,
+    /// The entrant follow-up record (issue 12's follow-up part): always null until that part lands.
+    linked_follow_up: Option<()>,
+}
+
+/// The linked entry record as its report's health centre sees it.
+#[derive(Debug, Serialize)]
+struct LinkedEntryView {
+    entry_id: String,
+    entry_date: chrono::NaiveDate,
+    port_of_entry: String,
+    entry_test_result: &'static str,
+    nationality: String,
+    days_from_entry_to_diagnosis: i64,
+    #[serde(rename = "match")]
+    matched: MatchView,
+}
+
+#[derive(Debug, Serialize)]
+struct MatchView {
+    method: String,
+    score: f64,
+    band: &'static str,
+    /// The scoring model's version: null, as no model is versioned today.
+    model_version: Option<String>,
+}
+
+impl LinkedEntryView {
+    fn new(linked: &LinkedEntry, report: &CaseReport) -> Self {
+        let (e, d) = (&linked.entry, &linked.decision);
+        LinkedEntryView {
+            entry_id: e.entry_id.clone(),
+            entry_date: e.entry_date,
+            port_of_entry: e.port_of_entry.clone(),
+            entry_test_result: e.entry_test_result.as_str(),
+            nationality: e.nationality.clone(),
+            days_from_entry_to_diagnosis: linked.days_from_entry_to_diagnosis(report),
+            matched: MatchView {
+                method: d.method.clone(),
+                score: (d.score * 100.0).round() / 100.0,
+                band: match d.band {
+                    domain::links::LinkBand::Link => "link",
+                    domain::links::LinkBand::Review => "review",
+                },
+                model_version: None,
+            },
+        }
     }
-    Ok((etag(found.version), Json(ReportView::new(&found.value, found.version))).into_response())
 }
 
 /// Roles: health centre, own reports only. `If-Match` is required: a stale version gets 412 and changes nothing.

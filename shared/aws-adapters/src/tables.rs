@@ -32,6 +32,8 @@ pub enum Table {
     GraphSources,
     /// Linkage decisions, the review queue and the summary.
     Links,
+    /// The audit of views of personal data: append-only (the functions may only put to it).
+    Audit,
 }
 
 /// A global secondary index.
@@ -58,7 +60,7 @@ struct Spec {
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Reports,
         Table::Entries,
         Table::FollowUps,
@@ -66,6 +68,7 @@ impl Table {
         Table::Idempotency,
         Table::GraphSources,
         Table::Links,
+        Table::Audit,
     ];
 
     fn spec(self) -> Spec {
@@ -140,6 +143,15 @@ impl Table {
                 sort_key: None,
                 attributes: &[("pk", S), ("review_hc", S)],
                 indexes: &[Index { name: "review_queue", hash: "review_hc", range: Some("pk"), projection: All }],
+                ttl: false,
+            },
+            // pk the health centre / sk the event's time (milliseconds, fixed width) and id: a period is a range.
+            Table::Audit => Spec {
+                env_var: "AUDIT_TABLE",
+                base_name: "Audit",
+                sort_key: Some("sk"),
+                attributes: &[("pk", S), ("sk", S)],
+                indexes: &[],
                 ttl: false,
             },
         }
@@ -320,6 +332,7 @@ mod tests {
                 ("IDEMPOTENCY_TABLE", "Idempotency"),
                 ("GRAPH_SOURCES_TABLE", "GraphSources"),
                 ("LINKS_TABLE", "Links"),
+                ("AUDIT_TABLE", "Audit"),
             ]
         );
     }

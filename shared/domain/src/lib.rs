@@ -5,6 +5,7 @@
 //! personal is held in the redacting types of [`pii`].
 
 pub mod app;
+pub mod audit;
 mod checker;
 pub mod cycle;
 pub mod entry;

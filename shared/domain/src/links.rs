@@ -44,6 +44,18 @@ pub struct Review {
     /// The reviewer's subject (user id from the token), not a name.
     pub by: Option<String>,
     pub at: Option<Instant>,
+    /// For a confirmation: the candidate entry the reviewer picked (one of the decision's `candidates`).
+    #[serde(default)]
+    pub entry_id: Option<String>,
+}
+
+/// One entry record a review offers, with how it scored: an id, a score and field names, no values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewCandidate {
+    pub entry_id: String,
+    pub score: f64,
+    pub method: String,
+    pub agreeing_fields: Vec<String>,
 }
 
 /// The linkage's decision for one report.
@@ -64,6 +76,10 @@ pub struct LinkDecision {
     pub decided_at: Instant,
     /// `None` for links; the review's state for review-band decisions.
     pub review: Option<Review>,
+    /// For a review: up to three candidate entries, best first, the decision's own entry among them (the first).
+    /// Empty for links and for reviews stored before candidates were kept (their one candidate is `entry_id`).
+    #[serde(default)]
+    pub candidates: Vec<ReviewCandidate>,
 }
 
 impl LinkDecision {
@@ -85,6 +101,36 @@ impl LinkDecision {
         }
     }
 
+    /// The entries a reviewer chooses among: the stored candidates, or the decision's own entry alone.
+    pub fn review_candidates(&self) -> Vec<ReviewCandidate> {
+        if !self.candidates.is_empty() {
+            return self.candidates.clone();
+        }
+        vec![ReviewCandidate {
+            entry_id: self.entry_id.clone(),
+            score: self.score,
+            method: self.method.clone(),
+            agreeing_fields: self.agreeing_fields.clone(),
+        }]
+    }
+
+    /// The decision with a health centre's answer. A confirmation of another candidate than the best makes that
+    /// candidate the linked entry (with its score, method and agreeing fields); an `entry_id` that is not a candidate
+    /// changes nothing here (the application refuses it before).
+    pub fn with_review(mut self, review: Review) -> LinkDecision {
+        if review.status == ReviewStatus::Confirmed
+            && let Some(picked) = review.entry_id.as_deref()
+            && let Some(c) = self.review_candidates().into_iter().find(|c| c.entry_id == picked)
+        {
+            self.entry_id = c.entry_id;
+            self.score = c.score;
+            self.method = c.method;
+            self.agreeing_fields = c.agreeing_fields;
+        }
+        self.review = Some(review);
+        self
+    }
+
     /// Same outcome as `other`, ignoring when it was decided (a re-run that finds the same need not write).
     pub fn same_outcome(&self, other: &LinkDecision) -> bool {
         self.report_id == other.report_id
@@ -95,6 +141,7 @@ impl LinkDecision {
             && self.method == other.method
             && self.agreeing_fields == other.agreeing_fields
             && self.review.as_ref().map(|r| r.status) == other.review.as_ref().map(|r| r.status)
+            && self.candidates.iter().map(|c| &c.entry_id).eq(other.candidates.iter().map(|c| &c.entry_id))
     }
 }
 

@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 
+use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::cycle::{Cycle, CycleId, IssuedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError};
@@ -130,6 +131,17 @@ pub trait LinkStore: Send + Sync {
     async fn record_review(&self, report: &ReportId, review: &Review) -> Result<LinkDecision, StoreError>;
     async fn put_summary(&self, summary: &LinkageSummary) -> Result<(), StoreError>;
     async fn get_summary(&self) -> Result<Option<LinkageSummary>, StoreError>;
+}
+
+/// The audit of views of personal data (issue 12): append-only, kept by health centre and time.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends the event if no event has its (health centre, sort key); `AlreadyExists` otherwise. Never replaces,
+    /// changes or removes an event: the AWS role may only put, and the SQLite table refuses updates and deletes.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// One page of a health centre's events with `from <= at < until`, oldest first, after `query.after`. Served by
+    /// the (health centre, time) key, never a scan.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
 }
 
 #[async_trait]

@@ -15,6 +15,11 @@ pub fn japan_clock_text(at: Instant) -> String {
     at.with_timezone(&Tokyo).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// The first instant of a Japan calendar date (Japan keeps no summer time: 15:00 UTC the day before).
+pub fn japan_day_start(date: NaiveDate) -> Instant {
+    (date.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(9)).and_utc()
+}
+
 /// Where "now" comes from. API handlers read the system clock; scheduled handlers take the event's time instead.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
@@ -57,5 +62,6 @@ mod tests {
         assert_eq!(japan_date(before).to_string(), "2021-02-01");
         assert_eq!(japan_date(after).to_string(), "2021-02-02");
         assert_eq!(japan_clock_text(after), "2021-02-02 00:00");
+        assert_eq!(japan_day_start(japan_date(after)), after);
     }
 }

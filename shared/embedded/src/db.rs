@@ -89,6 +89,20 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_review_queue ON links (review_hc, pk) WHERE review_hc IS NOT NULL;
 
+-- The audit of views of personal data (issue 12): one row per event, keyed by health centre and sort key (the
+-- time to the millisecond, then the event id). Append-only: the triggers refuse every update and delete, as the
+-- AWS role may only put to the Audit table.
+CREATE TABLE IF NOT EXISTS audit_events (
+    health_center TEXT NOT NULL,
+    sk            TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (health_center, sk)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+
 CREATE TABLE IF NOT EXISTS idempotency (
     pk              TEXT PRIMARY KEY,
     payload_hash    TEXT NOT NULL,

@@ -372,3 +372,33 @@ async fn a_small_bulk_load_keeps_the_index() {
     );
     bulk.finish().await.unwrap();
 }
+
+/// The audit table is append-only in SQLite itself: its triggers refuse updates and deletes, whoever asks.
+#[tokio::test]
+async fn the_audit_table_refuses_updates_and_deletes() {
+    use domain::audit::AuditEvent;
+    use domain::ports::AuditLog;
+    let stores = SqliteStores::open_in_memory().unwrap();
+    let event = AuditEvent {
+        event_id: "e1".into(),
+        at: t0(),
+        subject: "user-1".into(),
+        role: "health_center".into(),
+        health_center_code: "131016".into(),
+        report_id: ReportId::generate(),
+        records_shown: vec!["A-2".into()],
+        route: "GET /v1/reports/{id}".into(),
+    };
+    stores.append_audit(&event).await.unwrap();
+    for statement in ["UPDATE audit_events SET doc = '{}'", "DELETE FROM audit_events"] {
+        let refused = stores.db.run_blocking(|conn| conn.execute(statement, []).map_err(crate::stores::sql));
+        assert!(refused.is_err(), "{statement}");
+    }
+    assert_eq!(stores.all_audit_events().unwrap(), [event]);
+    let plan = stores.query_plan(
+        "SELECT doc FROM audit_events WHERE health_center = '131016' AND sk >= 'a' AND sk < 'b' AND sk > ''
+         ORDER BY sk",
+    );
+    assert!(plan.contains("PRIMARY KEY") || plan.contains("USING"), "a key range, not a scan: {plan}");
+    assert!(!plan.contains("SCAN"), "{plan}");
+}

@@ -113,7 +113,7 @@ impl LinkStore for DynamoStores {
         if !decision.is_pending() {
             return Err(StoreError::VersionConflict { expected: 0 });
         }
-        decision.review = Some(review.clone());
+        decision = decision.with_review(review.clone());
         // Only over a still-pending decision: two answers at once, one wins.
         let result = self
             .client

@@ -5,6 +5,7 @@
 //! Creates are conditional on absence, updates on the stored `version`, multi-item writes are transactions. Error
 //! texts carry SDK error codes only, never keys or values.
 
+mod audit;
 mod counters;
 mod cycles;
 mod entries;
@@ -38,8 +39,8 @@ pub struct DynamoStores {
 }
 
 /// Attributes that are keys of a table or of an index: the only places an unencrypted-by-design value could leak.
-const KEY_ATTRIBUTES: [&str; 7] =
-    ["pk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc", "changed_day"];
+const KEY_ATTRIBUTES: [&str; 8] =
+    ["pk", "sk", "passport_hash", "prefecture", "report_id", "due_shard", "review_hc", "changed_day"];
 
 impl DynamoStores {
     pub fn new(client: Client, tables: TableNames) -> Self {

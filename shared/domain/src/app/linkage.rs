@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use crate::audit::Viewer;
 use crate::entry::EntryRecord;
-use crate::error::StoreError;
+use crate::error::{FieldError, Problem, StoreError, ValidationError};
 use crate::follow_up::FollowUpRecord;
 use crate::graphs::is_small_count;
 use crate::linkage::stats::{self, StatEntry, StatReport};
 use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
-use crate::links::{DecisionWrite, LinkBand, LinkDecision, LinkageSummary, Review, ReviewStatus};
+use crate::links::{DecisionWrite, LinkBand, LinkDecision, LinkageSummary, Review, ReviewCandidate, ReviewStatus};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
@@ -41,10 +42,29 @@ pub struct LinkageRun {
     pub summary: LinkageSummary,
 }
 
+/// A pending review as its health centre reads it: the decision, the report, and its candidates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewCase {
+    pub decision: LinkDecision,
+    pub report: CaseReport,
+    /// Best first; a candidate whose entry record is missing is left out.
+    pub candidates: Vec<CandidateEntry>,
+}
+
+/// One candidate entry of a review, its record, and the level of each compared field (field, level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateEntry {
+    pub candidate: ReviewCandidate,
+    pub entry: EntryRecord,
+    pub levels: [(&'static str, &'static str); 5],
+}
+
 /// A health centre's answer to a review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewAnswer {
-    Confirm,
+    /// The report is this candidate entry's person.
+    Confirm { entry_id: String },
+    /// None of the candidates is.
     Reject,
 }
 
@@ -82,7 +102,7 @@ fn agreeing(pattern: u16) -> Vec<String> {
 }
 
 fn pending() -> Option<Review> {
-    Some(Review { status: ReviewStatus::Pending, by: None, at: None })
+    Some(Review { status: ReviewStatus::Pending, by: None, at: None, entry_id: None })
 }
 
 impl App {
@@ -115,6 +135,7 @@ impl App {
             agreeing_fields: vec!["passport".to_owned()],
             decided_at: now,
             review: None,
+            candidates: Vec::new(),
         };
         match self.links.put_decision(&decision).await {
             Ok(_) => {
@@ -196,6 +217,27 @@ impl App {
                 continue;
             };
             decided.insert(report.id.clone());
+            // A review offers its best entry and up to two other persons' (a link needs no choice).
+            let candidates = if d.band == Band::Review {
+                let best = ReviewCandidate {
+                    entry_id: entry.entry_id.clone(),
+                    score: f64::from(d.score),
+                    method: d.method(),
+                    agreeing_fields: agreeing(d.pattern),
+                };
+                let others = d.others.iter().flatten().filter_map(|o| {
+                    let other = entry_of.get(o.entry).and_then(|&i| entries.get(i))?;
+                    Some(ReviewCandidate {
+                        entry_id: other.entry_id.clone(),
+                        score: f64::from(o.score),
+                        method: o.method(),
+                        agreeing_fields: agreeing(o.pattern),
+                    })
+                });
+                std::iter::once(best).chain(others).collect()
+            } else {
+                Vec::new()
+            };
             let decision = LinkDecision {
                 report_id: report.id.clone(),
                 health_center_code: report.health_center_code.clone(),
@@ -206,6 +248,7 @@ impl App {
                 agreeing_fields: agreeing(d.pattern),
                 decided_at: now,
                 review: if d.band == Band::Review { pending() } else { None },
+                candidates,
             };
             match stored.get(&report.id) {
                 Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
@@ -262,6 +305,39 @@ impl App {
         Ok(self.links.review_queue(health_center).await?)
     }
 
+    /// The pending reviews of `viewer`'s health centre, each with the report and its candidate entries, best first,
+    /// and how each compared field agreed (the scorer's own comparison, [`linkage::compare`]). Reports and entries
+    /// are read by their keys. Each review shown appends an audit event first: no unaudited view.
+    pub async fn review_cases(&self, viewer: &Viewer) -> Result<Vec<ReviewCase>, AppError> {
+        let mut cases = Vec::new();
+        for decision in self.links.review_queue(&viewer.health_center_code).await? {
+            let Some(report) = self.reports.get_report(&decision.report_id).await? else {
+                tracing::warn!(report_id = %decision.report_id, "a pending review's report is missing");
+                continue;
+            };
+            let report = report.value;
+            let report_fields = report_link(&report);
+            let mut candidates = Vec::new();
+            for candidate in decision.review_candidates() {
+                let Some(entry) = self.entries.get_entry(&candidate.entry_id).await? else {
+                    tracing::warn!(report_id = %decision.report_id, entry_id = %candidate.entry_id,
+                        "a review candidate's entry record is missing");
+                    continue;
+                };
+                let pattern = match (&report_fields, entry_link(&entry)) {
+                    (Some(r), Some(e)) => linkage::compare(r, &e).pattern(),
+                    // A side the engine cannot read compares as missing throughout.
+                    _ => 0,
+                };
+                candidates.push(CandidateEntry { candidate, entry, levels: linkage::score::field_levels(pattern) });
+            }
+            let shown = candidates.iter().map(|c| c.entry.entry_id.clone()).collect();
+            self.audit_view(viewer, &decision.report_id, shown).await?;
+            cases.push(ReviewCase { decision, report, candidates });
+        }
+        Ok(cases)
+    }
+
     /// Confirms or rejects a pending review of a report of `health_center` (another tenant's report, or a report
     /// without a decision, is "not found"; a decision that is not pending is a conflict).
     pub async fn answer_review(
@@ -278,11 +354,19 @@ impl App {
         if !decision.is_pending() {
             return Err(AppError::Conflict("review"));
         }
-        let status = match answer {
-            ReviewAnswer::Confirm => ReviewStatus::Confirmed,
-            ReviewAnswer::Reject => ReviewStatus::Rejected,
+        let (status, entry_id) = match answer {
+            ReviewAnswer::Confirm { entry_id } => {
+                if !decision.review_candidates().iter().any(|c| c.entry_id == entry_id) {
+                    return Err(AppError::Impossible(ValidationError(vec![FieldError::new(
+                        "entry_id",
+                        Problem::Invalid("must be the entry id of one of the review's candidates"),
+                    )])));
+                }
+                (ReviewStatus::Confirmed, Some(entry_id))
+            }
+            ReviewAnswer::Reject => (ReviewStatus::Rejected, None),
         };
-        let review = Review { status, by: Some(reviewer.to_owned()), at: Some(self.clock.now()) };
+        let review = Review { status, by: Some(reviewer.to_owned()), at: Some(self.clock.now()), entry_id };
         let stored = self.links.record_review(report, &review).await.map_err(|e| match e {
             StoreError::VersionConflict { .. } => AppError::Conflict("review"),
             other => other.into(),

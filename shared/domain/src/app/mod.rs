@@ -7,12 +7,13 @@ use crate::cycle::Policy;
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
+    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
     IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
 
+mod audit;
 mod cpu;
 mod entries;
 mod follow_ups;
@@ -21,9 +22,10 @@ mod graphs;
 mod linkage;
 mod processing;
 
+pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
 pub use graphs::{ExportMode, Recount};
-pub use linkage::{EXACT_METHOD, LinkageRun, ReviewAnswer, published, published_share};
+pub use linkage::{CandidateEntry, EXACT_METHOD, LinkageRun, ReviewAnswer, ReviewCase, published, published_share};
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -39,6 +41,8 @@ pub struct App {
     pub counters: Arc<dyn CounterStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub links: Arc<dyn LinkStore>,
+    /// Views of personal data (append-only).
+    pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,
     pub export: Arc<dyn ExportSink>,
     /// Line lists, switch dates and counted facts of the graph export.

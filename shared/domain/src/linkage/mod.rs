@@ -395,6 +395,24 @@ pub struct Decision {
     pub pattern: u16,
     /// Another person's best score when it came within the margin (why a high score went to review).
     pub runner_up: Option<f32>,
+    /// For a review: the best entries of up to two other persons that reached the review threshold, best first, so
+    /// that the reviewer can pick among them. Empty for links.
+    pub others: [Option<Alternative>; 2],
+}
+
+/// Another person's candidate entry beside a review's best one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alternative {
+    pub entry: usize,
+    pub score: f32,
+    pub pattern: u16,
+}
+
+impl Alternative {
+    /// The method label, as [`Decision::method`].
+    pub fn method(&self) -> String {
+        format!("fellegi_sunter:{}", score::agreeing_fields(self.pattern))
+    }
 }
 
 impl Decision {
@@ -524,7 +542,40 @@ fn decide(
         }
     }
     let band = if best_score >= t.link && runner_up.is_none() { Band::Link } else { Band::Review };
-    Some(Decision { report, entry: chosen as usize, score: best_score, band, pattern: best_p, runner_up })
+    let others = if band == Band::Review { other_persons(entries, scored, best, model, t) } else { [None; 2] };
+    Some(Decision { report, entry: chosen as usize, score: best_score, band, pattern: best_p, runner_up, others })
+}
+
+/// The best entries of up to two persons other than `best`'s that reached the review threshold, best first (one
+/// entry per person: its best-scoring, the later on a tie).
+fn other_persons(
+    entries: &[LinkEntry],
+    scored: &[(u32, u16)],
+    best: &LinkEntry,
+    model: &Model,
+    t: &Thresholds,
+) -> [Option<Alternative>; 2] {
+    let mut ranked: Vec<(f32, i32, u32, u16)> = scored
+        .iter()
+        .filter_map(|&(i, p)| {
+            let e = entries.get(i as usize)?;
+            let s = model.score(p);
+            (s >= t.review && !e.same_person(best)).then_some((s, e.entry_day, i, p))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut out = [None; 2];
+    let mut taken: Vec<&LinkEntry> = Vec::new();
+    for (s, _, i, p) in ranked {
+        let Some(e) = entries.get(i as usize) else { continue };
+        if taken.iter().any(|t| t.same_person(e)) {
+            continue;
+        }
+        let Some(slot) = out.iter_mut().find(|o| o.is_none()) else { break };
+        *slot = Some(Alternative { entry: i as usize, score: s, pattern: p });
+        taken.push(e);
+    }
+    out
 }
 
 /// Links reports with entries. Returns one decision per report that reached the review threshold (links and

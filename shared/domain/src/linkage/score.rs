@@ -107,6 +107,22 @@ pub fn codes_of(pattern: u16) -> [usize; 5] {
     [p / 5, dob, sex, nat, name]
 }
 
+/// The level of each compared field in a pattern, as the scorer distinguishes them, in [`FIELDS`] order: passport
+/// and date of birth `exact`, `folded` / `swapped`, `one_edit` / `one_digit`, `different`; sex and nationality
+/// `agree`, `different`; name `exact`, `subset`, `fuzzy`, `partial`, `kana`, `kana_partial`, `different`,
+/// `kana_different`; any of them `missing` where either side lacks the field. Labels only, never values.
+pub fn field_levels(pattern: u16) -> [(&'static str, &'static str); 5] {
+    let c = codes_of(pattern);
+    let label = |labels: &[&'static str], code: usize| if code == 0 { "missing" } else { labels[code - 1] };
+    [
+        (FIELDS[0], label(&PASSPORT_LABELS, c[0])),
+        (FIELDS[1], label(&DOB_LABELS, c[1])),
+        (FIELDS[2], label(&BOOL_LABELS, c[2])),
+        (FIELDS[3], label(&BOOL_LABELS, c[3])),
+        (FIELDS[4], label(&NAME_LABELS, c[4])),
+    ]
+}
+
 /// See [`Agreement::agreeing_fields`].
 pub fn agreeing_fields(pattern: u16) -> String {
     let c = codes_of(pattern);
@@ -340,6 +356,27 @@ mod tests {
         a.nationality = None;
         assert_eq!(a.agreeing_fields(), "passport_one_edit+date_of_birth+name_exact");
         assert_eq!(Agreement::default().agreeing_fields(), "none");
+    }
+
+    #[test]
+    fn field_levels_are_the_scorers_own_with_missing() {
+        let mut a = full_agreement();
+        a.passport = Some(PassportLevel::Folded);
+        a.date_of_birth = Some(DobLevel::Swapped);
+        a.sex = Some(false);
+        a.nationality = None;
+        a.name = Some(NameLevel::KanaPartial);
+        assert_eq!(
+            field_levels(a.pattern()),
+            [
+                ("passport", "folded"),
+                ("date_of_birth", "swapped"),
+                ("sex", "different"),
+                ("nationality", "missing"),
+                ("name", "kana_partial")
+            ]
+        );
+        assert!(field_levels(Agreement::default().pattern()).iter().all(|(_, l)| *l == "missing"));
     }
 
     #[test]

@@ -154,6 +154,11 @@ fn two_people_equally_plausible_go_to_review_not_link() {
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].band, Band::Review);
     assert!(d[0].runner_up.is_some());
+    // The reviewer is shown both twins: the other one beside the best, and no third person.
+    let other = d[0].others[0].expect("the other twin is a candidate");
+    assert_ne!(other.entry, d[0].entry);
+    assert!(other.score <= d[0].score);
+    assert_eq!(d[0].others[1], None, "{d:?}");
 }
 
 #[test]

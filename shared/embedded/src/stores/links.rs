@@ -93,7 +93,7 @@ impl LinkStore for SqliteStores {
                 if !decision.is_pending() {
                     return Err(StoreError::VersionConflict { expected: 0 });
                 }
-                decision.review = Some(review);
+                decision = decision.with_review(review);
                 let (doc, reviewed, hc) =
                     (encode(&decision, "decision")?, decision.is_reviewed(), queue_key(&decision));
                 tx.execute(

@@ -1,6 +1,7 @@
 //! The domain's stores on SQLite, with the semantics of the port docs in `domain::ports`: one file per store, as
 //! on the DynamoDB side (`aws-adapters/src/dynamo/`), and here what they share.
 
+mod audit;
 mod counters;
 mod cycles;
 mod entries;
@@ -107,7 +108,8 @@ impl SqliteStores {
                      UNION ALL SELECT CAST(due_at AS TEXT) FROM processing_numbers
                      UNION ALL SELECT pk FROM idempotency UNION ALL SELECT name FROM counters
                      UNION ALL SELECT pk FROM links UNION ALL SELECT review_hc FROM links
-                     UNION ALL SELECT updated_at FROM reports UNION ALL SELECT report_id FROM graph_counted",
+                     UNION ALL SELECT updated_at FROM reports UNION ALL SELECT report_id FROM graph_counted
+                     UNION ALL SELECT health_center FROM audit_events UNION ALL SELECT sk FROM audit_events",
                 )
                 .map_err(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(sql)?;
