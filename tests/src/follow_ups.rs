@@ -335,3 +335,78 @@ mod statistics {
         the_linkage_counts_entrants_under_follow_up_who_became_cases,
     );
 }
+
+/// The report view carries the follow-up record the report reaches, through its linked entry or, without one, by its
+/// own passport number; another centre sees nothing; both views are audited with the records' ids; the answers
+/// conform to openapi.json.
+async fn the_report_shows_the_follow_up_it_reaches(server: Server) {
+    use crate::openapi::{check_answer, document};
+    let (doc, http) = (document(), client());
+    let hc = server.health_center_token();
+    let entry = json!([{
+        "entry_id": "NRT-FU-1", "passport_number": "TZ7081726", "nationality": "VNM", "family_name": "TRAN",
+        "given_names": "VAN BINH", "date_of_birth": "1990-02-03", "sex": "M", "entry_date": "2021-01-20",
+        "port_of_entry": "NRT", "entry_test_result": "negative", "test_date": "2021-01-20"
+    }]);
+    let res = http.post(server.url("/v1/entries")).bearer_auth(server.token("quarantine", None)).json(&entry);
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    let mut symptomatic = record("FV1", "2021-01-30", "active");
+    symptomatic["symptoms_reported_on"] = json!("2021-01-29");
+    // FV2: another entrant with no entry record here.
+    let mut no_entry = record("FV2", "2021-01-26", "unreachable");
+    no_entry["passport_number"] = json!("TZ7081799");
+    let (status, body, text) = post(&server, "follow_up", json!([symptomatic, no_entry])).await;
+    assert_eq!((status, outcomes(&body)), (200, vec!["created", "created"]), "{text}");
+
+    let mut ids = Vec::new();
+    for passport in ["TZ7081726", "TZ7081799"] {
+        let mut report = crate::http::report_body();
+        report["passport_number"] = json!(passport);
+        report["case_number"] = json!(format!("FU-{passport}"));
+        (report["name"], report["date_of_birth"], report["sex"]) =
+            (json!("TRAN VAN BINH"), json!("1990-02-03"), json!("M"));
+        let res = http.post(server.url("/v1/reports")).bearer_auth(&hc).json(&report).send().await.unwrap();
+        let created: Value = res.json().await.unwrap();
+        ids.push(created["report_id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+    }
+    let view = |id: &str| {
+        let request = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&hc);
+        async { check_answer(&doc, "get", "/v1/reports/{id}", request.send().await.unwrap()).await }
+    };
+    let (status, through_entry) = view(&ids[0]).await;
+    assert_eq!(status, 200, "{through_entry}");
+    assert_eq!(through_entry["linked_entry"]["entry_id"], "NRT-FU-1");
+    let f = &through_entry["linked_follow_up"];
+    assert_eq!(
+        (&f["follow_up_id"], &f["reached_through"], &f["status"]),
+        (&json!("FV1"), &json!("entry"), &json!("active"))
+    );
+    assert_eq!((&f["symptoms_reported_on"], &f["stay_prefecture_code"]), (&json!("2021-01-29"), &json!("13")));
+    // The sample report's diagnosis (2021-02-02) is 12 days after the follow-up began (2021-01-21).
+    assert_eq!(f["days_from_follow_up_start_to_diagnosis"], 12);
+    let (_, by_passport) = view(&ids[1]).await;
+    assert_eq!(by_passport["linked_entry"], Value::Null);
+    let f = &by_passport["linked_follow_up"];
+    assert_eq!((&f["follow_up_id"], &f["reached_through"]), (&json!("FV2"), &json!("passport_number")));
+    let other = server.token("health_center", Some("440001"));
+    let res = http.get(server.url(&format!("/v1/reports/{}", ids[0]))).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    let query = [("health_center", "131016"), ("from", "2000-01-01"), ("to", "2100-12-31")];
+    let res = http.get(server.url("/v1/audit")).query(&query).bearer_auth(server.token("operator", None));
+    let audit: Value = res.send().await.unwrap().json().await.unwrap();
+    let shown: Vec<&Value> = audit["events"].as_array().unwrap().iter().map(|e| &e["records_shown"]).collect();
+    assert_eq!(shown, [&json!(["NRT-FU-1", "FV1"]), &json!(["FV2"])], "{audit}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The owner's view shows the report's own values; the audit and the log hold none.
+    assert_no_secret(&format!("{audit}{}", server.log_text()));
+}
+
+mod report_view {
+    use super::*;
+    on_both_stores!(
+        embedded: Server::start(&[], &[]),
+        dynamodb: Server::start_on_dynamodb();
+        the_report_shows_the_follow_up_it_reaches,
+    );
+}

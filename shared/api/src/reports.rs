@@ -103,7 +103,10 @@ pub(crate) async fn get(
     let body = ReportWithLinks {
         report: ReportView::new(&report.value, report.version),
         linked_entry: view.linked_entry.as_ref().map(|l| LinkedEntryView::new(l, &report.value)),
-        linked_follow_up: None,
+        linked_follow_up: view
+            .linked_follow_up
+            .as_ref()
+            .map(|f| LinkedFollowUpView::new(f, &report.value, view.linked_entry.is_some())),
     };
     Ok((etag(report.version), Json(body)).into_response())
 }
@@ -124,8 +127,40 @@ struct ReportWithLinks {
     #[serde(flatten)]
     report: ReportView,
     linked_entry: Option<LinkedEntryView>,
-    /// The entrant follow-up record (issue 12's follow-up part): always null until that part lands.
-    linked_follow_up: Option<()>,
+    linked_follow_up: Option<LinkedFollowUpView>,
+}
+
+/// The entrant follow-up record a report reaches, as its health centre sees it: the follow-up's course, no
+/// identity (the report has that).
+#[derive(Debug, Serialize)]
+struct LinkedFollowUpView {
+    follow_up_id: String,
+    follow_up_from: chrono::NaiveDate,
+    follow_up_until: chrono::NaiveDate,
+    status: &'static str,
+    last_check_in_date: Option<chrono::NaiveDate>,
+    symptoms_reported_on: Option<chrono::NaiveDate>,
+    stay_prefecture_code: Option<String>,
+    /// Days from the first day of follow-up to the diagnosis (negative: diagnosed before the follow-up began).
+    days_from_follow_up_start_to_diagnosis: i64,
+    /// `entry` (through the linked entry record) or `passport_number` (the report's own, without a linked entry).
+    reached_through: &'static str,
+}
+
+impl LinkedFollowUpView {
+    fn new(f: &domain::follow_up::FollowUpRecord, report: &CaseReport, through_entry: bool) -> Self {
+        LinkedFollowUpView {
+            follow_up_id: f.follow_up_id.clone(),
+            follow_up_from: f.follow_up_from,
+            follow_up_until: f.follow_up_until,
+            status: f.status.as_str(),
+            last_check_in_date: f.last_check_in_date,
+            symptoms_reported_on: f.symptoms_reported_on,
+            stay_prefecture_code: f.stay_prefecture.map(|p| p.as_jis()),
+            days_from_follow_up_start_to_diagnosis: (report.diagnosis_date - f.follow_up_from).num_days(),
+            reached_through: if through_entry { "entry" } else { "passport_number" },
+        }
+    }
 }
 
 /// The linked entry record as its report's health centre sees it.

@@ -4,6 +4,7 @@
 use crate::audit::{AuditEvent, AuditPage, AuditQuery, Viewer, time_key};
 use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem, ValidationError};
+use crate::follow_up::{FollowUpRecord, follow_up_of};
 use crate::links::LinkDecision;
 use crate::ports::Versioned;
 use crate::report::{CaseReport, ReportId};
@@ -20,11 +21,13 @@ pub struct LinkedEntry {
     pub decision: LinkDecision,
 }
 
-/// A report as its health centre reads it: the report and its linked entry, if any.
+/// A report as its health centre reads it: the report, its linked entry and the entrant follow-up record it
+/// reaches ([`crate::follow_up::follow_up_of`]), if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportView {
     pub report: Versioned<CaseReport>,
     pub linked_entry: Option<LinkedEntry>,
+    pub linked_follow_up: Option<FollowUpRecord>,
 }
 
 impl LinkedEntry {
@@ -44,10 +47,30 @@ impl App {
             return Err(AppError::NotFound);
         }
         let linked_entry = self.linked_entry(id).await?;
-        if let Some(linked) = &linked_entry {
-            self.audit_view(viewer, id, vec![linked.entry.entry_id.clone()]).await?;
+        let linked_follow_up = self.linked_follow_up(&report.value, linked_entry.as_ref().map(|l| &l.entry)).await?;
+        let shown: Vec<String> = linked_entry
+            .iter()
+            .map(|l| l.entry.entry_id.clone())
+            .chain(linked_follow_up.iter().map(|f| f.follow_up_id.clone()))
+            .collect();
+        if !shown.is_empty() {
+            self.audit_view(viewer, id, shown).await?;
         }
-        Ok(ReportView { report, linked_entry })
+        Ok(ReportView { report, linked_entry, linked_follow_up })
+    }
+
+    /// The follow-up record a report reaches: through its linked entry, else by its own passport number. Read by
+    /// the passport's keyed hash (an index), never a scan.
+    async fn linked_follow_up(
+        &self,
+        report: &CaseReport,
+        linked_entry: Option<&EntryRecord>,
+    ) -> Result<Option<FollowUpRecord>, AppError> {
+        let Some(hash) = linked_entry.map(|e| &e.passport_hash).or(report.passport_hash.as_ref()) else {
+            return Ok(None);
+        };
+        let candidates = self.follow_ups.follow_ups_by_passport(hash).await?;
+        Ok(follow_up_of(report, linked_entry, &candidates).cloned())
     }
 
     /// The entry record of a report's link decision, read by report id and entry id (keys, not scans). `None`
@@ -65,7 +88,7 @@ impl App {
         }
     }
 
-    /// Appends the audit event of a view of `records` (entry ids) through `viewer`'s route.
+    /// Appends the audit event of a view of `records` (entry and follow-up ids) through `viewer`'s route.
     pub async fn audit_view(&self, viewer: &Viewer, report: &ReportId, records: Vec<String>) -> Result<(), AppError> {
         let event = AuditEvent {
             event_id: uuid::Uuid::now_v7().to_string(),
