@@ -154,10 +154,13 @@ impl App {
         AppError::Conflict("state")
     }
 
-    /// Writes a transition over the version it was computed from.
-    async fn write(&self, from: u64, t: &Transition) -> Result<Versioned<Cycle>, StoreError> {
-        let version = self.cycles.advance_cycle(&t.cycle, from, &t.changed, t.created.as_ref()).await?;
-        Ok(Versioned { value: t.cycle.clone(), version })
+    /// Writes a transition over the version it was computed from, without the sealed copies of numbers that can no
+    /// longer be redeemed at `now`.
+    async fn write(&self, from: u64, t: &Transition, now: Instant) -> Result<Versioned<Cycle>, StoreError> {
+        let mut cycle = t.cycle.clone();
+        cycle.forget_spent_numbers(now);
+        let version = self.cycles.advance_cycle(&cycle, from, &t.changed, t.created.as_ref()).await?;
+        Ok(Versioned { value: cycle, version })
     }
 
     /// Re-reads the cycle and applies `f` until the write goes through; `None` if `f` no longer applies (somebody
@@ -165,12 +168,13 @@ impl App {
     async fn record(
         &self,
         id: &CycleId,
+        now: Instant,
         f: impl Fn(&Cycle) -> Result<Transition, NotApplicable>,
     ) -> Result<Option<Versioned<Cycle>>, AppError> {
         for _ in 0..WRITE_ATTEMPTS {
             let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(None) };
             let Ok(t) = f(&current.value) else { return Ok(None) };
-            match self.write(current.version, &t).await {
+            match self.write(current.version, &t, now).await {
                 Ok(done) => return Ok(Some(done)),
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -200,20 +204,20 @@ impl App {
     ) -> Result<(Versioned<Cycle>, Result<(), NotifyError>), AppError> {
         let cycle = &claimed.value;
         let started = std::time::Instant::now();
-        let (subject, body) = number_message(cycle.language, number, now + self.policy.validity);
+        let (subject, body) = number_message(cycle.language, number, &self.app_link, now + self.policy.validity);
         let sent = self.notifier.send(&OutgoingMessage { to, subject, body }).await;
         let accepted_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         let policy = self.policy;
         let recorded = match &sent {
-            Ok(_) => self.record(&cycle.id, |c| c.number_sent(hash, accepted_at, &policy)).await?,
+            Ok(_) => self.record(&cycle.id, accepted_at, |c| c.number_sent(hash, accepted_at, &policy)).await?,
             Err(NotifyError::OptedOut) => {
-                self.record(&cycle.id, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?
+                self.record(&cycle.id, accepted_at, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?
             }
             Err(NotifyError::Rejected(_)) => {
-                self.record(&cycle.id, |c| c.number_failed(hash, true, accepted_at, &policy)).await?
+                self.record(&cycle.id, accepted_at, |c| c.number_failed(hash, true, accepted_at, &policy)).await?
             }
             Err(NotifyError::Unavailable(_)) => {
-                self.record(&cycle.id, |c| c.number_failed(hash, false, accepted_at, &policy)).await?
+                self.record(&cycle.id, accepted_at, |c| c.number_failed(hash, false, accepted_at, &policy)).await?
             }
         };
         if let Err(e) = &sent {
@@ -233,18 +237,26 @@ impl App {
     }
 
     /// Draws numbers until one's record can be created with the transition `claim` builds: over the stored version
-    /// of `from`, or as a new cycle when `from` is `None`.
+    /// of `from`, or as a new cycle when `from` is `None`. The claim carries the number sealed by the vault, in the
+    /// same write: keeping it for the reminder costs no storage request of its own.
     async fn claim_fresh_number(
         &self,
         from: Option<&Versioned<Cycle>>,
+        now: Instant,
         claim: impl Fn(KeyedHash) -> Result<Transition, NotApplicable>,
     ) -> Result<Result<(Versioned<Cycle>, ProcessingNumber, KeyedHash), StoreError>, AppError> {
         for _ in 0..DRAW_ATTEMPTS {
             let number = ProcessingNumber::random().map_err(|e| AppError::Internal(e.to_string()))?;
             let hash = self.hasher.processing_number(&number);
-            let t = claim(hash.clone()).map_err(Self::not_applicable)?;
+            let mut t = claim(hash.clone()).map_err(Self::not_applicable)?;
+            // The number matters more than the reminder repeating it: if the vault fails, the number goes out
+            // unsealed and the reminder points to this message instead.
+            match self.vault.seal(&number, &hash).await {
+                Ok(sealed) => t.cycle.keep_sealed(&hash, sealed),
+                Err(e) => tracing::warn!(cycle_id = %t.cycle.id, error = %e, "processing number not sealed"),
+            }
             let written = match from {
-                Some(stored) => self.write(stored.version, &t).await,
+                Some(stored) => self.write(stored.version, &t, now).await,
                 None => {
                     let first = t.created.clone().ok_or(AppError::Internal("a new cycle without a number".into()))?;
                     self.cycles
@@ -293,12 +305,12 @@ impl App {
         let policy = self.policy;
         for old in self.cycles.cycles_of_report(report_id).await? {
             if old.value.is_active() {
-                self.record(&old.value.id, |c| c.stop(CycleState::Superseded, now, &policy)).await?;
+                self.record(&old.value.id, now, |c| c.stop(CycleState::Superseded, now, &policy)).await?;
             }
         }
         let id = CycleId::generate();
         let (claimed, number, hash) = self
-            .claim_fresh_number(None, |hash| {
+            .claim_fresh_number(None, now, |hash| {
                 let new = NewCycle {
                     id: id.clone(),
                     report_id: report.id.clone(),
@@ -352,7 +364,7 @@ impl App {
         let redeemable =
             |r: &IssuedNumber| matches!(r.state, NumberState::Live | NumberState::Sending) && now < r.expires_at;
         if let Some(record) = record.filter(|r| parsed.is_some() && redeemable(r))
-            && let Some(done) = self.record(&record.cycle_id, |c| c.redeem(&hash, now, &policy)).await?
+            && let Some(done) = self.record(&record.cycle_id, now, |c| c.redeem(&hash, now, &policy)).await?
         {
             let cycle = &done.value;
             let generation = cycle.redeemed_generation.unwrap_or(0);
@@ -424,7 +436,7 @@ impl App {
             Step::Wait(at) => {
                 // Not due after all (quiet hours, another invocation's claim): move its due time, if it changed.
                 if let Some(waiting) = cycle.wait_until(at) {
-                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None })
+                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None }, now)
                         .await
                         .map(|_| ())
                 } else {
@@ -434,7 +446,7 @@ impl App {
             }
             Step::Exhaust => {
                 let t = cycle.exhaust(now, &policy).map_err(Self::not_applicable)?;
-                let r = self.write(current.version, &t).await.map(|_| Outcome::Exhausted);
+                let r = self.write(current.version, &t, now).await.map(|_| Outcome::Exhausted);
                 if r.is_ok() {
                     self.bump(now, "exhausted", &[]).await;
                 }
@@ -442,7 +454,7 @@ impl App {
             }
             Step::SkipReminder => {
                 let t = cycle.skip_reminder(now, &policy).map_err(Self::not_applicable)?;
-                self.write(current.version, &t).await.map(|_| Outcome::ReminderSkipped)
+                self.write(current.version, &t, now).await.map(|_| Outcome::ReminderSkipped)
             }
             Step::SendNumber { generation } => return self.reissue(&current, generation, now).await,
             Step::SendReminder => return self.remind(&current, now).await,
@@ -465,14 +477,14 @@ impl App {
         let Some(to) = recipient(&report, cycle.channel) else {
             // The contact was removed by a correction: nothing can be sent any more.
             let t = cycle.stop(CycleState::Undeliverable, now, &self.policy).map_err(Self::not_applicable)?;
-            self.write(current.version, &t).await?;
+            self.write(current.version, &t, now).await?;
             return Ok(None);
         };
         if let Recipient::Sms(phone) = &to
             && self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))?
         {
             let t = cycle.stop(CycleState::OptedOut, now, &self.policy).map_err(Self::not_applicable)?;
-            self.write(current.version, &t).await?;
+            self.write(current.version, &t, now).await?;
             self.bump(now, "opted_out", &[]).await;
             return Ok(None);
         }
@@ -483,7 +495,7 @@ impl App {
         let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let claimed = self
-            .claim_fresh_number(Some(current), |hash| current.value.claim_number(generation, hash, now, &policy))
+            .claim_fresh_number(Some(current), now, |hash| current.value.claim_number(generation, hash, now, &policy))
             .await?;
         let (claimed, number, hash) = match claimed {
             Ok(c) => c,
@@ -508,32 +520,46 @@ impl App {
         let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let t = current.value.claim_reminder(now, &policy).map_err(Self::not_applicable)?;
-        let claimed = match self.write(current.version, &t).await {
+        let claimed = match self.write(current.version, &t, now).await {
             Ok(c) => c,
             Err(StoreError::VersionConflict { .. }) => return Ok(Outcome::LostRace),
             Err(e) => return Err(e.into()),
         };
         let expires_at = claimed.value.current().and_then(|n| n.expires_at).unwrap_or(now);
-        let (subject, body) = reminder_message(claimed.value.language, expires_at);
+        let number = self.live_number(&claimed.value, now).await;
+        let (subject, body) = reminder_message(claimed.value.language, number.as_ref(), &self.app_link, expires_at);
+        drop(number);
         let started = std::time::Instant::now();
         let sent = self.notifier.send(&OutgoingMessage { to, subject, body }).await;
         let at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         let id = &claimed.value.id;
         match sent {
             Ok(_) => {
-                self.record(id, |c| c.reminder_sent(at, &policy)).await?;
+                self.record(id, at, |c| c.reminder_sent(at, &policy)).await?;
                 self.bump(now, "reminded", &[]).await;
                 Ok(Outcome::Reminded)
             }
             Err(NotifyError::OptedOut) => {
-                self.record(id, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
+                self.record(id, at, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
                 Ok(Outcome::OptedOut)
             }
             Err(e) => {
                 tracing::warn!(cycle_id = %id, error = %e, "reminder not delivered");
-                self.record(id, |c| c.reminder_failed(at, &policy)).await?;
+                self.record(id, at, |c| c.reminder_failed(at, &policy)).await?;
                 self.bump(now, "delivery_failures", &[("Channel", claimed.value.channel.as_str().to_owned())]).await;
                 Ok(Outcome::DeliveryFailed)
+            }
+        }
+    }
+
+    /// The cycle's live number, opened from its sealed copy; `None` (logged) if there is none or it cannot be opened.
+    async fn live_number(&self, cycle: &Cycle, now: Instant) -> Option<ProcessingNumber> {
+        let (sealed, hash) = (cycle.live_sealed(now)?, &cycle.current()?.hash);
+        match self.vault.open(sealed, hash).await {
+            Ok(number) => Some(number),
+            Err(e) => {
+                tracing::warn!(cycle_id = %cycle.id, error = %e, "sealed processing number not opened");
+                None
             }
         }
     }
@@ -582,7 +608,7 @@ impl App {
         let now = self.clock.now();
         let policy = self.policy;
         let done = self
-            .record(cycle_id, |c| c.stop(CycleState::Cancelled, now, &policy))
+            .record(cycle_id, now, |c| c.stop(CycleState::Cancelled, now, &policy))
             .await?
             .ok_or(AppError::Conflict("state"))?;
         self.bump(now, "cancelled", &[]).await;
