@@ -71,6 +71,30 @@ pub const STAT_NAMES: &[&str] = &[
     "redemption_failures",
 ];
 
+/// The statistics counters a sweep bumped, written once per name when it ends.
+#[derive(Default)]
+struct StatTally(std::sync::Mutex<BTreeMap<&'static str, u64>>);
+
+impl StatTally {
+    fn add(&self, name: &'static str) {
+        // A poisoned lock means a panic elsewhere in this sweep; statistics are best effort, as in `bump`.
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+
+    async fn flush(&self, app: &App, now: Instant) {
+        let counts = self.0.lock().map(|c| c.clone()).unwrap_or_default();
+        for (name, n) in counts {
+            if let Err(e) =
+                app.counters.add_to_counter(&stat_name(japan_date(now), name), n, now + KEEP_STATS_FOR).await
+            {
+                tracing::warn!(counter = name, error = %e, "statistics counter not updated");
+            }
+        }
+    }
+}
+
 /// How long statistics counters are kept.
 const KEEP_STATS_FOR: Duration = Duration::days(400);
 
@@ -171,8 +195,28 @@ impl App {
         now: Instant,
         f: impl Fn(&Cycle) -> Result<Transition, NotApplicable>,
     ) -> Result<Option<Versioned<Cycle>>, AppError> {
+        self.record_over(None, id, now, f).await
+    }
+
+    /// [`Self::record`], first trying the write over `known` (the state this invocation itself wrote, e.g. its
+    /// claim) without reading it again: one storage request instead of two when nobody wrote in between, which is
+    /// the rule. A version conflict falls back to re-reading, as before.
+    async fn record_over(
+        &self,
+        known: Option<&Versioned<Cycle>>,
+        id: &CycleId,
+        now: Instant,
+        f: impl Fn(&Cycle) -> Result<Transition, NotApplicable>,
+    ) -> Result<Option<Versioned<Cycle>>, AppError> {
+        let mut known = known.cloned();
         for _ in 0..WRITE_ATTEMPTS {
-            let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(None) };
+            let current = match known.take() {
+                Some(k) => k,
+                None => match self.cycles.get_cycle(id).await? {
+                    Some(c) => c,
+                    None => return Ok(None),
+                },
+            };
             let Ok(t) = f(&current.value) else { return Ok(None) };
             match self.write(current.version, &t, now).await {
                 Ok(done) => return Ok(Some(done)),
@@ -181,6 +225,24 @@ impl App {
             }
         }
         Err(AppError::Conflict("cycle"))
+    }
+
+    /// Like [`Self::bump`], but during a sweep the stored counter is only tallied, and written once per name when
+    /// the sweep ends ([`StatTally::flush`]): one counter write per run instead of one per re-issue.
+    async fn bump_in(
+        &self,
+        tally: Option<&StatTally>,
+        now: Instant,
+        name: &'static str,
+        dimensions: &[(&'static str, String)],
+    ) {
+        match tally {
+            Some(tally) => {
+                self.metrics.count(name, dimensions, 1.0);
+                tally.add(name);
+            }
+            None => self.bump(now, name, dimensions).await,
+        }
     }
 
     async fn bump(&self, now: Instant, name: &'static str, dimensions: &[(&'static str, String)]) {
@@ -201,6 +263,7 @@ impl App {
         hash: &KeyedHash,
         to: Recipient,
         now: Instant,
+        tally: Option<&StatTally>,
     ) -> Result<(Versioned<Cycle>, Result<(), NotifyError>), AppError> {
         let cycle = &claimed.value;
         let started = std::time::Instant::now();
@@ -209,15 +272,27 @@ impl App {
         let accepted_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         let policy = self.policy;
         let recorded = match &sent {
-            Ok(_) => self.record(&cycle.id, accepted_at, |c| c.number_sent(hash, accepted_at, &policy)).await?,
+            Ok(_) => {
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| c.number_sent(hash, accepted_at, &policy))
+                    .await?
+            }
             Err(NotifyError::OptedOut) => {
-                self.record(&cycle.id, accepted_at, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.stop(CycleState::OptedOut, accepted_at, &policy)
+                })
+                .await?
             }
             Err(NotifyError::Rejected(_)) => {
-                self.record(&cycle.id, accepted_at, |c| c.number_failed(hash, true, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.number_failed(hash, true, accepted_at, &policy)
+                })
+                .await?
             }
             Err(NotifyError::Unavailable(_)) => {
-                self.record(&cycle.id, accepted_at, |c| c.number_failed(hash, false, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.number_failed(hash, false, accepted_at, &policy)
+                })
+                .await?
             }
         };
         if let Err(e) = &sent {
@@ -227,7 +302,7 @@ impl App {
                 error = %e,
                 "processing number not delivered"
             );
-            self.bump(now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
+            self.bump_in(tally, now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
         }
         let latest = match recorded {
             Some(v) => v,
@@ -321,7 +396,7 @@ impl App {
                 Ok(Cycle::start(new, hash, now, &policy))
             })
             .await??;
-        let (latest, _) = self.send_number(&claimed, &number, &hash, to, now).await?;
+        let (latest, _) = self.send_number(&claimed, &number, &hash, to, now, None).await?;
         drop(number);
         self.bump(now, "issued", &[("Channel", channel.as_str().to_owned())]).await;
         tracing::info!(
@@ -389,6 +464,7 @@ impl App {
     /// The re-issuer: handles every cycle due as of `now` (the scheduled event's time), through the due index.
     pub async fn run_due_cycles(&self, now: Instant) -> Result<SweepRun, AppError> {
         let mut run = SweepRun::default();
+        let tally = StatTally::default();
         let mut seen = std::collections::HashSet::new();
         loop {
             let due: Vec<CycleId> = self
@@ -403,7 +479,7 @@ impl App {
             }
             run.due += due.len();
             // Built into a Vec first: a closure inside the stream's type trips the compiler's Send inference.
-            let work: Vec<_> = due.iter().map(|id| self.handle_due(id, now)).collect();
+            let work: Vec<_> = due.iter().map(|id| self.handle_due(id, now, &tally)).collect();
             let outcomes: Vec<Result<Outcome, AppError>> =
                 futures::stream::iter(work).buffer_unordered(SWEEP_CONCURRENCY).collect().await;
             for outcome in outcomes {
@@ -425,10 +501,11 @@ impl App {
                 }
             }
         }
+        tally.flush(self, now).await;
         Ok(run)
     }
 
-    async fn handle_due(&self, id: &CycleId, now: Instant) -> Result<Outcome, AppError> {
+    async fn handle_due(&self, id: &CycleId, now: Instant, tally: &StatTally) -> Result<Outcome, AppError> {
         let policy = self.policy;
         let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(Outcome::Nothing) };
         let cycle = &current.value;
@@ -448,7 +525,7 @@ impl App {
                 let t = cycle.exhaust(now, &policy).map_err(Self::not_applicable)?;
                 let r = self.write(current.version, &t, now).await.map(|_| Outcome::Exhausted);
                 if r.is_ok() {
-                    self.bump(now, "exhausted", &[]).await;
+                    self.bump_in(Some(tally), now, "exhausted", &[]).await;
                 }
                 r
             }
@@ -456,8 +533,8 @@ impl App {
                 let t = cycle.skip_reminder(now, &policy).map_err(Self::not_applicable)?;
                 self.write(current.version, &t, now).await.map(|_| Outcome::ReminderSkipped)
             }
-            Step::SendNumber { generation } => return self.reissue(&current, generation, now).await,
-            Step::SendReminder => return self.remind(&current, now).await,
+            Step::SendNumber { generation } => return self.reissue(&current, generation, now, tally).await,
+            Step::SendReminder => return self.remind(&current, now, tally).await,
         };
         match result {
             Ok(o) => Ok(o),
@@ -471,6 +548,7 @@ impl App {
         &self,
         current: &Versioned<Cycle>,
         now: Instant,
+        tally: &StatTally,
     ) -> Result<Option<Recipient>, AppError> {
         let cycle = &current.value;
         let report = self.get_report(&cycle.report_id).await?.value;
@@ -485,14 +563,20 @@ impl App {
         {
             let t = cycle.stop(CycleState::OptedOut, now, &self.policy).map_err(Self::not_applicable)?;
             self.write(current.version, &t, now).await?;
-            self.bump(now, "opted_out", &[]).await;
+            self.bump_in(Some(tally), now, "opted_out", &[]).await;
             return Ok(None);
         }
         Ok(Some(to))
     }
 
-    async fn reissue(&self, current: &Versioned<Cycle>, generation: u8, now: Instant) -> Result<Outcome, AppError> {
-        let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
+    async fn reissue(
+        &self,
+        current: &Versioned<Cycle>,
+        generation: u8,
+        now: Instant,
+        tally: &StatTally,
+    ) -> Result<Outcome, AppError> {
+        let Some(to) = self.reachable_recipient(current, now, tally).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let claimed = self
             .claim_fresh_number(Some(current), now, |hash| current.value.claim_number(generation, hash, now, &policy))
@@ -505,19 +589,19 @@ impl App {
         if !claimed.value.is_active() {
             return Ok(Outcome::DeliveryFailed); // attempts used up: the claim ended the cycle as undeliverable
         }
-        let (_, sent) = self.send_number(&claimed, &number, &hash, to, now).await?;
+        let (_, sent) = self.send_number(&claimed, &number, &hash, to, now, Some(tally)).await?;
         drop(number);
         if sent.is_err() {
             return Ok(Outcome::DeliveryFailed);
         }
         if generation > 0 {
-            self.bump(now, "reissued", &[("Generation", generation.to_string())]).await;
+            self.bump_in(Some(tally), now, "reissued", &[("Generation", generation.to_string())]).await;
         }
         Ok(Outcome::Reissued)
     }
 
-    async fn remind(&self, current: &Versioned<Cycle>, now: Instant) -> Result<Outcome, AppError> {
-        let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
+    async fn remind(&self, current: &Versioned<Cycle>, now: Instant, tally: &StatTally) -> Result<Outcome, AppError> {
+        let Some(to) = self.reachable_recipient(current, now, tally).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let t = current.value.claim_reminder(now, &policy).map_err(Self::not_applicable)?;
         let claimed = match self.write(current.version, &t, now).await {
@@ -535,18 +619,19 @@ impl App {
         let id = &claimed.value.id;
         match sent {
             Ok(_) => {
-                self.record(id, at, |c| c.reminder_sent(at, &policy)).await?;
-                self.bump(now, "reminded", &[]).await;
+                self.record_over(Some(&claimed), id, at, |c| c.reminder_sent(at, &policy)).await?;
+                self.bump_in(Some(tally), now, "reminded", &[]).await;
                 Ok(Outcome::Reminded)
             }
             Err(NotifyError::OptedOut) => {
-                self.record(id, at, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
+                self.record_over(Some(&claimed), id, at, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
                 Ok(Outcome::OptedOut)
             }
             Err(e) => {
                 tracing::warn!(cycle_id = %id, error = %e, "reminder not delivered");
-                self.record(id, at, |c| c.reminder_failed(at, &policy)).await?;
-                self.bump(now, "delivery_failures", &[("Channel", claimed.value.channel.as_str().to_owned())]).await;
+                self.record_over(Some(&claimed), id, at, |c| c.reminder_failed(at, &policy)).await?;
+                let channel = claimed.value.channel.as_str().to_owned();
+                self.bump_in(Some(tally), now, "delivery_failures", &[("Channel", channel)]).await;
                 Ok(Outcome::DeliveryFailed)
             }
         }
