@@ -188,3 +188,32 @@ async fn an_export_lands_under_the_prefix_with_its_content_type() {
         assert!(sink.put_object(bad, "text/csv", Vec::new()).await.is_err(), "{bad}");
     }
 }
+
+/// Envelope encryption through the real SDK against moto's KMS: what one process (the health centre's issue) sealed,
+/// another (the re-issuer's reminder) opens by asking KMS to decrypt the stored data key; the stored form holds
+/// neither the number nor the plaintext data key, and a copy moved to another number's hash does not open.
+#[tokio::test]
+async fn a_number_sealed_by_one_process_opens_in_another_through_kms() {
+    use domain::keyed_hash::KeyedHash;
+    use domain::pii::ProcessingNumber;
+    use domain::ports::NumberVault;
+
+    let sdk = sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let alias = format!("alias/test-{}", uuid::Uuid::new_v4().simple());
+    aws_adapters::create_number_key(&kms, &alias).await.unwrap();
+    aws_adapters::create_number_key(&kms, &alias).await.unwrap(); // twice is harmless
+    let number = ProcessingNumber::parse("n", "20481632").unwrap();
+    let hash = KeyedHash::from_stored("hash-a".into());
+    let sealed = aws_adapters::KmsVault::new(kms.clone(), &alias).seal(&number, &hash).await.unwrap();
+    let stored = format!("{} {} {}", sealed.key, sealed.nonce, sealed.ciphertext);
+    assert!(!stored.contains("20481632") && !stored.contains(&hex_of("20481632")));
+    let other_process = aws_adapters::KmsVault::new(kms, &alias);
+    assert_eq!(other_process.open(&sealed, &hash).await.unwrap().expose(), "20481632");
+    let moved = other_process.open(&sealed, &KeyedHash::from_stored("hash-b".into())).await;
+    assert!(moved.is_err(), "a sealed copy opened under another number's hash");
+}
+
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}

@@ -171,6 +171,11 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     let report = e.report().await;
     let issued = e.app.issue_number(&report, "131016", channel).await.unwrap();
     assert_eq!(issued.cycle.numbers[0].state, NumberState::Live);
+    // While live, the number is stored sealed only: the stored cycle holds ciphertext, never the digits.
+    let first = number_in(&e.sent(channel).await[0]).expect("the first message carries a number");
+    let stored = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    assert!(stored.numbers[0].sealed.is_some(), "the live number is kept sealed for the reminder");
+    assert!(!serde_json::to_string(stored).unwrap().contains(&first), "a plaintext number in the stored cycle");
 
     e.tick(start(), start() + Duration::hours(6)).await;
 
@@ -182,7 +187,13 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 5, "every message carries a fresh number");
-    assert!(number_in(&sent[5]).is_none(), "the reminder carries no number (only its hash is kept)");
+    for (body, number) in sent[..5].iter().zip(&numbers) {
+        let link = format!("\nhttps://www.mhlw.go.jp/cocoa/a/?pn={number}\n");
+        assert!(body.contains(&link), "every number message carries the app link with its number");
+    }
+    // The reminder repeats the live (last) number and its link, opened from the sealed copy.
+    assert_eq!(number_in(&sent[5]).as_deref(), Some(numbers[4].as_str()), "the reminder carries the live number");
+    assert!(sent[5].contains(&format!("\nhttps://www.mhlw.go.jp/cocoa/a/?pn={}\n", numbers[4])));
     assert!(sent[0].contains("(Japan time)"), "English, as the report prefers, stating until when");
 
     let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
@@ -204,6 +215,8 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
         "reminder 30 minutes in (next tick)"
     );
     assert_eq!(cycle.next_due_at, None);
+    // After expiry nothing decryptable remains: the exhausting write dropped every sealed copy.
+    assert!(cycle.numbers.iter().all(|n| n.sealed.is_none()), "a sealed number outlived its expiry");
 
     let day = domain::time::japan_date(start());
     let stats = e.app.processing_stats(day, day).await.unwrap();
@@ -378,9 +391,54 @@ async fn five_numbers_then_one_reminder_by_email(stack: Stack) {
     five_numbers_then_one_reminder(stack, Channel::Email).await
 }
 
+/// The number issued through the real `hersys serve` (embedded, or `--aws` on DynamoDB Local with SNS and KMS on
+/// moto) reaches the patient with its link, and never the server's log, at debug level.
+async fn an_issued_number_reaches_the_patient_and_not_the_log(stack: Stack) {
+    use crate::http::{Server, client};
+    let server = match stack {
+        Stack::Embedded => Server::start(&[], &[]),
+        Stack::Aws => Server::start_on_dynamodb(),
+    };
+    let token = server.health_center_token();
+    let created = server.file_sample_report(&token).await;
+    let id = created["report_id"].as_str().unwrap();
+    let issued = client()
+        .post(server.url(&format!("/v1/reports/{id}/processing-numbers")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({"channel": "sms"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), 201, "{}", server.log_text());
+    let texts: Vec<String> = match stack {
+        Stack::Embedded => {
+            let stores = embedded::SqliteStores::open(&server.data_dir.path().join("hersys.sqlite3")).unwrap();
+            stores.outbox().messages().unwrap().into_iter().map(|m| m.body).collect()
+        }
+        // Every SMS moto holds for the sample report's phone (other tests share it): none may be in this log.
+        Stack::Aws => emulators::moto_data().await["sns"]["SMS"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["phone_number"] == fixtures::PHONE_E164)
+            .map(|m| m["message"].as_str().unwrap().to_owned())
+            .collect(),
+    };
+    let numbers: Vec<String> = texts.iter().filter_map(|t| number_in(t)).collect();
+    assert!(!numbers.is_empty(), "no number message was sent");
+    assert!(texts.iter().any(|t| t.contains("https://www.mhlw.go.jp/cocoa/a/?pn=")), "no app link was sent");
+    let log = server.log_text();
+    assert!(log.contains("processing number issued"), "the server logged the issue");
+    for n in &numbers {
+        assert!(!log.contains(n.as_str()), "a processing number reached the log");
+    }
+}
+
 on_both_stores! {
     embedded: Stack::Embedded,
     dynamodb: Stack::Aws;
+    an_issued_number_reaches_the_patient_and_not_the_log,
     five_numbers_then_one_reminder_by_sms,
     five_numbers_then_one_reminder_by_email,
     redeeming_after_the_second_reissue_stops_everything,
@@ -460,6 +518,15 @@ async fn through_serve_invoke_and_outbox() {
     let numbers: std::collections::BTreeSet<String> =
         lines[..5].iter().filter_map(|m| number_in(m["text"].as_str().unwrap())).collect();
     assert_eq!(numbers.len(), 5);
+    let reminder = lines[5]["text"].as_str().unwrap();
+    assert!(numbers.contains(&number_in(reminder).expect("the reminder carries the live number")));
+    // The embedded vault's key: made on the first issue, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = server.data_dir.path().join(platform::NUMBER_KEY_FILE);
+        assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
     let view = server.get_json(&format!("/v1/reports/{id}/processing-numbers"), &token).await;
     assert_eq!(view["cycles"][0]["state"], "exhausted");

@@ -11,9 +11,11 @@ pub mod notify;
 mod sdk_error;
 pub mod secrets;
 pub mod tables;
+pub mod vault;
 
 pub use dynamo::{DynamoStores, MissingTableName, Table, TableNames};
 pub use export::{S3ExportSink, S3ExportState, create_bucket, s3_client};
 pub use notify::{AwsNotifier, verify_sender};
 pub use secrets::fetch_secret;
 pub use tables::create_tables;
+pub use vault::{KmsVault, create_number_key};

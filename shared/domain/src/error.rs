@@ -73,6 +73,11 @@ pub enum NotifyError {
     Unavailable(String),
 }
 
+/// Failures of a [`crate::ports::NumberVault`]: the key service or key file, never the number.
+#[derive(Debug, thiserror::Error)]
+#[error("number vault: {0}")]
+pub struct VaultError(pub String);
+
 #[derive(Debug, thiserror::Error)]
 #[error("export failed: {0}")]
 pub struct ExportError(pub String);

@@ -21,6 +21,7 @@ pub mod ports;
 pub mod prefecture;
 mod raw_record;
 pub mod report;
+pub mod sealing;
 pub mod time;
 
 pub use error::{FieldError, NotifyError, Problem, StoreError, ValidationError};

@@ -11,9 +11,9 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
-use crate::cycle::{Cycle, CycleId, IssuedNumber};
+use crate::cycle::{Cycle, CycleId, IssuedNumber, SealedNumber};
 use crate::entry::EntryRecord;
-use crate::error::{ExportError, NotifyError, StoreError};
+use crate::error::{ExportError, NotifyError, StoreError, VaultError};
 use crate::follow_up::{FollowUpRecord, FollowUpWrite};
 use crate::graphs::CaseFact;
 use crate::graphs::linelist::LineListCase;
@@ -21,7 +21,7 @@ use crate::graphs::state::CountedFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
 use crate::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
-use crate::pii::{Email, PhoneNumber};
+use crate::pii::{Email, PhoneNumber, ProcessingNumber};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
@@ -232,6 +232,15 @@ pub trait Notifier: Send + Sync {
     async fn send(&self, message: &OutgoingMessage) -> Result<Delivery, NotifyError>;
     /// Whether the phone is on the SMS opt-out list.
     async fn is_opted_out(&self, phone: &PhoneNumber) -> Result<bool, NotifyError>;
+}
+
+/// Encrypts live processing numbers so that the reminder can repeat one, and nothing readable is at rest: KMS
+/// envelope encryption in AWS, a key file in the data dir locally. Both use AES-256-GCM with the number's keyed hash
+/// as associated data, so a sealed copy opens only as the number it was sealed for.
+#[async_trait]
+pub trait NumberVault: Send + Sync {
+    async fn seal(&self, number: &ProcessingNumber, hash: &KeyedHash) -> Result<SealedNumber, VaultError>;
+    async fn open(&self, sealed: &SealedNumber, hash: &KeyedHash) -> Result<ProcessingNumber, VaultError>;
 }
 
 /// Operational metrics (CloudWatch Embedded Metric Format in AWS). Names and dimension values are fixed words and

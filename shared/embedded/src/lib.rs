@@ -5,6 +5,7 @@
 //!   columns, documents as JSON text, SQLite transactions where DynamoDB has `TransactWriteItems`.
 //! - [`Outbox`]: a [`domain::ports::Notifier`] that records SMS and e-mail in the same file instead of sending them,
 //!   with a local SMS opt-out list.
+//! - [`KeyFileVault`]: a [`domain::ports::NumberVault`] with its key in a file of the data dir (0600).
 //! - [`DirExportSink`]: a [`domain::ports::ExportSink`] writing to a directory instead of S3.
 //!
 //! Architecture invariant: this crate is an adapter and nothing more. It knows nothing of AWS and holds no
@@ -17,11 +18,13 @@ mod db;
 mod export;
 mod outbox;
 mod stores;
+mod vault;
 
 pub use bulk::{EntryImport, PassportIndex};
 pub use export::DirExportSink;
 pub use outbox::{Outbox, OutboxMessage};
 pub use stores::SqliteStores;
+pub use vault::KeyFileVault;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! Configuration, read once per cold start. Every missing or malformed variable is named in the error.
 
-use domain::cycle::{Policy, QuietHours};
+use domain::cycle::{AppLink, AppLinkError, Policy, QuietHours};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -20,6 +20,12 @@ pub struct Config {
     /// The processing-number rules: reminder delay (`REMINDER_AFTER_MINUTES`) and quiet hours (`QUIET_HOURS`,
     /// Japan time, e.g. `21:00-08:00`) come from the environment, the rest are the fixed rules.
     pub policy: Policy,
+    /// `APP_LINK_BASE`: the prefix of the link in every number message and reminder that opens COCOA with the number
+    /// filled in (the 8 digits are appended). Default [`domain::cycle::DEFAULT_APP_LINK_BASE`].
+    pub app_link: AppLink,
+    /// `NUMBER_KEY_ID`: the KMS key (id, ARN or alias) that wraps the data keys sealing live numbers in AWS. Default
+    /// [`DEFAULT_NUMBER_KEY_ID`], the alias `create_emulated_resources` makes on emulators.
+    pub number_key_id: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -28,18 +34,22 @@ impl std::fmt::Debug for Config {
             .field("hmac_secret", &"<secret>")
             .field("ses_from_address", &self.ses_from_address)
             .field("policy", &self.policy)
+            .field("app_link", &self.app_link)
+            .field("number_key_id", &self.number_key_id)
             .finish()
     }
 }
 
 pub const DEFAULT_FROM_ADDRESS: &str = "no-reply@hersys.example.jp";
+pub const DEFAULT_NUMBER_KEY_ID: &str = "alias/hersys-processing-numbers";
 
 fn var(name: &'static str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl Config {
-    /// Reads `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30) and `QUIET_HOURS` (default `21:00-08:00`);
+    /// Reads `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30), `QUIET_HOURS` (default `21:00-08:00`),
+    /// `APP_LINK_BASE` and `NUMBER_KEY_ID`;
     /// the HMAC secret is supplied by the caller (Secrets Manager in Lambda, see `aws_app`; the local binary keeps
     /// one in its data dir).
     pub fn from_env_with_secret(hmac_secret: Vec<u8>) -> Result<Self, ConfigError> {
@@ -58,11 +68,24 @@ impl Config {
             Some(v) => QuietHours::parse("QUIET_HOURS", &v)
                 .map_err(|_| ConfigError::Invalid { name: "QUIET_HOURS", why: "must be HH:MM-HH:MM (Japan time)" })?,
         };
+        let app_link = match var("APP_LINK_BASE") {
+            None => AppLink::default(),
+            Some(v) => AppLink::parse(v.trim()).map_err(|e| ConfigError::Invalid {
+                name: "APP_LINK_BASE",
+                why: match e {
+                    AppLinkError::NotHttps => "must start with https://",
+                    AppLinkError::TooLong => "must be at most 64 characters",
+                    AppLinkError::NotPlainAscii => "must be printable ASCII without spaces",
+                },
+            })?,
+        };
         let minutes = i64::try_from(reminder_minutes).unwrap_or(30);
         Ok(Self {
             hmac_secret,
             ses_from_address: var("SES_FROM_ADDRESS").unwrap_or_else(|| DEFAULT_FROM_ADDRESS.to_owned()),
             policy: Policy { reminder_after: chrono::Duration::minutes(minutes), quiet, ..Policy::default() },
+            app_link,
+            number_key_id: var("NUMBER_KEY_ID").unwrap_or_else(|| DEFAULT_NUMBER_KEY_ID.to_owned()),
         })
     }
 }

@@ -10,6 +10,6 @@ pub mod wiring;
 
 pub use config::{Config, ConfigError};
 pub use wiring::{
-    AwsResources, WiringError, aws_app, aws_app_with, create_emulated_resources, embedded_app, run_scheduled,
-    sdk_config,
+    AwsResources, NUMBER_KEY_FILE, WiringError, aws_app, aws_app_with, create_emulated_resources, embedded_app,
+    run_scheduled, sdk_config,
 };

@@ -5,14 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_adapters::{AwsNotifier, DynamoStores, S3ExportSink, S3ExportState, TableNames};
+use aws_adapters::{AwsNotifier, DynamoStores, KmsVault, S3ExportSink, S3ExportState, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
 use domain::KeyedHasher;
 use domain::app::App;
 use domain::error::{ExportError, StoreError};
 use domain::ports::{ExportSink, ExportStateStore, NoMetrics};
 use domain::time::SystemClock;
-use embedded::{DirExportSink, SqliteStores};
+use embedded::{DirExportSink, KeyFileVault, SqliteStores};
 
 use crate::config::{Config, ConfigError};
 
@@ -120,7 +120,8 @@ pub async fn aws_app() -> Result<App, WiringError> {
     aws_app_with(&config, &sdk, resources)
 }
 
-/// Against emulators, creates what SAM creates in AWS: the tables, the export buckets (in the SDK's region) and the
+/// Against emulators, creates what SAM creates in AWS: the tables, the processing numbers' KMS key (the alias
+/// `NUMBER_KEY_ID` names), the export buckets (in the SDK's region) and the
 /// SES sender identity (SES refuses a sender until then). Every step accepts what already exists, so a second call
 /// is harmless. Used by `hersys serve --aws` on emulators, the benchmarks and the tests.
 pub async fn create_emulated_resources(
@@ -129,6 +130,9 @@ pub async fn create_emulated_resources(
     resources: &AwsResources,
 ) -> Result<(), WiringError> {
     aws_adapters::create_tables(&aws_sdk_dynamodb::Client::new(sdk), &resources.tables).await?;
+    aws_adapters::create_number_key(&aws_sdk_kms::Client::new(sdk), &config.number_key_id)
+        .await
+        .map_err(WiringError::Setup)?;
     aws_adapters::verify_sender(&aws_sdk_sesv2::Client::new(sdk), &config.ses_from_address)
         .await
         .map_err(|e| WiringError::Setup(e.to_string()))?;
@@ -169,6 +173,9 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         audit: stores.clone(),
         links: stores,
         notifier,
+        // Built for every function, but KMS is only called when a number is sealed or opened (ingest, reissue).
+        vault: Arc::new(KmsVault::new(aws_sdk_kms::Client::new(sdk), config.number_key_id.clone())),
+        app_link: config.app_link.clone(),
         export,
         hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
         clock: Arc::new(SystemClock),
@@ -177,7 +184,11 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
     })
 }
 
-/// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`.
+/// The embedded vault's key file in the data dir (created on first use, 0600).
+pub const NUMBER_KEY_FILE: &str = "number-vault.key";
+
+/// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`, the key
+/// sealing live processing numbers in `DATA_DIR/number-vault.key`.
 /// Returns the stores too, for the local tools (outbox listing, opt-out list).
 pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStores), WiringError> {
     let stores = SqliteStores::open(&data_dir.join("hersys.sqlite3"))?;
@@ -194,6 +205,8 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         audit: shared.clone(),
         links: shared,
         notifier: Arc::new(stores.outbox()),
+        vault: Arc::new(KeyFileVault::new(&data_dir.join(NUMBER_KEY_FILE))),
+        app_link: config.app_link.clone(),
         export: Arc::new(DirExportSink::new(data_dir.join("export"))),
         hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
         clock: Arc::new(SystemClock),

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use crate::cycle::Policy;
+use crate::cycle::{AppLink, Policy};
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
     AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
-    IdempotencyStore, LinkStore, Metrics, Notifier, ReportStore, Versioned,
+    IdempotencyStore, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
@@ -44,6 +44,10 @@ pub struct App {
     /// Views of personal data (append-only).
     pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,
+    /// Keeps each live processing number encrypted until it expires, for the reminder.
+    pub vault: Arc<dyn NumberVault>,
+    /// The link prefix that opens the app with a number filled in (`APP_LINK_BASE`).
+    pub app_link: AppLink,
     pub export: Arc<dyn ExportSink>,
     /// Line lists, switch dates and counted facts of the graph export.
     pub graph_sources: Arc<dyn GraphSourceStore>,

@@ -71,6 +71,30 @@ pub const STAT_NAMES: &[&str] = &[
     "redemption_failures",
 ];
 
+/// The statistics counters a sweep bumped, written once per name when it ends.
+#[derive(Default)]
+struct StatTally(std::sync::Mutex<BTreeMap<&'static str, u64>>);
+
+impl StatTally {
+    fn add(&self, name: &'static str) {
+        // A poisoned lock means a panic elsewhere in this sweep; statistics are best effort, as in `bump`.
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+
+    async fn flush(&self, app: &App, now: Instant) {
+        let counts = self.0.lock().map(|c| c.clone()).unwrap_or_default();
+        for (name, n) in counts {
+            if let Err(e) =
+                app.counters.add_to_counter(&stat_name(japan_date(now), name), n, now + KEEP_STATS_FOR).await
+            {
+                tracing::warn!(counter = name, error = %e, "statistics counter not updated");
+            }
+        }
+    }
+}
+
 /// How long statistics counters are kept.
 const KEEP_STATS_FOR: Duration = Duration::days(400);
 
@@ -154,10 +178,13 @@ impl App {
         AppError::Conflict("state")
     }
 
-    /// Writes a transition over the version it was computed from.
-    async fn write(&self, from: u64, t: &Transition) -> Result<Versioned<Cycle>, StoreError> {
-        let version = self.cycles.advance_cycle(&t.cycle, from, &t.changed, t.created.as_ref()).await?;
-        Ok(Versioned { value: t.cycle.clone(), version })
+    /// Writes a transition over the version it was computed from, without the sealed copies of numbers that can no
+    /// longer be redeemed at `now`.
+    async fn write(&self, from: u64, t: &Transition, now: Instant) -> Result<Versioned<Cycle>, StoreError> {
+        let mut cycle = t.cycle.clone();
+        cycle.forget_spent_numbers(now);
+        let version = self.cycles.advance_cycle(&cycle, from, &t.changed, t.created.as_ref()).await?;
+        Ok(Versioned { value: cycle, version })
     }
 
     /// Re-reads the cycle and applies `f` until the write goes through; `None` if `f` no longer applies (somebody
@@ -165,18 +192,57 @@ impl App {
     async fn record(
         &self,
         id: &CycleId,
+        now: Instant,
         f: impl Fn(&Cycle) -> Result<Transition, NotApplicable>,
     ) -> Result<Option<Versioned<Cycle>>, AppError> {
+        self.record_over(None, id, now, f).await
+    }
+
+    /// [`Self::record`], first trying the write over `known` (the state this invocation itself wrote, e.g. its
+    /// claim) without reading it again: one storage request instead of two when nobody wrote in between, which is
+    /// the rule. A version conflict falls back to re-reading, as before.
+    async fn record_over(
+        &self,
+        known: Option<&Versioned<Cycle>>,
+        id: &CycleId,
+        now: Instant,
+        f: impl Fn(&Cycle) -> Result<Transition, NotApplicable>,
+    ) -> Result<Option<Versioned<Cycle>>, AppError> {
+        let mut known = known.cloned();
         for _ in 0..WRITE_ATTEMPTS {
-            let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(None) };
+            let current = match known.take() {
+                Some(k) => k,
+                None => match self.cycles.get_cycle(id).await? {
+                    Some(c) => c,
+                    None => return Ok(None),
+                },
+            };
             let Ok(t) = f(&current.value) else { return Ok(None) };
-            match self.write(current.version, &t).await {
+            match self.write(current.version, &t, now).await {
                 Ok(done) => return Ok(Some(done)),
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(AppError::Conflict("cycle"))
+    }
+
+    /// Like [`Self::bump`], but during a sweep the stored counter is only tallied, and written once per name when
+    /// the sweep ends ([`StatTally::flush`]): one counter write per run instead of one per re-issue.
+    async fn bump_in(
+        &self,
+        tally: Option<&StatTally>,
+        now: Instant,
+        name: &'static str,
+        dimensions: &[(&'static str, String)],
+    ) {
+        match tally {
+            Some(tally) => {
+                self.metrics.count(name, dimensions, 1.0);
+                tally.add(name);
+            }
+            None => self.bump(now, name, dimensions).await,
+        }
     }
 
     async fn bump(&self, now: Instant, name: &'static str, dimensions: &[(&'static str, String)]) {
@@ -197,23 +263,36 @@ impl App {
         hash: &KeyedHash,
         to: Recipient,
         now: Instant,
+        tally: Option<&StatTally>,
     ) -> Result<(Versioned<Cycle>, Result<(), NotifyError>), AppError> {
         let cycle = &claimed.value;
         let started = std::time::Instant::now();
-        let (subject, body) = number_message(cycle.language, number, now + self.policy.validity);
+        let (subject, body) = number_message(cycle.language, number, &self.app_link, now + self.policy.validity);
         let sent = self.notifier.send(&OutgoingMessage { to, subject, body }).await;
         let accepted_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         let policy = self.policy;
         let recorded = match &sent {
-            Ok(_) => self.record(&cycle.id, |c| c.number_sent(hash, accepted_at, &policy)).await?,
+            Ok(_) => {
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| c.number_sent(hash, accepted_at, &policy))
+                    .await?
+            }
             Err(NotifyError::OptedOut) => {
-                self.record(&cycle.id, |c| c.stop(CycleState::OptedOut, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.stop(CycleState::OptedOut, accepted_at, &policy)
+                })
+                .await?
             }
             Err(NotifyError::Rejected(_)) => {
-                self.record(&cycle.id, |c| c.number_failed(hash, true, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.number_failed(hash, true, accepted_at, &policy)
+                })
+                .await?
             }
             Err(NotifyError::Unavailable(_)) => {
-                self.record(&cycle.id, |c| c.number_failed(hash, false, accepted_at, &policy)).await?
+                self.record_over(Some(claimed), &cycle.id, accepted_at, |c| {
+                    c.number_failed(hash, false, accepted_at, &policy)
+                })
+                .await?
             }
         };
         if let Err(e) = &sent {
@@ -223,7 +302,7 @@ impl App {
                 error = %e,
                 "processing number not delivered"
             );
-            self.bump(now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
+            self.bump_in(tally, now, "delivery_failures", &[("Channel", cycle.channel.as_str().to_owned())]).await;
         }
         let latest = match recorded {
             Some(v) => v,
@@ -233,18 +312,26 @@ impl App {
     }
 
     /// Draws numbers until one's record can be created with the transition `claim` builds: over the stored version
-    /// of `from`, or as a new cycle when `from` is `None`.
+    /// of `from`, or as a new cycle when `from` is `None`. The claim carries the number sealed by the vault, in the
+    /// same write: keeping it for the reminder costs no storage request of its own.
     async fn claim_fresh_number(
         &self,
         from: Option<&Versioned<Cycle>>,
+        now: Instant,
         claim: impl Fn(KeyedHash) -> Result<Transition, NotApplicable>,
     ) -> Result<Result<(Versioned<Cycle>, ProcessingNumber, KeyedHash), StoreError>, AppError> {
         for _ in 0..DRAW_ATTEMPTS {
             let number = ProcessingNumber::random().map_err(|e| AppError::Internal(e.to_string()))?;
             let hash = self.hasher.processing_number(&number);
-            let t = claim(hash.clone()).map_err(Self::not_applicable)?;
+            let mut t = claim(hash.clone()).map_err(Self::not_applicable)?;
+            // The number matters more than the reminder repeating it: if the vault fails, the number goes out
+            // unsealed and the reminder points to this message instead.
+            match self.vault.seal(&number, &hash).await {
+                Ok(sealed) => t.cycle.keep_sealed(&hash, sealed),
+                Err(e) => tracing::warn!(cycle_id = %t.cycle.id, error = %e, "processing number not sealed"),
+            }
             let written = match from {
-                Some(stored) => self.write(stored.version, &t).await,
+                Some(stored) => self.write(stored.version, &t, now).await,
                 None => {
                     let first = t.created.clone().ok_or(AppError::Internal("a new cycle without a number".into()))?;
                     self.cycles
@@ -293,12 +380,12 @@ impl App {
         let policy = self.policy;
         for old in self.cycles.cycles_of_report(report_id).await? {
             if old.value.is_active() {
-                self.record(&old.value.id, |c| c.stop(CycleState::Superseded, now, &policy)).await?;
+                self.record(&old.value.id, now, |c| c.stop(CycleState::Superseded, now, &policy)).await?;
             }
         }
         let id = CycleId::generate();
         let (claimed, number, hash) = self
-            .claim_fresh_number(None, |hash| {
+            .claim_fresh_number(None, now, |hash| {
                 let new = NewCycle {
                     id: id.clone(),
                     report_id: report.id.clone(),
@@ -309,7 +396,7 @@ impl App {
                 Ok(Cycle::start(new, hash, now, &policy))
             })
             .await??;
-        let (latest, _) = self.send_number(&claimed, &number, &hash, to, now).await?;
+        let (latest, _) = self.send_number(&claimed, &number, &hash, to, now, None).await?;
         drop(number);
         self.bump(now, "issued", &[("Channel", channel.as_str().to_owned())]).await;
         tracing::info!(
@@ -352,7 +439,7 @@ impl App {
         let redeemable =
             |r: &IssuedNumber| matches!(r.state, NumberState::Live | NumberState::Sending) && now < r.expires_at;
         if let Some(record) = record.filter(|r| parsed.is_some() && redeemable(r))
-            && let Some(done) = self.record(&record.cycle_id, |c| c.redeem(&hash, now, &policy)).await?
+            && let Some(done) = self.record(&record.cycle_id, now, |c| c.redeem(&hash, now, &policy)).await?
         {
             let cycle = &done.value;
             let generation = cycle.redeemed_generation.unwrap_or(0);
@@ -377,6 +464,7 @@ impl App {
     /// The re-issuer: handles every cycle due as of `now` (the scheduled event's time), through the due index.
     pub async fn run_due_cycles(&self, now: Instant) -> Result<SweepRun, AppError> {
         let mut run = SweepRun::default();
+        let tally = StatTally::default();
         let mut seen = std::collections::HashSet::new();
         loop {
             let due: Vec<CycleId> = self
@@ -391,7 +479,7 @@ impl App {
             }
             run.due += due.len();
             // Built into a Vec first: a closure inside the stream's type trips the compiler's Send inference.
-            let work: Vec<_> = due.iter().map(|id| self.handle_due(id, now)).collect();
+            let work: Vec<_> = due.iter().map(|id| self.handle_due(id, now, &tally)).collect();
             let outcomes: Vec<Result<Outcome, AppError>> =
                 futures::stream::iter(work).buffer_unordered(SWEEP_CONCURRENCY).collect().await;
             for outcome in outcomes {
@@ -413,10 +501,11 @@ impl App {
                 }
             }
         }
+        tally.flush(self, now).await;
         Ok(run)
     }
 
-    async fn handle_due(&self, id: &CycleId, now: Instant) -> Result<Outcome, AppError> {
+    async fn handle_due(&self, id: &CycleId, now: Instant, tally: &StatTally) -> Result<Outcome, AppError> {
         let policy = self.policy;
         let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(Outcome::Nothing) };
         let cycle = &current.value;
@@ -424,7 +513,7 @@ impl App {
             Step::Wait(at) => {
                 // Not due after all (quiet hours, another invocation's claim): move its due time, if it changed.
                 if let Some(waiting) = cycle.wait_until(at) {
-                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None })
+                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None }, now)
                         .await
                         .map(|_| ())
                 } else {
@@ -434,18 +523,18 @@ impl App {
             }
             Step::Exhaust => {
                 let t = cycle.exhaust(now, &policy).map_err(Self::not_applicable)?;
-                let r = self.write(current.version, &t).await.map(|_| Outcome::Exhausted);
+                let r = self.write(current.version, &t, now).await.map(|_| Outcome::Exhausted);
                 if r.is_ok() {
-                    self.bump(now, "exhausted", &[]).await;
+                    self.bump_in(Some(tally), now, "exhausted", &[]).await;
                 }
                 r
             }
             Step::SkipReminder => {
                 let t = cycle.skip_reminder(now, &policy).map_err(Self::not_applicable)?;
-                self.write(current.version, &t).await.map(|_| Outcome::ReminderSkipped)
+                self.write(current.version, &t, now).await.map(|_| Outcome::ReminderSkipped)
             }
-            Step::SendNumber { generation } => return self.reissue(&current, generation, now).await,
-            Step::SendReminder => return self.remind(&current, now).await,
+            Step::SendNumber { generation } => return self.reissue(&current, generation, now, tally).await,
+            Step::SendReminder => return self.remind(&current, now, tally).await,
         };
         match result {
             Ok(o) => Ok(o),
@@ -459,31 +548,38 @@ impl App {
         &self,
         current: &Versioned<Cycle>,
         now: Instant,
+        tally: &StatTally,
     ) -> Result<Option<Recipient>, AppError> {
         let cycle = &current.value;
         let report = self.get_report(&cycle.report_id).await?.value;
         let Some(to) = recipient(&report, cycle.channel) else {
             // The contact was removed by a correction: nothing can be sent any more.
             let t = cycle.stop(CycleState::Undeliverable, now, &self.policy).map_err(Self::not_applicable)?;
-            self.write(current.version, &t).await?;
+            self.write(current.version, &t, now).await?;
             return Ok(None);
         };
         if let Recipient::Sms(phone) = &to
             && self.notifier.is_opted_out(phone).await.map_err(|e| AppError::Internal(e.to_string()))?
         {
             let t = cycle.stop(CycleState::OptedOut, now, &self.policy).map_err(Self::not_applicable)?;
-            self.write(current.version, &t).await?;
-            self.bump(now, "opted_out", &[]).await;
+            self.write(current.version, &t, now).await?;
+            self.bump_in(Some(tally), now, "opted_out", &[]).await;
             return Ok(None);
         }
         Ok(Some(to))
     }
 
-    async fn reissue(&self, current: &Versioned<Cycle>, generation: u8, now: Instant) -> Result<Outcome, AppError> {
-        let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
+    async fn reissue(
+        &self,
+        current: &Versioned<Cycle>,
+        generation: u8,
+        now: Instant,
+        tally: &StatTally,
+    ) -> Result<Outcome, AppError> {
+        let Some(to) = self.reachable_recipient(current, now, tally).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let claimed = self
-            .claim_fresh_number(Some(current), |hash| current.value.claim_number(generation, hash, now, &policy))
+            .claim_fresh_number(Some(current), now, |hash| current.value.claim_number(generation, hash, now, &policy))
             .await?;
         let (claimed, number, hash) = match claimed {
             Ok(c) => c,
@@ -493,47 +589,62 @@ impl App {
         if !claimed.value.is_active() {
             return Ok(Outcome::DeliveryFailed); // attempts used up: the claim ended the cycle as undeliverable
         }
-        let (_, sent) = self.send_number(&claimed, &number, &hash, to, now).await?;
+        let (_, sent) = self.send_number(&claimed, &number, &hash, to, now, Some(tally)).await?;
         drop(number);
         if sent.is_err() {
             return Ok(Outcome::DeliveryFailed);
         }
         if generation > 0 {
-            self.bump(now, "reissued", &[("Generation", generation.to_string())]).await;
+            self.bump_in(Some(tally), now, "reissued", &[("Generation", generation.to_string())]).await;
         }
         Ok(Outcome::Reissued)
     }
 
-    async fn remind(&self, current: &Versioned<Cycle>, now: Instant) -> Result<Outcome, AppError> {
-        let Some(to) = self.reachable_recipient(current, now).await? else { return Ok(Outcome::OptedOut) };
+    async fn remind(&self, current: &Versioned<Cycle>, now: Instant, tally: &StatTally) -> Result<Outcome, AppError> {
+        let Some(to) = self.reachable_recipient(current, now, tally).await? else { return Ok(Outcome::OptedOut) };
         let policy = self.policy;
         let t = current.value.claim_reminder(now, &policy).map_err(Self::not_applicable)?;
-        let claimed = match self.write(current.version, &t).await {
+        let claimed = match self.write(current.version, &t, now).await {
             Ok(c) => c,
             Err(StoreError::VersionConflict { .. }) => return Ok(Outcome::LostRace),
             Err(e) => return Err(e.into()),
         };
         let expires_at = claimed.value.current().and_then(|n| n.expires_at).unwrap_or(now);
-        let (subject, body) = reminder_message(claimed.value.language, expires_at);
+        let number = self.live_number(&claimed.value, now).await;
+        let (subject, body) = reminder_message(claimed.value.language, number.as_ref(), &self.app_link, expires_at);
+        drop(number);
         let started = std::time::Instant::now();
         let sent = self.notifier.send(&OutgoingMessage { to, subject, body }).await;
         let at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         let id = &claimed.value.id;
         match sent {
             Ok(_) => {
-                self.record(id, |c| c.reminder_sent(at, &policy)).await?;
-                self.bump(now, "reminded", &[]).await;
+                self.record_over(Some(&claimed), id, at, |c| c.reminder_sent(at, &policy)).await?;
+                self.bump_in(Some(tally), now, "reminded", &[]).await;
                 Ok(Outcome::Reminded)
             }
             Err(NotifyError::OptedOut) => {
-                self.record(id, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
+                self.record_over(Some(&claimed), id, at, |c| c.stop(CycleState::OptedOut, at, &policy)).await?;
                 Ok(Outcome::OptedOut)
             }
             Err(e) => {
                 tracing::warn!(cycle_id = %id, error = %e, "reminder not delivered");
-                self.record(id, |c| c.reminder_failed(at, &policy)).await?;
-                self.bump(now, "delivery_failures", &[("Channel", claimed.value.channel.as_str().to_owned())]).await;
+                self.record_over(Some(&claimed), id, at, |c| c.reminder_failed(at, &policy)).await?;
+                let channel = claimed.value.channel.as_str().to_owned();
+                self.bump_in(Some(tally), now, "delivery_failures", &[("Channel", channel)]).await;
                 Ok(Outcome::DeliveryFailed)
+            }
+        }
+    }
+
+    /// The cycle's live number, opened from its sealed copy; `None` (logged) if there is none or it cannot be opened.
+    async fn live_number(&self, cycle: &Cycle, now: Instant) -> Option<ProcessingNumber> {
+        let (sealed, hash) = (cycle.live_sealed(now)?, &cycle.current()?.hash);
+        match self.vault.open(sealed, hash).await {
+            Ok(number) => Some(number),
+            Err(e) => {
+                tracing::warn!(cycle_id = %cycle.id, error = %e, "sealed processing number not opened");
+                None
             }
         }
     }
@@ -582,7 +693,7 @@ impl App {
         let now = self.clock.now();
         let policy = self.policy;
         let done = self
-            .record(cycle_id, |c| c.stop(CycleState::Cancelled, now, &policy))
+            .record(cycle_id, now, |c| c.stop(CycleState::Cancelled, now, &policy))
             .await?
             .ok_or(AppError::Conflict("state"))?;
         self.bump(now, "cancelled", &[]).await;

@@ -20,7 +20,10 @@ use std::fmt;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-pub use message::{number_message, reminder_message};
+pub use message::{
+    AppLink, AppLinkError, DEFAULT_APP_LINK_BASE, MAX_APP_LINK_BASE_CHARS, MAX_SMS_SEGMENTS, SmsEncoding, SmsLength,
+    number_message, reminder_message, sms_length,
+};
 pub use policy::{Policy, QuietHours};
 
 use crate::keyed_hash::KeyedHash;
@@ -135,6 +138,29 @@ pub struct NumberEntry {
     /// Failed delivery attempts for this generation so far (counting earlier numbers of it that were re-drawn).
     pub failed_attempts: u32,
     pub retry_at: Option<Instant>,
+    /// The number itself, encrypted by a [`crate::ports::NumberVault`], while it can still be redeemed: the reminder
+    /// repeats it. Dropped by the first write after it is used, replaced, cancelled or expired
+    /// ([`Cycle::forget_spent_numbers`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedNumber>,
+}
+
+/// A live number encrypted with AES-256-GCM, bound to its keyed hash (the associated data), with what is needed to
+/// find its key. Opaque to the domain; the vault adapters fill and read it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedNumber {
+    /// Which key opens it: the KMS-encrypted data key in AWS, the key file's id locally (hex).
+    pub key: String,
+    /// The 96-bit nonce (hex).
+    pub nonce: String,
+    /// The ciphertext with its tag (hex).
+    pub ciphertext: String,
+}
+
+impl fmt::Debug for SealedNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedNumber(<sealed>)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +415,7 @@ impl Cycle {
             expires_at: None,
             failed_attempts,
             retry_at: None,
+            sealed: None,
         });
         let expires_at = now + policy.claim_lease + policy.validity;
         IssuedNumber {
@@ -605,6 +632,37 @@ impl Cycle {
         self.ended_at = Some(now);
         self.next_due_at = None;
         Transition { cycle: self, changed, created: None }
+    }
+
+    /// Keeps the sealed copy of the number drawn as `hash` (the claim just made), for the reminder.
+    pub fn keep_sealed(&mut self, hash: &KeyedHash, sealed: SealedNumber) {
+        if let Some(entry) = self.numbers.iter_mut().rev().find(|n| n.hash == *hash) {
+            entry.sealed = Some(sealed);
+        }
+    }
+
+    /// Drops the sealed copy of every number that can no longer be redeemed at `now`: used, replaced, cancelled,
+    /// undelivered, past its expiry, or of an ended cycle. Every write of a cycle passes through here, so the sweep's
+    /// write at expiry (re-issue, exhaustion, or the wait over quiet hours) removes what the expiry made useless.
+    pub fn forget_spent_numbers(&mut self, now: Instant) {
+        let active = self.is_active();
+        for entry in &mut self.numbers {
+            let redeemable = match entry.state {
+                NumberState::Sending => true,
+                NumberState::Live => entry.expires_at.is_some_and(|at| now < at),
+                _ => false,
+            };
+            if !(active && redeemable) {
+                entry.sealed = None;
+            }
+        }
+    }
+
+    /// The sealed copy of the current number if it is live at `now`.
+    pub fn live_sealed(&self, now: Instant) -> Option<&SealedNumber> {
+        let current = self.current()?;
+        let live = current.state == NumberState::Live && current.expires_at.is_some_and(|at| now < at);
+        (self.is_active() && live).then_some(current.sealed.as_ref()).flatten()
     }
 
     /// Automatic re-issues delivered so far (generations above 0 that reached the message service).

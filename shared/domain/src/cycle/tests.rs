@@ -254,3 +254,39 @@ fn two_claims_from_the_same_state_cannot_both_apply_after_each_other() {
     assert_eq!(first.claim_number(1, hash(2), at, &policy), Err(NotApplicable));
     assert_eq!(first.claim_number(2, hash(2), at, &policy), Err(NotApplicable));
 }
+
+fn sealed(tag: &str) -> SealedNumber {
+    SealedNumber { key: "k".into(), nonce: tag.into(), ciphertext: tag.into() }
+}
+
+#[test]
+fn a_sealed_number_is_kept_while_redeemable_and_forgotten_after() {
+    let policy = Policy::default();
+    let t0 = jst("2021-02-04T10:00:00");
+    let mut cycle = started(t0, &policy);
+    cycle.keep_sealed(&hash(0), sealed("g0"));
+    cycle.forget_spent_numbers(t0);
+    assert!(cycle.numbers[0].sealed.is_some(), "kept while sending");
+    let mut cycle = cycle.number_sent(&hash(0), t0, &policy).unwrap().cycle;
+    assert!(cycle.live_sealed(t0 + Duration::minutes(59)).is_some(), "opened while live");
+    assert!(cycle.live_sealed(t0 + Duration::minutes(61)).is_none(), "never opened after expiry");
+    cycle.forget_spent_numbers(t0 + Duration::minutes(30));
+    assert!(cycle.numbers[0].sealed.is_some());
+    // The re-issue at expiry marks it expired: the write drops its sealed copy, the new one keeps its own.
+    let at = t0 + Duration::minutes(61);
+    let mut next = cycle.claim_number(1, hash(1), at, &policy).unwrap().cycle;
+    next.keep_sealed(&hash(1), sealed("g1"));
+    next.forget_spent_numbers(at);
+    assert!(next.numbers[0].sealed.is_none() && next.numbers[1].sealed.is_some());
+    // A live number past its expiry with no transition yet (quiet hours) is dropped by the waiting write too.
+    let mut live = next.number_sent(&hash(1), at, &policy).unwrap().cycle;
+    live.forget_spent_numbers(at + Duration::minutes(61));
+    assert!(live.numbers.iter().all(|n| n.sealed.is_none()));
+    // An ended cycle keeps none.
+    let mut live = next.number_sent(&hash(1), at, &policy).unwrap().cycle;
+    let mut ended = live.stop(CycleState::Cancelled, at, &policy).unwrap().cycle;
+    ended.forget_spent_numbers(at);
+    assert!(ended.numbers.iter().all(|n| n.sealed.is_none()));
+    live.forget_spent_numbers(at);
+    assert!(live.numbers[1].sealed.is_some());
+}
