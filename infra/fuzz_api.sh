@@ -66,14 +66,15 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# The server's first stdout line says where it listens: "hersys listening on http://127.0.0.1:PORT (...)".
+# The server's first stdout line says where it listens: "hersys listening on http://127.0.0.1:PORT (...); dashboard at
+# http://127.0.0.1:PORT/": the first URL on it.
 : >"$DATA/stdout"
 "$BIN" serve --port 0 --no-schedules --data-dir "$DATA" >"$DATA/stdout" 2>"$OUT/server.log" &
 SERVER_PID=$!
 BASE=""
 for ((i = 0; i < 120; i++)); do
     kill -0 "$SERVER_PID" 2>/dev/null || { log_tail "$OUT/server.log"; die "hersys serve exited before it listened"; }
-    BASE="$(head -n 1 "$DATA/stdout" | grep -o 'http://[^ ]*' || true)"
+    BASE="$(head -n 1 "$DATA/stdout" | grep -o 'http://[^ ]*' | head -n 1 || true)"
     [[ -n "$BASE" ]] && break
     sleep 0.5
 done
