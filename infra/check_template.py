@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import os
 import sys
 from importlib import resources
@@ -29,7 +30,7 @@ ALLOWED_MANAGED = {
     "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 KNOWN_ENV = {
-    "REPORTS_TABLE", "ENTRIES_TABLE", "FOLLOW_UPS_TABLE", "CYCLES_TABLE", "IDEMPOTENCY_TABLE", "GRAPH_SOURCES_TABLE", "LINKS_TABLE", "AUDIT_TABLE", "HMAC_SECRET_ARN", "SES_FROM_ADDRESS",
+    "REPORTS_TABLE", "ENTRIES_TABLE", "FOLLOW_UPS_TABLE", "CYCLES_TABLE", "IDEMPOTENCY_TABLE", "GRAPH_SOURCES_TABLE", "LINKS_TABLE", "AUDIT_TABLE", "LINK_INDEX_TABLE", "LINKAGE_WINDOW_DAYS", "HMAC_SECRET_ARN", "SES_FROM_ADDRESS",
     "EXPORT_BUCKET", "EXPORT_STATE_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG", "APP_LINK_BASE",
     "NUMBER_KEY_ID",
 }
@@ -62,7 +63,10 @@ def check_schedule_inputs(template: dict, events_dir: str) -> list[str]:
         for name, event in events.items():
             if event.get("Type") != "ScheduleV2":
                 continue
-            sample_path = os.path.join(events_dir, f"scheduled-{binary}.json")
+            # The hourly (or every-minute) schedule's sample is scheduled-BINARY.json; another schedule of the same
+            # function has its own, named after the event: DailyEstimate -> scheduled-linkage-daily-estimate.json.
+            suffix = "" if name in ("Hourly", "EveryMinute") else "-" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+            sample_path = os.path.join(events_dir, f"scheduled-{binary}{suffix}.json")
             try:
                 with open(sample_path) as f:
                     sample = json.load(f)

@@ -39,7 +39,13 @@ async fn tables_are_created_as_the_storage_layout_says_and_twice_is_harmless() {
                 ("by_prefecture", "prefecture", Some("pk"), ProjectionType::All),
             ],
         ),
-        (names.get(Table::Entries), &[("by_passport", "passport_hash", None, ProjectionType::All)]),
+        (
+            names.get(Table::Entries),
+            &[
+                ("by_change", "changed_day", Some("changed_at"), ProjectionType::KeysOnly),
+                ("by_passport", "passport_hash", None, ProjectionType::All),
+            ],
+        ),
         (
             names.get(Table::Cycles),
             &[

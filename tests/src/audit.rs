@@ -173,7 +173,7 @@ async fn a_view_that_cannot_be_audited_is_refused(stack: crate::fixtures::StackA
     use domain::audit::Viewer;
     let mut app = stack.app.clone();
     app.audit = std::sync::Arc::new(UnwritableAudit);
-    app.entries.put_entries(&[fixtures::entry("NRT-2021-0001", fixtures::PASSPORT)]).await.unwrap();
+    app.entries.put_entries(&[fixtures::entry("NRT-2021-0001", fixtures::PASSPORT)], chrono::Utc::now()).await.unwrap();
     let linked = app.create_report(&fixtures::report_input()).await.unwrap().value.id;
     let mut without = fixtures::report_input();
     without.passport_number = None;

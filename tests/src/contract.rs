@@ -11,10 +11,10 @@ use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
-use domain::links::{DecisionWrite, LinkBand, LinkDecision, Review, ReviewStatus};
+use domain::links::{DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus};
 use domain::ports::{
-    AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkStore, PutOutcome,
-    ReportStore,
+    AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore,
+    PutOutcome, ReportStore,
 };
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
@@ -32,6 +32,7 @@ pub struct Backend {
     idempotency: Arc<dyn IdempotencyStore>,
     graph_sources: Arc<dyn GraphSourceStore>,
     links: Arc<dyn LinkStore>,
+    link_index: Arc<dyn LinkIndex>,
     audit: Arc<dyn AuditLog>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
@@ -47,6 +48,7 @@ where
         + IdempotencyStore
         + GraphSourceStore
         + LinkStore
+        + LinkIndex
         + AuditLog
         + 'static,
 {
@@ -59,6 +61,7 @@ where
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
         links: shared.clone(),
+        link_index: shared.clone(),
         audit: shared,
         keys,
     }
@@ -213,13 +216,13 @@ async fn entry_batches_report_each_record_and_resending_changes_nothing(b: Backe
     let a = fixtures::entry("E-0001", "TZ9081726");
     let c = fixtures::entry("E-0002", "AB1234567");
     assert_eq!(
-        b.entries.put_entries(&[a.clone(), c.clone()]).await.unwrap(),
+        b.entries.put_entries(&[a.clone(), c.clone()], chrono::Utc::now()).await.unwrap(),
         vec![PutOutcome::Created, PutOutcome::Created]
     );
     let mut changed = c.clone();
     changed.port_of_entry = "KIX".into();
     assert_eq!(
-        b.entries.put_entries(&[a.clone(), changed]).await.unwrap(),
+        b.entries.put_entries(&[a.clone(), changed], chrono::Utc::now()).await.unwrap(),
         vec![PutOutcome::Unchanged, PutOutcome::Conflict]
     );
     assert_eq!(b.entries.get_entry("E-0002").await.unwrap().unwrap(), c, "a conflicting record must not overwrite");
@@ -230,7 +233,7 @@ async fn entry_batches_report_each_record_and_resending_changes_nothing(b: Backe
 /// DynamoDB refuses batches over 25 items; the store must hide that limit.
 async fn large_entry_batches_are_stored_whole(b: Backend) {
     let batch: Vec<_> = (0..120).map(|i| fixtures::entry(&format!("E-{i:05}"), &format!("XK{i:07}"))).collect();
-    let outcomes = b.entries.put_entries(&batch).await.unwrap();
+    let outcomes = b.entries.put_entries(&batch, chrono::Utc::now()).await.unwrap();
     assert_eq!(outcomes.len(), 120);
     assert!(outcomes.iter().all(|o| *o == PutOutcome::Created));
     assert_eq!(b.entries.get_entry("E-00119").await.unwrap().unwrap(), batch[119]);
@@ -350,7 +353,7 @@ async fn idempotency_claims_follow_powertools(b: Backend) {
 async fn no_raw_personal_identifier_in_any_key(b: Backend) {
     let r = fixtures::report();
     b.reports.create_report(&r).await.unwrap();
-    b.entries.put_entries(&[fixtures::entry("E-0001", fixtures::PASSPORT)]).await.unwrap();
+    b.entries.put_entries(&[fixtures::entry("E-0001", fixtures::PASSPORT)], chrono::Utc::now()).await.unwrap();
     let c = fixtures::cycle(&r.id, Some(t0()));
     let (n, plain) = fixtures::number(&c, 0);
     b.cycles.create_cycle(&c, &n).await.unwrap();
@@ -578,13 +581,92 @@ fn decision(report: &ReportId, hc: &str, entry: &str, band: LinkBand) -> LinkDec
             entry_id: None,
         }),
         candidates: Vec::new(),
+        model_version: None,
     }
 }
 
 async fn entries_are_all_read(b: Backend) {
-    b.entries.put_entries(&[fixtures::entry("E-2", "TR1234567"), fixtures::entry("E-1", "TR7654321")]).await.unwrap();
+    b.entries
+        .put_entries(&[fixtures::entry("E-2", "TR1234567"), fixtures::entry("E-1", "TR7654321")], chrono::Utc::now())
+        .await
+        .unwrap();
     let all = b.entries.all_entries().await.unwrap();
     assert_eq!(all.iter().map(|e| e.entry_id.as_str()).collect::<Vec<_>>(), ["E-1", "E-2"]);
+}
+
+async fn entries_are_found_by_write_time_and_read_by_id(b: Backend) {
+    let (t1, t2) = (t0(), t0() + Duration::hours(1));
+    b.entries.put_entries(&[fixtures::entry("E-1", "TR1234567")], t1).await.unwrap();
+    b.entries
+        .put_entries(&[fixtures::entry("E-2", "TR7654321"), fixtures::entry("E-3", "TR7654322")], t2)
+        .await
+        .unwrap();
+    let mut since = b.entries.entry_ids_written_since(t1 + Duration::minutes(1), t2).await.unwrap();
+    since.sort();
+    assert_eq!(since, ["E-2", "E-3"]);
+    assert_eq!(b.entries.entry_ids_written_since(t1, t2).await.unwrap().len(), 3);
+    // a re-send (unchanged) keeps the first write time
+    b.entries.put_entries(&[fixtures::entry("E-1", "TR1234567")], t2).await.unwrap();
+    assert_eq!(b.entries.entry_ids_written_since(t1 + Duration::minutes(1), t2).await.unwrap().len(), 2);
+    let ids = ["E-3".to_owned(), "E-9".to_owned(), "E-1".to_owned()];
+    let mut read: Vec<String> = b.entries.get_entries(&ids).await.unwrap().into_iter().map(|e| e.entry_id).collect();
+    read.sort();
+    assert_eq!(read, ["E-1", "E-3"], "a missing id is left out");
+}
+
+/// The linkage index: entries by key and day range (at most `limit`), reports by diagnosis day, idempotent filing,
+/// and the model and state documents.
+async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2021, 1, d).unwrap();
+    let (k1, k2) = ("00000000000000aa".to_owned(), "ffffffffffffff01".to_owned());
+    let entries = [
+        IndexedRecord { id: "E-1".into(), day: day(1), keys: vec![k1.clone(), k2.clone()] },
+        IndexedRecord { id: "E-2".into(), day: day(10), keys: vec![k1.clone()] },
+        IndexedRecord { id: "E-3".into(), day: day(20), keys: vec![k1.clone()] },
+    ];
+    b.link_index.put_entry_keys(&entries).await.unwrap();
+    b.link_index.put_entry_keys(&entries[..1]).await.unwrap();
+    let mut found = b.link_index.entries_by_key(&k1, day(1), day(10), 10).await.unwrap();
+    found.sort();
+    assert_eq!(found, ["E-1", "E-2"], "the range is inclusive at both ends, a second filing is no second row");
+    assert_eq!(b.link_index.entries_by_key(&k1, day(1), day(31), 2).await.unwrap().len(), 2, "at most the limit");
+    assert_eq!(b.link_index.entries_by_key(&k2, day(2), day(31), 10).await.unwrap(), Vec::<String>::new());
+    assert!(b.link_index.entries_by_key("0123456789abcdef", day(1), day(31), 10).await.unwrap().is_empty());
+
+    let (r1, r2) = (ReportId::generate(), ReportId::generate());
+    b.link_index
+        .put_report_keys(&[
+            IndexedRecord { id: r1.as_str().to_owned(), day: day(5), keys: vec![k1.clone(), k2.clone()] },
+            IndexedRecord { id: r2.as_str().to_owned(), day: day(25), keys: vec![k2.clone()] },
+        ])
+        .await
+        .unwrap();
+    let mut filed = b.link_index.report_keys_between(day(1), day(24)).await.unwrap();
+    filed.sort();
+    let mut want = vec![(k1.clone(), day(5), r1.clone()), (k2.clone(), day(5), r1.clone())];
+    want.sort();
+    assert_eq!(filed, want);
+    assert_eq!(b.link_index.report_keys_between(day(25), day(25)).await.unwrap(), [(k2, day(25), r2)]);
+
+    assert!(b.link_index.current_model().await.unwrap().is_none());
+    let model = domain::links::StoredModel {
+        version: "v1".into(),
+        estimated_at: t0(),
+        entries: 3,
+        reports: 2,
+        candidate_pairs: 4,
+        params: domain::linkage::score::Model::initial().params(),
+    };
+    b.link_index.put_model(&model).await.unwrap();
+    assert_eq!(b.link_index.current_model().await.unwrap().unwrap(), model, "the numbers read back exactly");
+    let state = LinkageState {
+        linked_until: t0(),
+        window_days: 120,
+        recent_entries: vec!["E-3".into()],
+        recent_reports: vec![],
+    };
+    b.link_index.put_linkage_state(&state).await.unwrap();
+    assert_eq!(b.link_index.linkage_state().await.unwrap().unwrap(), state);
 }
 
 async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre(b: Backend) {
@@ -744,6 +826,8 @@ on_both_stores!(
     counted_facts_are_recorded_replaced_and_removed,
     the_linelist_generation_grows_with_each_import,
     entries_are_all_read,
+    entries_are_found_by_write_time_and_read_by_id,
+    the_linkage_index_files_records_by_key_and_day,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
     the_linkage_summary_is_replaced_whole,
     a_reviews_candidates_are_stored_and_confirming_one_links_it,

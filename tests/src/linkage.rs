@@ -76,7 +76,9 @@ fn generated_files_link_with_high_precision_and_recall() {
     let (precision, recall) = figures(&stdout, "all");
     assert!(precision >= 0.99 && recall >= 0.95, "{stdout}");
     let (precision, recall) = figures(&stdout, "passport missing/mistyped");
-    assert!(precision >= 0.98 && recall >= 0.9, "{stdout}");
+    // Reports with neither a passport number nor a nationality (a tenth of those without a passport number here)
+    // are no candidates (the product's rule): at most about 0.9 of this subset can be linked.
+    assert!(precision >= 0.98 && recall >= 0.85, "{stdout}");
 
     // the statistics, as CSV: the published files' names and headers (the 28-day window in the name and header),
     // with every count shown

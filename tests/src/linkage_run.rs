@@ -136,11 +136,17 @@ async fn run(app: &App, time: &str) -> Value {
     linkage::handle(app, json!({ "detail-type": "Scheduled Event", "time": time, "detail": {} })).await.unwrap()
 }
 
+/// The run of an event whose detail names a mode (`full`, `estimate`).
+async fn run_mode(app: &App, time: &str, mode: &str) -> Value {
+    let event = json!({ "detail-type": "Scheduled Event", "time": time, "detail": { "mode": mode } });
+    linkage::handle(app, event).await.unwrap()
+}
+
 /// The whole scenario on one app (either store).
 async fn scenario(app: App) {
     let mut entries = filler(300);
     entries.extend(truth_entries());
-    app.entries.put_entries(&entries).await.unwrap();
+    app.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
     let r = create_reports(&app).await;
 
     // The exact step linked report A at once, to the entry nearest before its diagnosis.
@@ -148,8 +154,10 @@ async fn scenario(app: App) {
     assert_eq!((a.entry_id.as_str(), a.band, a.method.as_str()), ("A-2", LinkBand::Link, EXACT_METHOD));
     assert!(app.links.get_decision(&r.c).await.unwrap().is_none(), "no passport, no exact step");
 
+    // The first run has no model yet: it estimates one (v1) and links in full.
     let out = run(&app, "2021-02-04T01:00:00Z").await;
     assert_eq!((out["entries"].as_u64(), out["reports"].as_u64()), (Some(309), Some(6)), "{out}");
+    assert_eq!((out["mode"].as_str(), out["model_version"].as_str()), (Some("estimate"), Some("v1")), "{out}");
     let decision = |id: &ReportId| {
         let app = app.clone();
         let id = id.clone();
@@ -179,9 +187,12 @@ async fn scenario(app: App) {
     assert!(queue.contains(&r.d) && !queue.contains(&r.e), "{queue:?}");
     assert_eq!(app.review_queue("271004").await.unwrap().len(), 1);
 
-    // Re-running changes nothing.
+    assert_eq!(c.model_version.as_deref(), Some("v1"), "a decision records its model version");
+
+    // Re-running changes nothing; the hourly run reads nothing new.
     let again = run(&app, "2021-02-04T02:00:00Z").await;
     assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
+    assert_eq!((again["mode"].as_str(), again["entries"].as_u64()), (Some("incremental"), Some(0)), "{again}");
 
     // D's review offers both twins, best first: its own entry, then the other twin.
     let twins: Vec<&str> = d.candidates.iter().map(|c| c.entry_id.as_str()).collect();
@@ -211,9 +222,13 @@ async fn scenario(app: App) {
     ));
     assert!(app.review_queue("131016").await.unwrap().is_empty());
 
-    // A later run never overturns them.
-    let third = run(&app, "2021-02-04T03:00:00Z").await;
+    // A later run never overturns them: neither a full one (which also recomputes the statistics) nor a new model.
+    let third = run_mode(&app, "2021-02-04T03:00:00Z", "full").await;
     assert!(third["kept_reviewed"].as_u64().unwrap() >= 2, "{third}");
+    assert_eq!((third["mode"].as_str(), third["model_version"].as_str()), (Some("full"), Some("v1")), "{third}");
+    let fourth = run_mode(&app, "2021-02-04T04:00:00Z", "estimate").await;
+    assert!(fourth["kept_reviewed"].as_u64().unwrap() >= 2, "{fourth}");
+    assert_eq!(fourth["model_version"].as_str(), Some("v2"), "{fourth}");
     let d_after = decision(&r.d).await.unwrap();
     assert_eq!(
         (d_after.entry_id.as_str(), d_after.review.unwrap().status),
@@ -235,7 +250,7 @@ async fn scenario(app: App) {
     assert_eq!(s.entrants.iter().map(|r| r.entrants).sum::<u64>(), 309);
 
     // No personal value in the function's answers nor in the stored summary and decisions.
-    let mut text = format!("{out}{again}{third}{}", serde_json::to_string(&s).unwrap());
+    let mut text = format!("{out}{again}{third}{fourth}{}", serde_json::to_string(&s).unwrap());
     for d in app.links.all_decisions().await.unwrap() {
         text.push_str(&serde_json::to_string(&d).unwrap());
     }
@@ -260,7 +275,7 @@ async fn a_passport_number_added_later_is_linked_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixtures::config();
     let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
-    app.entries.put_entries(&truth_entries()).await.unwrap();
+    app.entries.put_entries(&truth_entries(), chrono::Utc::now()).await.unwrap();
     let created = app
         .create_report(&input("131016", None, "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02"))
         .await
@@ -466,7 +481,7 @@ async fn the_api_answers_while_a_linkage_run_is_scoring_under_serve() {
         let config = fixtures::config();
         let (app, _stores) = platform::embedded_app(dir.path(), &config).unwrap();
         let entries = filler(20_000);
-        app.entries.put_entries(&entries).await.unwrap();
+        app.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
         for e in entries.iter().step_by(entries.len() / 600) {
             let name = format!("{} {}", e.family_name.expose(), e.given_names.as_ref().map_or("", |n| n.expose()));
             let dob = e.date_of_birth.to_string();

@@ -12,14 +12,20 @@ pub const DESCRIPTION: &str = "AWS adapters (DynamoDB, SES v2, SNS, S3)";
 /// Creates the run's tables, buckets and SES sender on the emulators and wires the app on them. The HMAC secret is
 /// a constant: the benchmarks compare nothing across runs by hash.
 pub async fn fresh_app() -> anyhow::Result<App> {
+    Ok(fresh_app_and_tables().await?.0)
+}
+
+/// [`fresh_app`], with the names of its tables.
+pub async fn fresh_app_and_tables() -> anyhow::Result<(App, TableNames)> {
     anyhow::ensure!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
         "run under `source <(./infra/emulators env)`"
     );
     let sdk = platform::sdk_config().await;
     let tag = synthetic::rng::run_tag();
+    let tables = TableNames::with_prefix(&format!("bx{tag}"));
     let resources = AwsResources {
-        tables: TableNames::with_prefix(&format!("bx{tag}")),
+        tables: tables.clone(),
         export_bucket: Some(format!("bx{tag}-export")),
         export_state_bucket: Some(format!("bx{tag}-state")),
     };
@@ -28,5 +34,5 @@ pub async fn fresh_app() -> anyhow::Result<App> {
     let mut app = platform::aws_app_with(&config, &sdk, resources)?;
     // EMF metrics are for CloudWatch; stdout belongs to the benchmark's figures.
     app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
-    Ok(app)
+    Ok((app, tables))
 }

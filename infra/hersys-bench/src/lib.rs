@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod bench_graphs;
+pub mod bench_linkage_runs;
 pub mod bench_sweep;
 pub mod emulators;
 pub mod evaluate;

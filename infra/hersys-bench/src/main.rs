@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use hersys_bench::{bench, bench_graphs, bench_sweep, evaluate, gen_entries, gen_linkage, gen_reports};
+use hersys_bench::{
+    bench, bench_graphs, bench_linkage_runs, bench_sweep, evaluate, gen_entries, gen_linkage, gen_reports,
+};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +49,27 @@ enum Command {
         /// Also time a full export in this many partitions run at once (0: not).
         #[arg(long, default_value_t = 0)]
         partitions: u32,
+    },
+    /// The product's scheduled linkage hour by hour on `gen linkage` files: load, first run, a run with nothing new,
+    /// new records, a run, a full re-link (docs/benchmarks-linkage.md).
+    LinkageRuns {
+        /// The directory `gen linkage` wrote.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The last N entry records of ENTRIES.csv arrive after the first runs.
+        #[arg(long, default_value_t = 10_000)]
+        new_entries: usize,
+        /// The last N reports of REPORTS.csv arrive after the first runs.
+        #[arg(long, default_value_t = 1_000)]
+        new_reports: usize,
+        /// The embedded store's data dir (with HMAC_SECRET set as for `hersys`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Run on the AWS adapters against the emulators, in fresh tables.
+        #[arg(long)]
+        aws: bool,
+        #[arg(long, value_enum, default_value = "all")]
+        step: bench_linkage_runs::Step,
     },
     /// Measure the ingestion handler's cost per report on the embedded store (docs/benchmarks.md).
     Reports {
@@ -141,6 +164,10 @@ async fn main() -> std::process::ExitCode {
             bench_graphs::export_on_emulators(stored, changes, days, partitions).await
         }
         Command::Reports { count, data_dir } => bench::reports(&data_dir, count).await,
+        Command::LinkageRuns { dir, new_entries, new_reports, data_dir, aws, step } => {
+            let args = bench_linkage_runs::Args { dir, new_entries, new_reports, data_dir, aws, step };
+            bench_linkage_runs::run(args).await
+        }
         Command::Sweep { stored, due, data_dir, aws } => {
             let backend = match data_dir {
                 Some(dir) if !aws => bench_sweep::Backend::Embedded(dir),

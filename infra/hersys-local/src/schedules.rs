@@ -5,11 +5,26 @@ use std::time::Duration;
 
 use crate::invoke::Function;
 
-/// (function, period): `rate(1 minute)` and hourly `cron(0 * * * ? *)` in the template.
-pub const SCHEDULES: &[(Function, Duration)] = &[
-    (Function::Reissue, Duration::from_secs(60)),
-    (Function::Linkage, Duration::from_secs(3600)),
-    (Function::Export, Duration::from_secs(3600)),
+/// One schedule of the template: the function, its event in the template, the period, and the event's `detail`.
+pub struct Schedule {
+    pub function: Function,
+    pub event: &'static str,
+    pub period: Duration,
+    pub detail: &'static str,
+}
+
+/// `rate(1 minute)`, hourly `cron(0 * * * ? *)` and daily `cron(30 3 * * ? *)` in the template (the daily one fires
+/// a day after `hersys serve` starts, not at 03:30).
+pub const SCHEDULES: &[Schedule] = &[
+    Schedule { function: Function::Reissue, event: "EveryMinute", period: Duration::from_secs(60), detail: "{}" },
+    Schedule { function: Function::Linkage, event: "Hourly", period: Duration::from_secs(3600), detail: "{}" },
+    Schedule {
+        function: Function::Linkage,
+        event: "DailyEstimate",
+        period: Duration::from_secs(86_400),
+        detail: r#"{"mode":"estimate"}"#,
+    },
+    Schedule { function: Function::Export, event: "Hourly", period: Duration::from_secs(3600), detail: "{}" },
 ];
 
 #[cfg(test)]
@@ -21,34 +36,43 @@ mod tests {
         match expression.trim() {
             "rate(1 minute)" => Duration::from_secs(60),
             "rate(1 hour)" | "cron(0 * * * ? *)" => Duration::from_secs(3600),
+            "cron(30 3 * * ? *)" => Duration::from_secs(86_400),
             other => panic!("teach this test the schedule expression {other}"),
         }
     }
 
-    /// The `ScheduleExpression` inside a top-level resource of template.yaml.
-    fn expression_of(template: &str, resource: &str) -> String {
+    /// The `ScheduleExpression` and `detail` of an event of a top-level resource of template.yaml.
+    fn schedule_of(template: &str, resource: &str, event: &str) -> (String, String) {
         let start =
             template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
         // The resource's lines run until the next top-level resource (two spaces of indent, then a name).
         let is_sibling = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && !l.trim().is_empty();
         let lines: Vec<&str> = template[start + 1..].lines().skip(1).take_while(|l| !is_sibling(l)).collect();
-        lines
+        let at = lines.iter().position(|l| l.trim() == format!("{event}:")).unwrap_or_else(|| panic!("{event}?"));
+        let expression = lines[at..]
             .iter()
             .find_map(|l| l.trim().strip_prefix("ScheduleExpression:").map(str::to_owned))
-            .unwrap_or_else(|| panic!("{resource} has no schedule"))
+            .unwrap_or_else(|| panic!("{resource} {event} has no schedule"));
+        let detail = lines[at..]
+            .iter()
+            .find_map(|l| Some(l.split_once(r#""detail":"#)?.1.trim().trim_end_matches('}').to_owned() + "}"))
+            .unwrap_or_else(|| panic!("{resource} {event} has no detail"));
+        (expression, detail)
     }
 
     #[test]
     fn local_timers_follow_the_templates_schedules() {
         let template = include_str!("../../../template.yaml");
-        for &(function, period) in SCHEDULES {
-            let resource = match function {
+        for schedule in SCHEDULES {
+            let resource = match schedule.function {
                 Function::Reissue => "ReissueFunction",
                 Function::Linkage => "LinkageFunction",
                 Function::Export => "ExportFunction",
                 Function::Ingest => unreachable!("ingest is not scheduled"),
             };
-            assert_eq!(period_of(&expression_of(template, resource)), period, "{resource}");
+            let (expression, detail) = schedule_of(template, resource, schedule.event);
+            assert_eq!(period_of(&expression), schedule.period, "{resource} {}", schedule.event);
+            assert_eq!(detail, schedule.detail, "{resource} {}", schedule.event);
         }
     }
 }

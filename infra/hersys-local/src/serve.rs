@@ -6,7 +6,7 @@ use anyhow::Context;
 use domain::app::App;
 
 use crate::Backend;
-use crate::invoke::{self, Function};
+use crate::invoke;
 use crate::schedules::SCHEDULES;
 
 pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
@@ -20,8 +20,8 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
     let addr = listener.local_addr()?;
     if schedules {
-        for &(function, period) in SCHEDULES {
-            tokio::spawn(fire_every(app.clone(), function, period));
+        for schedule in SCHEDULES {
+            tokio::spawn(fire_every(app.clone(), schedule));
         }
     }
     // The token key exists before anyone is told where to reach the server, so `hersys token` finds it.
@@ -60,16 +60,24 @@ async fn store_is_empty(app: &App) -> bool {
 }
 
 /// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.
-async fn fire_every(app: App, function: Function, period: std::time::Duration) {
-    let mut ticker = tokio::time::interval(period);
+/// The first tick of a daily schedule waits a day (the first run of `hersys serve` is the hourly one).
+async fn fire_every(app: App, schedule: &'static crate::schedules::Schedule) {
+    let start = if schedule.period > std::time::Duration::from_secs(3600) {
+        tokio::time::Instant::now() + schedule.period
+    } else {
+        tokio::time::Instant::now()
+    };
+    let mut ticker = tokio::time::interval_at(start, schedule.period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let detail: serde_json::Value = serde_json::from_str(schedule.detail).unwrap_or_default();
     loop {
         ticker.tick().await;
         let event = serde_json::json!({
-            "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local"
+            "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local",
+            "detail": detail,
         });
-        if let Err(e) = invoke::scheduled(&app, function, event).await {
-            tracing::error!(function = ?function, error = %e, "scheduled run failed");
+        if let Err(e) = invoke::scheduled(&app, schedule.function, event).await {
+            tracing::error!(function = ?schedule.function, event = schedule.event, error = %e, "scheduled run failed");
         }
     }
 }

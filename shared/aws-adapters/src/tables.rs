@@ -34,6 +34,8 @@ pub enum Table {
     Links,
     /// The audit of views of personal data: append-only (the functions may only put to it).
     Audit,
+    /// The incremental linkage's index (keyed blocking keys of entries and reports), its model and watermark.
+    LinkIndex,
 }
 
 /// A global secondary index.
@@ -60,7 +62,7 @@ struct Spec {
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Reports,
         Table::Entries,
         Table::FollowUps,
@@ -69,6 +71,7 @@ impl Table {
         Table::GraphSources,
         Table::Links,
         Table::Audit,
+        Table::LinkIndex,
     ];
 
     fn spec(self) -> Spec {
@@ -97,8 +100,11 @@ impl Table {
                 env_var: "ENTRIES_TABLE",
                 base_name: "Entries",
                 sort_key: None,
-                attributes: &[("pk", S), ("passport_hash", S)],
-                indexes: &[Index { name: "by_passport", hash: "passport_hash", range: None, projection: All }],
+                attributes: &[("pk", S), ("passport_hash", S), ("changed_day", S), ("changed_at", S)],
+                indexes: &[
+                    Index { name: "by_passport", hash: "passport_hash", range: None, projection: All },
+                    Index { name: "by_change", hash: "changed_day", range: Some("changed_at"), projection: KeysOnly },
+                ],
                 ttl: false,
             },
             Table::FollowUps => Spec {
@@ -149,6 +155,15 @@ impl Table {
             Table::Audit => Spec {
                 env_var: "AUDIT_TABLE",
                 base_name: "Audit",
+                sort_key: Some("sk"),
+                attributes: &[("pk", S), ("sk", S)],
+                indexes: &[],
+                ttl: false,
+            },
+            // pk `e#<key>` / sk `<entry day>#<entry id>`; pk `r#<diagnosis day>` / sk `<key>#<report id>`; pk `meta`.
+            Table::LinkIndex => Spec {
+                env_var: "LINK_INDEX_TABLE",
+                base_name: "LinkIndex",
                 sort_key: Some("sk"),
                 attributes: &[("pk", S), ("sk", S)],
                 indexes: &[],
@@ -333,6 +348,7 @@ mod tests {
                 ("GRAPH_SOURCES_TABLE", "GraphSources"),
                 ("LINKS_TABLE", "Links"),
                 ("AUDIT_TABLE", "Audit"),
+                ("LINK_INDEX_TABLE", "LinkIndex"),
             ]
         );
     }

@@ -77,6 +77,20 @@ impl KeyedHasher {
         self.hash("pn", n.expose())
     }
 
+    /// A blocking key of the linkage as stored in its index: 64 bits of the HMAC of the engine's in-memory key
+    /// (itself a hash of a name token, a date of birth or a passport variant), as 16 hex digits. Keyed, so that
+    /// the index reveals neither passport numbers nor names to whoever reads the table; short, because the index
+    /// holds some twenty per record.
+    pub fn block_key(&self, key: u64) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        mac.update(b"lk\0");
+        mac.update(&key.to_le_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
     /// For keys that must not reveal a value but need no lookup by value (idempotency keys, rate-limit callers).
     pub fn opaque(&self, purpose: &str, value: &str) -> KeyedHash {
         self.hash(purpose, value)

@@ -80,6 +80,10 @@ pub struct LinkDecision {
     /// Empty for links and for reviews stored before candidates were kept (their one candidate is `entry_id`).
     #[serde(default)]
     pub candidates: Vec<ReviewCandidate>,
+    /// The version of the stored model the scheduled run scored with ([`StoredModel::version`]); `None` for the
+    /// exact step's links and for decisions stored before models were versioned.
+    #[serde(default)]
+    pub model_version: Option<String>,
 }
 
 impl LinkDecision {
@@ -142,6 +146,7 @@ impl LinkDecision {
             && self.agreeing_fields == other.agreeing_fields
             && self.review.as_ref().map(|r| r.status) == other.review.as_ref().map(|r| r.status)
             && self.candidates.iter().map(|c| &c.entry_id).eq(other.candidates.iter().map(|c| &c.entry_id))
+            && self.model_version == other.model_version
     }
 }
 
@@ -186,6 +191,52 @@ pub struct PrefectureRow {
     pub linked: u64,
     pub share_with_passport: f64,
     pub share_linked: f64,
+}
+
+/// The linkage model as stored: estimated on its own schedule (or on demand), used by every run until the next
+/// estimate. Decisions record its `version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredModel {
+    /// `v1`, `v2`, ...: one more than the version it replaced.
+    pub version: String,
+    pub estimated_at: Instant,
+    /// What it was estimated on (counts only).
+    pub entries: u64,
+    pub reports: u64,
+    pub candidate_pairs: u64,
+    pub params: crate::linkage::score::ModelParams,
+}
+
+impl StoredModel {
+    /// The version after this one.
+    pub fn next_version(previous: Option<&StoredModel>) -> String {
+        let n = previous.and_then(|m| m.version.strip_prefix('v')?.parse::<u64>().ok()).unwrap_or(0);
+        format!("v{}", n + 1)
+    }
+}
+
+/// Where the incremental linkage stands: records written before `linked_until` have been linked (and indexed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkageState {
+    pub linked_until: Instant,
+    /// The window of the runs (days from entry to diagnosis) that built the stored index's decisions.
+    pub window_days: i32,
+    /// The entries and reports written shortly before `linked_until` that the run linked: the next run reads that
+    /// stretch again (a write stamped before the run may land after its read) and leaves these out. Empty when there
+    /// were too many to keep here; the next run then links them again (which decides the same).
+    #[serde(default)]
+    pub recent_entries: Vec<String>,
+    #[serde(default)]
+    pub recent_reports: Vec<String>,
+}
+
+/// One record's keyed blocking keys in the stored linkage index ([`crate::keyed_hash::KeyedHasher::block_key`]):
+/// opaque, no personal value. `day` is the entry date of an entry, the diagnosis date of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedRecord {
+    pub id: String,
+    pub day: chrono::NaiveDate,
+    pub keys: Vec<String>,
 }
 
 /// The statistics of the last scheduled run (counts only, no personal data), as stored and served.

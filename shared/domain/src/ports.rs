@@ -9,6 +9,7 @@
 //! - error texts never contain item values.
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::cycle::{Cycle, CycleId, IssuedNumber, SealedNumber};
@@ -20,7 +21,7 @@ use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
-use crate::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
+use crate::links::{DecisionWrite, IndexedRecord, LinkDecision, LinkageState, LinkageSummary, Review, StoredModel};
 use crate::pii::{Email, PhoneNumber, ProcessingNumber};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
@@ -91,9 +92,14 @@ pub enum PutOutcome {
 pub trait EntryStore: Send + Sync {
     /// Creates each record if absent. One outcome per input, in order. Records are independent: one conflict does
     /// not stop the others.
-    async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError>;
+    /// `written_at` is kept as the records' write time (for [`EntryStore::entry_ids_written_since`]).
+    async fn put_entries(&self, entries: &[EntryRecord], written_at: Instant) -> Result<Vec<PutOutcome>, StoreError>;
     async fn get_entry(&self, entry_id: &str) -> Result<Option<EntryRecord>, StoreError>;
     async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError>;
+    /// The ids of the entry records written in `since..=until` (by their write time), for the incremental linkage.
+    async fn entry_ids_written_since(&self, since: Instant, until: Instant) -> Result<Vec<String>, StoreError>;
+    /// The entry records of these ids that exist (any order).
+    async fn get_entries(&self, ids: &[String]) -> Result<Vec<EntryRecord>, StoreError>;
     /// Every entry record (a full read: Scan on DynamoDB), for the scheduled linkage.
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError>;
 }
@@ -131,6 +137,36 @@ pub trait LinkStore: Send + Sync {
     async fn record_review(&self, report: &ReportId, review: &Review) -> Result<LinkDecision, StoreError>;
     async fn put_summary(&self, summary: &LinkageSummary) -> Result<(), StoreError>;
     async fn get_summary(&self) -> Result<Option<LinkageSummary>, StoreError>;
+}
+
+/// The stored linkage index and model of the incremental run: the keyed blocking keys of entries (looked up by key
+/// and entry day) and of reports (read by diagnosis day), the current model and the run's watermark.
+#[async_trait]
+pub trait LinkIndex: Send + Sync {
+    /// Files each entry under its keys at its entry day (idempotent).
+    async fn put_entry_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError>;
+    /// Files each report under its keys at its diagnosis day (idempotent; keys of an earlier version of the report
+    /// may remain: a reader re-reads the report).
+    async fn put_report_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError>;
+    /// The ids of the entries filed under `key` with an entry day in `from..=to`, at most `limit` of them (a caller
+    /// asks one more than it accepts, to tell a block that is too large).
+    async fn entries_by_key(
+        &self,
+        key: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Every (key, diagnosis day, report id) filed at a diagnosis day in `from..=to`.
+    async fn report_keys_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(String, NaiveDate, ReportId)>, StoreError>;
+    async fn current_model(&self) -> Result<Option<StoredModel>, StoreError>;
+    async fn put_model(&self, model: &StoredModel) -> Result<(), StoreError>;
+    async fn linkage_state(&self) -> Result<Option<LinkageState>, StoreError>;
+    async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError>;
 }
 
 /// The audit of views of personal data (issue 12): append-only, kept by health centre and time.

@@ -29,6 +29,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // The write-time index of the daily graph export (`report_ids_changed_since`).
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS reports_by_change ON reports (updated_at) WHERE updated_at IS NOT NULL;",
+    )?;
+    let has_written_at =
+        conn.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'written_at'")?.exists([])?;
+    if !has_written_at {
+        // Rows written before stay NULL: the linkage's first run (which has no state yet) indexes every entry.
+        conn.execute_batch("ALTER TABLE entries ADD COLUMN written_at TEXT;")?;
+    }
+    // The write-time index of the incremental linkage (`entry_ids_written_since`).
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS entries_by_write ON entries (written_at) WHERE written_at IS NOT NULL;",
     )
 }
 
@@ -51,6 +61,25 @@ CREATE TABLE IF NOT EXISTS entries (
 -- The entries' passport index is created by ENTRIES_BY_PASSPORT (below), also run at the end of a bulk import.
 
 -- Follow-up records of the entrants' follow-up system: replaced by newer re-sends (domain::follow_up).
+-- The incremental linkage's index (issue 11): keyed blocking keys (64 bits, as a signed integer) of entries by
+-- key and entry day, of reports by diagnosis day; days as days since 0001-01-01. Its model and watermark: link_meta.
+CREATE TABLE IF NOT EXISTS link_entry_keys (
+    key      INTEGER NOT NULL,
+    day      INTEGER NOT NULL,
+    entry_id TEXT NOT NULL,
+    PRIMARY KEY (key, day, entry_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS link_report_keys (
+    day       INTEGER NOT NULL,
+    key       INTEGER NOT NULL,
+    report_id TEXT NOT NULL,
+    PRIMARY KEY (day, key, report_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS link_meta (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS follow_ups (
     pk            TEXT PRIMARY KEY,
     doc           TEXT NOT NULL,

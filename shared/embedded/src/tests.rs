@@ -315,7 +315,7 @@ async fn a_bulk_load_without_the_index_keeps_the_store_semantics_and_rebuilds_it
     use domain::ports::{EntryStore, PutOutcome};
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStores::open(&dir.path().join("hersys.sqlite3")).unwrap();
-    s.put_entries(&[entry("E1", "TZ0000001")]).await.unwrap();
+    s.put_entries(&[entry("E1", "TZ0000001")], chrono::Utc::now()).await.unwrap();
     let passport_plan = "SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk";
     assert!(s.query_plan(passport_plan).contains("entries_by_passport"));
 
@@ -326,7 +326,10 @@ async fn a_bulk_load_without_the_index_keeps_the_store_semantics_and_rebuilds_it
     let mut changed = entry("E1", "TZ0000001");
     changed.port_of_entry = "HND".into();
     let out = s
-        .put_entries(&[entry("E2", "TZ0000002"), entry("E1", "TZ0000001"), changed, entry("E3", "TZ0000002")])
+        .put_entries(
+            &[entry("E2", "TZ0000002"), entry("E1", "TZ0000001"), changed, entry("E3", "TZ0000002")],
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(out, [PutOutcome::Created, PutOutcome::Unchanged, PutOutcome::Conflict, PutOutcome::Created]);
@@ -348,7 +351,7 @@ async fn a_bulk_load_that_dies_midway_leaves_the_index_to_the_next_opening() {
     let path = dir.path().join("hersys.sqlite3");
     let s = SqliteStores::open(&path).unwrap();
     let bulk = s.begin_entry_import(10, crate::PassportIndex::Rebuild).await.unwrap();
-    s.put_entries(&[entry("E1", "TZ0000001")]).await.unwrap();
+    s.put_entries(&[entry("E1", "TZ0000001")], chrono::Utc::now()).await.unwrap();
     assert!(
         !s.query_plan("SELECT doc FROM entries WHERE passport_hash = 'h' ORDER BY pk").contains("entries_by_passport")
     );

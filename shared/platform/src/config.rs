@@ -26,6 +26,9 @@ pub struct Config {
     /// `NUMBER_KEY_ID`: the KMS key (id, ARN or alias) that wraps the data keys sealing live numbers in AWS. Default
     /// [`DEFAULT_NUMBER_KEY_ID`], the alias `create_emulated_resources` makes on emulators.
     pub number_key_id: String,
+    /// `LINKAGE_WINDOW_DAYS`: an entry may be linked to a report diagnosed at most this many days after it (1 to
+    /// 3650). Default [`domain::linkage::DEFAULT_WINDOW_DAYS`].
+    pub linkage_window_days: i32,
 }
 
 impl std::fmt::Debug for Config {
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Config {
             .field("policy", &self.policy)
             .field("app_link", &self.app_link)
             .field("number_key_id", &self.number_key_id)
+            .field("linkage_window_days", &self.linkage_window_days)
             .finish()
     }
 }
@@ -49,7 +53,7 @@ fn var(name: &'static str) -> Option<String> {
 
 impl Config {
     /// Reads `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30), `QUIET_HOURS` (default `21:00-08:00`),
-    /// `APP_LINK_BASE` and `NUMBER_KEY_ID`;
+    /// `APP_LINK_BASE`, `NUMBER_KEY_ID` and `LINKAGE_WINDOW_DAYS`;
     /// the HMAC secret is supplied by the caller (Secrets Manager in Lambda, see `aws_app`; the local binary keeps
     /// one in its data dir).
     pub fn from_env_with_secret(hmac_secret: Vec<u8>) -> Result<Self, ConfigError> {
@@ -79,6 +83,13 @@ impl Config {
                 },
             })?,
         };
+        let linkage_window_days = match var("LINKAGE_WINDOW_DAYS") {
+            None => domain::linkage::DEFAULT_WINDOW_DAYS,
+            Some(v) => v.trim().parse::<i32>().ok().filter(|d| (1..=3650).contains(d)).ok_or(ConfigError::Invalid {
+                name: "LINKAGE_WINDOW_DAYS",
+                why: "must be a whole number of days from 1 to 3650",
+            })?,
+        };
         let minutes = i64::try_from(reminder_minutes).unwrap_or(30);
         Ok(Self {
             hmac_secret,
@@ -86,6 +97,7 @@ impl Config {
             policy: Policy { reminder_after: chrono::Duration::minutes(minutes), quiet, ..Policy::default() },
             app_link,
             number_key_id: var("NUMBER_KEY_ID").unwrap_or_else(|| DEFAULT_NUMBER_KEY_ID.to_owned()),
+            linkage_window_days,
         })
     }
 }

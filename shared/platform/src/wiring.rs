@@ -171,6 +171,8 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         graph_sources: stores.clone(),
         export_state,
         audit: stores.clone(),
+        link_index: stores.clone(),
+        linkage_window_days: config.linkage_window_days,
         links: stores,
         notifier,
         // Built for every function, but KMS is only called when a number is sealed or opened (ingest, reissue).
@@ -203,6 +205,8 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         graph_sources: shared.clone(),
         export_state: shared.clone(),
         audit: shared.clone(),
+        link_index: shared.clone(),
+        linkage_window_days: config.linkage_window_days,
         links: shared,
         notifier: Arc::new(stores.outbox()),
         vault: Arc::new(KeyFileVault::new(&data_dir.join(NUMBER_KEY_FILE))),

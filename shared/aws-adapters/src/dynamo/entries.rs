@@ -1,4 +1,5 @@
-//! Entries table: `pk` = the quarantine system's entry id, `doc`, `passport_hash` (index `by_passport`, ALL).
+//! Entries table: `pk` = the quarantine system's entry id, `doc`, `passport_hash` (index `by_passport`, ALL),
+//! `changed_day` / `changed_at` (the write time; index `by_change`, keys only, for the incremental linkage).
 
 use super::Table;
 use async_trait::async_trait;
@@ -10,7 +11,16 @@ use domain::keyed_hash::KeyedHash;
 use domain::ports::{EntryStore, PutOutcome};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, decode_doc, encode_doc, query_all, s, unavailable};
+use domain::time::{Instant, sortable_text};
+
+use super::{
+    CHANGE_SHARDS, DynamoStores, Item, change_partition, decode_doc, encode_doc, query_all, read_string, s, unavailable,
+};
+
+/// The `by_change` shard of an entry: its id's bytes summed (ids are the quarantine system's, of any form).
+fn shard_of(entry_id: &str) -> u32 {
+    entry_id.bytes().fold(0u32, |acc, b| acc.wrapping_add(u32::from(b))) % CHANGE_SHARDS
+}
 
 const WHAT: &str = "entry";
 
@@ -18,11 +28,13 @@ const WHAT: &str = "entry";
 const CONCURRENT_PUTS: usize = 16;
 
 impl DynamoStores {
-    async fn put_entry(&self, entry: &EntryRecord) -> Result<PutOutcome, StoreError> {
+    async fn put_entry(&self, entry: &EntryRecord, written_at: Instant) -> Result<PutOutcome, StoreError> {
         let item = Item::from([
             ("pk".to_owned(), s(&entry.entry_id)),
             ("doc".to_owned(), encode_doc(WHAT, entry)?),
             ("passport_hash".to_owned(), s(entry.passport_hash.as_str())),
+            ("changed_day".to_owned(), s(change_partition(written_at.date_naive(), shard_of(&entry.entry_id)))),
+            ("changed_at".to_owned(), s(sortable_text(written_at))),
         ]);
         let result = self
             .client
@@ -64,9 +76,9 @@ impl DynamoStores {
 
 #[async_trait]
 impl EntryStore for DynamoStores {
-    async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError> {
+    async fn put_entries(&self, entries: &[EntryRecord], written_at: Instant) -> Result<Vec<PutOutcome>, StoreError> {
         // Collected first: a lazy `map` closure here trips the compiler's Send check of async_trait's boxed future.
-        let puts: Vec<_> = entries.iter().map(|entry| self.put_entry(entry)).collect();
+        let puts: Vec<_> = entries.iter().map(|entry| self.put_entry(entry, written_at)).collect();
         // `buffered` (not `buffer_unordered`) keeps the outcomes in input order.
         stream::iter(puts).buffered(CONCURRENT_PUTS).try_collect().await
     }
@@ -87,6 +99,17 @@ impl EntryStore for DynamoStores {
             .key_condition_expression("passport_hash = :h")
             .expression_attribute_values(":h", s(passport.as_str()));
         query_all(query).await?.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
+    }
+
+    async fn entry_ids_written_since(&self, since: Instant, until: Instant) -> Result<Vec<String>, StoreError> {
+        let items = self.changed_since(Table::Entries, since, until).await?;
+        items.iter().map(|item| read_string(WHAT, item, "pk")).collect()
+    }
+
+    async fn get_entries(&self, ids: &[String]) -> Result<Vec<EntryRecord>, StoreError> {
+        let keys = ids.iter().map(|id| Item::from([("pk".to_owned(), s(id))])).collect();
+        let items = self.batch_get(self.tables.name(Table::Entries)?, keys).await?;
+        items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
     }
 
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError> {

@@ -12,6 +12,7 @@ mod entries;
 mod follow_ups;
 mod graph_sources;
 mod idempotency;
+mod link_index;
 mod links;
 mod reports;
 
@@ -232,6 +233,54 @@ impl DynamoStores {
             .try_collect::<Vec<Vec<()>>>()
             .await
             .map(|_| ())
+    }
+}
+
+/// Partitions of a `by_change` index (reports, entries) per day.
+pub(crate) const CHANGE_SHARDS: u32 = 16;
+/// Queries of a `by_change` index in flight.
+const CONCURRENT_QUERIES: usize = 8;
+
+/// `2021-02-03#a`: the write day and the shard of an item.
+pub(crate) fn change_partition(day: chrono::NaiveDate, shard: u32) -> String {
+    format!("{day}#{shard:x}")
+}
+
+impl DynamoStores {
+    /// The keys of the items of a table's `by_change` index written in `since..` (every shard of every UTC day from
+    /// `since` to `until`).
+    pub(crate) async fn changed_since(
+        &self,
+        table: crate::Table,
+        since: Instant,
+        until: Instant,
+    ) -> Result<Vec<Item>, StoreError> {
+        use futures::{StreamExt, TryStreamExt, stream};
+        let name = self.tables.name(table)?;
+        let from = domain::time::sortable_text(since);
+        let last = until.date_naive();
+        let partitions: Vec<String> = since
+            .date_naive()
+            .iter_days()
+            .take_while(|day| *day <= last)
+            .flat_map(|day| (0..CHANGE_SHARDS).map(move |shard| change_partition(day, shard)))
+            .collect();
+        let pages: Vec<Vec<Item>> = stream::iter(partitions)
+            .map(|partition| {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(name)
+                    .index_name("by_change")
+                    .key_condition_expression("changed_day = :d AND changed_at >= :from")
+                    .expression_attribute_values(":d", s(partition))
+                    .expression_attribute_values(":from", s(from.clone()));
+                query_all(query)
+            })
+            .buffer_unordered(CONCURRENT_QUERIES)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 }
 

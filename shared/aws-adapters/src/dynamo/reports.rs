@@ -13,21 +13,12 @@ use domain::ports::{ReportPage, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
 use domain::time::{Instant, sortable_text};
-use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
+use super::{
+    DynamoStores, Item, change_partition, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable,
+};
 
 const WHAT: &str = "report";
-/// Partitions of the `by_change` index per day.
-const CHANGE_SHARDS: u32 = 16;
-/// Queries of the `by_change` index in flight.
-const CONCURRENT_QUERIES: usize = 8;
-
-/// `2021-02-03#a`: the write day and the shard of a report.
-fn change_partition(day: chrono::NaiveDate, shard: u32) -> String {
-    format!("{day}#{shard:x}")
-}
-
 fn shard_of(id: &ReportId) -> u32 {
     id.as_str().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0)
 }
@@ -154,34 +145,9 @@ impl ReportStore for DynamoStores {
     }
 
     async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
-        let table = self.tables.name(Table::Reports)?;
-        let from = sortable_text(since);
-        // Every shard of every UTC day from the first write time asked to the reader's now.
-        let last = until.date_naive();
-        let partitions: Vec<String> = since
-            .date_naive()
-            .iter_days()
-            .take_while(|day| *day <= last)
-            .flat_map(|day| (0..CHANGE_SHARDS).map(move |shard| change_partition(day, shard)))
-            .collect();
-        let pages: Vec<Vec<Item>> = stream::iter(partitions)
-            .map(|partition| {
-                let query = self
-                    .client
-                    .query()
-                    .table_name(table)
-                    .index_name("by_change")
-                    .key_condition_expression("changed_day = :d AND changed_at >= :from")
-                    .expression_attribute_values(":d", s(partition))
-                    .expression_attribute_values(":from", s(from.clone()));
-                query_all(query)
-            })
-            .buffer_unordered(CONCURRENT_QUERIES)
-            .try_collect()
-            .await?;
-        pages
+        let items = self.changed_since(Table::Reports, since, until).await?;
+        items
             .iter()
-            .flatten()
             .map(|item| {
                 let pk = read_string(WHAT, item, "pk")?;
                 ReportId::parse(&pk).ok_or_else(|| StoreError::Corrupt("a report key is not a report id".to_owned()))

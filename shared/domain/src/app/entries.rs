@@ -48,7 +48,7 @@ impl App {
             results.push(RecordResult { index, entry_id, outcome });
         }
         if !to_store.is_empty() {
-            let outcomes = self.entries.put_entries(&to_store).await?;
+            let outcomes = self.entries.put_entries(&to_store, self.clock.now()).await?;
             if outcomes.len() != to_store.len() {
                 return Err(AppError::Internal(format!(
                     "the entry store answered {} outcomes for {} records",

@@ -1,16 +1,23 @@
 //! The linkage of reports with entry records (issue 5) as operations: the exact step when a report arrives, the
 //! scheduled scored run with its statistics, and the health centres' review queue.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
 
 use crate::audit::Viewer;
 use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem, StoreError, ValidationError};
 use crate::follow_up::FollowUpRecord;
 use crate::graphs::is_small_count;
+use crate::linkage::dates::Day;
+use crate::linkage::score::Model;
 use crate::linkage::stats::{self, StatEntry, StatReport};
-use crate::linkage::{self, Band, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
-use crate::links::{DecisionWrite, LinkBand, LinkDecision, LinkageSummary, Review, ReviewCandidate, ReviewStatus};
+use crate::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
+use crate::links::{
+    DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, LinkageSummary, Review, ReviewCandidate,
+    ReviewStatus, StoredModel,
+};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
@@ -24,9 +31,56 @@ pub const EXACT_METHOD: &str = "exact_passport_hash";
 /// Below this many reports, m is not estimated by EM: the stated starting values of `Model::initial` are used.
 const MIN_REPORTS_FOR_EM: usize = 500;
 
+/// What a scheduled linkage run is asked to do: the scheduled event's `detail.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkageMode {
+    /// The hourly run (no mode, or `incremental`): links what was written since the last run through the stored
+    /// index, with the stored model. Without a stored model it runs as `Estimate`.
+    Incremental,
+    /// `full`: re-links every report with the current model (the same decisions as the incremental runs made).
+    Full,
+    /// `estimate`: estimates a new model version on everything stored, then re-links in full.
+    Estimate,
+}
+
+impl LinkageMode {
+    /// The mode named in an event's detail (`None` when the name is unknown).
+    pub fn parse(name: &str) -> Option<LinkageMode> {
+        match name {
+            "incremental" => Some(LinkageMode::Incremental),
+            "full" => Some(LinkageMode::Full),
+            "estimate" => Some(LinkageMode::Estimate),
+            _ => None,
+        }
+    }
+}
+
+/// Records filed in the index, and ids read, per store request.
+const INDEX_CHUNK: usize = 1000;
+const READ_CHUNK: usize = 100;
+/// How far before the last run's end the next run reads writes again: a write stamped just before it may have
+/// landed just after it was read. Reading twice decides the same.
+const WRITE_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+/// Most bytes of ids of the overlap kept in the state (a DynamoDB item holds 400 KB).
+const MAX_RECENT_BYTES: usize = 200_000;
+
+/// What a run read of what was written since the last one: the new records, and the ids read (new or not).
+#[derive(Default)]
+struct Written {
+    entries: Vec<EntryRecord>,
+    reports: Vec<CaseReport>,
+    entry_ids: Vec<String>,
+    report_ids: Vec<String>,
+}
+
 /// What a scheduled linkage run did (counts only).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkageRun {
+    /// `incremental`, `full` or `estimate`: what ran (a first incremental run is an estimate).
+    pub mode: &'static str,
+    /// The model version the decisions were made with.
+    pub model_version: String,
+    /// Entry records and reports read: all of them in a full run, those written since the last run otherwise.
     pub entries: usize,
     pub reports: usize,
     /// Decisions of this run, in the link and review bands.
@@ -40,6 +94,28 @@ pub struct LinkageRun {
     pub candidate_pairs: usize,
     /// The statistics as stored; the linkage function renders the public files from them.
     pub summary: LinkageSummary,
+    /// Whether this run recomputed them (the full runs do; the hourly run leaves them to the daily one).
+    pub summarised: bool,
+}
+
+impl LinkageRun {
+    fn new(mode: &'static str, model_version: &str, entries: usize, reports: usize) -> LinkageRun {
+        LinkageRun {
+            mode,
+            model_version: model_version.to_owned(),
+            entries,
+            reports,
+            links: 0,
+            reviews: 0,
+            written: 0,
+            unchanged: 0,
+            kept_reviewed: 0,
+            removed: 0,
+            candidate_pairs: 0,
+            summary: LinkageSummary::empty(),
+            summarised: false,
+        }
+    }
 }
 
 /// A pending review as its health centre reads it: the decision, the report, and its candidates.
@@ -97,6 +173,51 @@ fn report_link(r: &CaseReport) -> Option<LinkReport> {
     })
 }
 
+/// The stored decision of one of the engine's; `entry` maps the engine's entry numbers to their records. `None`
+/// when a record is missing (it cannot be, the engine numbering what it was given).
+fn link_decision<'a>(
+    report: &CaseReport,
+    d: &Decision,
+    entry: impl Fn(usize) -> Option<&'a EntryRecord>,
+    now: Instant,
+    model_version: &str,
+) -> Option<LinkDecision> {
+    let chosen = entry(d.entry)?;
+    // A review offers its best entry and up to two other persons' (a link needs no choice).
+    let candidates = if d.band == Band::Review {
+        let best = ReviewCandidate {
+            entry_id: chosen.entry_id.clone(),
+            score: f64::from(d.score),
+            method: d.method(),
+            agreeing_fields: agreeing(d.pattern),
+        };
+        let others = d.others.iter().flatten().filter_map(|o| {
+            Some(ReviewCandidate {
+                entry_id: entry(o.entry)?.entry_id.clone(),
+                score: f64::from(o.score),
+                method: o.method(),
+                agreeing_fields: agreeing(o.pattern),
+            })
+        });
+        std::iter::once(best).chain(others).collect()
+    } else {
+        Vec::new()
+    };
+    Some(LinkDecision {
+        report_id: report.id.clone(),
+        health_center_code: report.health_center_code.clone(),
+        entry_id: chosen.entry_id.clone(),
+        score: f64::from(d.score),
+        band: if d.band == Band::Link { LinkBand::Link } else { LinkBand::Review },
+        method: d.method(),
+        agreeing_fields: agreeing(d.pattern),
+        decided_at: now,
+        review: if d.band == Band::Review { pending() } else { None },
+        candidates,
+        model_version: Some(model_version.to_owned()),
+    })
+}
+
 fn agreeing(pattern: u16) -> Vec<String> {
     linkage::score::agreeing_fields(pattern).split('+').filter(|f| *f != "none").map(str::to_owned).collect()
 }
@@ -107,7 +228,8 @@ fn pending() -> Option<Review> {
 
 impl App {
     /// The exact step, when a report with a passport number is created (or its passport number or diagnosis date is
-    /// corrected): the entry with the same keyed hash nearest before (or on) the diagnosis date is linked at once. A
+    /// corrected): the entry with the same keyed hash nearest before (or on) the diagnosis date, within the window,
+    /// is linked at once (the next hourly run scores the report as any other). A
     /// decision a health centre reviewed is kept. Never fails the caller: problems are logged.
     pub(super) async fn link_exactly(&self, report: &CaseReport, now: Instant) {
         let Some(hash) = &report.passport_hash else { return };
@@ -118,9 +240,10 @@ impl App {
                 return;
             }
         };
+        let diagnosis = Day::from_date(report.diagnosis_date).number;
         let Some(entry) = entries
             .iter()
-            .filter(|e| e.entry_date <= report.diagnosis_date)
+            .filter(|e| linkage::in_window(Day::from_date(e.entry_date).number, diagnosis, self.linkage_window_days))
             .max_by(|a, b| a.entry_date.cmp(&b.entry_date).then_with(|| b.entry_id.cmp(&a.entry_id)))
         else {
             return;
@@ -136,6 +259,7 @@ impl App {
             decided_at: now,
             review: None,
             candidates: Vec::new(),
+            model_version: None,
         };
         match self.links.put_decision(&decision).await {
             Ok(_) => {
@@ -156,15 +280,300 @@ impl App {
         Ok(reports)
     }
 
-    /// The scheduled linkage: reads every report and entry record, runs the scored linkage, stores its decisions
-    /// (never replacing a confirmed or rejected review; re-running with the same data writes nothing), and
-    /// recomputes the statistics (stored, and returned in the run for the edge to publish: this writes no file).
-    pub async fn run_linkage(&self, now: Instant) -> Result<LinkageRun, AppError> {
-        let entries = self.entries.all_entries().await?;
+    fn linkage_options(&self) -> Options {
+        Options { window_days: self.linkage_window_days, ..Options::default() }
+    }
+
+    /// The scheduled linkage. `Incremental` (the hourly run) links what was written since the last run against the
+    /// stored index and model; without a stored model, or with a state of another window, it runs as `Estimate`.
+    /// `Full` re-links every report with the current model (`Estimate` when there is none); `Estimate` estimates a
+    /// new model version first. A confirmed or rejected review is never replaced; re-running with the same data
+    /// writes nothing. The full runs recompute the statistics (stored, and returned for the edge to publish).
+    pub async fn run_linkage(&self, now: Instant, mode: LinkageMode) -> Result<LinkageRun, AppError> {
+        let model = self.link_index.current_model().await?;
+        let state = self.link_index.linkage_state().await?;
+        let same_window = state.as_ref().is_some_and(|s| s.window_days == self.linkage_window_days);
+        match (mode, model) {
+            (LinkageMode::Incremental, Some(model)) if same_window => {
+                self.link_incrementally(now, &model, state.as_ref()).await
+            }
+            (LinkageMode::Full, Some(model)) => self.link_fully(now, Some(model), state).await,
+            (_, _) => self.link_fully(now, None, state).await,
+        }
+    }
+
+    /// Files records in the stored index: entries under their keys at their entry day, candidate reports at their
+    /// diagnosis day. Returns the engine's view of each, with its keys (unhashed), for the caller's matching.
+    async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(LinkEntry, Vec<u64>)>, AppError> {
+        let mut out = Vec::with_capacity(entries.len());
+        let mut rows = Vec::with_capacity(entries.len().min(INDEX_CHUNK));
+        for e in entries {
+            let Some(l) = entry_link(e) else { continue };
+            let keys = linkage::entry_block_keys(&l);
+            rows.push(IndexedRecord {
+                id: e.entry_id.clone(),
+                day: e.entry_date,
+                keys: keys.iter().map(|&k| self.hasher.block_key(k)).collect(),
+            });
+            if rows.len() == INDEX_CHUNK {
+                self.link_index.put_entry_keys(&std::mem::take(&mut rows)).await?;
+            }
+            out.push((l, keys));
+        }
+        if !rows.is_empty() {
+            self.link_index.put_entry_keys(&rows).await?;
+        }
+        Ok(out)
+    }
+
+    async fn index_reports(&self, reports: &[CaseReport]) -> Result<(), AppError> {
+        let rows: Vec<IndexedRecord> = reports
+            .iter()
+            .filter_map(|r| {
+                let l = report_link(r).filter(LinkReport::is_candidate)?;
+                let keys = linkage::report_block_keys(&l).iter().map(|&k| self.hasher.block_key(k)).collect();
+                Some(IndexedRecord { id: r.id.as_str().to_owned(), day: r.diagnosis_date, keys })
+            })
+            .collect();
+        for chunk in rows.chunks(INDEX_CHUNK) {
+            self.link_index.put_report_keys(chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// The records written since the last run (with an overlap: a write in flight at its end), as of the clock,
+    /// leaving out those the last run linked in the overlap (an entry never changes; a report only if it was not
+    /// written again since).
+    async fn written_since(&self, state: &LinkageState, until: Instant) -> Result<Written, AppError> {
+        let since = state.linked_until - WRITE_OVERLAP;
+        let seen_entries: HashSet<&str> = state.recent_entries.iter().map(String::as_str).collect();
+        let entry_ids = self.entries.entry_ids_written_since(since, until).await?;
+        let fresh: Vec<String> = entry_ids.iter().filter(|id| !seen_entries.contains(id.as_str())).cloned().collect();
+        let mut entries = Vec::with_capacity(fresh.len());
+        for chunk in fresh.chunks(READ_CHUNK) {
+            entries.extend(self.entries.get_entries(chunk).await?);
+        }
+        let seen_reports: HashSet<&str> = state.recent_reports.iter().map(String::as_str).collect();
+        let report_ids = self.reports.report_ids_changed_since(since, until).await?;
+        let mut reports = Vec::with_capacity(report_ids.len());
+        for chunk in report_ids.chunks(READ_CHUNK) {
+            reports.extend(
+                self.reports
+                    .get_reports(chunk)
+                    .await?
+                    .into_iter()
+                    .filter(|r| !(seen_reports.contains(r.id.as_str()) && r.updated_at <= state.linked_until)),
+            );
+        }
+        let report_ids = report_ids.iter().map(|id| id.as_str().to_owned()).collect();
+        Ok(Written { entries, reports, entry_ids, report_ids })
+    }
+
+    /// The state after a run that read (and linked) what `written` holds, as of `until`: the ids it read are the
+    /// next run's to leave out, unless there are too many to keep (then the next run links the overlap again).
+    fn state_after(&self, until: Instant, written: Written) -> LinkageState {
+        let bytes: usize = written.entry_ids.iter().chain(&written.report_ids).map(|id| id.len() + 3).sum();
+        let few = bytes <= MAX_RECENT_BYTES;
+        LinkageState {
+            linked_until: until,
+            window_days: self.linkage_window_days,
+            recent_entries: if few { written.entry_ids } else { Vec::new() },
+            recent_reports: if few { written.report_ids } else { Vec::new() },
+        }
+    }
+
+    /// The hourly run: the reports written since the last run, and the reports within the window after each entry
+    /// written since then, are decided again against their candidates read through the index. Nothing else is read.
+    async fn link_incrementally(
+        &self,
+        now: Instant,
+        model: &StoredModel,
+        state: Option<&LinkageState>,
+    ) -> Result<LinkageRun, AppError> {
+        let until = self.clock.now();
+        let options = self.linkage_options();
+        let window = options.window_days;
+        let mut written = match state {
+            Some(state) => self.written_since(state, until).await?,
+            None => Written::default(),
+        };
+        let (new_entries, new_reports) = (std::mem::take(&mut written.entries), std::mem::take(&mut written.reports));
+        let indexed = self.index_entries(&new_entries).await?;
+        self.index_reports(&new_reports).await?;
+
+        // The reports a new entry may change: those filed under one of its keys within the window after it.
+        let mut affected: BTreeMap<ReportId, Option<CaseReport>> =
+            new_reports.iter().map(|r| (r.id.clone(), Some(r.clone()))).collect();
+        if let (Some(first), Some(last)) =
+            (new_entries.iter().map(|e| e.entry_date).min(), new_entries.iter().map(|e| e.entry_date).max())
+        {
+            let to = last + chrono::Days::new(window.max(0) as u64);
+            let mut filed: HashMap<String, Vec<(NaiveDate, ReportId)>> = HashMap::new();
+            for (key, day, id) in self.link_index.report_keys_between(first, to).await? {
+                filed.entry(key).or_default().push((day, id));
+            }
+            for (entry, keys) in &indexed {
+                for key in keys {
+                    for (day, id) in filed.get(&self.hasher.block_key(*key)).into_iter().flatten() {
+                        if linkage::in_window(entry.entry_day, Day::from_date(*day).number, window) {
+                            affected.entry(id.clone()).or_insert(None);
+                        }
+                    }
+                }
+            }
+        }
+        let missing: Vec<ReportId> = affected.iter().filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
+        for chunk in missing.chunks(READ_CHUNK) {
+            for r in self.reports.get_reports(chunk).await? {
+                affected.insert(r.id.clone(), Some(r));
+            }
+        }
+
+        let scorer = Model::from_params(&model.params);
+        let mut run = LinkageRun::new("incremental", &model.version, new_entries.len(), new_reports.len());
+        for report in affected.into_values().flatten() {
+            let stored = self.links.get_decision(&report.id).await?;
+            let decision = match report_link(&report) {
+                Some(r) if r.is_candidate() => {
+                    let candidates = self.candidates_through_index(&r, &report, window).await?;
+                    run.candidate_pairs += candidates.len();
+                    let views: Vec<LinkEntry> = candidates.iter().filter_map(entry_link).collect();
+                    linkage::decide_one(&r, &views, &scorer, &options)
+                        .and_then(|d| link_decision(&report, &d, |i| candidates.get(i), now, &model.version))
+                }
+                _ => None,
+            };
+            self.settle(&report.id, stored, decision, &mut run).await?;
+        }
+        self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
+        run.summary = self.linkage_summary().await?;
+        tracing::info!(
+            new_entries = run.entries,
+            new_reports = run.reports,
+            candidate_pairs = run.candidate_pairs,
+            written = run.written,
+            unchanged = run.unchanged,
+            kept_reviewed = run.kept_reviewed,
+            removed = run.removed,
+            "incremental linkage run done"
+        );
+        Ok(run)
+    }
+
+    /// A report's candidate entries through the stored index: the entries filed under one of its keys within the
+    /// window before its diagnosis, leaving out a key that files more than [`linkage::MAX_BLOCK`] of them (the full
+    /// run's rule); in entry-id order, as the full run numbers them. Only entries the engine can read.
+    async fn candidates_through_index(
+        &self,
+        r: &LinkReport,
+        report: &CaseReport,
+        window: i32,
+    ) -> Result<Vec<EntryRecord>, AppError> {
+        let to = report.diagnosis_date;
+        let from = to - chrono::Days::new(window.max(0) as u64);
+        let keys: Vec<String> = linkage::report_block_keys(r).iter().map(|&k| self.hasher.block_key(k)).collect();
+        let mut ids: Vec<String> = Vec::new();
+        for key in &keys {
+            let found = self.link_index.entries_by_key(key, from, to, linkage::MAX_BLOCK + 1).await?;
+            if found.len() <= linkage::MAX_BLOCK {
+                ids.extend(found);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut entries = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(READ_CHUNK) {
+            entries.extend(self.entries.get_entries(chunk).await?);
+        }
+        entries.retain(|e| entry_link(e).is_some());
+        entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
+        Ok(entries)
+    }
+
+    /// Stores a report's new decision (or its absence) against the stored one: a reviewed decision stays, the same
+    /// outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay).
+    async fn settle(
+        &self,
+        id: &ReportId,
+        stored: Option<LinkDecision>,
+        decision: Option<LinkDecision>,
+        run: &mut LinkageRun,
+    ) -> Result<(), AppError> {
+        match decision {
+            Some(decision) => {
+                if decision.band == LinkBand::Link {
+                    run.links += 1;
+                } else {
+                    run.reviews += 1;
+                }
+                match &stored {
+                    Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
+                    Some(old) if old.same_outcome(&decision) => run.unchanged += 1,
+                    _ => match self.links.put_decision(&decision).await? {
+                        DecisionWrite::Written => run.written += 1,
+                        DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
+                    },
+                }
+            }
+            None => {
+                if stored.as_ref().is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD)
+                    && self.links.remove_decision(id).await?
+                {
+                    run.removed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The full run: reads every entry, report and decision, files what was written since the last run in the
+    /// index (everything on a first run), estimates a new model when `model` is `None`, decides every report, and
+    /// recomputes the statistics.
+    async fn link_fully(
+        &self,
+        now: Instant,
+        model: Option<StoredModel>,
+        state: Option<LinkageState>,
+    ) -> Result<LinkageRun, AppError> {
+        let until = self.clock.now();
+        let options = self.linkage_options();
+        // The index: what was written since the last run (read before everything else, so that all of it is among
+        // what this run decides), or everything when the index has no state yet.
+        let written = match &state {
+            Some(s) => {
+                let mut written = self.written_since(s, until).await?;
+                self.index_entries(&written.entries).await?;
+                self.index_reports(&written.reports).await?;
+                (written.entries, written.reports) = (Vec::new(), Vec::new());
+                Some(written)
+            }
+            None => None,
+        };
+        let mut entries = self.entries.all_entries().await?;
+        entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
         let reports = self.all_reports().await?;
         let follow_ups = self.follow_ups.all_follow_ups().await?;
         let stored: HashMap<ReportId, LinkDecision> =
             self.links.all_decisions().await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
+        let written = match written {
+            Some(written) => written,
+            None => {
+                self.index_entries(&entries).await?;
+                self.index_reports(&reports).await?;
+                // The overlap's ids, of those this run read (one written after its read is the next run's).
+                let read: HashSet<&str> = entries.iter().map(|e| e.entry_id.as_str()).collect();
+                let recent = self.entries.entry_ids_written_since(until - WRITE_OVERLAP, until).await?;
+                Written {
+                    entry_ids: recent.into_iter().filter(|id| read.contains(id.as_str())).collect(),
+                    report_ids: reports
+                        .iter()
+                        .filter(|r| r.updated_at >= until - WRITE_OVERLAP)
+                        .map(|r| r.id.as_str().to_owned())
+                        .collect(),
+                    ..Written::default()
+                }
+            }
+        };
 
         let (mut link_entries, mut entry_of) = (Vec::with_capacity(entries.len()), Vec::with_capacity(entries.len()));
         for (i, e) in entries.iter().enumerate() {
@@ -180,107 +589,92 @@ impl App {
                 report_of.push(i);
             }
         }
-        let pairs = link_entries.len().saturating_mul(link_reports.len());
+        let candidate_reports = link_reports.iter().filter(|r| r.is_candidate()).count();
+        let pairs = link_entries.len().saturating_mul(candidate_reports);
         let options = Options {
             // On small data a random pair is too often a true match for u to be learnt from 400,000 samples of it.
-            u_sample: Options::default().u_sample.min(pairs.saturating_mul(20)),
-            estimate_m: link_reports.len() >= MIN_REPORTS_FOR_EM,
-            ..Options::default()
+            u_sample: options.u_sample.min(pairs.saturating_mul(20)),
+            estimate_m: candidate_reports >= MIN_REPORTS_FOR_EM,
+            ..options
         };
         // Seconds of CPU at national scale: computed on rayon's pool, never on the async worker polling this run
         // (which, under `hersys serve`, also answers the API).
         tracing::info!(entries = link_entries.len(), reports = link_reports.len(), "linkage scoring started");
-        let (decisions, _model, engine) =
-            off_the_async_workers("the linkage scoring", move || linkage::link(&link_entries, &link_reports, &options))
-                .await?;
+        let given = model.as_ref().map(|m| Model::from_params(&m.params));
+        let (mut decisions, mut scorer, mut engine) = {
+            let (e, r, o, g) = (link_entries.clone(), link_reports.clone(), options.clone(), given.clone());
+            off_the_async_workers("the linkage scoring", move || linkage::link_with(&e, &r, g.as_ref(), &o)).await?
+        };
+        let model = match model {
+            Some(model) => model,
+            None => {
+                let estimated = StoredModel {
+                    version: StoredModel::next_version(self.link_index.current_model().await?.as_ref()),
+                    estimated_at: now,
+                    entries: link_entries.len() as u64,
+                    reports: candidate_reports as u64,
+                    candidate_pairs: engine.candidate_pairs as u64,
+                    params: scorer.params(),
+                };
+                self.link_index.put_model(&estimated).await?;
+                // Decide with the model as stored (its numbers as read back), as every later run will.
+                let stored_model = self.link_index.current_model().await?.unwrap_or(estimated);
+                if stored_model.params != scorer.params() {
+                    let (e, r, o) = (link_entries.clone(), link_reports.clone(), options.clone());
+                    let m = Model::from_params(&stored_model.params);
+                    (decisions, scorer, engine) =
+                        off_the_async_workers("the linkage scoring", move || linkage::link_with(&e, &r, Some(&m), &o))
+                            .await?;
+                }
+                tracing::info!(version = %stored_model.version, "linkage model estimated");
+                stored_model
+            }
+        };
+        drop(scorer);
         tracing::info!(candidate_pairs = engine.candidate_pairs, "linkage scoring done");
 
-        let mut run = LinkageRun {
-            entries: entries.len(),
-            reports: reports.len(),
-            links: engine.links,
-            reviews: engine.reviews,
-            written: 0,
-            unchanged: 0,
-            kept_reviewed: 0,
-            removed: 0,
-            candidate_pairs: engine.candidate_pairs,
-            summary: LinkageSummary::empty(),
-        };
-        let mut current = stored.clone();
-        let mut decided: std::collections::HashSet<ReportId> = std::collections::HashSet::new();
+        let mode = if given.is_some() { "full" } else { "estimate" };
+        let mut run = LinkageRun::new(mode, &model.version, entries.len(), reports.len());
+        run.candidate_pairs = engine.candidate_pairs;
+        let mut decided: HashMap<ReportId, Option<LinkDecision>> = HashMap::new();
         for d in &decisions {
-            let (Some(report), Some(entry)) = (
-                report_of.get(d.report).and_then(|&i| reports.get(i)),
-                entry_of.get(d.entry).and_then(|&i| entries.get(i)),
-            ) else {
-                continue;
-            };
-            decided.insert(report.id.clone());
-            // A review offers its best entry and up to two other persons' (a link needs no choice).
-            let candidates = if d.band == Band::Review {
-                let best = ReviewCandidate {
-                    entry_id: entry.entry_id.clone(),
-                    score: f64::from(d.score),
-                    method: d.method(),
-                    agreeing_fields: agreeing(d.pattern),
-                };
-                let others = d.others.iter().flatten().filter_map(|o| {
-                    let other = entry_of.get(o.entry).and_then(|&i| entries.get(i))?;
-                    Some(ReviewCandidate {
-                        entry_id: other.entry_id.clone(),
-                        score: f64::from(o.score),
-                        method: o.method(),
-                        agreeing_fields: agreeing(o.pattern),
-                    })
-                });
-                std::iter::once(best).chain(others).collect()
-            } else {
-                Vec::new()
-            };
-            let decision = LinkDecision {
-                report_id: report.id.clone(),
-                health_center_code: report.health_center_code.clone(),
-                entry_id: entry.entry_id.clone(),
-                score: f64::from(d.score),
-                band: if d.band == Band::Link { LinkBand::Link } else { LinkBand::Review },
-                method: d.method(),
-                agreeing_fields: agreeing(d.pattern),
-                decided_at: now,
-                review: if d.band == Band::Review { pending() } else { None },
-                candidates,
-            };
-            match stored.get(&report.id) {
-                Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
-                Some(old) if old.same_outcome(&decision) => run.unchanged += 1,
-                _ => match self.links.put_decision(&decision).await? {
-                    DecisionWrite::Written => {
-                        run.written += 1;
-                        current.insert(report.id.clone(), decision);
-                    }
-                    DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
-                },
+            let Some(report) = report_of.get(d.report).and_then(|&i| reports.get(i)) else { continue };
+            let entry = |i: usize| entry_of.get(i).and_then(|&j| entries.get(j));
+            if let Some(decision) = link_decision(report, d, entry, now, &model.version) {
+                decided.insert(report.id.clone(), Some(decision));
             }
         }
-        // Reports this run did not link: an earlier unreviewed scored decision goes; the exact step's links stay.
-        for (id, old) in &stored {
-            if !decided.contains(id)
-                && !old.is_reviewed()
-                && old.method != EXACT_METHOD
-                && self.links.remove_decision(id).await?
-            {
-                run.removed += 1;
-                current.remove(id);
+        // Reports this run did not link: their earlier unreviewed scored decision goes.
+        for id in stored.keys() {
+            decided.entry(id.clone()).or_insert(None);
+        }
+        let mut current = stored.clone();
+        let mut ids: Vec<ReportId> = decided.keys().cloned().collect();
+        ids.sort();
+        for id in ids {
+            let decision = decided.remove(&id).flatten();
+            let (before_written, before_removed) = (run.written, run.removed);
+            self.settle(&id, stored.get(&id).cloned(), decision.clone(), &mut run).await?;
+            if run.written > before_written {
+                if let Some(d) = decision {
+                    current.insert(id, d);
+                }
+            } else if run.removed > before_removed {
+                current.remove(&id);
             }
         }
+        self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
 
         // A pass over every entry and report: CPU too, so off the async worker as the scoring.
         run.summary = off_the_async_workers("the linkage statistics", move || {
             summarise(now, &entries, &reports, &current, &follow_ups)
         })
         .await?;
+        run.summarised = true;
         self.links.put_summary(&run.summary).await?;
         tracing::info!(
+            mode = run.mode,
+            model = %run.model_version,
             entries = run.entries,
             reports = run.reports,
             candidate_pairs = run.candidate_pairs,

@@ -8,7 +8,7 @@ use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
     AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
-    IdempotencyStore, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
+    IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
@@ -25,7 +25,9 @@ mod processing;
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
 pub use graphs::{ExportMode, Recount};
-pub use linkage::{CandidateEntry, EXACT_METHOD, LinkageRun, ReviewAnswer, ReviewCase, published, published_share};
+pub use linkage::{
+    CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
+};
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
@@ -41,6 +43,10 @@ pub struct App {
     pub counters: Arc<dyn CounterStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub links: Arc<dyn LinkStore>,
+    /// The incremental linkage's stored index, model and watermark.
+    pub link_index: Arc<dyn LinkIndex>,
+    /// Days from entry to diagnosis within which the linkage links (`LINKAGE_WINDOW_DAYS`).
+    pub linkage_window_days: i32,
     /// Views of personal data (append-only).
     pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,

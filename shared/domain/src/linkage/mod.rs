@@ -150,6 +150,24 @@ impl LinkReport {
     pub fn has_passport(&self) -> bool {
         self.passport.is_some()
     }
+
+    /// Whether the report takes part in the linkage at all: it carries a passport number, or a nationality other
+    /// than Japan's (a report of a Japanese national, or with neither, has no entry record to find).
+    pub fn is_candidate(&self) -> bool {
+        self.passport.is_some() || (self.nationality[0] != 0 && &self.nationality != b"JPN")
+    }
+}
+
+/// Default of [`Options::window_days`]: an entry may be linked to a report diagnosed at most this many days after it.
+/// The reporting rule asks for the passport number of a visitor diagnosed within 28 days of entry, but the
+/// nationality is filed for every foreign resident, and long-stay entrants (students, workers) are diagnosed months
+/// after entry; 120 days keeps them while bounding what one run reads (docs/linkage.md, "Window").
+pub const DEFAULT_WINDOW_DAYS: i32 = 120;
+
+/// Whether an entry on `entry_day` may be linked to a report diagnosed on `diagnosis_day`: on or before it, within
+/// the window.
+pub fn in_window(entry_day: i32, diagnosis_day: i32, window_days: i32) -> bool {
+    entry_day <= diagnosis_day && diagnosis_day - entry_day <= window_days
 }
 
 /// Compares a report with an entry, field by field.
@@ -257,6 +275,25 @@ fn report_keys(r: &LinkReport, mut f: impl FnMut(u64)) {
     }
 }
 
+/// The blocking keys an entry is filed under (distinct, ascending): what the stored index of the incremental run
+/// holds for it, after keyed hashing ([`crate::keyed_hash::KeyedHasher::block_key`]).
+pub fn entry_block_keys(e: &LinkEntry) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(24);
+    entry_keys(e, |k| keys.push(k));
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The blocking keys a report looks up (distinct, ascending).
+pub fn report_block_keys(r: &LinkReport) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(32);
+    report_keys(r, |k| keys.push(k));
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// Blocking index over entries: every (key, entry) pair packed in a `u64` (hash in the high 40 bits, entry number
 /// in the low 24), grouped by the key's top bits into buckets with a directory of offsets (a counting sort: two
 /// linear passes, no comparison sort). Built in parallel, one slice of the bucket space per thread.
@@ -333,8 +370,9 @@ impl BlockIndex {
         self.len() == 0
     }
 
-    /// Calls `f` with each entry filed under `key`, unless more than [`MAX_BLOCK`] are.
-    fn lookup(&self, key: u64, mut f: impl FnMut(u32)) {
+    /// Calls `f` with each entry filed under `key` that `keep` accepts, unless more than [`MAX_BLOCK`] are (the
+    /// same rule as the stored index's: [`MAX_BLOCK`] counts the entries within the report's window only).
+    fn lookup(&self, key: u64, keep: impl Fn(u32) -> bool, mut f: impl FnMut(u32)) {
         let b = (key >> (64 - self.bucket_bits)) as usize;
         let per_part_bits = self.bucket_bits - self.part_bits;
         let Some(part) = self.parts.get(b >> per_part_bits) else { return };
@@ -342,17 +380,18 @@ impl BlockIndex {
         let (Some(&start), Some(&end)) = (part.dir.get(local), part.dir.get(local + 1)) else { return };
         let hash = key >> INDEX_BITS;
         let slice = &part.keys[start as usize..end as usize];
-        let matching = || slice.iter().filter(|&&k| k >> INDEX_BITS == hash);
+        let entry_of = |k: u64| (k & INDEX_MASK) as u32;
+        let matching = || slice.iter().filter(|&&k| k >> INDEX_BITS == hash && keep(entry_of(k)));
         if matching().count() > MAX_BLOCK {
             return;
         }
-        matching().for_each(|&k| f((k & ((1 << INDEX_BITS) - 1)) as u32));
+        matching().for_each(|&k| f(entry_of(k)));
     }
 
-    /// The candidate entries of a report (deduplicated, ascending), into `out`.
-    pub fn candidates(&self, r: &LinkReport, out: &mut Vec<u32>) {
+    /// The candidate entries of a report that `keep` accepts (deduplicated, ascending), into `out`.
+    pub fn candidates(&self, r: &LinkReport, keep: impl Fn(u32) -> bool, out: &mut Vec<u32>) {
         out.clear();
-        report_keys(r, |k| self.lookup(k, |e| out.push(e)));
+        report_keys(r, |k| self.lookup(k, &keep, |e| out.push(e)));
         out.sort_unstable();
         out.dedup();
     }
@@ -449,6 +488,8 @@ pub struct Options {
     /// (lambda = reports × share / candidate pairs).
     pub expected_match_share: f64,
     pub seed: u64,
+    /// An entry is a candidate of a report diagnosed at most this many days after it ([`in_window`]).
+    pub window_days: i32,
 }
 
 impl Default for Options {
@@ -460,6 +501,7 @@ impl Default for Options {
             estimate_m: true,
             expected_match_share: 0.8,
             seed: 0x5EED,
+            window_days: DEFAULT_WINDOW_DAYS,
         }
     }
 }
@@ -492,22 +534,37 @@ pub fn random_pair_counts(entries: &[LinkEntry], reports: &[LinkReport], samples
     counts
 }
 
-/// The candidates of one report that may be linked (entered on or before the diagnosis date), with their
-/// comparison patterns.
+/// The candidates of one report that may be linked (entered within the window before the diagnosis date), with
+/// their comparison patterns; none for a report that is no candidate itself ([`LinkReport::is_candidate`]).
 fn report_candidates(
     index: &BlockIndex,
     entries: &[LinkEntry],
     r: &LinkReport,
+    window_days: i32,
     scratch: &mut Vec<u32>,
 ) -> Vec<(u32, u16)> {
-    index.candidates(r, scratch);
-    scratch
+    if !r.is_candidate() {
+        return Vec::new();
+    }
+    let keep = |i: u32| entries.get(i as usize).is_some_and(|e| in_window(e.entry_day, r.diagnosis_day, window_days));
+    index.candidates(r, keep, scratch);
+    scratch.iter().filter_map(|&i| Some((i, compare(r, entries.get(i as usize)?).pattern()))).collect()
+}
+
+/// Decides one report against its candidate entries (those sharing a blocking key with it, in the order of their
+/// entry ids, as the full run numbers them): the incremental run's unit. Entries outside the window are ignored.
+/// The decision's `entry` indexes `entries`.
+pub fn decide_one(r: &LinkReport, entries: &[LinkEntry], model: &Model, options: &Options) -> Option<Decision> {
+    if !r.is_candidate() {
+        return None;
+    }
+    let scored: Vec<(u32, u16)> = entries
         .iter()
-        .filter_map(|&i| {
-            let e = entries.get(i as usize)?;
-            (e.entry_day <= r.diagnosis_day).then(|| (i, compare(r, e).pattern()))
-        })
-        .collect()
+        .enumerate()
+        .filter(|(_, e)| in_window(e.entry_day, r.diagnosis_day, options.window_days))
+        .map(|(i, e)| (i as u32, compare(r, e).pattern()))
+        .collect();
+    decide(0, entries, &scored, model, &options.thresholds)
 }
 
 /// Decides one report from its scored candidates.
@@ -582,29 +639,75 @@ fn other_persons(
 /// reviews), in report order, the model used, and counters. At most [`MAX_ENTRIES`] entries take part (callers
 /// refuse more: `hersys link` does). `RunStats::phase_ms` is measured with the monotonic clock, for benchmarks only.
 pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) -> (Vec<Decision>, Model, RunStats) {
+    link_with(entries, reports, None, options)
+}
+
+/// As [`link`]; with `model` given, scores with it instead of estimating one (the full re-link under a stored
+/// model version, which must decide as the incremental runs under that version did).
+pub fn link_with(
+    entries: &[LinkEntry],
+    reports: &[LinkReport],
+    model: Option<&Model>,
+    options: &Options,
+) -> (Vec<Decision>, Model, RunStats) {
     let mut stats = RunStats { entries: entries.len(), reports: reports.len(), ..RunStats::default() };
     let entries = &entries[..entries.len().min(MAX_ENTRIES)];
     let clock = std::time::Instant::now();
+    let candidate_reports: Vec<LinkReport> = reports.iter().filter(|r| r.is_candidate()).copied().collect();
     let (index, u_counts) = rayon::join(
         || BlockIndex::build(entries),
-        || random_pair_counts(entries, reports, options.u_sample, options.seed),
+        || match model {
+            Some(_) => [[0; 8]; 5],
+            None => random_pair_counts(entries, &candidate_reports, options.u_sample, options.seed),
+        },
     );
+    drop(candidate_reports);
     stats.index_keys = index.len();
     stats.phase_ms[0] = clock.elapsed().as_millis();
-    let candidates: Vec<Vec<(u32, u16)>> =
-        reports.par_iter().map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, scratch)).collect();
+    let candidates: Vec<Vec<(u32, u16)>> = reports
+        .par_iter()
+        .map_init(Vec::new, |scratch, r| report_candidates(&index, entries, r, options.window_days, scratch))
+        .collect();
     drop(index);
     stats.phase_ms[1] = clock.elapsed().as_millis();
     stats.candidate_pairs = candidates.iter().map(Vec::len).sum();
 
+    let model = match model {
+        Some(m) => m.clone(),
+        None => {
+            let candidate_count = reports.iter().filter(|r| r.is_candidate()).count();
+            estimate(&candidates, &u_counts, candidate_count, options, &mut stats)
+        }
+    };
+    stats.phase_ms[2] = clock.elapsed().as_millis();
+    let decisions: Vec<Decision> = candidates
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, c)| decide(i, entries, c, &model, &options.thresholds))
+        .collect();
+    stats.links = decisions.iter().filter(|d| d.band == Band::Link).count();
+    stats.reviews = decisions.len() - stats.links;
+    stats.phase_ms[3] = clock.elapsed().as_millis();
+    (decisions, model, stats)
+}
+
+/// The model from u over random pairs and, when `options.estimate_m`, m by EM over the candidate pairs; the prior
+/// from the share of candidate reports expected to have an entry among the candidate pairs.
+fn estimate(
+    candidates: &[Vec<(u32, u16)>],
+    u_counts: &[[u64; 8]; 5],
+    candidate_reports: usize,
+    options: &Options,
+    stats: &mut RunStats,
+) -> Model {
     let mut model = Model::initial();
-    model.set_u(&u_counts);
+    model.set_u(u_counts);
     if options.estimate_m {
         // Two EM sessions, as Splink trains: on the pairs whose passport numbers agree (folded), learning every
         // field but the passport; on the pairs whose dates of birth agree, learning the passport's m.
         let mut by_passport = vec![0u64; PATTERNS];
         let mut by_dob = vec![0u64; PATTERNS];
-        for c in &candidates {
+        for c in candidates {
             for &(_, p) in c {
                 let codes = score::codes_of(p);
                 if matches!(codes[0], 1 | 2) {
@@ -633,17 +736,8 @@ pub fn link(entries: &[LinkEntry], reports: &[LinkReport], options: &Options) ->
     }
     // The prior: one true entry for most reports among its candidates.
     let pairs = stats.candidate_pairs.max(1) as f64;
-    model.set_lambda((reports.len() as f64 * options.expected_match_share / pairs).min(0.5));
-    stats.phase_ms[2] = clock.elapsed().as_millis();
-    let decisions: Vec<Decision> = candidates
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, c)| decide(i, entries, c, &model, &options.thresholds))
-        .collect();
-    stats.links = decisions.iter().filter(|d| d.band == Band::Link).count();
-    stats.reviews = decisions.len() - stats.links;
-    stats.phase_ms[3] = clock.elapsed().as_millis();
-    (decisions, model, stats)
+    model.set_lambda((candidate_reports as f64 * options.expected_match_share / pairs).min(0.5));
+    model
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! a date-of-birth block shares the date of birth), starting from the values in [`Model::initial`]. Katakana
 //! agreement is capped at half the weight of the matching Latin level: katakana cannot tell ZHANG from CHANG.
 
+use serde::{Deserialize, Serialize};
+
 use super::dates::DobLevel;
 use super::names::NameLevel;
 use super::passport::PassportLevel;
@@ -149,6 +151,15 @@ pub fn agreeing_fields(pattern: u16) -> String {
     if parts.is_empty() { "none".to_owned() } else { parts.join("+") }
 }
 
+/// A model's parameters as stored with its version: m and u per field and level (in [`FIELDS`] order, levels as
+/// [`field_levels`] names them), and the prior share of matches among candidate pairs. Numbers only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelParams {
+    pub m: [[f64; 8]; 5],
+    pub u: [[f64; 8]; 5],
+    pub lambda: f64,
+}
+
 /// m and u values per field and level, the prior share of matches among candidates, and the weights they give.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -183,6 +194,18 @@ impl Model {
             lambda: 0.01,
             weights: Vec::new(),
         };
+        model.refresh();
+        model
+    }
+
+    /// What is stored of the model (the weights follow from it).
+    pub fn params(&self) -> ModelParams {
+        ModelParams { m: self.m, u: self.u, lambda: self.lambda }
+    }
+
+    /// The model of stored parameters.
+    pub fn from_params(p: &ModelParams) -> Model {
+        let mut model = Model { m: p.m, u: p.u, lambda: p.lambda, weights: Vec::new() };
         model.refresh();
         model
     }

@@ -5,13 +5,15 @@ use domain::entry::EntryRecord;
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::ports::{EntryStore, PutOutcome};
+use domain::time::{Instant, sortable_text};
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStores, decode, encode, immediate, sql};
 
 #[async_trait]
 impl EntryStore for SqliteStores {
-    async fn put_entries(&self, entries: &[EntryRecord]) -> Result<Vec<PutOutcome>, StoreError> {
+    async fn put_entries(&self, entries: &[EntryRecord], written_at: Instant) -> Result<Vec<PutOutcome>, StoreError> {
+        let written = sortable_text(written_at);
         let rows =
             entries.iter().map(|e| Ok((e.clone(), encode(e, "entry")?))).collect::<Result<Vec<_>, StoreError>>()?;
         self.db
@@ -23,14 +25,15 @@ impl EntryStore for SqliteStores {
                 {
                     let mut insert = tx
                         .prepare_cached(
-                            "INSERT INTO entries (pk, doc, passport_hash) VALUES (?1, ?2, ?3)
+                            "INSERT INTO entries (pk, doc, passport_hash, written_at) VALUES (?1, ?2, ?3, ?4)
                              ON CONFLICT (pk) DO NOTHING",
                         )
                         .map_err(sql)?;
                     let mut select = tx.prepare_cached("SELECT doc FROM entries WHERE pk = ?1").map_err(sql)?;
                     for (entry, doc) in rows {
-                        let n =
-                            insert.execute(params![entry.entry_id, doc, entry.passport_hash.as_str()]).map_err(sql)?;
+                        let n = insert
+                            .execute(params![entry.entry_id, doc, entry.passport_hash.as_str(), written])
+                            .map_err(sql)?;
                         let outcome = if n == 1 {
                             PutOutcome::Created
                         } else {
@@ -73,6 +76,35 @@ impl EntryStore for SqliteStores {
                     conn.prepare_cached("SELECT doc FROM entries WHERE passport_hash = ?1 ORDER BY pk").map_err(sql)?;
                 let docs = stmt.query_map([hash], |r| r.get::<_, String>(0)).map_err(sql)?;
                 docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
+            })
+            .await
+    }
+
+    async fn entry_ids_written_since(&self, since: Instant, until: Instant) -> Result<Vec<String>, StoreError> {
+        let (since, until) = (sortable_text(since), sortable_text(until));
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT pk FROM entries WHERE written_at >= ?1 AND written_at <= ?2")
+                    .map_err(sql)?;
+                let ids = stmt.query_map([since, until], |r| r.get::<_, String>(0)).map_err(sql)?;
+                ids.map(|id| id.map_err(sql)).collect()
+            })
+            .await
+    }
+
+    async fn get_entries(&self, ids: &[String]) -> Result<Vec<EntryRecord>, StoreError> {
+        let keys = ids.to_vec();
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("SELECT doc FROM entries WHERE pk = ?1").map_err(sql)?;
+                let mut entries = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
+                        entries.push(decode(&doc, "entry")?);
+                    }
+                }
+                Ok(entries)
             })
             .await
     }

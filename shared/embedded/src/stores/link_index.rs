@@ -1,0 +1,168 @@
+//! The incremental linkage's index on SQLite: `link_entry_keys` (key, entry day, entry id), `link_report_keys`
+//! (diagnosis day, key, report id), and `link_meta` (the model, the watermark). Keys are the 16 hex digits of
+//! `KeyedHasher::block_key`, held as the signed 64-bit integer of the same bits; days as days since 0001-01-01.
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use domain::error::StoreError;
+use domain::links::{IndexedRecord, LinkageState, StoredModel};
+use domain::ports::LinkIndex;
+use domain::report::ReportId;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{SqliteStores, decode, encode, immediate, sql};
+
+const MODEL: &str = "model";
+const STATE: &str = "state";
+
+fn key_bits(key: &str) -> Result<i64, StoreError> {
+    u64::from_str_radix(key, 16)
+        .map(|k| k as i64)
+        .map_err(|_| StoreError::Corrupt("a linkage index key is not 16 hex digits".to_owned()))
+}
+
+fn key_text(bits: i64) -> String {
+    format!("{:016x}", bits as u64)
+}
+
+fn day_number(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+fn day_of(number: i32) -> Result<NaiveDate, StoreError> {
+    NaiveDate::from_num_days_from_ce_opt(number)
+        .ok_or_else(|| StoreError::Corrupt("a linkage index day is out of range".to_owned()))
+}
+
+impl SqliteStores {
+    async fn put_keys(&self, insert: &'static str, records: &[IndexedRecord]) -> Result<(), StoreError> {
+        let rows = records
+            .iter()
+            .map(|r| {
+                Ok((r.id.clone(), day_number(r.day), r.keys.iter().map(|k| key_bits(k)).collect::<Result<_, _>>()?))
+            })
+            .collect::<Result<Vec<(String, i32, Vec<i64>)>, StoreError>>()?;
+        self.db
+            .run(move |conn| {
+                let tx = immediate(conn)?;
+                {
+                    let mut stmt = tx.prepare_cached(insert).map_err(sql)?;
+                    for (id, day, keys) in &rows {
+                        for key in keys {
+                            stmt.execute(params![key, day, id]).map_err(sql)?;
+                        }
+                    }
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+
+    async fn get_meta<T: DeserializeOwned + Send + 'static>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.db
+            .run(move |conn| {
+                let doc: Option<String> = conn
+                    .query_row("SELECT doc FROM link_meta WHERE name = ?1", [name], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                doc.map(|d| decode(&d, name)).transpose()
+            })
+            .await
+    }
+
+    async fn put_meta<T: Serialize>(&self, name: &'static str, value: &T) -> Result<(), StoreError> {
+        let doc = encode(value, name)?;
+        self.db
+            .run(move |conn| {
+                conn.execute(
+                    "INSERT INTO link_meta (name, doc) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
+                    params![name, doc],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl LinkIndex for SqliteStores {
+    async fn put_entry_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError> {
+        self.put_keys("INSERT OR IGNORE INTO link_entry_keys (key, day, entry_id) VALUES (?1, ?2, ?3)", records).await
+    }
+
+    async fn put_report_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError> {
+        self.put_keys("INSERT OR IGNORE INTO link_report_keys (key, day, report_id) VALUES (?1, ?2, ?3)", records).await
+    }
+
+    async fn entries_by_key(
+        &self,
+        key: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let (key, from, to) = (key_bits(key)?, day_number(from), day_number(to));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT entry_id FROM link_entry_keys WHERE key = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
+                    )
+                    .map_err(sql)?;
+                let ids = stmt.query_map(params![key, from, to, limit], |r| r.get::<_, String>(0)).map_err(sql)?;
+                ids.map(|id| id.map_err(sql)).collect()
+            })
+            .await
+    }
+
+    async fn report_keys_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(String, NaiveDate, ReportId)>, StoreError> {
+        let (from, to) = (day_number(from), day_number(to));
+        self.db
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT key, day, report_id FROM link_report_keys WHERE day BETWEEN ?1 AND ?2")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![from, to], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i32>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .map_err(sql)?;
+                rows.map(|row| {
+                    let (key, day, id) = row.map_err(sql)?;
+                    let id = ReportId::parse(&id)
+                        .ok_or_else(|| StoreError::Corrupt("a linkage index report id is not a UUID".to_owned()))?;
+                    Ok((key_text(key), day_of(day)?, id))
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn current_model(&self) -> Result<Option<StoredModel>, StoreError> {
+        self.get_meta(MODEL).await
+    }
+
+    async fn put_model(&self, model: &StoredModel) -> Result<(), StoreError> {
+        self.put_meta(MODEL, model).await
+    }
+
+    async fn linkage_state(&self) -> Result<Option<LinkageState>, StoreError> {
+        self.get_meta(STATE).await
+    }
+
+    async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError> {
+        self.put_meta(STATE, state).await
+    }
+}
