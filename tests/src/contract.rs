@@ -626,12 +626,16 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
     ];
     b.link_index.put_entry_keys(&entries).await.unwrap();
     b.link_index.put_entry_keys(&entries[..1]).await.unwrap();
-    let mut found = b.link_index.entries_by_key(&k1, day(1), day(10), 10).await.unwrap();
-    found.sort();
-    assert_eq!(found, ["E-1", "E-2"], "the range is inclusive at both ends, a second filing is no second row");
-    assert_eq!(b.link_index.entries_by_key(&k1, day(1), day(31), 2).await.unwrap().len(), 2, "at most the limit");
-    assert_eq!(b.link_index.entries_by_key(&k2, day(2), day(31), 10).await.unwrap(), Vec::<String>::new());
-    assert!(b.link_index.entries_by_key("0123456789abcdef", day(1), day(31), 10).await.unwrap().is_empty());
+    let by = |keys: Vec<String>, from: u32, to: u32, limit: usize| {
+        let index = b.link_index.clone();
+        async move { index.entries_by_keys(&keys, day(from), day(to), limit).await.unwrap() }
+    };
+    let mut found = by(vec![k1.clone()], 1, 10, 10).await;
+    found[0].sort();
+    assert_eq!(found, [["E-1", "E-2"]], "the range is inclusive at both ends, a second filing is no second row");
+    assert_eq!(by(vec![k1.clone()], 1, 31, 2).await[0].len(), 2, "at most the limit");
+    let none = "0123456789abcdef".to_owned();
+    assert_eq!(by(vec![k2.clone(), none, k1.clone()], 2, 10, 10).await, [vec![], vec![], vec!["E-2".to_owned()]]);
 
     let (r1, r2) = (ReportId::generate(), ReportId::generate());
     b.link_index

@@ -198,7 +198,10 @@ mod tests {
         let cli = Cli::command();
         cli.clone().debug_assert();
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
-        assert_eq!(names, ["gen", "graphs", "export-emulators", "reports", "sweep", "entries", "evaluate"]);
+        assert_eq!(
+            names,
+            ["gen", "graphs", "export-emulators", "linkage-runs", "reports", "sweep", "entries", "evaluate"]
+        );
         let generators = cli.find_subcommand("gen").map(|g| g.get_subcommands().map(|c| c.get_name()).collect());
         assert_eq!(generators, Some(vec!["entries", "linkage", "reports", "changes"]));
         let hidden = |c: &clap::Command| c.is_hide_set();

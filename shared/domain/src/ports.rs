@@ -148,15 +148,15 @@ pub trait LinkIndex: Send + Sync {
     /// Files each report under its keys at its diagnosis day (idempotent; keys of an earlier version of the report
     /// may remain: a reader re-reads the report).
     async fn put_report_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError>;
-    /// The ids of the entries filed under `key` with an entry day in `from..=to`, at most `limit` of them (a caller
-    /// asks one more than it accepts, to tell a block that is too large).
-    async fn entries_by_key(
+    /// For each key, the ids of the entries filed under it with an entry day in `from..=to`, at most `limit` of them
+    /// (a caller asks one more than it accepts, to tell a block that is too large); in the order of `keys`.
+    async fn entries_by_keys(
         &self,
-        key: &str,
+        keys: &[String],
         from: NaiveDate,
         to: NaiveDate,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<Vec<String>>, StoreError>;
     /// Every (key, diagnosis day, report id) filed at a diagnosis day in `from..=to`.
     async fn report_keys_between(
         &self,

@@ -83,35 +83,46 @@ impl LinkIndex for DynamoStores {
         self.batch_write(self.tables.name(Table::LinkIndex)?, writes).await
     }
 
-    async fn entries_by_key(
+    async fn entries_by_keys(
         &self,
-        key: &str,
+        keys: &[String],
         from: NaiveDate,
         to: NaiveDate,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        // `$` sorts after `#`: the upper bound takes every id of the last day.
-        let query = self
-            .client
-            .query()
-            .table_name(self.tables.name(Table::LinkIndex)?)
-            .key_condition_expression("pk = :k AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":k", s(format!("e#{key}")))
-            .expression_attribute_values(":from", s(from.to_string()))
-            .expression_attribute_values(":to", s(format!("{to}$")))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        // One page: a caller asks one more than it accepts, so a fuller block is refused, not read.
-        let out = query.send().await.map_err(|e| super::unavailable("Query", &e))?;
-        out.items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| {
-                let sk = read_string(WHAT, item, "sk")?;
-                sk.split_once('#')
-                    .map(|(_, id)| id.to_owned())
-                    .ok_or_else(|| StoreError::Corrupt("a linkage index entry row has no id".to_owned()))
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let table = self.tables.name(Table::LinkIndex)?;
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        // One Query per key, several in flight; `buffered` keeps the answers in the order of the keys.
+        stream::iter(keys.to_vec())
+            .map(|key| async move {
+                // `$` sorts after `#`: the upper bound takes every id of the last day. One page: a caller asks one
+                // more than it accepts, so a fuller block is refused, not read.
+                let out = self
+                    .client
+                    .query()
+                    .table_name(table)
+                    .key_condition_expression("pk = :k AND sk BETWEEN :from AND :to")
+                    .expression_attribute_values(":k", s(format!("e#{key}")))
+                    .expression_attribute_values(":from", s(from.to_string()))
+                    .expression_attribute_values(":to", s(format!("{to}$")))
+                    .limit(limit)
+                    .send()
+                    .await
+                    .map_err(|e| super::unavailable("Query", &e))?;
+                out.items
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|item| {
+                        let sk = read_string(WHAT, item, "sk")?;
+                        sk.split_once('#')
+                            .map(|(_, id)| id.to_owned())
+                            .ok_or_else(|| StoreError::Corrupt("a linkage index entry row has no id".to_owned()))
+                    })
+                    .collect::<Result<Vec<String>, StoreError>>()
             })
-            .collect()
+            .buffered(CONCURRENT_QUERIES)
+            .try_collect()
+            .await
     }
 
     async fn report_keys_between(

@@ -55,12 +55,14 @@ impl LinkageMode {
     }
 }
 
-/// Records filed in the index, and ids read, per store request.
-const INDEX_CHUNK: usize = 1000;
+/// Records filed in the index per store call (about 17 keys each: the embedded store sorts a call's rows by key, so
+/// that a large first filing writes its B-tree in order), and ids read per store request.
+const INDEX_CHUNK: usize = 5000;
 const READ_CHUNK: usize = 100;
-/// How far before the last run's end the next run reads writes again: a write stamped just before it may have
-/// landed just after it was read. Reading twice decides the same.
-const WRITE_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+/// How far before the last run's start the next run reads writes again: a write stamped just before it may have
+/// landed just after it was read (a write is stamped when its request starts and lands within the request's time,
+/// under 30 s for the API). Reading twice decides the same.
+const WRITE_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 /// Most bytes of ids of the overlap kept in the state (a DynamoDB item holds 400 KB).
 const MAX_RECENT_BYTES: usize = 200_000;
 
@@ -391,6 +393,7 @@ impl App {
         state: Option<&LinkageState>,
     ) -> Result<LinkageRun, AppError> {
         let until = self.clock.now();
+        let started = std::time::Instant::now();
         let options = self.linkage_options();
         let window = options.window_days;
         let mut written = match state {
@@ -398,8 +401,10 @@ impl App {
             None => Written::default(),
         };
         let (new_entries, new_reports) = (std::mem::take(&mut written.entries), std::mem::take(&mut written.reports));
+        let read_ms = started.elapsed().as_millis();
         let indexed = self.index_entries(&new_entries).await?;
         self.index_reports(&new_reports).await?;
+        let index_ms = started.elapsed().as_millis();
 
         // The reports a new entry may change: those filed under one of its keys within the window after it.
         let mut affected: BTreeMap<ReportId, Option<CaseReport>> =
@@ -429,8 +434,10 @@ impl App {
             }
         }
 
+        let affected_ms = started.elapsed().as_millis();
         let scorer = Model::from_params(&model.params);
         let mut run = LinkageRun::new("incremental", &model.version, new_entries.len(), new_reports.len());
+        let affected_reports = affected.len();
         for report in affected.into_values().flatten() {
             let stored = self.links.get_decision(&report.id).await?;
             let decision = match report_link(&report) {
@@ -447,9 +454,16 @@ impl App {
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
         run.summary = self.linkage_summary().await?;
+        // Cumulative milliseconds at the end of each phase: read, filed in the index, affected reports found, decided.
+        let decided_ms = started.elapsed().as_millis();
         tracing::info!(
             new_entries = run.entries,
             new_reports = run.reports,
+            affected_reports,
+            read_ms,
+            index_ms,
+            affected_ms,
+            decided_ms,
             candidate_pairs = run.candidate_pairs,
             written = run.written,
             unchanged = run.unchanged,
@@ -473,8 +487,7 @@ impl App {
         let from = to - chrono::Days::new(window.max(0) as u64);
         let keys: Vec<String> = linkage::report_block_keys(r).iter().map(|&k| self.hasher.block_key(k)).collect();
         let mut ids: Vec<String> = Vec::new();
-        for key in &keys {
-            let found = self.link_index.entries_by_key(key, from, to, linkage::MAX_BLOCK + 1).await?;
+        for found in self.link_index.entries_by_keys(&keys, from, to, linkage::MAX_BLOCK + 1).await? {
             if found.len() <= linkage::MAX_BLOCK {
                 ids.extend(found);
             }

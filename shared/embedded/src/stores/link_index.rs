@@ -38,21 +38,21 @@ fn day_of(number: i32) -> Result<NaiveDate, StoreError> {
 
 impl SqliteStores {
     async fn put_keys(&self, insert: &'static str, records: &[IndexedRecord]) -> Result<(), StoreError> {
-        let rows = records
-            .iter()
-            .map(|r| {
-                Ok((r.id.clone(), day_number(r.day), r.keys.iter().map(|k| key_bits(k)).collect::<Result<_, _>>()?))
-            })
-            .collect::<Result<Vec<(String, i32, Vec<i64>)>, StoreError>>()?;
+        let mut rows: Vec<(i64, i32, String)> = Vec::with_capacity(records.iter().map(|r| r.keys.len()).sum());
+        for r in records {
+            for key in &r.keys {
+                rows.push((key_bits(key)?, day_number(r.day), r.id.clone()));
+            }
+        }
+        // In key order: consecutive inserts land on neighbouring B-tree pages.
+        rows.sort_unstable();
         self.db
             .run(move |conn| {
                 let tx = immediate(conn)?;
                 {
                     let mut stmt = tx.prepare_cached(insert).map_err(sql)?;
-                    for (id, day, keys) in &rows {
-                        for key in keys {
-                            stmt.execute(params![key, day, id]).map_err(sql)?;
-                        }
+                    for (key, day, id) in &rows {
+                        stmt.execute(params![key, day, id]).map_err(sql)?;
                     }
                 }
                 tx.commit().map_err(sql)
@@ -101,14 +101,15 @@ impl LinkIndex for SqliteStores {
         self.put_keys("INSERT OR IGNORE INTO link_report_keys (key, day, report_id) VALUES (?1, ?2, ?3)", records).await
     }
 
-    async fn entries_by_key(
+    async fn entries_by_keys(
         &self,
-        key: &str,
+        keys: &[String],
         from: NaiveDate,
         to: NaiveDate,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        let (key, from, to) = (key_bits(key)?, day_number(from), day_number(to));
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let keys = keys.iter().map(|k| key_bits(k)).collect::<Result<Vec<i64>, _>>()?;
+        let (from, to) = (day_number(from), day_number(to));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .run(move |conn| {
@@ -117,8 +118,13 @@ impl LinkIndex for SqliteStores {
                         "SELECT entry_id FROM link_entry_keys WHERE key = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
                     )
                     .map_err(sql)?;
-                let ids = stmt.query_map(params![key, from, to, limit], |r| r.get::<_, String>(0)).map_err(sql)?;
-                ids.map(|id| id.map_err(sql)).collect()
+                keys.iter()
+                    .map(|key| {
+                        let ids =
+                            stmt.query_map(params![key, from, to, limit], |r| r.get::<_, String>(0)).map_err(sql)?;
+                        ids.map(|id| id.map_err(sql)).collect()
+                    })
+                    .collect()
             })
             .await
     }
