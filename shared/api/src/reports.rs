@@ -181,7 +181,7 @@ struct MatchView {
     method: String,
     score: f64,
     band: &'static str,
-    /// The scoring model's version: null, as no model is versioned today.
+    /// The linkage model's version the scheduled run scored with; null for the exact step's links.
     model_version: Option<String>,
 }
 
@@ -202,7 +202,7 @@ impl LinkedEntryView {
                     domain::links::LinkBand::Link => "link",
                     domain::links::LinkBand::Review => "review",
                 },
-                model_version: None,
+                model_version: d.model_version.clone(),
             },
         }
     }
