@@ -16,11 +16,11 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
     let mode = mode_of(&event)?;
     let event = ScheduledEvent::from_json(event)?;
     let run = app.run_linkage(event.time, mode).await?;
-    let rendered = if run.summarised {
-        publish::linkage::files((&run.summary).into(), Audience::Public)
-            .map_err(|e| AppError::Internal(e.to_string()))?
-    } else {
-        Vec::new()
+    let rendered = match &run.summary {
+        Some(summary) => {
+            publish::linkage::files(summary.into(), Audience::Public).map_err(|e| AppError::Internal(e.to_string()))?
+        }
+        None => Vec::new(),
     };
     let mut files = Vec::with_capacity(rendered.len());
     for file in rendered {

@@ -57,12 +57,16 @@ impl KeyedHasher {
         Ok(Self { key: secret.to_vec() })
     }
 
-    fn hash(&self, purpose: &str, value: &str) -> KeyedHash {
+    fn mac(&self) -> Hmac<Sha256> {
         // new_from_slice accepts any key length for HMAC, so this cannot fail.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+        match Hmac::<Sha256>::new_from_slice(&self.key) {
             Ok(m) => m,
             Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
+        }
+    }
+
+    fn hash(&self, purpose: &str, value: &str) -> KeyedHash {
+        let mut mac = self.mac();
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
@@ -82,10 +86,7 @@ impl KeyedHasher {
     /// the index reveals neither passport numbers nor names to whoever reads the table; short, because the index
     /// holds some twenty per record.
     pub fn block_key(&self, key: u64) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
+        let mut mac = self.mac();
         mac.update(b"lk\0");
         mac.update(&key.to_le_bytes());
         hex::encode(&mac.finalize().into_bytes()[..8])

@@ -2,6 +2,7 @@
 //! scheduled scored run with its statistics, and the health centres' review queue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -66,6 +67,14 @@ const WRITE_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 /// Most bytes of ids of the overlap kept in the state (a DynamoDB item holds 400 KB).
 const MAX_RECENT_BYTES: usize = 200_000;
 
+/// What [`App::settle`] did with a report's decision.
+enum Settled {
+    Written,
+    Removed,
+    /// Nothing written: the same outcome, a reviewed decision, or nothing to remove.
+    Kept,
+}
+
 /// What a run read of what was written since the last one: the new records, and the ids read (new or not).
 #[derive(Default)]
 struct Written {
@@ -94,10 +103,9 @@ pub struct LinkageRun {
     pub kept_reviewed: usize,
     pub removed: usize,
     pub candidate_pairs: usize,
-    /// The statistics as stored; the linkage function renders the public files from them.
-    pub summary: LinkageSummary,
-    /// Whether this run recomputed them (the full runs do; the hourly run leaves them to the daily one).
-    pub summarised: bool,
+    /// The statistics this run recomputed and stored, for the linkage function to publish: the full runs do, the
+    /// hourly run leaves them to the daily one (`None`).
+    pub summary: Option<LinkageSummary>,
 }
 
 impl LinkageRun {
@@ -114,8 +122,7 @@ impl LinkageRun {
             kept_reviewed: 0,
             removed: 0,
             candidate_pairs: 0,
-            summary: LinkageSummary::empty(),
-            summarised: false,
+            summary: None,
         }
     }
 }
@@ -294,33 +301,28 @@ impl App {
     pub async fn run_linkage(&self, now: Instant, mode: LinkageMode) -> Result<LinkageRun, AppError> {
         let model = self.link_index.current_model().await?;
         let state = self.link_index.linkage_state().await?;
-        let same_window = state.as_ref().is_some_and(|s| s.window_days == self.linkage_window_days);
-        match (mode, model) {
-            (LinkageMode::Incremental, Some(model)) if same_window => {
-                self.link_incrementally(now, &model, state.as_ref()).await
+        match (mode, model, &state) {
+            (LinkageMode::Incremental, Some(model), Some(s)) if s.window_days == self.linkage_window_days => {
+                self.link_incrementally(now, &model, s).await
             }
-            (LinkageMode::Full, Some(model)) => self.link_fully(now, Some(model), state).await,
-            (_, _) => self.link_fully(now, None, state).await,
+            (LinkageMode::Full, Some(model), _) => self.link_fully(now, Some(model), state).await,
+            _ => self.link_fully(now, None, state).await,
         }
     }
 
     /// Files records in the stored index: entries under their keys at their entry day, candidate reports at their
-    /// diagnosis day. Returns the engine's view of each, with its keys (unhashed), for the caller's matching.
-    async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(LinkEntry, Vec<u64>)>, AppError> {
+    /// diagnosis day. Returns each entry's day and its keys as stored, for the caller's matching.
+    async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(i32, Vec<String>)>, AppError> {
         let mut out = Vec::with_capacity(entries.len());
         let mut rows = Vec::with_capacity(entries.len().min(INDEX_CHUNK));
         for e in entries {
             let Some(l) = entry_link(e) else { continue };
-            let keys = linkage::entry_block_keys(&l);
-            rows.push(IndexedRecord {
-                id: e.entry_id.clone(),
-                day: e.entry_date,
-                keys: keys.iter().map(|&k| self.hasher.block_key(k)).collect(),
-            });
+            let keys: Vec<String> = linkage::entry_block_keys(&l).iter().map(|&k| self.hasher.block_key(k)).collect();
+            out.push((l.entry_day, keys.clone()));
+            rows.push(IndexedRecord { id: e.entry_id.clone(), day: e.entry_date, keys });
             if rows.len() == INDEX_CHUNK {
                 self.link_index.put_entry_keys(&std::mem::take(&mut rows)).await?;
             }
-            out.push((l, keys));
         }
         if !rows.is_empty() {
             self.link_index.put_entry_keys(&rows).await?;
@@ -390,16 +392,13 @@ impl App {
         &self,
         now: Instant,
         model: &StoredModel,
-        state: Option<&LinkageState>,
+        state: &LinkageState,
     ) -> Result<LinkageRun, AppError> {
         let until = self.clock.now();
         let started = std::time::Instant::now();
         let options = self.linkage_options();
         let window = options.window_days;
-        let mut written = match state {
-            Some(state) => self.written_since(state, until).await?,
-            None => Written::default(),
-        };
+        let mut written = self.written_since(state, until).await?;
         let (new_entries, new_reports) = (std::mem::take(&mut written.entries), std::mem::take(&mut written.reports));
         let read_ms = started.elapsed().as_millis();
         let indexed = self.index_entries(&new_entries).await?;
@@ -417,10 +416,10 @@ impl App {
             for (key, day, id) in self.link_index.report_keys_between(first, to).await? {
                 filed.entry(key).or_default().push((day, id));
             }
-            for (entry, keys) in &indexed {
+            for (entry_day, keys) in &indexed {
                 for key in keys {
-                    for (day, id) in filed.get(&self.hasher.block_key(*key)).into_iter().flatten() {
-                        if linkage::in_window(entry.entry_day, Day::from_date(*day).number, window) {
+                    for (day, id) in filed.get(key).into_iter().flatten() {
+                        if linkage::in_window(*entry_day, Day::from_date(*day).number, window) {
                             affected.entry(id.clone()).or_insert(None);
                         }
                     }
@@ -442,18 +441,16 @@ impl App {
             let stored = self.links.get_decision(&report.id).await?;
             let decision = match report_link(&report) {
                 Some(r) if r.is_candidate() => {
-                    let candidates = self.candidates_through_index(&r, &report, window).await?;
+                    let (candidates, views) = self.candidates_through_index(&r, &report, window).await?;
                     run.candidate_pairs += candidates.len();
-                    let views: Vec<LinkEntry> = candidates.iter().filter_map(entry_link).collect();
                     linkage::decide_one(&r, &views, &scorer, &options)
                         .and_then(|d| link_decision(&report, &d, |i| candidates.get(i), now, &model.version))
                 }
                 _ => None,
             };
-            self.settle(&report.id, stored, decision, &mut run).await?;
+            self.settle(&report.id, stored.as_ref(), decision.as_ref(), &mut run).await?;
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
-        run.summary = self.linkage_summary().await?;
         // Cumulative milliseconds at the end of each phase: read, filed in the index, affected reports found, decided.
         let decided_ms = started.elapsed().as_millis();
         tracing::info!(
@@ -476,13 +473,14 @@ impl App {
 
     /// A report's candidate entries through the stored index: the entries filed under one of its keys within the
     /// window before its diagnosis, leaving out a key that files more than [`linkage::MAX_BLOCK`] of them (the full
-    /// run's rule); in entry-id order, as the full run numbers them. Only entries the engine can read.
+    /// run's rule); in entry-id order, as the full run numbers them. Only entries the engine can read, each beside
+    /// the engine's view of it.
     async fn candidates_through_index(
         &self,
         r: &LinkReport,
         report: &CaseReport,
         window: i32,
-    ) -> Result<Vec<EntryRecord>, AppError> {
+    ) -> Result<(Vec<EntryRecord>, Vec<LinkEntry>), AppError> {
         let to = report.diagnosis_date;
         let from = to - chrono::Days::new(window.max(0) as u64);
         let keys: Vec<String> = linkage::report_block_keys(r).iter().map(|&k| self.hasher.block_key(k)).collect();
@@ -498,45 +496,54 @@ impl App {
         for chunk in ids.chunks(READ_CHUNK) {
             entries.extend(self.entries.get_entries(chunk).await?);
         }
-        entries.retain(|e| entry_link(e).is_some());
         entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
-        Ok(entries)
+        Ok(entries.into_iter().filter_map(|e| entry_link(&e).map(|view| (e, view))).unzip())
     }
 
     /// Stores a report's new decision (or its absence) against the stored one: a reviewed decision stays, the same
-    /// outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay).
+    /// outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay). Counts
+    /// it in `run` and says what it did.
     async fn settle(
         &self,
         id: &ReportId,
-        stored: Option<LinkDecision>,
-        decision: Option<LinkDecision>,
+        stored: Option<&LinkDecision>,
+        decision: Option<&LinkDecision>,
         run: &mut LinkageRun,
-    ) -> Result<(), AppError> {
-        match decision {
-            Some(decision) => {
-                if decision.band == LinkBand::Link {
-                    run.links += 1;
-                } else {
-                    run.reviews += 1;
-                }
-                match &stored {
-                    Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
-                    Some(old) if old.same_outcome(&decision) => run.unchanged += 1,
-                    _ => match self.links.put_decision(&decision).await? {
-                        DecisionWrite::Written => run.written += 1,
-                        DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
-                    },
-                }
+    ) -> Result<Settled, AppError> {
+        let Some(decision) = decision else {
+            if stored.is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD)
+                && self.links.remove_decision(id).await?
+            {
+                run.removed += 1;
+                return Ok(Settled::Removed);
             }
-            None => {
-                if stored.as_ref().is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD)
-                    && self.links.remove_decision(id).await?
-                {
-                    run.removed += 1;
-                }
-            }
+            return Ok(Settled::Kept);
+        };
+        if decision.band == LinkBand::Link {
+            run.links += 1;
+        } else {
+            run.reviews += 1;
         }
-        Ok(())
+        Ok(match stored {
+            Some(old) if old.is_reviewed() => {
+                run.kept_reviewed += 1;
+                Settled::Kept
+            }
+            Some(old) if old.same_outcome(decision) => {
+                run.unchanged += 1;
+                Settled::Kept
+            }
+            _ => match self.links.put_decision(decision).await? {
+                DecisionWrite::Written => {
+                    run.written += 1;
+                    Settled::Written
+                }
+                DecisionWrite::KeptReviewed => {
+                    run.kept_reviewed += 1;
+                    Settled::Kept
+                }
+            },
+        })
     }
 
     /// The full run: reads every entry, report and decision, files what was written since the last run in the
@@ -614,6 +621,8 @@ impl App {
         // (which, under `hersys serve`, also answers the API).
         tracing::info!(entries = link_entries.len(), reports = link_reports.len(), "linkage scoring started");
         let given = model.as_ref().map(|m| Model::from_params(&m.params));
+        // Shared with the pool's closure (and a second scoring, rarely): not copied.
+        let (link_entries, link_reports) = (Arc::new(link_entries), Arc::new(link_reports));
         let (mut decisions, mut scorer, mut engine) = {
             let (e, r, o, g) = (link_entries.clone(), link_reports.clone(), options.clone(), given.clone());
             off_the_async_workers("the linkage scoring", move || linkage::link_with(&e, &r, g.as_ref(), &o)).await?
@@ -666,25 +675,25 @@ impl App {
         ids.sort();
         for id in ids {
             let decision = decided.remove(&id).flatten();
-            let (before_written, before_removed) = (run.written, run.removed);
-            self.settle(&id, stored.get(&id).cloned(), decision.clone(), &mut run).await?;
-            if run.written > before_written {
-                if let Some(d) = decision {
+            match (self.settle(&id, stored.get(&id), decision.as_ref(), &mut run).await?, decision) {
+                (Settled::Written, Some(d)) => {
                     current.insert(id, d);
                 }
-            } else if run.removed > before_removed {
-                current.remove(&id);
+                (Settled::Removed, _) => {
+                    current.remove(&id);
+                }
+                _ => {}
             }
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
 
         // A pass over every entry and report: CPU too, so off the async worker as the scoring.
-        run.summary = off_the_async_workers("the linkage statistics", move || {
+        let summary = off_the_async_workers("the linkage statistics", move || {
             summarise(now, &entries, &reports, &current, &follow_ups)
         })
         .await?;
-        run.summarised = true;
-        self.links.put_summary(&run.summary).await?;
+        self.links.put_summary(&summary).await?;
+        run.summary = Some(summary);
         tracing::info!(
             mode = run.mode,
             model = %run.model_version,

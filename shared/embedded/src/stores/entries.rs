@@ -8,7 +8,7 @@ use domain::ports::{EntryStore, PutOutcome};
 use domain::time::{Instant, sortable_text};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStores, decode, encode, immediate, sql};
+use super::{SqliteStores, decode, docs_by_pk, encode, immediate, sql};
 
 #[async_trait]
 impl EntryStore for SqliteStores {
@@ -95,18 +95,7 @@ impl EntryStore for SqliteStores {
 
     async fn get_entries(&self, ids: &[String]) -> Result<Vec<EntryRecord>, StoreError> {
         let keys = ids.to_vec();
-        self.db
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM entries WHERE pk = ?1").map_err(sql)?;
-                let mut entries = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
-                        entries.push(decode(&doc, "entry")?);
-                    }
-                }
-                Ok(entries)
-            })
-            .await
+        self.db.run(move |conn| docs_by_pk(conn, "SELECT doc FROM entries WHERE pk = ?1", &keys, "entry")).await
     }
 
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError> {

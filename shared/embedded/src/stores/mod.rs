@@ -16,7 +16,7 @@ use std::path::Path;
 
 use domain::error::StoreError;
 use domain::time::Instant;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,6 +46,23 @@ pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, Stor
 
 pub(crate) fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|_| StoreError::Corrupt(format!("stored {what} does not decode")))
+}
+
+/// The documents of these primary keys that exist, in the order asked, by `select` (one `?1` parameter).
+pub(crate) fn docs_by_pk<T: DeserializeOwned>(
+    conn: &Connection,
+    select: &str,
+    keys: &[String],
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(select).map_err(sql)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
+            out.push(decode(&doc, what)?);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn version_of(v: i64) -> Result<u64, StoreError> {

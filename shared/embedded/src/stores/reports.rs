@@ -9,7 +9,7 @@ use domain::report::{CaseReport, ReportId};
 use domain::time::{Instant, sortable_text};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStores, db_version, decode, encode, immediate, missing_or_stale, sql, version_of};
+use super::{SqliteStores, db_version, decode, docs_by_pk, encode, immediate, missing_or_stale, sql, version_of};
 
 #[async_trait]
 impl ReportStore for SqliteStores {
@@ -129,18 +129,7 @@ impl ReportStore for SqliteStores {
 
     async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
         let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        self.db
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached("SELECT doc FROM reports WHERE pk = ?1").map_err(sql)?;
-                let mut reports = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
-                        reports.push(decode(&doc, "report")?);
-                    }
-                }
-                Ok(reports)
-            })
-            .await
+        self.db.run(move |conn| docs_by_pk(conn, "SELECT doc FROM reports WHERE pk = ?1", &keys, "report")).await
     }
 
     async fn reports_in_segment(
