@@ -12,12 +12,12 @@ use domain::app::{App, AppError, ExportMode, Recount};
 use domain::graphs::linelist::LineListCase;
 use domain::graphs::state::CountedFact;
 use domain::graphs::{CaseFact, GraphSeries, SeriesId, Sources};
-use domain::keyed_hash::KeyedHash;
-use domain::ports::{GraphSourceStore, ReportPage, ReportStore, Segment, Versioned};
+use domain::ports::{GraphSourceStore, Segment};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId, Status, StatusChange};
 use domain::time::{Clock, Instant};
 
+use crate::faults::FailingSegmentOnce;
 use crate::fixtures::{self, Stack, StackApp, TestClock};
 
 /// The real graph-source store, whose `put_counted_facts` fails on command (a run dying half-way).
@@ -215,50 +215,6 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     assert!(!r.linelists_read, "{r:?}");
 }
 
-/// The real report store, whose parallel read fails once for one segment (a partition's Lambda dying).
-struct FailingSegmentOnce {
-    inner: Arc<dyn ReportStore>,
-    segment: u32,
-    failed: AtomicBool,
-}
-
-#[async_trait]
-impl ReportStore for FailingSegmentOnce {
-    async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
-        self.inner.create_report(report).await
-    }
-    async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError> {
-        self.inner.get_report(id).await
-    }
-    async fn update_report(&self, report: &CaseReport, expected_version: u64) -> Result<u64, StoreError> {
-        self.inner.update_report(report, expected_version).await
-    }
-    async fn reports_by_passport(&self, passport: &KeyedHash) -> Result<Vec<ReportId>, StoreError> {
-        self.inner.reports_by_passport(passport).await
-    }
-    async fn reports_by_prefecture(&self, prefecture: PrefectureCode) -> Result<Vec<CaseReport>, StoreError> {
-        self.inner.reports_by_prefecture(prefecture).await
-    }
-    async fn report_ids_changed_since(&self, since: Instant, until: Instant) -> Result<Vec<ReportId>, StoreError> {
-        self.inner.report_ids_changed_since(since, until).await
-    }
-    async fn get_reports(&self, ids: &[ReportId]) -> Result<Vec<CaseReport>, StoreError> {
-        self.inner.get_reports(ids).await
-    }
-    async fn reports_in_segment(
-        &self,
-        segment: Segment,
-        cursor: Option<String>,
-        limit: usize,
-    ) -> Result<ReportPage, StoreError> {
-        // After a first page, so that the retried partition has already recorded part of its counted facts.
-        if segment.index == self.segment && cursor.is_some() && !self.failed.swap(true, Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("injected: the partition died".to_owned()));
-        }
-        self.inner.reports_in_segment(segment, cursor, limit).await
-    }
-}
-
 /// A full export in partitions (through the export function's steps, one partition failing once and retried) saves
 /// the state a single-process full export saves: the series built from it are the same; while it runs, scheduled
 /// runs publish nothing and a second full export cannot start; an abandoned one leaves the next run to count
@@ -281,8 +237,7 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     e.clock.advance(Duration::hours(1));
     let (single, single_recount) = e.export(ExportMode::Full).await;
 
-    let failing =
-        Arc::new(FailingSegmentOnce { inner: e.app.reports.clone(), segment: 1, failed: AtomicBool::new(false) });
+    let failing = Arc::new(FailingSegmentOnce::new(e.app.reports.clone(), 1));
     e.app.reports = failing.clone();
     e.clock.advance(Duration::hours(1));
     let answer = export::full::run_partitioned(&e.app, 2, 3, None).await.unwrap();

@@ -33,6 +33,7 @@ macro_rules! on_both_stores {
 
 pub mod emulators;
 pub mod export_fixture;
+pub mod faults;
 pub mod fixtures;
 
 #[cfg(test)]
@@ -59,6 +60,8 @@ mod http;
 mod import_stall;
 #[cfg(test)]
 mod linkage;
+#[cfg(test)]
+mod linkage_partitioned;
 #[cfg(test)]
 mod linkage_product;
 #[cfg(test)]

@@ -13,7 +13,6 @@
 //! partition events themselves. `combine` publishes as a scheduled run does and answers as it does.
 
 use domain::app::{App, FullExport};
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -78,53 +77,20 @@ pub async fn handle_step(app: &App, event: Value) -> Result<Value, lambda_runtim
     }
 }
 
-/// Runs a partitioned full export in this process, through [`handle_step`] as the state machine would: start,
-/// every partition at once (each tried up to `attempts` times, as the state machine's `Retry`), then combine; if a
-/// partition still fails, abandon and fail.
+/// Runs a partitioned full export in this process, through [`handle_step`] as the state machine would
+/// ([`platform::partitioned`]): start, every partition at once (each tried up to `attempts` times), then combine as
+/// of `now` (default: the clock); if a partition still fails, abandon and fail.
 pub async fn run_partitioned(
     app: &App,
     partitions: u32,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, lambda_runtime::Error> {
-    let started = handle_step(app, json!({ "full_export": { "step": "start", "partitions": partitions } })).await?;
-    let items = started["partitions"].as_array().cloned().unwrap_or_default();
-    let tasks = items.into_iter().map(|item| {
+    let app = app.clone();
+    let handle = move |event: Value| {
         let app = app.clone();
-        tokio::spawn(async move { with_retries(&app, item, attempts.max(1)).await })
-    });
-    let outcomes = futures::stream::iter(tasks)
-        .buffer_unordered(usize::try_from(partitions).unwrap_or(1))
-        .collect::<Vec<_>>()
-        .await;
-    let failed = outcomes.iter().find_map(|o| match o {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e.clone()),
-        Err(e) => Some(e.to_string()),
-    });
-    if let Some(reason) = failed {
-        handle_step(app, json!({ "full_export": { "step": "abandon", "run": started["run"] } })).await?;
-        return Err(format!("a partition of the full export failed: {reason}").into());
-    }
-    handle_step(app, json!({ "full_export": { "step": "combine", "run": started["run"], "now": now } })).await
-}
-
-/// One partition event, tried up to `attempts` times with a growing pause; the last error's text if all fail.
-async fn with_retries(app: &App, event: Value, attempts: u32) -> Result<Value, String> {
-    let mut last = String::new();
-    for attempt in 1..=attempts {
-        match handle_step(app, event.clone()).await {
-            Ok(answer) => return Ok(answer),
-            Err(e) => {
-                last = e.to_string();
-                tracing::warn!(attempt, error = %last, "a full export partition failed");
-                // A run that lost its lease will not get it back by trying again.
-                if last.contains("full_export") {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
-            }
-        }
-    }
-    Err(last)
+        async move { handle_step(&app, event).await }
+    };
+    let start = json!({ "partitions": partitions });
+    platform::partitioned::run_partitioned(handle, "full_export", start, attempts, |_| json!({ "now": now })).await
 }

@@ -4,18 +4,45 @@
 //! daily schedule). The full runs recompute the statistics and publish them as the public CSV files
 //! (`publish::linkage`, small counts hidden) beside the graph export's files.
 
-use domain::app::{App, AppError, LinkageMode};
+use domain::app::{App, AppError, LinkageMode, LinkageRun};
 use domain::error::{FieldError, Problem, ValidationError};
+use domain::time::Instant;
 use publish::Audience;
 use serde_json::{Value, json};
 
 pub use api::events::ScheduledEvent;
 
-/// Handles one scheduled event. "Now" is the event's `time`. The answer holds counts only.
+pub mod full;
+
+/// Handles one event: a scheduled event ("now" is its `time`; the answer holds counts only), a step of a
+/// partitioned full re-link (`{"full_linkage": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
+    if event.get("full_linkage").is_some() {
+        return full::handle_step(app, event).await;
+    }
+    // A batch of partition steps, as the Distributed Map's item batcher sends them: one after the other.
+    if let Some(items) = event.get("Items").and_then(Value::as_array) {
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            answers.push(full::handle_step(app, item.clone()).await?);
+        }
+        return Ok(Value::Array(answers));
+    }
     let mode = mode_of(&event)?;
     let event = ScheduledEvent::from_json(event)?;
-    let run = app.run_linkage(event.time, mode).await?;
+    match app.run_linkage(event.time, mode).await {
+        Ok(run) => answer(app, event.time, &run).await,
+        // A full re-link holds the lease: it decides and publishes; what was written meanwhile is the next run's.
+        Err(AppError::Conflict("full_linkage")) => {
+            tracing::info!("a full re-link is in progress: this run does nothing");
+            Ok(json!({ "now": event.time, "skipped": "a full re-link is in progress" }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Publishes the statistics a run recomputed (the full runs) and gives the run's answer: counts and file names.
+async fn answer(app: &App, now: Instant, run: &LinkageRun) -> Result<Value, lambda_runtime::Error> {
     let rendered = match &run.summary {
         Some(summary) => {
             publish::linkage::files(summary.into(), Audience::Public).map_err(|e| AppError::Internal(e.to_string()))?
@@ -31,7 +58,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
         files.push(file.path);
     }
     Ok(json!({
-        "now": event.time,
+        "now": now,
         "mode": run.mode,
         "model_version": run.model_version,
         "entries": run.entries,

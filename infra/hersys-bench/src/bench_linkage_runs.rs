@@ -67,7 +67,7 @@ impl Intercept for CountRequests {
 }
 
 /// The records of a `gen linkage` file as the application takes them: every column, blank cells left out.
-fn rows(path: &Path) -> anyhow::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+pub fn rows(path: &Path) -> anyhow::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
     reader
@@ -108,7 +108,7 @@ fn report_input(mut row: serde_json::Map<String, serde_json::Value>) -> anyhow::
 
 /// Stores the records through the application; appends the ids of the reports it filed to `DIR/FILED.txt` (the
 /// product refuses a few generated reports, and an evaluation is of the filed ones).
-async fn load(
+pub async fn load(
     app: &App,
     dir: &Path,
     entries: &[serde_json::Map<String, serde_json::Value>],

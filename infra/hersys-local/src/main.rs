@@ -16,6 +16,7 @@ mod link_summary;
 mod links;
 mod outbox;
 mod patience;
+mod relink;
 mod schedules;
 mod serve;
 mod setup;
@@ -110,6 +111,8 @@ enum Command {
     },
     /// Link outbreak reports with entry records offline, on files: LINKS.csv and LINKS.review.csv.
     Link(link::Args),
+    /// Re-link every report with the current model in partitions run at once (the full re-link's state machine).
+    Relink(relink::Args),
     /// Write the stored linkage decisions (links and pending reviews) as CSV, ids and scores only.
     Links(links::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
@@ -161,6 +164,10 @@ async fn main() -> std::process::ExitCode {
             graphs::run_graph_source(what).await
         }
         Command::Link(args) => link::run(args),
+        Command::Relink(args) => {
+            platform::logging::init_with_writer(std::io::stderr);
+            relink::run(args).await
+        }
         Command::Links(args) => {
             platform::logging::init_human();
             links::run(args).await

@@ -167,6 +167,13 @@ pub trait LinkIndex: Send + Sync {
     async fn put_model(&self, model: &StoredModel) -> Result<(), StoreError>;
     async fn linkage_state(&self) -> Result<Option<LinkageState>, StoreError>;
     async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError>;
+    /// Takes the full re-link's lease for `run` until `until`, unless another run holds one that has not expired as
+    /// of `now`: `false` then. Two full re-links never run at once; one that died frees the lease by expiry.
+    async fn claim_full_linkage(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError>;
+    /// The run holding an unexpired full re-link lease as of `now`, if any.
+    async fn full_linkage_holder(&self, now: Instant) -> Result<Option<String>, StoreError>;
+    /// Gives the lease up, if `run` holds it.
+    async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError>;
 }
 
 /// The audit of views of personal data (issue 12): append-only, kept by health centre and time.

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod emf;
 pub mod logging;
+pub mod partitioned;
 pub mod wiring;
 
 pub use config::{Config, ConfigError};

@@ -18,9 +18,7 @@ use domain::report::ReportId;
 use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{
-    DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_i64, read_string, read_u64, s, unavailable,
-};
+use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
 
 /// The sort key of the full export's lease item (`pk` = `meta`): `run` (S) and `lease_until` (N, epoch ms).
 const FULL_EXPORT: &str = "full_export";
@@ -194,64 +192,14 @@ impl GraphSourceStore for DynamoStores {
     }
 
     async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(self.tables.name(Table::GraphSources)?)
-            .item("pk", s("meta"))
-            .item("sk", s(FULL_EXPORT))
-            .item("run", s(run))
-            .item("lease_until", n(until.timestamp_millis()))
-            // Free, ours already (a retried start), or expired (a run that died).
-            .condition_expression("attribute_not_exists(pk) OR #run = :run OR lease_until <= :now")
-            .expression_attribute_names("#run", "run")
-            .expression_attribute_values(":run", s(run))
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(unavailable("PutItem", &e)),
-        }
+        self.claim_lease(Table::GraphSources, FULL_EXPORT, run, now, until).await
     }
 
     async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.tables.name(Table::GraphSources)?)
-            .key("pk", s("meta"))
-            .key("sk", s(FULL_EXPORT))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        let Some(item) = out.item else { return Ok(None) };
-        let until = read_i64("full-export lease", &item, "lease_until")?;
-        if until <= now.timestamp_millis() {
-            return Ok(None);
-        }
-        read_string("full-export lease", &item, "run").map(Some)
+        self.lease_holder(Table::GraphSources, FULL_EXPORT, now).await
     }
 
     async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(self.tables.name(Table::GraphSources)?)
-            .key("pk", s("meta"))
-            .key("sk", s(FULL_EXPORT))
-            .condition_expression("#run = :run")
-            .expression_attribute_names("#run", "run")
-            .expression_attribute_values(":run", s(run))
-            .send()
-            .await;
-        match result {
-            // Not ours (any more): nothing to give up.
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(unavailable("DeleteItem", &e)),
-        }
+        self.release_lease(Table::GraphSources, FULL_EXPORT, run).await
     }
 }

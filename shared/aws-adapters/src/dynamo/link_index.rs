@@ -11,6 +11,7 @@ use domain::StoreError;
 use domain::links::{IndexedRecord, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
+use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,6 +19,8 @@ use serde::de::DeserializeOwned;
 use super::{DynamoStores, Item, Table, decode_doc, encode_doc, query_all, read_string, s};
 
 const WHAT: &str = "linkage index";
+/// The full re-link's lease (`dynamo/lease.rs`), an item beside the model and the state.
+const FULL_LINKAGE: &str = "full_linkage";
 /// Queries in flight when reading the report days of a window.
 const CONCURRENT_QUERIES: usize = 8;
 
@@ -171,5 +174,17 @@ impl LinkIndex for DynamoStores {
 
     async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError> {
         self.put_meta("state", state).await
+    }
+
+    async fn claim_full_linkage(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
+        self.claim_lease(Table::LinkIndex, FULL_LINKAGE, run, now, until).await
+    }
+
+    async fn full_linkage_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
+        self.lease_holder(Table::LinkIndex, FULL_LINKAGE, now).await
+    }
+
+    async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError> {
+        self.release_lease(Table::LinkIndex, FULL_LINKAGE, run).await
     }
 }

@@ -12,6 +12,7 @@ mod entries;
 mod follow_ups;
 mod graph_sources;
 mod idempotency;
+mod lease;
 mod link_index;
 mod links;
 mod reports;

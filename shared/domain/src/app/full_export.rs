@@ -55,15 +55,21 @@ struct PartialCount {
     reports_read: u64,
 }
 
+/// Refuses a number of partitions outside `1..=MAX_PARTITIONS`, naming the field.
+pub(super) fn check_partitions(partitions: u32) -> Result<(), AppError> {
+    if (1..=MAX_PARTITIONS).contains(&partitions) {
+        return Ok(());
+    }
+    Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+        "partitions",
+        crate::Problem::Invalid("must be 1 to 1000"),
+    )])))
+}
+
 impl App {
     /// Starts a full export of `partitions` partitions: `Conflict` if another full export holds the lease.
     pub async fn start_full_export(&self, partitions: u32) -> Result<FullExport, AppError> {
-        if !(1..=MAX_PARTITIONS).contains(&partitions) {
-            return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
-                "partitions",
-                crate::Problem::Invalid("must be 1 to 1000"),
-            )])));
-        }
+        check_partitions(partitions)?;
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
         if !self.graph_sources.claim_full_export(&run, started, started + FULL_EXPORT_LEASE).await? {

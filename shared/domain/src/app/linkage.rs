@@ -77,9 +77,9 @@ enum Settled {
 
 /// What a run read of what was written since the last one: the new records, and the ids read (new or not).
 #[derive(Default)]
-struct Written {
-    entries: Vec<EntryRecord>,
-    reports: Vec<CaseReport>,
+pub(super) struct Written {
+    pub(super) entries: Vec<EntryRecord>,
+    pub(super) reports: Vec<CaseReport>,
     entry_ids: Vec<String>,
     report_ids: Vec<String>,
 }
@@ -109,7 +109,7 @@ pub struct LinkageRun {
 }
 
 impl LinkageRun {
-    fn new(mode: &'static str, model_version: &str, entries: usize, reports: usize) -> LinkageRun {
+    pub(super) fn new(mode: &'static str, model_version: &str, entries: usize, reports: usize) -> LinkageRun {
         LinkageRun {
             mode,
             model_version: model_version.to_owned(),
@@ -169,7 +169,7 @@ fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
 }
 
 /// The engine's view of a report (`expose()` on purpose, as for entries).
-fn report_link(r: &CaseReport) -> Option<LinkReport> {
+pub(super) fn report_link(r: &CaseReport) -> Option<LinkReport> {
     let (dob, diagnosis) = (r.date_of_birth.to_string(), r.diagnosis_date.to_string());
     LinkReport::new(&ReportFields {
         passport_number: r.passport_number.as_ref().map_or("", |p| p.expose()),
@@ -280,7 +280,7 @@ impl App {
     }
 
     /// Every report, from the 47 prefectures' indexes (a full read).
-    async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
+    pub(super) async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
         let mut reports = Vec::new();
         for prefecture in PrefectureCode::all() {
             reports.extend(self.reports.reports_by_prefecture(prefecture).await?);
@@ -289,7 +289,7 @@ impl App {
         Ok(reports)
     }
 
-    fn linkage_options(&self) -> Options {
+    pub(super) fn linkage_options(&self) -> Options {
         Options { window_days: self.linkage_window_days, ..Options::default() }
     }
 
@@ -298,7 +298,13 @@ impl App {
     /// `Full` re-links every report with the current model (`Estimate` when there is none); `Estimate` estimates a
     /// new model version first. A confirmed or rejected review is never replaced; re-running with the same data
     /// writes nothing. The full runs recompute the statistics (stored, and returned for the edge to publish).
+    ///
+    /// While a partitioned full re-link holds its lease, every mode is refused (`Conflict("full_linkage")`): the
+    /// full re-link's combining step leaves a state from which the next run reads what was written meanwhile.
     pub async fn run_linkage(&self, now: Instant, mode: LinkageMode) -> Result<LinkageRun, AppError> {
+        if self.link_index.full_linkage_holder(self.clock.now()).await?.is_some() {
+            return Err(AppError::Conflict("full_linkage"));
+        }
         let model = self.link_index.current_model().await?;
         let state = self.link_index.linkage_state().await?;
         match (mode, model, &state) {
@@ -312,7 +318,7 @@ impl App {
 
     /// Files records in the stored index: entries under their keys at their entry day, candidate reports at their
     /// diagnosis day. Returns each entry's day and its keys as stored, for the caller's matching.
-    async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(i32, Vec<String>)>, AppError> {
+    pub(super) async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(i32, Vec<String>)>, AppError> {
         let mut out = Vec::with_capacity(entries.len());
         let mut rows = Vec::with_capacity(entries.len().min(INDEX_CHUNK));
         for e in entries {
@@ -330,7 +336,7 @@ impl App {
         Ok(out)
     }
 
-    async fn index_reports(&self, reports: &[CaseReport]) -> Result<(), AppError> {
+    pub(super) async fn index_reports(&self, reports: &[CaseReport]) -> Result<(), AppError> {
         let rows: Vec<IndexedRecord> = reports
             .iter()
             .filter_map(|r| {
@@ -348,7 +354,7 @@ impl App {
     /// The records written since the last run (with an overlap: a write in flight at its end), as of the clock,
     /// leaving out those the last run linked in the overlap (an entry never changes; a report only if it was not
     /// written again since).
-    async fn written_since(&self, state: &LinkageState, until: Instant) -> Result<Written, AppError> {
+    pub(super) async fn written_since(&self, state: &LinkageState, until: Instant) -> Result<Written, AppError> {
         let since = state.linked_until - WRITE_OVERLAP;
         let seen_entries: HashSet<&str> = state.recent_entries.iter().map(String::as_str).collect();
         let entry_ids = self.entries.entry_ids_written_since(since, until).await?;
@@ -438,17 +444,7 @@ impl App {
         let mut run = LinkageRun::new("incremental", &model.version, new_entries.len(), new_reports.len());
         let affected_reports = affected.len();
         for report in affected.into_values().flatten() {
-            let stored = self.links.get_decision(&report.id).await?;
-            let decision = match report_link(&report) {
-                Some(r) if r.is_candidate() => {
-                    let (candidates, views) = self.candidates_through_index(&r, &report, window).await?;
-                    run.candidate_pairs += candidates.len();
-                    linkage::decide_one(&r, &views, &scorer, &options)
-                        .and_then(|d| link_decision(&report, &d, |i| candidates.get(i), now, &model.version))
-                }
-                _ => None,
-            };
-            self.settle(&report.id, stored.as_ref(), decision.as_ref(), &mut run).await?;
+            self.relink(&report, &scorer, &model.version, &options, now, &mut run).await?;
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
         // Cumulative milliseconds at the end of each phase: read, filed in the index, affected reports found, decided.
@@ -469,6 +465,31 @@ impl App {
             "incremental linkage run done"
         );
         Ok(run)
+    }
+
+    /// Decides a report again against its candidates read through the index (none if it is no candidate), and
+    /// settles the decision against the stored one, counting it in `run`.
+    pub(super) async fn relink(
+        &self,
+        report: &CaseReport,
+        scorer: &Model,
+        model_version: &str,
+        options: &Options,
+        now: Instant,
+        run: &mut LinkageRun,
+    ) -> Result<(), AppError> {
+        let stored = self.links.get_decision(&report.id).await?;
+        let decision = match report_link(report) {
+            Some(r) if r.is_candidate() => {
+                let (candidates, views) = self.candidates_through_index(&r, report, options.window_days).await?;
+                run.candidate_pairs += candidates.len();
+                linkage::decide_one(&r, &views, scorer, options)
+                    .and_then(|d| link_decision(report, &d, |i| candidates.get(i), now, model_version))
+            }
+            _ => None,
+        };
+        self.settle(&report.id, stored.as_ref(), decision.as_ref(), run).await?;
+        Ok(())
     }
 
     /// A report's candidate entries through the stored index: the entries filed under one of its keys within the
@@ -794,7 +815,7 @@ impl App {
 
 /// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews, and
 /// over every follow-up record with the reports that reach it ([`super::follow_ups::follow_up_diagnoses`]).
-fn summarise(
+pub(super) fn summarise(
     now: Instant,
     entries: &[EntryRecord],
     reports: &[CaseReport],

@@ -18,12 +18,14 @@ mod cpu;
 mod entries;
 mod follow_ups;
 mod full_export;
+mod full_linkage;
 mod graphs;
 mod linkage;
 mod processing;
 
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
+pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionLinked};
 pub use graphs::{ExportMode, Recount};
 pub use linkage::{
     CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,

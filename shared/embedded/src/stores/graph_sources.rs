@@ -15,14 +15,15 @@ use rusqlite::{OptionalExtension, params};
 
 const LINELIST_GENERATION: &str = "linelist_generation";
 const EXPORT_STATE: &str = "export_state";
-/// The full export's lease: `<run>` and the lease's end in epoch milliseconds, as `<run> <millis>`.
-const FULL_EXPORT: &str = "full_export";
+/// The full export's lease (`stores/lease.rs`).
+const FULL_EXPORT: LeaseRow = LeaseRow { table: "graph_meta", column: "value", name: "full_export" };
 
 fn partial_name(run: &str, index: u32) -> String {
     format!("partial#{run}#{index}")
 }
 
-use super::{SqliteStores, decode, encode, immediate, millis, sql};
+use super::lease::LeaseRow;
+use super::{SqliteStores, decode, encode, immediate, sql};
 
 #[async_trait]
 impl GraphSourceStore for SqliteStores {
@@ -169,69 +170,16 @@ impl GraphSourceStore for SqliteStores {
     }
 
     async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        let (run, now, until) = (run.to_owned(), millis(now), millis(until));
-        self.db
-            .run(move |conn| {
-                // Read and write under the write lock: two claims cannot both see the lease free.
-                let tx = immediate(conn)?;
-                let held: Option<Vec<u8>> = tx
-                    .query_row("SELECT value FROM graph_meta WHERE name = ?1", [FULL_EXPORT], |r| r.get(0))
-                    .optional()
-                    .map_err(sql)?;
-                if let Some((holder, lease_end)) = held.as_deref().and_then(parse_lease)
-                    && holder != run
-                    && lease_end > now
-                {
-                    return Ok(false);
-                }
-                tx.execute(
-                    "INSERT INTO graph_meta (name, value) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    params![FULL_EXPORT, format!("{run} {until}").into_bytes()],
-                )
-                .map_err(sql)?;
-                tx.commit().map_err(sql)?;
-                Ok(true)
-            })
-            .await
+        self.claim_lease(FULL_EXPORT, run, now, until).await
     }
 
     async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        let now = millis(now);
-        self.db
-            .run(move |conn| {
-                let held: Option<Vec<u8>> = conn
-                    .query_row("SELECT value FROM graph_meta WHERE name = ?1", [FULL_EXPORT], |r| r.get(0))
-                    .optional()
-                    .map_err(sql)?;
-                Ok(held.as_deref().and_then(parse_lease).filter(|(_, end)| *end > now).map(|(run, _)| run))
-            })
-            .await
+        self.lease_holder(FULL_EXPORT, now).await
     }
 
     async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
-        let run = run.to_owned();
-        self.db
-            .run(move |conn| {
-                let tx = immediate(conn)?;
-                let held: Option<Vec<u8>> = tx
-                    .query_row("SELECT value FROM graph_meta WHERE name = ?1", [FULL_EXPORT], |r| r.get(0))
-                    .optional()
-                    .map_err(sql)?;
-                if held.as_deref().and_then(parse_lease).is_some_and(|(holder, _)| holder == run) {
-                    tx.execute("DELETE FROM graph_meta WHERE name = ?1", [FULL_EXPORT]).map_err(sql)?;
-                }
-                tx.commit().map_err(sql)
-            })
-            .await
+        self.release_lease(FULL_EXPORT, run).await
     }
-}
-
-/// The holder and end (epoch ms) of a stored lease; `None` for a value that is not one.
-fn parse_lease(value: &[u8]) -> Option<(String, i64)> {
-    let text = std::str::from_utf8(value).ok()?;
-    let (run, end) = text.split_once(' ')?;
-    Some((run.to_owned(), end.parse().ok()?))
 }
 
 #[async_trait]

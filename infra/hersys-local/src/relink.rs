@@ -1,0 +1,45 @@
+//! `hersys relink --partitions N`: a full re-link split into N partitions run at once and combined, through the
+//! linkage function's full-linkage steps, as the state machine of template.yaml runs them in AWS. (The
+//! single-process full re-link is the scheduled event `{"mode": "full"}`: `hersys invoke linkage --event
+//! infra/events/linkage-full.json`.)
+
+use std::time::Instant as Clock;
+
+use anyhow::Context;
+
+use crate::Backend;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Partitions run at once (1 to 1000).
+    #[arg(long, default_value_t = 2)]
+    partitions: u32,
+    /// The statistics' "now" (RFC 3339); default: the clock.
+    #[arg(long)]
+    now: Option<String>,
+    #[command(flatten)]
+    backend: Backend,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let now = args
+        .now
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(&text)
+                .context("--now must be an RFC 3339 instant, e.g. 2021-10-01T00:00:00Z")
+                .map(|t| t.with_timezone(&chrono::Utc))
+        })
+        .transpose()?;
+    let built = crate::setup::build(&args.backend).await?;
+    let started = Clock::now();
+    // Each partition in a task of its own, tried up to three times (as the state machine's Retry).
+    let mut answer = linkage::full::run_partitioned(built.app(), args.partitions, 3, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("re-linked in {} partitions in {seconds:.2} s", args.partitions);
+    answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);
+    answer["partitions"] = serde_json::json!(args.partitions);
+    println!("{answer}");
+    Ok(())
+}

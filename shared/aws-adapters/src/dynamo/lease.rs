@@ -1,0 +1,89 @@
+//! A run's lease on DynamoDB: one item (`pk` "meta", `sk` the lease's name) holding the run and the lease's end, put
+//! and deleted under conditions. The full graph export (GraphSources) and the full re-link (LinkIndex) each hold
+//! theirs in their own table.
+
+use domain::StoreError;
+use domain::time::Instant;
+
+use super::{DynamoStores, Table, n, read_i64, read_string, s, unavailable};
+
+const WHAT: &str = "lease";
+
+impl DynamoStores {
+    /// Takes the lease `name` of `table` for `run` until `until` unless another run holds one unexpired at `now`.
+    pub(super) async fn claim_lease(
+        &self,
+        table: Table,
+        name: &str,
+        run: &str,
+        now: Instant,
+        until: Instant,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.tables.name(table)?)
+            .item("pk", s("meta"))
+            .item("sk", s(name))
+            .item("run", s(run))
+            .item("lease_until", n(until.timestamp_millis()))
+            // Free, ours already (a retried start), or expired (a run that died).
+            .condition_expression("attribute_not_exists(pk) OR #run = :run OR lease_until <= :now")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":run", s(run))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(unavailable("PutItem", &e)),
+        }
+    }
+
+    /// The run holding the unexpired lease `name` of `table` as of `now`.
+    pub(super) async fn lease_holder(
+        &self,
+        table: Table,
+        name: &str,
+        now: Instant,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.tables.name(table)?)
+            .key("pk", s("meta"))
+            .key("sk", s(name))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let Some(item) = out.item else { return Ok(None) };
+        let until = read_i64(WHAT, &item, "lease_until")?;
+        if until <= now.timestamp_millis() {
+            return Ok(None);
+        }
+        read_string(WHAT, &item, "run").map(Some)
+    }
+
+    /// Gives the lease `name` of `table` up if `run` holds it.
+    pub(super) async fn release_lease(&self, table: Table, name: &str, run: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(self.tables.name(table)?)
+            .key("pk", s("meta"))
+            .key("sk", s(name))
+            .condition_expression("#run = :run")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":run", s(run))
+            .send()
+            .await;
+        match result {
+            // Not ours (any more): nothing to give up.
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(unavailable("DeleteItem", &e)),
+        }
+    }
+}

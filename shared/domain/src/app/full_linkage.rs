@@ -1,0 +1,204 @@
+//! A full re-link split into partitions that run at once: Step Functions' Distributed Map in AWS, tasks of one
+//! process locally (`hersys relink --partitions N`), both through the linkage function's handler. It decides every
+//! candidate report again with the current model, as a single-process full run (`{"mode": "full"}`) does, but each
+//! partition holds one page of reports at a time and reads each report's candidates through the stored index, so
+//! that no step holds the history in memory except the statistics (see below).
+//!
+//! - **start** takes the full re-link's lease (two never overlap; one that died frees it by expiry), and files in
+//!   the index what was written since the last run, so that every partition finds every entry as of the start;
+//! - each **partition** reads its segment of the reports (disjoint segments that together hold every report) and
+//!   decides each candidate report again through the index with the model the run started with (the hourly run's
+//!   per-report path, which decides as the single-process run does: `tests/src/linkage_product.rs`), settling
+//!   each decision against the stored one. A reviewed decision is never replaced; a retried partition decides the
+//!   same again and writes nothing new;
+//! - **combine** checks that every partition answered, recomputes and stores the statistics, saves the state with
+//!   the run's start as its watermark, and frees the lease.
+//!
+//! While the lease is held, scheduled runs of every mode are refused ([`App::run_linkage`]: `Conflict`), so that
+//! two runs never settle the same decision from different data and no statistics are published half-way. What is
+//! written meanwhile is not lost: the state the combining step saves says "linked until the start", so the next
+//! hourly run reads everything written since. An abandoned run leaves the state as it was (the next hourly run
+//! reads from the last one's watermark again); the decisions its partitions wrote are the current model's.
+//!
+//! Not partitioned: the statistics, computed by the combining step over every entry, report and decision in one
+//! pass (as the single-process run does). Reports that are no candidates are not decided again: a report that stops
+//! being one loses its scored decision at the hourly run after its correction.
+
+use serde::{Deserialize, Serialize};
+
+use super::cpu::off_the_async_workers;
+use super::full_export::check_partitions;
+use super::linkage::{LinkageRun, report_link, summarise};
+use super::{App, AppError};
+use crate::linkage::LinkReport;
+use crate::linkage::score::Model;
+use crate::links::LinkageState;
+use crate::ports::Segment;
+use crate::time::Instant;
+
+/// How long a full re-link may hold its lease: far beyond its expected duration, so that only a run that died
+/// loses it.
+pub const FULL_LINKAGE_LEASE: chrono::Duration = chrono::Duration::hours(2);
+
+/// Reports read at a time within a partition.
+const PAGE: usize = 1_000;
+
+/// A full re-link in progress, as its steps pass it on (ids and a version: no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullLinkage {
+    /// An id of our making (a UUID v7, simple form).
+    pub run: String,
+    /// When the run started: the watermark of the state it saves.
+    pub started: Instant,
+    pub partitions: u32,
+    /// The model every partition decides with (a partition refuses another).
+    pub model_version: String,
+}
+
+/// What one partition did (counts only); the combining step adds them up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionLinked {
+    pub index: u32,
+    pub reports_read: u64,
+    pub candidates: u64,
+    pub candidate_pairs: u64,
+    pub links: u64,
+    pub reviews: u64,
+    pub written: u64,
+    pub unchanged: u64,
+    pub kept_reviewed: u64,
+    pub removed: u64,
+}
+
+impl App {
+    /// Starts a full re-link of `partitions` partitions with the current model. `Conflict("full_linkage")` if
+    /// another holds the lease; `Conflict("linkage_not_started")` before the first scheduled run (no model and no
+    /// index yet: the first run estimates and files everything).
+    pub async fn start_full_linkage(&self, partitions: u32) -> Result<FullLinkage, AppError> {
+        check_partitions(partitions)?;
+        let (Some(model), Some(state)) =
+            (self.link_index.current_model().await?, self.link_index.linkage_state().await?)
+        else {
+            return Err(AppError::Conflict("linkage_not_started"));
+        };
+        let started = self.clock.now();
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        if !self.link_index.claim_full_linkage(&run, started, started + FULL_LINKAGE_LEASE).await? {
+            return Err(AppError::Conflict("full_linkage"));
+        }
+        // The scheduled runs are refused from here on: what was written since the last one is filed now.
+        let written = self.written_since(&state, started).await?;
+        self.index_entries(&written.entries).await?;
+        self.index_reports(&written.reports).await?;
+        tracing::info!(run = %run, partitions, model = %model.version, "full re-link started");
+        Ok(FullLinkage { run, started, partitions, model_version: model.version })
+    }
+
+    /// Decides again every candidate report of one partition. Safe to retry.
+    pub async fn link_partition(&self, relink: &FullLinkage, index: u32) -> Result<PartitionLinked, AppError> {
+        if index >= relink.partitions {
+            return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+                "index",
+                crate::Problem::Invalid("must be below the run's number of partitions"),
+            )])));
+        }
+        self.holding_linkage_lease(relink).await?;
+        let model = self.link_index.current_model().await?.filter(|m| m.version == relink.model_version);
+        let Some(model) = model else {
+            return Err(AppError::Internal(format!("model {} is no longer the current one", relink.model_version)));
+        };
+        let (scorer, options) = (Model::from_params(&model.params), self.linkage_options());
+        let mut run = LinkageRun::new("full", &model.version, 0, 0);
+        let mut done = PartitionLinked { index, ..PartitionLinked::default() };
+        let segment = Segment { index, of: relink.partitions };
+        let mut cursor = None;
+        loop {
+            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
+            done.reports_read += page.reports.len() as u64;
+            for report in &page.reports {
+                if report_link(report).is_some_and(|r| LinkReport::is_candidate(&r)) {
+                    done.candidates += 1;
+                    self.relink(report, &scorer, &model.version, &options, relink.started, &mut run).await?;
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        (done.candidate_pairs, done.links, done.reviews) =
+            (run.candidate_pairs as u64, run.links as u64, run.reviews as u64);
+        (done.written, done.unchanged, done.kept_reviewed, done.removed) =
+            (run.written as u64, run.unchanged as u64, run.kept_reviewed as u64, run.removed as u64);
+        tracing::info!(run = %relink.run, index, reports_read = done.reports_read, written = done.written,
+            "full re-link partition done");
+        Ok(done)
+    }
+
+    /// Combines the partitions' answers (every partition must have answered), recomputes the statistics as of
+    /// `now`, saves the state and frees the lease. The run's counts are the partitions' sums.
+    pub async fn finish_full_linkage(
+        &self,
+        relink: &FullLinkage,
+        answers: &[PartitionLinked],
+        now: Instant,
+    ) -> Result<LinkageRun, AppError> {
+        self.holding_linkage_lease(relink).await?;
+        for index in 0..relink.partitions {
+            if !answers.iter().any(|a| a.index == index) {
+                return Err(AppError::Internal(format!("partition {index} of the full re-link has not answered")));
+            }
+        }
+        let mut run = LinkageRun::new("full", &relink.model_version, 0, 0);
+        for a in answers {
+            run.reports += a.reports_read as usize;
+            run.candidate_pairs += a.candidate_pairs as usize;
+            (run.links, run.reviews) = (run.links + a.links as usize, run.reviews + a.reviews as usize);
+            (run.written, run.unchanged) = (run.written + a.written as usize, run.unchanged + a.unchanged as usize);
+            run.kept_reviewed += a.kept_reviewed as usize;
+            run.removed += a.removed as usize;
+        }
+        let entries = self.entries.all_entries().await?;
+        let reports = self.all_reports().await?;
+        let follow_ups = self.follow_ups.all_follow_ups().await?;
+        let decisions = self.links.all_decisions().await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
+        run.entries = entries.len();
+        let summary = off_the_async_workers("the linkage statistics", move || {
+            summarise(now, &entries, &reports, &decisions, &follow_ups)
+        })
+        .await?;
+        self.links.put_summary(&summary).await?;
+        run.summary = Some(summary);
+        let state = LinkageState {
+            linked_until: relink.started,
+            window_days: self.linkage_window_days,
+            recent_entries: Vec::new(),
+            recent_reports: Vec::new(),
+        };
+        self.link_index.put_linkage_state(&state).await?;
+        self.link_index.release_full_linkage(&relink.run).await?;
+        tracing::info!(run = %relink.run, reports = run.reports, written = run.written, "full re-link combined");
+        Ok(run)
+    }
+
+    /// Gives a failed full re-link up: frees the lease; the state stays as it was, so the next hourly run reads
+    /// from the last one's watermark.
+    pub async fn abandon_full_linkage(&self, relink: &FullLinkage) -> Result<(), AppError> {
+        self.link_index.release_full_linkage(&relink.run).await?;
+        tracing::warn!(run = %relink.run, "full re-link abandoned");
+        Ok(())
+    }
+
+    /// The full re-link in progress, if any.
+    pub async fn full_linkage_holder(&self) -> Result<Option<String>, AppError> {
+        Ok(self.link_index.full_linkage_holder(self.clock.now()).await?)
+    }
+
+    async fn holding_linkage_lease(&self, relink: &FullLinkage) -> Result<(), AppError> {
+        match self.link_index.full_linkage_holder(self.clock.now()).await? {
+            Some(run) if run == relink.run => Ok(()),
+            // Expired or taken over: this run must not settle anything more.
+            _ => Err(AppError::Conflict("full_linkage")),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The full re-link in partitions (issue 14), on both stores: two apps hold the same generated records and the same
+//! reviews; after a new model version, one re-links in a single process (`{"mode": "full"}`), the other in three
+//! partitions through the linkage function's steps, one partition dying once and retried. They must store the same
+//! decisions, statistics and public files. While a partitioned run holds its lease, scheduled runs do nothing and a
+//! second full re-link cannot start; what is written meanwhile is linked by the next hourly run.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use domain::app::{App, AppError, ReviewAnswer};
+use domain::links::LinkDecision;
+use serde_json::{Value, json};
+
+use crate::faults::FailingSegmentOnce;
+use crate::fixtures::{Stack, StackApp, app_on};
+use crate::http::hersys_bench_bin;
+
+/// A stored decision without its times, its report named by its case number (the two apps' report ids differ).
+fn comparable(d: &LinkDecision, case_number: Option<&String>) -> String {
+    let candidates: Vec<&str> = d.candidates.iter().map(|c| c.entry_id.as_str()).collect();
+    format!(
+        "{case_number:?} {} {:?} {:.9} {} {:?} {:?} {:?} {candidates:?}",
+        d.entry_id,
+        d.band,
+        d.score,
+        d.method,
+        d.agreeing_fields,
+        d.review.as_ref().map(|r| (r.status, r.entry_id.clone())),
+        d.model_version,
+    )
+}
+
+async fn decisions(app: &App) -> Vec<String> {
+    let stored = app.links.all_decisions().await.unwrap();
+    let mut all = Vec::with_capacity(stored.len());
+    for chunk in stored.chunks(100) {
+        let ids: Vec<_> = chunk.iter().map(|d| d.report_id.clone()).collect();
+        let cases: std::collections::HashMap<_, _> =
+            app.reports.get_reports(&ids).await.unwrap().into_iter().map(|r| (r.id, r.case_number)).collect();
+        all.extend(chunk.iter().map(|d| comparable(d, cases[&d.report_id].as_ref())));
+    }
+    all.sort();
+    all
+}
+
+/// The two lists are equal; else the first difference (not thousands of lines).
+fn same(a: &[String], b: &[String], what: &str) {
+    let first = a.iter().zip(b).find(|(x, y)| x != y);
+    assert!(
+        a.len() == b.len() && first.is_none(),
+        "{what}: {} against {} decisions; first: {first:?}",
+        a.len(),
+        b.len()
+    );
+}
+
+/// Stores on each app a new model version: the current one with its prior multiplied by `factor`.
+async fn new_model(apps: [&App; 2], version: &str, factor: f64) {
+    for app in apps {
+        let mut model = app.link_index.current_model().await.unwrap().unwrap();
+        (model.version, model.params.lambda) = (version.to_owned(), (model.params.lambda * factor).min(0.5));
+        app.link_index.put_model(&model).await.unwrap();
+    }
+}
+
+async fn scheduled(app: &App, detail: Value) -> Value {
+    let event = json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": detail });
+    linkage::handle(app, event).await.unwrap()
+}
+
+async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack) {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = Command::new(hersys_bench_bin())
+        .args(["gen", "linkage", "--entries", "4000", "--reports", "600", "--seed", "7", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let entries = hersys_bench::bench_linkage_runs::rows(&dir.path().join("ENTRIES.csv")).unwrap();
+    let reports = hersys_bench::bench_linkage_runs::rows(&dir.path().join("REPORTS.csv")).unwrap();
+
+    let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
+    for s in [&single, &parted] {
+        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        let first = scheduled(&s.app, json!({})).await;
+        assert_eq!(first["model_version"], "v1", "{first}");
+    }
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same data, the same estimate");
+    // A model version with a prior 16 times as low (every score 4 lower: links near the threshold become reviews),
+    // then the same answers to two reviews on both: a run never overturns them.
+    new_model([&single.app, &parted.app], "v2", 1.0 / 16.0).await;
+    for s in [&single, &parted] {
+        scheduled(&s.app, json!({ "mode": "full" })).await;
+    }
+    let pending = single.app.links.review_queue("131016").await.unwrap();
+    assert!(pending.len() >= 2, "{} reviews", pending.len());
+    let case = |app: &App, d: &LinkDecision| {
+        let (app, id) = (app.clone(), d.report_id.clone());
+        async move { app.reports.get_report(&id).await.unwrap().unwrap().value.case_number }
+    };
+    let (first, second) = (case(&single.app, &pending[0]).await, case(&single.app, &pending[1]).await);
+    for s in [&single, &parted] {
+        for d in s.app.links.review_queue("131016").await.unwrap() {
+            let answer = match case(&s.app, &d).await {
+                c if c == first => ReviewAnswer::Confirm { entry_id: d.entry_id.clone() },
+                c if c == second => ReviewAnswer::Reject,
+                _ => continue,
+            };
+            s.app.answer_review(&d.report_id, "131016", "reviewer", answer).await.unwrap();
+        }
+    }
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "after the reviews");
+    // The model under test: the prior eight times v1's (every score moves, some across a threshold).
+    new_model([&single.app, &parted.app], "v3", 8.0 * 16.0).await;
+
+    let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let one = scheduled(&single.app, json!({ "mode": "full" })).await;
+    let mut app = parted.app.clone();
+    let failing = Arc::new(FailingSegmentOnce::at_first_page(app.reports.clone(), 1));
+    app.reports = failing.clone();
+    let three = linkage::full::run_partitioned(&app, 3, 3, Some(now)).await.unwrap();
+    assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
+
+    assert_eq!(three["mode"], "full", "{three}");
+    assert!(one["written"].as_u64().unwrap() > 50, "the new model changed the decisions: {one}");
+    for field in ["model_version", "reports", "links", "reviews", "written", "kept_reviewed", "removed", "entries"] {
+        assert_eq!(one[field], three[field], "{field}: single {one}\npartitioned {three}");
+    }
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "single against partitioned");
+    let (s1, s3) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    assert_eq!(s1, s3, "the statistics");
+    let files = three["files"].as_array().unwrap();
+    assert!(!files.is_empty(), "{three}");
+    for file in files {
+        let path = file.as_str().unwrap();
+        assert_eq!(single.published(path).await, parted.published(path).await, "{path}");
+    }
+    // Nothing written since the start: the next hourly run writes nothing. (It reads again what was written in the
+    // minute before the start, the overlap of every run: here, everything.)
+    let hourly = scheduled(&parted.app, json!({})).await;
+    assert_eq!((hourly["written"].as_u64(), hourly["removed"].as_u64()), (Some(0), Some(0)), "{hourly}");
+
+    // While a full re-link holds the lease: scheduled runs do nothing, a second one cannot start.
+    let app = &parted.app;
+    let started = app.start_full_linkage(2).await.unwrap();
+    assert!(matches!(app.start_full_linkage(2).await, Err(AppError::Conflict("full_linkage"))));
+    for detail in [json!({}), json!({ "mode": "estimate" })] {
+        let skipped = scheduled(app, detail).await;
+        assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
+    }
+    // A partition of another run is refused.
+    let mut other = started.clone();
+    other.run = "0".repeat(32);
+    assert!(matches!(app.link_partition(&other, 0).await, Err(AppError::Conflict("full_linkage"))));
+    // A report written while the partitions run (after they read it): the next hourly run links it.
+    let start = json!({ "full_linkage": { "step": "partition", "run": started, "index": 0 } });
+    let batch = json!({ "Items": [start, { "full_linkage": { "step": "partition", "run": started, "index": 1 } }] });
+    let answers = linkage::handle(app, batch).await.unwrap();
+    // A report without a passport number (no exact step: only a scheduled run links it) whose person the
+    // single-process run linked, filed again under another case number.
+    let linked = decisions(&single.app).await;
+    let late = reports
+        .iter()
+        .find(|r| {
+            let id = r["report_id"].as_str().unwrap();
+            !r.contains_key("passport_number") && linked.iter().any(|d| d.starts_with(&format!("Some({id:?}) ")))
+        })
+        .unwrap();
+    let mut late_input = late.clone();
+    late_input.insert("report_id".into(), json!("LATE-1"));
+    let (_, filed) = hersys_bench::bench_linkage_runs::load(app, dir.path(), &[], vec![late_input]).await.unwrap();
+    assert_eq!(filed, 1);
+    let combine = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": answers } });
+    let combined = linkage::handle(app, combine).await.unwrap();
+    assert_eq!(combined["written"].as_u64(), Some(0), "{combined}");
+    assert_eq!(app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+    let late_decision = |app: &App| {
+        let app = app.clone();
+        async move { decisions(&app).await.into_iter().find(|d| d.starts_with("Some(\"LATE-1\") ")) }
+    };
+    assert_eq!(late_decision(app).await, None, "not linked by the full re-link that did not read it");
+    let after = scheduled(app, json!({})).await;
+    assert!(after["mode"] == "incremental" && after["reports"].as_u64() >= Some(1), "{after}");
+    assert!(late_decision(app).await.is_some_and(|d| d.contains("Link")), "linked by the next hourly run");
+
+    // Abandoned (a partition failed for good): the lease is free and the state as it was.
+    let state = app.link_index.linkage_state().await.unwrap();
+    let started = app.start_full_linkage(2).await.unwrap();
+    linkage::handle(app, json!({ "full_linkage": { "step": "abandon", "run": started } })).await.unwrap();
+    assert_eq!(app.full_linkage_holder().await.unwrap(), None);
+    assert_eq!(app.link_index.linkage_state().await.unwrap(), state);
+    // A combining step before every partition answered is refused.
+    let started = app.start_full_linkage(2).await.unwrap();
+    let half = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": [] } });
+    let refused = linkage::handle(app, half).await.unwrap_err().to_string();
+    assert!(refused.contains("partition 0"), "{refused}");
+    app.abandon_full_linkage(&started).await.unwrap();
+}
+
+on_both_stores!(
+    embedded: Stack::Embedded,
+    dynamodb: Stack::Aws;
+    a_partitioned_full_relink_decides_as_a_single_process_one,
+);
