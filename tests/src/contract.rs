@@ -807,6 +807,33 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
     assert!(b.links.all_decisions().await.unwrap().is_empty(), "the summary is not a decision");
 }
 
+/// The leases of the full runs (the graph export's, the re-link's): one holder at a time until it gives the lease
+/// up or it expires; a retried claim of the holder succeeds; giving up a lease one does not hold does nothing; the
+/// two leases are independent.
+async fn a_full_run_lease_is_held_until_released_or_expired(b: Backend) {
+    let t = fixtures::t0();
+    let hour = chrono::Duration::hours(1);
+    let (g, l) = (&b.graph_sources, &b.link_index);
+    assert_eq!(l.full_linkage_holder(t).await.unwrap(), None);
+    assert!(l.claim_full_linkage("run-a", t, t + hour).await.unwrap());
+    assert!(l.claim_full_linkage("run-a", t, t + hour).await.unwrap(), "a retried start");
+    assert!(!l.claim_full_linkage("run-b", t, t + hour).await.unwrap());
+    assert_eq!(l.full_linkage_holder(t).await.unwrap().as_deref(), Some("run-a"));
+    assert_eq!(g.full_export_holder(t).await.unwrap(), None, "independent of the export's");
+    assert!(g.claim_full_export("run-b", t, t + hour).await.unwrap());
+    // Expired (a run that died): free for another.
+    let later = t + hour + chrono::Duration::seconds(1);
+    assert_eq!(l.full_linkage_holder(later).await.unwrap(), None);
+    assert!(l.claim_full_linkage("run-c", later, later + hour).await.unwrap());
+    l.release_full_linkage("run-a").await.unwrap();
+    assert_eq!(l.full_linkage_holder(later).await.unwrap().as_deref(), Some("run-c"), "not run-a's to give up");
+    l.release_full_linkage("run-c").await.unwrap();
+    assert_eq!(l.full_linkage_holder(later).await.unwrap(), None);
+    assert_eq!(g.full_export_holder(t).await.unwrap().as_deref(), Some("run-b"));
+    g.release_full_export("run-b").await.unwrap();
+    assert_eq!(g.full_export_holder(t).await.unwrap(), None);
+}
+
 on_both_stores!(
     embedded: sqlite().await,
     dynamodb: dynamo().await;
@@ -832,6 +859,7 @@ on_both_stores!(
     entries_are_all_read,
     entries_are_found_by_write_time_and_read_by_id,
     the_linkage_index_files_records_by_key_and_day,
+    a_full_run_lease_is_held_until_released_or_expired,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
     the_linkage_summary_is_replaced_whole,
     a_reviews_candidates_are_stored_and_confirming_one_links_it,
