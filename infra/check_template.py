@@ -35,7 +35,8 @@ KNOWN_ENV = {
     "NUMBER_KEY_ID",
 }
 FUNCTIONS = {"IngestFunction": "ingest", "ReissueFunction": "reissue", "LinkageFunction": "linkage",
-             "ExportFunction": "export", "FullExportFunction": "export"}
+             "ExportFunction": "export", "FullExportFunction": "export",
+             "FullLinkageFunction": "linkage"}
 
 
 class Loader:
