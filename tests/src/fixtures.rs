@@ -76,6 +76,7 @@ pub async fn app_on(stack: Stack) -> StackApp {
                 tables: crate::emulators::fresh_table_names(),
                 export_bucket: Some(format!("export-{tag}")),
                 export_state_bucket: Some(format!("state-{tag}")),
+                full_export_state_machine: None,
             };
             platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
             let export_bucket = resources.export_bucket.clone();

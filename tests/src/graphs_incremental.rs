@@ -308,3 +308,42 @@ on_both_stores!(
     incremental_exports_follow_changes_and_equal_full_ones,
     a_partitioned_full_export_equals_a_single_process_one,
 );
+
+/// In AWS, a scheduled export that finds no usable state starts the full export's state machine (Step Functions, on
+/// moto) instead of counting everything itself, at most once a day: a start whose name was used today starts
+/// nothing more and says so. Nothing is published by the scheduled run.
+#[tokio::test]
+async fn a_scheduled_export_without_a_usable_state_starts_the_state_machine() {
+    let mut s = fixtures::app_on(Stack::Aws).await;
+    let sfn = aws_sdk_sfn::Client::new(&crate::emulators::sdk_config().await);
+    let definition = r#"{"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}}"#;
+    let machine = sfn
+        .create_state_machine()
+        .name(format!("full-export-{}", uuid::Uuid::new_v4().simple()))
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/full-export")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    s.app.full_runs = Some(Arc::new(aws_adapters::StepFunctionsStarter::new(sfn.clone(), machine.clone())));
+    let hourly = serde_json::json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": {} });
+
+    let answer = export::handle(&s.app, hourly.clone()).await.unwrap();
+    assert_eq!(answer["skipped"], "no usable state: the full export in partitions is started", "{answer}");
+    assert!(answer.get("files").is_none(), "nothing published: {answer}");
+    let executions = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap().executions;
+    assert_eq!(executions.len(), 1);
+    let today = domain::time::japan_date(s.app.clock.now()).format("%Y%m%d").to_string();
+    assert_eq!(executions[0].name, format!("graph-export-auto-{today}"));
+    let input = sfn.describe_execution().execution_arn(&executions[0].execution_arn).send().await.unwrap().input;
+    let input: serde_json::Value = serde_json::from_str(&input.unwrap()).unwrap();
+    assert_eq!(input["partitions"].as_u64(), Some(u64::from(domain::app::AUTO_FULL_EXPORT_PARTITIONS)));
+
+    // Today's execution ended (failed, say): the next hourly run does not start another.
+    sfn.stop_execution().execution_arn(&executions[0].execution_arn).send().await.unwrap();
+    let again = export::handle(&s.app, hourly).await.unwrap();
+    assert!(again["skipped"].as_str().unwrap().contains("started already"), "{again}");
+    let executions = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap().executions;
+    assert_eq!(executions.len(), 1);
+}

@@ -73,8 +73,12 @@ async fn export_writes_the_ministry_csv_to_s3() {
     let state_bucket = format!("state-{}", uuid::Uuid::new_v4().simple());
     aws_adapters::create_bucket(&s3, &state_bucket, "ap-northeast-1").await.unwrap();
     let config = crate::fixtures::config();
-    let resources =
-        AwsResources { tables, export_bucket: Some(bucket.clone()), export_state_bucket: Some(state_bucket) };
+    let resources = AwsResources {
+        tables,
+        export_bucket: Some(bucket.clone()),
+        export_state_bucket: Some(state_bucket),
+        full_export_state_machine: None,
+    };
     let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
 
     // Both prefectures take HER-SYS reports as their source (no line lists here).
@@ -230,7 +234,7 @@ async fn resources_as_deployed(sdk: &aws_config::SdkConfig, resource: &str) -> A
     for b in [&export_bucket, &export_state_bucket].into_iter().flatten() {
         aws_adapters::create_bucket(&s3, b, "ap-northeast-1").await.unwrap();
     }
-    AwsResources { tables, export_bucket, export_state_bucket }
+    AwsResources { tables, export_bucket, export_state_bucket, full_export_state_machine: None }
 }
 
 /// Each scheduled function runs with exactly what template.yaml gives it: a table or bucket its code uses but its

@@ -2,7 +2,7 @@
 //! the page's JSON (`publish::graphs`, the edge's one renderer of public files) and writes them, with the dashboard
 //! itself (the `dashboard` crate), to the sink (S3 in AWS, `DATA_DIR/export/` locally).
 
-use domain::app::{App, AppError, ExportMode, Recount};
+use domain::app::{App, AppError, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
 use domain::time::{Instant, japan_date};
 use serde_json::{Value, json};
 
@@ -70,6 +70,16 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
         Err(AppError::Conflict("full_export")) => {
             tracing::info!("a full export is in progress: this run publishes nothing");
             return Ok(json!({ "now": event.time, "skipped": "a full export is in progress" }));
+        }
+        // No usable state, in AWS: the full export runs in partitions on the state machine, which publishes.
+        Err(AppError::Conflict(FULL_EXPORT_STARTED)) => {
+            let skipped = "no usable state: the full export in partitions is started";
+            return Ok(json!({ "now": event.time, "skipped": skipped }));
+        }
+        Err(AppError::Conflict(FULL_EXPORT_STARTED_TODAY)) => {
+            let skipped = "no usable state, and today's full export in partitions was started already: see the \
+                           state machine's executions (start one by hand to try again today)";
+            return Ok(json!({ "now": event.time, "skipped": skipped }));
         }
         Err(e) => return Err(e.into()),
     };

@@ -28,6 +28,7 @@ pub async fn fresh_app_and_tables() -> anyhow::Result<(App, TableNames)> {
         tables: tables.clone(),
         export_bucket: Some(format!("bx{tag}-export")),
         export_state_bucket: Some(format!("bx{tag}-state")),
+        full_export_state_machine: None,
     };
     let config = Config::from_env_with_secret(vec![7; 32])?;
     platform::create_emulated_resources(&sdk, &config, &resources).await?;

@@ -10,6 +10,7 @@ pub mod export;
 pub mod notify;
 mod sdk_error;
 pub mod secrets;
+pub mod step_functions;
 pub mod tables;
 pub mod vault;
 
@@ -17,5 +18,6 @@ pub use dynamo::{DynamoStores, MissingTableName, Table, TableNames};
 pub use export::{S3ExportSink, S3ExportState, create_bucket, s3_client};
 pub use notify::{AwsNotifier, verify_sender};
 pub use secrets::fetch_secret;
+pub use step_functions::StepFunctionsStarter;
 pub use tables::create_tables;
 pub use vault::{KmsVault, create_number_key};

@@ -340,6 +340,15 @@ pub trait GraphSourceStore: Send + Sync {
     async fn release_full_export(&self, run: &str) -> Result<(), StoreError>;
 }
 
+/// Starts the partitioned full runs on the distributed engine that runs them (Step Functions in AWS). The embedded
+/// default has none: there, a scheduled export without a usable state counts everything in its own process.
+#[async_trait]
+pub trait FullRunStarter: Send + Sync {
+    /// Starts a full graph export of `partitions` partitions as the execution `name`. Names are unique: a name
+    /// already used answers `Ok(false)` and starts nothing.
+    async fn start_full_export(&self, name: &str, partitions: u32) -> Result<bool, StoreError>;
+}
+
 /// The graph export's state between runs ([`crate::graphs::state::ExportState`] as bytes): one private object,
 /// replaced whole (an S3 object in AWS, a row of the embedded store locally). Never published.
 #[async_trait]

@@ -40,6 +40,8 @@ pub struct AwsResources {
     pub export_bucket: Option<String>,
     /// `EXPORT_STATE_BUCKET`: the graph export's private state between runs; only the export function has it.
     pub export_state_bucket: Option<String>,
+    /// `FULL_EXPORT_STATE_MACHINE_ARN`: the export function starts it when it finds no usable state.
+    pub full_export_state_machine: Option<String>,
 }
 
 impl AwsResources {
@@ -47,7 +49,8 @@ impl AwsResources {
         let tables = TableNames::from_env().map_err(|e| WiringError::MissingTable(e.0))?;
         let export_bucket = std::env::var("EXPORT_BUCKET").ok().filter(|b| !b.is_empty());
         let export_state_bucket = std::env::var("EXPORT_STATE_BUCKET").ok().filter(|b| !b.is_empty());
-        Ok(Self { tables, export_bucket, export_state_bucket })
+        let full_export_state_machine = std::env::var("FULL_EXPORT_STATE_MACHINE_ARN").ok().filter(|b| !b.is_empty());
+        Ok(Self { tables, export_bucket, export_state_bucket, full_export_state_machine })
     }
 }
 
@@ -161,6 +164,10 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         Some(bucket) => Arc::new(S3ExportState::new(s3, bucket)),
         None => Arc::new(NoExportState),
     };
+    let full_runs = resources.full_export_state_machine.map(|arn| {
+        Arc::new(aws_adapters::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
+            as Arc<dyn domain::ports::FullRunStarter>
+    });
     Ok(App {
         reports: stores.clone(),
         entries: stores.clone(),
@@ -170,6 +177,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         idempotency: stores.clone(),
         graph_sources: stores.clone(),
         export_state,
+        full_runs,
         audit: stores.clone(),
         link_index: stores.clone(),
         linkage_window_days: config.linkage_window_days,
@@ -204,6 +212,8 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
         export_state: shared.clone(),
+        // Locally a scheduled export without a usable state counts everything itself.
+        full_runs: None,
         audit: shared.clone(),
         link_index: shared.clone(),
         linkage_window_days: config.linkage_window_days,

@@ -16,6 +16,14 @@ use crate::time::{Instant, japan_date};
 /// Changed reports are read, compared and recorded this many at a time (bounded memory, batched store calls).
 const CHUNK: usize = 1_000;
 
+/// The partitions of a full export a scheduled run starts when it finds no usable state: the state machine's
+/// concurrency limit (template.yaml), so that all run at once.
+pub const AUTO_FULL_EXPORT_PARTITIONS: u32 = 50;
+/// What a scheduled run that found no usable state answers (`Conflict`): it started the full export in partitions,
+/// or today's was started already (it runs, or it failed: see the state machine's executions).
+pub const FULL_EXPORT_STARTED: &str = "full_export_started";
+pub const FULL_EXPORT_STARTED_TODAY: &str = "full_export_started_today";
+
 /// Whether an export starts from the state the last one left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportMode {
@@ -87,6 +95,15 @@ impl App {
             ExportMode::Incremental => self.load_export_state().await?,
             ExportMode::Full => None,
         };
+        if let (None, ExportMode::Incremental, Some(starter)) = (&previous, mode, &self.full_runs) {
+            // No usable state where a distributed engine runs the full export: start it rather than count everything
+            // here (a national count does not fit one invocation). One automatic start a day at most (the name is
+            // the Japan date): a full export that fails is not restarted every hour, the operators see it fail.
+            let name = format!("graph-export-auto-{}", japan_date(started).format("%Y%m%d"));
+            let started_now = starter.start_full_export(&name, AUTO_FULL_EXPORT_PARTITIONS).await?;
+            tracing::warn!(execution = %name, started_now, "no usable export state: the full export in partitions");
+            return Err(AppError::Conflict(if started_now { FULL_EXPORT_STARTED } else { FULL_EXPORT_STARTED_TODAY }));
+        }
         let (state, recount) = match previous {
             Some(state) => self.count_changed_reports(state, started).await?,
             None => self.count_all_reports(started).await?,

@@ -7,8 +7,8 @@ use crate::cycle::{AppLink, Policy};
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, GraphSourceStore,
-    IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
+    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, FullRunStarter,
+    GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
 };
 use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
 use crate::time::{Clock, japan_date};
@@ -26,7 +26,7 @@ mod processing;
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
 pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionLinked};
-pub use graphs::{ExportMode, Recount};
+pub use graphs::{AUTO_FULL_EXPORT_PARTITIONS, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
 pub use linkage::{
     CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
 };
@@ -61,6 +61,9 @@ pub struct App {
     pub graph_sources: Arc<dyn GraphSourceStore>,
     /// The graph export's tallies between runs.
     pub export_state: Arc<dyn ExportStateStore>,
+    /// Starts a full export in partitions when a scheduled export finds no usable state (AWS: the state machine;
+    /// `None` locally, where the scheduled run counts everything itself).
+    pub full_runs: Option<Arc<dyn FullRunStarter>>,
     pub hasher: KeyedHasher,
     pub clock: Arc<dyn Clock>,
     /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).
