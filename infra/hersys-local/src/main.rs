@@ -204,7 +204,19 @@ mod tests {
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
         assert_eq!(
             names,
-            ["serve", "invoke", "token", "import", "export", "graph-source", "link", "links", "outbox", "audit"]
+            [
+                "serve",
+                "invoke",
+                "token",
+                "import",
+                "export",
+                "graph-source",
+                "link",
+                "relink",
+                "links",
+                "outbox",
+                "audit"
+            ]
         );
         assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
         let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
