@@ -3,9 +3,9 @@
 //! `--new-entries` with the latest entry dates and the `--new-reports` with the latest diagnosis dates (the next
 //! arrivals) through the application (as `POST /v1/entries` and `POST /v1/reports` do), runs the linkage (the first
 //! run estimates the model), runs it again with nothing new, loads the new records, runs it again, then re-links in
-//! full (which must find nothing to change). Prints each run's wall time and, on the emulators, the DynamoDB requests
-//! it made (counted by an SDK interceptor). `--step base` and `--step new` only load (for timing
-//! `hersys invoke linkage` itself, with its memory, between them).
+//! full (which must find nothing to change), in one process and then in two partitions. Prints each run's wall time
+//! and, on the emulators, the DynamoDB requests it made (counted by an SDK interceptor). `--step base` and
+//! `--step new` only load (for timing `hersys invoke linkage` itself, with its memory, between them).
 //!
 //! The embedded store is the data dir's, with `HMAC_SECRET` as `hersys` reads it (set it for both); `--aws` runs in
 //! fresh tables on the emulators.
@@ -224,5 +224,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let run = app.run_linkage(now, mode).await?;
         measured(name, run, t.elapsed().as_secs_f64(), before);
     }
+    // The same full re-link in partitions (the state machine's steps, through the linkage function's handler).
+    let (before, t) = (count(), WallClock::now());
+    let answer = linkage::full::run_partitioned(&app, 2, 3, Some(now)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (wall, requests) = (t.elapsed().as_secs_f64(), count().zip(before).map(|(a, b)| a - b));
+    let reports = answer["reports"].as_u64().unwrap_or(0).max(1) as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "run": "full re-link, 2 partitions",
+            "reports_read": answer["reports"], "written": answer["written"], "unchanged": answer["unchanged"],
+            "wall_s": (wall * 1000.0).round() / 1000.0,
+            "dynamodb_requests": requests,
+            "dynamodb_requests_per_report": requests.map(|r| ((r as f64 / reports) * 100.0).round() / 100.0),
+        })
+    );
     Ok(())
 }
