@@ -1,5 +1,6 @@
-//! The incremental linkage's index on SQLite: `link_entry_keys` (key, entry day, entry id), `link_report_keys`
-//! (diagnosis day, key, report id), and `link_meta` (the model, the watermark). Keys are the 16 hex digits of
+//! The incremental linkage's index on SQLite: `link_entry_keys` (32-day bucket, key, entry day, entry id; why the
+//! bucket: `db::LINK_ENTRY_KEYS`), `link_report_keys` (diagnosis day, key, report id), and `link_meta` (the model,
+//! the watermark). Keys are the 16 hex digits of
 //! `KeyedHasher::block_key`, held as the signed 64-bit integer of the same bits; days as days since 0001-01-01.
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::lease::LeaseRow;
 use super::{SqliteStores, decode, encode, immediate, sql};
+use crate::db::LINK_BUCKET_DAYS;
 
 const MODEL: &str = "model";
 const STATE: &str = "state";
@@ -41,22 +43,29 @@ fn day_of(number: i32) -> Result<NaiveDate, StoreError> {
 }
 
 impl SqliteStores {
-    async fn put_keys(&self, insert: &'static str, records: &[IndexedRecord]) -> Result<(), StoreError> {
-        let mut rows: Vec<(i64, i32, String)> = Vec::with_capacity(records.iter().map(|r| r.keys.len()).sum());
+    /// Inserts a row per (record, key): `insert` takes (bucket, key, day, id), the bucket `bucket_of(day)`.
+    async fn put_keys(
+        &self,
+        insert: &'static str,
+        records: &[IndexedRecord],
+        bucket_of: fn(i32) -> i32,
+    ) -> Result<(), StoreError> {
+        let mut rows: Vec<(i32, i64, i32, String)> = Vec::with_capacity(records.iter().map(|r| r.keys.len()).sum());
         for r in records {
+            let day = day_number(r.day);
             for key in &r.keys {
-                rows.push((key_bits(key)?, day_number(r.day), r.id.clone()));
+                rows.push((bucket_of(day), key_bits(key)?, day, r.id.clone()));
             }
         }
-        // In key order: consecutive inserts land on neighbouring B-tree pages.
+        // In the table's order: consecutive inserts land on neighbouring B-tree pages.
         rows.sort_unstable();
         self.db
             .run(move |conn| {
                 let tx = immediate(conn)?;
                 {
                     let mut stmt = tx.prepare_cached(insert).map_err(sql)?;
-                    for (key, day, id) in &rows {
-                        stmt.execute(params![key, day, id]).map_err(sql)?;
+                    for (bucket, key, day, id) in &rows {
+                        stmt.execute(params![bucket, key, day, id]).map_err(sql)?;
                     }
                 }
                 tx.commit().map_err(sql)
@@ -98,11 +107,14 @@ impl SqliteStores {
 #[async_trait]
 impl LinkIndex for SqliteStores {
     async fn put_entry_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError> {
-        self.put_keys("INSERT OR IGNORE INTO link_entry_keys (key, day, entry_id) VALUES (?1, ?2, ?3)", records).await
+        let insert = "INSERT OR IGNORE INTO link_entry_keys (bucket, key, day, entry_id) VALUES (?1, ?2, ?3, ?4)";
+        self.put_keys(insert, records, |day| day.div_euclid(LINK_BUCKET_DAYS)).await
     }
 
     async fn put_report_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError> {
-        self.put_keys("INSERT OR IGNORE INTO link_report_keys (key, day, report_id) VALUES (?1, ?2, ?3)", records).await
+        // Clustered by day already (the bucket is the day; ?3, the day again, is not used).
+        let insert = "INSERT OR IGNORE INTO link_report_keys (day, key, report_id) VALUES (?1, ?2, ?4)";
+        self.put_keys(insert, records, |day| day).await
     }
 
     async fn entries_by_keys(
@@ -114,19 +126,31 @@ impl LinkIndex for SqliteStores {
     ) -> Result<Vec<Vec<String>>, StoreError> {
         let keys = keys.iter().map(|k| key_bits(k)).collect::<Result<Vec<i64>, _>>()?;
         let (from, to) = (day_number(from), day_number(to));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let buckets = from.div_euclid(LINK_BUCKET_DAYS)..=to.div_euclid(LINK_BUCKET_DAYS);
         self.db
             .run(move |conn| {
                 let mut stmt = conn
                     .prepare_cached(
-                        "SELECT entry_id FROM link_entry_keys WHERE key = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
+                        "SELECT entry_id FROM link_entry_keys
+                         WHERE bucket = ?1 AND key = ?2 AND day BETWEEN ?3 AND ?4 LIMIT ?5",
                     )
                     .map_err(sql)?;
                 keys.iter()
                     .map(|key| {
-                        let ids =
-                            stmt.query_map(params![key, from, to, limit], |r| r.get::<_, String>(0)).map_err(sql)?;
-                        ids.map(|id| id.map_err(sql)).collect()
+                        let mut found: Vec<String> = Vec::new();
+                        for bucket in buckets.clone() {
+                            let left = i64::try_from(limit - found.len()).unwrap_or(i64::MAX);
+                            let ids = stmt
+                                .query_map(params![bucket, key, from, to, left], |r| r.get::<_, String>(0))
+                                .map_err(sql)?;
+                            for id in ids {
+                                found.push(id.map_err(sql)?);
+                            }
+                            if found.len() >= limit {
+                                break;
+                            }
+                        }
+                        Ok(found)
                     })
                     .collect()
             })
