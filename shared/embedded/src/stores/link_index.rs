@@ -126,31 +126,24 @@ impl LinkIndex for SqliteStores {
     ) -> Result<Vec<Vec<String>>, StoreError> {
         let keys = keys.iter().map(|k| key_bits(k)).collect::<Result<Vec<i64>, _>>()?;
         let (from, to) = (day_number(from), day_number(to));
-        let buckets = from.div_euclid(LINK_BUCKET_DAYS)..=to.div_euclid(LINK_BUCKET_DAYS);
+        let buckets: Vec<i32> = (from.div_euclid(LINK_BUCKET_DAYS)..=to.div_euclid(LINK_BUCKET_DAYS)).collect();
+        // One statement per key, the window's buckets as an IN list: SQLite seeks (bucket, key) once per bucket.
+        let list = vec!["?"; buckets.len()].join(", ");
+        let query = format!(
+            "SELECT entry_id FROM link_entry_keys WHERE bucket IN ({list}) AND key = ? AND day BETWEEN ? AND ? LIMIT ?"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .run(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT entry_id FROM link_entry_keys
-                         WHERE bucket = ?1 AND key = ?2 AND day BETWEEN ?3 AND ?4 LIMIT ?5",
-                    )
-                    .map_err(sql)?;
+                let mut stmt = conn.prepare_cached(&query).map_err(sql)?;
                 keys.iter()
                     .map(|key| {
-                        let mut found: Vec<String> = Vec::new();
-                        for bucket in buckets.clone() {
-                            let left = i64::try_from(limit - found.len()).unwrap_or(i64::MAX);
-                            let ids = stmt
-                                .query_map(params![bucket, key, from, to, left], |r| r.get::<_, String>(0))
-                                .map_err(sql)?;
-                            for id in ids {
-                                found.push(id.map_err(sql)?);
-                            }
-                            if found.len() >= limit {
-                                break;
-                            }
-                        }
-                        Ok(found)
+                        let mut values: Vec<i64> = buckets.iter().map(|&b| i64::from(b)).collect();
+                        values.extend([*key, i64::from(from), i64::from(to), limit]);
+                        let ids = stmt
+                            .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(0))
+                            .map_err(sql)?;
+                        ids.map(|id| id.map_err(sql)).collect()
                     })
                     .collect()
             })
