@@ -52,16 +52,10 @@ async fn publish(app: &App, series: &domain::graphs::GraphSeries, now: Instant) 
 /// Handles one event: a scheduled event (the incremental export; "now" is the event's `time`), a step of a
 /// partitioned full export (`{"full_export": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
-    if event.get("full_export").is_some() {
-        return full::handle_step(app, event).await;
-    }
-    // A batch of partition steps, as the Distributed Map's item batcher sends them: one after the other.
-    if let Some(items) = event.get("Items").and_then(Value::as_array) {
-        let mut answers = Vec::with_capacity(items.len());
-        for item in items {
-            answers.push(full::handle_step(app, item.clone()).await?);
-        }
-        return Ok(Value::Array(answers));
+    if let Some(answer) =
+        platform::partitioned::step_or_batch(&event, "full_export", |step| full::handle_step(app, step)).await
+    {
+        return answer;
     }
     let event = ScheduledEvent::from_json(event)?;
     let outcome = match run(app, event.time, ExportMode::Incremental).await {

@@ -17,16 +17,10 @@ pub mod full;
 /// Handles one event: a scheduled event ("now" is its `time`; the answer holds counts only), a step of a
 /// partitioned full re-link (`{"full_linkage": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
 pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
-    if event.get("full_linkage").is_some() {
-        return full::handle_step(app, event).await;
-    }
-    // A batch of partition steps, as the Distributed Map's item batcher sends them: one after the other.
-    if let Some(items) = event.get("Items").and_then(Value::as_array) {
-        let mut answers = Vec::with_capacity(items.len());
-        for item in items {
-            answers.push(full::handle_step(app, item.clone()).await?);
-        }
-        return Ok(Value::Array(answers));
+    if let Some(answer) =
+        platform::partitioned::step_or_batch(&event, "full_linkage", |step| full::handle_step(app, step)).await
+    {
+        return answer;
     }
     let mode = mode_of(&event)?;
     let event = ScheduledEvent::from_json(event)?;

@@ -9,6 +9,28 @@ use std::future::Future;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+/// The step events of a partitioned run named `key` as a function's handler receives them: one step
+/// (`{"<key>": {...}}`), or a batch of them as the Distributed Map's item batcher sends them (`{"Items": [...]}`),
+/// run one after the other. `None` for any other event (a scheduled one).
+pub async fn step_or_batch<H, Fut>(event: &Value, key: &str, handle: H) -> Option<Result<Value, lambda_runtime::Error>>
+where
+    H: Fn(Value) -> Fut,
+    Fut: Future<Output = Result<Value, lambda_runtime::Error>>,
+{
+    if event.get(key).is_some() {
+        return Some(handle(event.clone()).await);
+    }
+    let items = event.get("Items").and_then(Value::as_array)?;
+    let mut answers = Vec::with_capacity(items.len());
+    for item in items {
+        match handle(item.clone()).await {
+            Ok(answer) => answers.push(answer),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(Value::Array(answers)))
+}
+
 /// Runs the steps of a partitioned run named `key` (`full_export`, `full_linkage`) through `handle`. `start` is the
 /// start step's fields besides `step`; `combine` makes the combining step's fields (besides `step` and `run`) from
 /// the partitions' answers, in partition order. Each partition is tried up to `attempts` times.
