@@ -630,10 +630,8 @@ fn decide(
             if e.entry_day > current || (e.entry_day == current && i < chosen) {
                 chosen = i;
             }
-        } else {
-            if s > best_score - t.margin && runner_up.is_none_or(|r| s > r) {
-                runner_up = Some(s);
-            }
+        } else if s > best_score - t.margin && runner_up.is_none_or(|r| s > r) {
+            runner_up = Some(s);
         }
     }
     let band = if best_score >= t.link && runner_up.is_none() { Band::Link } else { Band::Review };
