@@ -659,7 +659,19 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
         entries: 3,
         reports: 2,
         candidate_pairs: 4,
-        params: domain::linkage::score::Model::initial().params(),
+        params: domain::linkage::score::ModelParams {
+            // as many name frequencies as a model keeps, under keys as large as the keyed hash makes them: the
+            // model is one item (at most 400 KB on DynamoDB), and a key must read back to the bit
+            name_frequencies: domain::linkage::frequency::NameFrequencies {
+                entries: 1_000_000,
+                counts: (0..domain::linkage::frequency::MAX_NAMES as u64)
+                    .map(|i| (u64::MAX - i * 0x9E37_79B9_7F4A, 1_000_000 - i as u32))
+                    .rev()
+                    .collect(),
+                rest: 7,
+            },
+            ..domain::linkage::score::Model::initial().params()
+        },
     };
     b.link_index.put_model(&model).await.unwrap();
     assert_eq!(b.link_index.current_model().await.unwrap().unwrap(), model, "the numbers read back exactly");

@@ -23,6 +23,23 @@
 //! - date of birth: missing 3%, day and month swapped 2% (where the day is ≤ 12 and differs from the month;
 //!   otherwise a digit is changed instead), one digit wrong 4%;
 //! - sex: missing 2%, wrong 1%; nationality: missing 10%, wrong 2%.
+//!
+//! `--hard` (the default files stay byte for byte as they were) adds what fooled the engine on someone else's data:
+//! - look-alikes: [`LOOKALIKES`] of the reports are of people with no entry record who carry one of a
+//!   nationality's most common names ([`COMMON_NAMES`]: WANG WEI, NGUYEN VAN ANH, CHANG WEI-LUN, KIM MIN-JUN...)
+//!   and the sex of an entrant of that name, with a date of birth one day (50%) or one digit (30%) off the
+//!   entrant's; or (20%) the entrant's family name and exact date of birth with other given names. They are
+//!   diagnosed 0 to 28 days after that entrant's entry; being residents, not visitors, 70% give no passport number
+//!   (the reporting rule asks it of recent entrants only). (The same full name and the same date of birth would be
+//!   the same person for any reader without a passport number: not made.)
+//! - 4% of people (leaders and travellers alone) carry one of those common names, so that they are common;
+//! - travel parties 25% (not 15%), a tenth of them with twins (the same date of birth, other given names);
+//!   repeat entrants 35% (not 25%);
+//! - 1% of entries recorded twice on the same day (the same person, another entry id); the truth is the first;
+//! - the nationality missing from 10% of the reports that carry a passport number but from 2% of those without
+//!   one: HER-SYS asks every patient's nationality, and a health centre that finds no passport number has still
+//!   noted that the patient is foreign (that is why it asked). The default's 10% regardless makes a tenth of the
+//!   reports without a passport number unlinkable by the product's candidate rule, which real data would not.
 
 use std::path::{Path, PathBuf};
 
@@ -42,10 +59,88 @@ pub struct Args {
     seed: u64,
     #[arg(long)]
     out_dir: PathBuf,
+    /// Adds adversarial cases (see the module documentation); without it the files are as they always were.
+    #[arg(long)]
+    hard: bool,
 }
 
 /// Share of reports of people with no entry record.
 pub const STRANGERS: f64 = 0.15;
+/// `--hard`: share of reports of people with no entry record who look like an entrant with a common name.
+pub const LOOKALIKES: f64 = 0.04;
+/// `--hard`: share of people (not in a party) who carry one of their nationality's [`COMMON_NAMES`].
+const COMMON_NAME_SHARE: f64 = 0.04;
+
+/// The most common full names per nationality (family name, given-name tokens), for `--hard`.
+const COMMON_NAMES: &[(&str, Nk, &[Nk])] = &[
+    ("CHN", ("WANG", "ワン"), &[("WEI", "ウェイ")]),
+    ("CHN", ("ZHANG", "チャン"), &[("WEI", "ウェイ")]),
+    ("CHN", ("LI", "リー"), &[("NA", "ナー")]),
+    ("CHN", ("LIU", "リウ"), &[("YANG", "ヤン")]),
+    ("KOR", ("KIM", "キム"), &[("MIN", "ミン"), ("JUN", "ジュン")]),
+    ("KOR", ("LEE", "イ"), &[("JI", "ジ"), ("HOON", "フン")]),
+    ("KOR", ("PARK", "パク"), &[("SEO", "ソ"), ("YEON", "ヨン")]),
+    ("TWN", ("CHANG", "チャン"), &[("WEI", "ウェイ"), ("LUN", "ルン")]),
+    ("TWN", ("CHEN", "チェン"), &[("CHIA", "チア"), ("HAO", "ハオ")]),
+    ("TWN", ("LIN", "リン"), &[("MEI", "メイ"), ("LING", "リン")]),
+    ("HKG", ("CHAN", "チャン"), &[("TAI", "タイ"), ("MAN", "マン")]),
+    ("HKG", ("WONG", "ウォン"), &[("KA", "カ"), ("WAI", "ワイ")]),
+    ("USA", ("SMITH", "スミス"), &[("JOHN", "ジョン")]),
+    ("USA", ("JOHNSON", "ジョンソン"), &[("MICHAEL", "マイケル")]),
+    ("THA", ("SAETANG", "セータン"), &[("SOMCHAI", "ソムチャイ")]),
+    ("VNM", ("NGUYEN", "グエン"), &[("VAN", "ヴァン"), ("ANH", "アイン")]),
+    ("VNM", ("PHAM", "ファム"), &[("QUANG", "クアン")]),
+    ("VNM", ("NGUYEN", "グエン"), &[("THI", "ティ"), ("HOA", "ホア")]),
+    ("PHL", ("SANTOS", "サントス"), &[("MARIA", "マリア")]),
+    ("PHL", ("REYES", "レイエス"), &[("JOSE", "ホセ")]),
+    ("IDN", ("SETIAWAN", "セティアワン"), &[("BUDI", "ブディ")]),
+    ("AUS", ("SMITH", "スミス"), &[("JAMES", "ジェームズ")]),
+    ("GBR", ("SMITH", "スミス"), &[("JAMES", "ジェームズ")]),
+];
+
+/// The rates `--hard` changes (see the module documentation).
+struct Rates {
+    party: f64,
+    /// Out of 100: one visit below the first, two below the second, else 3 to 5.
+    visits: (u32, u32),
+    twins: f64,
+    common_names: f64,
+    same_day_twice: f64,
+    lookalikes: f64,
+    /// Out of 100, the nationality missing: (with a passport number, without).
+    nationality_missing: (u32, u32),
+}
+
+impl Rates {
+    fn of(hard: bool) -> Rates {
+        if hard {
+            Rates {
+                party: 0.25,
+                visits: (65, 90),
+                twins: 0.1,
+                common_names: COMMON_NAME_SHARE,
+                same_day_twice: 0.01,
+                lookalikes: LOOKALIKES,
+                nationality_missing: (10, 2),
+            }
+        } else {
+            Rates {
+                party: 0.15,
+                visits: (75, 93),
+                twins: 0.0,
+                common_names: 0.0,
+                same_day_twice: 0.0,
+                lookalikes: 0.0,
+                nationality_missing: (10, 10),
+            }
+        }
+    }
+}
+
+/// Whether to draw at all: a rate of 0 draws nothing, so that the default files keep their sequence of draws.
+fn chance(rng: &mut Sequence, rate: f64) -> bool {
+    rate > 0.0 && rng.random_bool(rate)
+}
 
 pub const ENTRY_HEADER: &str = "entry_id,passport_number,nationality,family_name,given_names,date_of_birth,sex,\
                                 entry_date,port_of_entry,entry_test_result";
@@ -413,6 +508,8 @@ struct Person {
     given_one_word: bool,
     dob: NaiveDate,
     sex: &'static str,
+    /// Carries one of [`COMMON_NAMES`] (`--hard`).
+    common: bool,
 }
 
 impl Person {
@@ -512,7 +609,43 @@ fn person(
             495..995 => "F",
             _ => "X",
         },
+        common: false,
     }
+}
+
+/// Gives `p` one of its nationality's common names (`--hard`).
+fn give_common_name(rng: &mut Sequence, p: &mut Person) {
+    let code = NATIONS[p.nation].0;
+    let names: Vec<&(&str, Nk, &[Nk])> = COMMON_NAMES.iter().filter(|c| c.0 == code).collect();
+    if names.is_empty() {
+        return;
+    }
+    let (_, family, given) = *pick(rng, &names);
+    p.family = (family.0.to_owned(), family.1.to_owned());
+    p.given = given.iter().map(|g| (g.0.to_owned(), g.1.to_owned())).collect();
+    p.common = true;
+}
+
+/// The day before or after `dob`.
+fn one_day_off(rng: &mut Sequence, dob: NaiveDate) -> NaiveDate {
+    if rng.random_bool(0.5) { dob + Days::new(1) } else { dob - Days::new(1) }
+}
+
+/// A date of birth one digit (of the year's last two, the month or the day) off `dob`.
+fn one_digit_off(rng: &mut Sequence, dob: NaiveDate) -> NaiveDate {
+    let mut s: Vec<u8> = dob.to_string().into_bytes();
+    for _ in 0..20 {
+        let pos = [3usize, 6, 8, 9][rng.random_range(0..4)];
+        let old = s[pos];
+        s[pos] = b'0' + rng.random_range(0..10u8);
+        if s[pos] != old
+            && let Ok(d) = NaiveDate::parse_from_str(&String::from_utf8_lossy(&s), "%Y-%m-%d")
+        {
+            return d;
+        }
+        s[pos] = old;
+    }
+    dob + Days::new(1)
 }
 
 struct Entry {
@@ -740,7 +873,8 @@ fn report_dob(rng: &mut Sequence, dob: NaiveDate) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let Args { entries: n_entries, reports: n_reports, seed, out_dir } = args;
+    let Args { entries: n_entries, reports: n_reports, seed, out_dir, hard } = args;
+    let rates = Rates::of(hard);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut rng = Sequence::new(seed);
     let first_day = NaiveDate::from_ymd_opt(2021, 1, 1).context("date")?;
@@ -752,18 +886,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     while entries.len() < n_entries {
         let nation = weighted(&mut rng, NATIONS, |n| n.1);
         let day = first_day + Days::new(rng.random_range(0..span_days));
-        let party = if rng.random_bool(0.15) { rng.random_range(2..=5) } else { 1 };
-        let leader = person(&mut rng, nation, None, None, day);
+        let party = if rng.random_bool(rates.party) { rng.random_range(2..=5) } else { 1 };
+        let mut leader = person(&mut rng, nation, None, None, day);
+        if party == 1 && chance(&mut rng, rates.common_names) {
+            give_common_name(&mut rng, &mut leader);
+        }
+        let twins = party > 1 && chance(&mut rng, rates.twins);
         let first = people.len();
         people.push(leader.clone());
         for k in 1..party {
-            let member =
+            let mut member =
                 person(&mut rng, nation, Some(leader.family.clone()), Some(consecutive(&leader.passport, k)), day);
+            if twins && k == 1 {
+                member.dob = leader.dob;
+            }
             people.push(member);
         }
         let visits = match rng.random_range(0..100) {
-            0..75 => 1,
-            75..93 => 2,
+            x if x < rates.visits.0 => 1,
+            x if x < rates.visits.1 => 2,
             _ => rng.random_range(3..=5),
         };
         let mut visit_day = day;
@@ -778,12 +919,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 if entries.len() < n_entries {
                     entries.push(Entry { person: p, date: visit_day });
                 }
+                // recorded twice the same day (`--hard`)
+                if entries.len() < n_entries && chance(&mut rng, rates.same_day_twice) {
+                    entries.push(Entry { person: p, date: visit_day });
+                }
             }
             visit_day = first_day + Days::new(rng.random_range(0..span_days));
         }
     }
-    // Entries in date order, as the quarantine system would export them; ids follow that order.
+    // Entries in date order, as the quarantine system would export them; ids follow that order (a stable sort:
+    // a person's two records of one day keep theirs).
     entries.sort_by_key(|e| e.date);
+    let common_entries: Vec<usize> = (0..entries.len()).filter(|&i| people[entries[i].person].common).collect();
     let mut by_person: Vec<Vec<usize>> = vec![Vec::new(); people.len()];
     for (i, e) in entries.iter().enumerate() {
         by_person[e.person].push(i);
@@ -795,8 +942,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut reports = csv_file(&out_dir.join("REPORTS.csv"), REPORT_HEADER)?;
     let mut truth = csv_file(&out_dir.join("TRUTH.csv"), TRUTH_HEADER)?;
     for r in 1..=n_reports {
-        let stranger = entries.is_empty() || rng.random_bool(STRANGERS);
-        let (p, diagnosis, true_entry) = if stranger {
+        let lookalike = !common_entries.is_empty() && chance(&mut rng, rates.lookalikes);
+        let stranger = lookalike || entries.is_empty() || rng.random_bool(STRANGERS);
+        let (p, diagnosis, true_entry) = if lookalike {
+            // no entry record, but the common name, sex and (nearly) the date of birth of an entrant diagnosed
+            // soon after that entrant's entry
+            let e = &entries[*pick(&mut rng, &common_entries)];
+            let twin = &people[e.person];
+            let diagnosis = e.date + Days::new(rng.random_range(0..29));
+            let mut p = person(&mut rng, twin.nation, None, None, diagnosis);
+            match rng.random_range(0..10) {
+                0..5 => p = Person { passport: p.passport, dob: one_day_off(&mut rng, twin.dob), ..twin.clone() },
+                5..8 => p = Person { passport: p.passport, dob: one_digit_off(&mut rng, twin.dob), ..twin.clone() },
+                _ => {
+                    // the family name and date of birth; the given names are the stranger's own
+                    p.family = twin.family.clone();
+                    p.dob = twin.dob;
+                    p.sex = twin.sex;
+                }
+            }
+            (p, diagnosis, None)
+        } else if stranger {
             let nation = weighted(&mut rng, NATIONS, |n| n.1);
             let diagnosis = first_day + Days::new(rng.random_range(0..span_days + 60));
             let mut p = person(&mut rng, nation, None, None, diagnosis);
@@ -815,17 +981,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let diagnosis = e.date + Days::new(delay);
             // the person's latest entry on or before the diagnosis date
+            // (the first of two records of that day: the engine's choice between records of one person)
             let truth = by_person[e.person]
                 .iter()
                 .copied()
                 .filter(|&i| entries[i].date <= diagnosis)
-                .max_by_key(|&i| (entries[i].date, i));
+                .max_by_key(|&i| (entries[i].date, std::cmp::Reverse(i)));
             (people[e.person].clone(), diagnosis, truth)
         };
-        let (passport, typing) = corrupt_passport(&mut rng, &p.passport);
+        let (passport, typing) = if lookalike && rng.random_bool(0.7) {
+            (String::new(), Typing::Missing)
+        } else {
+            corrupt_passport(&mut rng, &p.passport)
+        };
+        let missing = if passport.is_empty() { rates.nationality_missing.1 } else { rates.nationality_missing.0 };
         let nationality = match rng.random_range(0..100) {
-            0..10 => String::new(),
-            10..12 => NATIONS[rng.random_range(0..NATIONS.len())].0.to_owned(),
+            x if x < missing => String::new(),
+            x if x < missing + 2 => NATIONS[rng.random_range(0..NATIONS.len())].0.to_owned(),
             _ => NATIONS[p.nation].0.to_owned(),
         };
         let (name, kana) = report_name(&mut rng, &p);
@@ -906,7 +1078,7 @@ mod tests {
     fn a_seed_gives_the_same_files_as_before_the_move_to_hersys_bench() {
         // Pinned from `hersys gen linkage --entries 300 --reports 100 --seed 1` as it was in infra/hersys-local.
         let dir = tempfile::tempdir().unwrap();
-        run(Args { entries: 300, reports: 100, seed: 1, out_dir: dir.path().to_owned() }).unwrap();
+        run(Args { entries: 300, reports: 100, seed: 1, out_dir: dir.path().to_owned(), hard: false }).unwrap();
         let files: Vec<String> =
             ["ENTRIES.csv", "REPORTS.csv", "TRUTH.csv"].iter().map(|f| crate::sha256_of(&dir.path().join(f))).collect();
         assert_eq!(

@@ -92,6 +92,19 @@ impl KeyedHasher {
         hex::encode(&mac.finalize().into_bytes()[..8])
     }
 
+    /// The key a name's frequency is kept under with the linkage model: 64 bits of the HMAC of the engine's hash of
+    /// the nationality and the name ([`crate::linkage::frequency`]). Keyed, so that the stored model reveals no name
+    /// and a dictionary of common names cannot be hashed to read it without the secret.
+    pub fn name_frequency_key(&self, key: u64) -> u64 {
+        let mut mac = self.mac();
+        mac.update(b"nf\0");
+        mac.update(&key.to_le_bytes());
+        let bytes = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[..8]);
+        u64::from_le_bytes(first)
+    }
+
     /// For keys that must not reveal a value but need no lookup by value (idempotency keys, rate-limit callers).
     pub fn opaque(&self, purpose: &str, value: &str) -> KeyedHash {
         self.hash(purpose, value)

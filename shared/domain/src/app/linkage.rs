@@ -290,7 +290,10 @@ impl App {
     }
 
     pub(super) fn linkage_options(&self) -> Options {
-        Options { window_days: self.linkage_window_days, ..Options::default() }
+        // Names' frequencies are kept with the model under the keyed hash, never as names.
+        let hasher = self.hasher.clone();
+        let name_keyer = linkage::frequency::NameKeyer::new(move |k| hasher.name_frequency_key(k));
+        Options { window_days: self.linkage_window_days, name_keyer, ..Options::default() }
     }
 
     /// The scheduled linkage. `Incremental` (the hourly run) links what was written since the last run against the

@@ -16,12 +16,14 @@
 
 pub mod dates;
 pub mod follow_up_stats;
+pub mod frequency;
 pub mod names;
 pub mod passport;
 pub mod score;
 pub mod stats;
 
 use dates::Day;
+use frequency::{NameFrequencies, NameKeyer};
 use names::Name;
 use passport::Passport;
 use rayon::prelude::*;
@@ -204,6 +206,8 @@ const TAG_DOB: u64 = 2;
 const TAG_NAME_YM: u64 = 3;
 const TAG_NAME_MD: u64 = 4;
 const TAG_NAME_YD: u64 = 5;
+/// Not a blocking key: the key of a name's frequency ([`frequency::name_key`]).
+const TAG_NAME_FREQUENCY: u64 = 6;
 
 /// Shortest folded passport number whose one-deletion variants are used as keys.
 const MIN_PASSPORT_FOR_DELETIONS: usize = 5;
@@ -411,9 +415,13 @@ pub struct Thresholds {
     pub margin: f32,
 }
 
+/// Chosen on `gen linkage --hard --seed 1` (1M entries x 50k reports) with the name frequency adjustment: the lowest
+/// link threshold whose precision stays at or above 0.999 with the runner-up margin that keeps most recall, checked
+/// on seeds 2 and 3 and on the default files (docs/benchmarks-linkage.md). Without a passport number, a name must
+/// be uncommon, or the date of birth exact, to link: a common name and a near date of birth go to review.
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { link: 11.0, review: 2.0, margin: 4.0 }
+        Thresholds { link: 16.0, review: 2.0, margin: 2.0 }
     }
 }
 
@@ -490,6 +498,9 @@ pub struct Options {
     pub seed: u64,
     /// An entry is a candidate of a report diagnosed at most this many days after it ([`in_window`]).
     pub window_days: i32,
+    /// The key names' frequencies are kept under ([`frequency`]): the product's keyed hash, so that a stored model
+    /// holds no name.
+    pub name_keyer: NameKeyer,
 }
 
 impl Default for Options {
@@ -502,6 +513,7 @@ impl Default for Options {
             expected_match_share: 0.8,
             seed: 0x5EED,
             window_days: DEFAULT_WINDOW_DAYS,
+            name_keyer: NameKeyer::default(),
         }
     }
 }
@@ -558,25 +570,52 @@ pub fn decide_one(r: &LinkReport, entries: &[LinkEntry], model: &Model, options:
     if !r.is_candidate() {
         return None;
     }
-    let scored: Vec<(u32, u16)> = entries
+    let compared: Vec<(u32, u16)> = entries
         .iter()
         .enumerate()
         .filter(|(_, e)| in_window(e.entry_day, r.diagnosis_day, options.window_days))
         .map(|(i, e)| (i as u32, compare(r, e).pattern()))
         .collect();
-    decide(0, entries, &scored, model, &options.thresholds)
+    decide(0, r, entries, &compared, model, options)
 }
 
-/// Decides one report from its scored candidates.
+/// The score of a report against one candidate entry: the weight of its comparison pattern, plus the adjustment
+/// for the frequency of an agreeing name ([`frequency`]): of the entry's name, and for an inexact Latin agreement of
+/// the report's too (the more frequent counts). Through a katakana reading only a common name's lowering counts,
+/// halved as katakana weights are: the reading of a rare Latin spelling is not rare (ZHANG, CHANG: チャン).
+pub fn pair_score(r: &LinkReport, e: &LinkEntry, pattern: u16, model: &Model, keyer: &NameKeyer) -> f32 {
+    let base = model.score(pattern);
+    let name_level = score::codes_of(pattern)[4];
+    if !matches!(name_level, 1 | 2 | 3 | 5) || model.names.entries == 0 {
+        return base;
+    }
+    let Some(entry_key) = frequency::name_key(e.nationality, &e.name).map(|k| keyer.key(k)) else { return base };
+    let adjustment = match name_level {
+        1 => model.name_adjustment([entry_key]),
+        2 | 3 => {
+            let report_key = frequency::name_key(e.nationality, &r.latin).map(|k| keyer.key(k));
+            model.name_adjustment(std::iter::once(entry_key).chain(report_key))
+        }
+        _ => model.name_adjustment([entry_key]).min(0.0) / 2.0,
+    };
+    base + adjustment as f32
+}
+
+/// Decides one report from its compared candidates (entry, pattern).
 fn decide(
     report: usize,
+    r: &LinkReport,
     entries: &[LinkEntry],
-    scored: &[(u32, u16)],
+    compared: &[(u32, u16)],
     model: &Model,
-    t: &Thresholds,
+    options: &Options,
 ) -> Option<Decision> {
-    let (best_i, best_p) = scored.iter().copied().max_by(|a, b| model.score(a.1).total_cmp(&model.score(b.1)))?;
-    let best_score = model.score(best_p);
+    let t = &options.thresholds;
+    let scored: Vec<(u32, u16, f32)> = compared
+        .iter()
+        .filter_map(|&(i, p)| Some((i, p, pair_score(r, entries.get(i as usize)?, p, model, &options.name_keyer))))
+        .collect();
+    let (best_i, best_p, best_score) = scored.iter().copied().max_by(|a, b| a.2.total_cmp(&b.2))?;
     if best_score < t.review {
         return None;
     }
@@ -584,22 +623,19 @@ fn decide(
     // The same person's entries: the one nearest before the diagnosis (all candidates are on or before it).
     let mut chosen = best_i;
     let mut runner_up: Option<f32> = None;
-    for &(i, p) in scored {
+    for &(i, _, s) in &scored {
         let Some(e) = entries.get(i as usize) else { continue };
         if e.same_person(best) {
             let current = entries.get(chosen as usize).map_or(i32::MIN, |c| c.entry_day);
             if e.entry_day > current || (e.entry_day == current && i < chosen) {
                 chosen = i;
             }
-        } else {
-            let s = model.score(p);
-            if s > best_score - t.margin && runner_up.is_none_or(|r| s > r) {
-                runner_up = Some(s);
-            }
+        } else if s > best_score - t.margin && runner_up.is_none_or(|r| s > r) {
+            runner_up = Some(s);
         }
     }
     let band = if best_score >= t.link && runner_up.is_none() { Band::Link } else { Band::Review };
-    let others = if band == Band::Review { other_persons(entries, scored, best, model, t) } else { [None; 2] };
+    let others = if band == Band::Review { other_persons(entries, &scored, best, t) } else { [None; 2] };
     Some(Decision { report, entry: chosen as usize, score: best_score, band, pattern: best_p, runner_up, others })
 }
 
@@ -607,16 +643,14 @@ fn decide(
 /// entry per person: its best-scoring, the later on a tie).
 fn other_persons(
     entries: &[LinkEntry],
-    scored: &[(u32, u16)],
+    scored: &[(u32, u16, f32)],
     best: &LinkEntry,
-    model: &Model,
     t: &Thresholds,
 ) -> [Option<Alternative>; 2] {
     let mut ranked: Vec<(f32, i32, u32, u16)> = scored
         .iter()
-        .filter_map(|&(i, p)| {
+        .filter_map(|&(i, p, s)| {
             let e = entries.get(i as usize)?;
-            let s = model.score(p);
             (s >= t.review && !e.same_person(best)).then_some((s, e.entry_day, i, p))
         })
         .collect();
@@ -676,14 +710,19 @@ pub fn link_with(
         Some(m) => m.clone(),
         None => {
             let candidate_count = reports.iter().filter(|r| r.is_candidate()).count();
-            estimate(&candidates, &u_counts, candidate_count, options, &mut stats)
+            let mut model = estimate(&candidates, &u_counts, candidate_count, options, &mut stats);
+            model.set_name_frequencies(NameFrequencies::count(
+                entries.iter().map(|e| (e.nationality, &e.name)),
+                &options.name_keyer,
+            ));
+            model
         }
     };
     stats.phase_ms[2] = clock.elapsed().as_millis();
     let decisions: Vec<Decision> = candidates
         .par_iter()
         .enumerate()
-        .filter_map(|(i, c)| decide(i, entries, c, &model, &options.thresholds))
+        .filter_map(|(i, c)| decide(i, reports.get(i)?, entries, c, &model, options))
         .collect();
     stats.links = decisions.iter().filter(|d| d.band == Band::Link).count();
     stats.reviews = decisions.len() - stats.links;

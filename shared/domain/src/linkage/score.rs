@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dates::DobLevel;
+use super::frequency::NameFrequencies;
 use super::names::NameLevel;
 use super::passport::PassportLevel;
 
@@ -158,6 +159,10 @@ pub struct ModelParams {
     pub m: [[f64; 8]; 5],
     pub u: [[f64; 8]; 5],
     pub lambda: f64,
+    /// The most frequent names' counts, by keyed key (none in a model stored before they were counted: no
+    /// adjustment then).
+    #[serde(default)]
+    pub name_frequencies: NameFrequencies,
 }
 
 /// m and u values per field and level, the prior share of matches among candidates, and the weights they give.
@@ -167,6 +172,8 @@ pub struct Model {
     pub u: [[f64; 8]; 5],
     /// Share of true matches among candidate pairs.
     pub lambda: f64,
+    /// For the adjustment of an agreeing name by its frequency ([`super::pair_score`]).
+    pub names: NameFrequencies,
     /// Score of each pattern: log2(lambda / (1 - lambda)) + the weights of its levels.
     weights: Vec<f32>,
 }
@@ -192,6 +199,7 @@ impl Model {
                 [1e-4, 1e-4, 1e-3, 0.05, 1e-3, 0.05, 0.9, 0.9],
             ],
             lambda: 0.01,
+            names: NameFrequencies::default(),
             weights: Vec::new(),
         };
         model.refresh();
@@ -200,12 +208,13 @@ impl Model {
 
     /// What is stored of the model (the weights follow from it).
     pub fn params(&self) -> ModelParams {
-        ModelParams { m: self.m, u: self.u, lambda: self.lambda }
+        ModelParams { m: self.m, u: self.u, lambda: self.lambda, name_frequencies: self.names.clone() }
     }
 
     /// The model of stored parameters.
     pub fn from_params(p: &ModelParams) -> Model {
-        let mut model = Model { m: p.m, u: p.u, lambda: p.lambda, weights: Vec::new() };
+        let mut model =
+            Model { m: p.m, u: p.u, lambda: p.lambda, names: p.name_frequencies.clone(), weights: Vec::new() };
         model.refresh();
         model
     }
@@ -322,6 +331,17 @@ impl Model {
         (max_iterations, lambda)
     }
 
+    /// Sets the name frequencies the scores of agreeing names are adjusted by.
+    pub fn set_name_frequencies(&mut self, names: NameFrequencies) {
+        self.names = names;
+    }
+
+    /// The adjustment (bits) of an agreement on names of these keyed keys ([`NameFrequencies::adjustment`]),
+    /// against the u of an exact agreement.
+    pub fn name_adjustment(&self, keyed: impl IntoIterator<Item = u64>) -> f64 {
+        self.names.adjustment(keyed, self.u[4][0])
+    }
+
     /// Sets the prior share of matches among candidate pairs.
     pub fn set_lambda(&mut self, lambda: f64) {
         self.lambda = lambda.clamp(1e-9, 1.0 - 1e-9);
@@ -332,6 +352,12 @@ impl Model {
     pub fn describe(&self) -> String {
         let labels: [&[&str]; 5] = [&PASSPORT_LABELS, &DOB_LABELS, &BOOL_LABELS, &BOOL_LABELS, &NAME_LABELS];
         let mut out = format!("lambda {:.5} (prior {:+.2} bits)\n", self.lambda, self.prior_weight());
+        out.push_str(&format!(
+            "name frequencies: {} names kept of {} entries, the rest counting as {}\n",
+            self.names.counts.len(),
+            self.names.entries,
+            self.names.rest
+        ));
         for f in 0..5 {
             for (l, label) in labels[f].iter().enumerate().take(LEVELS[f]) {
                 out.push_str(&format!(

@@ -188,3 +188,65 @@ fn blocking_finds_one_edit_passports_without_scanning_everyone() {
     assert!(out.contains(&((entries.len() - 1) as u32)));
     assert!(out.len() < entries.len() / 10, "{}", out.len());
 }
+
+/// The population, 300 entrants called WANG WEI (a common name, each with another date of birth), and `special`.
+fn population_with_a_common_name(special: &[E]) -> Vec<LinkEntry> {
+    let mut wangs: Vec<E> = Vec::new();
+    let dobs: Vec<String> =
+        (0..300).map(|i| format!("19{:02}-{:02}-{:02}", 40 + i % 60, 1 + i / 60 % 12, 1 + i * 7 % 28)).collect();
+    for (i, dob) in dobs.iter().enumerate() {
+        let passport: &'static str = Box::leak(format!("E7{:07}", i * 31).into_boxed_str());
+        let dob: &'static str = Box::leak(dob.clone().into_boxed_str());
+        wangs.push(E { passport, family: "WANG", given: "WEI", dob, ..ZHANG });
+    }
+    wangs.extend(special.iter().map(|e| E { ..*e }));
+    population(&wangs)
+}
+
+#[test]
+fn agreeing_on_a_rare_name_weighs_more_than_on_a_common_one() {
+    let rare = E { passport: "E31415926", family: "OUYANG", given: "XIAOFENG", dob: "1975-03-14", ..ZHANG };
+    let common = E { passport: "E27182818", family: "WANG", given: "WEI", dob: "1975-03-14", ..ZHANG };
+    let entries = population_with_a_common_name(&[rare, common]);
+    let (rare_at, common_at) = (entries.len() - 2, entries.len() - 1);
+    // The same pattern for both: no passport number, the date of birth one digit off, sex, nationality, the name.
+    let reports = [
+        report("", "CHN", "OUYANG XIAOFENG", "", "1975-03-15", "M", "2021-06-10"),
+        report("", "CHN", "WANG WEI", "", "1975-03-15", "M", "2021-06-10"),
+    ];
+    let options = Options { u_sample: 50_000, ..Options::default() };
+    let (d, model, _) = link(&entries, &reports, &options);
+    let (rare_d, common_d) = (d.iter().find(|x| x.report == 0), d.iter().find(|x| x.report == 1));
+    let rare_d = rare_d.expect("the rare name is at least reviewed");
+    assert_eq!((rare_d.entry, rare_d.pattern), (rare_at, common_d.map_or(0, |c| c.pattern)), "{d:?}");
+    assert!(model.names.entries > 0 && !model.names.counts.is_empty());
+    let common_score = common_d.map_or(f32::NEG_INFINITY, |c| c.score);
+    assert!(rare_d.score > common_score + 3.0, "rare {} common {common_score}", rare_d.score);
+    // without a passport number, a common name and a near date of birth do not make a link
+    assert!(common_d.is_none_or(|c| c.band == Band::Review && c.entry == common_at), "{d:?}");
+    // the hourly run's unit decides alike with the same model
+    let one = decide_one(&reports[1], &entries, &model, &options);
+    assert_eq!(one.map(|x| (x.entry, x.band, x.score)), common_d.map(|x| (x.entry, x.band, x.score)));
+}
+
+#[test]
+fn frequencies_are_kept_under_the_keyers_keys_and_stored_models_without_them_adjust_nothing() {
+    let entries = population_with_a_common_name(&[]);
+    let reports = [report("", "CHN", "WANG WEI", "", "1940-01-02", "M", "2021-06-10")];
+    let keyer = frequency::NameKeyer::new(|k| k.rotate_left(17) ^ 0x5A5A);
+    let options = Options { u_sample: 50_000, name_keyer: keyer.clone(), ..Options::default() };
+    let (d, model, _) = link(&entries, &reports, &options);
+    let wang = frequency::name_key(*b"CHN", &names::Name::latin("WANG WEI")).unwrap();
+    assert!(model.names.records(keyer.key(wang)) >= 300);
+    assert_eq!(model.names.records(wang), model.names.rest, "the unkeyed key is not what is kept");
+    // a model stored before frequencies were counted scores as before: no adjustment
+    let mut old = model.params();
+    old.name_frequencies = frequency::NameFrequencies::default();
+    let old = Model::from_params(&old);
+    let before = decide_one(&reports[0], &entries, &old, &options);
+    assert_eq!(before.map(|x| x.score), before.map(|x| old.score(x.pattern)));
+    // with them, the common name's agreement is lowered
+    let after = decide_one(&reports[0], &entries, &model, &options);
+    assert_eq!(after.map(|x| x.score), d.first().map(|x| x.score));
+    assert!(after.map(|x| x.score) < after.map(|x| model.score(x.pattern)), "{after:?}");
+}
