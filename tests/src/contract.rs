@@ -14,7 +14,7 @@ use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::links::{DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus};
 use domain::ports::{
     AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore,
-    PutOutcome, ReportStore,
+    PutOutcome, ReportStore, Segment,
 };
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
@@ -594,6 +594,38 @@ async fn entries_are_all_read(b: Backend) {
     assert_eq!(all.iter().map(|e| e.entry_id.as_str()).collect::<Vec<_>>(), ["E-1", "E-2"]);
 }
 
+/// The segments of a full run's partitions: disjoint, together every entry record, read in pages of at most the
+/// limit; and a page's decisions read at once.
+async fn entries_are_read_by_segment_and_decisions_by_page(b: Backend) {
+    let entries: Vec<_> = (0..23).map(|i| fixtures::entry(&format!("E-{i:02}"), &format!("TR{i:07}"))).collect();
+    b.entries.put_entries(&entries, t0()).await.unwrap();
+    let mut seen = Vec::new();
+    for index in 0..3 {
+        let (mut cursor, mut pages) = (None, 0);
+        loop {
+            let page = b.entries.entries_in_segment(Segment { index, of: 3 }, cursor, 4).await.unwrap();
+            assert!(page.items.len() <= 4);
+            seen.extend(page.items.into_iter().map(|e| e.entry_id));
+            pages += 1;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert!(pages >= 2, "segment {index} read in pages");
+    }
+    seen.sort();
+    assert_eq!(seen, entries.iter().map(|e| e.entry_id.clone()).collect::<Vec<_>>(), "each entry in one segment");
+
+    let (r1, r2, r3) = (ReportId::generate(), ReportId::generate(), ReportId::generate());
+    b.links.put_decision(&decision(&r1, "131016", "E-01", LinkBand::Link)).await.unwrap();
+    b.links.put_decision(&decision(&r3, "131016", "E-03", LinkBand::Review)).await.unwrap();
+    let mut read: Vec<String> =
+        b.links.decisions_of(&[r1, r2, r3]).await.unwrap().into_iter().map(|d| d.entry_id).collect();
+    read.sort();
+    assert_eq!(read, ["E-01", "E-03"], "a report without a decision is left out");
+}
+
 async fn entries_are_found_by_write_time_and_read_by_id(b: Backend) {
     let (t1, t2) = (t0(), t0() + Duration::hours(1));
     b.entries.put_entries(&[fixtures::entry("E-1", "TR1234567")], t1).await.unwrap();
@@ -869,6 +901,7 @@ on_both_stores!(
     counted_facts_are_recorded_replaced_and_removed,
     the_linelist_generation_grows_with_each_import,
     entries_are_all_read,
+    entries_are_read_by_segment_and_decisions_by_page,
     entries_are_found_by_write_time_and_read_by_id,
     the_linkage_index_files_records_by_key_and_day,
     a_full_run_lease_is_held_until_released_or_expired,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use domain::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{ReportPage, ReportStore, Segment, Versioned};
+use domain::ports::{Page, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
 use domain::time::Instant;
@@ -61,7 +61,7 @@ impl ReportStore for FailingSegmentOnce {
         segment: Segment,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<ReportPage, StoreError> {
+    ) -> Result<Page<CaseReport>, StoreError> {
         if segment.index == self.segment
             && cursor.is_some() == self.at_second_page
             && !self.failed.swap(true, Ordering::SeqCst)

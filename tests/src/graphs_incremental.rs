@@ -281,7 +281,7 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     assert_eq!(read, 2_500, "{counted}");
     // A report written while the partitions run (after its own was counted): the full export does not see it; the
     // next scheduled run does, from the full export's watermark.
-    let page = e.app.reports.reports_in_segment(Segment { index: 0, of: 1 }, None, 100).await.unwrap().reports;
+    let page = e.app.reports.reports_in_segment(Segment { index: 0, of: 1 }, None, 100).await.unwrap().items;
     // Published in a prefecture whose series come from HER-SYS: moving its publication day shows in the series.
     let changed = page.iter().find(|r| r.prefecture.number() == 13 && r.publication_date.is_some()).unwrap();
     let moved =

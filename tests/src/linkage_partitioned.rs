@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use domain::app::{App, AppError, ReviewAnswer};
+use domain::follow_up::FollowUpInput;
 use domain::links::LinkDecision;
 use serde_json::{Value, json};
 
@@ -64,6 +65,41 @@ async fn new_model(apps: [&App; 2], version: &str, factor: f64) {
     }
 }
 
+/// Follow-up records of every third generated entrant (first day the day after entry, two weeks long), some with
+/// symptoms and some unreachable, so that the statistics' follow-up part has cases to count.
+fn follow_ups(entries: &[serde_json::Map<String, Value>]) -> Vec<FollowUpInput> {
+    let text = |row: &serde_json::Map<String, Value>, k: &str| row.get(k).and_then(Value::as_str).map(str::to_owned);
+    let day = |d: &str, plus: u64| {
+        let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        (d + chrono::Days::new(plus)).to_string()
+    };
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(i, row)| {
+            let entry = text(row, "entry_date").unwrap();
+            FollowUpInput {
+                follow_up_id: Some(format!("F{i:07}")),
+                passport_number: text(row, "passport_number"),
+                nationality: text(row, "nationality"),
+                family_name: text(row, "family_name"),
+                given_names: text(row, "given_names"),
+                date_of_birth: text(row, "date_of_birth"),
+                sex: text(row, "sex"),
+                entry_date: Some(entry.clone()),
+                follow_up_from: Some(day(&entry, 1)),
+                follow_up_until: Some(day(&entry, 14)),
+                stay_prefecture_code: None,
+                sponsor_code: None,
+                last_check_in_date: None,
+                symptoms_reported_on: (i % 2 == 0).then(|| day(&entry, 3 + (i as u64 % 7))),
+                status: Some(if i % 5 == 0 { "unreachable" } else { "active" }.into()),
+            }
+        })
+        .collect()
+}
+
 async fn scheduled(app: &App, detail: Value) -> Value {
     let event = json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": detail });
     linkage::handle(app, event).await.unwrap()
@@ -81,8 +117,12 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let reports = hersys_bench::bench_linkage_runs::rows(&dir.path().join("REPORTS.csv")).unwrap();
 
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
+    let follow_ups = follow_ups(&entries);
     for s in [&single, &parted] {
         hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        let written = s.app.ingest_follow_ups(&follow_ups).await.unwrap();
+        // (The generator's typos make a few dates of birth impossible: those records are refused.)
+        assert!(written.iter().filter(|w| w.outcome.is_ok()).count() > 1300, "follow-ups written");
         let first = scheduled(&s.app, json!({})).await;
         assert_eq!(first["model_version"], "v1", "{first}");
     }
@@ -130,6 +170,9 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     same(&decisions(&single.app).await, &decisions(&parted.app).await, "single against partitioned");
     let (s1, s3) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
     assert_eq!(s1, s3, "the statistics");
+    let cases = &s1.follow_up.diagnosed_during_or_within_14d;
+    assert!(cases.total > 1000 && cases.count > 10, "follow-ups counted: {cases:?}");
+    assert!(s1.negative_then_diagnosed_28d.count > 10 && s1.reviews_confirmed == 1, "{s1:?}");
     let files = three["files"].as_array().unwrap();
     assert!(!files.is_empty(), "{three}");
     for file in files {

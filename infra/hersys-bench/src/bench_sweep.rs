@@ -13,7 +13,7 @@ use domain::cycle::{Channel, Cycle, CycleId, IssuedNumber, NewCycle, NumberState
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
 use domain::pii::ProcessingNumber;
-use domain::ports::{CounterStore, CycleStore, ReportPage, ReportStore, Segment, Versioned};
+use domain::ports::{CounterStore, CycleStore, Page, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, Language, ReportId, ReportInput};
 use domain::time::Instant;
@@ -112,7 +112,7 @@ impl ReportStore for Counting<dyn ReportStore> {
         segment: Segment,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<ReportPage, StoreError> {
+    ) -> Result<Page<CaseReport>, StoreError> {
         self.tick();
         self.inner.reports_in_segment(segment, cursor, limit).await
     }

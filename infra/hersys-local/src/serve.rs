@@ -56,7 +56,7 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
 /// Whether no report is stored (one page of one item, not a count of the table).
 async fn store_is_empty(app: &App) -> bool {
     let first = domain::ports::Segment { index: 0, of: 1 };
-    app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.reports.is_empty())
+    app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.items.is_empty())
 }
 
 /// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.

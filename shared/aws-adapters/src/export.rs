@@ -69,11 +69,10 @@ impl S3ExportState {
         Self { client, bucket: bucket.into(), key: "graph-export/state.bin".to_owned() }
     }
 
-    /// Where a partition of a full export keeps its partial count: beside the state, under the run's id (an id of
-    /// our making, `[0-9a-f-]`, so the key cannot leave the prefix).
+    /// Where a partition of a full run (graph export or re-link) keeps its partial count: under the run's id (an id
+    /// of our making, `[0-9a-f-]`, so the key cannot leave the prefix, and unique across both kinds of run).
     fn partial_key(&self, run: &str, index: u32) -> String {
-        let dir = self.key.rsplit_once('/').map_or("", |(dir, _)| dir);
-        format!("{dir}/full/{run}/{index}.bin")
+        format!("full-runs/{run}/{index}.bin")
     }
 }
 

@@ -61,7 +61,7 @@ pub trait ReportStore: Send + Sync {
         segment: Segment,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<ReportPage, StoreError>;
+    ) -> Result<Page<CaseReport>, StoreError>;
 }
 
 /// One of `of` disjoint segments of a table (`index` from 0).
@@ -71,10 +71,10 @@ pub struct Segment {
     pub of: u32,
 }
 
-/// A page of a segment's reports, and where the next page starts (`None`: the segment is done).
-#[derive(Debug, Clone, Default)]
-pub struct ReportPage {
-    pub reports: Vec<CaseReport>,
+/// A page of a segment's records, and where the next page starts (`None`: the segment is done).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
     pub next: Option<String>,
 }
 
@@ -98,10 +98,19 @@ pub trait EntryStore: Send + Sync {
     async fn entries_by_passport(&self, passport: &KeyedHash) -> Result<Vec<EntryRecord>, StoreError>;
     /// The ids of the entry records written in `since..=until` (by their write time), for the incremental linkage.
     async fn entry_ids_written_since(&self, since: Instant, until: Instant) -> Result<Vec<String>, StoreError>;
-    /// The entry records of these ids that exist (any order).
+    /// The entry records of these ids that exist (any order). The ids are distinct (a DynamoDB batch refuses a
+    /// repeated key).
     async fn get_entries(&self, ids: &[String]) -> Result<Vec<EntryRecord>, StoreError>;
     /// Every entry record (a full read: Scan on DynamoDB), for the scheduled linkage.
     async fn all_entries(&self) -> Result<Vec<EntryRecord>, StoreError>;
+    /// One page of the entry records of a segment (as [`ReportStore::reports_in_segment`]): the partitions of a
+    /// full re-link count the entrants for the statistics.
+    async fn entries_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<EntryRecord>, StoreError>;
 }
 
 /// Follow-up records of the entrants' follow-up system, replaced by newer re-sends.
@@ -116,6 +125,14 @@ pub trait FollowUpStore: Send + Sync {
     async fn follow_ups_by_passport(&self, passport: &KeyedHash) -> Result<Vec<FollowUpRecord>, StoreError>;
     /// Every follow-up record (a full read: Scan on DynamoDB), for the scheduled linkage's statistics.
     async fn all_follow_ups(&self) -> Result<Vec<FollowUpRecord>, StoreError>;
+    /// One page of the follow-up records of a segment (as [`ReportStore::reports_in_segment`]), for the
+    /// statistics of a full re-link's partitions.
+    async fn follow_ups_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FollowUpRecord>, StoreError>;
 }
 
 /// Linkage decisions, one per report, and the summary of the last run.
@@ -126,6 +143,8 @@ pub trait LinkStore: Send + Sync {
     /// queue key (its health centre) while pending only (sparse index).
     async fn put_decision(&self, decision: &LinkDecision) -> Result<DecisionWrite, StoreError>;
     async fn get_decision(&self, report: &ReportId) -> Result<Option<LinkDecision>, StoreError>;
+    /// The stored decisions of these reports (those that have one, any order): a page of a full re-link's partition.
+    async fn decisions_of(&self, reports: &[ReportId]) -> Result<Vec<LinkDecision>, StoreError>;
     /// Removes the decision of a report unless it was reviewed; tells whether one was removed.
     async fn remove_decision(&self, report: &ReportId) -> Result<bool, StoreError>;
     /// Every stored decision (a full read: Scan on DynamoDB), for the scheduled run and its statistics.

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use domain::StoreError;
 use domain::entry::EntryRecord;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{EntryStore, PutOutcome};
+use domain::ports::{EntryStore, Page, PutOutcome, Segment};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use domain::time::{Instant, sortable_text};
@@ -118,5 +118,16 @@ impl EntryStore for DynamoStores {
             items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
         entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
         Ok(entries)
+    }
+
+    async fn entries_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<EntryRecord>, StoreError> {
+        let (items, next) = self.scan_segment(self.tables.name(Table::Entries)?, segment, cursor, limit, None).await?;
+        let items = items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
     }
 }

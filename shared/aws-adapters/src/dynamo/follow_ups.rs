@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use domain::StoreError;
 use domain::follow_up::{FollowUpRecord, FollowUpWrite};
 use domain::keyed_hash::KeyedHash;
-use domain::ports::FollowUpStore;
+use domain::ports::{FollowUpStore, Page, Segment};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_u64, s, unavailable};
@@ -135,5 +135,17 @@ impl FollowUpStore for DynamoStores {
             items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
         records.sort_by(|a, b| a.follow_up_id.cmp(&b.follow_up_id));
         Ok(records)
+    }
+
+    async fn follow_ups_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FollowUpRecord>, StoreError> {
+        let table = self.tables.name(Table::FollowUps)?;
+        let (items, next) = self.scan_segment(table, segment, cursor, limit, None).await?;
+        let items = items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
     }
 }

@@ -62,6 +62,12 @@ impl LinkStore for DynamoStores {
         }
     }
 
+    async fn decisions_of(&self, reports: &[ReportId]) -> Result<Vec<LinkDecision>, StoreError> {
+        let keys = reports.iter().map(|id| Item::from([("pk".to_owned(), s(id.as_str()))])).collect();
+        let items = self.batch_get(self.tables.name(Table::Links)?, keys).await?;
+        items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect()
+    }
+
     async fn remove_decision(&self, report: &ReportId) -> Result<bool, StoreError> {
         let result = self
             .client

@@ -210,6 +210,42 @@ impl DynamoStores {
         Ok(pages.into_iter().flatten().collect())
     }
 
+    /// One page of the items of a segment of a table (a parallel Scan, strongly consistent), for the partitions of
+    /// a full run: up to `limit` items from `cursor` (the last page's last `pk`), with those `filter` keeps.
+    pub(crate) async fn scan_segment(
+        &self,
+        table: &str,
+        segment: domain::ports::Segment,
+        cursor: Option<String>,
+        limit: usize,
+        filter: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let mut items = Vec::new();
+        let mut start = cursor;
+        loop {
+            let want = i32::try_from(limit.saturating_sub(items.len()).max(1)).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .scan()
+                .table_name(table)
+                .segment(i32::try_from(segment.index).unwrap_or(0))
+                .total_segments(i32::try_from(segment.of.max(1)).unwrap_or(1))
+                .consistent_read(true)
+                .limit(want)
+                .set_filter_expression(filter.map(str::to_owned))
+                .set_exclusive_start_key(start.take().map(|pk| [("pk".to_owned(), s(pk))].into()))
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", &e))?;
+            items.extend(out.items.unwrap_or_default());
+            let next = out.last_evaluated_key.and_then(|key| key.get("pk").and_then(|v| v.as_s().ok()).cloned());
+            match next {
+                Some(pk) if items.len() < limit => start = Some(pk),
+                next => return Ok((items, next)),
+            }
+        }
+    }
+
     /// Puts and deletes by BatchWriteItem: 25 a request, 8 requests in flight, unprocessed items sent again. Each
     /// item is written on its own (no transaction); every request is idempotent.
     pub(crate) async fn batch_write(

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use domain::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{ReportPage, ReportStore, Segment, Versioned};
+use domain::ports::{Page, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
 use domain::time::{Instant, sortable_text};
@@ -166,37 +166,12 @@ impl ReportStore for DynamoStores {
         segment: Segment,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<ReportPage, StoreError> {
-        let table = self.tables.name(Table::Reports)?;
-        let mut page = ReportPage::default();
-        let mut start = cursor;
-        loop {
-            let want = i32::try_from(limit.saturating_sub(page.reports.len()).max(1)).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .scan()
-                .table_name(table)
-                .segment(i32::try_from(segment.index).unwrap_or(0))
-                .total_segments(i32::try_from(segment.of.max(1)).unwrap_or(1))
-                .consistent_read(true)
-                .limit(want)
-                // The claim items of (health centre, case number) are no reports.
-                .filter_expression("attribute_exists(doc)")
-                .set_exclusive_start_key(start.take().map(|pk| [("pk".to_owned(), s(pk))].into()))
-                .send()
-                .await
-                .map_err(|e| unavailable("Scan", &e))?;
-            for mut item in out.items.unwrap_or_default() {
-                page.reports.push(decode_doc(WHAT, &mut item)?);
-            }
-            let next = out.last_evaluated_key.and_then(|key| key.get("pk").and_then(|v| v.as_s().ok()).cloned());
-            match next {
-                Some(pk) if page.reports.len() < limit => start = Some(pk),
-                next => {
-                    page.next = next;
-                    return Ok(page);
-                }
-            }
-        }
+    ) -> Result<Page<CaseReport>, StoreError> {
+        // The claim items of (health centre, case number) are no reports.
+        let (items, next) = self
+            .scan_segment(self.tables.name(Table::Reports)?, segment, cursor, limit, Some("attribute_exists(doc)"))
+            .await?;
+        let items = items.into_iter().map(|mut item| decode_doc(WHAT, &mut item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
     }
 }

@@ -1,14 +1,9 @@
 //! Follow-up operations: ingesting a batch from the entrants' follow-up system (the HTTP route and the CSV import).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem};
-use crate::follow_up::{FollowUpInput, FollowUpRecord, FollowUpResult, follow_up_of};
-use crate::keyed_hash::KeyedHash;
-use crate::linkage::follow_up_stats::{self, FollowUpSummary, StatFollowUp};
-use crate::links::LinkDecision;
-use crate::report::{CaseReport, ReportId};
+use crate::follow_up::{FollowUpInput, FollowUpRecord, FollowUpResult};
 use crate::time::japan_date;
 
 use super::{App, AppError};
@@ -62,45 +57,4 @@ impl App {
         tracing::debug!(received = results.len(), "follow-ups ingested");
         Ok(results)
     }
-}
-
-/// The follow-up statistics of a linkage run: each report reaches at most one follow-up ([`follow_up_of`]), through
-/// its linked entry (`decisions` that count as links) or its own passport number.
-pub(super) fn follow_up_summary(
-    follow_ups: &[FollowUpRecord],
-    entries: &[EntryRecord],
-    reports: &[CaseReport],
-    decisions: &HashMap<ReportId, LinkDecision>,
-) -> FollowUpSummary {
-    let mut by_passport: HashMap<&KeyedHash, Vec<&FollowUpRecord>> = HashMap::new();
-    for f in follow_ups {
-        by_passport.entry(&f.person.passport_hash).or_default().push(f);
-    }
-    let index_of: HashMap<&str, usize> =
-        follow_ups.iter().enumerate().map(|(i, f)| (f.follow_up_id.as_str(), i)).collect();
-    let entry_by_id: HashMap<&str, &EntryRecord> = entries.iter().map(|e| (e.entry_id.as_str(), e)).collect();
-    let mut diagnoses = Vec::new();
-    for report in reports {
-        let linked_entry = decisions
-            .get(&report.id)
-            .filter(|d| d.counts_as_link())
-            .and_then(|d| entry_by_id.get(d.entry_id.as_str()).copied());
-        let Some(hash) = linked_entry.map(|e| &e.passport_hash).or(report.passport_hash.as_ref()) else { continue };
-        let Some(candidates) = by_passport.get(hash) else { continue };
-        if let Some(f) = follow_up_of(report, linked_entry, candidates.iter().copied())
-            && let Some(&i) = index_of.get(f.follow_up_id.as_str())
-        {
-            diagnoses.push((i, report.diagnosis_date));
-        }
-    }
-    let stat: Vec<StatFollowUp> = follow_ups
-        .iter()
-        .map(|f| StatFollowUp {
-            follow_up_from: f.follow_up_from,
-            follow_up_until: f.follow_up_until,
-            symptoms_reported_on: f.symptoms_reported_on,
-            status: f.status,
-        })
-        .collect();
-    follow_up_stats::summarise(&stat, &diagnoses)
 }

@@ -94,8 +94,8 @@ impl App {
         let mut cursor = None;
         loop {
             let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            let mut counted = Vec::with_capacity(page.reports.len());
-            for report in &page.reports {
+            let mut counted = Vec::with_capacity(page.items.len());
+            for report in &page.items {
                 let fact = CaseFact::from_report(report);
                 if let Some(f) = &fact {
                     partial.tally.add(f);
@@ -103,7 +103,7 @@ impl App {
                 counted.push(CountedFact { report: report.id.clone(), fact });
             }
             self.graph_sources.put_counted_facts(&counted).await?;
-            partial.reports_read += page.reports.len() as u64;
+            partial.reports_read += page.items.len() as u64;
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,

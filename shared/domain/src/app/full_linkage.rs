@@ -2,7 +2,7 @@
 //! process locally (`hersys relink --partitions N`), both through the linkage function's handler. It decides every
 //! candidate report again with the current model, as a single-process full run (`{"mode": "full"}`) does, but each
 //! partition holds one page of reports at a time and reads each report's candidates through the stored index, so
-//! that no step holds the history in memory except the statistics (see below).
+//! that no step holds the history in memory.
 //!
 //! - **start** takes the full re-link's lease (two never overlap; one that died frees it by expiry), and files in
 //!   the index what was written since the last run, so that every partition finds every entry as of the start;
@@ -10,9 +10,12 @@
 //!   decides each candidate report again through the index with the model the run started with (the hourly run's
 //!   per-report path, which decides as the single-process run does: `tests/src/linkage_product.rs`), settling
 //!   each decision against the stored one. A reviewed decision is never replaced; a retried partition decides the
-//!   same again and writes nothing new;
-//! - **combine** checks that every partition answered, recomputes and stores the statistics, saves the state with
-//!   the run's start as its watermark, and frees the lease.
+//!   same again and writes nothing new. It then counts its share of the statistics ([`LinkageTally`]: its reports
+//!   with their decisions as settled, and its segment of the entry and follow-up records) and saves the tally
+//!   privately beside the graph export's (`ExportStateStore`: the S3 state bucket, or the embedded store);
+//! - **combine** checks that every partition answered, adds their tallies up (exactly the single pass's counts:
+//!   `tests/src/linkage_partitioned.rs`), publishes the statistics, saves the state with the run's start as its
+//!   watermark, and frees the lease.
 //!
 //! While the lease is held, scheduled runs of every mode are refused ([`App::run_linkage`]: `Conflict`), so that
 //! two runs never settle the same decision from different data and no statistics are published half-way. What is
@@ -20,20 +23,25 @@
 //! hourly run reads everything written since. An abandoned run leaves the state as it was (the next hourly run
 //! reads from the last one's watermark again); the decisions its partitions wrote are the current model's.
 //!
-//! Not partitioned: the statistics, computed by the combining step over every entry, report and decision in one
-//! pass (as the single-process run does). Reports that are no candidates are not decided again: a report that stops
-//! being one loses its scored decision at the hourly run after its correction.
+//! The statistics count each decision as its partition settled it: a review a health centre answers while the run is
+//! in progress counts as pending until the next daily run. Reports that are no candidates are neither decided nor
+//! read for a decision: a report that stops being one loses its scored decision at the hourly run after its
+//! correction, and a reviewed decision it keeps is counted by the single-process run and the daily statistics, not
+//! by the partitions (a rare case, left for 33 million reads spared).
 
 use serde::{Deserialize, Serialize};
 
-use super::cpu::off_the_async_workers;
+use std::collections::HashMap;
+
 use super::full_export::check_partitions;
-use super::linkage::{LinkageRun, report_link, summarise};
+use super::linkage::{LinkageRun, report_link};
+use super::linkage_stats::LinkageTally;
 use super::{App, AppError};
 use crate::linkage::LinkReport;
 use crate::linkage::score::Model;
-use crate::links::LinkageState;
+use crate::links::{LinkDecision, LinkageState};
 use crate::ports::Segment;
+use crate::report::ReportId;
 use crate::time::Instant;
 
 /// How long a full re-link may hold its lease: far beyond its expected duration, so that only a run that died
@@ -42,6 +50,10 @@ pub const FULL_LINKAGE_LEASE: chrono::Duration = chrono::Duration::hours(2);
 
 /// Reports read at a time within a partition.
 const PAGE: usize = 1_000;
+
+/// The first bytes of a partition's saved statistics (postcard after them): a tally of another layout is refused,
+/// not misread.
+const TALLY_FORMAT: &[u8] = b"linkage-tally-1\n";
 
 /// A full re-link in progress, as its steps pass it on (ids and a version: no personal data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,22 +122,40 @@ impl App {
         let (scorer, options) = (Model::from_params(&model.params), self.linkage_options());
         let mut run = LinkageRun::new("full", &model.version, 0, 0);
         let mut done = PartitionLinked { index, ..PartitionLinked::default() };
+        let mut tally = LinkageTally::default();
         let segment = Segment { index, of: relink.partitions };
         let mut cursor = None;
         loop {
             let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            done.reports_read += page.reports.len() as u64;
-            for report in &page.reports {
-                if report_link(report).is_some_and(|r| LinkReport::is_candidate(&r)) {
-                    done.candidates += 1;
-                    self.relink(report, &scorer, &model.version, &options, relink.started, &mut run).await?;
-                }
+            done.reports_read += page.items.len() as u64;
+            // Only candidates have decisions to settle: most reports (no passport number, Japanese) are not read
+            // again (33 million decision reads spared nationally).
+            let candidate: Vec<bool> =
+                page.items.iter().map(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
+            let ids: Vec<ReportId> =
+                page.items.iter().zip(&candidate).filter(|(_, c)| **c).map(|(r, _)| r.id.clone()).collect();
+            done.candidates += ids.len() as u64;
+            let mut stored: HashMap<ReportId, LinkDecision> =
+                self.links.decisions_of(&ids).await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
+            let mut current = Vec::with_capacity(page.items.len());
+            for (report, candidate) in page.items.iter().zip(candidate) {
+                current.push(if candidate {
+                    let old = stored.remove(&report.id);
+                    self.relink_with(report, old, &scorer, &model.version, &options, relink.started, &mut run).await?
+                } else {
+                    None
+                });
             }
+            self.tally_reports(&page.items, &current, &mut tally).await?;
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
+        self.tally_entries_and_follow_ups(segment, &mut tally).await?;
+        let mut bytes = TALLY_FORMAT.to_vec();
+        bytes.extend(postcard::to_stdvec(&tally).map_err(|e| AppError::Internal(e.to_string()))?);
+        self.export_state.save_partial_count(&relink.run, index, bytes).await?;
         (done.candidate_pairs, done.links, done.reviews) =
             (run.candidate_pairs as u64, run.links as u64, run.reviews as u64);
         (done.written, done.unchanged, done.kept_reviewed, done.removed) =
@@ -158,15 +188,19 @@ impl App {
             run.kept_reviewed += a.kept_reviewed as usize;
             run.removed += a.removed as usize;
         }
-        let entries = self.entries.all_entries().await?;
-        let reports = self.all_reports().await?;
-        let follow_ups = self.follow_ups.all_follow_ups().await?;
-        let decisions = self.links.all_decisions().await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
-        run.entries = entries.len();
-        let summary = off_the_async_workers("the linkage statistics", move || {
-            summarise(now, &entries, &reports, &decisions, &follow_ups)
-        })
-        .await?;
+        let mut tally = LinkageTally::default();
+        for index in 0..relink.partitions {
+            let bytes = self.export_state.load_partial_count(&relink.run, index).await?.ok_or_else(|| {
+                AppError::Internal(format!("partition {index} of the full re-link left no statistics"))
+            })?;
+            let partial: LinkageTally = bytes
+                .strip_prefix(TALLY_FORMAT)
+                .and_then(|body| postcard::from_bytes(body).ok())
+                .ok_or_else(|| AppError::Internal(format!("partition {index}'s statistics do not decode")))?;
+            tally.add(partial);
+        }
+        let summary = tally.summary(now);
+        run.entries = summary.entries as usize;
         self.links.put_summary(&summary).await?;
         run.summary = Some(summary);
         let state = LinkageState {
@@ -177,6 +211,7 @@ impl App {
         };
         self.link_index.put_linkage_state(&state).await?;
         self.link_index.release_full_linkage(&relink.run).await?;
+        self.export_state.delete_partial_counts(&relink.run, relink.partitions).await?;
         tracing::info!(run = %relink.run, reports = run.reports, written = run.written, "full re-link combined");
         Ok(run)
     }
@@ -185,6 +220,7 @@ impl App {
     /// from the last one's watermark.
     pub async fn abandon_full_linkage(&self, relink: &FullLinkage) -> Result<(), AppError> {
         self.link_index.release_full_linkage(&relink.run).await?;
+        self.export_state.delete_partial_counts(&relink.run, relink.partitions).await?;
         tracing::warn!(run = %relink.run, "full re-link abandoned");
         Ok(())
     }

@@ -9,11 +9,9 @@ use chrono::NaiveDate;
 use crate::audit::Viewer;
 use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem, StoreError, ValidationError};
-use crate::follow_up::FollowUpRecord;
 use crate::graphs::is_small_count;
 use crate::linkage::dates::Day;
 use crate::linkage::score::Model;
-use crate::linkage::stats::{self, StatEntry, StatReport};
 use crate::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
 use crate::links::{
     DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, LinkageSummary, Review, ReviewCandidate,
@@ -24,6 +22,7 @@ use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
 
 use super::cpu::off_the_async_workers;
+use super::linkage_stats::summarise;
 use super::{App, AppError};
 
 /// The method of a decision made by the exact step.
@@ -280,7 +279,7 @@ impl App {
     }
 
     /// Every report, from the 47 prefectures' indexes (a full read).
-    pub(super) async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
+    async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
         let mut reports = Vec::new();
         for prefecture in PrefectureCode::all() {
             reports.extend(self.reports.reports_by_prefecture(prefecture).await?);
@@ -482,6 +481,23 @@ impl App {
         run: &mut LinkageRun,
     ) -> Result<(), AppError> {
         let stored = self.links.get_decision(&report.id).await?;
+        self.relink_with(report, stored, scorer, model_version, options, now, run).await?;
+        Ok(())
+    }
+
+    /// [`App::relink`] with the stored decision already read (`None`: there is none); answers the decision stored
+    /// once settled (`None`: none).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn relink_with(
+        &self,
+        report: &CaseReport,
+        stored: Option<LinkDecision>,
+        scorer: &Model,
+        model_version: &str,
+        options: &Options,
+        now: Instant,
+        run: &mut LinkageRun,
+    ) -> Result<Option<LinkDecision>, AppError> {
         let decision = match report_link(report) {
             Some(r) if r.is_candidate() => {
                 let (candidates, views) = self.candidates_through_index(&r, report, options.window_days).await?;
@@ -491,8 +507,16 @@ impl App {
             }
             _ => None,
         };
-        self.settle(&report.id, stored.as_ref(), decision.as_ref(), run).await?;
-        Ok(())
+        Ok(match self.settle(&report.id, stored.as_ref(), decision.as_ref(), run).await? {
+            Settled::Removed => None,
+            Settled::Written => decision,
+            Settled::Kept => match (&decision, &stored) {
+                (None, _) => stored,
+                (Some(new), Some(old)) if old.is_reviewed() || old.same_outcome(new) => stored,
+                // The write met a decision a health centre answered in between: the store has it.
+                _ => self.links.get_decision(&report.id).await?,
+            },
+        })
     }
 
     /// A report's candidate entries through the stored index: the entries filed under one of its keys within the
@@ -813,62 +837,6 @@ impl App {
         })?;
         tracing::info!(report_id = %report, status = status.as_str(), "linkage review answered");
         Ok(stored)
-    }
-}
-
-/// The statistics over every entry and report, counting as links the link-band decisions and confirmed reviews, and
-/// over every follow-up record with the reports that reach it ([`super::follow_ups::follow_up_diagnoses`]).
-pub(super) fn summarise(
-    now: Instant,
-    entries: &[EntryRecord],
-    reports: &[CaseReport],
-    decisions: &HashMap<ReportId, LinkDecision>,
-    follow_ups: &[FollowUpRecord],
-) -> LinkageSummary {
-    let stat_entries: Vec<StatEntry<'_>> = entries
-        .iter()
-        .map(|e| StatEntry {
-            entry_date: e.entry_date,
-            port_of_entry: &e.port_of_entry,
-            nationality: &e.nationality,
-            test_result: e.entry_test_result,
-        })
-        .collect();
-    let codes: Vec<String> = reports.iter().map(|r| r.prefecture.as_jis()).collect();
-    let stat_reports: Vec<StatReport<'_>> = reports
-        .iter()
-        .zip(&codes)
-        .map(|(r, code)| StatReport {
-            diagnosis_date: r.diagnosis_date,
-            prefecture_code: code,
-            has_passport: r.passport_hash.is_some(),
-        })
-        .collect();
-    let entry_at: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.entry_id.as_str(), i)).collect();
-    let report_at: HashMap<&ReportId, usize> = reports.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
-    let mut links: Vec<(usize, usize)> = decisions
-        .values()
-        .filter(|d| d.counts_as_link())
-        .filter_map(|d| Some((*report_at.get(&d.report_id)?, *entry_at.get(d.entry_id.as_str())?)))
-        .collect();
-    links.sort_unstable();
-    let s = stats::summarise(&stat_entries, &stat_reports, &links);
-    let status_count = |status: ReviewStatus| {
-        decisions.values().filter(|d| d.review.as_ref().is_some_and(|r| r.status == status)).count() as u64
-    };
-    LinkageSummary {
-        computed_at: Some(now),
-        entries: entries.len() as u64,
-        reports: reports.len() as u64,
-        links: links.len() as u64,
-        reviews_pending: status_count(ReviewStatus::Pending),
-        reviews_confirmed: status_count(ReviewStatus::Confirmed),
-        reviews_rejected: status_count(ReviewStatus::Rejected),
-        entrants: s.entrants,
-        negative_then_diagnosed_28d: s.negative_then_diagnosed,
-        days_entry_to_diagnosis: s.days_to_diagnosis,
-        prefectures: s.prefectures,
-        follow_up: super::follow_ups::follow_up_summary(follow_ups, entries, reports, decisions),
     }
 }
 

@@ -21,6 +21,7 @@ mod full_export;
 mod full_linkage;
 mod graphs;
 mod linkage;
+mod linkage_stats;
 mod processing;
 
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};

@@ -18,7 +18,7 @@ use super::stats::proportion;
 pub const AFTER_DAYS: u64 = 14;
 
 /// What the statistics need of a follow-up record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StatFollowUp {
     pub follow_up_from: NaiveDate,
     pub follow_up_until: NaiveDate,
@@ -49,37 +49,65 @@ impl Default for FollowUpSummary {
 
 /// Computes the statistics. `diagnoses` are (follow-up index, diagnosis date) of the reports linked to a follow-up;
 /// a follow-up with several counts once, by its earliest diagnosis in the window. Indexes outside the slice are
-/// ignored.
+/// ignored. The same counting as a [`FollowUpTally`] (the index stands for the follow-up's id).
 pub fn summarise(follow_ups: &[StatFollowUp], diagnoses: &[(usize, NaiveDate)]) -> FollowUpSummary {
-    let mut first: BTreeMap<usize, NaiveDate> = BTreeMap::new();
+    let mut tally = FollowUpTally { under_follow_up: follow_ups.len() as u64, ..FollowUpTally::default() };
     for &(i, diagnosed) in diagnoses {
-        let Some(f) = follow_ups.get(i) else { continue };
+        if let Some(f) = follow_ups.get(i) {
+            tally.add_diagnosis(&i.to_string(), f, diagnosed);
+        }
+    }
+    tally.summary()
+}
+
+/// The follow-up statistics' counts before they become shares, added up exactly across the partitions of a full
+/// re-link ([`FollowUpTally::add`]): follow-ups counted, and for each follow-up reached by a diagnosis in its window,
+/// the earliest such diagnosis. Keyed by follow-up id (the follow-up system's record id, not personal data).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpTally {
+    pub under_follow_up: u64,
+    cases: BTreeMap<String, (StatFollowUp, NaiveDate)>,
+}
+
+impl FollowUpTally {
+    /// A report diagnosed on `diagnosed` that reaches follow-up `id`: a case if within the follow-up's window.
+    pub fn add_diagnosis(&mut self, id: &str, f: &StatFollowUp, diagnosed: NaiveDate) {
         let window_end = f.follow_up_until.checked_add_days(Days::new(AFTER_DAYS)).unwrap_or(NaiveDate::MAX);
         if diagnosed < f.follow_up_from || diagnosed > window_end {
-            continue;
+            return;
         }
-        first.entry(i).and_modify(|d| *d = (*d).min(diagnosed)).or_insert(diagnosed);
+        self.cases.entry(id.to_owned()).and_modify(|(_, d)| *d = (*d).min(diagnosed)).or_insert((*f, diagnosed));
     }
-    let cases = first.len() as u64;
-    let mut symptomatic = 0u64;
-    let mut unreachable = 0u64;
-    let mut days: BTreeMap<i64, u64> = BTreeMap::new();
-    for (&i, &diagnosed) in &first {
-        let Some(f) = follow_ups.get(i) else { continue };
-        if f.status == FollowUpStatus::Unreachable {
-            unreachable += 1;
-        }
-        if let Some(symptoms) = f.symptoms_reported_on.filter(|s| *s <= diagnosed) {
-            symptomatic += 1;
-            *days.entry((diagnosed - symptoms).num_days()).or_default() += 1;
+
+    /// Adds another tally (of disjoint follow-ups for the count; any reports for the cases) to this one.
+    pub fn add(&mut self, other: FollowUpTally) {
+        self.under_follow_up += other.under_follow_up;
+        for (id, (f, diagnosed)) in other.cases {
+            self.cases.entry(id).and_modify(|(_, d)| *d = (*d).min(diagnosed)).or_insert((f, diagnosed));
         }
     }
-    FollowUpSummary {
-        under_follow_up: follow_ups.len() as u64,
-        diagnosed_during_or_within_14d: proportion(cases, follow_ups.len() as u64),
-        symptoms_before_diagnosis: proportion(symptomatic, cases),
-        days_symptoms_to_diagnosis: days.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
-        unreachable: proportion(unreachable, cases),
+
+    pub fn summary(&self) -> FollowUpSummary {
+        let cases = self.cases.len() as u64;
+        let mut symptomatic = 0u64;
+        let mut unreachable = 0u64;
+        let mut days: BTreeMap<i64, u64> = BTreeMap::new();
+        for (f, diagnosed) in self.cases.values() {
+            if f.status == FollowUpStatus::Unreachable {
+                unreachable += 1;
+            }
+            if let Some(symptoms) = f.symptoms_reported_on.filter(|s| s <= diagnosed) {
+                symptomatic += 1;
+                *days.entry((*diagnosed - symptoms).num_days()).or_default() += 1;
+            }
+        }
+        FollowUpSummary {
+            under_follow_up: self.under_follow_up,
+            diagnosed_during_or_within_14d: proportion(cases, self.under_follow_up),
+            symptoms_before_diagnosis: proportion(symptomatic, cases),
+            days_symptoms_to_diagnosis: days.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
+            unreachable: proportion(unreachable, cases),
+        }
     }
 }
 
@@ -127,6 +155,21 @@ mod tests {
         assert_eq!(s.days_symptoms_to_diagnosis, vec![DaysRow { days: 2, reports: 1 }]);
         assert_eq!((s.unreachable.count, s.unreachable.total), (1, 3));
         assert!(s.unreachable.ci95_low < 1.0 / 3.0 && 1.0 / 3.0 < s.unreachable.ci95_high);
+    }
+
+    #[test]
+    fn tallies_add_up_keeping_each_follow_up_s_earliest_diagnosis() {
+        let f = follow_up(Some("2021-01-25"), FollowUpStatus::Active);
+        let (mut a, mut b) = (FollowUpTally::default(), FollowUpTally::default());
+        (a.under_follow_up, b.under_follow_up) = (1, 2);
+        a.add_diagnosis("F1", &f, date("2021-01-29"));
+        b.add_diagnosis("F1", &f, date("2021-01-24"));
+        b.add_diagnosis("F2", &f, date("2021-03-01")); // outside the window
+        a.add(b);
+        let s = a.summary();
+        assert_eq!((s.under_follow_up, s.diagnosed_during_or_within_14d.count), (3, 1));
+        // Symptoms on the 25th, after the earliest diagnosis (the 24th): not "before diagnosis".
+        assert_eq!(s.symptoms_before_diagnosis.count, 0);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! prefecture, the share of reports carrying a passport number and the share linked. Counts only: no personal
 //! data goes in or out.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
 
 use chrono::{Datelike, Days, NaiveDate};
 
@@ -72,60 +74,117 @@ fn week_start(d: NaiveDate) -> NaiveDate {
 }
 
 /// Computes the summary. `links` are (report index, entry index) pairs; pairs pointing outside the slices are
-/// ignored.
+/// ignored. The same counting as a [`Tally`] (the index stands for an entry's id).
 pub fn summarise(entries: &[StatEntry<'_>], reports: &[StatReport<'_>], links: &[(usize, usize)]) -> Summary {
-    let mut entrants: BTreeMap<(NaiveDate, &str, &str), u64> = BTreeMap::new();
-    let mut negative = 0u64;
+    let mut tally = Tally::default();
     for e in entries {
-        *entrants.entry((week_start(e.entry_date), e.port_of_entry, e.nationality)).or_default() += 1;
-        if e.test_result == EntryTestResult::Negative {
-            negative += 1;
-        }
+        tally.add_entry(e);
     }
-    let mut diagnosed_after_negative: HashSet<usize> = HashSet::new();
-    let mut days: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut linked_reports: HashSet<usize> = HashSet::new();
+    let mut link_of: BTreeMap<usize, usize> = BTreeMap::new();
     for &(r, e) in links {
-        let (Some(report), Some(entry)) = (reports.get(r), entries.get(e)) else { continue };
-        if !linked_reports.insert(r) {
-            continue; // a report counts once
-        }
-        let d = (report.diagnosis_date - entry.entry_date).num_days();
-        *days.entry(d).or_default() += 1;
-        if entry.test_result == EntryTestResult::Negative && (0..=WINDOW_DAYS).contains(&d) {
-            diagnosed_after_negative.insert(e);
+        if r < reports.len() && e < entries.len() {
+            link_of.entry(r).or_insert(e); // a report counts once
         }
     }
-    let mut by_prefecture: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for (i, r) in reports.iter().enumerate() {
-        let row = by_prefecture.entry(r.prefecture_code).or_default();
-        row.0 += 1;
-        row.1 += u64::from(r.has_passport);
-        row.2 += u64::from(linked_reports.contains(&i));
+        let link = link_of.get(&i).map(|&e| (e.to_string(), &entries[e]));
+        tally.add_report(r, link.as_ref().map(|(id, e)| (id.as_str(), *e)));
     }
-    Summary {
-        entrants: entrants
-            .into_iter()
-            .map(|((week_start, port, nat), n)| EntrantsRow {
-                week_start,
-                port_of_entry: port.to_owned(),
-                nationality: nat.to_owned(),
-                entrants: n,
-            })
-            .collect(),
-        negative_then_diagnosed: proportion(diagnosed_after_negative.len() as u64, negative),
-        days_to_diagnosis: days.into_iter().map(|(days, reports)| DaysRow { days, reports }).collect(),
-        prefectures: by_prefecture
-            .into_iter()
-            .map(|(code, (n, with, linked))| PrefectureRow {
-                prefecture_code: code.to_owned(),
-                reports: n,
-                with_passport: with,
-                linked,
-                share_with_passport: with as f64 / n as f64,
-                share_linked: linked as f64 / n as f64,
-            })
-            .collect(),
+    tally.summary()
+}
+
+/// The statistics' counts before they become shares: what a partition of a full re-link computes over its share of
+/// the entries and reports, so that the partitions' tallies added up ([`Tally::add`]) give exactly the tally of a
+/// single pass. Holds no personal data: entry ids (the quarantine system's record ids) of the entrants counted as
+/// "negative, then diagnosed", and counts. Kept privately between the steps: its counts are not suppressed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub entries: u64,
+    pub reports: u64,
+    /// Reports linked to a stored entry (a report counts once).
+    pub links: u64,
+    negative_entries: u64,
+    entrants: BTreeMap<(NaiveDate, String, String), u64>,
+    days: BTreeMap<i64, u64>,
+    /// Per prefecture code: reports, with a passport number, linked.
+    prefectures: BTreeMap<String, [u64; 3]>,
+    /// Entrants with a negative test diagnosed within the window: a set, since two reports may link one entry.
+    negative_diagnosed: BTreeSet<String>,
+}
+
+impl Tally {
+    pub fn add_entry(&mut self, e: &StatEntry<'_>) {
+        self.entries += 1;
+        let key = (week_start(e.entry_date), e.port_of_entry.to_owned(), e.nationality.to_owned());
+        *self.entrants.entry(key).or_default() += 1;
+        if e.test_result == EntryTestResult::Negative {
+            self.negative_entries += 1;
+        }
+    }
+
+    /// A report, with the entry it is linked to (its id and what the statistics need of it), if any.
+    pub fn add_report(&mut self, r: &StatReport<'_>, link: Option<(&str, &StatEntry<'_>)>) {
+        self.reports += 1;
+        let row = self.prefectures.entry(r.prefecture_code.to_owned()).or_default();
+        row[0] += 1;
+        row[1] += u64::from(r.has_passport);
+        row[2] += u64::from(link.is_some());
+        let Some((entry_id, entry)) = link else { return };
+        self.links += 1;
+        let d = (r.diagnosis_date - entry.entry_date).num_days();
+        *self.days.entry(d).or_default() += 1;
+        if entry.test_result == EntryTestResult::Negative && (0..=WINDOW_DAYS).contains(&d) {
+            self.negative_diagnosed.insert(entry_id.to_owned());
+        }
+    }
+
+    /// Adds another tally (of disjoint entries and reports) to this one.
+    pub fn add(&mut self, other: Tally) {
+        (self.entries, self.reports, self.links) =
+            (self.entries + other.entries, self.reports + other.reports, self.links + other.links);
+        self.negative_entries += other.negative_entries;
+        for (key, n) in other.entrants {
+            *self.entrants.entry(key).or_default() += n;
+        }
+        for (days, n) in other.days {
+            *self.days.entry(days).or_default() += n;
+        }
+        for (code, row) in other.prefectures {
+            let mine = self.prefectures.entry(code).or_default();
+            for (m, o) in mine.iter_mut().zip(row) {
+                *m += o;
+            }
+        }
+        self.negative_diagnosed.extend(other.negative_diagnosed);
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary {
+            entrants: self
+                .entrants
+                .iter()
+                .map(|((week_start, port, nat), &n)| EntrantsRow {
+                    week_start: *week_start,
+                    port_of_entry: port.clone(),
+                    nationality: nat.clone(),
+                    entrants: n,
+                })
+                .collect(),
+            negative_then_diagnosed: proportion(self.negative_diagnosed.len() as u64, self.negative_entries),
+            days_to_diagnosis: self.days.iter().map(|(&days, &reports)| DaysRow { days, reports }).collect(),
+            prefectures: self
+                .prefectures
+                .iter()
+                .map(|(code, &[n, with, linked])| PrefectureRow {
+                    prefecture_code: code.clone(),
+                    reports: n,
+                    with_passport: with,
+                    linked,
+                    share_with_passport: with as f64 / n as f64,
+                    share_linked: linked as f64 / n as f64,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -196,5 +255,41 @@ mod tests {
         assert_eq!(s.prefectures[0].prefecture_code, "13");
         assert_eq!((s.prefectures[0].share_with_passport, s.prefectures[0].share_linked), (1.0, 1.0));
         assert_eq!((s.prefectures[1].share_with_passport, s.prefectures[1].share_linked), (0.0, 0.5));
+    }
+
+    #[test]
+    fn tallies_of_disjoint_parts_add_up_to_the_tally_of_the_whole() {
+        let entry = |date: &str, port: &'static str, test_result| StatEntry {
+            entry_date: d(date),
+            port_of_entry: port,
+            nationality: "VNM",
+            test_result,
+        };
+        let negative = EntryTestResult::Negative;
+        let entries = [entry("2021-06-07", "NRT", negative), entry("2021-06-08", "KIX", negative)];
+        let report = |date: &str, code: &'static str| StatReport {
+            diagnosis_date: d(date),
+            prefecture_code: code,
+            has_passport: true,
+        };
+        let reports = [report("2021-06-10", "13"), report("2021-06-12", "13"), report("2021-06-20", "27")];
+        // Reports 0 and 1 link entry "a" (in different parts: the entrant counts once); report 2 links "b".
+        let links = [Some(("a", &entries[0])), Some(("a", &entries[0])), Some(("b", &entries[1]))];
+        let mut whole = Tally::default();
+        let mut parts = [Tally::default(), Tally::default()];
+        for (i, e) in entries.iter().enumerate() {
+            whole.add_entry(e);
+            parts[i % 2].add_entry(e);
+        }
+        for (i, (r, link)) in reports.iter().zip(links).enumerate() {
+            whole.add_report(r, link);
+            parts[(i + 1) % 2].add_report(r, link);
+        }
+        let [mut first, second] = parts;
+        first.add(second);
+        assert_eq!(first, whole);
+        let s = first.summary();
+        assert_eq!((s.negative_then_diagnosed.count, s.negative_then_diagnosed.total), (2, 2));
+        assert_eq!((first.links, s.prefectures[0].linked, s.days_to_diagnosis.len()), (3, 2, 3));
     }
 }

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use domain::entry::EntryRecord;
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{EntryStore, PutOutcome};
+use domain::ports::{EntryStore, Page, PutOutcome, Segment};
 use domain::time::{Instant, sortable_text};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStores, decode, docs_by_pk, encode, immediate, sql};
+use super::{SqliteStores, decode, docs_by_pk, docs_in_segment, encode, immediate, sql};
 
 #[async_trait]
 impl EntryStore for SqliteStores {
@@ -106,5 +106,14 @@ impl EntryStore for SqliteStores {
                 docs.map(|doc| decode(&doc.map_err(sql)?, "entry")).collect()
             })
             .await
+    }
+
+    async fn entries_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<EntryRecord>, StoreError> {
+        self.db.run(move |conn| docs_in_segment(conn, "entries", segment, cursor.as_deref(), limit, "entry")).await
     }
 }

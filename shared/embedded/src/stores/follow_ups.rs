@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use domain::error::StoreError;
 use domain::follow_up::{FollowUpRecord, FollowUpWrite};
 use domain::keyed_hash::KeyedHash;
-use domain::ports::FollowUpStore;
+use domain::ports::{FollowUpStore, Page, Segment};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStores, decode, encode, immediate, sql};
+use super::{SqliteStores, decode, docs_in_segment, encode, immediate, sql};
 
 const WHAT: &str = "follow-up";
 
@@ -83,5 +83,14 @@ impl FollowUpStore for SqliteStores {
                 docs.map(|doc| decode(&doc.map_err(sql)?, WHAT)).collect()
             })
             .await
+    }
+
+    async fn follow_ups_in_segment(
+        &self,
+        segment: Segment,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FollowUpRecord>, StoreError> {
+        self.db.run(move |conn| docs_in_segment(conn, "follow_ups", segment, cursor.as_deref(), limit, WHAT)).await
     }
 }

@@ -8,7 +8,7 @@ use domain::ports::LinkStore;
 use domain::report::ReportId;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStores, decode, encode, immediate, sql};
+use super::{SqliteStores, decode, docs_by_pk, encode, immediate, sql};
 
 const SUMMARY_PK: &str = "summary";
 
@@ -47,6 +47,11 @@ impl LinkStore for SqliteStores {
                 doc.map(|d| decode(&d, "decision")).transpose()
             })
             .await
+    }
+
+    async fn decisions_of(&self, reports: &[ReportId]) -> Result<Vec<LinkDecision>, StoreError> {
+        let keys: Vec<String> = reports.iter().map(ToString::to_string).collect();
+        self.db.run(move |conn| docs_by_pk(conn, "SELECT doc FROM links WHERE pk = ?1", &keys, "decision")).await
     }
 
     async fn remove_decision(&self, report: &ReportId) -> Result<bool, StoreError> {

@@ -16,8 +16,9 @@ mod reports;
 use std::path::Path;
 
 use domain::error::StoreError;
+use domain::ports::{Page, Segment};
 use domain::time::Instant;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -47,6 +48,44 @@ pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<String, Stor
 
 pub(crate) fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|_| StoreError::Corrupt(format!("stored {what} does not decode")))
+}
+
+/// One page of the documents of a segment of `table` (a rowid table with a `doc` column), for the partitions of a
+/// full run: a row's segment is its rowid modulo the number of segments (rowids stay as they are: the product never
+/// vacuums), read in rowid order after `cursor` (a rowid).
+pub(crate) fn docs_in_segment<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &'static str,
+    segment: Segment,
+    cursor: Option<&str>,
+    limit: usize,
+    what: &str,
+) -> Result<Page<T>, StoreError> {
+    let after: i64 = match cursor {
+        Some(c) => c.parse().map_err(|_| StoreError::Corrupt(format!("a {what} page cursor is not a row id")))?,
+        None => 0,
+    };
+    let (index, of) = (i64::from(segment.index), i64::from(segment.of.max(1)));
+    let limit = limit.max(1);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT rowid, doc FROM {table} WHERE rowid > ?1 AND rowid % ?2 = ?3 ORDER BY rowid LIMIT ?4"
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![after, of, index, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(sql)?;
+    let (mut items, mut last) = (Vec::with_capacity(limit), None);
+    for row in rows {
+        let (rowid, doc) = row.map_err(sql)?;
+        items.push(decode(&doc, what)?);
+        last = Some(rowid);
+    }
+    // A short page is the last one.
+    let next = if items.len() == limit { last.map(|r| r.to_string()) } else { None };
+    Ok(Page { items, next })
 }
 
 /// The documents of these primary keys that exist, in the order asked, by `select` (one `?1` parameter).

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use domain::error::StoreError;
 use domain::keyed_hash::KeyedHash;
-use domain::ports::{ReportPage, ReportStore, Segment, Versioned};
+use domain::ports::{Page, ReportStore, Segment, Versioned};
 use domain::prefecture::PrefectureCode;
 use domain::report::{CaseReport, ReportId};
 use domain::time::{Instant, sortable_text};
@@ -137,7 +137,7 @@ impl ReportStore for SqliteStores {
         segment: Segment,
         cursor: Option<String>,
         limit: usize,
-    ) -> Result<ReportPage, StoreError> {
+    ) -> Result<Page<CaseReport>, StoreError> {
         let (index, of) = (i64::from(segment.index), i64::from(segment.of.max(1)));
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         self.db
@@ -158,15 +158,15 @@ impl ReportStore for SqliteStores {
                         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                     })
                     .map_err(sql)?;
-                let mut page = ReportPage::default();
+                let mut page = Page { items: Vec::new(), next: None };
                 let mut last = None;
                 for row in rows {
                     let (pk, doc) = row.map_err(sql)?;
-                    page.reports.push(decode(&doc, "report")?);
+                    page.items.push(decode(&doc, "report")?);
                     last = Some(pk);
                 }
                 // A short page is the last one.
-                if i64::try_from(page.reports.len()).unwrap_or(i64::MAX) == limit {
+                if i64::try_from(page.items.len()).unwrap_or(i64::MAX) == limit {
                     page.next = last;
                 }
                 Ok(page)
