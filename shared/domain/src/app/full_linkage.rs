@@ -41,7 +41,7 @@ use crate::linkage::LinkReport;
 use crate::linkage::score::Model;
 use crate::links::{LinkDecision, LinkageState};
 use crate::ports::Segment;
-use crate::report::ReportId;
+use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
 
 /// How long a full re-link may hold its lease: far beyond its expected duration, so that only a run that died
@@ -130,22 +130,17 @@ impl App {
             done.reports_read += page.items.len() as u64;
             // Only candidates have decisions to settle: most reports (no passport number, Japanese) are not read
             // again (33 million decision reads spared nationally).
-            let candidate: Vec<bool> =
-                page.items.iter().map(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
-            let ids: Vec<ReportId> =
-                page.items.iter().zip(&candidate).filter(|(_, c)| **c).map(|(r, _)| r.id.clone()).collect();
-            done.candidates += ids.len() as u64;
-            let mut stored: HashMap<ReportId, LinkDecision> =
-                self.links.decisions_of(&ids).await?.into_iter().map(|d| (d.report_id.clone(), d)).collect();
-            let mut current = Vec::with_capacity(page.items.len());
-            for (report, candidate) in page.items.iter().zip(candidate) {
-                current.push(if candidate {
-                    let old = stored.remove(&report.id);
-                    self.relink_with(report, old, &scorer, &model.version, &options, relink.started, &mut run).await?
-                } else {
-                    None
-                });
-            }
+            let candidates: Vec<&CaseReport> = page
+                .items
+                .iter()
+                .filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l)))
+                .collect();
+            done.candidates += candidates.len() as u64;
+            let decided = self.relink_all(&candidates, &scorer, &model.version, &options, relink.started, &mut run).await?;
+            let mut decided: HashMap<&ReportId, Option<LinkDecision>> =
+                candidates.iter().map(|r| &r.id).zip(decided).collect();
+            let current: Vec<Option<LinkDecision>> =
+                page.items.iter().map(|r| decided.remove(&r.id).flatten()).collect();
             self.tally_reports(&page.items, &current, &mut tally).await?;
             match page.next {
                 Some(next) => cursor = Some(next),

@@ -59,6 +59,8 @@ impl LinkageMode {
 /// that a large first filing writes its B-tree in order), and ids read per store request.
 const INDEX_CHUNK: usize = 5000;
 const READ_CHUNK: usize = 100;
+/// Reports decided per batch of reads by [`App::relink_all`]: their candidates (about 17 each) are held at once.
+pub(super) const RELINK_CHUNK: usize = 500;
 /// How far before the last run's start the next run reads writes again: a write stamped just before it may have
 /// landed just after it was read (a write is stamped when its request starts and lands within the request's time,
 /// under 30 s for the API). Reading twice decides the same.
@@ -445,8 +447,10 @@ impl App {
         let scorer = Model::from_params(&model.params);
         let mut run = LinkageRun::new("incremental", &model.version, new_entries.len(), new_reports.len());
         let affected_reports = affected.len();
-        for report in affected.into_values().flatten() {
-            self.relink(&report, &scorer, &model.version, &options, now, &mut run).await?;
+        let affected: Vec<CaseReport> = affected.into_values().flatten().collect();
+        for chunk in affected.chunks(RELINK_CHUNK) {
+            let chunk: Vec<&CaseReport> = chunk.iter().collect();
+            self.relink_all(&chunk, &scorer, &model.version, &options, now, &mut run).await?;
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;
         // Cumulative milliseconds at the end of each phase: read, filed in the index, affected reports found, decided.
@@ -469,44 +473,68 @@ impl App {
         Ok(run)
     }
 
-    /// Decides a report again against its candidates read through the index (none if it is no candidate), and
-    /// settles the decision against the stored one, counting it in `run`.
-    pub(super) async fn relink(
+    /// Decides reports again against their candidates read through the index (none for a report that is no
+    /// candidate) and settles each decision against the stored one, counting them in `run`. Reads in batches: the
+    /// reports' stored decisions at once, each report's candidate ids through the index, then the candidates' entry
+    /// records at once. Answers the decisions stored once settled (`None`: none), in the order of `reports`.
+    pub(super) async fn relink_all(
         &self,
-        report: &CaseReport,
+        reports: &[&CaseReport],
         scorer: &Model,
         model_version: &str,
         options: &Options,
         now: Instant,
         run: &mut LinkageRun,
-    ) -> Result<(), AppError> {
-        let stored = self.links.get_decision(&report.id).await?;
-        self.relink_with(report, stored, scorer, model_version, options, now, run).await?;
-        Ok(())
+    ) -> Result<Vec<Option<LinkDecision>>, AppError> {
+        let ids: Vec<ReportId> = reports.iter().map(|r| r.id.clone()).collect();
+        let mut stored: HashMap<ReportId, LinkDecision> = HashMap::with_capacity(reports.len());
+        for chunk in ids.chunks(READ_CHUNK) {
+            stored.extend(self.links.decisions_of(chunk).await?.into_iter().map(|d| (d.report_id.clone(), d)));
+        }
+        let mut wanted: Vec<(Option<LinkReport>, Vec<String>)> = Vec::with_capacity(reports.len());
+        let mut all_ids: Vec<String> = Vec::new();
+        for report in reports {
+            let link = report_link(report).filter(LinkReport::is_candidate);
+            let candidate_ids = match &link {
+                Some(r) => self.candidate_ids(r, report, options.window_days).await?,
+                None => Vec::new(),
+            };
+            all_ids.extend(candidate_ids.iter().cloned());
+            wanted.push((link, candidate_ids));
+        }
+        all_ids.sort_unstable();
+        all_ids.dedup();
+        let mut entries: HashMap<String, EntryRecord> = HashMap::with_capacity(all_ids.len());
+        for chunk in all_ids.chunks(READ_CHUNK) {
+            entries.extend(self.entries.get_entries(chunk).await?.into_iter().map(|e| (e.entry_id.clone(), e)));
+        }
+        let mut settled = Vec::with_capacity(reports.len());
+        for (report, (link, candidate_ids)) in reports.iter().zip(wanted) {
+            // In entry-id order, as the full run numbers them; only entries the engine can read.
+            let (candidates, views): (Vec<&EntryRecord>, Vec<LinkEntry>) = candidate_ids
+                .iter()
+                .filter_map(|id| entries.get(id))
+                .filter_map(|e| entry_link(e).map(|view| (e, view)))
+                .unzip();
+            let decision = link.and_then(|r| {
+                run.candidate_pairs += candidates.len();
+                linkage::decide_one(&r, &views, scorer, options)
+                    .and_then(|d| link_decision(report, &d, |i| candidates.get(i).copied(), now, model_version))
+            });
+            let old = stored.remove(&report.id);
+            settled.push(self.settle_and_read(report, old, decision, run).await?);
+        }
+        Ok(settled)
     }
 
-    /// [`App::relink`] with the stored decision already read (`None`: there is none); answers the decision stored
-    /// once settled (`None`: none).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn relink_with(
+    /// Settles a report's new decision against the stored one and answers the decision stored after it.
+    async fn settle_and_read(
         &self,
         report: &CaseReport,
         stored: Option<LinkDecision>,
-        scorer: &Model,
-        model_version: &str,
-        options: &Options,
-        now: Instant,
+        decision: Option<LinkDecision>,
         run: &mut LinkageRun,
     ) -> Result<Option<LinkDecision>, AppError> {
-        let decision = match report_link(report) {
-            Some(r) if r.is_candidate() => {
-                let (candidates, views) = self.candidates_through_index(&r, report, options.window_days).await?;
-                run.candidate_pairs += candidates.len();
-                linkage::decide_one(&r, &views, scorer, options)
-                    .and_then(|d| link_decision(report, &d, |i| candidates.get(i), now, model_version))
-            }
-            _ => None,
-        };
         Ok(match self.settle(&report.id, stored.as_ref(), decision.as_ref(), run).await? {
             Settled::Removed => None,
             Settled::Written => decision,
@@ -519,16 +547,10 @@ impl App {
         })
     }
 
-    /// A report's candidate entries through the stored index: the entries filed under one of its keys within the
+    /// A report's candidate entry ids through the stored index: the entries filed under one of its keys within the
     /// window before its diagnosis, leaving out a key that files more than [`linkage::MAX_BLOCK`] of them (the full
-    /// run's rule); in entry-id order, as the full run numbers them. Only entries the engine can read, each beside
-    /// the engine's view of it.
-    async fn candidates_through_index(
-        &self,
-        r: &LinkReport,
-        report: &CaseReport,
-        window: i32,
-    ) -> Result<(Vec<EntryRecord>, Vec<LinkEntry>), AppError> {
+    /// run's rule); sorted, each once.
+    async fn candidate_ids(&self, r: &LinkReport, report: &CaseReport, window: i32) -> Result<Vec<String>, AppError> {
         let to = report.diagnosis_date;
         let from = to - chrono::Days::new(window.max(0) as u64);
         let keys: Vec<String> = linkage::report_block_keys(r).iter().map(|&k| self.hasher.block_key(k)).collect();
@@ -540,12 +562,7 @@ impl App {
         }
         ids.sort_unstable();
         ids.dedup();
-        let mut entries = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(READ_CHUNK) {
-            entries.extend(self.entries.get_entries(chunk).await?);
-        }
-        entries.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
-        Ok(entries.into_iter().filter_map(|e| entry_link(&e).map(|view| (e, view))).unzip())
+        Ok(ids)
     }
 
     /// Stores a report's new decision (or its absence) against the stored one: a reviewed decision stays, the same
