@@ -130,13 +130,11 @@ impl App {
             done.reports_read += page.items.len() as u64;
             // Only candidates have decisions to settle: most reports (no passport number, Japanese) are not read
             // again (33 million decision reads spared nationally).
-            let candidates: Vec<&CaseReport> = page
-                .items
-                .iter()
-                .filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l)))
-                .collect();
+            let candidates: Vec<&CaseReport> =
+                page.items.iter().filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
             done.candidates += candidates.len() as u64;
-            let decided = self.relink_all(&candidates, &scorer, &model.version, &options, relink.started, &mut run).await?;
+            let decided =
+                self.relink_all(&candidates, &scorer, &model.version, &options, relink.started, &mut run).await?;
             let mut decided: HashMap<&ReportId, Option<LinkDecision>> =
                 candidates.iter().map(|r| &r.id).zip(decided).collect();
             let current: Vec<Option<LinkDecision>> =
