@@ -11,6 +11,23 @@ fn first_line(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap().lines().next().unwrap_or_default().to_owned()
 }
 
+/// `hersys link` on the generated files of `dir` (`ENTRIES.csv`, `REPORTS.csv`) writing `out`; more arguments may
+/// follow.
+pub(crate) fn link_files(dir: &Path, out: &Path) -> Command {
+    let mut cmd = hersys();
+    cmd.args(["link", "--entries"]).arg(dir.join("ENTRIES.csv"));
+    cmd.arg("--reports").arg(dir.join("REPORTS.csv")).arg("--out").arg(out);
+    cmd
+}
+
+/// `hersys-bench evaluate` of `links` against `truth`: the printed table.
+pub(crate) fn evaluate(links: &Path, truth: &Path) -> String {
+    let mut evaluate = Command::new(hersys_bench_bin());
+    let out = evaluate.arg("evaluate").arg("--links").arg(links).arg("--truth").arg(truth).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// (precision, recall) of a row of the evaluation table.
 fn figures(table: &str, subset: &str) -> (f64, f64) {
     let line = table.lines().find(|l| l.starts_with(subset)).unwrap_or_else(|| panic!("no row {subset} in:\n{table}"));
@@ -38,17 +55,7 @@ fn generated_files_link_with_high_precision_and_recall() {
     );
 
     let links = dir.path().join("LINKS.csv");
-    let out = hersys()
-        .args(["link", "--entries"])
-        .arg(dir.path().join("ENTRIES.csv"))
-        .arg("--reports")
-        .arg(dir.path().join("REPORTS.csv"))
-        .arg("--out")
-        .arg(&links)
-        .arg("--summary")
-        .arg(dir.path().join("summary"))
-        .output()
-        .unwrap();
+    let out = link_files(dir.path(), &links).arg("--summary").arg(dir.path().join("summary")).output().unwrap();
     let (link_stdout, link_stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{link_stderr}");
     assert_eq!(first_line(&links), "report_id,entry_id,score,method");
@@ -122,26 +129,9 @@ fn on_harder_files_common_names_without_a_passport_number_are_not_linked() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let links = dir.path().join("LINKS.csv");
-    let out = hersys()
-        .args(["link", "--entries"])
-        .arg(dir.path().join("ENTRIES.csv"))
-        .arg("--reports")
-        .arg(dir.path().join("REPORTS.csv"))
-        .arg("--out")
-        .arg(&links)
-        .output()
-        .unwrap();
+    let out = link_files(dir.path(), &links).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(hersys_bench_bin())
-        .arg("evaluate")
-        .arg("--links")
-        .arg(&links)
-        .arg("--truth")
-        .arg(dir.path().join("TRUTH.csv"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = evaluate(&links, &dir.path().join("TRUTH.csv"));
     // measured: 0.9925 and 0.9759; without a passport number 0.9635 and 0.8951
     let (precision, recall) = figures(&stdout, "all");
     assert!(precision >= 0.985 && recall >= 0.97, "{stdout}");

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::http::{Server, client, hersys_bench_bin, hersys_bin, hersys_embedded};
+use crate::linkage::evaluate;
 
 /// (precision, recall) of a row of the evaluation table.
 fn figures(table: &str, subset: &str) -> (f64, f64) {
@@ -48,13 +49,6 @@ fn report_body(mut row: Map<String, Value>) -> Value {
         row.insert(k.into(), json!(v));
     }
     Value::Object(row)
-}
-
-fn evaluate(links: &Path, truth: &Path) -> String {
-    let mut evaluate = Command::new(hersys_bench_bin());
-    let out = evaluate.arg("evaluate").arg("--links").arg(links).arg("--truth").arg(truth).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// `hersys ARGS` on the server's store: its data dir, and with `--aws` its tables on the emulators.
@@ -190,15 +184,7 @@ async fn the_product_path_links_as_well_as_the_offline_tool(server: Server) {
     let product_links = dir.path().join("PRODUCT.csv");
 
     let offline_links = dir.path().join("LINKS.csv");
-    let out = Command::new(hersys_bin())
-        .args(["link", "--entries"])
-        .arg(dir.path().join("ENTRIES.csv"))
-        .arg("--reports")
-        .arg(dir.path().join("REPORTS.csv"))
-        .arg("--out")
-        .arg(&offline_links)
-        .output()
-        .unwrap();
+    let out = crate::linkage::link_files(dir.path(), &offline_links).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let (product, offline) = (evaluate(&product_links, &truth), evaluate(&offline_links, &truth));

@@ -15,6 +15,7 @@
 //! started (its watermark) and brings each report from the fact the partition counted to its current one.
 
 use chrono::Duration;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::graphs::Recount;
@@ -109,9 +110,7 @@ impl App {
                 None => break,
             }
         }
-        let mut bytes = PARTIAL_FORMAT.to_vec();
-        bytes.extend(postcard::to_stdvec(&partial).map_err(|e| AppError::Internal(e.to_string()))?);
-        self.export_state.save_partial_count(&export.run, index, bytes).await?;
+        self.save_partial(&export.run, index, PARTIAL_FORMAT, &partial).await?;
         tracing::info!(run = %export.run, index, reports_read = partial.reports_read, "full export partition counted");
         Ok(partial.reports_read)
     }
@@ -126,14 +125,9 @@ impl App {
         self.holding_lease(export).await?;
         let mut state = ExportState::empty(export.started);
         let mut recount = Recount { full: true, ..Recount::default() };
-        for index in 0..export.partitions {
-            let bytes = self.export_state.load_partial_count(&export.run, index).await?.ok_or_else(|| {
-                AppError::Internal(format!("partition {index} of the full export has saved no count"))
-            })?;
-            let partial: PartialCount = bytes
-                .strip_prefix(PARTIAL_FORMAT.as_slice())
-                .and_then(|body| postcard::from_bytes(body).ok())
-                .ok_or_else(|| AppError::Internal(format!("the count of partition {index} does not decode")))?;
+        let partials: Vec<PartialCount> =
+            self.load_partials(&export.run, export.partitions, PARTIAL_FORMAT, "full export").await?;
+        for partial in partials {
             state.hersys.merge(&partial.tally);
             recount.reports_read += partial.reports_read;
         }
@@ -157,6 +151,43 @@ impl App {
     /// The full export in progress, if any: scheduled runs leave the publishing to it.
     pub async fn full_export_holder(&self) -> Result<Option<String>, AppError> {
         Ok(self.graph_sources.full_export_holder(self.clock.now()).await?)
+    }
+
+    /// Saves a partition's partial result of a full run (graph export or re-link) privately in the export state
+    /// store: `format`, a tag naming the layout, then the value in postcard.
+    pub(super) async fn save_partial<T: Serialize>(
+        &self,
+        run: &str,
+        index: u32,
+        format: &[u8],
+        value: &T,
+    ) -> Result<(), AppError> {
+        let mut bytes = format.to_vec();
+        bytes.extend(postcard::to_stdvec(value).map_err(|e| AppError::Internal(e.to_string()))?);
+        Ok(self.export_state.save_partial_count(run, index, bytes).await?)
+    }
+
+    /// The partial results of partitions 0 to `of` of a full run, in order; fails naming the first partition that
+    /// saved none or whose result is of another layout.
+    pub(super) async fn load_partials<T: DeserializeOwned>(
+        &self,
+        run: &str,
+        of: u32,
+        format: &[u8],
+        what: &str,
+    ) -> Result<Vec<T>, AppError> {
+        let mut partials = Vec::with_capacity(of as usize);
+        for index in 0..of {
+            let bytes = self.export_state.load_partial_count(run, index).await?.ok_or_else(|| {
+                AppError::Internal(format!("partition {index} of the {what} has saved no partial result"))
+            })?;
+            let partial =
+                bytes.strip_prefix(format).and_then(|body| postcard::from_bytes(body).ok()).ok_or_else(|| {
+                    AppError::Internal(format!("partition {index}'s result of the {what} does not decode"))
+                })?;
+            partials.push(partial);
+        }
+        Ok(partials)
     }
 
     async fn holding_lease(&self, export: &FullExport) -> Result<(), AppError> {

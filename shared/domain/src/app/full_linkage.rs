@@ -146,9 +146,7 @@ impl App {
             }
         }
         self.tally_entries_and_follow_ups(segment, &mut tally).await?;
-        let mut bytes = TALLY_FORMAT.to_vec();
-        bytes.extend(postcard::to_stdvec(&tally).map_err(|e| AppError::Internal(e.to_string()))?);
-        self.export_state.save_partial_count(&relink.run, index, bytes).await?;
+        self.save_partial(&relink.run, index, TALLY_FORMAT, &tally).await?;
         (done.candidate_pairs, done.links, done.reviews) =
             (run.candidate_pairs as u64, run.links as u64, run.reviews as u64);
         (done.written, done.unchanged, done.kept_reviewed, done.removed) =
@@ -182,16 +180,9 @@ impl App {
             run.removed += a.removed as usize;
         }
         let mut tally = LinkageTally::default();
-        for index in 0..relink.partitions {
-            let bytes = self.export_state.load_partial_count(&relink.run, index).await?.ok_or_else(|| {
-                AppError::Internal(format!("partition {index} of the full re-link left no statistics"))
-            })?;
-            let partial: LinkageTally = bytes
-                .strip_prefix(TALLY_FORMAT)
-                .and_then(|body| postcard::from_bytes(body).ok())
-                .ok_or_else(|| AppError::Internal(format!("partition {index}'s statistics do not decode")))?;
-            tally.add(partial);
-        }
+        let partials: Vec<LinkageTally> =
+            self.load_partials(&relink.run, relink.partitions, TALLY_FORMAT, "full re-link").await?;
+        partials.into_iter().for_each(|partial| tally.add(partial));
         let summary = tally.summary(now);
         run.entries = summary.entries as usize;
         self.links.put_summary(&summary).await?;

@@ -60,7 +60,7 @@ impl LinkageMode {
 const INDEX_CHUNK: usize = 5000;
 const READ_CHUNK: usize = 100;
 /// Reports decided per batch of reads by [`App::relink_all`]: their candidates (about 17 each) are held at once.
-pub(super) const RELINK_CHUNK: usize = 500;
+const RELINK_CHUNK: usize = 500;
 /// How far before the last run's start the next run reads writes again: a write stamped just before it may have
 /// landed just after it was read (a write is stamped when its request starts and lands within the request's time,
 /// under 30 s for the API). Reading twice decides the same.
