@@ -11,7 +11,9 @@ use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
-use domain::links::{DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus};
+use domain::links::{
+    DecisionWrite, IndexedRecord, KeyLookup, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus,
+};
 use domain::ports::{
     AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore,
     PutOutcome, ReportStore, Segment,
@@ -660,7 +662,9 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
     b.link_index.put_entry_keys(&entries[..1]).await.unwrap();
     let by = |keys: Vec<String>, from: u32, to: u32, limit: usize| {
         let index = b.link_index.clone();
-        async move { index.entries_by_keys(&keys, day(from), day(to), limit).await.unwrap() }
+        let lookups: Vec<KeyLookup> =
+            keys.into_iter().map(|key| KeyLookup { key, from: day(from), to: day(to) }).collect();
+        async move { index.entries_by_keys(&lookups, limit).await.unwrap() }
     };
     let mut found = by(vec![k1.clone()], 1, 10, 10).await;
     found[0].sort();
@@ -668,6 +672,17 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
     assert_eq!(by(vec![k1.clone()], 1, 31, 2).await[0].len(), 2, "at most the limit");
     let none = "0123456789abcdef".to_owned();
     assert_eq!(by(vec![k2.clone(), none, k1.clone()], 2, 10, 10).await, [vec![], vec![], vec!["E-2".to_owned()]]);
+    // lookups of several ranges at once, one key twice, each answered in its place
+    let lookups = [
+        KeyLookup { key: k1.clone(), from: day(15), to: day(31) },
+        KeyLookup { key: k2.clone(), from: day(1), to: day(1) },
+        KeyLookup { key: k1.clone(), from: day(2), to: day(10) },
+    ];
+    assert_eq!(
+        b.link_index.entries_by_keys(&lookups, 10).await.unwrap(),
+        [vec!["E-3".to_owned()], vec!["E-1".to_owned()], vec!["E-2".to_owned()]]
+    );
+    assert!(b.link_index.entries_by_keys(&[], 10).await.unwrap().is_empty());
 
     let (r1, r2) = (ReportId::generate(), ReportId::generate());
     b.link_index
@@ -778,6 +793,32 @@ async fn link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_h
     assert!(b.links.remove_decision(&r1).await.unwrap());
     assert!(!b.links.remove_decision(&r1).await.unwrap());
     assert_eq!(b.links.all_decisions().await.unwrap().len(), 2);
+}
+
+/// Decisions written together answer in order, each as it would alone: a reviewed one is kept, the others written
+/// (an unreviewed one replaced), and the pending reviews queued.
+async fn decisions_written_together_answer_in_order_and_keep_reviewed_ones(b: Backend) {
+    let (r1, r2, r3) = (ReportId::generate(), ReportId::generate(), ReportId::generate());
+    b.links.put_decision(&decision(&r2, "131016", "E-2", LinkBand::Review)).await.unwrap();
+    b.links.put_decision(&decision(&r3, "131016", "E-3", LinkBand::Review)).await.unwrap();
+    let answer =
+        Review { status: ReviewStatus::Rejected, by: Some("user-1".to_owned()), at: Some(t0()), entry_id: None };
+    b.links.record_review(&r2, &answer).await.unwrap();
+    let batch = [
+        decision(&r1, "131016", "E-1", LinkBand::Link),
+        decision(&r2, "131016", "E-8", LinkBand::Link),
+        decision(&r3, "271004", "E-9", LinkBand::Review),
+    ];
+    assert_eq!(
+        b.links.put_decisions(&batch).await.unwrap(),
+        [DecisionWrite::Written, DecisionWrite::KeptReviewed, DecisionWrite::Written]
+    );
+    assert_eq!(b.links.get_decision(&r1).await.unwrap().unwrap(), batch[0]);
+    assert_eq!(b.links.get_decision(&r2).await.unwrap().unwrap().entry_id, "E-2");
+    assert_eq!(b.links.get_decision(&r3).await.unwrap().unwrap(), batch[2]);
+    assert!(b.links.review_queue("131016").await.unwrap().is_empty());
+    assert_eq!(b.links.review_queue("271004").await.unwrap().len(), 1);
+    assert!(b.links.put_decisions(&[]).await.unwrap().is_empty());
 }
 
 /// A review keeps its three candidates, best first; confirming the second links that one (with its score and
@@ -906,6 +947,7 @@ on_both_stores!(
     the_linkage_index_files_records_by_key_and_day,
     a_full_run_lease_is_held_until_released_or_expired,
     link_decisions_are_replaced_until_reviewed_and_reviews_are_queued_per_health_centre,
+    decisions_written_together_answer_in_order_and_keep_reviewed_ones,
     the_linkage_summary_is_replaced_whole,
     a_reviews_candidates_are_stored_and_confirming_one_links_it,
     audit_events_are_appended_once_and_read_by_health_centre_and_period_in_pages,

@@ -239,6 +239,14 @@ pub struct IndexedRecord {
     pub keys: Vec<String>,
 }
 
+/// One lookup in the stored linkage index: the entries filed under `key` with an entry day in `from..=to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLookup {
+    pub key: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+}
+
 /// The statistics of the last scheduled run (counts only, no personal data), as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkageSummary {

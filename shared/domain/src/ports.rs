@@ -21,7 +21,9 @@ use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
-use crate::links::{DecisionWrite, IndexedRecord, LinkDecision, LinkageState, LinkageSummary, Review, StoredModel};
+use crate::links::{
+    DecisionWrite, IndexedRecord, KeyLookup, LinkDecision, LinkageState, LinkageSummary, Review, StoredModel,
+};
 use crate::pii::{Email, PhoneNumber, ProcessingNumber};
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
@@ -142,6 +144,10 @@ pub trait LinkStore: Send + Sync {
     /// health centre: then nothing is written (`KeptReviewed`). A pending review-band decision carries a review
     /// queue key (its health centre) while pending only (sparse index).
     async fn put_decision(&self, decision: &LinkDecision) -> Result<DecisionWrite, StoreError>;
+    /// [`LinkStore::put_decision`] of each, answered in order: the runs settle hundreds at a time. SQLite writes
+    /// them in one transaction (all or none); DynamoDB sends the conditional puts concurrently (a failure leaves
+    /// those written before it, which the next run finds settled).
+    async fn put_decisions(&self, decisions: &[LinkDecision]) -> Result<Vec<DecisionWrite>, StoreError>;
     async fn get_decision(&self, report: &ReportId) -> Result<Option<LinkDecision>, StoreError>;
     /// The stored decisions of these reports (those that have one, any order): a page of a full re-link's partition.
     async fn decisions_of(&self, reports: &[ReportId]) -> Result<Vec<LinkDecision>, StoreError>;
@@ -167,15 +173,11 @@ pub trait LinkIndex: Send + Sync {
     /// Files each report under its keys at its diagnosis day (idempotent; keys of an earlier version of the report
     /// may remain: a reader re-reads the report).
     async fn put_report_keys(&self, records: &[IndexedRecord]) -> Result<(), StoreError>;
-    /// For each key, the ids of the entries filed under it with an entry day in `from..=to`, at most `limit` of them
-    /// (a caller asks one more than it accepts, to tell a block that is too large); in the order of `keys`.
-    async fn entries_by_keys(
-        &self,
-        keys: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: usize,
-    ) -> Result<Vec<Vec<String>>, StoreError>;
+    /// For each lookup, the ids of the entries filed under its key with an entry day in its range, at most `limit`
+    /// of them (a caller asks one more than it accepts, to tell a block that is too large); in the order of
+    /// `lookups`. A run asks for the keys of hundreds of reports at once (SQLite: one read transaction; DynamoDB:
+    /// the Queries in flight together).
+    async fn entries_by_keys(&self, lookups: &[KeyLookup], limit: usize) -> Result<Vec<Vec<String>>, StoreError>;
     /// Every (key, diagnosis day, report id) filed at a diagnosis day in `from..=to`.
     async fn report_keys_between(
         &self,

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::NaiveDate;
 use domain::StoreError;
-use domain::links::{IndexedRecord, LinkageState, StoredModel};
+use domain::links::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
 use domain::time::Instant;
@@ -86,18 +86,12 @@ impl LinkIndex for DynamoStores {
         self.batch_write(self.tables.name(Table::LinkIndex)?, writes).await
     }
 
-    async fn entries_by_keys(
-        &self,
-        keys: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: usize,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
+    async fn entries_by_keys(&self, lookups: &[KeyLookup], limit: usize) -> Result<Vec<Vec<String>>, StoreError> {
         let table = self.tables.name(Table::LinkIndex)?;
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-        // One Query per key, several in flight; `buffered` keeps the answers in the order of the keys.
-        stream::iter(keys.to_vec())
-            .map(|key| async move {
+        // One Query per lookup, several in flight; `buffered` keeps the answers in the order of the lookups.
+        stream::iter(lookups.to_vec())
+            .map(|KeyLookup { key, from, to }| async move {
                 // `$` sorts after `#`: the upper bound takes every id of the last day. One page: a caller asks one
                 // more than it accepts, so a fuller block is refused, not read.
                 let out = self

@@ -10,11 +10,14 @@ use domain::StoreError;
 use domain::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
 use domain::ports::LinkStore;
 use domain::report::ReportId;
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{DynamoStores, Item, Table, decode_doc, encode_doc, query_all, s, unavailable};
 
 const WHAT: &str = "decision";
 const SUMMARY_PK: &str = "summary";
+/// Conditional puts in flight at once.
+const CONCURRENT_PUTS: usize = 16;
 
 fn decision_item(d: &LinkDecision) -> Result<Item, StoreError> {
     let mut item = Item::from([
@@ -53,6 +56,12 @@ impl LinkStore for DynamoStores {
             }
             Err(e) => Err(unavailable("PutItem", &e)),
         }
+    }
+
+    async fn put_decisions(&self, decisions: &[LinkDecision]) -> Result<Vec<DecisionWrite>, StoreError> {
+        // Conditional puts cannot go in a BatchWriteItem: sent one by one, 16 at a time, answered in order.
+        let puts: Vec<_> = decisions.iter().map(|d| self.put_decision(d)).collect();
+        stream::iter(puts).buffered(CONCURRENT_PUTS).try_collect().await
     }
 
     async fn get_decision(&self, report: &ReportId) -> Result<Option<LinkDecision>, StoreError> {

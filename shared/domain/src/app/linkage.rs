@@ -14,8 +14,8 @@ use crate::linkage::dates::Day;
 use crate::linkage::score::Model;
 use crate::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
 use crate::links::{
-    DecisionWrite, IndexedRecord, LinkBand, LinkDecision, LinkageState, LinkageSummary, Review, ReviewCandidate,
-    ReviewStatus, StoredModel,
+    DecisionWrite, IndexedRecord, KeyLookup, LinkBand, LinkDecision, LinkageState, LinkageSummary, Review,
+    ReviewCandidate, ReviewStatus, StoredModel,
 };
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
@@ -491,24 +491,18 @@ impl App {
         for chunk in ids.chunks(READ_CHUNK) {
             stored.extend(self.links.decisions_of(chunk).await?.into_iter().map(|d| (d.report_id.clone(), d)));
         }
-        let mut wanted: Vec<(Option<LinkReport>, Vec<String>)> = Vec::with_capacity(reports.len());
-        let mut all_ids: Vec<String> = Vec::new();
-        for report in reports {
-            let link = report_link(report).filter(LinkReport::is_candidate);
-            let candidate_ids = match &link {
-                Some(r) => self.candidate_ids(r, report, options.window_days).await?,
-                None => Vec::new(),
-            };
-            all_ids.extend(candidate_ids.iter().cloned());
-            wanted.push((link, candidate_ids));
-        }
+        let links: Vec<Option<LinkReport>> =
+            reports.iter().map(|r| report_link(r).filter(LinkReport::is_candidate)).collect();
+        let candidate_ids = self.candidate_ids(reports, &links, options.window_days).await?;
+        let mut all_ids: Vec<String> = candidate_ids.iter().flatten().cloned().collect();
+        let wanted = links.into_iter().zip(candidate_ids);
         all_ids.sort_unstable();
         all_ids.dedup();
         let mut entries: HashMap<String, EntryRecord> = HashMap::with_capacity(all_ids.len());
         for chunk in all_ids.chunks(READ_CHUNK) {
             entries.extend(self.entries.get_entries(chunk).await?.into_iter().map(|e| (e.entry_id.clone(), e)));
         }
-        let mut settled = Vec::with_capacity(reports.len());
+        let mut decided: Vec<(Option<LinkDecision>, Option<LinkDecision>)> = Vec::with_capacity(reports.len());
         for (report, (link, candidate_ids)) in reports.iter().zip(wanted) {
             // In entry-id order, as the full run numbers them; only entries the engine can read.
             let (candidates, views): (Vec<&EntryRecord>, Vec<LinkEntry>) = candidate_ids
@@ -521,94 +515,117 @@ impl App {
                 linkage::decide_one(&r, &views, scorer, options)
                     .and_then(|d| link_decision(report, &d, |i| candidates.get(i).copied(), now, model_version))
             });
-            let old = stored.remove(&report.id);
-            settled.push(self.settle_and_read(report, old, decision, run).await?);
+            decided.push((stored.remove(&report.id), decision));
+        }
+        let items: Vec<_> =
+            reports.iter().zip(&decided).map(|(r, (old, new))| (&r.id, old.as_ref(), new.as_ref())).collect();
+        let outcomes = self.settle_all(&items, run).await?;
+        // The decision stored once settled.
+        let mut settled = Vec::with_capacity(reports.len());
+        for ((report, (stored, decision)), outcome) in reports.iter().zip(decided).zip(outcomes) {
+            settled.push(match outcome {
+                Settled::Removed => None,
+                Settled::Written => decision,
+                Settled::Kept => match (&decision, &stored) {
+                    (None, _) => stored,
+                    (Some(new), Some(old)) if old.is_reviewed() || old.same_outcome(new) => stored,
+                    // The write met a decision a health centre answered in between: the store has it.
+                    _ => self.links.get_decision(&report.id).await?,
+                },
+            });
         }
         Ok(settled)
     }
 
-    /// Settles a report's new decision against the stored one and answers the decision stored after it.
-    async fn settle_and_read(
+    /// Each report's candidate entry ids through the stored index (none where `links` has no candidate view): the
+    /// entries filed under one of its keys within the window before its diagnosis, leaving out a key that files more
+    /// than [`linkage::MAX_BLOCK`] of them (the full run's rule); sorted, each once. One index read for all.
+    async fn candidate_ids(
         &self,
-        report: &CaseReport,
-        stored: Option<LinkDecision>,
-        decision: Option<LinkDecision>,
-        run: &mut LinkageRun,
-    ) -> Result<Option<LinkDecision>, AppError> {
-        Ok(match self.settle(&report.id, stored.as_ref(), decision.as_ref(), run).await? {
-            Settled::Removed => None,
-            Settled::Written => decision,
-            Settled::Kept => match (&decision, &stored) {
-                (None, _) => stored,
-                (Some(new), Some(old)) if old.is_reviewed() || old.same_outcome(new) => stored,
-                // The write met a decision a health centre answered in between: the store has it.
-                _ => self.links.get_decision(&report.id).await?,
-            },
-        })
+        reports: &[&CaseReport],
+        links: &[Option<LinkReport>],
+        window: i32,
+    ) -> Result<Vec<Vec<String>>, AppError> {
+        let mut lookups: Vec<KeyLookup> = Vec::new();
+        let mut counts: Vec<usize> = Vec::with_capacity(reports.len());
+        for (report, link) in reports.iter().zip(links) {
+            let before = lookups.len();
+            if let Some(r) = link {
+                let to = report.diagnosis_date;
+                let from = to - chrono::Days::new(window.max(0) as u64);
+                lookups.extend(linkage::report_block_keys(r).iter().map(|&k| KeyLookup {
+                    key: self.hasher.block_key(k),
+                    from,
+                    to,
+                }));
+            }
+            counts.push(lookups.len() - before);
+        }
+        let found = self.link_index.entries_by_keys(&lookups, linkage::MAX_BLOCK + 1).await?;
+        if found.len() != lookups.len() {
+            return Err(
+                StoreError::Unavailable("the linkage index answered another number of lookups".to_owned()).into()
+            );
+        }
+        let mut found = found.into_iter();
+        Ok(counts
+            .into_iter()
+            .map(|n| {
+                let mut ids: Vec<String> =
+                    found.by_ref().take(n).filter(|block| block.len() <= linkage::MAX_BLOCK).flatten().collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            })
+            .collect())
     }
 
-    /// A report's candidate entry ids through the stored index: the entries filed under one of its keys within the
-    /// window before its diagnosis, leaving out a key that files more than [`linkage::MAX_BLOCK`] of them (the full
-    /// run's rule); sorted, each once.
-    async fn candidate_ids(&self, r: &LinkReport, report: &CaseReport, window: i32) -> Result<Vec<String>, AppError> {
-        let to = report.diagnosis_date;
-        let from = to - chrono::Days::new(window.max(0) as u64);
-        let keys: Vec<String> = linkage::report_block_keys(r).iter().map(|&k| self.hasher.block_key(k)).collect();
-        let mut ids: Vec<String> = Vec::new();
-        for found in self.link_index.entries_by_keys(&keys, from, to, linkage::MAX_BLOCK + 1).await? {
-            if found.len() <= linkage::MAX_BLOCK {
-                ids.extend(found);
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
-    }
-
-    /// Stores a report's new decision (or its absence) against the stored one: a reviewed decision stays, the same
-    /// outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay). Counts
-    /// it in `run` and says what it did.
-    async fn settle(
+    /// Stores each report's new decision (or its absence) against the stored one: a reviewed decision stays, the
+    /// same outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay).
+    /// The writes go to the store together (`LinkStore::put_decisions`). Counts them in `run` and says, in order,
+    /// what it did with each.
+    async fn settle_all(
         &self,
-        id: &ReportId,
-        stored: Option<&LinkDecision>,
-        decision: Option<&LinkDecision>,
+        items: &[(&ReportId, Option<&LinkDecision>, Option<&LinkDecision>)],
         run: &mut LinkageRun,
-    ) -> Result<Settled, AppError> {
-        let Some(decision) = decision else {
-            if stored.is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD)
-                && self.links.remove_decision(id).await?
-            {
-                run.removed += 1;
-                return Ok(Settled::Removed);
+    ) -> Result<Vec<Settled>, AppError> {
+        let mut settled = Vec::with_capacity(items.len());
+        let mut writes: Vec<(usize, LinkDecision)> = Vec::new();
+        for (i, &(id, stored, decision)) in items.iter().enumerate() {
+            let Some(decision) = decision else {
+                let removable = stored.is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD);
+                settled.push(if removable && self.links.remove_decision(id).await? {
+                    run.removed += 1;
+                    Settled::Removed
+                } else {
+                    Settled::Kept
+                });
+                continue;
+            };
+            if decision.band == LinkBand::Link {
+                run.links += 1;
+            } else {
+                run.reviews += 1;
             }
-            return Ok(Settled::Kept);
-        };
-        if decision.band == LinkBand::Link {
-            run.links += 1;
-        } else {
-            run.reviews += 1;
+            match stored {
+                Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
+                Some(old) if old.same_outcome(decision) => run.unchanged += 1,
+                _ => writes.push((i, decision.clone())),
+            }
+            settled.push(Settled::Kept);
         }
-        Ok(match stored {
-            Some(old) if old.is_reviewed() => {
-                run.kept_reviewed += 1;
-                Settled::Kept
-            }
-            Some(old) if old.same_outcome(decision) => {
-                run.unchanged += 1;
-                Settled::Kept
-            }
-            _ => match self.links.put_decision(decision).await? {
+        let decisions: Vec<LinkDecision> = writes.iter().map(|(_, d)| d.clone()).collect();
+        let outcomes = self.links.put_decisions(&decisions).await?;
+        for ((i, _), outcome) in writes.iter().zip(outcomes) {
+            match outcome {
                 DecisionWrite::Written => {
                     run.written += 1;
-                    Settled::Written
+                    settled[*i] = Settled::Written;
                 }
-                DecisionWrite::KeptReviewed => {
-                    run.kept_reviewed += 1;
-                    Settled::Kept
-                }
-            },
-        })
+                DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
+            }
+        }
+        Ok(settled)
     }
 
     /// The full run: reads every entry, report and decision, files what was written since the last run in the
@@ -736,18 +753,20 @@ impl App {
             decided.entry(id.clone()).or_insert(None);
         }
         let mut current = stored.clone();
-        let mut ids: Vec<ReportId> = decided.keys().cloned().collect();
-        ids.sort();
-        for id in ids {
-            let decision = decided.remove(&id).flatten();
-            match (self.settle(&id, stored.get(&id), decision.as_ref(), &mut run).await?, decision) {
-                (Settled::Written, Some(d)) => {
-                    current.insert(id, d);
+        let mut decided: Vec<(ReportId, Option<LinkDecision>)> = decided.into_iter().collect();
+        decided.sort_by(|a, b| a.0.cmp(&b.0));
+        for chunk in decided.chunks(RELINK_CHUNK) {
+            let items: Vec<_> = chunk.iter().map(|(id, d)| (id, stored.get(id), d.as_ref())).collect();
+            for ((id, decision), outcome) in chunk.iter().zip(self.settle_all(&items, &mut run).await?) {
+                match (outcome, decision) {
+                    (Settled::Written, Some(d)) => {
+                        current.insert(id.clone(), d.clone());
+                    }
+                    (Settled::Removed, _) => {
+                        current.remove(id);
+                    }
+                    _ => {}
                 }
-                (Settled::Removed, _) => {
-                    current.remove(&id);
-                }
-                _ => {}
             }
         }
         self.link_index.put_linkage_state(&self.state_after(until, written)).await?;

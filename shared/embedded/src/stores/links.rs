@@ -19,19 +19,36 @@ fn queue_key(d: &LinkDecision) -> Option<String> {
 #[async_trait]
 impl LinkStore for SqliteStores {
     async fn put_decision(&self, decision: &LinkDecision) -> Result<DecisionWrite, StoreError> {
-        let doc = encode(decision, "decision")?;
-        let (pk, reviewed, hc) = (decision.report_id.as_str().to_owned(), decision.is_reviewed(), queue_key(decision));
+        let mut outcomes = self.put_decisions(std::slice::from_ref(decision)).await?;
+        outcomes.pop().ok_or_else(|| StoreError::Unavailable("a decision write answered nothing".to_owned()))
+    }
+
+    async fn put_decisions(&self, decisions: &[LinkDecision]) -> Result<Vec<DecisionWrite>, StoreError> {
+        let rows = decisions
+            .iter()
+            .map(|d| Ok((d.report_id.as_str().to_owned(), encode(d, "decision")?, d.is_reviewed(), queue_key(d))))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.db
             .run(move |conn| {
-                let n = conn
-                    .execute(
-                        "INSERT INTO links (pk, doc, reviewed, review_hc) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (pk) DO UPDATE SET doc = excluded.doc, reviewed = excluded.reviewed,
-                           review_hc = excluded.review_hc WHERE links.reviewed = 0",
-                        params![pk, doc, reviewed, hc],
-                    )
-                    .map_err(sql)?;
-                Ok(if n == 0 { DecisionWrite::KeptReviewed } else { DecisionWrite::Written })
+                // One transaction: a commit per decision would append the same pages to the WAL hundreds of times.
+                let tx = immediate(conn)?;
+                let outcomes = {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "INSERT INTO links (pk, doc, reviewed, review_hc) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT (pk) DO UPDATE SET doc = excluded.doc, reviewed = excluded.reviewed,
+                               review_hc = excluded.review_hc WHERE links.reviewed = 0",
+                        )
+                        .map_err(sql)?;
+                    rows.iter()
+                        .map(|(pk, doc, reviewed, hc)| {
+                            let n = stmt.execute(params![pk, doc, reviewed, hc]).map_err(sql)?;
+                            Ok(if n == 0 { DecisionWrite::KeptReviewed } else { DecisionWrite::Written })
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()?
+                };
+                tx.commit().map_err(sql)?;
+                Ok(outcomes)
             })
             .await
     }

@@ -95,7 +95,9 @@ pub(crate) fn docs_by_pk<T: DeserializeOwned>(
     keys: &[String],
     what: &str,
 ) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn.prepare_cached(select).map_err(sql)?;
+    // One read transaction for all (and one snapshot): a statement on its own takes and drops the file lock.
+    let tx = conn.unchecked_transaction().map_err(sql)?;
+    let mut stmt = tx.prepare_cached(select).map_err(sql)?;
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         if let Some(doc) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional().map_err(sql)? {
