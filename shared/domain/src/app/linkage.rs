@@ -590,7 +590,8 @@ impl App {
         run: &mut LinkageRun,
     ) -> Result<Vec<Settled>, AppError> {
         let mut settled = Vec::with_capacity(items.len());
-        let mut writes: Vec<(usize, LinkDecision)> = Vec::new();
+        // The decisions to write, and where each stands in `items`.
+        let (mut writes, mut write_at): (Vec<LinkDecision>, Vec<usize>) = (Vec::new(), Vec::new());
         for (i, &(id, stored, decision)) in items.iter().enumerate() {
             let Some(decision) = decision else {
                 let removable = stored.is_some_and(|old| !old.is_reviewed() && old.method != EXACT_METHOD);
@@ -610,17 +611,19 @@ impl App {
             match stored {
                 Some(old) if old.is_reviewed() => run.kept_reviewed += 1,
                 Some(old) if old.same_outcome(decision) => run.unchanged += 1,
-                _ => writes.push((i, decision.clone())),
+                _ => {
+                    writes.push(decision.clone());
+                    write_at.push(i);
+                }
             }
             settled.push(Settled::Kept);
         }
-        let decisions: Vec<LinkDecision> = writes.iter().map(|(_, d)| d.clone()).collect();
-        let outcomes = self.links.put_decisions(&decisions).await?;
-        for ((i, _), outcome) in writes.iter().zip(outcomes) {
+        let outcomes = self.links.put_decisions(&writes).await?;
+        for (i, outcome) in write_at.into_iter().zip(outcomes) {
             match outcome {
                 DecisionWrite::Written => {
                     run.written += 1;
-                    settled[*i] = Settled::Written;
+                    settled[i] = Settled::Written;
                 }
                 DecisionWrite::KeptReviewed => run.kept_reviewed += 1,
             }
