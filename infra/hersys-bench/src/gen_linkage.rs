@@ -1,8 +1,9 @@
 //! `hersys-bench gen linkage --entries N --reports M --seed S --out-dir D`: entry records and outbreak reports with
 //! known truth, for the linkage benchmark (issue 5). Writes `ENTRIES.csv`, `REPORTS.csv` (the issue's headers) and
 //! `TRUTH.csv` (`report_id,entry_id,passport_typing`). Deterministic for a seed (one [`Sequence`] of draws, in
-//! order). Every value is made up; names come from small pools of common names, so different people share names,
-//! as in life.
+//! order). Entry dates spread over two years from 2021-01-01 (`--span-days` changes it: an hourly run's cost follows
+//! the daily rate, entries / span, not the size). Every value is made up; names come from small pools of common
+//! names, so different people share names, as in life.
 //!
 //! The population (weights after arrivals to Japan by nationality, 2019):
 //! CHN 28, KOR 18, TWN 14, HKG 7, USA 7, THA 6, VNM 6, PHL 5, IDN 4, AUS 3, GBR 2, each with its passport
@@ -62,7 +63,14 @@ pub struct Args {
     /// Adds adversarial cases (see the module documentation); without it the files are as they always were.
     #[arg(long)]
     hard: bool,
+    /// Days the entry dates spread over, from 2021-01-01: entries per day = entries / span. To compare stores of
+    /// different sizes at the same daily rate (a longer history, not a denser one), scale the span with them.
+    #[arg(long, default_value_t = SPAN_DAYS)]
+    span_days: u64,
 }
+
+/// Default span of the entry dates: two years.
+pub const SPAN_DAYS: u64 = 730;
 
 /// Share of reports of people with no entry record.
 pub const STRANGERS: f64 = 0.15;
@@ -873,12 +881,12 @@ fn report_dob(rng: &mut Sequence, dob: NaiveDate) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let Args { entries: n_entries, reports: n_reports, seed, out_dir, hard } = args;
+    let Args { entries: n_entries, reports: n_reports, seed, out_dir, hard, span_days } = args;
+    anyhow::ensure!(span_days > 0, "--span-days must be at least 1");
     let rates = Rates::of(hard);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut rng = Sequence::new(seed);
     let first_day = NaiveDate::from_ymd_opt(2021, 1, 1).context("date")?;
-    let span_days = 730u64;
 
     // People and their entries.
     let mut people: Vec<Person> = Vec::new();
@@ -1078,7 +1086,8 @@ mod tests {
     fn a_seed_gives_the_same_files_as_before_the_move_to_hersys_bench() {
         // Pinned from `hersys gen linkage --entries 300 --reports 100 --seed 1` as it was in infra/hersys-local.
         let dir = tempfile::tempdir().unwrap();
-        run(Args { entries: 300, reports: 100, seed: 1, out_dir: dir.path().to_owned(), hard: false }).unwrap();
+        let out_dir = dir.path().to_owned();
+        run(Args { entries: 300, reports: 100, seed: 1, out_dir, hard: false, span_days: SPAN_DAYS }).unwrap();
         let files: Vec<String> =
             ["ENTRIES.csv", "REPORTS.csv", "TRUTH.csv"].iter().map(|f| crate::sha256_of(&dir.path().join(f))).collect();
         assert_eq!(
@@ -1089,6 +1098,20 @@ mod tests {
                 "9a029b5f8ab840760fb63c7ebfd1a6f7bc64df702e10a395f581e04ba1f759c0",
             ]
         );
+    }
+
+    #[test]
+    fn the_span_sets_the_daily_rate_of_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().to_owned();
+        run(Args { entries: 2_000, reports: 10, seed: 3, out_dir, hard: false, span_days: 10 }).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("ENTRIES.csv")).unwrap();
+        let mut days: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(7).unwrap()).collect();
+        days.sort_unstable();
+        days.dedup();
+        assert_eq!(days.first(), Some(&"2021-01-01"));
+        assert_eq!(days.last(), Some(&"2021-01-10"), "ten days, each with entries");
+        assert_eq!(days.len(), 10);
     }
 
     #[test]
