@@ -1,8 +1,8 @@
 //! `hersys-bench gen linkage --entries N --reports M --seed S --out-dir D`: entry records and outbreak reports with
 //! known truth, for the linkage benchmark (issue 5). Writes `ENTRIES.csv`, `REPORTS.csv` (the issue's headers) and
 //! `TRUTH.csv` (`report_id,entry_id,passport_typing`). Deterministic for a seed (one [`Sequence`] of draws, in
-//! order). Entry dates spread over two years from 2021-01-01 (`--span-days` changes it: an hourly run's cost follows
-//! the daily rate, entries / span, not the size). Every value is made up; names come from small pools of common
+//! order). Entry dates spread over the two years 2021-2022 (`--span-days` reaches further back: an hourly run's cost
+//! follows the daily rate, entries / span, not the size). Every value is made up; names come from small pools of common
 //! names, so different people share names, as in life.
 //!
 //! The population (weights after arrivals to Japan by nationality, 2019):
@@ -63,7 +63,7 @@ pub struct Args {
     /// Adds adversarial cases (see the module documentation); without it the files are as they always were.
     #[arg(long)]
     hard: bool,
-    /// Days the entry dates spread over, from 2021-01-01: entries per day = entries / span. To compare stores of
+    /// Days the entry dates spread over, up to 2022-12-31: entries per day = entries / span. To compare stores of
     /// different sizes at the same daily rate (a longer history, not a denser one), scale the span with them.
     #[arg(long, default_value_t = SPAN_DAYS)]
     span_days: u64,
@@ -886,7 +886,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rates = Rates::of(hard);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut rng = Sequence::new(seed);
-    let first_day = NaiveDate::from_ymd_opt(2021, 1, 1).context("date")?;
+    // The last day stays 2022-12-31 whatever the span (a longer span reaches back): an entry date after today is
+    // refused by the product.
+    let first_day = NaiveDate::from_ymd_opt(2023, 1, 1).context("date")? - Days::new(span_days);
 
     // People and their entries.
     let mut people: Vec<Person> = Vec::new();
@@ -1109,8 +1111,8 @@ mod tests {
         let mut days: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(7).unwrap()).collect();
         days.sort_unstable();
         days.dedup();
-        assert_eq!(days.first(), Some(&"2021-01-01"));
-        assert_eq!(days.last(), Some(&"2021-01-10"), "ten days, each with entries");
+        assert_eq!(days.first(), Some(&"2022-12-22"));
+        assert_eq!(days.last(), Some(&"2022-12-31"), "the last ten days, each with entries");
         assert_eq!(days.len(), 10);
     }
 
