@@ -14,7 +14,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 use domain::time::{Instant, sortable_text};
 
 use super::{
-    CHANGE_SHARDS, DynamoStores, Item, change_partition, decode_doc, encode_doc, query_all, read_string, s, unavailable,
+    CHANGE_SHARDS, CONCURRENT_PUTS, DynamoStores, Item, change_partition, decode_doc, encode_doc, query_all,
+    read_string, s, unavailable,
 };
 
 /// The `by_change` shard of an entry: its id's bytes summed (ids are the quarantine system's, of any form).
@@ -23,9 +24,6 @@ fn shard_of(entry_id: &str) -> u32 {
 }
 
 const WHAT: &str = "entry";
-
-/// Writes in flight at once for a batch: enough to hide latency, few enough not to spike consumed capacity.
-const CONCURRENT_PUTS: usize = 16;
 
 impl DynamoStores {
     async fn put_entry(&self, entry: &EntryRecord, written_at: Instant) -> Result<PutOutcome, StoreError> {

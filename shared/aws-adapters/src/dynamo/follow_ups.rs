@@ -14,12 +14,11 @@ use domain::keyed_hash::KeyedHash;
 use domain::ports::{FollowUpStore, Page, Segment};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_u64, s, unavailable};
+use super::{
+    CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_u64, s, unavailable,
+};
 
 const WHAT: &str = "follow-up";
-
-/// Writes in flight at once for a batch, as for entries.
-const CONCURRENT_PUTS: usize = 16;
 
 /// How often a record is judged again after another writer changed it in between; more means a hot loop of
 /// writers on one id, which a retry of the batch settles.

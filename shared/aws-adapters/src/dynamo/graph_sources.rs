@@ -18,7 +18,10 @@ use domain::report::ReportId;
 use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s, unavailable};
+use super::{
+    CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s,
+    unavailable,
+};
 
 /// The sort key of the full export's lease item (`pk` = `meta`): `run` (S) and `lease_until` (N, epoch ms).
 const FULL_EXPORT: &str = "full_export";
@@ -28,7 +31,6 @@ fn counted_key(report: &ReportId) -> Item {
 }
 
 const WHAT: &str = "line-list case";
-const CONCURRENT_PUTS: usize = 16;
 
 fn linelist_pk(prefecture: PrefectureCode) -> String {
     format!("linelist#{}", prefecture.as_jis())

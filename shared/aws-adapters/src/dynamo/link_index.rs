@@ -16,13 +16,11 @@ use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, query_all, read_string, s};
+use super::{CONCURRENT_QUERIES, DynamoStores, Item, Table, decode_doc, encode_doc, query_all, read_string, s};
 
 const WHAT: &str = "linkage index";
 /// The full re-link's lease (`dynamo/lease.rs`), an item beside the model and the state.
 const FULL_LINKAGE: &str = "full_linkage";
-/// Queries in flight when reading the report days of a window.
-const CONCURRENT_QUERIES: usize = 8;
 
 fn put(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
     let item = Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]);

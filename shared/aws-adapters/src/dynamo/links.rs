@@ -12,12 +12,10 @@ use domain::ports::LinkStore;
 use domain::report::ReportId;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{DynamoStores, Item, Table, decode_doc, encode_doc, query_all, s, unavailable};
+use super::{CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, query_all, s, unavailable};
 
 const WHAT: &str = "decision";
 const SUMMARY_PK: &str = "summary";
-/// Conditional puts in flight at once.
-const CONCURRENT_PUTS: usize = 16;
 
 fn decision_item(d: &LinkDecision) -> Result<Item, StoreError> {
     let mut item = Item::from([

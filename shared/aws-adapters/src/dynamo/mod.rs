@@ -275,8 +275,10 @@ impl DynamoStores {
 
 /// Partitions of a `by_change` index (reports, entries) per day.
 pub(crate) const CHANGE_SHARDS: u32 = 16;
-/// Queries of a `by_change` index in flight.
-const CONCURRENT_QUERIES: usize = 8;
+/// Queries in flight at once (a `by_change` index's shards and days, the linkage index's lookups).
+pub(super) const CONCURRENT_QUERIES: usize = 8;
+/// Writes in flight at once for a batch: enough to hide latency, few enough not to spike consumed capacity.
+pub(super) const CONCURRENT_PUTS: usize = 16;
 
 /// `2021-02-03#a`: the write day and the shard of an item.
 pub(crate) fn change_partition(day: chrono::NaiveDate, shard: u32) -> String {

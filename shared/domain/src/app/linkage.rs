@@ -619,6 +619,9 @@ impl App {
             settled.push(Settled::Kept);
         }
         let outcomes = self.links.put_decisions(&writes).await?;
+        if outcomes.len() != writes.len() {
+            return Err(StoreError::Unavailable("the link store answered another number of writes".to_owned()).into());
+        }
         for (i, outcome) in write_at.into_iter().zip(outcomes) {
             match outcome {
                 DecisionWrite::Written => {
