@@ -165,6 +165,9 @@ pub struct ModelParams {
     pub name_frequencies: NameFrequencies,
 }
 
+/// The smallest probability stored ([`Model::params`]).
+pub const STORED_FLOOR: f64 = 1e-12;
+
 /// m and u values per field and level, the prior share of matches among candidates, and the weights they give.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -206,9 +209,13 @@ impl Model {
         model
     }
 
-    /// What is stored of the model (the weights follow from it).
+    /// What is stored of the model (the weights follow from it). A probability below [`STORED_FLOOR`] is stored as
+    /// that floor: EM drives the m of a level no match shows (a different date of birth) geometrically towards 0,
+    /// to 1e-250 and below on a large store, which a DynamoDB number cannot hold (its range ends at 1e-130: the
+    /// model's PutItem was refused). No score changes: scoring floors every probability at 1e-9, EM at 1e-12.
     pub fn params(&self) -> ModelParams {
-        ModelParams { m: self.m, u: self.u, lambda: self.lambda, name_frequencies: self.names.clone() }
+        let floor = |levels: [[f64; 8]; 5]| levels.map(|l| l.map(|p| if p > 0.0 { p.max(STORED_FLOOR) } else { p }));
+        ModelParams { m: floor(self.m), u: floor(self.u), lambda: self.lambda, name_frequencies: self.names.clone() }
     }
 
     /// The model of stored parameters.
@@ -385,6 +392,19 @@ mod tests {
             sex: Some(true),
             nationality: Some(true),
             name: Some(NameLevel::Exact),
+        }
+    }
+
+    #[test]
+    fn stored_probabilities_are_floored_without_changing_a_score() {
+        let mut model = Model::initial();
+        model.m[1][3] = 1e-250; // a different date of birth among matches, after many EM rounds
+        model.refresh();
+        let stored = Model::from_params(&model.params());
+        assert_eq!(stored.m[1][3], STORED_FLOOR);
+        assert_eq!(stored.m[2][2], 0.0, "an unused level stays 0");
+        for pattern in 0..PATTERNS as u16 {
+            assert_eq!(stored.score(pattern), model.score(pattern), "pattern {pattern}");
         }
     }
 
