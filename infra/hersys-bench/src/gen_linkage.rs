@@ -1127,17 +1127,34 @@ mod tests {
     #[test]
     fn most_katakana_readings_agree_with_their_latin_names_by_sound() {
         use domain::linkage::names::{Name, NameLevel, compare_kana};
-        let pools: Vec<&[Nk]> = vec![
-            CHN_FAMILY, CHN_GIVEN, KOR_FAMILY, KOR_GIVEN, TWN_FAMILY, TWN_GIVEN, HKG_FAMILY, HKG_GIVEN, USA_FAMILY,
-            USA_GIVEN, THA_FAMILY, THA_GIVEN, VNM_FAMILY, VNM_MIDDLE, VNM_GIVEN, PHL_FAMILY, PHL_GIVEN, IDN_FAMILY,
-            IDN_GIVEN,
+        let pools: Vec<(&[u8; 3], &[Nk])> = vec![
+            (b"CHN", CHN_FAMILY),
+            (b"CHN", CHN_GIVEN),
+            (b"KOR", KOR_FAMILY),
+            (b"KOR", KOR_GIVEN),
+            (b"TWN", TWN_FAMILY),
+            (b"TWN", TWN_GIVEN),
+            (b"HKG", HKG_FAMILY),
+            (b"HKG", HKG_GIVEN),
+            (b"USA", USA_FAMILY),
+            (b"USA", USA_GIVEN),
+            (b"THA", THA_FAMILY),
+            (b"THA", THA_GIVEN),
+            (b"VNM", VNM_FAMILY),
+            (b"VNM", VNM_MIDDLE),
+            (b"VNM", VNM_GIVEN),
+            (b"PHL", PHL_FAMILY),
+            (b"PHL", PHL_GIVEN),
+            (b"IDN", IDN_FAMILY),
+            (b"IDN", IDN_GIVEN),
         ];
         let (mut agree, mut total, mut misses) = (0, 0, Vec::new());
-        for pool in pools {
+        for (nationality, pool) in pools {
             for (latin, kana) in pool {
                 total += 1;
                 // a two-token name so that agreement of the one token is a full agreement
-                let level = compare_kana(&Name::kana(&format!("{kana} ア")), &Name::latin(&format!("{latin} A")));
+                let level =
+                    compare_kana(&Name::kana(&format!("{kana} ア")), &Name::latin(&format!("{latin} A")), *nationality);
                 if level == NameLevel::KanaAgree {
                     agree += 1;
                 } else {
@@ -1145,7 +1162,7 @@ mod tests {
                 }
             }
         }
-        assert!(agree * 100 >= total * 85, "{agree} of {total}; misses: {misses:?}");
+        assert!(agree * 100 >= total * 97, "{agree} of {total}; misses: {misses:?}");
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn compare(r: &LinkReport, e: &LinkEntry) -> Agreement {
         } else if !r.latin.is_empty() {
             Some(names::compare_latin(&r.latin, &e.name))
         } else if !r.kana.is_empty() {
-            Some(names::compare_kana_keys(&r.kana_keys, &e.name))
+            Some(names::compare_kana_keys(&r.kana_keys, &e.name, e.nationality))
         } else {
             None
         },

@@ -283,13 +283,89 @@ pub fn kana_to_romaji(word: &str, out: &mut String) {
 pub const KEY_BYTES: usize = 12;
 
 /// A sound key: what survives of a token once written in katakana and read back. Vowels go (katakana adds them
-/// after every consonant, and loses length and quality), as do H, W, Y and R before a consonant or at the end
-/// (not pronounced in English-like readings); consonants fall into classes katakana does not separate (L/R,
-/// B/P/V, F/H, S/Z/J/CH/SH/ZH/X/Q, K/C/G, T/D, N/M/NG). Equal keys are weak evidence of the same name.
+/// after every consonant, and loses length and quality), as do H, W, Y, and R or L before a consonant (katakana
+/// writes them ル, which the reading drops alike) or R at the end (not pronounced in English-like readings);
+/// consonants fall into classes katakana does not separate (L/R, B/P/V, F/H, S/Z/J/CH/SH/ZH/X/Q, K/C/G, T/D,
+/// N/M/NG). Equal keys are weak evidence of the same name.
+///
+/// Some spellings are read in more than one way, by the language the name comes from: see [`Reading`] and
+/// [`TokenKeys`]; [`SoundKey::of`] is the common reading.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
 pub struct SoundKey {
     bytes: [u8; KEY_BYTES],
     len: u8,
+}
+
+/// Readings of a spelling other than the common one, one bit each. A token is keyed in the common reading and in
+/// each of these that applies to it, since the comparison does not know the language of a name (a Filipino JOSE
+/// and an American JOSEPH; a Vietnamese DUNG and a Chinese DUNG).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Reading(u8);
+
+impl Reading {
+    pub const COMMON: Reading = Reading(0);
+    /// Spanish J is an H: JOSE ホセ, JUAN フアン.
+    pub const SPANISH_J: Reading = Reading(1);
+    /// Vietnamese D (the letter without a stroke; Đ loses its stroke when folded, and is read D) is a Z in the
+    /// northern reading katakana follows: DUNG ズン, DUONG ズオン.
+    pub const VIETNAMESE_D: Reading = Reading(1 << 1);
+    /// A Thai final L is pronounced N: RATTANAKUL ラッタナクン.
+    pub const THAI_FINAL_L: Reading = Reading(1 << 2);
+    /// The R of a Thai initial SR is silent: SRISUK シースック.
+    pub const THAI_SR: Reading = Reading(1 << 3);
+    /// A G before E or I is soft in English and Spanish: ANGELICA アンジェリカ, GEORGE ジョージ.
+    pub const SOFT_G: Reading = Reading(1 << 4);
+    /// CH of Greek origin is a K: JERICHO ジェリコ.
+    pub const HARD_CH: Reading = Reading(1 << 5);
+    /// The Korean family name 이 (LEE, LI, RHEE, YI) is read イ: the whole token is one vowel.
+    pub const KOREAN_I: Reading = Reading(1 << 6);
+    /// A katakana ル before a consonant is a syllable of its own in Chinese readings (WEILUN ウェイルン: LUN), not
+    /// an R or L before a consonant (MARTINEZ マルティネス).
+    pub const SYLLABLE_RU: Reading = Reading(1 << 7);
+    const ALL: [Reading; 8] = [
+        Reading::SPANISH_J,
+        Reading::VIETNAMESE_D,
+        Reading::THAI_FINAL_L,
+        Reading::THAI_SR,
+        Reading::SOFT_G,
+        Reading::HARD_CH,
+        Reading::KOREAN_I,
+        Reading::SYLLABLE_RU,
+    ];
+
+    /// The readings a katakana reading's own romaji may need (its CH, J and D are what they say).
+    pub const KATAKANA: Reading = Reading::SYLLABLE_RU;
+
+    /// The readings a Latin name of this nationality (an entry's, from the passport) may be given in katakana: the
+    /// language of the name decides (a Korean JUNG is not read フン, a Chinese CHANG not カン). A nationality
+    /// unknown here gets the English and Spanish ones.
+    pub fn for_nationality(nationality: [u8; 3]) -> Reading {
+        const SPANISH: &[&[u8; 3]] = &[
+            b"PHL", b"ESP", b"MEX", b"ARG", b"BOL", b"CHL", b"COL", b"CRI", b"CUB", b"DOM", b"ECU", b"GTM", b"HND",
+            b"NIC", b"PAN", b"PER", b"PRY", b"SLV", b"URY", b"VEN",
+        ];
+        // romanisations of their own, in which a CH or a G before E or I has one reading
+        const ASIAN: &[&[u8; 3]] = &[
+            b"CHN", b"TWN", b"HKG", b"MAC", b"KOR", b"PRK", b"VNM", b"THA", b"JPN", b"MNG", b"IDN", b"MYS", b"KHM",
+            b"LAO", b"MMR", b"NPL",
+        ];
+        let mut r = 0;
+        match &nationality {
+            b"KOR" | b"PRK" => r |= Reading::KOREAN_I.0,
+            b"VNM" => r |= Reading::VIETNAMESE_D.0,
+            b"THA" => r |= Reading::THAI_FINAL_L.0 | Reading::THAI_SR.0,
+            n if SPANISH.contains(&n) => r |= Reading::SPANISH_J.0,
+            _ => {}
+        }
+        if !ASIAN.contains(&&nationality) {
+            r |= Reading::SOFT_G.0 | Reading::HARD_CH.0;
+        }
+        Reading(r)
+    }
+
+    fn has(self, other: Reading) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
 impl SoundKey {
@@ -297,8 +373,15 @@ impl SoundKey {
         &self.bytes[..self.len as usize]
     }
 
+    /// The key of the common reading.
     pub fn of(token: &[u8]) -> SoundKey {
+        SoundKey::read(token, Reading::COMMON).0
+    }
+
+    /// The key of `token` in `reading`, and the other readings that would apply to it.
+    pub fn read(token: &[u8], reading: Reading) -> (SoundKey, Reading) {
         let mut k = SoundKey::default();
+        let mut applies = 0u8;
         let is_vowel = |b: u8| matches!(b, b'A' | b'E' | b'I' | b'O' | b'U' | b'Y');
         let at = |i: usize| token.get(i).copied().unwrap_or(0);
         let mut i = 0;
@@ -310,6 +393,36 @@ impl SoundKey {
         };
         while i < token.len() {
             let (c, n) = (token[i], at(i + 1));
+            // the other readings first: where one applies it is noted, and used if asked for
+            let other = match (c, n) {
+                (b'J', _) => Some((Reading::SPANISH_J, b'H', 1)),
+                (b'D', _) if i == 0 => Some((Reading::VIETNAMESE_D, b'S', 1)),
+                (b'L', 0) if i > 0 => Some((Reading::THAI_FINAL_L, b'N', 1)),
+                (b'R', _) if i == 1 && token[0] == b'S' => Some((Reading::THAI_SR, 0, 1)),
+                (b'G', b'E' | b'I') => Some((Reading::SOFT_G, b'S', 1)),
+                // the common reading takes NG as one sound: ANGELICA's N alone, then its soft G
+                (b'N', b'G') if i > 0 && matches!(at(i + 2), b'E' | b'I') => Some((Reading::SOFT_G, b'N', 1)),
+                (b'C', b'H') => Some((Reading::HARD_CH, b'K', 2)),
+                (b'L' | b'R', _)
+                    if i == 0 && token.len() > 1 && token[1..].iter().all(|&b| matches!(b, b'E' | b'I' | b'H')) =>
+                {
+                    Some((Reading::KOREAN_I, b'A', token.len()))
+                }
+                (b'R', b'U') if i > 0 && at(i + 2) != 0 && !is_vowel(at(i + 2)) => {
+                    Some((Reading::SYLLABLE_RU, b'R', 2))
+                }
+                _ => None,
+            };
+            if let Some((r, class, step)) = other {
+                applies |= r.0;
+                if reading.has(r) {
+                    if class != 0 {
+                        push(&mut k, class);
+                    }
+                    i += step;
+                    continue;
+                }
+            }
             let (class, step) = match (c, n) {
                 (b'N', b'G') if token.len() == 2 => (b'N', 2), // Cantonese NG: ン
                 (b'N', b'G') if i == 0 => (b'K', 2),           // NGUYEN: グエン
@@ -322,8 +435,10 @@ impl SoundKey {
                 (b'T', b'H') => (b'S', 2),           // SMITH: スミス
                 (b'T', b'S') => (b'S', 2),
                 (b'T', b'R') if i == 0 => (b'S', 2), // Vietnamese TR: チャン
-                (b'P', b'H') if is_vowel(at(i + 2)) => (b'H', 2), // PHAM: ファム
-                (b'P', b'H') => (b'P', 2),           // Thai PHROMMA: プロムマ
+                (b'P', b'H') if i == 0 && is_vowel(at(i + 2)) => (b'H', 2), // PHAM: ファム
+                // read as F, which goes when medial (CHRISTOPHER: クリストファー, JOSEPH: ジョセフ)
+                (b'P', b'H') if is_vowel(at(i + 2)) || at(i + 2) == 0 => (0, 2),
+                (b'P', b'H') => (b'P', 2),                   // Thai PHROMMA: プロムマ
                 (b'T', b'T') if at(i + 2) == b'H' => (0, 1), // MATTHEW: マシュー
                 (b'T', b'I') if matches!(at(i + 2), b'A' | b'O') => (b'S', 1), // CHRISTIAN: クリスチャン
                 (b'K' | b'G', b'H') => (b'K', 2),
@@ -335,9 +450,11 @@ impl SoundKey {
                 (b'F', _) => (0, 1),                     // HOON: フン, read back FUN: as a medial H
                 // Korean drops an initial L before I (LIM: イム), Chinese and English keep it (LIN: リン): an
                 // initial L or R before I, E or Y is taken for the vowel when a consonant follows (a bare LI or
-                // LEE would agree with every vowel-only reading, WEI and YI among them)
+                // LEE would agree with every vowel-only reading, WEI and YI among them; see KOREAN_I)
                 (b'L' | b'R', b'I' | b'E' | b'Y') if i == 0 && token[1..].iter().any(|&c| !is_vowel(c)) => (b'A', 1),
                 (b'R', _) if i > 0 && !is_vowel(n) => (0, 1),
+                // WILSON: ウィルソン, read back WIRUSON (a final L stays: MICHAEL マイケル)
+                (b'L', _) if i > 0 && n != 0 && !is_vowel(n) => (0, 1),
                 (b'R', b'E') if i > 0 && i + 2 == token.len() => (0, 2), // MOORE: ムーア
                 // katakana writes an R before a consonant as ル (MARTINEZ: マルティネス), read back RU
                 (b'R', b'U') if i > 0 && at(i + 2) != 0 && !is_vowel(at(i + 2)) => (0, 2),
@@ -359,7 +476,46 @@ impl SoundKey {
             }
             i += step;
         }
-        k
+        (k, Reading(applies))
+    }
+}
+
+/// Most keys of one token: the common reading and up to three others.
+const READINGS_PER_TOKEN: usize = 4;
+
+/// The sound keys of one token: in the common reading, and in each other [`Reading`] allowed that applies to it
+/// (the first three, in the order of [`Reading::ALL`]), distinct.
+#[derive(Clone, Copy, Default)]
+pub struct TokenKeys {
+    keys: [SoundKey; READINGS_PER_TOKEN],
+    count: u8,
+}
+
+impl TokenKeys {
+    pub fn of(token: &[u8], allowed: Reading) -> TokenKeys {
+        let (common, applies) = SoundKey::read(token, Reading::COMMON);
+        let applies = Reading(applies.0 & allowed.0);
+        let mut t = TokenKeys { count: 1, ..TokenKeys::default() };
+        t.keys[0] = common;
+        for r in Reading::ALL {
+            if (t.count as usize) < READINGS_PER_TOKEN && applies.has(r) {
+                let (k, _) = SoundKey::read(token, r);
+                if !t.keys[..t.count as usize].contains(&k) {
+                    t.keys[t.count as usize] = k;
+                    t.count += 1;
+                }
+            }
+        }
+        t
+    }
+
+    pub fn keys(&self) -> &[SoundKey] {
+        &self.keys[..self.count as usize]
+    }
+
+    /// Whether some reading of one token sounds like some reading of the other (an empty key agrees with nothing).
+    pub fn agree(&self, other: &TokenKeys) -> bool {
+        self.keys().iter().any(|a| a.len > 0 && other.keys().contains(a))
     }
 }
 
@@ -516,10 +672,10 @@ pub fn compare_latin(report: &Name, entry: &Name) -> NameLevel {
     }
 }
 
-/// The sound keys of a name's tokens.
+/// The sound keys of a katakana reading's tokens.
 #[derive(Clone, Copy, Default)]
 pub struct SoundKeys {
-    keys: [SoundKey; MAX_TOKENS],
+    tokens: [TokenKeys; MAX_TOKENS],
     count: u8,
 }
 
@@ -527,35 +683,34 @@ impl SoundKeys {
     pub fn of(name: &Name) -> SoundKeys {
         let mut k = SoundKeys::default();
         for (i, t) in name.tokens().enumerate() {
-            k.keys[i] = SoundKey::of(t);
+            k.tokens[i] = TokenKeys::of(t, Reading::KATAKANA);
         }
         k.count = name.len() as u8;
         k
     }
 }
 
-/// Compares a katakana reading (as romaji tokens) with an entry's Latin name through sound keys.
-pub fn compare_kana(reading: &Name, entry: &Name) -> NameLevel {
-    compare_kana_keys(&SoundKeys::of(reading), entry)
+/// Compares a katakana reading (as romaji tokens) with an entry's Latin name, of an entrant of `nationality`,
+/// through sound keys.
+pub fn compare_kana(reading: &Name, entry: &Name, nationality: [u8; 3]) -> NameLevel {
+    compare_kana_keys(&SoundKeys::of(reading), entry, nationality)
 }
 
 /// [`compare_kana`] with the reading's sound keys computed beforehand.
-pub fn compare_kana_keys(reading: &SoundKeys, entry: &Name) -> NameLevel {
+pub fn compare_kana_keys(reading: &SoundKeys, entry: &Name, nationality: [u8; 3]) -> NameLevel {
     let (nr, ne) = (reading.count as usize, entry.len());
     if nr == 0 || ne == 0 {
         return NameLevel::KanaDifferent;
     }
-    let mut entry_keys = [SoundKey::default(); MAX_TOKENS];
+    let readings = Reading::for_nationality(nationality);
+    let mut entry_keys = [TokenKeys::default(); MAX_TOKENS];
     for (j, k) in entry_keys.iter_mut().enumerate().take(ne) {
-        *k = SoundKey::of(entry.token(j));
+        *k = TokenKeys::of(entry.token(j), readings);
     }
     let mut used_e = 0u32;
     let mut agree = 0usize;
-    for rk in &reading.keys[..nr] {
-        if rk.len == 0 {
-            continue;
-        }
-        if let Some(j) = (0..ne).find(|&j| used_e & (1 << j) == 0 && entry_keys[j] == *rk) {
+    for rk in &reading.tokens[..nr] {
+        if let Some(j) = (0..ne).find(|&j| used_e & (1 << j) == 0 && entry_keys[j].agree(rk)) {
             used_e |= 1 << j;
             agree += 1;
         }
@@ -696,10 +851,59 @@ mod tests {
     #[test]
     fn kana_comparison_levels() {
         let e = Name::latin("ZHANG WEI");
-        assert_eq!(compare_kana(&Name::kana("チャン ウェイ"), &e), NameLevel::KanaAgree);
-        assert_eq!(compare_kana(&Name::kana("ウェイ チャン"), &e), NameLevel::KanaAgree);
-        assert_eq!(compare_kana(&Name::kana("チャン リー"), &e), NameLevel::KanaPartial);
-        assert_eq!(compare_kana(&Name::kana("スミス ポール"), &e), NameLevel::KanaDifferent);
+        let chn = *b"CHN";
+        assert_eq!(compare_kana(&Name::kana("チャン ウェイ"), &e, chn), NameLevel::KanaAgree);
+        assert_eq!(compare_kana(&Name::kana("ウェイ チャン"), &e, chn), NameLevel::KanaAgree);
+        assert_eq!(compare_kana(&Name::kana("チャン リー"), &e, chn), NameLevel::KanaPartial);
+        assert_eq!(compare_kana(&Name::kana("スミス ポール"), &e, chn), NameLevel::KanaDifferent);
+    }
+
+    /// Whether the one-token names agree when the entrant is of `nationality`.
+    fn reads_as(latin: &str, kana: &str, nationality: &[u8; 3]) -> bool {
+        compare_kana(&Name::kana(kana), &Name::latin(latin), *nationality) == NameLevel::KanaAgree
+    }
+
+    #[test]
+    fn readings_of_the_names_language_agree() {
+        for (latin, kana, nationality) in [
+            ("JOSE", "ホセ", b"PHL"),
+            ("JUAN", "フアン", b"MEX"),
+            ("JESUS", "ヘスス", b"ESP"),
+            ("DUNG", "ズン", b"VNM"),
+            ("DUONG", "ズオン", b"VNM"),
+            ("DAO", "ザオ", b"VNM"),
+            ("RATTANAKUL", "ラッタナクン", b"THA"),
+            ("SRISUK", "シースック", b"THA"),
+            ("SRIWAN", "シーワン", b"THA"),
+            ("LEE", "イ", b"KOR"),
+            ("RHEE", "イ", b"KOR"),
+            ("ANGELICA", "アンジェリカ", b"PHL"),
+            ("GEORGE", "ジョージ", b"GBR"),
+            ("JERICHO", "ジェリコ", b"PHL"),
+            ("CHRISTOPHER", "クリストファー", b"USA"),
+            ("WILSON", "ウィルソン", b"USA"),
+            ("KILDONG", "キルドン", b"KOR"),
+            ("WEILUN", "ウェイルン", b"TWN"),
+        ] {
+            assert!(reads_as(latin, kana, nationality), "{latin} vs {kana}");
+            // the common reading still agrees where it did
+            assert!(reads_as("WANG", "ワン", nationality));
+        }
+    }
+
+    #[test]
+    fn readings_of_another_language_do_not() {
+        // a Korean JUNG is not a Spanish H, a Chinese CHANG not a Greek K, a Chinese LI not the Korean イ
+        assert!(
+            reads_as("JOSE", "ホセ", b"PHL") && !reads_as("JUNG", "フン", b"KOR") && reads_as("JUNG", "チョン", b"KOR")
+        );
+        assert!(!reads_as("CHANG", "カン", b"TWN") && reads_as("JERICHO", "ジェリコ", b"USA"));
+        assert!(!reads_as("LI", "イ", b"CHN") && reads_as("LI", "リー", b"CHN"));
+        assert!(!reads_as("DUNG", "ズン", b"CHN") && !reads_as("RATTANAKUL", "ラッタナクン", b"USA"));
+        // the reading's own romaji keeps its CH and J: チュー is not GUO, リー not WU
+        assert!(!reads_as("GUO", "チュー", b"CHN") && !reads_as("WU", "リー", b"KOR"));
+        // a bare LI or LEE still does not agree with a vowel-only reading in the common reading
+        assert!(!reads_as("LEE", "ウェイ", b"USA"));
     }
 
     proptest! {
