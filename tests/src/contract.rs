@@ -894,6 +894,22 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
     summary.links = 3;
     b.links.put_summary(&summary).await.unwrap();
     assert_eq!(b.links.get_summary().await.unwrap().unwrap().links, 3);
+    // a row per entry week, port and nationality: over twenty years, far past one DynamoDB item (400 KB)
+    let monday = chrono::NaiveDate::from_ymd_opt(2003, 1, 6).unwrap();
+    summary.entrants = (0..30_000u64)
+        .map(|i| domain::links::EntrantsRow {
+            week_start: monday + chrono::Days::new(7 * (i / 30)),
+            port_of_entry: ["NRT", "HND", "KIX", "FUK", "CTS"][(i % 5) as usize].to_owned(),
+            nationality: ["CHN", "KOR", "VNM", "PHL", "USA", "THA"][(i / 5 % 6) as usize].to_owned(),
+            entrants: 1 + i % 97,
+        })
+        .collect();
+    b.links.put_summary(&summary).await.unwrap();
+    assert_eq!(b.links.get_summary().await.unwrap().unwrap(), summary, "a summary of 30,000 rows reads back whole");
+    summary.entrants.truncate(2);
+    summary.links = 4;
+    b.links.put_summary(&summary).await.unwrap();
+    assert_eq!(b.links.get_summary().await.unwrap().unwrap(), summary, "replaced whole by a smaller one");
     assert!(b.links.all_decisions().await.unwrap().is_empty(), "the summary is not a decision");
 }
 

@@ -1,6 +1,12 @@
-//! Links table: `pk` = report id (or `summary` for the last run's statistics), `doc`, `reviewed` (true once a
-//! health centre answered), and `review_hc` (the health centre) only while a review-band decision is pending, so
-//! that the `review_queue` index (review_hc, pk) is sparse: it holds exactly the pending reviews.
+//! Links table: `pk` = report id (or `summary`, `summary#...` for the last run's statistics), `doc`, `reviewed`
+//! (true once a health centre answered), and `review_hc` (the health centre) only while a review-band decision is
+//! pending, so that the `review_queue` index (review_hc, pk) is sparse: it holds exactly the pending reviews.
+//!
+//! The statistics outgrow one item (a row per entry week, port and nationality: 52,600 rows, 4.7 MB, at 200,000
+//! entries over twenty years; DynamoDB refuses an item over 400 KB), so they are stored in parts: their JSON cut
+//! into `summary#<generation>#<i>` items, then the `summary` item pointing at that generation, then the parts of
+//! the generation it replaced deleted. A reader follows the pointer; parts deleted under it send it back to the
+//! pointer.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -16,6 +22,14 @@ use super::{CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, 
 
 const WHAT: &str = "decision";
 const SUMMARY_PK: &str = "summary";
+/// Bytes of the statistics' JSON per part (an item holds 400 KB, its key and attribute names included).
+const SUMMARY_PART_BYTES: usize = 350_000;
+/// Times a reader goes back to the pointer when the parts it pointed at were replaced while it read them.
+const SUMMARY_READ_ATTEMPTS: usize = 3;
+
+fn summary_part_pk(generation: &str, part: usize) -> String {
+    format!("{SUMMARY_PK}#{generation}#{part}")
+}
 
 fn decision_item(d: &LinkDecision) -> Result<Item, StoreError> {
     let mut item = Item::from([
@@ -99,7 +113,7 @@ impl LinkStore for DynamoStores {
             .client
             .scan()
             .table_name(self.tables.name(Table::Links)?)
-            .filter_expression("pk <> :summary")
+            .filter_expression("NOT begins_with(pk, :summary)")
             .expression_attribute_values(":summary", s(SUMMARY_PK))
             .consistent_read(true);
         let items = super::scan_all(scan).await?;
@@ -147,23 +161,94 @@ impl LinkStore for DynamoStores {
     }
 
     async fn put_summary(&self, summary: &LinkageSummary) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::primitives::Blob;
+        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        let table = self.tables.name(Table::Links)?;
+        let json = serde_json::to_vec(summary)
+            .map_err(|_| StoreError::Corrupt("the linkage statistics do not encode".to_owned()))?;
+        let generation = uuid::Uuid::new_v4().to_string();
+        let parts: Vec<&[u8]> = json.chunks(SUMMARY_PART_BYTES).collect();
+        let writes = parts
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let item = Item::from([
+                    ("pk".to_owned(), s(summary_part_pk(&generation, i))),
+                    ("part".to_owned(), AttributeValue::B(Blob::new(*bytes))),
+                ]);
+                let put = PutRequest::builder().set_item(Some(item)).build();
+                put.map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(|_| StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let replaced = self.get_link_item(SUMMARY_PK).await?.and_then(|head| summary_pointer(&head));
+        // the parts first, then the pointer: a reader never follows it to parts not yet written
+        self.batch_write(table, writes).await?;
         self.client
             .put_item()
-            .table_name(self.tables.name(Table::Links)?)
+            .table_name(table)
             .set_item(Some(Item::from([
                 ("pk".to_owned(), s(SUMMARY_PK)),
-                ("doc".to_owned(), encode_doc("summary", summary)?),
+                ("generation".to_owned(), s(&generation)),
+                ("parts".to_owned(), super::n(parts.len())),
             ])))
             .send()
             .await
             .map_err(|e| unavailable("PutItem", &e))?;
+        if let Some((old, count)) = replaced {
+            let deletes = (0..count)
+                .map(|i| {
+                    let key = Item::from([("pk".to_owned(), s(summary_part_pk(&old, i)))]);
+                    DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|_| StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.batch_write(table, deletes).await?;
+        }
         Ok(())
     }
 
     async fn get_summary(&self) -> Result<Option<LinkageSummary>, StoreError> {
-        match self.get_link_item(SUMMARY_PK).await? {
-            Some(mut item) => decode_doc("summary", &mut item).map(Some),
-            None => Ok(None),
+        let table = self.tables.name(Table::Links)?;
+        for _ in 0..SUMMARY_READ_ATTEMPTS {
+            let Some(mut head) = self.get_link_item(SUMMARY_PK).await? else { return Ok(None) };
+            if head.contains_key("doc") {
+                // stored whole, before the statistics were stored in parts
+                return decode_doc("summary", &mut head).map(Some);
+            }
+            let (generation, count) = summary_pointer(&head)
+                .ok_or_else(|| StoreError::Corrupt("the linkage statistics' pointer is malformed".to_owned()))?;
+            let keys = (0..count).map(|i| Item::from([("pk".to_owned(), s(summary_part_pk(&generation, i)))]));
+            let mut parts = self.batch_get(table, keys.collect()).await?;
+            if parts.len() < count {
+                continue; // replaced while read: follow the new pointer
+            }
+            let pk = |item: &Item| item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let index = |item: &Item| pk(item).rsplit('#').next().and_then(|i| i.parse::<usize>().ok());
+            parts.sort_by_key(index);
+            let mut json = Vec::new();
+            for part in &parts {
+                let bytes = part.get("part").and_then(|v| v.as_b().ok());
+                json.extend_from_slice(
+                    bytes
+                        .ok_or_else(|| StoreError::Corrupt("a part of the linkage statistics is malformed".into()))?
+                        .as_ref(),
+                );
+            }
+            return serde_json::from_slice(&json)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("the linkage statistics do not decode".to_owned()));
         }
+        Err(StoreError::Unavailable("the linkage statistics were replaced at every read".to_owned()))
     }
+}
+
+/// The generation and number of parts the `summary` item points at.
+fn summary_pointer(head: &Item) -> Option<(String, usize)> {
+    let generation = head.get("generation")?.as_s().ok()?.clone();
+    let parts = head.get("parts")?.as_n().ok()?.parse().ok()?;
+    Some((generation, parts))
 }
