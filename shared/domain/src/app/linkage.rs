@@ -320,15 +320,24 @@ impl App {
         }
     }
 
-    /// Files records in the stored index: entries under their keys at their entry day, candidate reports at their
-    /// diagnosis day. Returns each entry's day and its keys as stored, for the caller's matching.
-    pub(super) async fn index_entries(&self, entries: &[EntryRecord]) -> Result<Vec<(i32, Vec<String>)>, AppError> {
-        let mut out = Vec::with_capacity(entries.len());
+    /// Files records in the stored index: entries under their keys at their entry day (here), candidate reports at
+    /// their diagnosis day ([`Self::index_reports`]).
+    pub(super) async fn index_entries(&self, entries: &[EntryRecord]) -> Result<(), AppError> {
+        self.index_entries_keeping(entries, |_, _| {}).await
+    }
+
+    /// [`Self::index_entries`], handing each entry's day and keys as stored to `keep`: the hourly run matches its
+    /// new entries by them. A full run keeps none (ten million entries' keys as text would be gigabytes).
+    pub(super) async fn index_entries_keeping(
+        &self,
+        entries: &[EntryRecord],
+        mut keep: impl FnMut(i32, &[String]) + Send,
+    ) -> Result<(), AppError> {
         let mut rows = Vec::with_capacity(entries.len().min(INDEX_CHUNK));
         for e in entries {
             let Some(l) = entry_link(e) else { continue };
             let keys: Vec<String> = linkage::entry_block_keys(&l).iter().map(|&k| self.hasher.block_key(k)).collect();
-            out.push((l.entry_day, keys.clone()));
+            keep(l.entry_day, &keys);
             rows.push(IndexedRecord { id: e.entry_id.clone(), day: e.entry_date, keys });
             if rows.len() == INDEX_CHUNK {
                 self.link_index.put_entry_keys(&std::mem::take(&mut rows)).await?;
@@ -337,20 +346,23 @@ impl App {
         if !rows.is_empty() {
             self.link_index.put_entry_keys(&rows).await?;
         }
-        Ok(out)
+        Ok(())
     }
 
     pub(super) async fn index_reports(&self, reports: &[CaseReport]) -> Result<(), AppError> {
-        let rows: Vec<IndexedRecord> = reports
-            .iter()
-            .filter_map(|r| {
-                let l = report_link(r).filter(LinkReport::is_candidate)?;
-                let keys = linkage::report_block_keys(&l).iter().map(|&k| self.hasher.block_key(k)).collect();
-                Some(IndexedRecord { id: r.id.as_str().to_owned(), day: r.diagnosis_date, keys })
-            })
-            .collect();
-        for chunk in rows.chunks(INDEX_CHUNK) {
-            self.link_index.put_report_keys(chunk).await?;
+        // a chunk's rows at a time: a full run files every report
+        for chunk in reports.chunks(INDEX_CHUNK) {
+            let rows: Vec<IndexedRecord> = chunk
+                .iter()
+                .filter_map(|r| {
+                    let l = report_link(r).filter(LinkReport::is_candidate)?;
+                    let keys = linkage::report_block_keys(&l).iter().map(|&k| self.hasher.block_key(k)).collect();
+                    Some(IndexedRecord { id: r.id.as_str().to_owned(), day: r.diagnosis_date, keys })
+                })
+                .collect();
+            if !rows.is_empty() {
+                self.link_index.put_report_keys(&rows).await?;
+            }
         }
         Ok(())
     }
@@ -411,7 +423,8 @@ impl App {
         let mut written = self.written_since(state, until).await?;
         let (new_entries, new_reports) = (std::mem::take(&mut written.entries), std::mem::take(&mut written.reports));
         let read_ms = started.elapsed().as_millis();
-        let indexed = self.index_entries(&new_entries).await?;
+        let mut indexed = Vec::with_capacity(new_entries.len());
+        self.index_entries_keeping(&new_entries, |day, keys| indexed.push((day, keys.to_vec()))).await?;
         self.index_reports(&new_reports).await?;
         let index_ms = started.elapsed().as_millis();
 
