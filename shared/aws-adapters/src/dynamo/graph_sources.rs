@@ -162,32 +162,25 @@ impl GraphSourceStore for DynamoStores {
     }
 
     async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        use super::{delete_request, put_request};
         let table = self.tables.name(Table::GraphSources)?;
         // A batch may not name one key twice: the last fact of a report wins, as it would one by one.
         let mut last = std::collections::HashMap::with_capacity(facts.len());
         for counted in facts {
             last.insert(counted.report.as_str(), &counted.fact);
         }
-        let built = |e: aws_sdk_dynamodb::error::BuildError| {
-            StoreError::Unavailable(format!("BatchWriteItem: request could not be built ({e})"))
-        };
         let writes = last
             .into_iter()
             .map(|(report, fact)| {
                 let key = Item::from([("pk".to_owned(), s(format!("counted#{report}"))), ("sk".to_owned(), s("fact"))]);
-                Ok(match fact {
+                match fact {
                     Some(fact) => {
                         let mut item = key;
                         item.insert("fact".to_owned(), AttributeValue::B(Blob::new(encode_fact(fact))));
-                        WriteRequest::builder()
-                            .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(built)?)
-                            .build()
+                        put_request(item)
                     }
-                    None => WriteRequest::builder()
-                        .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(built)?)
-                        .build(),
-                })
+                    None => delete_request(key),
+                }
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.batch_write(table, writes).await

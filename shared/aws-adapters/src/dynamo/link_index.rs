@@ -5,7 +5,7 @@
 //! of a keyed hash, days ISO dates, ids opaque: no personal value in any key.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::NaiveDate;
 use domain::StoreError;
 use domain::links::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
@@ -23,12 +23,7 @@ const WHAT: &str = "linkage index";
 const FULL_LINKAGE: &str = "full_linkage";
 
 fn put(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
-    let item = Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]);
-    let request = PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .map_err(|_| StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned()))?;
-    Ok(WriteRequest::builder().put_request(request).build())
+    super::put_request(Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]))
 }
 
 impl DynamoStores {

@@ -18,7 +18,10 @@ use domain::ports::LinkStore;
 use domain::report::ReportId;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, query_all, s, unavailable};
+use super::{
+    CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, delete_request, encode_doc, put_request, query_all, s,
+    unavailable,
+};
 
 const WHAT: &str = "decision";
 const SUMMARY_PK: &str = "summary";
@@ -27,8 +30,9 @@ const SUMMARY_PART_BYTES: usize = 350_000;
 /// Times a reader goes back to the pointer when the parts it pointed at were replaced while it read them.
 const SUMMARY_READ_ATTEMPTS: usize = 3;
 
-fn summary_part_pk(generation: &str, part: usize) -> String {
-    format!("{SUMMARY_PK}#{generation}#{part}")
+/// The key of a part of the statistics: `summary#<generation>#<i>`.
+fn summary_part_key(generation: &str, part: usize) -> Item {
+    Item::from([("pk".to_owned(), s(format!("{SUMMARY_PK}#{generation}#{part}")))])
 }
 
 fn decision_item(d: &LinkDecision) -> Result<Item, StoreError> {
@@ -162,7 +166,6 @@ impl LinkStore for DynamoStores {
 
     async fn put_summary(&self, summary: &LinkageSummary) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::primitives::Blob;
-        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
         let table = self.tables.name(Table::Links)?;
         let json = serde_json::to_vec(summary)
             .map_err(|_| StoreError::Corrupt("the linkage statistics do not encode".to_owned()))?;
@@ -172,13 +175,9 @@ impl LinkStore for DynamoStores {
             .iter()
             .enumerate()
             .map(|(i, bytes)| {
-                let item = Item::from([
-                    ("pk".to_owned(), s(summary_part_pk(&generation, i))),
-                    ("part".to_owned(), AttributeValue::B(Blob::new(*bytes))),
-                ]);
-                let put = PutRequest::builder().set_item(Some(item)).build();
-                put.map(|p| WriteRequest::builder().put_request(p).build())
-                    .map_err(|_| StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned()))
+                let mut item = summary_part_key(&generation, i);
+                item.insert("part".to_owned(), AttributeValue::B(Blob::new(*bytes)));
+                put_request(item)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let replaced = self.get_link_item(SUMMARY_PK).await?.and_then(|head| summary_pointer(&head));
@@ -196,16 +195,7 @@ impl LinkStore for DynamoStores {
             .await
             .map_err(|e| unavailable("PutItem", &e))?;
         if let Some((old, count)) = replaced {
-            let deletes = (0..count)
-                .map(|i| {
-                    let key = Item::from([("pk".to_owned(), s(summary_part_pk(&old, i)))]);
-                    DeleteRequest::builder()
-                        .set_key(Some(key))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(|_| StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let deletes = (0..count).map(|i| delete_request(summary_part_key(&old, i))).collect::<Result<_, _>>()?;
             self.batch_write(table, deletes).await?;
         }
         Ok(())
@@ -221,8 +211,8 @@ impl LinkStore for DynamoStores {
             }
             let (generation, count) = summary_pointer(&head)
                 .ok_or_else(|| StoreError::Corrupt("the linkage statistics' pointer is malformed".to_owned()))?;
-            let keys = (0..count).map(|i| Item::from([("pk".to_owned(), s(summary_part_pk(&generation, i)))]));
-            let mut parts = self.batch_get(table, keys.collect()).await?;
+            let mut parts =
+                self.batch_get(table, (0..count).map(|i| summary_part_key(&generation, i)).collect()).await?;
             if parts.len() < count {
                 continue; // replaced while read: follow the new pointer
             }

@@ -82,6 +82,24 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A BatchWriteItem put of `item` ([`DynamoStores::batch_write`]).
+pub(crate) fn put_request(item: Item) -> Result<aws_sdk_dynamodb::types::WriteRequest, StoreError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|_| unbuilt_write())?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+/// A BatchWriteItem delete of the item of `key` ([`DynamoStores::batch_write`]).
+pub(crate) fn delete_request(key: Item) -> Result<aws_sdk_dynamodb::types::WriteRequest, StoreError> {
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+    let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(|_| unbuilt_write())?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
+fn unbuilt_write() -> StoreError {
+    StoreError::Unavailable("BatchWriteItem: request could not be built".to_owned())
+}
+
 pub(crate) fn epoch_ms(at: Instant) -> AttributeValue {
     n(at.timestamp_millis())
 }
