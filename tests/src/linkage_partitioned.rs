@@ -2,13 +2,15 @@
 //! reviews; after a new model version, one re-links in a single process (`{"mode": "full"}`), the other in three
 //! partitions through the linkage function's steps, one partition dying once and retried. They must store the same
 //! decisions, statistics and public files. While a partitioned run holds its lease, scheduled runs do nothing and a
-//! second full re-link cannot start; what is written meanwhile is linked by the next hourly run.
+//! second full re-link cannot start; what is written meanwhile is linked by the next hourly run. The daily run at
+//! national scale (issue 11) estimates its model from a sample first: with a sample that holds everything, the model
+//! and the decisions are the single-process estimate's.
 
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use domain::app::{App, AppError, ReviewAnswer};
+use domain::app::{App, AppError, EstimateSample, ReviewAnswer};
 use domain::follow_up::FollowUpInput;
 use domain::links::LinkDecision;
 use serde_json::{Value, json};
@@ -105,16 +107,25 @@ async fn scheduled(app: &App, detail: Value) -> Value {
     linkage::handle(app, event).await.unwrap()
 }
 
-async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack) {
-    let dir = tempfile::tempdir().unwrap();
+type Rows = Vec<serde_json::Map<String, Value>>;
+
+/// Generated entry records and reports (`hersys-bench gen linkage`), in `dir`.
+fn generated(dir: &std::path::Path, entries: usize, reports: usize, seed: u64) -> (Rows, Rows) {
+    let (entries, reports, seed) = (entries.to_string(), reports.to_string(), seed.to_string());
     let generated = Command::new(hersys_bench_bin())
-        .args(["gen", "linkage", "--entries", "4000", "--reports", "600", "--seed", "7", "--out-dir"])
-        .arg(dir.path())
+        .args(["gen", "linkage", "--entries", &entries, "--reports", &reports, "--seed", &seed, "--out-dir"])
+        .arg(dir)
         .output()
         .unwrap();
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
-    let entries = hersys_bench::bench_linkage_runs::rows(&dir.path().join("ENTRIES.csv")).unwrap();
-    let reports = hersys_bench::bench_linkage_runs::rows(&dir.path().join("REPORTS.csv")).unwrap();
+    let entries = hersys_bench::bench_linkage_runs::rows(&dir.join("ENTRIES.csv")).unwrap();
+    let reports = hersys_bench::bench_linkage_runs::rows(&dir.join("REPORTS.csv")).unwrap();
+    (entries, reports)
+}
+
+async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack) {
+    let dir = tempfile::tempdir().unwrap();
+    let (entries, reports) = generated(dir.path(), 4000, 600, 7);
 
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     let follow_ups = follow_ups(&entries);
@@ -159,7 +170,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let mut app = parted.app.clone();
     let failing = Arc::new(FailingSegmentOnce::at_first_page(app.reports.clone(), 1));
     app.reports = failing.clone();
-    let three = linkage::full::run_partitioned(&app, 3, 3, Some(now)).await.unwrap();
+    let three = linkage::full::run_partitioned(&app, 3, None, 3, Some(now)).await.unwrap();
     assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
 
     assert_eq!(three["mode"], "full", "{three}");
@@ -186,8 +197,8 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
 
     // While a full re-link holds the lease: scheduled runs do nothing, a second one cannot start.
     let app = &parted.app;
-    let started = app.start_full_linkage(2).await.unwrap();
-    assert!(matches!(app.start_full_linkage(2).await, Err(AppError::Conflict("full_linkage"))));
+    let started = app.start_full_linkage(2, None).await.unwrap();
+    assert!(matches!(app.start_full_linkage(2, None).await, Err(AppError::Conflict("full_linkage"))));
     for detail in [json!({}), json!({ "mode": "estimate" })] {
         let skipped = scheduled(app, detail).await;
         assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
@@ -229,20 +240,62 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
 
     // Abandoned (a partition failed for good): the lease is free and the state as it was.
     let state = app.link_index.linkage_state().await.unwrap();
-    let started = app.start_full_linkage(2).await.unwrap();
+    let started = app.start_full_linkage(2, None).await.unwrap();
     linkage::handle(app, json!({ "full_linkage": { "step": "abandon", "run": started } })).await.unwrap();
     assert_eq!(app.full_linkage_holder().await.unwrap(), None);
     assert_eq!(app.link_index.linkage_state().await.unwrap(), state);
     // A combining step before every partition answered is refused.
-    let started = app.start_full_linkage(2).await.unwrap();
+    let started = app.start_full_linkage(2, None).await.unwrap();
     let half = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": [] } });
     let refused = linkage::handle(app, half).await.unwrap_err().to_string();
     assert!(refused.contains("partition 0"), "{refused}");
     app.abandon_full_linkage(&started).await.unwrap();
 }
 
+/// The daily run at national scale: a model estimated from a sample, then the partitioned re-link with it. A sample
+/// as large as the data gives the single-process estimate's model (to the last digit) and decisions; a smaller one
+/// reads only whole segments of the stores, and its model still links what the full estimate's linked.
+async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(stack: Stack) {
+    let dir = tempfile::tempdir().unwrap();
+    let (entries, reports) = generated(dir.path(), 4000, 1200, 11);
+    let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
+    for s in [&single, &parted] {
+        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
+    }
+    let one = scheduled(&single.app, json!({ "mode": "estimate" })).await;
+    assert_eq!(one["model_version"], "v2", "{one}");
+    let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let everything = EstimateSample { reports: 1_000_000, entries: 1_000_000 };
+    let two = linkage::full::run_partitioned(&parted.app, 3, Some(everything), 3, Some(now)).await.unwrap();
+    assert_eq!(two["model_version"], "v2", "{two}");
+    let (a, b) = (
+        single.app.link_index.current_model().await.unwrap().unwrap(),
+        parted.app.link_index.current_model().await.unwrap().unwrap(),
+    );
+    assert!(a.reports >= 500, "enough candidate reports for EM: {}", a.reports);
+    assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
+    assert_eq!(a.params, b.params, "the model");
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    let links = |run: &Value| run["links"].as_u64().unwrap();
+    assert_eq!((links(&one), one["reviews"].as_u64()), (links(&two), two["reviews"].as_u64()), "{one}\n{two}");
+    assert_eq!(single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+
+    // A sample of part of the records: whole segments until it holds enough, a model of its own.
+    let part = EstimateSample { reports: 550, entries: 1500 };
+    let three = linkage::full::run_partitioned(&parted.app, 2, Some(part), 3, Some(now)).await.unwrap();
+    let sampled = parted.app.link_index.current_model().await.unwrap().unwrap();
+    assert_eq!((three["model_version"].as_str(), sampled.version.as_str()), (Some("v3"), "v3"), "{three}");
+    assert!((550..a.reports).contains(&sampled.reports), "{} of {} candidate reports", sampled.reports, a.reports);
+    assert!((1500..a.entries * 3 / 4).contains(&sampled.entries), "{} of {} entries", sampled.entries, a.entries);
+    assert_ne!(sampled.params, a.params);
+    let (full, part) = (links(&two) as f64, links(&three) as f64);
+    assert!((part - full).abs() <= full * 0.03, "links: {full} with the full estimate, {part} with the sample's");
+}
+
 on_both_stores!(
     embedded: Stack::Embedded,
     dynamodb: Stack::Aws;
     a_partitioned_full_relink_decides_as_a_single_process_one,
+    an_estimate_from_a_sample_of_everything_is_the_single_process_estimate,
 );

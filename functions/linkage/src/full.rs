@@ -4,6 +4,7 @@
 //!
 //! ```json
 //! {"full_linkage": {"step": "start", "partitions": 8}}
+//! {"full_linkage": {"step": "start", "partitions": 8, "estimate": {"reports": 10000, "entries": 1000000}}}
 //! {"full_linkage": {"step": "partition", "run": {...}, "index": 3}}
 //! {"full_linkage": {"step": "combine", "run": {...}, "partitions": [<the partitions' answers>], "now": "..."}}
 //! {"full_linkage": {"step": "abandon", "run": {...}}}
@@ -14,7 +15,7 @@
 //! `combine` ("now" optional: the clock) publishes the statistics as a scheduled full run does and answers as it
 //! does.
 
-use domain::app::{App, FullLinkage, PartitionLinked};
+use domain::app::{App, EstimateSample, FullLinkage, PartitionLinked};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,6 +24,9 @@ use serde_json::{Value, json};
 enum Step {
     Start {
         partitions: u32,
+        /// A new model version estimated from a sample first (the daily run); absent: the current model.
+        #[serde(default)]
+        estimate: Option<EstimateSample>,
     },
     Partition {
         run: FullLinkage,
@@ -52,8 +56,8 @@ pub async fn handle_step(app: &App, event: Value) -> Result<Value, lambda_runtim
         .map_err(|_| "the full_linkage event must be one of the steps start, partition, combine, abandon")?
         .full_linkage;
     match step {
-        Step::Start { partitions } => {
-            let relink = app.start_full_linkage(partitions).await?;
+        Step::Start { partitions, estimate } => {
+            let relink = app.start_full_linkage(partitions, estimate).await?;
             let items: Vec<Value> = (0..relink.partitions)
                 .map(|index| json!({ "full_linkage": { "step": "partition", "run": relink, "index": index } }))
                 .collect();
@@ -73,11 +77,13 @@ pub async fn handle_step(app: &App, event: Value) -> Result<Value, lambda_runtim
 }
 
 /// Runs a partitioned full re-link in this process, through [`handle_step`] as the state machine would
-/// ([`platform::partitioned`]): start, every partition at once (each tried up to `attempts` times), then combine as
-/// of `now` (default: the clock); if a partition still fails, abandon and fail.
+/// ([`platform::partitioned`]): start (with `estimate`, a new model version from a sample first), every partition at
+/// once (each tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still
+/// fails, abandon and fail.
 pub async fn run_partitioned(
     app: &App,
     partitions: u32,
+    estimate: Option<EstimateSample>,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, lambda_runtime::Error> {
@@ -86,7 +92,10 @@ pub async fn run_partitioned(
         let app = app.clone();
         async move { handle_step(&app, event).await }
     };
-    let start = json!({ "partitions": partitions });
+    let start = match estimate {
+        Some(sample) => json!({ "partitions": partitions, "estimate": sample }),
+        None => json!({ "partitions": partitions }),
+    };
     platform::partitioned::run_partitioned(
         handle,
         "full_linkage",

@@ -226,7 +226,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     // The same full re-link in partitions (the state machine's steps, through the linkage function's handler).
     let (before, t) = (count(), WallClock::now());
-    let answer = linkage::full::run_partitioned(&app, 2, 3, Some(now)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let answer =
+        linkage::full::run_partitioned(&app, 2, None, 3, Some(now)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let (wall, requests) = (t.elapsed().as_secs_f64(), count().zip(before).map(|(a, b)| a - b));
     let reports = answer["reports"].as_u64().unwrap_or(0).max(1) as f64;
     println!(

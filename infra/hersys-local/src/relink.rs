@@ -1,5 +1,6 @@
-//! `hersys relink --partitions N`: a full re-link split into N partitions run at once and combined, through the
-//! linkage function's full-linkage steps, as the state machine of template.yaml runs them in AWS. (The
+//! `hersys relink --partitions N [--estimate]`: a full re-link split into N partitions run at once and combined,
+//! through the linkage function's full-linkage steps, as the state machine of template.yaml runs them in AWS; with
+//! `--estimate`, after a new model version estimated from a sample (the daily run at national scale). (The
 //! single-process full re-link is the scheduled event `{"mode": "full"}`: `hersys invoke linkage --event
 //! infra/events/linkage-full.json`.)
 
@@ -14,6 +15,15 @@ pub struct Args {
     /// Partitions run at once (1 to 1000).
     #[arg(long, default_value_t = 2)]
     partitions: u32,
+    /// Estimate a new model version from a sample first (the daily run at national scale; docs/linkage.md).
+    #[arg(long)]
+    estimate: bool,
+    /// With --estimate: candidate reports in the sample, at least.
+    #[arg(long, requires = "estimate")]
+    sample_reports: Option<usize>,
+    /// With --estimate: entry records in the sample, at least.
+    #[arg(long, requires = "estimate")]
+    sample_entries: Option<usize>,
     /// The statistics' "now" (RFC 3339); default: the clock.
     #[arg(long)]
     now: Option<String>,
@@ -30,10 +40,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map(|t| t.with_timezone(&chrono::Utc))
         })
         .transpose()?;
+    let estimate = args.estimate.then(|| {
+        let default = domain::app::EstimateSample::default();
+        domain::app::EstimateSample {
+            reports: args.sample_reports.unwrap_or(default.reports),
+            entries: args.sample_entries.unwrap_or(default.entries),
+        }
+    });
     let built = crate::setup::build(&args.backend).await?;
     let started = Clock::now();
     // Each partition in a task of its own, tried up to three times (as the state machine's Retry).
-    let mut answer = linkage::full::run_partitioned(built.app(), args.partitions, 3, now)
+    let mut answer = linkage::full::run_partitioned(built.app(), args.partitions, estimate, 3, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();

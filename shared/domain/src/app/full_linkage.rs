@@ -35,6 +35,7 @@ use std::collections::HashMap;
 
 use super::full_export::check_partitions;
 use super::linkage::{LinkageRun, report_link};
+use super::linkage_estimate::EstimateSample;
 use super::linkage_stats::LinkageTally;
 use super::{App, AppError};
 use crate::linkage::LinkReport;
@@ -83,10 +84,15 @@ pub struct PartitionLinked {
 }
 
 impl App {
-    /// Starts a full re-link of `partitions` partitions with the current model. `Conflict("full_linkage")` if
-    /// another holds the lease; `Conflict("linkage_not_started")` before the first scheduled run (no model and no
-    /// index yet: the first run estimates and files everything).
-    pub async fn start_full_linkage(&self, partitions: u32) -> Result<FullLinkage, AppError> {
+    /// Starts a full re-link of `partitions` partitions with the current model, or, with `estimate`, with a new
+    /// model version estimated first from a sample of the records ([`App::estimate_from_sample`]: the daily run at
+    /// national scale). `Conflict("full_linkage")` if another holds the lease; `Conflict("linkage_not_started")`
+    /// before the first scheduled run (no model and no index yet: the first run estimates and files everything).
+    pub async fn start_full_linkage(
+        &self,
+        partitions: u32,
+        estimate: Option<EstimateSample>,
+    ) -> Result<FullLinkage, AppError> {
         check_partitions(partitions)?;
         let (Some(model), Some(state)) =
             (self.link_index.current_model().await?, self.link_index.linkage_state().await?)
@@ -98,11 +104,27 @@ impl App {
         if !self.link_index.claim_full_linkage(&run, started, started + FULL_LINKAGE_LEASE).await? {
             return Err(AppError::Conflict("full_linkage"));
         }
-        // The scheduled runs are refused from here on: what was written since the last one is filed now.
-        let written = self.written_since(&state, started).await?;
-        self.index_entries(&written.entries).await?;
-        self.index_reports(&written.reports).await?;
-        tracing::info!(run = %run, partitions, model = %model.version, "full re-link started");
+        let prepared = async {
+            // The scheduled runs are refused from here on: what was written since the last one is filed now (the
+            // estimate's sample finds its candidates through the index too).
+            let written = self.written_since(&state, started).await?;
+            self.index_entries(&written.entries).await?;
+            self.index_reports(&written.reports).await?;
+            match estimate {
+                Some(sample) => Ok::<_, AppError>(self.estimate_from_sample(started, sample).await?),
+                None => Ok(model),
+            }
+        };
+        let model = match prepared.await {
+            Ok(model) => model,
+            Err(e) => {
+                // Nothing decided yet: the lease goes, the next hourly run files what this one did not.
+                self.link_index.release_full_linkage(&run).await?;
+                return Err(e);
+            }
+        };
+        tracing::info!(run = %run, partitions, model = %model.version, estimated = estimate.is_some(),
+            "full re-link started");
         Ok(FullLinkage { run, started, partitions, model_version: model.version })
     }
 

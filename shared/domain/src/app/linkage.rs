@@ -29,7 +29,7 @@ use super::{App, AppError};
 pub const EXACT_METHOD: &str = "exact_passport_hash";
 
 /// Below this many reports, m is not estimated by EM: the stated starting values of `Model::initial` are used.
-const MIN_REPORTS_FOR_EM: usize = 500;
+pub(super) const MIN_REPORTS_FOR_EM: usize = 500;
 
 /// What a scheduled linkage run is asked to do: the scheduled event's `detail.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +58,9 @@ impl LinkageMode {
 /// Records filed in the index per store call (about 17 keys each: the embedded store sorts a call's rows by key, so
 /// that a large first filing writes its B-tree in order), and ids read per store request.
 const INDEX_CHUNK: usize = 5000;
-const READ_CHUNK: usize = 100;
+pub(super) const READ_CHUNK: usize = 100;
 /// Reports decided per batch of reads by [`App::relink_all`]: their candidates (about 17 each) are held at once.
-const RELINK_CHUNK: usize = 500;
+pub(super) const RELINK_CHUNK: usize = 500;
 /// How far before the last run's start the next run reads writes again: a write stamped just before it may have
 /// landed just after it was read (a write is stamped when its request starts and lands within the request's time,
 /// under 30 s for the API). Reading twice decides the same.
@@ -156,7 +156,7 @@ pub enum ReviewAnswer {
 
 /// The engine's view of an entry record. `expose()` on purpose: the comparison needs the values; what leaves the
 /// engine (a `Decision`) holds indexes, a score and field levels only.
-fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
+pub(super) fn entry_link(e: &EntryRecord) -> Option<LinkEntry> {
     let (dob, entry_date) = (e.date_of_birth.to_string(), e.entry_date.to_string());
     LinkEntry::new(&EntryFields {
         passport_number: e.passport_number.expose(),
@@ -553,7 +553,7 @@ impl App {
     /// Each report's candidate entry ids through the stored index (none where `links` has no candidate view): the
     /// entries filed under one of its keys within the window before its diagnosis, leaving out a key that files more
     /// than [`linkage::MAX_BLOCK`] of them (the full run's rule); sorted, each once. One index read for all.
-    async fn candidate_ids(
+    pub(super) async fn candidate_ids(
         &self,
         reports: &[&CaseReport],
         links: &[Option<LinkReport>],

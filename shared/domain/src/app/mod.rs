@@ -21,6 +21,7 @@ mod full_export;
 mod full_linkage;
 mod graphs;
 mod linkage;
+mod linkage_estimate;
 mod linkage_stats;
 mod processing;
 
@@ -31,6 +32,7 @@ pub use graphs::{AUTO_FULL_EXPORT_PARTITIONS, ExportMode, FULL_EXPORT_STARTED, F
 pub use linkage::{
     CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
 };
+pub use linkage_estimate::EstimateSample;
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
 
 /// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every

@@ -709,12 +709,15 @@ pub fn link_with(
     let model = match model {
         Some(m) => m.clone(),
         None => {
-            let candidate_count = reports.iter().filter(|r| r.is_candidate()).count();
-            let mut model = estimate(&candidates, &u_counts, candidate_count, options, &mut stats);
-            model.set_name_frequencies(NameFrequencies::count(
-                entries.iter().map(|e| (e.nationality, &e.name)),
-                &options.name_keyer,
-            ));
+            let mut patterns = PairPatterns::default();
+            for (r, c) in reports.iter().zip(&candidates) {
+                if r.is_candidate() {
+                    patterns.add_report(c.iter().map(|&(_, p)| p));
+                }
+            }
+            let names = NameFrequencies::count(entries.iter().map(|e| (e.nationality, &e.name)), &options.name_keyer);
+            let (model, iterations) = estimate(&patterns, &u_counts, names, options);
+            stats.em_iterations = iterations;
             model
         }
     };
@@ -730,53 +733,94 @@ pub fn link_with(
     (decisions, model, stats)
 }
 
-/// The model from u over random pairs and, when `options.estimate_m`, m by EM over the candidate pairs; the prior
-/// from the share of candidate reports expected to have an entry among the candidate pairs.
-fn estimate(
-    candidates: &[Vec<(u32, u16)>],
+/// The comparison patterns of candidate pairs as the estimate reads them (counts only): of every pair of every
+/// candidate report, or of a sample of the reports ([`PairPatterns::add_report`] once per report).
+#[derive(Debug, Clone)]
+pub struct PairPatterns {
+    /// Pairs whose passport numbers agree (exactly or folded): EM's first session.
+    by_passport: Vec<u64>,
+    /// Pairs whose dates of birth agree: its second.
+    by_dob: Vec<u64>,
+    /// Candidate reports and their candidate pairs: the prior's ratio.
+    pub reports: usize,
+    pub pairs: usize,
+}
+
+impl Default for PairPatterns {
+    fn default() -> Self {
+        PairPatterns { by_passport: vec![0; PATTERNS], by_dob: vec![0; PATTERNS], reports: 0, pairs: 0 }
+    }
+}
+
+impl PairPatterns {
+    /// Counts one candidate report and the patterns of its candidate pairs (none: a report without candidates,
+    /// which still counts for the prior).
+    pub fn add_report(&mut self, patterns: impl IntoIterator<Item = u16>) {
+        self.reports += 1;
+        for p in patterns {
+            self.pairs += 1;
+            let codes = score::codes_of(p);
+            if matches!(codes[0], 1 | 2) {
+                self.by_passport[p as usize] += 1;
+            }
+            if codes[1] == 1 {
+                self.by_dob[p as usize] += 1;
+            }
+        }
+    }
+}
+
+/// The patterns of a candidate report against its candidate entries within the window (as [`decide_one`] compares
+/// them); none for a report that is no candidate.
+pub fn candidate_patterns(r: &LinkReport, entries: &[LinkEntry], window_days: i32) -> Vec<u16> {
+    if !r.is_candidate() {
+        return Vec::new();
+    }
+    entries
+        .iter()
+        .filter(|e| in_window(e.entry_day, r.diagnosis_day, window_days))
+        .map(|e| compare(r, e).pattern())
+        .collect()
+}
+
+/// The model from u over random pairs (`u_counts`, [`random_pair_counts`]) and, when `options.estimate_m`, m by EM
+/// over the candidate pairs' patterns; the prior from the share of candidate reports expected to have an entry among
+/// the candidate pairs; the names' frequencies as given. The same whether the patterns and the random pairs are of
+/// every record (the single-process run) or of a sample (the daily estimate at national scale). Answers the model
+/// and EM's iterations.
+pub fn estimate(
+    patterns: &PairPatterns,
     u_counts: &[[u64; 8]; 5],
-    candidate_reports: usize,
+    names: NameFrequencies,
     options: &Options,
-    stats: &mut RunStats,
-) -> Model {
+) -> (Model, usize) {
     let mut model = Model::initial();
     model.set_u(u_counts);
+    let mut iterations = 0;
     if options.estimate_m {
         // Two EM sessions, as Splink trains: on the pairs whose passport numbers agree (folded), learning every
         // field but the passport; on the pairs whose dates of birth agree, learning the passport's m.
-        let mut by_passport = vec![0u64; PATTERNS];
-        let mut by_dob = vec![0u64; PATTERNS];
-        for c in candidates {
-            for &(_, p) in c {
-                let codes = score::codes_of(p);
-                if matches!(codes[0], 1 | 2) {
-                    by_passport[p as usize] += 1;
-                }
-                if codes[1] == 1 {
-                    by_dob[p as usize] += 1;
-                }
-            }
-        }
         let (a, _) = model.em(
-            &by_passport,
+            &patterns.by_passport,
             options.em_iterations,
             [false, true, true, true, true],
             [false, true, true, true, true],
             0.5,
         );
         let (b, _) = model.em(
-            &by_dob,
+            &patterns.by_dob,
             options.em_iterations,
             [true, false, true, true, true],
             [true, false, false, false, false],
             0.05,
         );
-        stats.em_iterations = a + b;
+        iterations = a + b;
     }
     // The prior: one true entry for most reports among its candidates.
-    let pairs = stats.candidate_pairs.max(1) as f64;
-    model.set_lambda((candidate_reports as f64 * options.expected_match_share / pairs).min(0.5));
-    model
+    let pairs = patterns.pairs.max(1) as f64;
+    model.set_lambda((patterns.reports as f64 * options.expected_match_share / pairs).min(0.5));
+    model.set_name_frequencies(names);
+    (model, iterations)
 }
 
 #[cfg(test)]
