@@ -1,7 +1,8 @@
 //! The scheduled linkage: joins outbreak reports with quarantine entry records (issue 5) and stores the decisions.
 //! The hourly event links what was written since the last run; an event whose `detail` is `{"mode": "full"}`
-//! re-links everything with the current model, `{"mode": "estimate"}` estimates a new model version first (the
-//! daily schedule). The full runs recompute the statistics and publish them as the public CSV files
+//! re-links everything with the current model, `{"mode": "estimate"}` estimates a new model version from every record
+//! first (the first run does; the daily schedule estimates from a sample and re-links in partitions instead: [`full`]).
+//! The full runs recompute the statistics and publish them as the public CSV files
 //! (`publish::linkage`, small counts hidden) beside the graph export's files.
 
 use domain::app::{App, AppError, LinkageMode, LinkageRun};
