@@ -7,7 +7,7 @@ use domain::app::App;
 
 use crate::Backend;
 use crate::invoke;
-use crate::schedules::SCHEDULES;
+use crate::schedules::{SCHEDULES, Target};
 
 pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
     let built = crate::setup::build(backend).await?;
@@ -59,6 +59,20 @@ async fn store_is_empty(app: &App) -> bool {
     app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.items.is_empty())
 }
 
+/// Runs `FullLinkageStateMachine`'s execution `input` (`{"partitions": N, "estimate": {...}}`) in this process, as
+/// `hersys relink` does.
+async fn full_linkage(app: &App, input: &serde_json::Value) -> anyhow::Result<()> {
+    let partitions = input["partitions"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(2);
+    let estimate = match input.get("estimate") {
+        Some(sample) => Some(serde_json::from_value(sample.clone()).context("the schedule's estimate")?),
+        None => None,
+    };
+    let answer =
+        linkage::full::run_partitioned(app, partitions, estimate, 3, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(model = %answer["model_version"], links = %answer["links"], "daily linkage run done");
+    Ok(())
+}
+
 /// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.
 /// The first tick of a daily schedule waits a day (the first run of `hersys serve` is the hourly one).
 async fn fire_every(app: App, schedule: &'static crate::schedules::Schedule) {
@@ -76,8 +90,12 @@ async fn fire_every(app: App, schedule: &'static crate::schedules::Schedule) {
             "time": chrono::Utc::now().to_rfc3339(), "detail-type": "Scheduled Event", "source": "hersys.local",
             "detail": detail,
         });
-        if let Err(e) = invoke::scheduled(&app, schedule.function, event).await {
-            tracing::error!(function = ?schedule.function, event = schedule.event, error = %e, "scheduled run failed");
+        let fired = match schedule.target {
+            Target::Function(function) => invoke::scheduled(&app, function, event).await.map(drop),
+            Target::FullLinkage => full_linkage(&app, &detail).await,
+        };
+        if let Err(e) = fired {
+            tracing::error!(target = ?schedule.target, event = schedule.event, error = %e, "scheduled run failed");
         }
     }
 }
