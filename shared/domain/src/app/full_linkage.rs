@@ -118,8 +118,11 @@ impl App {
         let model = match prepared.await {
             Ok(model) => model,
             Err(e) => {
-                // Nothing decided yet: the lease goes, the next hourly run files what this one did not.
-                self.link_index.release_full_linkage(&run).await?;
+                // Nothing decided yet: the lease goes (else it expires), the next hourly run files what this one did
+                // not. The caller is told why the start failed, not why the release did.
+                if let Err(release) = self.link_index.release_full_linkage(&run).await {
+                    tracing::warn!(run = %run, error = %release, "lease not released after a failed start");
+                }
                 return Err(e);
             }
         };

@@ -29,7 +29,7 @@ use super::{App, AppError};
 pub const EXACT_METHOD: &str = "exact_passport_hash";
 
 /// Below this many reports, m is not estimated by EM: the stated starting values of `Model::initial` are used.
-pub(super) const MIN_REPORTS_FOR_EM: usize = 500;
+const MIN_REPORTS_FOR_EM: usize = 500;
 
 /// What a scheduled linkage run is asked to do: the scheduled event's `detail.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl LinkageMode {
 /// Records filed in the index per store call (about 17 keys each: the embedded store sorts a call's rows by key, so
 /// that a large first filing writes its B-tree in order), and ids read per store request.
 const INDEX_CHUNK: usize = 5000;
-pub(super) const READ_CHUNK: usize = 100;
+const READ_CHUNK: usize = 100;
 /// Reports decided per batch of reads by [`App::relink_all`]: their candidates (about 17 each) are held at once.
 pub(super) const RELINK_CHUNK: usize = 500;
 /// How far before the last run's start the next run reads writes again: a write stamped just before it may have
@@ -152,6 +152,18 @@ pub enum ReviewAnswer {
     Confirm { entry_id: String },
     /// None of the candidates is.
     Reject,
+}
+
+/// The options of an estimate on `entries` entry records and `candidate_reports` candidate reports (all of them, or
+/// a sample): on small data a random pair is too often a true match for u to be learnt from 400,000 samples of it,
+/// and m is estimated by EM only on enough reports.
+pub(super) fn estimate_options(options: Options, entries: usize, candidate_reports: usize) -> Options {
+    let pairs = entries.saturating_mul(candidate_reports);
+    Options {
+        u_sample: options.u_sample.min(pairs.saturating_mul(20)),
+        estimate_m: candidate_reports >= MIN_REPORTS_FOR_EM,
+        ..options
+    }
 }
 
 /// The engine's view of an entry record. `expose()` on purpose: the comparison needs the values; what leaves the
@@ -507,14 +519,8 @@ impl App {
         let links: Vec<Option<LinkReport>> =
             reports.iter().map(|r| report_link(r).filter(LinkReport::is_candidate)).collect();
         let candidate_ids = self.candidate_ids(reports, &links, options.window_days).await?;
-        let mut all_ids: Vec<String> = candidate_ids.iter().flatten().cloned().collect();
+        let entries = self.entries_of(&candidate_ids).await?;
         let wanted = links.into_iter().zip(candidate_ids);
-        all_ids.sort_unstable();
-        all_ids.dedup();
-        let mut entries: HashMap<String, EntryRecord> = HashMap::with_capacity(all_ids.len());
-        for chunk in all_ids.chunks(READ_CHUNK) {
-            entries.extend(self.entries.get_entries(chunk).await?.into_iter().map(|e| (e.entry_id.clone(), e)));
-        }
         let mut decided: Vec<(Option<LinkDecision>, Option<LinkDecision>)> = Vec::with_capacity(reports.len());
         for (report, (link, candidate_ids)) in reports.iter().zip(wanted) {
             // In entry-id order, as the full run numbers them; only entries the engine can read.
@@ -548,6 +554,39 @@ impl App {
             });
         }
         Ok(settled)
+    }
+
+    /// The entry records of these ids (each read once, in batches), by id.
+    pub(super) async fn entries_of(&self, ids: &[Vec<String>]) -> Result<HashMap<String, EntryRecord>, AppError> {
+        let mut all: Vec<&String> = ids.iter().flatten().collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut entries = HashMap::with_capacity(all.len());
+        for chunk in all.chunks(READ_CHUNK) {
+            let chunk: Vec<String> = chunk.iter().map(|id| (*id).clone()).collect();
+            entries.extend(self.entries.get_entries(&chunk).await?.into_iter().map(|e| (e.entry_id.clone(), e)));
+        }
+        Ok(entries)
+    }
+
+    /// Stores a newly estimated model as the next version, with what it was estimated on (entries, candidate
+    /// reports, candidate pairs), and answers it as read back: every run decides with the stored numbers.
+    pub(super) async fn store_new_model(
+        &self,
+        now: Instant,
+        (entries, reports, candidate_pairs): (usize, usize, usize),
+        params: linkage::score::ModelParams,
+    ) -> Result<StoredModel, AppError> {
+        let estimated = StoredModel {
+            version: StoredModel::next_version(self.link_index.current_model().await?.as_ref()),
+            estimated_at: now,
+            entries: entries as u64,
+            reports: reports as u64,
+            candidate_pairs: candidate_pairs as u64,
+            params,
+        };
+        self.link_index.put_model(&estimated).await?;
+        Ok(self.link_index.current_model().await?.unwrap_or(estimated))
     }
 
     /// Each report's candidate entry ids through the stored index (none where `links` has no candidate view): the
@@ -711,13 +750,7 @@ impl App {
             }
         }
         let candidate_reports = link_reports.iter().filter(|r| r.is_candidate()).count();
-        let pairs = link_entries.len().saturating_mul(candidate_reports);
-        let options = Options {
-            // On small data a random pair is too often a true match for u to be learnt from 400,000 samples of it.
-            u_sample: options.u_sample.min(pairs.saturating_mul(20)),
-            estimate_m: candidate_reports >= MIN_REPORTS_FOR_EM,
-            ..options
-        };
+        let options = estimate_options(options, link_entries.len(), candidate_reports);
         // Seconds of CPU at national scale: computed on rayon's pool, never on the async worker polling this run
         // (which, under `hersys serve`, also answers the API).
         tracing::info!(entries = link_entries.len(), reports = link_reports.len(), "linkage scoring started");
@@ -731,17 +764,9 @@ impl App {
         let model = match model {
             Some(model) => model,
             None => {
-                let estimated = StoredModel {
-                    version: StoredModel::next_version(self.link_index.current_model().await?.as_ref()),
-                    estimated_at: now,
-                    entries: link_entries.len() as u64,
-                    reports: candidate_reports as u64,
-                    candidate_pairs: engine.candidate_pairs as u64,
-                    params: scorer.params(),
-                };
-                self.link_index.put_model(&estimated).await?;
+                let counts = (link_entries.len(), candidate_reports, engine.candidate_pairs);
                 // Decide with the model as stored (its numbers as read back), as every later run will.
-                let stored_model = self.link_index.current_model().await?.unwrap_or(estimated);
+                let stored_model = self.store_new_model(now, counts, scorer.params()).await?;
                 if stored_model.params != scorer.params() {
                     let (e, r, o) = (link_entries.clone(), link_reports.clone(), options.clone());
                     let m = Model::from_params(&stored_model.params);

@@ -16,8 +16,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::cpu::off_the_async_workers;
-use super::linkage::{MIN_REPORTS_FOR_EM, READ_CHUNK, RELINK_CHUNK, entry_link, report_link};
-use super::{App, AppError};
+use super::linkage::{RELINK_CHUNK, entry_link, estimate_options, report_link};
+use super::{App, AppError, each_page};
+use crate::entry::EntryRecord;
 use crate::linkage::frequency::NameFrequencies;
 use crate::linkage::{self, LinkEntry, LinkReport, PairPatterns};
 use crate::links::StoredModel;
@@ -55,30 +56,20 @@ impl App {
     pub async fn estimate_from_sample(&self, now: Instant, sample: EstimateSample) -> Result<StoredModel, AppError> {
         let options = self.linkage_options();
         let reports = self.sample_candidate_reports(sample.reports).await?;
-        let links: Vec<LinkReport> = reports.iter().filter_map(report_link).collect();
+        let links: Vec<Option<LinkReport>> = reports.iter().map(report_link).collect();
         let mut patterns = PairPatterns::default();
-        for chunk in reports.chunks(RELINK_CHUNK) {
+        for (chunk, views) in reports.chunks(RELINK_CHUNK).zip(links.chunks(RELINK_CHUNK)) {
             let chunk: Vec<&CaseReport> = chunk.iter().collect();
-            let views: Vec<Option<LinkReport>> = chunk.iter().map(|r| report_link(r)).collect();
-            let candidate_ids = self.candidate_ids(&chunk, &views, options.window_days).await?;
-            let mut wanted: Vec<String> = candidate_ids.iter().flatten().cloned().collect();
-            wanted.sort_unstable();
-            wanted.dedup();
-            let mut entries = std::collections::HashMap::with_capacity(wanted.len());
-            for ids in wanted.chunks(READ_CHUNK) {
-                for e in self.entries.get_entries(ids).await? {
-                    if let Some(view) = entry_link(&e) {
-                        entries.insert(e.entry_id, view);
-                    }
-                }
-            }
+            let candidate_ids = self.candidate_ids(&chunk, views, options.window_days).await?;
+            let entries = self.entries_of(&candidate_ids).await?;
             for (view, ids) in views.iter().zip(&candidate_ids) {
                 let Some(r) = view else { continue };
-                let candidates: Vec<LinkEntry> = ids.iter().filter_map(|id| entries.get(id).copied()).collect();
+                let candidates: Vec<LinkEntry> = ids.iter().filter_map(|id| entry_link(entries.get(id)?)).collect();
                 patterns.add_report(linkage::candidate_patterns(r, &candidates, options.window_days));
             }
         }
         drop(reports);
+        let links: Vec<LinkReport> = links.into_iter().flatten().collect();
         let entries = self.sample_entries(sample.entries).await?;
         tracing::info!(
             reports = patterns.reports,
@@ -86,13 +77,7 @@ impl App {
             entries = entries.len(),
             "linkage model sample read"
         );
-        let pairs = entries.len().saturating_mul(links.len());
-        let options = linkage::Options {
-            // As the single-process run: on small data a random pair is too often a true match.
-            u_sample: options.u_sample.min(pairs.saturating_mul(20)),
-            estimate_m: patterns.reports >= MIN_REPORTS_FOR_EM,
-            ..options
-        };
+        let options = estimate_options(options, entries.len(), patterns.reports);
         let entry_count = entries.len();
         let (model, patterns) = off_the_async_workers("the linkage estimate", move || {
             let u = linkage::random_pair_counts(&entries, &links, options.u_sample, options.seed);
@@ -100,16 +85,8 @@ impl App {
             (linkage::estimate(&patterns, &u, names, &options).0, patterns)
         })
         .await?;
-        let estimated = StoredModel {
-            version: StoredModel::next_version(self.link_index.current_model().await?.as_ref()),
-            estimated_at: now,
-            entries: entry_count as u64,
-            reports: patterns.reports as u64,
-            candidate_pairs: patterns.pairs as u64,
-            params: model.params(),
-        };
-        self.link_index.put_model(&estimated).await?;
-        let stored = self.link_index.current_model().await?.unwrap_or(estimated);
+        let counts = (entry_count, patterns.reports, patterns.pairs);
+        let stored = self.store_new_model(now, counts, model.params()).await?;
         tracing::info!(version = %stored.version, "linkage model estimated from a sample");
         Ok(stored)
     }
@@ -122,17 +99,9 @@ impl App {
             if sample.len() >= at_least.max(1) {
                 break;
             }
-            let mut cursor = None;
-            loop {
-                let page = self.reports.reports_in_segment(Segment { index, of: SEGMENTS }, cursor, PAGE).await?;
-                sample.extend(
-                    page.items.into_iter().filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))),
-                );
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let read = |cursor| self.reports.reports_in_segment(Segment { index, of: SEGMENTS }, cursor, PAGE);
+            let candidate = |r: &CaseReport| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l));
+            each_page(read, |page| sample.extend(page.into_iter().filter(candidate))).await?;
         }
         sample.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(sample)
@@ -146,15 +115,9 @@ impl App {
             if sample.len() >= at_least.max(1) {
                 break;
             }
-            let mut cursor = None;
-            loop {
-                let page = self.entries.entries_in_segment(Segment { index, of: SEGMENTS }, cursor, PAGE).await?;
-                sample.extend(page.items.into_iter().filter_map(|e| entry_link(&e).map(|view| (e.entry_id, view))));
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let read = |cursor| self.entries.entries_in_segment(Segment { index, of: SEGMENTS }, cursor, PAGE);
+            let view = |e: EntryRecord| entry_link(&e).map(|view| (e.entry_id, view));
+            each_page(read, |page| sample.extend(page.into_iter().filter_map(view))).await?;
         }
         sample.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(sample.into_iter().map(|(_, view)| view).collect())

@@ -17,7 +17,7 @@ use crate::ports::Segment;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
 
-use super::{App, AppError};
+use super::{App, AppError, each_page};
 
 /// Entry and follow-up records read at a time by a partition's count.
 const PAGE: usize = 1_000;
@@ -187,24 +187,10 @@ impl App {
         segment: Segment,
         tally: &mut LinkageTally,
     ) -> Result<(), AppError> {
-        let mut cursor = None;
-        loop {
-            let page = self.entries.entries_in_segment(segment, cursor, PAGE).await?;
-            page.items.iter().for_each(|e| tally.add_entry(e));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        let mut cursor = None;
-        loop {
-            let page = self.follow_ups.follow_ups_in_segment(segment, cursor, PAGE).await?;
-            page.items.iter().for_each(|_| tally.add_follow_up());
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let entries = |cursor| self.entries.entries_in_segment(segment, cursor, PAGE);
+        each_page(entries, |page| page.iter().for_each(|e| tally.add_entry(e))).await?;
+        let follow_ups = |cursor| self.follow_ups.follow_ups_in_segment(segment, cursor, PAGE);
+        each_page(follow_ups, |page| page.iter().for_each(|_| tally.add_follow_up())).await?;
         Ok(())
     }
 }

@@ -74,6 +74,26 @@ pub struct App {
     pub metrics: Arc<dyn Metrics>,
 }
 
+/// Reads one segment of a store whole, a page at a time (`read` asks for the page after the cursor), handing each
+/// page's records to `each`.
+pub(crate) async fn each_page<T, Fut>(
+    mut read: impl FnMut(Option<String>) -> Fut,
+    mut each: impl FnMut(Vec<T>),
+) -> Result<(), StoreError>
+where
+    Fut: std::future::Future<Output = Result<crate::ports::Page<T>, StoreError>>,
+{
+    let mut cursor = None;
+    loop {
+        let page = read(cursor).await?;
+        each(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Errors of application operations, converted to HTTP answers in one place (the `api` crate).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
