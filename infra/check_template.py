@@ -7,7 +7,11 @@ names nor what SAM adds to the roles. This script fails when
 - SAM attached a managed policy other than the two expected ones,
 - a function is not built by cargo-lambda from its own binary, or reads an environment variable we do not know,
 - a schedule's Input does not have the shape of infra/events/scheduled-<function>.json (the sample events must be
-  what the functions really receive).
+  what the functions really receive),
+- a state machine's Map has an ItemBatcher (each child's input must be one step event: the handlers take no batch,
+  and the tests' interpreter runs none) or no MaxConcurrency below the reserved concurrency of the functions it
+  invokes (Start, Combine and retries share it), or a Lambda task has no TimeoutSeconds within its function's
+  Timeout.
 
 Usage: python infra/check_template.py template.yaml   (run with the venv of infra/test)
 """
@@ -98,6 +102,51 @@ def check_schedule_inputs(template: dict, events_dir: str) -> list[str]:
     return errors
 
 
+def states_of(states: dict):
+    """Every state of a definition, those of Map item processors included, with the Map that holds it (or None)."""
+    for name, state in states.items():
+        yield name, state, None
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if state.get("Type") == "Map" and processor:
+            for inner_name, inner, _ in states_of(processor.get("States", {})):
+                yield inner_name, inner, name
+
+
+def check_state_machines(template: dict) -> list[str]:
+    errors = []
+    resources = template["Resources"]
+    for logical, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::StateMachine":
+            continue
+        props = resource.get("Properties", {})
+        # Each substitution names a function by !GetAtt Function.Arn.
+        functions = {}
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+            if isinstance(target, list) and target[1:] == ["Arn"] and target[0] in resources:
+                functions["${%s}" % key] = resources[target[0]].get("Properties", {})
+        states = props.get("Definition", {}).get("States", {})
+        reserved = [f.get("ReservedConcurrentExecutions") for f in functions.values()]
+        for name, state, _map in states_of(states):
+            where = f"{logical}/{name}"
+            if state.get("Type") == "Map":
+                if "ItemBatcher" in state:
+                    errors.append(f"{where}: ItemBatcher: each child must receive one partition event")
+                limit = state.get("MaxConcurrency")
+                if not isinstance(limit, int) or limit <= 0:
+                    errors.append(f"{where}: MaxConcurrency must be set (0 is unbounded)")
+                elif any(r is None or limit >= r for r in reserved):
+                    errors.append(f"{where}: MaxConcurrency {limit} must stay below the reserved concurrency {reserved}")
+            if state.get("Type") == "Task" and state.get("Resource") == "arn:aws:states:::lambda:invoke":
+                function = functions.get(state.get("Parameters", {}).get("FunctionName"))
+                timeout = state.get("TimeoutSeconds")
+                if function is None:
+                    errors.append(f"{where}: invokes a function not named by DefinitionSubstitutions")
+                elif not isinstance(timeout, int) or timeout > function.get("Timeout", 3):
+                    errors.append(f"{where}: TimeoutSeconds must be set, at most the function's Timeout")
+    return errors
+
+
 def main(path: str) -> int:
     template, matches = decode(path)
     if matches or template is None:
@@ -115,6 +164,7 @@ def main(path: str) -> int:
             errors.append(f"{logical}: Metadata must be BuildMethod rust-cargolambda, Binary {binary}")
 
     errors.extend(check_schedule_inputs(template, os.path.join(os.path.dirname(os.path.abspath(path)), "infra", "events")))
+    errors.extend(check_state_machines(template))
 
     # What `sam package` does to CodeUri before the transform runs.
     packaged = copy.deepcopy(template)

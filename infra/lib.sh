@@ -224,6 +224,7 @@ export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=$AWS_TEST_REGION
 export HERSYS_EMULATORS=1
+export HERSYS_MOTO_SERVER=$VENV/bin/moto_server
 EOF
 }
 

@@ -200,7 +200,7 @@ fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {
 }
 
 /// The environment variable names a function gets in template.yaml (its `Environment: Variables:` keys).
-fn template_env(resource: &str) -> Vec<String> {
+pub(crate) fn template_env(resource: &str) -> Vec<String> {
     let template = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
     let start = template.find(&format!("\n  {resource}:\n")).unwrap_or_else(|| panic!("{resource} not in template"));
     let is_sibling = |l: &&str| l.starts_with("  ") && !l.starts_with("   ") && !l.trim().is_empty();

@@ -35,6 +35,7 @@ pub mod emulators;
 pub mod export_fixture;
 pub mod faults;
 pub mod fixtures;
+pub mod state_machines;
 
 #[cfg(test)]
 mod adapters;
@@ -48,6 +49,8 @@ mod dashboard;
 mod entries;
 #[cfg(test)]
 mod follow_ups;
+#[cfg(test)]
+mod full_runs_on_step_functions;
 #[cfg(test)]
 mod graphs;
 #[cfg(test)]

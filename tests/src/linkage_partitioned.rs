@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use domain::app::{App, AppError, EstimateSample, ReviewAnswer};
+use domain::app::{App, AppError, EstimateSample, FullRun, ReviewAnswer};
 use domain::follow_up::FollowUpInput;
 use domain::links::LinkDecision;
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ fn comparable(d: &LinkDecision, case_number: Option<&String>) -> String {
     )
 }
 
-async fn decisions(app: &App) -> Vec<String> {
+pub(crate) async fn decisions(app: &App) -> Vec<String> {
     let stored = app.links.all_decisions().await.unwrap();
     let mut all = Vec::with_capacity(stored.len());
     for chunk in stored.chunks(100) {
@@ -48,7 +48,7 @@ async fn decisions(app: &App) -> Vec<String> {
 }
 
 /// The two lists are equal; else the first difference (not thousands of lines).
-fn same(a: &[String], b: &[String], what: &str) {
+pub(crate) fn same(a: &[String], b: &[String], what: &str) {
     let first = a.iter().zip(b).find(|(x, y)| x != y);
     assert!(
         a.len() == b.len() && first.is_none(),
@@ -102,15 +102,15 @@ fn follow_ups(entries: &[serde_json::Map<String, Value>]) -> Vec<FollowUpInput> 
         .collect()
 }
 
-async fn scheduled(app: &App, detail: Value) -> Value {
+pub(crate) async fn scheduled(app: &App, detail: Value) -> Value {
     let event = json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": detail });
     linkage::handle(app, event).await.unwrap()
 }
 
-type Rows = Vec<serde_json::Map<String, Value>>;
+pub(crate) type Rows = Vec<serde_json::Map<String, Value>>;
 
 /// Generated entry records and reports (`hersys-bench gen linkage`), in `dir`.
-fn generated(dir: &std::path::Path, entries: usize, reports: usize, seed: u64) -> (Rows, Rows) {
+pub(crate) fn generated(dir: &std::path::Path, entries: usize, reports: usize, seed: u64) -> (Rows, Rows) {
     let (entries, reports, seed) = (entries.to_string(), reports.to_string(), seed.to_string());
     let generated = Command::new(hersys_bench_bin())
         .args(["gen", "linkage", "--entries", &entries, "--reports", &reports, "--seed", &seed, "--out-dir"])
@@ -198,7 +198,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     // While a full re-link holds the lease: scheduled runs do nothing, a second one cannot start.
     let app = &parted.app;
     let started = app.start_full_linkage(2, None).await.unwrap();
-    assert!(matches!(app.start_full_linkage(2, None).await, Err(AppError::Conflict("full_linkage"))));
+    assert!(matches!(app.start_full_linkage(2, None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
     for detail in [json!({}), json!({ "mode": "estimate" })] {
         let skipped = scheduled(app, detail).await;
         assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
@@ -206,11 +206,13 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     // A partition of another run is refused.
     let mut other = started.clone();
     other.run = "0".repeat(32);
-    assert!(matches!(app.link_partition(&other, 0).await, Err(AppError::Conflict("full_linkage"))));
+    assert!(matches!(app.link_partition(&other, 0).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
     // A report written while the partitions run (after they read it): the next hourly run links it.
-    let start = json!({ "full_linkage": { "step": "partition", "run": started, "index": 0 } });
-    let batch = json!({ "Items": [start, { "full_linkage": { "step": "partition", "run": started, "index": 1 } }] });
-    let answers = linkage::handle(app, batch).await.unwrap();
+    let mut answers = Vec::new();
+    for index in 0..2 {
+        let partition = json!({ "full_linkage": { "step": "partition", "run": started, "index": index } });
+        answers.push(linkage::handle(app, partition).await.unwrap());
+    }
     // A report without a passport number (no exact step: only a scheduled run links it) whose person the
     // single-process run linked, filed again under another case number.
     let linked = decisions(&single.app).await;

@@ -4,7 +4,9 @@
 
 use domain::app::{App, AppError, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
 use domain::time::{Instant, japan_date};
-use serde_json::{Value, json};
+use platform::function_error::{FunctionError, encode_answer};
+use serde::Serialize;
+use serde_json::Value;
 
 pub use api::events::ScheduledEvent;
 
@@ -46,49 +48,90 @@ async fn publish(app: &App, series: &domain::graphs::GraphSeries, now: Instant) 
             .map_err(|e| AppError::Internal(e.to_string()))?;
         written.push(file.path);
     }
+    // The freshness alarm (template.yaml, GraphsStaleAlarm) fires when no publication was counted for 26 hours.
+    app.metrics.count("published", &[("Files", "graphs".to_owned())], 1.0);
     Ok(written)
 }
 
-/// Handles one event: a scheduled event (the incremental export; "now" is the event's `time`), a step of a
-/// partitioned full export (`{"full_export": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
-pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
-    if let Some(answer) =
-        platform::partitioned::step_or_batch(&event, "full_export", |step| full::handle_step(app, step)).await
-    {
-        return answer;
+/// The events the function takes: a step of a partitioned full export (what `FullExportStateMachine` sends), or a
+/// scheduled event (EventBridge Scheduler; "now" is its `time`).
+#[derive(Debug)]
+pub enum Event {
+    Step(full::StepEvent),
+    Scheduled(ScheduledEvent),
+}
+
+impl Event {
+    /// The event as Lambda delivers it, decoded; a refusal names fields and paths, never values.
+    pub fn decode(event: Value) -> Result<Event, FunctionError> {
+        match api::events::step_or_scheduled(event, "a full_export step") {
+            Ok(Ok(step)) => Ok(Event::Step(step)),
+            Ok(Err(scheduled)) => Ok(Event::Scheduled(scheduled)),
+            Err(why) => Err(FunctionError::invalid_event(why)),
+        }
     }
-    let event = ScheduledEvent::from_json(event)?;
+}
+
+/// What the function answers (counts, ids and file names only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Run(RunAnswer),
+    Skipped { now: Instant, skipped: &'static str },
+    Started(full::Started),
+    Partition(full::PartitionCounted),
+    Abandoned { abandoned: String },
+}
+
+/// What an export run counted, and the files it wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunAnswer {
+    pub now: Instant,
+    pub full: bool,
+    pub reports_read: u64,
+    pub recounted: u64,
+    pub files: Vec<String>,
+}
+
+/// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
+pub async fn handle(app: &App, event: Value) -> Result<Value, FunctionError> {
+    encode_answer(&handle_event(app, Event::decode(event)?).await?)
+}
+
+/// Handles one typed event: a step of a partitioned full export ([`full`]), or the incremental export.
+pub async fn handle_event(app: &App, event: Event) -> Result<Answer, FunctionError> {
+    let event = match event {
+        Event::Step(step) => return full::handle_step(app, step.full_export).await,
+        Event::Scheduled(event) => event,
+    };
+    let skipped = |skipped| Ok(Answer::Skipped { now: event.time, skipped });
     let outcome = match run(app, event.time, ExportMode::Incremental).await {
         Ok(outcome) => outcome,
         // A full export holds the lease: it publishes; this run's changes are read by the next one.
-        Err(AppError::Conflict("full_export")) => {
+        Err(AppError::LeaseHeld(_)) => {
             tracing::info!("a full export is in progress: this run publishes nothing");
-            return Ok(json!({ "now": event.time, "skipped": "a full export is in progress" }));
+            return skipped("a full export is in progress");
         }
         // No usable state, in AWS: the full export runs in partitions on the state machine, which publishes.
         Err(AppError::Conflict(FULL_EXPORT_STARTED)) => {
-            let skipped = "no usable state: the full export in partitions is started";
-            return Ok(json!({ "now": event.time, "skipped": skipped }));
+            return skipped("no usable state: the full export in partitions is started");
         }
         Err(AppError::Conflict(FULL_EXPORT_STARTED_TODAY)) => {
-            let skipped = "no usable state, and today's full export in partitions was started already: see the \
-                           state machine's executions (start one by hand to try again today)";
-            return Ok(json!({ "now": event.time, "skipped": skipped }));
+            return skipped(
+                "no usable state, and today's full export in partitions was started already: see the state \
+                 machine's executions (start one by hand to try again today)",
+            );
         }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(files = outcome.files.len(), "export run done");
-    Ok(outcome.answer(event.time))
+    Ok(Answer::Run(outcome.answer(event.time)))
 }
 
 impl ExportRun {
     /// What the handler answers for a run as of `now`.
-    pub fn answer(&self, now: Instant) -> Value {
+    pub fn answer(&self, now: Instant) -> RunAnswer {
         let r = &self.recount;
-        json!({
-            "now": now,
-            "full": r.full, "reports_read": r.reports_read, "recounted": r.recounted,
-            "files": self.files,
-        })
+        RunAnswer { now, full: r.full, reports_read: r.reports_read, recounted: r.recounted, files: self.files.clone() }
     }
 }

@@ -1,6 +1,6 @@
 //! The steps of a partitioned full re-link as events of the linkage function, the same in AWS (the Step Functions
-//! state machine of `template.yaml` invokes the function with them) and locally ([`run_partitioned`], behind
-//! `hersys relink --partitions N`):
+//! state machine `FullLinkageStateMachine` of `template.yaml` invokes the function with them; the tests run it on
+//! moto's interpreter) and locally ([`run_partitioned`], behind `hersys relink --partitions N`):
 //!
 //! ```json
 //! {"full_linkage": {"step": "start", "partitions": 8}}
@@ -10,22 +10,25 @@
 //! {"full_linkage": {"step": "abandon", "run": {...}}}
 //! ```
 //!
-//! `start` answers `{"run": {...}, "partitions": [<the partition events>]}`: the Distributed Map's items are the
-//! partition events themselves, and its results (the partitions' answers, counts only) the combining step's input.
-//! `combine` ("now" optional: the clock) publishes the statistics as a scheduled full run does and answers as it
-//! does.
+//! `start` answers [`Started`]: the run, and the partition events that are the Distributed Map's items. Each
+//! partition answers a [`PartitionLinked`] (counts only); the Map's result, the array of those answers in item order,
+//! is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the statistics as a
+//! scheduled full run does and answers as it does.
 
 use domain::app::{App, EstimateSample, FullLinkage, PartitionLinked};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use platform::function_error::FunctionError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Deserialize)]
+use crate::Answer;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
-enum Step {
+pub enum Step {
     Start {
         partitions: u32,
         /// A new model version estimated from a sample first (the daily run); absent: the current model.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         estimate: Option<EstimateSample>,
     },
     Partition {
@@ -35,7 +38,7 @@ enum Step {
     Combine {
         run: FullLinkage,
         partitions: Vec<PartitionLinked>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         now: Option<domain::time::Instant>,
     },
     Abandon {
@@ -43,65 +46,75 @@ enum Step {
     },
 }
 
-#[derive(Debug, Deserialize)]
+/// A step as the function receives it: `{"full_linkage": {"step": ..., ...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StepEvent {
-    full_linkage: Step,
+pub struct StepEvent {
+    pub full_linkage: Step,
+}
+
+/// What `start` answers: the run, and one partition event per partition (the Distributed Map's items).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Started {
+    pub run: FullLinkage,
+    pub partitions: Vec<StepEvent>,
 }
 
 /// Handles one step of a partitioned full re-link.
-pub async fn handle_step(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
-    // serde's message can quote the event; only the shape is named (the event holds ids and counts anyway).
-    let step = serde_json::from_value::<StepEvent>(event)
-        .map_err(|_| "the full_linkage event must be one of the steps start, partition, combine, abandon")?
-        .full_linkage;
+pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
     match step {
-        Step::Start { partitions, estimate } => {
-            let relink = app.start_full_linkage(partitions, estimate).await?;
-            let items: Vec<Value> = (0..relink.partitions)
-                .map(|index| json!({ "full_linkage": { "step": "partition", "run": relink, "index": index } }))
-                .collect();
-            Ok(json!({ "run": relink, "partitions": items }))
-        }
-        Step::Partition { run, index } => Ok(serde_json::to_value(app.link_partition(&run, index).await?)?),
+        Step::Start { partitions, estimate } => Ok(Answer::Started(start(app, partitions, estimate).await?)),
+        Step::Partition { run, index } => Ok(Answer::Partition(app.link_partition(&run, index).await?)),
         Step::Combine { run, partitions, now } => {
             let now = now.unwrap_or_else(|| app.clock.now());
             let linked = app.finish_full_linkage(&run, &partitions, now).await?;
-            crate::answer(app, now, &linked).await
+            Ok(Answer::Run(crate::publish_run(app, now, &linked).await?))
         }
         Step::Abandon { run } => {
             app.abandon_full_linkage(&run).await?;
-            Ok(json!({ "abandoned": run.run }))
+            Ok(Answer::Abandoned { abandoned: run.run })
         }
     }
 }
 
-/// Runs a partitioned full re-link in this process, through [`handle_step`] as the state machine would
+async fn start(app: &App, partitions: u32, estimate: Option<EstimateSample>) -> Result<Started, FunctionError> {
+    let run = app.start_full_linkage(partitions, estimate).await?;
+    let items = (0..run.partitions)
+        .map(|index| StepEvent { full_linkage: Step::Partition { run: run.clone(), index } })
+        .collect();
+    Ok(Started { run, partitions: items })
+}
+
+/// Runs a partitioned full re-link in this process, step by step as the state machine does
 /// ([`platform::partitioned`]): start (with `estimate`, a new model version from a sample first), every partition at
 /// once (each tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still
-/// fails, abandon and fail.
+/// fails, abandon and fail. Answers as the combining step does.
 pub async fn run_partitioned(
     app: &App,
     partitions: u32,
     estimate: Option<EstimateSample>,
     attempts: u32,
     now: Option<domain::time::Instant>,
-) -> Result<Value, lambda_runtime::Error> {
-    let app = app.clone();
-    let handle = move |event: Value| {
-        let app = app.clone();
-        async move { handle_step(&app, event).await }
+) -> Result<Value, FunctionError> {
+    let Started { run, partitions: items } = start(app, partitions, estimate).await?;
+    let worker = app.clone();
+    let partition = move |item: StepEvent| {
+        let app = worker.clone();
+        async move {
+            match handle_step(&app, item.full_linkage).await? {
+                Answer::Partition(linked) => Ok(linked),
+                _ => Err(FunctionError::failed("a partition answered as another step")),
+            }
+        }
     };
-    let start = match estimate {
-        Some(sample) => json!({ "partitions": partitions, "estimate": sample }),
-        None => json!({ "partitions": partitions }),
-    };
-    platform::partitioned::run_partitioned(
-        handle,
-        "full_linkage",
-        start,
-        attempts,
-        |answers| json!({ "partitions": answers, "now": now }),
-    )
-    .await
+    match platform::partitioned::run_partitions(items, attempts, partition).await {
+        Ok(answers) => {
+            let combined = handle_step(app, Step::Combine { run, partitions: answers, now }).await?;
+            platform::function_error::encode_answer(&combined)
+        }
+        Err(e) => {
+            handle_step(app, Step::Abandon { run }).await?;
+            Err(FunctionError::new(e.name, format!("a partition of the full re-link failed: {e}")))
+        }
+    }
 }

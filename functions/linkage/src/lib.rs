@@ -1,4 +1,4 @@
-//! The scheduled linkage: joins outbreak reports with quarantine entry records (issue 5) and stores the decisions.
+//! The scheduled linkage: joins outbreak reports with quarantine entry records and stores the decisions.
 //! The hourly event links what was written since the last run; an event whose `detail` is `{"mode": "full"}`
 //! re-links everything with the current model, `{"mode": "estimate"}` estimates a new model version from every record
 //! first (the first run does; the daily schedule estimates from a sample and re-links in partitions instead: [`full`]).
@@ -6,42 +6,106 @@
 //! (`publish::linkage`, small counts hidden) beside the graph export's files.
 
 use domain::app::{App, AppError, LinkageMode, LinkageRun};
-use domain::error::{FieldError, Problem, ValidationError};
 use domain::time::Instant;
+use platform::function_error::{FunctionError, encode_answer};
 use publish::Audience;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub use api::events::ScheduledEvent;
 
 pub mod full;
 
-/// Handles one event: a scheduled event ("now" is its `time`; the answer holds counts only), a step of a
-/// partitioned full re-link (`{"full_linkage": {...}}`, see [`full`]), or a batch of them (`{"Items": [...]}`).
-pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
-    if let Some(answer) =
-        platform::partitioned::step_or_batch(&event, "full_linkage", |step| full::handle_step(app, step)).await
-    {
-        return answer;
+/// The events the function takes: a step of a partitioned full re-link (what `FullLinkageStateMachine` sends), or
+/// a scheduled event (EventBridge Scheduler).
+#[derive(Debug)]
+pub enum Event {
+    Step(full::StepEvent),
+    Scheduled(Scheduled),
+}
+
+impl Event {
+    /// The event as Lambda delivers it, decoded; a refusal names fields and paths, never values.
+    pub fn decode(event: Value) -> Result<Event, FunctionError> {
+        match api::events::step_or_scheduled(event, "a full_linkage step") {
+            Ok(Ok(step)) => Ok(Event::Step(step)),
+            Ok(Err(scheduled)) => Ok(Event::Scheduled(scheduled)),
+            Err(why) => Err(FunctionError::invalid_event(why)),
+        }
     }
-    let mode = mode_of(&event)?;
-    let event = ScheduledEvent::from_json(event)?;
+}
+
+/// A scheduled event: "now" is its `time`; `detail.mode` the run asked for (none: the hourly run).
+#[derive(Debug, Deserialize)]
+pub struct Scheduled {
+    pub time: Instant,
+    #[serde(default)]
+    pub detail: Option<Detail>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Detail {
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+/// What the function answers (counts, ids and file names only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Run(RunAnswer),
+    Skipped { now: Instant, skipped: &'static str },
+    Started(full::Started),
+    Partition(domain::app::PartitionLinked),
+    Abandoned { abandoned: String },
+}
+
+/// What a linkage run did, and the public files it wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunAnswer {
+    pub now: Instant,
+    pub mode: &'static str,
+    pub model_version: String,
+    pub entries: usize,
+    pub reports: usize,
+    pub candidate_pairs: usize,
+    pub links: usize,
+    pub reviews: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    pub kept_reviewed: usize,
+    pub removed: usize,
+    pub files: Vec<String>,
+}
+
+/// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
+pub async fn handle(app: &App, event: Value) -> Result<Value, FunctionError> {
+    encode_answer(&handle_event(app, Event::decode(event)?).await?)
+}
+
+/// Handles one typed event.
+pub async fn handle_event(app: &App, event: Event) -> Result<Answer, FunctionError> {
+    let event = match event {
+        Event::Step(step) => return full::handle_step(app, step.full_linkage).await,
+        Event::Scheduled(event) => event,
+    };
+    let mode = mode_of(event.detail.as_ref())?;
     match app.run_linkage(event.time, mode).await {
-        Ok(run) => answer(app, event.time, &run).await,
+        Ok(run) => Ok(Answer::Run(publish_run(app, event.time, &run).await?)),
         // A full re-link holds the lease: it decides and publishes; what was written meanwhile is the next run's.
-        Err(AppError::Conflict("full_linkage")) => {
+        Err(AppError::LeaseHeld(_)) => {
             tracing::info!("a full re-link is in progress: this run does nothing");
-            Ok(json!({ "now": event.time, "skipped": "a full re-link is in progress" }))
+            Ok(Answer::Skipped { now: event.time, skipped: "a full re-link is in progress" })
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Publishes the statistics a run recomputed (the full runs) and gives the run's answer: counts and file names.
-async fn answer(app: &App, now: Instant, run: &LinkageRun) -> Result<Value, lambda_runtime::Error> {
+async fn publish_run(app: &App, now: Instant, run: &LinkageRun) -> Result<RunAnswer, FunctionError> {
     let rendered = match &run.summary {
-        Some(summary) => {
-            publish::linkage::files(summary.into(), Audience::Public).map_err(|e| AppError::Internal(e.to_string()))?
-        }
+        Some(summary) => publish::linkage::files(summary.into(), Audience::Public)
+            .map_err(|e| FunctionError::failed(e.to_string()))?,
         None => Vec::new(),
     };
     let mut files = Vec::with_capacity(rendered.len());
@@ -49,34 +113,35 @@ async fn answer(app: &App, now: Instant, run: &LinkageRun) -> Result<Value, lamb
         app.export
             .put_object(&file.path, file.content_type, file.bytes)
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| FunctionError::failed(e.to_string()))?;
         files.push(file.path);
     }
-    Ok(json!({
-        "now": now,
-        "mode": run.mode,
-        "model_version": run.model_version,
-        "entries": run.entries,
-        "reports": run.reports,
-        "candidate_pairs": run.candidate_pairs,
-        "links": run.links,
-        "reviews": run.reviews,
-        "written": run.written,
-        "unchanged": run.unchanged,
-        "kept_reviewed": run.kept_reviewed,
-        "removed": run.removed,
-        "files": files,
-    }))
+    if !files.is_empty() {
+        // The freshness alarm (template.yaml, LinkageStatisticsStaleAlarm): none counted for 26 hours.
+        app.metrics.count("published", &[("Files", "linkage_statistics".to_owned())], 1.0);
+    }
+    Ok(RunAnswer {
+        now,
+        mode: run.mode,
+        model_version: run.model_version.clone(),
+        entries: run.entries,
+        reports: run.reports,
+        candidate_pairs: run.candidate_pairs,
+        links: run.links,
+        reviews: run.reviews,
+        written: run.written,
+        unchanged: run.unchanged,
+        kept_reviewed: run.kept_reviewed,
+        removed: run.removed,
+        files,
+    })
 }
 
 /// The run an event asks for: `detail.mode` (`incremental`, `full`, `estimate`); none is the hourly run.
-fn mode_of(event: &Value) -> Result<LinkageMode, AppError> {
-    let refuse = |why| AppError::Invalid(ValidationError(vec![FieldError::new("detail.mode", Problem::Invalid(why))]));
-    match event.pointer("/detail/mode") {
-        None | Some(Value::Null) => Ok(LinkageMode::Incremental),
-        Some(Value::String(name)) => {
-            LinkageMode::parse(name).ok_or_else(|| refuse("must be one of: incremental, full, estimate"))
-        }
-        Some(_) => Err(refuse("must be a string")),
+fn mode_of(detail: Option<&Detail>) -> Result<LinkageMode, FunctionError> {
+    match detail.and_then(|d| d.mode.as_deref()) {
+        None => Ok(LinkageMode::Incremental),
+        Some(name) => LinkageMode::parse(name)
+            .ok_or_else(|| FunctionError::invalid_event("detail.mode must be one of: incremental, full, estimate")),
     }
 }

@@ -20,8 +20,8 @@ pub enum Function {
 pub async fn scheduled(app: &App, function: Function, event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
     let result = match function {
         Function::Reissue => reissue::handle(app, event).await,
-        Function::Linkage => linkage::handle(app, event).await,
-        Function::Export => export::handle(app, event).await,
+        Function::Linkage => linkage::handle(app, event).await.map_err(Into::into),
+        Function::Export => export::handle(app, event).await.map_err(Into::into),
         Function::Ingest => anyhow::bail!("ingest is an HTTP function"),
     };
     result.map_err(|e| anyhow::anyhow!("{e}"))

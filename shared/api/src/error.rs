@@ -143,6 +143,12 @@ impl IntoResponse for ApiError {
                         vec![FieldProblem { field: what.to_owned(), problem: problem.to_owned() }],
                     )
                 }
+                // No route runs a full run; named for completeness.
+                AppError::LeaseHeld(run) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    vec![FieldProblem { field: run.name().to_owned(), problem: "holds the lease".to_owned() }],
+                ),
                 AppError::Store(e) => {
                     tracing::error!(error = %e, "storage failure");
                     (StatusCode::SERVICE_UNAVAILABLE, "unavailable", vec![])

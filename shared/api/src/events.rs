@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -17,5 +18,23 @@ impl ScheduledEvent {
         let bytes = serde_json::to_vec(&value)
             .map_err(|_| ApiError::BadJson { field: "body".into(), problem: "is not valid JSON" })?;
         crate::wire::parse_json(&bytes)
+    }
+}
+
+/// A function's event that is either a step of a partitioned run (`{"full_export": {...}}`, as a state machine sends
+/// it; `S` denies unknown fields) or a scheduled event `E`. Each is tried in turn; when neither decodes, both reasons
+/// are named (fields and paths, never values), so that a step a state machine shaped wrongly says where.
+pub fn step_or_scheduled<S: DeserializeOwned, E: DeserializeOwned>(
+    value: serde_json::Value,
+    step: &str,
+) -> Result<Result<S, E>, String> {
+    let bytes = serde_json::to_vec(&value).map_err(|_| "the event is not valid JSON".to_owned())?;
+    let as_step = match crate::wire::parse_json::<S>(&bytes) {
+        Ok(step) => return Ok(Ok(step)),
+        Err(e) => e,
+    };
+    match crate::wire::parse_json::<E>(&bytes) {
+        Ok(event) => Ok(Err(event)),
+        Err(as_event) => Err(format!("the event is neither {step} ({as_step}) nor a scheduled event ({as_event})")),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod emf;
+pub mod function_error;
 pub mod logging;
 pub mod partitioned;
 pub mod wiring;

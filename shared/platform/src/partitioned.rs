@@ -1,101 +1,98 @@
-//! A partitioned run (the full graph export, the full re-link) in this process, through its function's handler as
-//! the Step Functions state machine of `template.yaml` drives it in AWS: the `start` step, every partition at once
-//! (each tried again on failure, as the state machine's `Retry`), then `combine`; or `abandon` if a partition fails
-//! for good. The steps are events `{"<key>": {"step": ..., ...}}` of the handler; `start` answers
-//! `{"run": {...}, "partitions": [<the partition events>]}`.
+//! The partitions of a full run (the full graph export, the full re-link) in this process: the local stand-in for
+//! the Distributed Map of `template.yaml`'s state machines, for the embedded store (`hersys relink`, `hersys export
+//! --partitions`). In AWS, and in the tests on moto's Step Functions interpreter, the state machines run the steps.
+//!
+//! Every partition runs at once; a failed one is tried again as the state machines' `Retry` does: `StepFailed` is,
+//! `LeaseHeld` and `InvalidEvent` are not (another try cannot change them). The caller starts, then combines the
+//! answers or abandons the run.
 
 use std::future::Future;
 
 use futures::StreamExt;
-use serde_json::{Value, json};
 
-/// The step events of a partitioned run named `key` as a function's handler receives them: one step
-/// (`{"<key>": {...}}`), or a batch of them as the Distributed Map's item batcher sends them (`{"Items": [...]}`),
-/// run one after the other. `None` for any other event (a scheduled one).
-pub async fn step_or_batch<H, Fut>(event: &Value, key: &str, handle: H) -> Option<Result<Value, lambda_runtime::Error>>
-where
-    H: Fn(Value) -> Fut,
-    Fut: Future<Output = Result<Value, lambda_runtime::Error>>,
-{
-    if event.get(key).is_some() {
-        return Some(handle(event.clone()).await);
-    }
-    let items = event.get("Items").and_then(Value::as_array)?;
-    let mut answers = Vec::with_capacity(items.len());
-    for item in items {
-        match handle(item.clone()).await {
-            Ok(answer) => answers.push(answer),
-            Err(e) => return Some(Err(e)),
-        }
-    }
-    Some(Ok(Value::Array(answers)))
-}
+use crate::function_error::FunctionError;
 
-/// Runs the steps of a partitioned run named `key` (`full_export`, `full_linkage`) through `handle`. `start` is the
-/// start step's fields besides `step`; `combine` makes the combining step's fields (besides `step` and `run`) from
-/// the partitions' answers, in partition order. Each partition is tried up to `attempts` times.
-pub async fn run_partitioned<H, Fut>(
-    handle: H,
-    key: &'static str,
-    start: Value,
-    attempts: u32,
-    combine: impl FnOnce(Vec<Value>) -> Value,
-) -> Result<Value, lambda_runtime::Error>
+/// Runs `partition` on every item at once, each tried up to `attempts` times with a growing pause; the answers in
+/// item order (as the Distributed Map's result), or the first partition's error that remained after its tries.
+pub async fn run_partitions<P, A, F, Fut>(items: Vec<P>, attempts: u32, partition: F) -> Result<Vec<A>, FunctionError>
 where
-    H: Fn(Value) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, lambda_runtime::Error>> + Send + 'static,
+    P: Clone + Send + 'static,
+    A: Send + 'static,
+    F: Fn(P) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<A, FunctionError>> + Send + 'static,
 {
-    let mut start_step = json!({ "step": "start" });
-    if let (Some(fields), Some(step)) = (start.as_object(), start_step.as_object_mut()) {
-        step.extend(fields.clone());
-    }
-    let started = handle(json!({ key: start_step })).await?;
-    let run = started["run"].clone();
-    let items = started["partitions"].as_array().cloned().unwrap_or_default();
     let concurrency = items.len().max(1);
     let tasks = items.into_iter().map(|item| {
-        let handle = handle.clone();
-        tokio::spawn(async move { with_retries(handle, key, item, attempts.max(1)).await })
+        let partition = partition.clone();
+        tokio::spawn(async move { with_retries(partition, item, attempts.max(1)).await })
     });
-    let outcomes: Vec<Result<Result<Value, String>, tokio::task::JoinError>> =
-        futures::stream::iter(tasks).buffered(concurrency).collect().await;
+    let outcomes: Vec<_> = futures::stream::iter(tasks).buffered(concurrency).collect().await;
     let mut answers = Vec::with_capacity(outcomes.len());
     for outcome in outcomes {
-        match outcome.map_err(|e| e.to_string()).and_then(|answer| answer) {
-            Ok(answer) => answers.push(answer),
-            Err(reason) => {
-                handle(json!({ key: { "step": "abandon", "run": run } })).await?;
-                return Err(format!("a partition of the {} failed: {reason}", key.replace('_', " ")).into());
-            }
-        }
+        let answer = outcome.map_err(|e| FunctionError::failed(format!("a partition's task ended: {e}")))?;
+        answers.push(answer?);
     }
-    let mut combine_step = json!({ "step": "combine", "run": run });
-    if let (Some(fields), Some(step)) = (combine(answers).as_object(), combine_step.as_object_mut()) {
-        step.extend(fields.clone());
-    }
-    handle(json!({ key: combine_step })).await
+    Ok(answers)
 }
 
-/// One partition event, tried up to `attempts` times with a growing pause; the last error's text if all fail.
-async fn with_retries<H, Fut>(handle: H, key: &str, event: Value, attempts: u32) -> Result<Value, String>
+/// One partition, tried up to `attempts` times with a growing pause while its error is worth another try.
+async fn with_retries<P, A, F, Fut>(partition: F, item: P, attempts: u32) -> Result<A, FunctionError>
 where
-    H: Fn(Value) -> Fut,
-    Fut: Future<Output = Result<Value, lambda_runtime::Error>>,
+    P: Clone,
+    F: Fn(P) -> Fut,
+    Fut: Future<Output = Result<A, FunctionError>>,
 {
-    let mut last = String::new();
-    for attempt in 1..=attempts {
-        match handle(event.clone()).await {
+    let mut attempt = 1;
+    loop {
+        match partition(item.clone()).await {
             Ok(answer) => return Ok(answer),
-            Err(e) => {
-                last = e.to_string();
-                tracing::warn!(attempt, error = %last, "a partition failed");
-                // A run that lost its lease (a conflict named after the run) will not get it back by trying again.
-                if last.contains(key) {
-                    break;
-                }
+            Err(e) if attempt < attempts && e.is_retryable() => {
+                tracing::warn!(attempt, error = %e, "a partition failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
             }
+            Err(e) => return Err(e),
         }
     }
-    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::function_error::ErrorName;
+
+    #[tokio::test]
+    async fn a_failed_partition_is_tried_again_and_the_answers_keep_their_order() {
+        let tries = Arc::new(AtomicU32::new(0));
+        let counter = tries.clone();
+        let answers = run_partitions(vec![0, 1, 2], 3, move |i: u32| {
+            let counter = counter.clone();
+            async move {
+                if i == 1 && counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(FunctionError::failed("once"));
+                }
+                Ok(i * 10)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(answers, vec![0, 10, 20]);
+        assert_eq!(tries.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_is_not_tried_again() {
+        let tries = Arc::new(AtomicU32::new(0));
+        let counter = tries.clone();
+        let failed = run_partitions(vec![0], 3, move |_: u32| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err::<u32, _>(FunctionError::new(ErrorName::LeaseHeld, "lost")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((failed.name, tries.load(Ordering::SeqCst)), (ErrorName::LeaseHeld, 1));
+    }
 }

@@ -232,11 +232,13 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
 }
 
 /// The whole `main` of a scheduled function: JSON logs, the app built once per cold start, then every invocation's
-/// event handed to `handler` with a (cheap) clone of the app.
-pub async fn run_scheduled<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// event handed to `handler` with a (cheap) clone of the app. The handler's error becomes the invocation's
+/// `errorType` and `errorMessage` (a [`crate::function_error::FunctionError`] names itself for Step Functions).
+pub async fn run_scheduled<F, Fut, E>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(App, serde_json::Value) -> Fut,
-    Fut: std::future::Future<Output = Result<serde_json::Value, lambda_runtime::Error>>,
+    Fut: std::future::Future<Output = Result<serde_json::Value, E>>,
+    E: Into<lambda_runtime::Diagnostic> + std::fmt::Debug,
 {
     crate::logging::init();
     let app = aws_app().await?;

@@ -68,13 +68,13 @@ pub(super) fn check_partitions(partitions: u32) -> Result<(), AppError> {
 }
 
 impl App {
-    /// Starts a full export of `partitions` partitions: `Conflict` if another full export holds the lease.
+    /// Starts a full export of `partitions` partitions: `LeaseHeld` if another full export holds the lease.
     pub async fn start_full_export(&self, partitions: u32) -> Result<FullExport, AppError> {
         check_partitions(partitions)?;
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
         if !self.graph_sources.claim_full_export(&run, started, started + FULL_EXPORT_LEASE).await? {
-            return Err(AppError::Conflict("full_export"));
+            return Err(AppError::LeaseHeld(super::FullRun::Export));
         }
         self.export_state.save_export_state(Vec::new()).await?;
         tracing::info!(run = %run, partitions, "full export started");
@@ -194,7 +194,7 @@ impl App {
         match self.graph_sources.full_export_holder(self.clock.now()).await? {
             Some(run) if run == export.run => Ok(()),
             // Expired or taken over: this run's counts must not be published.
-            _ => Err(AppError::Conflict("full_export")),
+            _ => Err(AppError::LeaseHeld(super::FullRun::Export)),
         }
     }
 }

@@ -17,7 +17,7 @@
 //!   `tests/src/linkage_partitioned.rs`), publishes the statistics, saves the state with the run's start as its
 //!   watermark, and frees the lease.
 //!
-//! While the lease is held, scheduled runs of every mode are refused ([`App::run_linkage`]: `Conflict`), so that
+//! While the lease is held, scheduled runs of every mode are refused ([`App::run_linkage`]: `LeaseHeld`), so that
 //! two runs never settle the same decision from different data and no statistics are published half-way. What is
 //! written meanwhile is not lost: the state the combining step saves says "linked until the start", so the next
 //! hourly run reads everything written since. An abandoned run leaves the state as it was (the next hourly run
@@ -86,7 +86,7 @@ pub struct PartitionLinked {
 impl App {
     /// Starts a full re-link of `partitions` partitions with the current model, or, with `estimate`, with a new
     /// model version estimated first from a sample of the records ([`App::estimate_from_sample`]: the daily run at
-    /// national scale). `Conflict("full_linkage")` if another holds the lease; `Conflict("linkage_not_started")`
+    /// national scale). `LeaseHeld` if another holds the lease; `Conflict("linkage_not_started")`
     /// before the first scheduled run (no model and no index yet: the first run estimates and files everything).
     pub async fn start_full_linkage(
         &self,
@@ -102,7 +102,7 @@ impl App {
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
         if !self.link_index.claim_full_linkage(&run, started, started + FULL_LINKAGE_LEASE).await? {
-            return Err(AppError::Conflict("full_linkage"));
+            return Err(AppError::LeaseHeld(super::FullRun::Linkage));
         }
         let prepared = async {
             // The scheduled runs are refused from here on: what was written since the last one is filed now (the
@@ -243,7 +243,7 @@ impl App {
         match self.link_index.full_linkage_holder(self.clock.now()).await? {
             Some(run) if run == relink.run => Ok(()),
             // Expired or taken over: this run must not settle anything more.
-            _ => Err(AppError::Conflict("full_linkage")),
+            _ => Err(AppError::LeaseHeld(super::FullRun::Linkage)),
         }
     }
 }

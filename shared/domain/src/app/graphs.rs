@@ -64,7 +64,7 @@ impl App {
         let lease = match mode {
             ExportMode::Incremental => {
                 if self.graph_sources.full_export_holder(started).await?.is_some() {
-                    return Err(AppError::Conflict("full_export"));
+                    return Err(AppError::LeaseHeld(super::FullRun::Export));
                 }
                 None
             }
@@ -72,7 +72,7 @@ impl App {
                 let run = uuid::Uuid::now_v7().simple().to_string();
                 let until = started + super::FULL_EXPORT_LEASE;
                 if !self.graph_sources.claim_full_export(&run, started, until).await? {
-                    return Err(AppError::Conflict("full_export"));
+                    return Err(AppError::LeaseHeld(super::FullRun::Export));
                 }
                 Some(run)
             }

@@ -315,11 +315,11 @@ impl App {
     /// new model version first. A confirmed or rejected review is never replaced; re-running with the same data
     /// writes nothing. The full runs recompute the statistics (stored, and returned for the edge to publish).
     ///
-    /// While a partitioned full re-link holds its lease, every mode is refused (`Conflict("full_linkage")`): the
+    /// While a partitioned full re-link holds its lease, every mode is refused (`LeaseHeld`): the
     /// full re-link's combining step leaves a state from which the next run reads what was written meanwhile.
     pub async fn run_linkage(&self, now: Instant, mode: LinkageMode) -> Result<LinkageRun, AppError> {
         if self.link_index.full_linkage_holder(self.clock.now()).await?.is_some() {
-            return Err(AppError::Conflict("full_linkage"));
+            return Err(AppError::LeaseHeld(super::FullRun::Linkage));
         }
         let model = self.link_index.current_model().await?;
         let state = self.link_index.linkage_state().await?;

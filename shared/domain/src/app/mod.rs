@@ -108,10 +108,40 @@ pub enum AppError {
     Stale { expected: u64 },
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A full run's lease is held by another run (or this run lost it): nothing is done, and trying the same again
+    /// cannot help until that run ends. The state machines do not retry it (`template.yaml`: `LeaseHeld`).
+    #[error("conflict: {0} holds the lease")]
+    LeaseHeld(FullRun),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The two runs that take a lease: one of each at a time, and none beside a scheduled run of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullRun {
+    Export,
+    Linkage,
+}
+
+impl FullRun {
+    /// The run's name in messages and errors (`full_export`, `full_linkage`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FullRun::Export => "full_export",
+            FullRun::Linkage => "full_linkage",
+        }
+    }
+}
+
+impl std::fmt::Display for FullRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FullRun::Export => "a full export",
+            FullRun::Linkage => "a full re-link",
+        })
+    }
 }
 
 impl From<StoreError> for AppError {

@@ -1,0 +1,256 @@
+//! Both full runs as `template.yaml` defines them, executed by moto's Step Functions interpreter
+//! ([`crate::state_machines`]), every Lambda task on the project's own handler wired with exactly the tables and
+//! buckets the template gives its function; the stores are DynamoDB Local and moto's S3.
+//!
+//! - the full export in 4 partitions publishes the single-process full export's files, byte for byte;
+//! - the daily run (`{"partitions": N, "estimate": {...}}`) stores the single-process estimate's model, decisions
+//!   and statistics, and Combine receives the partitions' answers exactly as the Map produced them;
+//! - a partition that fails on every try ends in Abandon: the execution fails, the lease is free, the partial
+//!   results are gone, and the next hourly run goes on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use chrono::{TimeZone, Utc};
+use domain::app::{App, ExportMode};
+use domain::prefecture::PrefectureCode;
+use domain::report::{Status, StatusChange};
+use domain::time::FixedClock;
+use futures::FutureExt;
+use platform::AwsResources;
+use platform::function_error::FunctionError;
+use serde_json::{Value, json};
+
+use crate::fixtures::{self, StackApp};
+use crate::linkage_partitioned::{decisions, generated, same, scheduled};
+use crate::state_machines::{Handler, Interpreter};
+
+/// Fresh tables and buckets on the emulators, and an app that sees all of them (to load data and to look).
+async fn stack() -> (AwsResources, StackApp) {
+    let sdk = crate::emulators::sdk_config().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let resources = AwsResources {
+        tables: crate::emulators::fresh_table_names(),
+        export_bucket: Some(format!("export-{tag}")),
+        export_state_bucket: Some(format!("state-{tag}")),
+        full_export_state_machine: None,
+    };
+    let config = fixtures::config();
+    platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
+    let app = platform::aws_app_with(&config, &sdk, resources.clone()).unwrap();
+    let export_bucket = resources.export_bucket.clone();
+    (resources, StackApp { app, stores: None, dir: None, export_bucket })
+}
+
+/// The app a function of `template.yaml` runs with: only the tables and buckets its `Environment` names.
+async fn as_deployed(resources: &AwsResources, function: &str) -> App {
+    let env = crate::handlers::template_env(function);
+    let named = |var: &str| env.iter().any(|e| e == var);
+    let tables = aws_adapters::TableNames::from_fn(|table| {
+        if named(table.env_var()) { resources.tables.get(table).to_owned() } else { String::new() }
+    });
+    let deployed = AwsResources {
+        tables,
+        export_bucket: resources.export_bucket.clone().filter(|_| named("EXPORT_BUCKET")),
+        export_state_bucket: resources.export_state_bucket.clone().filter(|_| named("EXPORT_STATE_BUCKET")),
+        full_export_state_machine: None,
+    };
+    let sdk = crate::emulators::sdk_config().await;
+    platform::aws_app_with(&fixtures::config(), &sdk, deployed).unwrap()
+}
+
+/// A handler for the router: `handle` on `app`, failing every try of the partitions `failing`.
+fn handler<F, Fut>(app: App, handle: F, failing: Option<u32>) -> Handler
+where
+    F: Fn(App, Value) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, FunctionError>> + Send + 'static,
+{
+    let handle = Arc::new(handle);
+    Arc::new(move |event: Value| {
+        let (app, handle) = (app.clone(), handle.clone());
+        async move {
+            let step = event.as_object().and_then(|o| o.values().next()).cloned().unwrap_or_default();
+            if step["step"] == "partition" && step["index"].as_u64().map(|i| i as u32) == failing {
+                return Err(FunctionError::failed("injected: this partition fails on every try"));
+            }
+            handle(app, event).await
+        }
+        .boxed()
+    })
+}
+
+#[tokio::test]
+async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_single_process_full_export_does() {
+    let (resources, s) = stack().await;
+    let now = Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap();
+    let mut app = s.app.clone();
+    app.clock = Arc::new(FixedClock(now));
+    for code in [13, 44, 27] {
+        app.set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01"))).await.unwrap();
+    }
+    for i in 0..600u32 {
+        let mut r = fixtures::report_in(["13", "44", "01", "27"][i as usize % 4], None);
+        let (day, end) = (format!("2021-02-{:02}", 1 + i % 20), format!("2021-02-{:02}", 5 + i % 20));
+        r.publication_date = (i % 50 != 49).then(|| fixtures::date(&day));
+        let last = if i % 7 == 0 { Status::Died } else { Status::Released };
+        r.status_history = vec![
+            StatusChange { status: Status::Hospitalized, effective_date: fixtures::date(&day) },
+            StatusChange { status: last, effective_date: fixtures::date(&end) },
+        ];
+        app.reports.create_report(&r).await.unwrap();
+    }
+    let single = export::run(&app, now, ExportMode::Full).await.unwrap();
+    assert_eq!(single.recount.reports_read, 600);
+    let mut published = Vec::new();
+    for file in &single.files {
+        published.push((file.clone(), s.published(file).await.unwrap()));
+    }
+
+    let mut function = as_deployed(&resources, "FullExportFunction").await;
+    function.clock = Arc::new(FixedClock(now));
+    let functions = HashMap::from([("FullExportFunctionArn".to_owned(), handler(function, export_handle, None))]);
+    let interpreter = Interpreter::start(functions).await;
+    let machine = interpreter.create("FullExportStateMachine").await;
+    let ended = interpreter.run(&machine, &json!({ "partitions": 4 })).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let calls = interpreter.invocations();
+    let partitions: Vec<&Value> =
+        calls.iter().filter(|c| c.payload["full_export"]["step"] == "partition").map(|c| &c.payload).collect();
+    assert_eq!(partitions.len(), 4, "one child execution a partition: {partitions:?}");
+    let read: u64 = calls
+        .iter()
+        .filter(|c| c.payload["full_export"]["step"] == "partition")
+        .map(|c| c.answer.as_ref().unwrap()["reports_read"].as_u64().unwrap())
+        .sum();
+    assert_eq!(read, 600, "the partitions read every report once");
+    let combined = ended.output.unwrap();
+    assert_eq!((combined["full"].as_bool(), combined["reports_read"].as_u64()), (Some(true), Some(600)));
+    assert_eq!(combined["files"], json!(single.files), "the same files");
+    for (file, content) in published {
+        assert_eq!(s.published(&file).await.as_ref(), Some(&content), "{file}");
+    }
+    assert_eq!(app.full_export_holder().await.unwrap(), None, "the lease is freed");
+}
+
+async fn export_handle(app: App, event: Value) -> Result<Value, FunctionError> {
+    export::handle(&app, event).await
+}
+
+async fn linkage_handle(app: App, event: Value) -> Result<Value, FunctionError> {
+    linkage::handle(&app, event).await
+}
+
+/// Two stacks with the same generated records, linked once by the hourly run.
+async fn two_linked_stacks(seed: u64) -> [(AwsResources, StackApp); 2] {
+    let dir = tempfile::tempdir().unwrap();
+    let (entries, reports) = generated(dir.path(), 4000, 1200, seed);
+    let stacks = [stack().await, stack().await];
+    for (_, s) in &stacks {
+        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
+    }
+    stacks
+}
+
+#[tokio::test]
+async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
+    let [(_, single), (resources, parted)] = two_linked_stacks(11).await;
+    let one = scheduled(&single.app, json!({ "mode": "estimate" })).await;
+    assert_eq!(one["model_version"], "v2", "{one}");
+
+    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, None))]);
+    let interpreter = Interpreter::start(functions).await;
+    let machine = interpreter.create("FullLinkageStateMachine").await;
+    let everything = json!({ "partitions": 3, "estimate": { "reports": 1_000_000, "entries": 1_000_000 } });
+    let ended = interpreter.run(&machine, &everything).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let two = ended.output.unwrap();
+    assert_eq!(two["model_version"], "v2", "{two}");
+
+    let (a, b) = (
+        single.app.link_index.current_model().await.unwrap().unwrap(),
+        parted.app.link_index.current_model().await.unwrap().unwrap(),
+    );
+    assert!(a.reports >= 500, "enough candidate reports for EM: {}", a.reports);
+    assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
+    assert_eq!(a.params, b.params, "the model");
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    for field in ["links", "reviews", "files"] {
+        assert_eq!(one[field], two[field], "{field}: single {one}\nstate machine {two}");
+    }
+    let (mut s1, s2) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    assert!(s1.computed_at.is_some() && s2.computed_at.is_some());
+    // The single run is as of its event's time; the combining step as of the clock.
+    s1.computed_at = s2.computed_at;
+    assert_eq!(s1, s2, "the statistics");
+    for file in two["files"].as_array().unwrap() {
+        let path = file.as_str().unwrap();
+        assert_eq!(single.published(path).await, parted.published(path).await, "{path}");
+    }
+
+    // Combine received the Map's result as the interpreter produced it: the partitions' answers, in item order.
+    let calls = interpreter.invocations();
+    let mut answers: Vec<(u64, Value)> = calls
+        .iter()
+        .filter(|c| c.payload["full_linkage"]["step"] == "partition")
+        .map(|c| (c.payload["full_linkage"]["index"].as_u64().unwrap(), c.answer.clone().unwrap()))
+        .collect();
+    answers.sort_by_key(|(index, _)| *index);
+    let answers: Vec<Value> = answers.into_iter().map(|(_, answer)| answer).collect();
+    let combine = calls.iter().find(|c| c.payload["full_linkage"]["step"] == "combine").unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(combine.payload["full_linkage"]["partitions"], Value::Array(answers), "Combine's input");
+    assert_eq!(parted.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+}
+
+#[tokio::test]
+async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs_go_on() {
+    let [(resources, s), _] = two_linked_stacks(5).await;
+    let state = s.app.link_index.linkage_state().await.unwrap();
+    let summary = s.app.linkage_summary().await.unwrap();
+    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, Some(1)))]);
+    let interpreter = Interpreter::start(functions).await;
+    let machine = interpreter.create("FullLinkageStateMachine").await;
+    let ended = interpreter.run(&machine, &json!({ "partitions": 3 })).await;
+    assert_eq!(ended.status, ExecutionStatus::Failed, "{ended:?}");
+    assert_eq!(ended.error.as_deref(), Some("FullLinkageFailed"), "{ended:?}");
+
+    let calls = interpreter.invocations();
+    let step = |c: &crate::state_machines::Invocation| c.payload["full_linkage"]["step"].as_str().unwrap().to_owned();
+    let tries = calls.iter().filter(|c| step(c) == "partition" && c.payload["full_linkage"]["index"] == 1).count();
+    assert_eq!(tries, 3, "the failing partition was tried as the Retry says (once, then twice again)");
+    // In AWS the Map fails at once (its tolerated failures default to none) and Catch runs Abandon. moto's Distributed
+    // Map does not enforce that tolerance: it hands Combine its result with a null where the failed child's answer
+    // would be. Either way nothing is published: Combine refuses a result with a hole (not a partition's answer), and
+    // that error is not retried.
+    for combine in calls.iter().filter(|c| step(c) == "combine") {
+        assert_eq!(combine.answer, Err("InvalidEvent".to_owned()), "Combine refused the hole");
+        let partitions = combine.payload["full_linkage"]["partitions"].as_array().unwrap();
+        assert_eq!(
+            partitions.iter().filter(|a| a.is_null()).count(),
+            1,
+            "the failed partition's place: {partitions:?}"
+        );
+    }
+    assert!(calls.iter().filter(|c| step(c) == "combine").count() <= 1, "Combine's refusal is not retried");
+    let abandon = calls.iter().find(|c| step(c) == "abandon").expect("Abandon ran");
+    assert!(abandon.answer.is_ok(), "{abandon:?}");
+    let run: domain::app::FullLinkage = serde_json::from_value(abandon.payload["full_linkage"]["run"].clone()).unwrap();
+
+    assert_eq!(s.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+    for index in [0, 2] {
+        let partial = s.app.export_state.load_partial_count(&run.run, index).await.unwrap();
+        assert_eq!(partial, None, "partition {index}'s partial result is deleted");
+    }
+    assert!(
+        calls.iter().any(|c| step(c) == "partition" && c.answer.is_ok()),
+        "other partitions ran (and saved their results before Abandon deleted them)"
+    );
+    assert_eq!(s.app.link_index.linkage_state().await.unwrap(), state, "the state as it was");
+    assert_eq!(s.app.linkage_summary().await.unwrap(), summary, "no statistics published");
+    let hourly = scheduled(&s.app, json!({})).await;
+    assert_eq!(hourly["mode"], "incremental", "the next hourly run goes on: {hourly}");
+}
