@@ -35,6 +35,9 @@ impl FailingSegmentOnce {
 
 #[async_trait]
 impl ReportStore for FailingSegmentOnce {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.inner.approximate_count().await
+    }
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         self.inner.create_report(report).await
     }

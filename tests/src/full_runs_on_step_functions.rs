@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{TimeZone, Utc};
-use domain::app::{App, ExportMode};
+use domain::app::{App, ExportMode, FullRun};
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 use domain::time::FixedClock;
@@ -131,6 +131,25 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
         assert_eq!(s.published(&file).await.as_ref(), Some(&content), "{file}");
     }
     assert_eq!(app.full_export_holder().await.unwrap(), None, "the lease is freed");
+    let written = |calls: &[crate::state_machines::Invocation]| -> u64 {
+        let partitions = calls.iter().filter(|c| c.payload["full_export"]["step"] == "partition");
+        partitions.map(|c| c.answer.as_ref().unwrap()["facts_written"].as_u64().unwrap()).sum()
+    };
+    // The single-process run wrote every counted fact; the partitions found them all unchanged.
+    assert_eq!(written(&calls), 0, "no counted fact changed since the single-process run");
+
+    // One report changes; the sized run (no partition count: one partition at this size) writes its fact only.
+    let changed = app.reports.reports_in_segment(domain::ports::Segment { index: 0, of: 1 }, None, 1).await.unwrap();
+    let stored = app.reports.get_report(&changed.items[0].id).await.unwrap().unwrap();
+    let mut report = stored.value;
+    report.publication_date = Some(fixtures::date("2021-02-27"));
+    app.reports.update_report(&report, stored.version).await.unwrap();
+    let before = interpreter.invocations().len();
+    let ended = interpreter.run(&machine, &json!({})).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let calls = interpreter.invocations().split_off(before);
+    assert_eq!(ended.output.unwrap()["partitions"], 1, "sized by the work");
+    assert_eq!(written(&calls), 1, "only the changed report's fact is written");
 }
 
 async fn export_handle(app: App, event: Value) -> Result<Value, FunctionError> {
@@ -163,11 +182,13 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
     let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, None))]);
     let interpreter = Interpreter::start(functions).await;
     let machine = interpreter.create("FullLinkageStateMachine").await;
-    let everything = json!({ "partitions": 3, "estimate": { "reports": 1_000_000, "entries": 1_000_000 } });
-    let ended = interpreter.run(&machine, &everything).await;
+    // The daily schedule's input with three partitions: its default sample (at least 10,000 candidate reports and a
+    // million entries) is everything at this size.
+    let daily = json!({ "partitions": 3, "estimate": {} });
+    let ended = interpreter.run(&machine, &daily).await;
     assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
     let two = ended.output.unwrap();
-    assert_eq!(two["model_version"], "v2", "{two}");
+    assert_eq!((two["model_version"].as_str(), two["partitions"].as_u64()), (Some("v2"), Some(3)), "{two}");
 
     let (a, b) = (
         single.app.link_index.current_model().await.unwrap().unwrap(),
@@ -208,6 +229,13 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
 #[tokio::test]
 async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs_go_on() {
     let [(resources, s), _] = two_linked_stacks(5).await;
+    // Unasked, Start sizes the run by the tables' item counts (DescribeTable on DynamoDB Local): one partition here.
+    let plan = s.app.plan_partitions(FullRun::Linkage).await.unwrap();
+    assert_eq!(plan.partitions, 1, "{plan:?}");
+    assert!(
+        plan.total_seconds > 1.0 && plan.total_seconds < 300.0,
+        "the work of 1,200 reports and 4,000 entries: {plan:?}"
+    );
     let state = s.app.link_index.linkage_state().await.unwrap();
     let summary = s.app.linkage_summary().await.unwrap();
     let function = as_deployed(&resources, "FullLinkageFunction").await;

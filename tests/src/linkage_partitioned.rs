@@ -102,6 +102,11 @@ fn follow_ups(entries: &[serde_json::Map<String, Value>]) -> Vec<FollowUpInput> 
         .collect()
 }
 
+/// The state machine's input for `partitions` partitions, estimating a model from `estimate` first.
+fn input(partitions: u32, estimate: Option<EstimateSample>) -> linkage::full::RunInput {
+    linkage::full::RunInput { partitions: Some(partitions), estimate }
+}
+
 pub(crate) async fn scheduled(app: &App, detail: Value) -> Value {
     let event = json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": detail });
     linkage::handle(app, event).await.unwrap()
@@ -170,7 +175,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let mut app = parted.app.clone();
     let failing = Arc::new(FailingSegmentOnce::at_first_page(app.reports.clone(), 1));
     app.reports = failing.clone();
-    let three = linkage::full::run_partitioned(&app, 3, None, 3, Some(now)).await.unwrap();
+    let three = linkage::full::run_partitioned(&app, input(3, None), 3, Some(now)).await.unwrap();
     assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
 
     assert_eq!(three["mode"], "full", "{three}");
@@ -197,8 +202,8 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
 
     // While a full re-link holds the lease: scheduled runs do nothing, a second one cannot start.
     let app = &parted.app;
-    let started = app.start_full_linkage(2, None).await.unwrap();
-    assert!(matches!(app.start_full_linkage(2, None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
+    let started = app.start_full_linkage(Some(2), None).await.unwrap();
+    assert!(matches!(app.start_full_linkage(Some(2), None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
     for detail in [json!({}), json!({ "mode": "estimate" })] {
         let skipped = scheduled(app, detail).await;
         assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
@@ -242,12 +247,12 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
 
     // Abandoned (a partition failed for good): the lease is free and the state as it was.
     let state = app.link_index.linkage_state().await.unwrap();
-    let started = app.start_full_linkage(2, None).await.unwrap();
+    let started = app.start_full_linkage(Some(2), None).await.unwrap();
     linkage::handle(app, json!({ "full_linkage": { "step": "abandon", "run": started } })).await.unwrap();
     assert_eq!(app.full_linkage_holder().await.unwrap(), None);
     assert_eq!(app.link_index.linkage_state().await.unwrap(), state);
     // A combining step before every partition answered is refused.
-    let started = app.start_full_linkage(2, None).await.unwrap();
+    let started = app.start_full_linkage(Some(2), None).await.unwrap();
     let half = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": [] } });
     let refused = linkage::handle(app, half).await.unwrap_err().to_string();
     assert!(refused.contains("partition 0"), "{refused}");
@@ -269,7 +274,7 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
     assert_eq!(one["model_version"], "v2", "{one}");
     let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
     let everything = EstimateSample { reports: 1_000_000, entries: 1_000_000 };
-    let two = linkage::full::run_partitioned(&parted.app, 3, Some(everything), 3, Some(now)).await.unwrap();
+    let two = linkage::full::run_partitioned(&parted.app, input(3, Some(everything)), 3, Some(now)).await.unwrap();
     assert_eq!(two["model_version"], "v2", "{two}");
     let (a, b) = (
         single.app.link_index.current_model().await.unwrap().unwrap(),
@@ -285,7 +290,7 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
 
     // A sample of part of the records: whole segments until it holds enough, a model of its own.
     let part = EstimateSample { reports: 550, entries: 1500 };
-    let three = linkage::full::run_partitioned(&parted.app, 2, Some(part), 3, Some(now)).await.unwrap();
+    let three = linkage::full::run_partitioned(&parted.app, input(2, Some(part)), 3, Some(now)).await.unwrap();
     let sampled = parted.app.link_index.current_model().await.unwrap().unwrap();
     assert_eq!((three["model_version"].as_str(), sampled.version.as_str()), (Some("v3"), "v3"), "{three}");
     assert!((550..a.reports).contains(&sampled.reports), "{} of {} candidate reports", sampled.reports, a.reports);

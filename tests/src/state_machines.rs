@@ -136,8 +136,17 @@ impl Interpreter {
 
     /// Runs an execution of `machine` on `input` to its end (at most ten minutes).
     pub async fn run(&self, machine: &str, input: &Value) -> Ended {
-        let started =
-            self.sfn.start_execution().state_machine_arn(machine).input(input.to_string()).send().await.unwrap();
+        // Named: moto names an unnamed execution "None", so a second one would already exist.
+        let name = uuid::Uuid::new_v4().simple().to_string();
+        let started = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(machine)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .unwrap();
         for _ in 0..1200 {
             let execution = self.sfn.describe_execution().execution_arn(&started.execution_arn).send().await.unwrap();
             if execution.status != ExecutionStatus::Running {

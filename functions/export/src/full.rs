@@ -3,7 +3,7 @@
 //! moto's interpreter) and locally ([`run_partitioned`], behind `hersys export --full --partitions N`):
 //!
 //! ```json
-//! {"full_export": {"step": "start", "partitions": 8}}
+//! {"full_export": {"step": "start", "input": {"partitions": 8}}}      ("input": {} sizes by the work)
 //! {"full_export": {"step": "partition", "run": {...}, "index": 3}}
 //! {"full_export": {"step": "combine", "run": {...}, "now": "2021-10-01T00:00:00Z"}}   ("now" optional)
 //! {"full_export": {"step": "abandon", "run": {...}}}
@@ -20,11 +20,20 @@ use serde_json::Value;
 
 use crate::Answer;
 
+/// What a full export is asked for: the state machine's execution input, as the start step receives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Partitions (1 to 1000); absent: as many as keep each within the work budget (`domain::partition_plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     Start {
-        partitions: u32,
+        input: RunInput,
     },
     Partition {
         run: FullExport,
@@ -55,27 +64,18 @@ pub struct Started {
     pub partitions: Vec<StepEvent>,
 }
 
-/// What a partition answers: its index and the reports it read (its counts are saved, not passed on).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionCounted {
-    pub index: u32,
-    pub reports_read: u64,
-}
-
 /// Handles one step of a partitioned full export.
 pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
     match step {
-        Step::Start { partitions } => Ok(Answer::Started(start(app, partitions).await?)),
-        Step::Partition { run, index } => {
-            let reports_read = app.count_partition(&run, index).await?;
-            Ok(Answer::Partition(PartitionCounted { index, reports_read }))
-        }
+        Step::Start { input } => Ok(Answer::Started(start(app, input.partitions).await?)),
+        Step::Partition { run, index } => Ok(Answer::Partition(app.count_partition(&run, index).await?)),
         Step::Combine { run, now } => {
             let now = now.unwrap_or_else(|| app.clock.now());
             let (series, recount) = app.finish_full_export(&run, now).await?;
             let files = crate::publish(app, &series, now).await?;
             tracing::info!(files = files.len(), "full export published");
-            Ok(Answer::Run(crate::ExportRun { recount, files }.answer(now)))
+            let answer = crate::ExportRun { recount, files }.answer(now);
+            Ok(Answer::Run(crate::RunAnswer { partitions: Some(run.partitions), ..answer }))
         }
         Step::Abandon { run } => {
             app.abandon_full_export(&run).await?;
@@ -84,7 +84,7 @@ pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError>
     }
 }
 
-async fn start(app: &App, partitions: u32) -> Result<Started, FunctionError> {
+async fn start(app: &App, partitions: Option<u32>) -> Result<Started, FunctionError> {
     let run = app.start_full_export(partitions).await?;
     let items = (0..run.partitions)
         .map(|index| StepEvent { full_export: Step::Partition { run: run.clone(), index } })
@@ -93,11 +93,12 @@ async fn start(app: &App, partitions: u32) -> Result<Started, FunctionError> {
 }
 
 /// Runs a partitioned full export in this process, step by step as the state machine does
-/// ([`platform::partitioned`]): start, every partition at once (each tried up to `attempts` times), then combine as
-/// of `now` (default: the clock); if a partition still fails, abandon and fail. Answers as the combining step does.
+/// ([`platform::partitioned`]): start (`partitions` absent: as many as the work needs), every partition at once (each
+/// tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still fails, abandon
+/// and fail. Answers as the combining step does.
 pub async fn run_partitioned(
     app: &App,
-    partitions: u32,
+    partitions: Option<u32>,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, FunctionError> {

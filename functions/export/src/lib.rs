@@ -79,7 +79,7 @@ pub enum Answer {
     Run(RunAnswer),
     Skipped { now: Instant, skipped: &'static str },
     Started(full::Started),
-    Partition(full::PartitionCounted),
+    Partition(domain::app::PartitionCounted),
     Abandoned { abandoned: String },
 }
 
@@ -91,6 +91,9 @@ pub struct RunAnswer {
     pub reports_read: u64,
     pub recounted: u64,
     pub files: Vec<String>,
+    /// The partitions a full run in partitions ran in (the combining step's answer); none for a scheduled run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
 }
 
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
@@ -132,6 +135,13 @@ impl ExportRun {
     /// What the handler answers for a run as of `now`.
     pub fn answer(&self, now: Instant) -> RunAnswer {
         let r = &self.recount;
-        RunAnswer { now, full: r.full, reports_read: r.reports_read, recounted: r.recounted, files: self.files.clone() }
+        RunAnswer {
+            now,
+            full: r.full,
+            reports_read: r.reports_read,
+            recounted: r.recounted,
+            files: self.files.clone(),
+            partitions: None,
+        }
     }
 }

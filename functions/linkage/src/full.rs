@@ -3,17 +3,18 @@
 //! moto's interpreter) and locally ([`run_partitioned`], behind `hersys relink --partitions N`):
 //!
 //! ```json
-//! {"full_linkage": {"step": "start", "partitions": 8}}
-//! {"full_linkage": {"step": "start", "partitions": 8, "estimate": {"reports": 10000, "entries": 1000000}}}
+//! {"full_linkage": {"step": "start", "input": {}}}
+//! {"full_linkage": {"step": "start", "input": {"partitions": 8, "estimate": {"reports": 10000, "entries": 1000000}}}}
 //! {"full_linkage": {"step": "partition", "run": {...}, "index": 3}}
 //! {"full_linkage": {"step": "combine", "run": {...}, "partitions": [<the partitions' answers>], "now": "..."}}
 //! {"full_linkage": {"step": "abandon", "run": {...}}}
 //! ```
 //!
-//! `start` answers [`Started`]: the run, and the partition events that are the Distributed Map's items. Each
-//! partition answers a [`PartitionLinked`] (counts only); the Map's result, the array of those answers in item order,
-//! is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the statistics as a
-//! scheduled full run does and answers as it does.
+//! `start`'s `input` is the execution's input ([`RunInput`]: without `partitions`, as many as the work needs,
+//! `domain::partition_plan`). It answers [`Started`]: the run, and the partition events that are the Distributed
+//! Map's items. Each partition answers a [`PartitionLinked`] (counts only); the Map's result, the array of those
+//! answers in item order, is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the
+//! statistics as a scheduled full run does and answers as it does.
 
 use domain::app::{App, EstimateSample, FullLinkage, PartitionLinked};
 use platform::function_error::FunctionError;
@@ -22,14 +23,23 @@ use serde_json::Value;
 
 use crate::Answer;
 
+/// What a full re-link is asked for: the state machine's execution input, as the start step receives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Partitions (1 to 1000); absent: as many as keep each within the work budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+    /// A new model version estimated from a sample first (the daily run); absent: the current model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<EstimateSample>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     Start {
-        partitions: u32,
-        /// A new model version estimated from a sample first (the daily run); absent: the current model.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        estimate: Option<EstimateSample>,
+        input: RunInput,
     },
     Partition {
         run: FullLinkage,
@@ -63,12 +73,13 @@ pub struct Started {
 /// Handles one step of a partitioned full re-link.
 pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
     match step {
-        Step::Start { partitions, estimate } => Ok(Answer::Started(start(app, partitions, estimate).await?)),
+        Step::Start { input } => Ok(Answer::Started(start(app, input).await?)),
         Step::Partition { run, index } => Ok(Answer::Partition(app.link_partition(&run, index).await?)),
         Step::Combine { run, partitions, now } => {
             let now = now.unwrap_or_else(|| app.clock.now());
             let linked = app.finish_full_linkage(&run, &partitions, now).await?;
-            Ok(Answer::Run(crate::publish_run(app, now, &linked).await?))
+            let answer = crate::publish_run(app, now, &linked).await?;
+            Ok(Answer::Run(crate::RunAnswer { partitions: Some(run.partitions), ..answer }))
         }
         Step::Abandon { run } => {
             app.abandon_full_linkage(&run).await?;
@@ -77,8 +88,8 @@ pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError>
     }
 }
 
-async fn start(app: &App, partitions: u32, estimate: Option<EstimateSample>) -> Result<Started, FunctionError> {
-    let run = app.start_full_linkage(partitions, estimate).await?;
+async fn start(app: &App, input: RunInput) -> Result<Started, FunctionError> {
+    let run = app.start_full_linkage(input.partitions, input.estimate).await?;
     let items = (0..run.partitions)
         .map(|index| StepEvent { full_linkage: Step::Partition { run: run.clone(), index } })
         .collect();
@@ -86,17 +97,17 @@ async fn start(app: &App, partitions: u32, estimate: Option<EstimateSample>) -> 
 }
 
 /// Runs a partitioned full re-link in this process, step by step as the state machine does
-/// ([`platform::partitioned`]): start (with `estimate`, a new model version from a sample first), every partition at
-/// once (each tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still
-/// fails, abandon and fail. Answers as the combining step does.
+/// ([`platform::partitioned`]): start (with `estimate`, a new model version from a sample first; without
+/// `partitions`, as many as the work needs), every partition at once (each tried up to `attempts` times), then
+/// combine as of `now` (default: the clock); if a partition still fails, abandon and fail. Answers as the combining
+/// step does.
 pub async fn run_partitioned(
     app: &App,
-    partitions: u32,
-    estimate: Option<EstimateSample>,
+    input: RunInput,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, FunctionError> {
-    let Started { run, partitions: items } = start(app, partitions, estimate).await?;
+    let Started { run, partitions: items } = start(app, input).await?;
     let worker = app.clone();
     let partition = move |item: StepEvent| {
         let app = worker.clone();

@@ -76,6 +76,9 @@ pub struct RunAnswer {
     pub kept_reviewed: usize,
     pub removed: usize,
     pub files: Vec<String>,
+    /// The partitions a full run in partitions ran in (the combining step's answer); none for a scheduled run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
 }
 
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
@@ -134,6 +137,7 @@ async fn publish_run(app: &App, now: Instant, run: &LinkageRun) -> Result<RunAns
         kept_reviewed: run.kept_reviewed,
         removed: run.removed,
         files,
+        partitions: None,
     })
 }
 

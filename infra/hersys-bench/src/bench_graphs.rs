@@ -102,7 +102,7 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partition
     // The same full count in partitions run at once (the state machine's steps, in this process).
     let partitioned = if partitions > 0 {
         let t = Clock::now();
-        let answer = export::full::run_partitioned(&app, partitions, 3, Some(export_now))
+        let answer = export::full::run_partitioned(&app, Some(partitions), 3, Some(export_now))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         serde_json::json!({

@@ -230,9 +230,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         [("full re-link, 2 partitions", None), ("daily run: sample estimate, 2 partitions", Some(Default::default()))];
     for (name, estimate) in runs {
         let (before, t) = (count(), WallClock::now());
-        let answer = linkage::full::run_partitioned(&app, 2, estimate, 3, Some(now))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let answer = linkage::full::run_partitioned(
+            &app,
+            linkage::full::RunInput { partitions: Some(2), estimate },
+            3,
+            Some(now),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (wall, requests) = (t.elapsed().as_secs_f64(), count().zip(before).map(|(a, b)| a - b));
         let reports = answer["reports"].as_u64().unwrap_or(0).max(1) as f64;
         println!(

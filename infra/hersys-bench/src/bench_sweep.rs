@@ -79,6 +79,10 @@ impl CounterStore for Counting<dyn CounterStore> {
 
 #[async_trait]
 impl ReportStore for Counting<dyn ReportStore> {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.tick();
+        self.inner.approximate_count().await
+    }
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         self.tick();
         self.inner.create_report(report).await

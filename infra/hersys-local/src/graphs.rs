@@ -139,7 +139,7 @@ pub async fn run_export(
         anyhow::ensure!(full, "--partitions splits a full export: give --full too");
         // The state machine's steps, through the same handler, each partition in a task of its own and tried up to
         // three times (as the state machine's Retry).
-        let answer = export::full::run_partitioned(built.app(), partitions, 3, Some(now))
+        let answer = export::full::run_partitioned(built.app(), Some(partitions), 3, Some(now))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let seconds = started.elapsed().as_secs_f64();

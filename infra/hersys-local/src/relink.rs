@@ -12,9 +12,10 @@ use crate::Backend;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Partitions run at once (1 to 1000).
-    #[arg(long, default_value_t = 2)]
-    partitions: u32,
+    /// Partitions run at once (1 to 1000); default: as many as the work needs (each within 300 s of a vCPU, the
+    /// state machine's rule: docs/operations.md).
+    #[arg(long)]
+    partitions: Option<u32>,
     /// Estimate a new model version from a sample first (the daily run at national scale; docs/linkage.md).
     #[arg(long)]
     estimate: bool,
@@ -50,13 +51,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let built = crate::setup::build(&args.backend).await?;
     let started = Clock::now();
     // Each partition in a task of its own, tried up to three times (as the state machine's Retry).
-    let mut answer = linkage::full::run_partitioned(built.app(), args.partitions, estimate, 3, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let input = linkage::full::RunInput { partitions: args.partitions, estimate };
+    let mut answer =
+        linkage::full::run_partitioned(built.app(), input, 3, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("re-linked in {} partitions in {seconds:.2} s", args.partitions);
+    eprintln!("re-linked in {} partitions in {seconds:.2} s", answer["partitions"]);
     answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);
-    answer["partitions"] = serde_json::json!(args.partitions);
     println!("{answer}");
     Ok(())
 }

@@ -43,7 +43,7 @@ pub const SCHEDULES: &[Schedule] = &[
         target: Target::FullLinkage,
         event: "DailyEstimate",
         period: Duration::from_secs(86_400),
-        detail: r#"{"partitions": 16, "estimate": {}}"#,
+        detail: r#"{"estimate": {}}"#,
     },
     Schedule {
         target: Target::Function(Function::Export),

@@ -59,16 +59,12 @@ async fn store_is_empty(app: &App) -> bool {
     app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.items.is_empty())
 }
 
-/// Runs `FullLinkageStateMachine`'s execution `input` (`{"partitions": N, "estimate": {...}}`) in this process, as
-/// `hersys relink` does.
+/// Runs `FullLinkageStateMachine`'s execution `input` (`{"estimate": {...}}`, optionally `"partitions": N`) in this
+/// process, as `hersys relink` does.
 async fn full_linkage(app: &App, input: &serde_json::Value) -> anyhow::Result<()> {
-    let partitions = input["partitions"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(2);
-    let estimate = match input.get("estimate") {
-        Some(sample) => Some(serde_json::from_value(sample.clone()).context("the schedule's estimate")?),
-        None => None,
-    };
-    let answer =
-        linkage::full::run_partitioned(app, partitions, estimate, 3, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let input: linkage::full::RunInput =
+        serde_json::from_value(input.clone()).context("the schedule's input is not the state machine's")?;
+    let answer = linkage::full::run_partitioned(app, input, 3, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(model = %answer["model_version"], links = %answer["links"], "daily linkage run done");
     Ok(())
 }

@@ -22,13 +22,14 @@ impl StepFunctionsStarter {
 
 #[async_trait]
 impl FullRunStarter for StepFunctionsStarter {
-    async fn start_full_export(&self, name: &str, partitions: u32) -> Result<bool, StoreError> {
+    async fn start_full_export(&self, name: &str) -> Result<bool, StoreError> {
         let result = self
             .client
             .start_execution()
             .state_machine_arn(&self.full_export)
             .name(name)
-            .input(format!("{{\"partitions\": {partitions}}}"))
+            // No partition count: the start step sizes the run by the work it sees.
+            .input("{}")
             .send()
             .await;
         match result {

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod keyed_hash;
 pub mod linkage;
 pub mod links;
+pub mod partition_plan;
 pub mod pii;
 pub mod ports;
 pub mod prefecture;

@@ -38,6 +38,9 @@ pub struct Versioned<T> {
 
 #[async_trait]
 pub trait ReportStore: Send + Sync {
+    /// About how many records the store holds (DynamoDB's item count, refreshed about every six hours; an exact
+    /// count on the embedded store): what a full run's start sizes its partitions by.
+    async fn approximate_count(&self) -> Result<u64, StoreError>;
     /// Stores a new report at version 1; `AlreadyExists` if the id is taken.
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError>;
     async fn get_report(&self, id: &ReportId) -> Result<Option<Versioned<CaseReport>>, StoreError>;
@@ -92,6 +95,9 @@ pub enum PutOutcome {
 
 #[async_trait]
 pub trait EntryStore: Send + Sync {
+    /// About how many records the store holds (DynamoDB's item count, refreshed about every six hours; an exact
+    /// count on the embedded store): what a full run's start sizes its partitions by.
+    async fn approximate_count(&self) -> Result<u64, StoreError>;
     /// Creates each record if absent. One outcome per input, in order. Records are independent: one conflict does
     /// not stop the others.
     /// `written_at` is kept as the records' write time (for [`EntryStore::entry_ids_written_since`]).
@@ -118,6 +124,9 @@ pub trait EntryStore: Send + Sync {
 /// Follow-up records of the entrants' follow-up system, replaced by newer re-sends.
 #[async_trait]
 pub trait FollowUpStore: Send + Sync {
+    /// About how many records the store holds (DynamoDB's item count, refreshed about every six hours; an exact
+    /// count on the embedded store): what a full run's start sizes its partitions by.
+    async fn approximate_count(&self) -> Result<u64, StoreError>;
     /// Writes each record as [`FollowUpRecord::resend`] rules against the one stored under its id (created when
     /// there is none), atomically per record: a concurrent write of the same id is never lost, the older of two
     /// never replaces the newer. One outcome per input, in order; the ids of one call are distinct.
@@ -365,9 +374,9 @@ pub trait GraphSourceStore: Send + Sync {
 /// default has none: there, a scheduled export without a usable state counts everything in its own process.
 #[async_trait]
 pub trait FullRunStarter: Send + Sync {
-    /// Starts a full graph export of `partitions` partitions as the execution `name`. Names are unique: a name
-    /// already used answers `Ok(false)` and starts nothing.
-    async fn start_full_export(&self, name: &str, partitions: u32) -> Result<bool, StoreError>;
+    /// Starts a full graph export as the execution `name`, its partitions sized by the work. Names are unique: a
+    /// name already used answers `Ok(false)` and starts nothing.
+    async fn start_full_export(&self, name: &str) -> Result<bool, StoreError>;
 }
 
 /// The graph export's state between runs ([`crate::graphs::state::ExportState`] as bytes): one private object,

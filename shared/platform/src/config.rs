@@ -29,6 +29,9 @@ pub struct Config {
     /// `LINKAGE_WINDOW_DAYS`: an entry may be linked to a report diagnosed at most this many days after it (1 to
     /// 3650). Default [`domain::linkage::DEFAULT_WINDOW_DAYS`].
     pub linkage_window_days: i32,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (Lambda sets it): the memory, hence the CPU share, a full run's partitions
+    /// are sized for. Default: one full vCPU's worth ([`domain::partition_plan::MB_PER_VCPU`]), as a local process.
+    pub memory_mb: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for Config {
             .field("app_link", &self.app_link)
             .field("number_key_id", &self.number_key_id)
             .field("linkage_window_days", &self.linkage_window_days)
+            .field("memory_mb", &self.memory_mb)
             .finish()
     }
 }
@@ -98,6 +102,11 @@ impl Config {
             app_link,
             number_key_id: var("NUMBER_KEY_ID").unwrap_or_else(|| DEFAULT_NUMBER_KEY_ID.to_owned()),
             linkage_window_days,
+            // Set by Lambda itself; a value that does not parse is not ours to refuse.
+            memory_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .filter(|mb| *mb >= 128)
+                .unwrap_or(domain::partition_plan::MB_PER_VCPU as u32),
         })
     }
 }

@@ -181,6 +181,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         audit: stores.clone(),
         link_index: stores.clone(),
         linkage_window_days: config.linkage_window_days,
+        memory_mb: config.memory_mb,
         links: stores,
         notifier,
         // Built for every function, but KMS is only called when a number is sealed or opened (ingest, reissue).
@@ -217,6 +218,7 @@ pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStor
         audit: shared.clone(),
         link_index: shared.clone(),
         linkage_window_days: config.linkage_window_days,
+        memory_mb: config.memory_mb,
         links: shared,
         notifier: Arc::new(stores.outbox()),
         vault: Arc::new(KeyFileVault::new(&data_dir.join(NUMBER_KEY_FILE))),

@@ -74,6 +74,10 @@ impl DynamoStores {
 
 #[async_trait]
 impl EntryStore for DynamoStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.item_count(Table::Entries).await
+    }
+
     async fn put_entries(&self, entries: &[EntryRecord], written_at: Instant) -> Result<Vec<PutOutcome>, StoreError> {
         // Collected first: a lazy `map` closure here trips the compiler's Send check of async_trait's boxed future.
         let puts: Vec<_> = entries.iter().map(|entry| self.put_entry(entry, written_at)).collect();

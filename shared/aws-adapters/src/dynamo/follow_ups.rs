@@ -97,6 +97,10 @@ impl DynamoStores {
 
 #[async_trait]
 impl FollowUpStore for DynamoStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.item_count(Table::FollowUps).await
+    }
+
     async fn put_follow_ups(&self, records: &[FollowUpRecord]) -> Result<Vec<FollowUpWrite>, StoreError> {
         // Collected first: a lazy `map` closure here trips the compiler's Send check of async_trait's boxed future.
         let puts: Vec<_> = records.iter().map(|record| self.put_follow_up(record)).collect();

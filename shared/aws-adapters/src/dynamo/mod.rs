@@ -156,6 +156,21 @@ pub(crate) fn condition_failed_at(reasons: &[CancellationReason], index: usize) 
 }
 
 impl DynamoStores {
+    /// The table's item count as DynamoDB keeps it (DescribeTable: refreshed about every six hours, no read units).
+    /// The reports table also holds the case-number claims, so its count is up to twice the reports: an estimate
+    /// that errs towards more partitions.
+    pub(crate) async fn item_count(&self, table: Table) -> Result<u64, StoreError> {
+        let described = self
+            .client
+            .describe_table()
+            .table_name(self.tables.name(table)?)
+            .send()
+            .await
+            .map_err(|e| unavailable("DescribeTable", &e))?;
+        let count = described.table.and_then(|t| t.item_count).unwrap_or(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// The item with this partition key, read consistently (every store reads its own writes).
     pub(crate) async fn get_by_pk(&self, table: &str, pk: impl Into<String>) -> Result<Option<Item>, StoreError> {
         let out = self

@@ -40,6 +40,10 @@ fn report_item(report: &CaseReport, version: u64) -> Result<Item, StoreError> {
 
 #[async_trait]
 impl ReportStore for DynamoStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.item_count(Table::Reports).await
+    }
+
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         if let Some(case_key) = &report.case_key {
             // Unique by (health centre, case number): the report and a claim item `case#<keyed hash>` are written

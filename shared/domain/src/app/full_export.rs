@@ -19,10 +19,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::graphs::Recount;
-use super::{App, AppError};
+use super::{App, AppError, FullRun};
 use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{CaseFact, GraphSeries, Tally};
+use crate::partition_plan;
 use crate::ports::Segment;
+use crate::report::ReportId;
 use crate::time::Instant;
 
 /// How long a full export may hold its lease: far beyond its expected duration (minutes at national scale with 50
@@ -38,6 +40,15 @@ const PAGE: usize = 1_000;
 
 /// Marks a partial count's bytes, so that a count of another format is refused rather than misread.
 const PARTIAL_FORMAT: &[u8; 8] = b"HGXP0001";
+
+/// What one partition of a full export did (counts only): its tally is saved, not passed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCounted {
+    pub index: u32,
+    pub reports_read: u64,
+    /// Counted facts written: those that differ from the stored ones.
+    pub facts_written: u64,
+}
 
 /// A full export in progress, as its steps pass it on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,21 +79,61 @@ pub(super) fn check_partitions(partitions: u32) -> Result<(), AppError> {
 }
 
 impl App {
-    /// Starts a full export of `partitions` partitions: `LeaseHeld` if another full export holds the lease.
-    pub async fn start_full_export(&self, partitions: u32) -> Result<FullExport, AppError> {
+    /// How many partitions a full run takes when none is asked for: as few as keep each partition's work within
+    /// [`partition_plan::BUDGET_SECONDS`] at this app's memory, from the stores' approximate counts (and the last
+    /// statistics' counts, which a table's item count, refreshed every six hours, may not show yet).
+    pub async fn plan_partitions(&self, run: FullRun) -> Result<partition_plan::Plan, AppError> {
+        let reports = self.reports.approximate_count().await?;
+        let plan = match run {
+            FullRun::Export => partition_plan::full_export(
+                partition_plan::Workload { reports, ..Default::default() },
+                self.memory_mb,
+                MAX_PARTITIONS,
+            ),
+            FullRun::Linkage => {
+                let last = self.links.get_summary().await?;
+                let work = partition_plan::Workload {
+                    reports: reports.max(last.as_ref().map_or(0, |s| s.reports)),
+                    // The candidates the last statistics counted; before any, every report may be one.
+                    candidates: last.as_ref().map_or(reports, |s| s.reports),
+                    entries: self.entries.approximate_count().await?.max(last.as_ref().map_or(0, |s| s.entries)),
+                    follow_ups: self.follow_ups.approximate_count().await?,
+                };
+                partition_plan::full_linkage(work, self.memory_mb, MAX_PARTITIONS)
+            }
+        };
+        tracing::info!(
+            run = run.name(),
+            partitions = plan.partitions,
+            seconds = plan.total_seconds.round(),
+            memory_mb = self.memory_mb,
+            "partitions planned"
+        );
+        Ok(plan)
+    }
+
+    /// Starts a full export of `partitions` partitions (`None`: as many as [`App::plan_partitions`] says):
+    /// `LeaseHeld` if another full export holds the lease.
+    pub async fn start_full_export(&self, partitions: Option<u32>) -> Result<FullExport, AppError> {
+        let partitions = match partitions {
+            Some(n) => n,
+            None => self.plan_partitions(FullRun::Export).await?.partitions,
+        };
         check_partitions(partitions)?;
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
         if !self.graph_sources.claim_full_export(&run, started, started + FULL_EXPORT_LEASE).await? {
-            return Err(AppError::LeaseHeld(super::FullRun::Export));
+            return Err(AppError::LeaseHeld(FullRun::Export));
         }
         self.export_state.save_export_state(Vec::new()).await?;
         tracing::info!(run = %run, partitions, "full export started");
         Ok(FullExport { run, started, partitions })
     }
 
-    /// Counts one partition of a full export and saves its partial tally. Safe to retry.
-    pub async fn count_partition(&self, export: &FullExport, index: u32) -> Result<u64, AppError> {
+    /// Counts one partition of a full export and saves its partial tally. Safe to retry. A report's counted fact is
+    /// written only when it differs from the stored one (an absent one reads as none): a national full export would
+    /// otherwise write 33 million items every time, at the table's write limit (docs/operations.md, "Capacity").
+    pub async fn count_partition(&self, export: &FullExport, index: u32) -> Result<PartitionCounted, AppError> {
         if index >= export.partitions {
             return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
                 "index",
@@ -92,18 +143,26 @@ impl App {
         self.holding_lease(export).await?;
         let segment = Segment { index, of: export.partitions };
         let mut partial = PartialCount { tally: Tally::new(), reports_read: 0 };
+        let mut facts_written = 0;
         let mut cursor = None;
         loop {
             let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            let mut counted = Vec::with_capacity(page.items.len());
-            for report in &page.items {
+            let ids: Vec<ReportId> = page.items.iter().map(|r| r.id.clone()).collect();
+            let stored = self.graph_sources.counted_facts(&ids).await?;
+            let mut changed = Vec::new();
+            for (report, stored) in page.items.iter().zip(stored) {
                 let fact = CaseFact::from_report(report);
                 if let Some(f) = &fact {
                     partial.tally.add(f);
                 }
-                counted.push(CountedFact { report: report.id.clone(), fact });
+                if fact != stored {
+                    changed.push(CountedFact { report: report.id.clone(), fact });
+                }
             }
-            self.graph_sources.put_counted_facts(&counted).await?;
+            if !changed.is_empty() {
+                self.graph_sources.put_counted_facts(&changed).await?;
+            }
+            facts_written += changed.len() as u64;
             partial.reports_read += page.items.len() as u64;
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -111,8 +170,9 @@ impl App {
             }
         }
         self.save_partial(&export.run, index, PARTIAL_FORMAT, &partial).await?;
-        tracing::info!(run = %export.run, index, reports_read = partial.reports_read, "full export partition counted");
-        Ok(partial.reports_read)
+        tracing::info!(run = %export.run, index, reports_read = partial.reports_read, facts_written,
+            "full export partition counted");
+        Ok(PartitionCounted { index, reports_read: partial.reports_read, facts_written })
     }
 
     /// Adds the partitions' counts up and gives every series as of `now`, with the state saved; frees the lease.
@@ -194,7 +254,7 @@ impl App {
         match self.graph_sources.full_export_holder(self.clock.now()).await? {
             Some(run) if run == export.run => Ok(()),
             // Expired or taken over: this run's counts must not be published.
-            _ => Err(AppError::LeaseHeld(super::FullRun::Export)),
+            _ => Err(AppError::LeaseHeld(FullRun::Export)),
         }
     }
 }

@@ -84,15 +84,20 @@ pub struct PartitionLinked {
 }
 
 impl App {
-    /// Starts a full re-link of `partitions` partitions with the current model, or, with `estimate`, with a new
-    /// model version estimated first from a sample of the records ([`App::estimate_from_sample`]: the daily run at
-    /// national scale). `LeaseHeld` if another holds the lease; `Conflict("linkage_not_started")`
-    /// before the first scheduled run (no model and no index yet: the first run estimates and files everything).
+    /// Starts a full re-link of `partitions` partitions (`None`: as many as [`App::plan_partitions`] says) with the
+    /// current model, or, with `estimate`, with a new model version estimated first from a sample of the records
+    /// ([`App::estimate_from_sample`]: the daily run at national scale). `LeaseHeld` if another holds the lease;
+    /// `Conflict("linkage_not_started")` before the first scheduled run (no model and no index yet: the first run
+    /// estimates and files everything).
     pub async fn start_full_linkage(
         &self,
-        partitions: u32,
+        partitions: Option<u32>,
         estimate: Option<EstimateSample>,
     ) -> Result<FullLinkage, AppError> {
+        let partitions = match partitions {
+            Some(n) => n,
+            None => self.plan_partitions(super::FullRun::Linkage).await?.partitions,
+        };
         check_partitions(partitions)?;
         let (Some(model), Some(state)) =
             (self.link_index.current_model().await?, self.link_index.linkage_state().await?)

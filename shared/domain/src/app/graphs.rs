@@ -16,9 +16,6 @@ use crate::time::{Instant, japan_date};
 /// Changed reports are read, compared and recorded this many at a time (bounded memory, batched store calls).
 const CHUNK: usize = 1_000;
 
-/// The partitions of a full export a scheduled run starts when it finds no usable state: the state machine's
-/// concurrency limit (template.yaml), so that all run at once.
-pub const AUTO_FULL_EXPORT_PARTITIONS: u32 = 50;
 /// What a scheduled run that found no usable state answers (`Conflict`): it started the full export in partitions,
 /// or today's was started already (it runs, or it failed: see the state machine's executions).
 pub const FULL_EXPORT_STARTED: &str = "full_export_started";
@@ -100,7 +97,7 @@ impl App {
             // here (a national count does not fit one invocation). One automatic start a day at most (the name is
             // the Japan date): a full export that fails is not restarted every hour, the operators see it fail.
             let name = format!("graph-export-auto-{}", japan_date(started).format("%Y%m%d"));
-            let started_now = starter.start_full_export(&name, AUTO_FULL_EXPORT_PARTITIONS).await?;
+            let started_now = starter.start_full_export(&name).await?;
             tracing::warn!(execution = %name, started_now, "no usable export state: the full export in partitions");
             return Err(AppError::Conflict(if started_now { FULL_EXPORT_STARTED } else { FULL_EXPORT_STARTED_TODAY }));
         }

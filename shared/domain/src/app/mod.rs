@@ -26,9 +26,9 @@ mod linkage_stats;
 mod processing;
 
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
-pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS};
+pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS, PartitionCounted};
 pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionLinked};
-pub use graphs::{AUTO_FULL_EXPORT_PARTITIONS, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
+pub use graphs::{ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
 pub use linkage::{
     CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
 };
@@ -52,6 +52,9 @@ pub struct App {
     pub link_index: Arc<dyn LinkIndex>,
     /// Days from entry to diagnosis within which the linkage links (`LINKAGE_WINDOW_DAYS`).
     pub linkage_window_days: i32,
+    /// The memory a full run's partitions run with (Lambda's setting; locally one vCPU's worth): how many partitions
+    /// a start step plans when none is asked for ([`crate::partition_plan`]).
+    pub memory_mb: u32,
     /// Views of personal data (append-only).
     pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,

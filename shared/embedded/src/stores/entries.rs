@@ -12,6 +12,10 @@ use super::{SqliteStores, decode, docs_by_pk, docs_in_segment, encode, immediate
 
 #[async_trait]
 impl EntryStore for SqliteStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.count_rows("entries").await
+    }
+
     async fn put_entries(&self, entries: &[EntryRecord], written_at: Instant) -> Result<Vec<PutOutcome>, StoreError> {
         let written = sortable_text(written_at);
         let rows =

@@ -13,6 +13,10 @@ const WHAT: &str = "follow-up";
 
 #[async_trait]
 impl FollowUpStore for SqliteStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.count_rows("follow_ups").await
+    }
+
     async fn put_follow_ups(&self, records: &[FollowUpRecord]) -> Result<Vec<FollowUpWrite>, StoreError> {
         let rows = records.iter().map(|r| Ok((r.clone(), encode(r, WHAT)?))).collect::<Result<Vec<_>, StoreError>>()?;
         self.db

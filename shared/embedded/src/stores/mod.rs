@@ -139,6 +139,19 @@ pub(crate) fn missing_or_stale(
 }
 
 impl SqliteStores {
+    /// The rows of one of the record tables (an exact count: the embedded store is small enough).
+    pub(crate) async fn count_rows(&self, table: &'static str) -> Result<u64, StoreError> {
+        self.db
+            .run(move |conn| {
+                let count: i64 =
+                    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).map_err(sql)?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            })
+            .await
+    }
+}
+
+impl SqliteStores {
     /// Opens the file (creating it, its parent directory and the schema if need be) in WAL mode.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self { db: Db::open(path)? })

@@ -13,6 +13,10 @@ use super::{SqliteStores, db_version, decode, docs_by_pk, encode, immediate, mis
 
 #[async_trait]
 impl ReportStore for SqliteStores {
+    async fn approximate_count(&self) -> Result<u64, StoreError> {
+        self.count_rows("reports").await
+    }
+
     async fn create_report(&self, report: &CaseReport) -> Result<(), StoreError> {
         let doc = encode(report, "report")?;
         let (pk, hash, pref) = (
