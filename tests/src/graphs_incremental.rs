@@ -273,7 +273,7 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
 
     // The steps as the state machine sends them, each partition event as one child's input.
     e.clock.advance(Duration::hours(1));
-    let start = serde_json::json!({ "full_export": { "step": "start", "partitions": 2 } });
+    let start = serde_json::json!({ "full_export": { "step": "start", "input": { "partitions": 2 } } });
     let started = export::handle(&e.app, start).await.unwrap();
     let mut read = 0;
     for item in started["partitions"].as_array().unwrap() {

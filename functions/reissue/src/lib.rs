@@ -1,8 +1,10 @@
 //! The re-issuer: every minute, handles the processing-number cycles that are due (a number expired unused, a
 //! reminder to send, a failed delivery to retry) through the domain's sweep.
 
-use domain::app::App;
-use serde_json::{Value, json};
+use domain::app::{App, SweepRun};
+use domain::time::Instant;
+use serde::Serialize;
+use serde_json::Value;
 
 pub use api::events::ScheduledEvent;
 
@@ -20,17 +22,13 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Er
         failed = run.failed,
         "re-issue run done"
     );
-    Ok(json!({
-        "now": event.time,
-        "due": run.due,
-        "reissued": run.reissued,
-        "reminded": run.reminded,
-        "exhausted": run.exhausted,
-        "reminders_skipped": run.reminders_skipped,
-        "opted_out": run.opted_out,
-        "delivery_failures": run.delivery_failures,
-        "waiting": run.waiting,
-        "lost_races": run.lost_races,
-        "failed": run.failed,
-    }))
+    Ok(serde_json::to_value(Answer { now: event.time, run })?)
+}
+
+/// What a sweep answers: its "now" and what it did (counts only).
+#[derive(Debug, Serialize)]
+pub struct Answer {
+    pub now: Instant,
+    #[serde(flatten)]
+    pub run: SweepRun,
 }

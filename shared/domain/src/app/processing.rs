@@ -99,7 +99,7 @@ impl StatTally {
 const KEEP_STATS_FOR: Duration = Duration::days(400);
 
 /// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepRun {
     pub due: usize,
     pub reissued: usize,
