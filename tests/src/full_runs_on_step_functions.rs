@@ -5,6 +5,8 @@
 //! - the full export in 4 partitions publishes the single-process full export's files, byte for byte;
 //! - the daily run (`{"partitions": N, "estimate": {...}}`) stores the single-process estimate's model, decisions
 //!   and statistics, and Combine receives the partitions' answers exactly as the Map produced them;
+//! - the first run (nothing filed, no model) files the history in partitions, estimates from a sample and decides
+//!   in partitions: the single-process first run's model, decisions and statistics;
 //! - a partition that fails on every try ends in Abandon: the execution fails, the lease is free, the partial
 //!   results are gone, and the next hourly run goes on.
 
@@ -224,6 +226,56 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
     assert_eq!(answers.len(), 3);
     assert_eq!(combine.payload["full_linkage"]["partitions"], Value::Array(answers), "Combine's input");
     assert_eq!(parted.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+}
+
+#[tokio::test]
+async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (entries, reports) = generated(dir.path(), 3000, 900, 17);
+    let [(_, single), (resources, parted)] = [stack().await, stack().await];
+    for s in [&single, &parted] {
+        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+    }
+    let one = scheduled(&single.app, json!({})).await;
+    assert_eq!((one["mode"].as_str(), one["model_version"].as_str()), (Some("estimate"), Some("v1")), "{one}");
+
+    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, None))]);
+    let interpreter = Interpreter::start(functions).await;
+    let machine = interpreter.create("FullLinkageStateMachine").await;
+    // The daily schedule's input as the template gives it (its default sample is everything at this size; the
+    // partitions sized by the work: one of each kind here).
+    let daily = crate::state_machines::schedule_input("FullLinkageStateMachine", "DailyEstimate");
+    assert_eq!(daily, json!({ "estimate": {} }));
+    let ended = interpreter.run(&machine, &daily).await;
+    assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
+    let two = ended.output.unwrap();
+    assert_eq!(two["model_version"], "v1", "{two}");
+    let calls = interpreter.invocations();
+    let steps: Vec<&str> = calls.iter().map(|c| c.payload["full_linkage"]["step"].as_str().unwrap()).collect();
+    let count = |step: &str| steps.iter().filter(|s| **s == step).count();
+    assert_eq!(
+        (count("start"), count("file"), count("prepare"), count("partition"), count("combine")),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!(two["partitions"], 1, "sized by the work");
+    let filed: u64 = calls
+        .iter()
+        .filter(|c| c.payload["full_linkage"]["step"] == "file")
+        .map(|c| c.answer.as_ref().unwrap()["entries"].as_u64().unwrap())
+        .sum();
+    let (a, b) = (
+        single.app.link_index.current_model().await.unwrap().unwrap(),
+        parted.app.link_index.current_model().await.unwrap().unwrap(),
+    );
+    assert_eq!(filed, a.entries, "every stored entry record filed once");
+    assert_eq!(a.params, b.params, "the model");
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    let (mut s1, s2) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    s1.computed_at = s2.computed_at;
+    assert_eq!(s1, s2, "the statistics");
+    let hourly = scheduled(&parted.app, json!({})).await;
+    assert_eq!((hourly["mode"].as_str(), hourly["written"].as_u64()), (Some("incremental"), Some(0)), "{hourly}");
 }
 
 #[tokio::test]

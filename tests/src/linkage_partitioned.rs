@@ -204,6 +204,11 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let app = &parted.app;
     let started = app.start_full_linkage(Some(2), None).await.unwrap();
     assert!(matches!(app.start_full_linkage(Some(2), None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
+    // A partition of a run that was not prepared (no model chosen) is refused; prepared, it names the model.
+    assert!(matches!(app.link_partition(&started, 0).await, Err(AppError::Invalid(_))));
+    assert_eq!(started.filing, 0, "not the first run: nothing to file");
+    let started = app.prepare_full_linkage(&started).await.unwrap();
+    assert!(started.model_version.is_some());
     for detail in [json!({}), json!({ "mode": "estimate" })] {
         let skipped = scheduled(app, detail).await;
         assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
@@ -300,9 +305,42 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
     assert!((part - full).abs() <= full * 0.03, "links: {full} with the full estimate, {part} with the sample's");
 }
 
+/// The first run at national scale: nothing filed and no model. In partitions it files the history in the index,
+/// estimates the first model from a sample through it and decides in partitions; with a sample of everything it
+/// stores the single-process first run's model, decisions and statistics, and the next hourly run is incremental.
+async fn a_first_run_in_partitions_is_the_single_process_first_run(stack: Stack) {
+    let dir = tempfile::tempdir().unwrap();
+    let (entries, reports) = generated(dir.path(), 3000, 900, 13);
+    let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
+    for s in [&single, &parted] {
+        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+    }
+    let one = scheduled(&single.app, json!({})).await;
+    assert_eq!((one["mode"].as_str(), one["model_version"].as_str()), (Some("estimate"), Some("v1")), "{one}");
+
+    let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let everything = EstimateSample { reports: 1_000_000, entries: 1_000_000 };
+    let two = linkage::full::run_partitioned(&parted.app, input(3, Some(everything)), 3, Some(now)).await.unwrap();
+    assert_eq!((two["model_version"].as_str(), two["partitions"].as_u64()), (Some("v1"), Some(3)), "{two}");
+    let (a, b) = (
+        single.app.link_index.current_model().await.unwrap().unwrap(),
+        parted.app.link_index.current_model().await.unwrap().unwrap(),
+    );
+    assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
+    assert_eq!(a.params, b.params, "the model");
+    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    assert_eq!((one["links"].as_u64(), one["reviews"].as_u64()), (two["links"].as_u64(), two["reviews"].as_u64()));
+    assert_eq!(single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    // The index holds everything: the next hourly run links incrementally and changes nothing.
+    let hourly = scheduled(&parted.app, json!({})).await;
+    assert_eq!(hourly["mode"], "incremental", "{hourly}");
+    assert_eq!((hourly["written"].as_u64(), hourly["removed"].as_u64()), (Some(0), Some(0)), "{hourly}");
+}
+
 on_both_stores!(
     embedded: Stack::Embedded,
     dynamodb: Stack::Aws;
     a_partitioned_full_relink_decides_as_a_single_process_one,
     an_estimate_from_a_sample_of_everything_is_the_single_process_estimate,
+    a_first_run_in_partitions_is_the_single_process_first_run,
 );

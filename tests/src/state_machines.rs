@@ -191,6 +191,14 @@ pub fn definition_from_template(resource: &str) -> String {
     text
 }
 
+/// The `Input` of the schedule `event` of `template.yaml`'s resource (a state machine's `Events`), as JSON.
+pub fn schedule_input(resource: &str, event: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let input = &template["Resources"][resource]["Properties"]["Events"][event]["Properties"]["Input"];
+    serde_json::from_str(input.as_str().unwrap_or_else(|| panic!("{resource}/{event} has no Input"))).unwrap()
+}
+
 /// A Lambda invocation: the named function's handler on the payload, answered as Lambda answers.
 async fn invoke(State(router): State<Arc<Router>>, Path(name): Path<String>, body: Bytes) -> Response {
     // The interpreter names the function by its ARN (URL-encoded in the path) or by its name.

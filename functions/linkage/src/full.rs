@@ -5,16 +5,21 @@
 //! ```json
 //! {"full_linkage": {"step": "start", "input": {}}}
 //! {"full_linkage": {"step": "start", "input": {"partitions": 8, "estimate": {"reports": 10000, "entries": 1000000}}}}
+//! {"full_linkage": {"step": "file", "run": {...}, "index": 3}}
+//! {"full_linkage": {"step": "prepare", "run": {...}}}
 //! {"full_linkage": {"step": "partition", "run": {...}, "index": 3}}
 //! {"full_linkage": {"step": "combine", "run": {...}, "partitions": [<the partitions' answers>], "now": "..."}}
 //! {"full_linkage": {"step": "abandon", "run": {...}}}
 //! ```
 //!
 //! `start`'s `input` is the execution's input ([`RunInput`]: without `partitions`, as many as the work needs,
-//! `domain::partition_plan`). It answers [`Started`]: the run, and the partition events that are the Distributed
-//! Map's items. Each partition answers a [`PartitionLinked`] (counts only); the Map's result, the array of those
-//! answers in item order, is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the
-//! statistics as a scheduled full run does and answers as it does.
+//! `domain::partition_plan`). It answers [`Started`]: the run, and the filing events, which are the first Map's items
+//! (the first run only, when nothing is filed and there is no model: each files a segment of the history in the
+//! stored index; otherwise none). `prepare` then chooses the model (estimated from a sample when the run asks, as the
+//! daily and the first run do) and answers [`Prepared`]: the run and the partition events, the second Map's items.
+//! Each partition answers a [`PartitionLinked`] (counts only); the Map's result, the array of those answers in item
+//! order, is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the statistics as a
+//! scheduled full run does and answers as it does.
 
 use domain::app::{App, EstimateSample, FullLinkage, PartitionLinked};
 use platform::function_error::FunctionError;
@@ -41,6 +46,13 @@ pub enum Step {
     Start {
         input: RunInput,
     },
+    File {
+        run: FullLinkage,
+        index: u32,
+    },
+    Prepare {
+        run: FullLinkage,
+    },
     Partition {
         run: FullLinkage,
         index: u32,
@@ -63,9 +75,16 @@ pub struct StepEvent {
     pub full_linkage: Step,
 }
 
-/// What `start` answers: the run, and one partition event per partition (the Distributed Map's items).
+/// What `start` answers: the run, and the filing events (the first Map's items: the first run only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Started {
+    pub run: FullLinkage,
+    pub filing: Vec<StepEvent>,
+}
+
+/// What `prepare` answers: the run with its model, and one partition event per partition (the second Map's items).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prepared {
     pub run: FullLinkage,
     pub partitions: Vec<StepEvent>,
 }
@@ -74,6 +93,14 @@ pub struct Started {
 pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
     match step {
         Step::Start { input } => Ok(Answer::Started(start(app, input).await?)),
+        Step::File { run, index } => Ok(Answer::Filed(app.file_partition(&run, index).await?)),
+        Step::Prepare { run } => {
+            let run = app.prepare_full_linkage(&run).await?;
+            let partitions = (0..run.partitions)
+                .map(|index| StepEvent { full_linkage: Step::Partition { run: run.clone(), index } })
+                .collect();
+            Ok(Answer::Prepared(Prepared { run, partitions }))
+        }
         Step::Partition { run, index } => Ok(Answer::Partition(app.link_partition(&run, index).await?)),
         Step::Combine { run, partitions, now } => {
             let now = now.unwrap_or_else(|| app.clock.now());
@@ -90,42 +117,57 @@ pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError>
 
 async fn start(app: &App, input: RunInput) -> Result<Started, FunctionError> {
     let run = app.start_full_linkage(input.partitions, input.estimate).await?;
-    let items = (0..run.partitions)
-        .map(|index| StepEvent { full_linkage: Step::Partition { run: run.clone(), index } })
-        .collect();
-    Ok(Started { run, partitions: items })
+    let filing =
+        (0..run.filing).map(|index| StepEvent { full_linkage: Step::File { run: run.clone(), index } }).collect();
+    Ok(Started { run, filing })
 }
 
 /// Runs a partitioned full re-link in this process, step by step as the state machine does
-/// ([`platform::partitioned`]): start (with `estimate`, a new model version from a sample first; without
-/// `partitions`, as many as the work needs), every partition at once (each tried up to `attempts` times), then
-/// combine as of `now` (default: the clock); if a partition still fails, abandon and fail. Answers as the combining
-/// step does.
+/// ([`platform::partitioned`]): start (without `partitions`, as many as the work needs), the filing partitions at once
+/// (the first run), prepare (with `estimate`, a new model version from a sample), every partition at once (each
+/// partition of either kind tried up to `attempts` times), then combine as of `now` (default: the clock); if a step
+/// after the start fails, abandon and fail. Answers as the combining step does.
 pub async fn run_partitioned(
     app: &App,
     input: RunInput,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, FunctionError> {
-    let Started { run, partitions: items } = start(app, input).await?;
-    let worker = app.clone();
-    let partition = move |item: StepEvent| {
-        let app = worker.clone();
-        async move {
-            match handle_step(&app, item.full_linkage).await? {
-                Answer::Partition(linked) => Ok(linked),
-                _ => Err(FunctionError::failed("a partition answered as another step")),
-            }
-        }
-    };
-    match platform::partitioned::run_partitions(items, attempts, partition).await {
-        Ok(answers) => {
-            let combined = handle_step(app, Step::Combine { run, partitions: answers, now }).await?;
-            platform::function_error::encode_answer(&combined)
-        }
+    let Started { run, filing } = start(app, input).await?;
+    match after_start(app, run.clone(), filing, attempts, now).await {
+        Ok(answer) => platform::function_error::encode_answer(&answer),
         Err(e) => {
             handle_step(app, Step::Abandon { run }).await?;
-            Err(FunctionError::new(e.name, format!("a partition of the full re-link failed: {e}")))
+            Err(FunctionError::new(e.name, format!("the full re-link failed: {e}")))
         }
     }
+}
+
+/// The steps after the start, as the state machine runs them: filing, prepare, the partitions, combine.
+async fn after_start(
+    app: &App,
+    run: FullLinkage,
+    filing: Vec<StepEvent>,
+    attempts: u32,
+    now: Option<domain::time::Instant>,
+) -> Result<Answer, FunctionError> {
+    let worker = app.clone();
+    let step = move |item: StepEvent| {
+        let app = worker.clone();
+        async move { handle_step(&app, item.full_linkage).await }
+    };
+    platform::partitioned::run_partitions(filing, attempts, step.clone()).await?;
+    let Answer::Prepared(Prepared { run: prepared, partitions }) = handle_step(app, Step::Prepare { run }).await?
+    else {
+        return Err(FunctionError::failed("prepare answered as another step"));
+    };
+    let answers = platform::partitioned::run_partitions(partitions, attempts, step).await?;
+    let answers = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Partition(linked) => Ok(linked),
+            _ => Err(FunctionError::failed("a partition answered as another step")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    handle_step(app, Step::Combine { run: prepared, partitions: answers, now }).await
 }

@@ -56,6 +56,8 @@ pub enum Answer {
     Run(RunAnswer),
     Skipped { now: Instant, skipped: &'static str },
     Started(full::Started),
+    Filed(domain::app::PartitionFiled),
+    Prepared(full::Prepared),
     Partition(domain::app::PartitionLinked),
     Abandoned { abandoned: String },
 }

@@ -83,23 +83,14 @@ impl App {
     /// [`partition_plan::BUDGET_SECONDS`] at this app's memory, from the stores' approximate counts (and the last
     /// statistics' counts, which a table's item count, refreshed every six hours, may not show yet).
     pub async fn plan_partitions(&self, run: FullRun) -> Result<partition_plan::Plan, AppError> {
-        let reports = self.reports.approximate_count().await?;
         let plan = match run {
-            FullRun::Export => partition_plan::full_export(
-                partition_plan::Workload { reports, ..Default::default() },
-                self.memory_mb,
-                MAX_PARTITIONS,
-            ),
+            FullRun::Export => {
+                let work =
+                    partition_plan::Workload { reports: self.reports.approximate_count().await?, ..Default::default() };
+                partition_plan::full_export(work, self.memory_mb, MAX_PARTITIONS)
+            }
             FullRun::Linkage => {
-                let last = self.links.get_summary().await?;
-                let work = partition_plan::Workload {
-                    reports: reports.max(last.as_ref().map_or(0, |s| s.reports)),
-                    // The candidates the last statistics counted; before any, every report may be one.
-                    candidates: last.as_ref().map_or(reports, |s| s.reports),
-                    entries: self.entries.approximate_count().await?.max(last.as_ref().map_or(0, |s| s.entries)),
-                    follow_ups: self.follow_ups.approximate_count().await?,
-                };
-                partition_plan::full_linkage(work, self.memory_mb, MAX_PARTITIONS)
+                partition_plan::full_linkage(self.linkage_workload().await?, self.memory_mb, MAX_PARTITIONS)
             }
         };
         tracing::info!(
@@ -110,6 +101,20 @@ impl App {
             "partitions planned"
         );
         Ok(plan)
+    }
+
+    /// What a full re-link will read and decide: the stores' approximate counts, and the last statistics' (which a
+    /// table's item count, refreshed every six hours, may not show yet).
+    pub(super) async fn linkage_workload(&self) -> Result<partition_plan::Workload, AppError> {
+        let reports = self.reports.approximate_count().await?;
+        let last = self.links.get_summary().await?;
+        Ok(partition_plan::Workload {
+            reports: reports.max(last.as_ref().map_or(0, |s| s.reports)),
+            // The candidates the last statistics counted; before any, every report may be one.
+            candidates: last.as_ref().map_or(reports, |s| s.reports),
+            entries: self.entries.approximate_count().await?.max(last.as_ref().map_or(0, |s| s.entries)),
+            follow_ups: self.follow_ups.approximate_count().await?,
+        })
     }
 
     /// Starts a full export of `partitions` partitions (`None`: as many as [`App::plan_partitions`] says):

@@ -5,9 +5,14 @@
 //! that no step holds the history in memory.
 //!
 //! - **start** takes the full re-link's lease (two never overlap; one that died frees it by expiry), and files in
-//!   the index what was written since the last run, so that every partition finds every entry as of the start;
+//!   the index what was written since the last run, so that every partition finds every entry as of the start. The
+//!   first run (no model, nothing filed) files nothing here: it asks for filing partitions instead;
+//! - each **filing partition** (the first run only) files its segment of the entry records and of the reports in
+//!   the index, a page at a time: the history is filed in partitions, never held by one process;
+//! - **prepare** chooses the model: a new version estimated from a sample through the index when the run asks for
+//!   one (the daily run; the first run always), else the current one;
 //! - each **partition** reads its segment of the reports (disjoint segments that together hold every report) and
-//!   decides each candidate report again through the index with the model the run started with (the hourly run's
+//!   decides each candidate report again through the index with the model prepare chose (the hourly run's
 //!   per-report path, which decides as the single-process run does: `tests/src/linkage_product.rs`), settling
 //!   each decision against the stored one. A reviewed decision is never replaced; a retried partition decides the
 //!   same again and writes nothing new. It then counts its share of the statistics ([`LinkageTally`]: its reports
@@ -33,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashMap;
 
-use super::full_export::check_partitions;
+use super::full_export::{MAX_PARTITIONS, check_partitions};
 use super::linkage::{LinkageRun, report_link};
 use super::linkage_estimate::EstimateSample;
 use super::linkage_stats::LinkageTally;
@@ -48,6 +53,9 @@ use crate::time::Instant;
 /// How long a full re-link may hold its lease: far beyond its expected duration, so that only a run that died
 /// loses it.
 pub const FULL_LINKAGE_LEASE: chrono::Duration = chrono::Duration::hours(2);
+
+/// The first run's lease: its filing writes every record's index rows, hours at national scale.
+pub const FIRST_RUN_LEASE: chrono::Duration = chrono::Duration::hours(12);
 
 /// Reports read at a time within a partition.
 const PAGE: usize = 1_000;
@@ -64,8 +72,24 @@ pub struct FullLinkage {
     /// When the run started: the watermark of the state it saves.
     pub started: Instant,
     pub partitions: u32,
-    /// The model every partition decides with (a partition refuses another).
-    pub model_version: String,
+    /// The model every partition decides with (a partition refuses another): `None` until the prepare step chose it.
+    #[serde(default)]
+    pub model_version: Option<String>,
+    /// A new model version to estimate from a sample before the partitions decide (the daily run; the first run).
+    #[serde(default)]
+    pub estimate: Option<EstimateSample>,
+    /// Partitions that file the history in the stored index before anything is estimated or decided: the first run
+    /// (no model, nothing filed yet) only; 0 otherwise.
+    #[serde(default)]
+    pub filing: u32,
+}
+
+/// What one filing partition did (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionFiled {
+    pub index: u32,
+    pub entries: u64,
+    pub reports: u64,
 }
 
 /// What one partition did (counts only); the combining step adds them up.
@@ -94,46 +118,111 @@ impl App {
         partitions: Option<u32>,
         estimate: Option<EstimateSample>,
     ) -> Result<FullLinkage, AppError> {
+        let asked = partitions;
         let partitions = match partitions {
             Some(n) => n,
             None => self.plan_partitions(super::FullRun::Linkage).await?.partitions,
         };
         check_partitions(partitions)?;
-        let (Some(model), Some(state)) =
-            (self.link_index.current_model().await?, self.link_index.linkage_state().await?)
-        else {
-            return Err(AppError::Conflict("linkage_not_started"));
-        };
+        let (model, state) = (self.link_index.current_model().await?, self.link_index.linkage_state().await?);
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
-        if !self.link_index.claim_full_linkage(&run, started, started + FULL_LINKAGE_LEASE).await? {
+        // The first national filing is bound by the index table's writes for hours (docs/operations.md): its lease
+        // lasts as long as such a run may.
+        let first = model.is_none() || state.is_none();
+        // Its filing partitions: as many as asked, else as the index's writes need (planned before the lease is
+        // taken, so that a failure leaves no lease behind).
+        let filing = match (first, asked) {
+            (false, _) => 0,
+            (true, Some(n)) => n,
+            (true, None) => {
+                let work = self.linkage_workload().await?;
+                crate::partition_plan::first_filing(work, self.memory_mb, MAX_PARTITIONS).partitions
+            }
+        };
+        let until = started + if first { FIRST_RUN_LEASE } else { FULL_LINKAGE_LEASE };
+        if !self.link_index.claim_full_linkage(&run, started, until).await? {
             return Err(AppError::LeaseHeld(super::FullRun::Linkage));
         }
-        let prepared = async {
+        let mut relink = FullLinkage { run, started, partitions, model_version: None, estimate, filing: 0 };
+        match (model, state) {
             // The scheduled runs are refused from here on: what was written since the last one is filed now (the
             // estimate's sample finds its candidates through the index too).
-            let written = self.written_since(&state, started).await?;
-            self.index_entries(&written.entries).await?;
-            self.index_reports(&written.reports).await?;
-            match estimate {
-                Some(sample) => Ok::<_, AppError>(self.estimate_from_sample(started, sample).await?),
-                None => Ok(model),
-            }
-        };
-        let model = match prepared.await {
-            Ok(model) => model,
-            Err(e) => {
-                // Nothing decided yet: the lease goes (else it expires), the next hourly run files what this one did
-                // not. The caller is told why the start failed, not why the release did.
-                if let Err(release) = self.link_index.release_full_linkage(&run).await {
-                    tracing::warn!(run = %run, error = %release, "lease not released after a failed start");
+            (Some(_), Some(state)) => {
+                let filed = async {
+                    let written = self.written_since(&state, started).await?;
+                    self.index_entries(&written.entries).await?;
+                    self.index_reports(&written.reports).await
+                };
+                if let Err(e) = filed.await {
+                    // Nothing decided yet: the lease goes (else it expires), the next hourly run files what this one
+                    // did not. The caller is told why the start failed, not why the release did.
+                    if let Err(release) = self.link_index.release_full_linkage(&relink.run).await {
+                        tracing::warn!(run = %relink.run, error = %release, "lease not released after a failed start");
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
-        };
-        tracing::info!(run = %run, partitions, model = %model.version, estimated = estimate.is_some(),
+            // The first run: nothing is filed and there is no model. The filing partitions file the history, then
+            // the prepare step estimates the first model from a sample through the index, as every daily run does.
+            _ => {
+                relink.filing = filing;
+                relink.estimate = Some(estimate.unwrap_or_default());
+            }
+        }
+        tracing::info!(run = %relink.run, partitions, filing = relink.filing, estimate = relink.estimate.is_some(),
             "full re-link started");
-        Ok(FullLinkage { run, started, partitions, model_version: model.version })
+        Ok(relink)
+    }
+
+    /// Files one segment of the entry records and of the reports in the stored index (the first run's filing
+    /// partitions). Safe to retry: filing a record again writes the same rows.
+    pub async fn file_partition(&self, relink: &FullLinkage, index: u32) -> Result<PartitionFiled, AppError> {
+        if index >= relink.filing {
+            return Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+                "index",
+                crate::Problem::Invalid("must be below the run's number of filing partitions"),
+            )])));
+        }
+        self.holding_linkage_lease(relink).await?;
+        let segment = Segment { index, of: relink.filing };
+        let mut filed = PartitionFiled { index, ..PartitionFiled::default() };
+        let mut cursor = None;
+        loop {
+            let page = self.entries.entries_in_segment(segment, cursor, PAGE).await?;
+            self.index_entries(&page.items).await?;
+            filed.entries += page.items.len() as u64;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut cursor = None;
+        loop {
+            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
+            self.index_reports(&page.items).await?;
+            filed.reports += page.items.len() as u64;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tracing::info!(run = %relink.run, index, entries = filed.entries, reports = filed.reports,
+            "full re-link filing partition done");
+        Ok(filed)
+    }
+
+    /// Chooses the model the partitions decide with, once the index holds everything they need: a new version
+    /// estimated from a sample when the run asks for one ([`App::estimate_from_sample`]), else the current one.
+    pub async fn prepare_full_linkage(&self, relink: &FullLinkage) -> Result<FullLinkage, AppError> {
+        self.holding_linkage_lease(relink).await?;
+        let model = match relink.estimate {
+            Some(sample) => self.estimate_from_sample(relink.started, sample).await?,
+            None => self.link_index.current_model().await?.ok_or(AppError::Conflict("linkage_not_started"))?,
+        };
+        tracing::info!(run = %relink.run, model = %model.version, estimated = relink.estimate.is_some(),
+            "full re-link prepared");
+        Ok(FullLinkage { model_version: Some(model.version), ..relink.clone() })
     }
 
     /// Decides again every candidate report of one partition. Safe to retry.
@@ -145,9 +234,10 @@ impl App {
             )])));
         }
         self.holding_linkage_lease(relink).await?;
-        let model = self.link_index.current_model().await?.filter(|m| m.version == relink.model_version);
+        let version = model_version_of(relink)?;
+        let model = self.link_index.current_model().await?.filter(|m| m.version == version);
         let Some(model) = model else {
-            return Err(AppError::Internal(format!("model {} is no longer the current one", relink.model_version)));
+            return Err(AppError::Internal(format!("model {version} is no longer the current one")));
         };
         let (scorer, options) = (Model::from_params(&model.params), self.linkage_options());
         let mut run = LinkageRun::new("full", &model.version, 0, 0);
@@ -200,7 +290,7 @@ impl App {
                 return Err(AppError::Internal(format!("partition {index} of the full re-link has not answered")));
             }
         }
-        let mut run = LinkageRun::new("full", &relink.model_version, 0, 0);
+        let mut run = LinkageRun::new("full", model_version_of(relink)?, 0, 0);
         for a in answers {
             run.reports += a.reports_read as usize;
             run.candidate_pairs += a.candidate_pairs as usize;
@@ -251,4 +341,14 @@ impl App {
             _ => Err(AppError::LeaseHeld(super::FullRun::Linkage)),
         }
     }
+}
+
+/// The model a prepared run decides with; a run that was not prepared has none, and its partitions refuse it.
+fn model_version_of(relink: &FullLinkage) -> Result<&str, AppError> {
+    relink.model_version.as_deref().ok_or_else(|| {
+        AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
+            "run.model_version",
+            crate::Problem::Invalid("is chosen by the prepare step, which has not run"),
+        )]))
+    })
 }

@@ -27,7 +27,7 @@ mod processing;
 
 pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
 pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS, PartitionCounted};
-pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionLinked};
+pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionFiled, PartitionLinked};
 pub use graphs::{ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
 pub use linkage::{
     CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
