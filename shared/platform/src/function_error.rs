@@ -70,19 +70,6 @@ impl From<FunctionError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Decodes a function's typed event. serde's messages can quote the input, so only the path where decoding stopped
-/// is named, with `expected` (what the function takes).
-pub fn decode_event<T: serde::de::DeserializeOwned>(
-    event: serde_json::Value,
-    expected: &str,
-) -> Result<T, FunctionError> {
-    serde_path_to_error::deserialize(event).map_err(|e| {
-        let at = e.path().to_string();
-        let at = if at == "." { String::new() } else { format!(" (at {at})") };
-        FunctionError::invalid_event(format!("the event is not {expected}{at}"))
-    })
-}
-
 /// Encodes a function's typed answer as the JSON Lambda returns.
 pub fn encode_answer<T: serde::Serialize>(answer: &T) -> Result<serde_json::Value, FunctionError> {
     serde_json::to_value(answer).map_err(|e| FunctionError::failed(format!("the answer does not encode: {e}")))
@@ -100,17 +87,5 @@ mod tests {
         assert!(e.error_message.contains("full re-link"), "{}", e.error_message);
         let e: lambda_runtime::Diagnostic = FunctionError::from(AppError::Internal("x".into())).into();
         assert_eq!(e.error_type, "StepFailed");
-    }
-
-    #[test]
-    fn a_bad_event_names_the_path_not_the_value() {
-        #[derive(serde::Deserialize, Debug)]
-        #[allow(dead_code)]
-        struct Event {
-            count: u32,
-        }
-        let e = decode_event::<Event>(serde_json::json!({ "count": "SECRET-VALUE" }), "a count").unwrap_err();
-        assert_eq!(e.name, ErrorName::InvalidEvent);
-        assert_eq!(e.message, "the event is not a count (at count)");
     }
 }
