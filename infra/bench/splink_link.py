@@ -5,7 +5,7 @@ Configured as Splink's documentation recommends for person data: cleaned inputs 
 NFKC, separators removed), u by random sampling, the prior from a deterministic rule, m by EM on two blocking
 rules, several blocking rules for prediction, a date-of-birth comparison, an array-intersect comparison for
 names in any order. Splink has no katakana transliteration: katakana names are compared as they are.
-The issue's rule "the entry nearest before the diagnosis" is applied afterwards (a generic model does not learn it):
+The product's rule "the entry nearest before the diagnosis" is applied afterwards (a generic model does not learn it):
 among a report's pairs on or before its diagnosis date, the best probability wins, ties to the latest entry.
 
 usage: python splink_link.py DIR [--threshold 0.99]  (DIR holds ENTRIES.csv, REPORTS.csv, TRUTH.csv)

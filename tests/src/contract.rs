@@ -11,7 +11,7 @@ use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
-use domain::links::{
+use domain::linkage_records::{
     DecisionWrite, IndexedRecord, KeyLookup, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus,
 };
 use domain::ports::{
@@ -700,18 +700,18 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
     assert_eq!(b.link_index.report_keys_between(day(25), day(25)).await.unwrap(), [(k2, day(25), r2)]);
 
     assert!(b.link_index.current_model().await.unwrap().is_none());
-    let model = domain::links::StoredModel {
+    let model = domain::linkage_records::StoredModel {
         version: "v1".into(),
         estimated_at: t0(),
         entries: 3,
         reports: 2,
         candidate_pairs: 4,
-        params: domain::linkage::score::ModelParams {
+        params: linkage_engine::score::ModelParams {
             // as many name frequencies as a model keeps, under keys as large as the keyed hash makes them: the
             // model is one item (at most 400 KB on DynamoDB), and a key must read back to the bit
-            name_frequencies: domain::linkage::frequency::NameFrequencies {
+            name_frequencies: linkage_engine::frequency::NameFrequencies {
                 entries: 1_000_000,
-                counts: (0..domain::linkage::frequency::MAX_NAMES as u64)
+                counts: (0..linkage_engine::frequency::MAX_NAMES as u64)
                     .map(|i| (u64::MAX - i * 0x9E37_79B9_7F4A, 1_000_000 - i as u32))
                     .rev()
                     .collect(),
@@ -719,7 +719,7 @@ async fn the_linkage_index_files_records_by_key_and_day(b: Backend) {
             },
             ..{
                 // EM drives the m of a level no match shows far below the smallest DynamoDB number (1e-130)
-                let mut estimated = domain::linkage::score::Model::initial();
+                let mut estimated = linkage_engine::score::Model::initial();
                 estimated.m[1][3] = 1e-250;
                 estimated.params()
             }
@@ -829,7 +829,7 @@ async fn decisions_written_together_answer_in_order_and_keep_reviewed_ones(b: Ba
 /// A review keeps its three candidates, best first; confirming the second links that one (with its score and
 /// fields), and the answer and the choice survive a later write.
 async fn a_reviews_candidates_are_stored_and_confirming_one_links_it(b: Backend) {
-    use domain::links::ReviewCandidate;
+    use domain::linkage_records::ReviewCandidate;
     let r = ReportId::generate();
     let candidate = |id: &str, score: f64, field: &str| ReviewCandidate {
         entry_id: id.to_owned(),
@@ -863,7 +863,8 @@ async fn a_reviews_candidates_are_stored_and_confirming_one_links_it(b: Backend)
 }
 
 async fn the_linkage_summary_is_replaced_whole(b: Backend) {
-    use domain::links::{LinkageSummary, ShareWithInterval};
+    use domain::linkage_records::LinkageSummary;
+    use domain::linkage_statistics::ShareWithInterval;
     assert!(b.links.get_summary().await.unwrap().is_none());
     let mut summary = LinkageSummary {
         computed_at: Some(t0()),
@@ -883,9 +884,9 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
         },
         days_entry_to_diagnosis: Vec::new(),
         prefectures: Vec::new(),
-        follow_up: domain::linkage::follow_up_stats::FollowUpSummary {
+        follow_up: domain::linkage_statistics::follow_up::FollowUpSummary {
             under_follow_up: 12,
-            days_symptoms_to_diagnosis: vec![domain::links::DaysRow { days: 2, reports: 1 }],
+            days_symptoms_to_diagnosis: vec![domain::linkage_statistics::DaysRow { days: 2, reports: 1 }],
             ..Default::default()
         },
     };
@@ -897,7 +898,7 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
     // a row per entry week, port and nationality: over twenty years, far past one DynamoDB item (400 KB)
     let monday = chrono::NaiveDate::from_ymd_opt(2003, 1, 6).unwrap();
     summary.entrants = (0..30_000u64)
-        .map(|i| domain::links::EntrantsRow {
+        .map(|i| domain::linkage_statistics::EntrantsRow {
             week_start: monday + chrono::Days::new(7 * (i / 30)),
             port_of_entry: ["NRT", "HND", "KIX", "FUK", "CTS"][(i % 5) as usize].to_owned(),
             nationality: ["CHN", "KOR", "VNM", "PHL", "USA", "THA"][(i / 5 % 6) as usize].to_owned(),

@@ -44,7 +44,7 @@ async fn the_demo_starts_with_the_oita_line_list_and_pilot_prefectures_exported(
     let get = |path: &str| http.get(server.url(path)).send();
     let manifest: Value = get("/export/manifest.json").await.unwrap().json().await.unwrap();
     let series = manifest["series"].as_array().unwrap();
-    assert_eq!(series.len(), 11, "every series of the issue");
+    assert_eq!(series.len(), 11, "every published series");
     for s in series {
         // Daily series end on the list's last day; weekly ones on the last complete Sunday-Saturday week.
         let want = if s["shape"] == "daily" { "2021-10-01" } else { "2021-09-25" };

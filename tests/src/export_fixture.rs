@@ -47,7 +47,7 @@ pub const SEX_AGE: &[(&str, &str, &str)] = &[
     ("deaths_detail_cumulative_weekly", "性別・年代別死亡者数（累積）", "Deaths by sex and age (cumulative)"),
 ];
 
-/// The manifest's order: the numbering.
+/// The manifest's order: the published order of `docs/export-format.md`.
 pub const ORDER: &[&str] = &[
     "newly_confirmed_cases_daily",
     "newly_confirmed_cases_per_100_thousand_population_daily",

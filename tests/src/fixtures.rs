@@ -66,7 +66,7 @@ pub async fn app_on(stack: Stack) -> StackApp {
     match stack {
         Stack::Embedded => {
             let dir = tempfile::tempdir().unwrap();
-            let (app, stores) = platform::embedded_app(dir.path(), &config).unwrap();
+            let (app, stores) = embedded::embedded_app(dir.path(), platform::settings(&config).unwrap()).unwrap();
             StackApp { app, stores: Some(stores), dir: Some(dir), export_bucket: None }
         }
         Stack::Aws => {

@@ -322,7 +322,7 @@ async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs
 
     assert_eq!(s.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
     for index in [0, 2] {
-        let partial = s.app.export_state.load_partial_count(&run.run, index).await.unwrap();
+        let partial = s.app.export_state.load_partition_result(&run.run, index).await.unwrap();
         assert_eq!(partial, None, "partition {index}'s partial result is deleted");
     }
     assert!(

@@ -1,5 +1,6 @@
 //! The graph export end to end on the real `hersys` binary: the real Oita line list against the ministry's
-//! published series (the acceptance), the switch to HER-SYS through the API, and the discrepancy report.
+//! published series (the acceptance test of the public graphs), the switch to HER-SYS through the API, and the
+//! discrepancy report.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,7 @@ fn read_wide(path: &Path) -> HashMap<String, HashMap<String, String>> {
         .collect()
 }
 
-/// The acceptance: the exported Oita column of new cases equals the ministry's series on at least 603 of
+/// The public graphs' acceptance: the exported Oita column of new cases equals the ministry's series on at least 603 of
 /// its 614 days (the agreement the line list itself has; its README explains the other 11).
 #[test]
 fn the_real_oita_line_list_reproduces_the_ministrys_series() {

@@ -159,6 +159,25 @@ impl Server {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The server's log once it holds at least `count` lines containing `needle` (polled for up to 10 s; panics
+    /// otherwise). An absence check on the log starts here: it first proves that the log holds what the requests
+    /// wrote, so that it cannot pass on an empty or unflushed log.
+    pub async fn log_holding(&self, needle: &str, count: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.log_text();
+            let found = text.lines().filter(|line| line.contains(needle)).count();
+            if found >= count {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server's log holds {found} lines with {needle:?}, not {count}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for Server {
@@ -322,9 +341,8 @@ async fn a_full_requests_log_holds_no_personal_data(server: Server) {
     bad["passport_number"] = json!("TZ#9081726");
     http.post(server.url("/v1/reports")).bearer_auth(&token).json(&bad).send().await.unwrap();
 
-    // Give the server a moment to flush its last lines.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = server.log_text();
+    // The six requests above, each with its line: the log is complete before anything is looked for in it.
+    let log = server.log_holding("request done", 6).await;
     assert!(log.contains(id), "the log should show the request's report id: {log}");
     let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(

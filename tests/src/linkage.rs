@@ -1,5 +1,5 @@
 //! `hersys-bench gen linkage`, `hersys link` and `hersys-bench evaluate` end to end on the real binaries: generated
-//! files with known truth, the links and the review file written with the headers, the evaluation printed,
+//! files with known truth, the links and the review file written with their documented headers, the evaluation printed,
 //! no personal value on the console.
 
 use std::path::Path;

@@ -1,9 +1,9 @@
-//! The full re-link in partitions (issue 14), on both stores: two apps hold the same generated records and the same
+//! The full re-link in partitions, on both stores: two apps hold the same generated records and the same
 //! reviews; after a new model version, one re-links in a single process (`{"mode": "full"}`), the other in three
 //! partitions through the linkage function's steps, one partition dying once and retried. They must store the same
 //! decisions, statistics and public files. While a partitioned run holds its lease, scheduled runs do nothing and a
 //! second full re-link cannot start; what is written meanwhile is linked by the next hourly run. The daily run at
-//! national scale (issue 11) estimates its model from a sample first: with a sample that holds everything, the model
+//! national scale estimates its model from a sample first: with a sample that holds everything, the model
 //! and the decisions are the single-process estimate's.
 
 use std::process::Command;
@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use domain::app::{App, AppError, EstimateSample, FullRun, ReviewAnswer};
 use domain::follow_up::FollowUpInput;
-use domain::links::LinkDecision;
+use domain::linkage_records::LinkDecision;
 use serde_json::{Value, json};
 
 use crate::faults::FailingSegmentOnce;

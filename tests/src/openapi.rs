@@ -12,7 +12,7 @@ const DOCUMENT: &str = include_str!("../../shared/api/openapi.json");
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
-/// Operations the issue fixes whose implementation has not landed yet. While an operation is listed here, the
+/// Operations documented in the OpenAPI whose implementation has not landed yet. While an operation is listed here, the
 /// routing test tolerates its absence (and says so on stderr); once it is routed, remove it from this list so that
 /// losing the route fails the test. Never add an operation that is already routed.
 const PENDING: &[(&str, &str)] = &[];

@@ -429,7 +429,7 @@ async fn an_issued_number_reaches_the_patient_and_not_the_log(stack: Stack) {
     assert!(!numbers.is_empty(), "no number message was sent");
     assert!(texts.iter().any(|t| t.contains("https://www.mhlw.go.jp/cocoa/a/?pn=")), "no app link was sent");
     let log = server.log_text();
-    assert!(log.contains("processing number issued"), "the server logged the issue");
+    assert!(log.contains("processing number issued"), "the server logged the issuing");
     for n in &numbers {
         assert!(!log.contains(n.as_str()), "a processing number reached the log");
     }
@@ -524,7 +524,7 @@ async fn through_serve_invoke_and_outbox() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let key = server.data_dir.path().join(platform::NUMBER_KEY_FILE);
+        let key = server.data_dir.path().join(embedded::NUMBER_KEY_FILE);
         assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
@@ -535,7 +535,7 @@ async fn through_serve_invoke_and_outbox() {
     let text = view.to_string();
     assert!(numbers.iter().all(|n| !text.contains(n.as_str())));
     assert!(logs.contains("re-issue run done"), "the re-issuer logged at debug level");
-    let server_log = server.log_text();
+    let server_log = server.log_holding("request done", 1).await;
     for n in &numbers {
         assert!(!server_log.contains(n.as_str()) && !logs.contains(n.as_str()), "a processing number reached a log");
         assert!(

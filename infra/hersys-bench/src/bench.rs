@@ -46,7 +46,7 @@ fn input(i: usize) -> ReportInput {
 
 pub async fn reports(data_dir: &Path, count: usize) -> anyhow::Result<()> {
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let (app, _) = platform::embedded_app(data_dir, &config)?;
+    let (app, _) = embedded::embedded_app(data_dir, platform::settings(&config)?)?;
     let inputs: Vec<ReportInput> = (0..count).map(input).collect();
 
     // Validation and normalisation alone (pure), then the whole operation with the store call.

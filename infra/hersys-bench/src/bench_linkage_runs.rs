@@ -171,7 +171,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let data_dir = args.data_dir.clone().context("--data-dir is required without --aws")?;
         let secret = std::env::var("HMAC_SECRET").context("set HMAC_SECRET (the same for hersys)")?;
         let config = Config::from_env_with_secret(secret.into_bytes())?;
-        (platform::embedded_app(&data_dir, &config)?.0, None)
+        (embedded::embedded_app(&data_dir, platform::settings(&config)?)?.0, None)
     };
     // The new records are the latest, as the quarantine system's next export and the day's reports would be: the
     // entries with the latest entry dates, the reports with the latest diagnosis dates (stable sorts: a seed gives

@@ -202,7 +202,7 @@ pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Resu
     let (mut app, described) = match backend {
         Backend::Embedded(data_dir) => {
             let config = Config::from_env_with_secret(vec![7; 32])?;
-            (platform::embedded_app(data_dir, &config)?.0, "embedded (SQLite + local outbox)")
+            (embedded::embedded_app(data_dir, platform::settings(&config)?)?.0, "embedded (SQLite + local outbox)")
         }
         Backend::Emulators => (crate::emulators::fresh_app().await?, crate::emulators::DESCRIPTION),
     };

@@ -1,5 +1,5 @@
 //! `hersys-bench gen linkage --entries N --reports M --seed S --out-dir D`: entry records and outbreak reports with
-//! known truth, for the linkage benchmark (issue 5). Writes `ENTRIES.csv`, `REPORTS.csv` (the issue's headers) and
+//! known truth, for the linkage benchmark. Writes `ENTRIES.csv`, `REPORTS.csv` (the `hersys link` input headers) and
 //! `TRUTH.csv` (`report_id,entry_id,passport_typing`). Deterministic for a seed (one [`Sequence`] of draws, in
 //! order). Entry dates spread over the two years 2021-2022 (`--span-days` reaches further back: an hourly run's cost
 //! follows the daily rate, entries / span, not the size). Every value is made up; names come from small pools of common
@@ -1126,7 +1126,7 @@ mod tests {
 
     #[test]
     fn most_katakana_readings_agree_with_their_latin_names_by_sound() {
-        use domain::linkage::names::{Name, NameLevel, compare_kana};
+        use linkage_engine::names::{Name, NameLevel, compare_kana};
         let pools: Vec<(&[u8; 3], &[Nk])> = vec![
             (b"CHN", CHN_FAMILY),
             (b"CHN", CHN_GIVEN),

@@ -15,7 +15,7 @@ use synthetic::reports::{Generator, first_day};
 pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()> {
     let generator = Generator::new(days)?;
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let (app, stores) = platform::embedded_app(data_dir, &config)?;
+    let (app, stores) = embedded::embedded_app(data_dir, platform::settings(&config)?)?;
     let started = Clock::now();
     let mut batch = Vec::with_capacity(20_000);
     for i in 0..count {
@@ -39,7 +39,7 @@ pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()>
 pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyhow::Result<()> {
     let generator = Generator::new(days)?;
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let (app, stores) = platform::embedded_app(data_dir, &config)?;
+    let (app, stores) = embedded::embedded_app(data_dir, platform::settings(&config)?)?;
     let started = Clock::now();
     let now = Utc::now();
     let fresh = count / 2;

@@ -1,4 +1,4 @@
-//! `hersys audit`: the local audit of views of personal data (issue 12), oldest first. Events hold ids, roles and
+//! `hersys audit`: the local audit of views of personal data, oldest first. Events hold ids, roles and
 //! routes only, so the listing shows no personal value. In AWS, operators read it through `GET /v1/audit`.
 
 use std::path::Path;

@@ -34,7 +34,7 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     eprintln!("preparing the demo data in {} (once) ...", data_dir.display());
     let linelist = data_dir.join("demo-oita-linelist.csv");
     std::fs::write(&linelist, OITA_LINELIST).with_context(|| format!("writing {}", linelist.display()))?;
-    crate::graphs::import_linelist(app, &linelist, crate::patience::Patience { seconds: 0 }).await?;
+    crate::import::line_list::import_linelist(app, &linelist, crate::patience::Patience { seconds: 0 }).await?;
 
     let generator = synthetic::reports::Generator::new(DAYS)?;
     let pilots: Vec<PrefectureCode> = PILOTS.iter().filter_map(|&n| PrefectureCode::new(n)).collect();

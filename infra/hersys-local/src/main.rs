@@ -7,13 +7,12 @@ mod audit;
 mod auth;
 mod dashboard;
 mod demo;
-mod graphs;
+mod graph_export;
 mod import;
-mod import_follow_ups;
 mod invoke;
-mod link;
-mod link_summary;
-mod links;
+mod link_files;
+mod link_files_summary;
+mod list_links;
 mod outbox;
 mod patience;
 mod relink;
@@ -107,14 +106,14 @@ enum Command {
     /// The per-prefecture switch of the graphs from line lists to HER-SYS reports.
     GraphSource {
         #[command(subcommand)]
-        what: graphs::GraphSource,
+        what: graph_export::GraphSource,
     },
     /// Link outbreak reports with entry records offline, on files: LINKS.csv and LINKS.review.csv.
-    Link(link::Args),
+    Link(link_files::Args),
     /// Re-link every report with the current model in partitions run at once (the full re-link's state machine).
     Relink(relink::Args),
     /// Write the stored linkage decisions (links and pending reviews) as CSV, ids and scores only.
-    Links(links::Args),
+    Links(list_links::Args),
     /// List the messages in the local outbox: time, channel, recipient, text.
     Outbox {
         /// One JSON object per line.
@@ -157,20 +156,20 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Export { now, full, partitions, backend } => {
             platform::logging::init_with_writer(std::io::stderr);
-            graphs::run_export(now, full, partitions, &backend).await
+            graph_export::run_export(now, full, partitions, &backend).await
         }
         Command::GraphSource { what } => {
             platform::logging::init_human();
-            graphs::run_graph_source(what).await
+            graph_export::run_graph_source(what).await
         }
-        Command::Link(args) => link::run(args),
+        Command::Link(args) => link_files::run(args),
         Command::Relink(args) => {
             platform::logging::init_with_writer(std::io::stderr);
             relink::run(args).await
         }
         Command::Links(args) => {
             platform::logging::init_human();
-            links::run(args).await
+            list_links::run(args).await
         }
         Command::Outbox { json, data_dir } => {
             platform::logging::init_human();

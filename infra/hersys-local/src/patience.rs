@@ -5,9 +5,7 @@
 //! the limit stops the import, with the store's own message.
 
 use std::future::Future;
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 use domain::StoreError;
 use domain::app::AppError;
@@ -37,10 +35,27 @@ impl Patience {
 
     /// Runs `op` until it succeeds, fails otherwise than by an unavailable store, or the store stays unavailable
     /// longer than the limit (counted from the first failure of a streak). The bar's message shows the wait.
-    pub async fn run<T, F, Fut>(self, bar: &ProgressBar, mut op: F) -> Result<T, AppError>
+    pub async fn run<T, F, Fut>(self, bar: &ProgressBar, op: F) -> Result<T, AppError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AppError>>,
+    {
+        self.run_on(bar, op, Instant::now, tokio::time::sleep).await
+    }
+
+    /// [`Patience::run`] on a given clock: the tests pass a clock that the pauses advance, so that they take no
+    /// time (and need no paused tokio runtime, whose `test-util` feature would build tokio a second way).
+    async fn run_on<T, F, Fut, S>(
+        self,
+        bar: &ProgressBar,
+        mut op: F,
+        now: impl Fn() -> Instant,
+        sleep: impl Fn(Duration) -> S,
+    ) -> Result<T, AppError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+        S: Future<Output = ()>,
     {
         let mut since: Option<Instant> = None;
         let mut pause = FIRST_PAUSE;
@@ -54,8 +69,8 @@ impl Patience {
                     return Ok(value);
                 }
                 Err(AppError::Store(StoreError::Unavailable(reason))) => {
-                    let first = *since.get_or_insert_with(Instant::now);
-                    let waited = first.elapsed();
+                    let first = *since.get_or_insert_with(&now);
+                    let waited = now().saturating_duration_since(first);
                     if waited + pause > self.limit() {
                         return Err(AppError::Store(StoreError::Unavailable(reason)));
                     }
@@ -66,7 +81,7 @@ impl Patience {
                     ));
                     // The reason holds SDK error codes only, never values (see StoreError).
                     tracing::warn!(waited_s = waited.as_secs(), %reason, "store unavailable: retrying the chunk");
-                    tokio::time::sleep(pause).await;
+                    sleep(pause).await;
                     pause = (pause * 2).min(LONGEST_PAUSE);
                 }
                 Err(other) => return Err(other),
@@ -78,36 +93,71 @@ impl Patience {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A clock that only the pauses move: `now` reads it, `sleep` advances it and returns at once.
+    struct PausedClock {
+        start: Instant,
+        slept: Cell<Duration>,
+    }
+
+    impl PausedClock {
+        fn new() -> Self {
+            Self { start: Instant::now(), slept: Cell::new(Duration::ZERO) }
+        }
+
+        fn now(&self) -> Instant {
+            self.start + self.slept.get()
+        }
+
+        fn sleep(&self, pause: Duration) -> std::future::Ready<()> {
+            self.slept.set(self.slept.get() + pause);
+            std::future::ready(())
+        }
+    }
 
     fn unavailable() -> AppError {
         AppError::Store(StoreError::Unavailable("PutItem: InternalServerError".into()))
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_stall_shorter_than_the_limit_is_waited_out_and_a_longer_one_stops() {
         let bar = ProgressBar::hidden();
         let calls = AtomicU32::new(0);
         // Fails five times (pauses of 0.5 + 1 + 2 + 4 + 8 = 15.5 s: a 15-second stall), then succeeds.
+        let clock = PausedClock::new();
         let answer = Patience { seconds: 60 }
-            .run(&bar, || async { if calls.fetch_add(1, Ordering::SeqCst) < 5 { Err(unavailable()) } else { Ok(7) } })
+            .run_on(
+                &bar,
+                || async { if calls.fetch_add(1, Ordering::SeqCst) < 5 { Err(unavailable()) } else { Ok(7) } },
+                || clock.now(),
+                |pause| clock.sleep(pause),
+            )
             .await;
         assert_eq!(answer.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 6);
+        assert_eq!(clock.slept.get(), Duration::from_millis(15_500));
 
         let calls = AtomicU32::new(0);
+        let clock = PausedClock::new();
         let answer: Result<u8, _> = Patience { seconds: 10 }
-            .run(&bar, || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(unavailable())
-            })
+            .run_on(
+                &bar,
+                || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(unavailable())
+                },
+                || clock.now(),
+                |pause| clock.sleep(pause),
+            )
             .await;
         assert!(matches!(answer, Err(AppError::Store(StoreError::Unavailable(_)))));
         // 0.5 + 1 + 2 + 4 = 7.5 s waited; the next pause (8 s) would pass the 10 s limit.
         assert_eq!(calls.load(Ordering::SeqCst), 5);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn other_failures_stop_at_once() {
         let bar = ProgressBar::hidden();
         let calls = AtomicU32::new(0);

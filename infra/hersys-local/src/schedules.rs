@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn local_timers_follow_the_templates_schedules() {
-        // (The daily estimate moved from the linkage function to the state machine in stop 17: gone from the one.)
+        // (The daily estimate is the state machine's schedule, not the linkage function's.)
         let template = include_str!("../../../template.yaml");
         let linkage = template.find("\n  LinkageFunction:\n").unwrap();
         let next = template[linkage + 3..].find("\n  ExportFunction:\n").unwrap();

@@ -84,7 +84,7 @@ impl Built {
 pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     let config = Config::from_env_with_secret(local_secret(&backend.data_dir)?)?;
     if !wants_aws(backend) {
-        let (app, stores) = platform::embedded_app(&backend.data_dir, &config)?;
+        let (app, stores) = embedded::embedded_app(&backend.data_dir, platform::settings(&config)?)?;
         return Ok(Built::Embedded(app, stores));
     }
     let sdk = platform::sdk_config().await;

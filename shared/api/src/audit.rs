@@ -1,4 +1,4 @@
-//! `GET /v1/audit`: the audit of views of personal data (issue 12), for operators, one health centre and period at
+//! `GET /v1/audit`: the audit of views of personal data, for operators, one health centre and period at
 //! a time, in pages. Events hold ids, roles and routes, never a personal value.
 
 use axum::Json;

@@ -1,6 +1,6 @@
-//! Linkage routes (issue 5): the statistics for analysts, and the review queue that a health centre confirms or
+//! Linkage routes: the statistics for analysts, and the review queue that a health centre confirms or
 //! rejects. The statistics and the answers to reviews hold ids, scores and field names only; the review queue shows
-//! the report's and the candidate entries' values side by side (issue 12), and each review it shows is audited.
+//! the report's and the candidate entries' values side by side, and each review it shows is audited.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use std::collections::BTreeMap;
 
 use domain::app::{App, AppError, ReviewAnswer, ReviewCase};
-use domain::links::{LinkDecision, LinkageSummary};
+use domain::linkage_records::{LinkDecision, LinkageSummary};
 use domain::{FieldError, Problem, ValidationError};
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,8 @@ impl DecisionView {
             entry_id: d.entry_id.clone(),
             score: (d.score * 100.0).round() / 100.0,
             band: match d.band {
-                domain::links::LinkBand::Link => "link",
-                domain::links::LinkBand::Review => "review",
+                domain::linkage_records::LinkBand::Link => "link",
+                domain::linkage_records::LinkBand::Review => "review",
             },
             method: d.method.clone(),
             agreeing_fields: d.agreeing_fields.clone(),

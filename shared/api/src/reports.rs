@@ -199,8 +199,8 @@ impl LinkedEntryView {
                 method: d.method.clone(),
                 score: (d.score * 100.0).round() / 100.0,
                 band: match d.band {
-                    domain::links::LinkBand::Link => "link",
-                    domain::links::LinkBand::Review => "review",
+                    domain::linkage_records::LinkBand::Link => "link",
+                    domain::linkage_records::LinkBand::Review => "review",
                 },
                 model_version: d.model_version.clone(),
             },

@@ -105,7 +105,7 @@ impl ExportStateStore for S3ExportState {
         Ok(())
     }
 
-    async fn save_partial_count(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
+    async fn save_partition_result(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -118,7 +118,7 @@ impl ExportStateStore for S3ExportState {
         Ok(())
     }
 
-    async fn load_partial_count(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn load_partition_result(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
         let key = self.partial_key(run, index);
         let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => out,
@@ -133,7 +133,7 @@ impl ExportStateStore for S3ExportState {
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
-    async fn delete_partial_counts(&self, run: &str, of: u32) -> Result<(), StoreError> {
+    async fn delete_partition_results(&self, run: &str, of: u32) -> Result<(), StoreError> {
         for index in 0..of {
             // Deleting an absent key succeeds in S3.
             self.client

@@ -1,4 +1,4 @@
-//! The audit of views of personal data (issue 12): each answer that shows an entry record's personal values to a
+//! The audit of views of personal data: each answer that shows an entry record's personal values to a
 //! caller appends one [`AuditEvent`] before it is sent. Events are appended, never changed or removed; they are
 //! kept by health centre and time, so that an operator reads one centre's events of a period without a scan.
 //!

@@ -93,7 +93,7 @@ impl KeyedHasher {
     }
 
     /// The key a name's frequency is kept under with the linkage model: 64 bits of the HMAC of the engine's hash of
-    /// the nationality and the name ([`crate::linkage::frequency`]). Keyed, so that the stored model reveals no name
+    /// the nationality and the name ([`linkage_engine::frequency`]). Keyed, so that the stored model reveals no name
     /// and a dictionary of common names cannot be hashed to read it without the secret.
     pub fn name_frequency_key(&self, key: u64) -> u64 {
         let mut mac = self.mac();

@@ -21,7 +21,7 @@ use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
 use crate::idempotency::{Claim, IdempotencyRecord};
 use crate::keyed_hash::KeyedHash;
-use crate::links::{
+use crate::linkage_records::{
     DecisionWrite, IndexedRecord, KeyLookup, LinkDecision, LinkageState, LinkageSummary, Review, StoredModel,
 };
 use crate::pii::{Email, PhoneNumber, ProcessingNumber};
@@ -206,7 +206,7 @@ pub trait LinkIndex: Send + Sync {
     async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError>;
 }
 
-/// The audit of views of personal data (issue 12): append-only, kept by health centre and time.
+/// The audit of views of personal data: append-only, kept by health centre and time.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends the event if no event has its (health centre, sort key); `AlreadyExists` otherwise. Never replaces,
@@ -385,9 +385,10 @@ pub trait FullRunStarter: Send + Sync {
 pub trait ExportStateStore: Send + Sync {
     async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
     async fn save_export_state(&self, bytes: Vec<u8>) -> Result<(), StoreError>;
-    /// The partial count of one partition of a full export (replaced whole: a retried partition writes it again).
-    async fn save_partial_count(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError>;
-    async fn load_partial_count(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Removes a finished run's partial counts (`of` of them; absent ones are fine).
-    async fn delete_partial_counts(&self, run: &str, of: u32) -> Result<(), StoreError>;
+    /// One partition's result of a full run, as bytes (the full export's counts, the full re-link's statistics
+    /// tallies), for the combining step; replaced whole, since a retried partition writes it again.
+    async fn save_partition_result(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError>;
+    async fn load_partition_result(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Removes a finished run's partition results (`of` of them; absent ones are fine).
+    async fn delete_partition_results(&self, run: &str, of: u32) -> Result<(), StoreError>;
 }

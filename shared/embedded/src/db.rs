@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS entries (
 -- The entries' passport index is created by ENTRIES_BY_PASSPORT (below), also run at the end of a bulk import.
 
 -- Follow-up records of the entrants' follow-up system: replaced by newer re-sends (domain::follow_up).
--- The incremental linkage's index (issue 11): keyed blocking keys (64 bits, as a signed integer) of entries by
+-- The incremental linkage's index: keyed blocking keys (64 bits, as a signed integer) of entries by
 -- key and entry day (LINK_ENTRY_KEYS, below), of reports by diagnosis day; days as days since 0001-01-01. Its
 -- model and watermark: link_meta.
 CREATE TABLE IF NOT EXISTS link_report_keys (
@@ -138,7 +138,7 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_review_queue ON links (review_hc, pk) WHERE review_hc IS NOT NULL;
 
--- The audit of views of personal data (issue 12): one row per event, keyed by health centre and sort key (the
+-- The audit of views of personal data: one row per event, keyed by health centre and sort key (the
 -- time to the millisecond, then the event id). Append-only: the triggers refuse every update and delete, as the
 -- AWS role may only put to the Audit table.
 CREATE TABLE IF NOT EXISTS audit_events (

@@ -18,7 +18,7 @@ pub struct Config {
     /// Sender of e-mails (an SES identity).
     pub ses_from_address: String,
     /// The processing-number rules: reminder delay (`REMINDER_AFTER_MINUTES`) and quiet hours (`QUIET_HOURS`,
-    /// Japan time, e.g. `21:00-08:00`) come from the environment, the rest are the fixed rules.
+    /// Japan time, e.g. `21:00-08:00`) come from the environment, the rest are fixed rules.
     pub policy: Policy,
     /// `APP_LINK_BASE`: the prefix of the link in every number message and reminder that opens COCOA with the number
     /// filled in (the 8 digits are appended). Default [`domain::cycle::DEFAULT_APP_LINK_BASE`].
@@ -27,7 +27,7 @@ pub struct Config {
     /// [`DEFAULT_NUMBER_KEY_ID`], the alias `create_emulated_resources` makes on emulators.
     pub number_key_id: String,
     /// `LINKAGE_WINDOW_DAYS`: an entry may be linked to a report diagnosed at most this many days after it (1 to
-    /// 3650). Default [`domain::linkage::DEFAULT_WINDOW_DAYS`].
+    /// 3650). Default [`linkage_engine::DEFAULT_WINDOW_DAYS`].
     pub linkage_window_days: i32,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (Lambda sets it): the memory, hence the CPU share, a full run's partitions
     /// are sized for. Default: one full vCPU's worth ([`domain::partition_plan::MB_PER_VCPU`]), as a local process.
@@ -88,7 +88,7 @@ impl Config {
             })?,
         };
         let linkage_window_days = match var("LINKAGE_WINDOW_DAYS") {
-            None => domain::linkage::DEFAULT_WINDOW_DAYS,
+            None => linkage_engine::DEFAULT_WINDOW_DAYS,
             Some(v) => v.trim().parse::<i32>().ok().filter(|d| (1..=3650).contains(d)).ok_or(ConfigError::Invalid {
                 name: "LINKAGE_WINDOW_DAYS",
                 why: "must be a whole number of days from 1 to 3650",

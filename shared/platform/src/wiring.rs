@@ -1,18 +1,17 @@
-//! Builds the [`App`] once per cold start: on the AWS adapters (Lambda, `hersys serve --aws`) or on the embedded
-//! default (`hersys serve`). One SDK configuration is loaded and shared by every client.
+//! Builds the [`App`] once per cold start on the AWS adapters (Lambda, `hersys serve --aws`). One SDK configuration is
+//! loaded and shared by every client. The embedded default's wiring is `embedded::embedded_app`: the Lambdas do not
+//! link SQLite.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_adapters::{AwsNotifier, DynamoStores, KmsVault, S3ExportSink, S3ExportState, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
 use domain::KeyedHasher;
-use domain::app::App;
+use domain::app::{App, Settings};
 use domain::error::{ExportError, StoreError};
-use domain::ports::{ExportSink, ExportStateStore, NoMetrics};
+use domain::ports::{ExportSink, ExportStateStore};
 use domain::time::SystemClock;
-use embedded::{DirExportSink, KeyFileVault, SqliteStores};
 
 use crate::config::{Config, ConfigError};
 
@@ -77,15 +76,15 @@ impl ExportStateStore for NoExportState {
         Err(no_state_bucket())
     }
 
-    async fn save_partial_count(&self, _run: &str, _index: u32, _bytes: Vec<u8>) -> Result<(), StoreError> {
+    async fn save_partition_result(&self, _run: &str, _index: u32, _bytes: Vec<u8>) -> Result<(), StoreError> {
         Err(no_state_bucket())
     }
 
-    async fn load_partial_count(&self, _run: &str, _index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn load_partition_result(&self, _run: &str, _index: u32) -> Result<Option<Vec<u8>>, StoreError> {
         Err(no_state_bucket())
     }
 
-    async fn delete_partial_counts(&self, _run: &str, _of: u32) -> Result<(), StoreError> {
+    async fn delete_partition_results(&self, _run: &str, _of: u32) -> Result<(), StoreError> {
         Err(no_state_bucket())
     }
 }
@@ -168,6 +167,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         Arc::new(aws_adapters::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
             as Arc<dyn domain::ports::FullRunStarter>
     });
+    let Settings { hasher, policy, app_link, linkage_window_days, memory_mb } = settings(config)?;
     Ok(App {
         reports: stores.clone(),
         entries: stores.clone(),
@@ -180,57 +180,31 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         full_runs,
         audit: stores.clone(),
         link_index: stores.clone(),
-        linkage_window_days: config.linkage_window_days,
-        memory_mb: config.memory_mb,
         links: stores,
         notifier,
         // Built for every function, but KMS is only called when a number is sealed or opened (ingest, reissue).
         vault: Arc::new(KmsVault::new(aws_sdk_kms::Client::new(sdk), config.number_key_id.clone())),
-        app_link: config.app_link.clone(),
         export,
-        hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
         clock: Arc::new(SystemClock),
-        policy: config.policy,
         metrics: Arc::new(crate::emf::EmfMetrics::stdout()),
+        hasher,
+        policy,
+        app_link,
+        linkage_window_days,
+        memory_mb,
     })
 }
 
-/// The embedded vault's key file in the data dir (created on first use, 0600).
-pub const NUMBER_KEY_FILE: &str = "number-vault.key";
-
-/// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`, the key
-/// sealing live processing numbers in `DATA_DIR/number-vault.key`.
-/// Returns the stores too, for the local tools (outbox listing, opt-out list).
-pub fn embedded_app(data_dir: &Path, config: &Config) -> Result<(App, SqliteStores), WiringError> {
-    let stores = SqliteStores::open(&data_dir.join("hersys.sqlite3"))?;
-    let shared = Arc::new(stores.clone());
-    let app = App {
-        reports: shared.clone(),
-        entries: shared.clone(),
-        follow_ups: shared.clone(),
-        cycles: shared.clone(),
-        counters: shared.clone(),
-        idempotency: shared.clone(),
-        graph_sources: shared.clone(),
-        export_state: shared.clone(),
-        // Locally a scheduled export without a usable state counts everything itself.
-        full_runs: None,
-        audit: shared.clone(),
-        link_index: shared.clone(),
+/// The settings the application takes beside its ports, from the configuration (both wirings: the embedded one is
+/// `embedded::embedded_app`).
+pub fn settings(config: &Config) -> Result<Settings, WiringError> {
+    Ok(Settings {
+        hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
+        policy: config.policy,
+        app_link: config.app_link.clone(),
         linkage_window_days: config.linkage_window_days,
         memory_mb: config.memory_mb,
-        links: shared,
-        notifier: Arc::new(stores.outbox()),
-        vault: Arc::new(KeyFileVault::new(&data_dir.join(NUMBER_KEY_FILE))),
-        app_link: config.app_link.clone(),
-        export: Arc::new(DirExportSink::new(data_dir.join("export"))),
-        hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
-        clock: Arc::new(SystemClock),
-        policy: config.policy,
-        // Locally the operator's numbers come from GET /v1/processing-numbers/stats; stdout belongs to the CLI.
-        metrics: Arc::new(NoMetrics),
-    };
-    Ok((app, stores))
+    })
 }
 
 /// The whole `main` of a scheduled function: JSON logs, the app built once per cold start, then every invocation's

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use domain::graphs::{AgeBand, DailySeries, Discrepancy, GraphSeries, SeriesId, SexAgeSeries, SexBand, mhlw_date};
-use domain::links::LinkageSummary;
+use domain::linkage_records::LinkageSummary;
 use domain::prefecture::PrefectureCode;
 use domain::time::Instant;
 use serde::Serialize;
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::manifest::{DiscrepancyEntry, HeadlineShare, Label, LinkageEntry, Manifest, SeriesEntry, SourceEntry};
 use crate::{Audience, CSV, File, HIDDEN, JSON, RenderError, csv_bytes, csv_writer};
 
-/// The series in the order.
+/// The series in their published order (`docs/export-format.md`).
 pub const ORDER: [SeriesId; 11] = [
     SeriesId::NewDaily,
     SeriesId::NewPer100k,

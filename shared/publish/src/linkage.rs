@@ -3,9 +3,10 @@
 //! and for an analyst (`hersys link --summary`: the same files, names, headers and precision, every count shown).
 
 use chrono::NaiveDate;
-use domain::linkage::follow_up_stats::FollowUpSummary;
-use domain::linkage::stats::Summary;
-use domain::links::{DaysRow, EntrantsRow, LinkageSummary, PrefectureRow, ShareWithInterval};
+use domain::linkage_records::LinkageSummary;
+use domain::linkage_statistics::Summary;
+use domain::linkage_statistics::follow_up::FollowUpSummary;
+use domain::linkage_statistics::{DaysRow, EntrantsRow, PrefectureRow, ShareWithInterval};
 use serde::Serialize;
 
 use crate::{Audience, CSV, Cell, File, RenderError, csv_bytes, csv_writer};
@@ -28,7 +29,7 @@ pub const PATHS: [&str; 6] = [
 ];
 
 /// The tables the files show, borrowed from the stored summary of a scheduled run or from the statistics
-/// `hersys link` computes from files (both are built from the same row types by `domain::linkage::stats`; the
+/// `hersys link` computes from files (both are built from the same row types by `domain::linkage_statistics`; the
 /// offline tool has no follow-up records, so no follow-up tables).
 #[derive(Debug, Clone, Copy)]
 pub struct LinkageTables<'a> {

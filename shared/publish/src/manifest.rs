@@ -24,7 +24,7 @@ pub struct Manifest {
     /// Present once a linkage run has computed its statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linkage: Option<LinkageEntry>,
-    /// In the order (`graphs::ORDER`).
+    /// In the published order (`graphs::ORDER`, `docs/export-format.md`).
     pub series: Vec<SeriesEntry>,
     /// Per prefecture (English name): where its counts come from.
     pub sources: BTreeMap<&'static str, SourceEntry>,

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::NaiveDate;
 use domain::StoreError;
-use domain::links::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
+use domain::linkage_records::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
 use domain::time::Instant;

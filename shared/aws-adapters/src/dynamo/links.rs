@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::StoreError;
-use domain::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
+use domain::linkage_records::{DecisionWrite, LinkDecision, LinkageSummary, Review};
 use domain::ports::LinkStore;
 use domain::report::ReportId;
 use futures::{StreamExt, TryStreamExt, stream};

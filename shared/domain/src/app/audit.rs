@@ -1,11 +1,11 @@
-//! Views of personal data and their audit (issue 12): the report with the entry record it is linked to, and the
+//! Views of personal data and their audit: the report with the entry record it is linked to, and the
 //! audit events that every such view appends before it is answered.
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery, Viewer, time_key};
 use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem, ValidationError};
 use crate::follow_up::{FollowUpRecord, follow_up_of};
-use crate::links::LinkDecision;
+use crate::linkage_records::LinkDecision;
 use crate::ports::Versioned;
 use crate::report::{CaseReport, ReportId};
 

@@ -198,7 +198,7 @@ impl App {
         }
         recount.recounted = recount.reports_read;
         let result = self.series_from_state(state, recount, now).await?;
-        self.export_state.delete_partial_counts(&export.run, export.partitions).await?;
+        self.export_state.delete_partition_results(&export.run, export.partitions).await?;
         self.graph_sources.release_full_export(&export.run).await?;
         tracing::info!(run = %export.run, reports_read = result.1.reports_read, "full export combined");
         Ok(result)
@@ -207,7 +207,7 @@ impl App {
     /// Gives a failed full export up: frees the lease and removes its partial counts. The state stays marked as
     /// being rebuilt, so the next scheduled run counts everything again.
     pub async fn abandon_full_export(&self, export: &FullExport) -> Result<(), AppError> {
-        self.export_state.delete_partial_counts(&export.run, export.partitions).await?;
+        self.export_state.delete_partition_results(&export.run, export.partitions).await?;
         self.graph_sources.release_full_export(&export.run).await?;
         tracing::warn!(run = %export.run, "full export abandoned");
         Ok(())
@@ -229,7 +229,7 @@ impl App {
     ) -> Result<(), AppError> {
         let mut bytes = format.to_vec();
         bytes.extend(postcard::to_stdvec(value).map_err(|e| AppError::Internal(e.to_string()))?);
-        Ok(self.export_state.save_partial_count(run, index, bytes).await?)
+        Ok(self.export_state.save_partition_result(run, index, bytes).await?)
     }
 
     /// The partial results of partitions 0 to `of` of a full run, in order; fails naming the first partition that
@@ -243,7 +243,7 @@ impl App {
     ) -> Result<Vec<T>, AppError> {
         let mut partials = Vec::with_capacity(of as usize);
         for index in 0..of {
-            let bytes = self.export_state.load_partial_count(run, index).await?.ok_or_else(|| {
+            let bytes = self.export_state.load_partition_result(run, index).await?.ok_or_else(|| {
                 AppError::Internal(format!("partition {index} of the {what} has saved no partial result"))
             })?;
             let partial =

@@ -43,12 +43,12 @@ use super::linkage::{LinkageRun, report_link};
 use super::linkage_estimate::EstimateSample;
 use super::linkage_stats::LinkageTally;
 use super::{App, AppError};
-use crate::linkage::LinkReport;
-use crate::linkage::score::Model;
-use crate::links::{LinkDecision, LinkageState};
+use crate::linkage_records::{LinkDecision, LinkageState};
 use crate::ports::Segment;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
+use linkage_engine::LinkReport;
+use linkage_engine::score::Model;
 
 /// How long a full re-link may hold its lease: far beyond its expected duration, so that only a run that died
 /// loses it.
@@ -315,7 +315,7 @@ impl App {
         };
         self.link_index.put_linkage_state(&state).await?;
         self.link_index.release_full_linkage(&relink.run).await?;
-        self.export_state.delete_partial_counts(&relink.run, relink.partitions).await?;
+        self.export_state.delete_partition_results(&relink.run, relink.partitions).await?;
         tracing::info!(run = %relink.run, reports = run.reports, written = run.written, "full re-link combined");
         Ok(run)
     }
@@ -324,7 +324,7 @@ impl App {
     /// from the last one's watermark.
     pub async fn abandon_full_linkage(&self, relink: &FullLinkage) -> Result<(), AppError> {
         self.link_index.release_full_linkage(&relink.run).await?;
-        self.export_state.delete_partial_counts(&relink.run, relink.partitions).await?;
+        self.export_state.delete_partition_results(&relink.run, relink.partitions).await?;
         tracing::warn!(run = %relink.run, "full re-link abandoned");
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The linkage of reports with entry records (issue 5) as operations: the exact step when a report arrives, the
+//! The linkage of reports with entry records as operations: the exact step when a report arrives, the
 //! scheduled scored run with its statistics, and the health centres' review queue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -10,16 +10,18 @@ use crate::audit::Viewer;
 use crate::entry::EntryRecord;
 use crate::error::{FieldError, Problem, StoreError, ValidationError};
 use crate::graphs::is_small_count;
-use crate::linkage::dates::Day;
-use crate::linkage::score::Model;
-use crate::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
-use crate::links::{
+use crate::linkage_records::{
     DecisionWrite, IndexedRecord, KeyLookup, LinkBand, LinkDecision, LinkageState, LinkageSummary, Review,
     ReviewCandidate, ReviewStatus, StoredModel,
 };
 use crate::prefecture::PrefectureCode;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
+use linkage_engine::dates::Day;
+use linkage_engine::score::Model;
+use linkage_engine::{
+    self as linkage, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds,
+};
 
 use super::cpu::off_the_async_workers;
 use super::linkage_stats::summarise;

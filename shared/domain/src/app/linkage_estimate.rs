@@ -1,4 +1,4 @@
-//! The linkage model estimated from a sample, for the daily run at national scale (issue 11): the single-process
+//! The linkage model estimated from a sample, for the daily run at national scale: the single-process
 //! estimate reads every entry, report and candidate pair at once (9.3 GiB at ten million entries), this reads a
 //! bounded sample through the stored index, as Splink trains on a sample:
 //!
@@ -7,7 +7,7 @@
 //!   hourly run finds them, and their comparison patterns are EM's input and the prior's ratio;
 //! - **entries**: whole segments of the entry store until [`EstimateSample::entries`] are held: u from random
 //!   pairs of them with the sampled reports, and the names' frequencies counted over them (a share of a sample
-//!   estimates a name's share of all; [`crate::linkage::frequency`] weighs by shares).
+//!   estimates a name's share of all; [`linkage_engine::frequency`] weighs by shares).
 //!
 //! With a sample as large as the data, every input is the single-process run's (the same records in the same order),
 //! so the model is the same: `tests/src/linkage_partitioned.rs` checks it on both stores. The model is stored as a
@@ -19,12 +19,12 @@ use super::cpu::off_the_async_workers;
 use super::linkage::{RELINK_CHUNK, entry_link, estimate_options, report_link};
 use super::{App, AppError, each_page};
 use crate::entry::EntryRecord;
-use crate::linkage::frequency::NameFrequencies;
-use crate::linkage::{self, LinkEntry, LinkReport, PairPatterns};
-use crate::links::StoredModel;
+use crate::linkage_records::StoredModel;
 use crate::ports::Segment;
 use crate::report::CaseReport;
 use crate::time::Instant;
+use linkage_engine::frequency::NameFrequencies;
+use linkage_engine::{self as linkage, LinkEntry, LinkReport, PairPatterns};
 
 /// Segments the stores are read in: the sample is whole segments, each about 1/64 of the records. (The embedded
 /// store scans its table once per segment read: 256 segments took 80 s for a million entries, 64 take a quarter.

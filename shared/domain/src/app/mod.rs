@@ -77,6 +77,17 @@ pub struct App {
     pub metrics: Arc<dyn Metrics>,
 }
 
+/// The settings every wiring gives an [`App`] beside its ports (the platform reads them from the environment, the
+/// local tools from their flags and data dir).
+#[derive(Clone)]
+pub struct Settings {
+    pub hasher: KeyedHasher,
+    pub policy: Policy,
+    pub app_link: AppLink,
+    pub linkage_window_days: i32,
+    pub memory_mb: u32,
+}
+
 /// Reads one segment of a store whole, a page at a time (`read` asks for the page after the cursor), handing each
 /// page's records to `each`.
 pub(crate) async fn each_page<T, Fut>(

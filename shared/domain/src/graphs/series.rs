@@ -8,7 +8,8 @@ use super::suppress::suppress;
 use super::tally::Tally;
 use crate::prefecture::{PrefectureCode, national_population_2020};
 
-/// The series of the issue, in its order; ids as in `docs/export-format.md`.
+/// The published series, in their order (the files', the manifest's and the page's); ids and order as in
+/// `docs/export-format.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeriesId {
     NewDaily,

@@ -208,7 +208,7 @@ impl ExportStateStore for SqliteStores {
             .await
     }
 
-    async fn save_partial_count(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
+    async fn save_partition_result(&self, run: &str, index: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         let name = partial_name(run, index);
         self.db
             .run(move |conn| {
@@ -223,7 +223,7 @@ impl ExportStateStore for SqliteStores {
             .await
     }
 
-    async fn load_partial_count(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn load_partition_result(&self, run: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
         let name = partial_name(run, index);
         self.db
             .run(move |conn| {
@@ -234,7 +234,7 @@ impl ExportStateStore for SqliteStores {
             .await
     }
 
-    async fn delete_partial_counts(&self, run: &str, of: u32) -> Result<(), StoreError> {
+    async fn delete_partition_results(&self, run: &str, of: u32) -> Result<(), StoreError> {
         let names: Vec<String> = (0..of).map(|i| partial_name(run, i)).collect();
         self.db
             .run(move |conn| {

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use domain::error::StoreError;
-use domain::links::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
+use domain::linkage_records::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
 use domain::time::Instant;

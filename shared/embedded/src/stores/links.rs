@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use domain::StoreError;
-use domain::links::{DecisionWrite, LinkDecision, LinkageSummary, Review};
+use domain::linkage_records::{DecisionWrite, LinkDecision, LinkageSummary, Review};
 use domain::ports::LinkStore;
 use domain::report::ReportId;
 use rusqlite::{OptionalExtension, params};

@@ -148,7 +148,8 @@ fn json_and_manifest_follow_the_contract() {
 
 #[test]
 fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
-    use domain::links::{LinkageSummary, ShareWithInterval};
+    use domain::linkage_records::LinkageSummary;
+    use domain::linkage_statistics::ShareWithInterval;
     let now = Utc.with_ymd_and_hms(2021, 1, 31, 15, 0, 0).unwrap();
     let manifest_of = |count: u64, total: u64| -> Value {
         let mut s = LinkageSummary::empty();
@@ -181,7 +182,7 @@ fn the_manifest_names_the_linkage_statistics_with_small_counts_hidden() {
 }
 
 /// The sample with a discrepancy report (Oita, one day each way) and, optionally, the linkage statistics.
-fn every_kind_of_file(linkage: Option<(u64, u64)>) -> (GraphSeries, Option<domain::links::LinkageSummary>) {
+fn every_kind_of_file(linkage: Option<(u64, u64)>) -> (GraphSeries, Option<domain::linkage_records::LinkageSummary>) {
     use domain::graphs::{Discrepancy, DiscrepancyRow};
     let mut g = sample();
     g.discrepancies.push(Discrepancy {
@@ -192,9 +193,9 @@ fn every_kind_of_file(linkage: Option<(u64, u64)>) -> (GraphSeries, Option<domai
         ],
     });
     let summary = linkage.map(|(count, total)| {
-        let mut s = domain::links::LinkageSummary::empty();
+        let mut s = domain::linkage_records::LinkageSummary::empty();
         s.computed_at = Some(Utc.with_ymd_and_hms(2021, 1, 31, 14, 0, 0).unwrap());
-        s.negative_then_diagnosed_28d = domain::links::ShareWithInterval {
+        s.negative_then_diagnosed_28d = domain::linkage_statistics::ShareWithInterval {
             count,
             total,
             share: count as f64 / total as f64,

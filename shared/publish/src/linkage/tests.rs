@@ -2,8 +2,9 @@
 //! copy that differs from the published one only where a count is hidden.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use domain::linkage::follow_up_stats::FollowUpSummary;
-use domain::links::{DaysRow, EntrantsRow, LinkageSummary, PrefectureRow, ShareWithInterval};
+use domain::linkage_records::LinkageSummary;
+use domain::linkage_statistics::follow_up::FollowUpSummary;
+use domain::linkage_statistics::{DaysRow, EntrantsRow, PrefectureRow, ShareWithInterval};
 
 use super::*;
 
@@ -13,7 +14,7 @@ fn d(s: &str) -> NaiveDate {
 
 /// 40 under follow-up, 7 of them cases: 3 had reported symptoms (hidden, with its share), 5 unreachable.
 fn follow_up() -> FollowUpSummary {
-    use domain::linkage::stats::proportion;
+    use domain::linkage_statistics::proportion;
     FollowUpSummary {
         under_follow_up: 40,
         diagnosed_during_or_within_14d: proportion(7, 40),
@@ -134,7 +135,7 @@ fn published_files_hide_counts_of_one_to_four_and_what_is_computed_from_them() {
 
 #[test]
 fn the_offline_statistics_have_no_follow_up_files() {
-    let offline = domain::linkage::stats::summarise(&[], &[], &[]);
+    let offline = domain::linkage_statistics::summarise(&[], &[], &[]);
     let written = files((&offline).into(), Audience::Analyst).unwrap();
     assert_eq!(written.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), PATHS[..4]);
 }

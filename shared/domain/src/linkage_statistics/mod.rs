@@ -1,4 +1,4 @@
-//! The linkage statistics analysts use (issue 5), as a pure function of entries, reports and links: entrants by
+//! The linkage statistics analysts use, as a pure function of entries, reports and links: entrants by
 //! entry week, port and nationality; of entrants with a negative entry test, how many were diagnosed within 28
 //! days of entry, the share and its 95% Wilson interval; the distribution of days from entry to diagnosis; and by
 //! prefecture, the share of reports carrying a passport number and the share linked. Counts only: no personal
@@ -11,7 +11,43 @@ use serde::{Deserialize, Serialize};
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::entry::EntryTestResult;
-use crate::links::{DaysRow, EntrantsRow, PrefectureRow, ShareWithInterval};
+
+pub mod follow_up;
+
+/// Entrants of one ISO week (Monday), port and nationality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrantsRow {
+    pub week_start: chrono::NaiveDate,
+    pub port_of_entry: String,
+    pub nationality: String,
+    pub entrants: u64,
+}
+
+/// A share with its 95% Wilson interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShareWithInterval {
+    pub count: u64,
+    pub total: u64,
+    pub share: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaysRow {
+    pub days: i64,
+    pub reports: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefectureRow {
+    pub prefecture_code: String,
+    pub reports: u64,
+    pub with_passport: u64,
+    pub linked: u64,
+    pub share_with_passport: f64,
+    pub share_linked: f64,
+}
 
 /// The reporting requirement's window: diagnosed within this many days of entry (inclusive).
 pub const WINDOW_DAYS: i64 = 28;
@@ -45,7 +81,7 @@ pub fn proportion(count: u64, total: u64) -> ShareWithInterval {
     }
 }
 
-/// The statistics, in the row types the stored summary keeps ([`crate::links::LinkageSummary`]).
+/// The statistics, in the row types the stored summary keeps ([`crate::linkage_records::LinkageSummary`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub entrants: Vec<EntrantsRow>,

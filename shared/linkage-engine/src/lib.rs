@@ -1,4 +1,6 @@
-//! Linkage of outbreak reports with quarantine entry records (issue 5): the pure engine.
+//! Linkage of outbreak reports with quarantine entry records: the pure engine. Records in, scores and decisions out;
+//! it knows nothing of storage, keyed hashing or the product's other subsystems (the statistics on linked records are
+//! `domain::linkage_statistics`, the stored decisions `domain::linkage_records`).
 //!
 //! - [`LinkEntry`] and [`LinkReport`] are the normalised, fixed-size forms of the two sides (no allocation per
 //!   record; see [`passport`], [`names`], [`dates`] for the normalisers).
@@ -15,12 +17,10 @@
 //! Architecture invariant: a [`Decision`] holds indexes, a score and field levels, never a personal value.
 
 pub mod dates;
-pub mod follow_up_stats;
 pub mod frequency;
 pub mod names;
 pub mod passport;
 pub mod score;
-pub mod stats;
 
 use dates::Day;
 use frequency::{NameFrequencies, NameKeyer};
@@ -280,7 +280,7 @@ fn report_keys(r: &LinkReport, mut f: impl FnMut(u64)) {
 }
 
 /// The blocking keys an entry is filed under (distinct, ascending): what the stored index of the incremental run
-/// holds for it, after keyed hashing ([`crate::keyed_hash::KeyedHasher::block_key`]).
+/// holds for it, after keyed hashing (`domain::KeyedHasher::block_key`).
 pub fn entry_block_keys(e: &LinkEntry) -> Vec<u64> {
     let mut keys = Vec::with_capacity(24);
     entry_keys(e, |k| keys.push(k));

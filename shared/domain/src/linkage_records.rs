@@ -1,10 +1,12 @@
-//! Stored linkage decisions (issue 5): which entry record a report was linked to, how sure, by which method, and
+//! Stored linkage decisions: which entry record a report was linked to, how sure, by which method, and
 //! the health centre's review of the doubtful ones; and the stored summary statistics of the last run.
 //!
 //! Architecture invariant: a decision holds ids, a score and field names, never a personal value.
 
 use serde::{Deserialize, Serialize};
 
+use crate::linkage_statistics::follow_up::FollowUpSummary;
+use crate::linkage_statistics::{DaysRow, EntrantsRow, PrefectureRow, ShareWithInterval};
 use crate::report::ReportId;
 use crate::time::Instant;
 
@@ -158,41 +160,6 @@ pub enum DecisionWrite {
     KeptReviewed,
 }
 
-/// Entrants of one ISO week (Monday), port and nationality.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntrantsRow {
-    pub week_start: chrono::NaiveDate,
-    pub port_of_entry: String,
-    pub nationality: String,
-    pub entrants: u64,
-}
-
-/// A share with its 95% Wilson interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ShareWithInterval {
-    pub count: u64,
-    pub total: u64,
-    pub share: f64,
-    pub ci95_low: f64,
-    pub ci95_high: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DaysRow {
-    pub days: i64,
-    pub reports: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PrefectureRow {
-    pub prefecture_code: String,
-    pub reports: u64,
-    pub with_passport: u64,
-    pub linked: u64,
-    pub share_with_passport: f64,
-    pub share_linked: f64,
-}
-
 /// The linkage model as stored: estimated on its own schedule (or on demand), used by every run until the next
 /// estimate. Decisions record its `version`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,7 +171,7 @@ pub struct StoredModel {
     pub entries: u64,
     pub reports: u64,
     pub candidate_pairs: u64,
-    pub params: crate::linkage::score::ModelParams,
+    pub params: linkage_engine::score::ModelParams,
 }
 
 impl StoredModel {
@@ -265,7 +232,7 @@ pub struct LinkageSummary {
     pub prefectures: Vec<PrefectureRow>,
     /// Entrants under follow-up reported as cases (summaries stored before follow-ups existed read as zeros).
     #[serde(default)]
-    pub follow_up: crate::linkage::follow_up_stats::FollowUpSummary,
+    pub follow_up: FollowUpSummary,
 }
 
 impl LinkageSummary {
@@ -289,7 +256,7 @@ impl LinkageSummary {
             },
             days_entry_to_diagnosis: Vec::new(),
             prefectures: Vec::new(),
-            follow_up: crate::linkage::follow_up_stats::FollowUpSummary::default(),
+            follow_up: FollowUpSummary::default(),
         }
     }
 }

@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::{DaysRow, ShareWithInterval, proportion};
 use crate::follow_up::FollowUpStatus;
-use crate::links::{DaysRow, ShareWithInterval};
-
-use super::stats::proportion;
 
 /// Days after the last day of a follow-up within which a diagnosis still counts as "during or just after" it: the
 /// incubation period's usual upper bound.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use domain::links::{LinkBand, LinkDecision, ReviewStatus};
+use domain::linkage_records::{LinkBand, LinkDecision, ReviewStatus};
 use domain::report::ReportId;
 use serde::Serialize;
 

@@ -14,7 +14,7 @@ use domain::entry::MAX_BATCH;
 use domain::follow_up::{COLUMNS, FollowUpInput, FollowUpWrite};
 use serde::Serialize;
 
-use crate::import::{RowNote, describe, layout_of, progress_bar};
+use super::rows::{RowNote, describe, layout_of, progress_bar};
 use crate::patience::Patience;
 
 /// Rows a chunk holds: one request's worth.

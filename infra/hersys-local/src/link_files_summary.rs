@@ -1,4 +1,4 @@
-//! `hersys link ... --summary DIR`: the linkage statistics of issue 5 (`domain::linkage::stats`) as CSV files,
+//! `hersys link ... --summary DIR`: the linkage statistics (`domain::linkage_statistics`) as CSV files,
 //! computed from the files and the links just made. Counts only, no personal data. The files are the published
 //! `csv/linkage_*.csv` (same renderer, `publish::linkage`: names, headers, precision), with one stated difference:
 //! counts of 1 to 4 are shown, not hidden, as this is an analyst's copy.
@@ -8,8 +8,8 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::NaiveDate;
 use domain::entry::EntryTestResult;
-use domain::linkage::dates::Day;
-use domain::linkage::stats::{self, StatEntry, StatReport};
+use domain::linkage_statistics::{self as stats, StatEntry, StatReport};
+use linkage_engine::dates::Day;
 use publish::Audience;
 
 struct EntryRow {

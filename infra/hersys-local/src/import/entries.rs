@@ -12,26 +12,26 @@
 //! On the embedded store the import is a bulk load (`SqliteStores::begin_entry_import`): a file large against the
 //! table goes in without the passport index, which is built once at the end (docs/benchmarks-entries.md).
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use domain::app::App;
 use domain::entry::{BatchCounts, COLUMNS, EntryInput, MAX_BATCH, RecordOutcome};
 use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use embedded::PassportIndex;
 
+use super::rows::{Layout, RowNote, describe, layout_of, progress_bar};
 use crate::Backend;
 use crate::patience::Patience;
 use crate::setup::Built;
 
 /// Rows a chunk holds by default: large enough to amortise a transaction, small enough to keep memory low.
-const DEFAULT_CHUNK: usize = 500;
+pub const DEFAULT_CHUNK: usize = 500;
 /// How many refused (and conflicting) rows the summary names.
 const SHOWN: usize = 10;
 /// Bytes a row takes at least in the quarantine system's export (generated rows take 83), to guess a file's rows
@@ -39,80 +39,6 @@ const SHOWN: usize = 10;
 const ROW_BYTES_ESTIMATE: u64 = 100;
 /// Columns a file may lack: optional fields.
 const OPTIONAL_COLUMNS: [&str; 2] = ["given_names", "test_date"];
-
-#[derive(clap::Subcommand)]
-pub enum What {
-    /// Import a municipality-published line list (陽性患者属性 CSV) for the graph export.
-    ///
-    /// Tolerant of the real variants: column names with or without the 患者_ prefix, any column order, extra
-    /// columns, dates yyyy/m/d or yyyy-mm-dd, age labels such as 10歳未満, 80歳以上, 非公表. A case is stored by
-    /// (prefecture, No): importing the same or a later list again replaces, never duplicates. Rows the parser
-    /// refuses are counted and named by line and column (never by value).
-    Linelist {
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        patience: Patience,
-        #[command(flatten)]
-        backend: Backend,
-    },
-    /// Import the entrants' follow-up system's records from a CSV export.
-    ///
-    /// The header row names the columns follow_up_id, passport_number, nationality, family_name, given_names,
-    /// date_of_birth, sex, entry_date, follow_up_from, follow_up_until, stay_prefecture_code, sponsor_code,
-    /// last_check_in_date, symptoms_reported_on and status (given_names, stay_prefecture_code, sponsor_code and the
-    /// two last dates may be left out; other columns are ignored). Each row is validated like a record of
-    /// `POST /v1/follow-ups`. A row for a follow-up already stored replaces it when newer (a later last check-in),
-    /// and is counted stale and left out when older: importing an older export after a newer one changes nothing.
-    #[command(name = "follow-ups")]
-    FollowUps {
-        /// The CSV file (UTF-8, comma-separated, with a header row).
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        patience: Patience,
-        #[command(flatten)]
-        backend: Backend,
-    },
-    /// Import the quarantine system's entry records from a CSV export.
-    ///
-    /// The file has a header row naming the columns entry_id, passport_number, nationality, family_name,
-    /// given_names, date_of_birth, sex, entry_date, port_of_entry, entry_test_result and test_date (given_names and
-    /// test_date may be left out; other columns are ignored). Each row is validated like a record of
-    /// `POST /v1/entries`; valid rows are stored even when others are refused, and importing the same file again
-    /// changes nothing (its rows count as unchanged).
-    ///
-    /// Prints a summary: rows read, created, unchanged, conflicts (another record is stored under the entry id) and
-    /// rejected, with the line numbers and field names of the first refused rows (never their values).
-    #[command(after_help = "Exit status: 0 when the whole file was read and its valid rows stored, even if rows were \
-rejected or conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the \
-store fails. After a failure, running the same import again is safe: rows already stored count as unchanged.")]
-    Entries {
-        /// The CSV file (UTF-8, comma-separated, with a header row).
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// Rows per write (at most 1000).
-        #[arg(long, default_value_t = DEFAULT_CHUNK, hide = true)]
-        chunk_size: usize,
-        #[command(flatten)]
-        patience: Patience,
-        /// Chunks being validated and written at once (default: 2 on the embedded store, 4 on DynamoDB).
-        #[arg(long, hide = true)]
-        in_flight: Option<usize>,
-        /// Embedded store: whether to drop the passport index during the import and build it again at the end
-        /// (auto: when the file is large against the table).
-        #[arg(long, value_enum, default_value_t = IndexMode::Auto, hide = true)]
-        passport_index: IndexMode,
-        #[command(flatten)]
-        backend: Backend,
-    },
-}
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum IndexMode {
@@ -131,76 +57,50 @@ impl From<IndexMode> for PassportIndex {
     }
 }
 
-pub async fn run(what: What) -> anyhow::Result<()> {
-    match what {
-        What::Linelist { file, json, patience, backend } => {
-            crate::graphs::run_import(&file, json, patience, &backend).await
+/// `hersys import entries`: the whole command, on the chosen backend.
+pub async fn run(
+    file: &Path,
+    json: bool,
+    chunk_size: usize,
+    patience: Patience,
+    in_flight: Option<usize>,
+    passport_index: IndexMode,
+    backend: &Backend,
+) -> anyhow::Result<()> {
+    let built = crate::setup::build(backend).await?;
+    let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
+    let chunk_size = chunk_size.clamp(1, MAX_BATCH);
+    let started = Instant::now();
+    let bulk = match &built {
+        Built::Embedded(_, stores) => {
+            let expected = std::fs::metadata(file).map(|m| m.len() / ROW_BYTES_ESTIMATE).unwrap_or(0);
+            Some(stores.begin_entry_import(expected, passport_index.into()).await?)
         }
-        What::FollowUps { file, json, patience, backend } => {
-            let built = crate::setup::build(&backend).await?;
-            crate::import_follow_ups::run(built.app(), &file, json, patience).await
-        }
-        What::Entries { file, json, chunk_size, patience, in_flight, passport_index, backend } => {
-            let built = crate::setup::build(&backend).await?;
-            let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
-            let chunk_size = chunk_size.clamp(1, MAX_BATCH);
-            let started = Instant::now();
-            let bulk = match &built {
-                Built::Embedded(_, stores) => {
-                    let expected = std::fs::metadata(&file).map(|m| m.len() / ROW_BYTES_ESTIMATE).unwrap_or(0);
-                    Some(stores.begin_entry_import(expected, passport_index.into()).await?)
-                }
-                Built::Aws(..) => None,
-            };
-            let mut result = import_entries(built.app(), &file, chunk_size, in_flight, patience).await;
-            // Also after a failure: the rows stored so far need their index.
-            if let Some(bulk) = bulk
-                && let Err(e) = bulk.finish().await
-            {
-                let e = anyhow::Error::from(e).context(
-                    "the rows are stored, but building the passport index failed (the next start of hersys builds it)",
-                );
-                result = match result {
-                    Ok(summary) => Err((Some(summary), e)),
-                    Err((summary, first)) => Err((summary, first.context(e.to_string()))),
-                };
-            }
-            match result {
-                Ok(summary) => {
-                    summary.print(&file, started.elapsed(), json);
-                    Ok(())
-                }
-                // Nothing was read: the file or its header is unusable.
-                Err((None, e)) => Err(e),
-                Err((Some(summary), e)) => {
-                    summary.print(&file, started.elapsed(), json);
-                    Err(e.context("the import stopped; rows stored so far stay stored, and running it again is safe"))
-                }
-            }
-        }
+        Built::Aws(..) => None,
+    };
+    let mut result = import_entries(built.app(), file, chunk_size, in_flight, patience).await;
+    // Also after a failure: the rows stored so far need their index.
+    if let Some(bulk) = bulk
+        && let Err(e) = bulk.finish().await
+    {
+        let e = anyhow::Error::from(e).context(
+            "the rows are stored, but building the passport index failed (the next start of hersys builds it)",
+        );
+        result = match result {
+            Ok(summary) => Err((Some(summary), e)),
+            Err((summary, first)) => Err((summary, first.context(e.to_string()))),
+        };
     }
-}
-
-/// A refused or conflicting row: its line in the file (the header is line 1) and the fields at fault.
-#[derive(Debug, Clone, Serialize)]
-pub struct RowNote {
-    line: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    fields: Vec<String>,
-}
-
-impl RowNote {
-    pub(crate) fn new(line: u64, fields: Vec<String>) -> Self {
-        RowNote { line, fields }
-    }
-}
-
-impl std::fmt::Display for RowNote {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.fields.is_empty() {
-            write!(f, "line {}", self.line)
-        } else {
-            write!(f, "line {} ({})", self.line, self.fields.join(", "))
+    match result {
+        Ok(summary) => {
+            summary.print(file, started.elapsed(), json);
+            Ok(())
+        }
+        // Nothing was read: the file or its header is unusable.
+        Err((None, e)) => Err(e),
+        Err((Some(summary), e)) => {
+            summary.print(file, started.elapsed(), json);
+            Err(e.context("the import stopped; rows stored so far stay stored, and running it again is safe"))
         }
     }
 }
@@ -265,39 +165,8 @@ struct Chunk {
     unreadable: Vec<(u64, String)>,
 }
 
-/// Where each known column sits in the file's rows.
-pub(crate) struct Layout {
-    pub(crate) columns: Vec<(usize, &'static str)>,
-    pub(crate) ignored: Vec<String>,
-}
-
 fn layout(headers: &csv::StringRecord) -> anyhow::Result<Layout> {
     layout_of(headers, COLUMNS, &OPTIONAL_COLUMNS)
-}
-
-/// The layout of a file whose header names (in any order, any case, with a BOM or not) the record's `known`
-/// columns, all but `optional` required; other columns are ignored and named.
-pub(crate) fn layout_of(
-    headers: &csv::StringRecord,
-    known: &'static [&'static str],
-    optional: &[&str],
-) -> anyhow::Result<Layout> {
-    let mut columns = Vec::new();
-    let mut ignored = Vec::new();
-    for (i, raw) in headers.iter().enumerate() {
-        let name = raw.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
-        match known.iter().find(|c| **c == name) {
-            Some(c) if columns.iter().all(|(_, seen)| seen != c) => columns.push((i, *c)),
-            Some(c) => anyhow::bail!("the header names the column {c} twice"),
-            None => ignored.push(name),
-        }
-    }
-    let missing: Vec<&str> =
-        known.iter().filter(|c| !optional.contains(c) && columns.iter().all(|(_, seen)| seen != *c)).copied().collect();
-    if !missing.is_empty() {
-        anyhow::bail!("the header row lacks the column(s) {} (expected: {})", missing.join(", "), known.join(","));
-    }
-    Ok(Layout { columns, ignored })
 }
 
 /// Reads the file on a blocking thread, sending chunks until the end or the first I/O error.
@@ -389,31 +258,6 @@ fn read_file(
     if !chunk.inputs.is_empty() || !chunk.unreadable.is_empty() {
         let _ = tx.blocking_send(Ok(chunk));
     }
-}
-
-/// The csv crate's message for a row error can quote the row; only the kind is kept.
-pub(crate) fn describe(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => format!("I/O error: {}", io.kind()),
-        csv::ErrorKind::Utf8 { .. } => "not UTF-8".to_owned(),
-        csv::ErrorKind::UnequalLengths { .. } => "rows of unequal length".to_owned(),
-        _ => "unreadable CSV".to_owned(),
-    }
-}
-
-pub(crate) fn progress_bar(path: &Path) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 /// Imports the file; on a failure, returns what was done so far with the error.

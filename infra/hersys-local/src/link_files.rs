@@ -1,4 +1,4 @@
-//! `hersys link --entries ENTRIES.csv --reports REPORTS.csv --out LINKS.csv`: the offline linkage of issue 5 for
+//! `hersys link --entries ENTRIES.csv --reports REPORTS.csv --out LINKS.csv`: the offline linkage for
 //! analysts. Writes `LINKS.csv` (`report_id,entry_id,score,method`, a report at most once) and the review band
 //! beside it (`LINKS.review.csv`, with the runner-up's score when another person came close). Prints counts and
 //! timings to stderr, never a personal value. (Precision and recall against generated truth: `hersys-bench
@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use domain::linkage::{self, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds};
+use linkage_engine::{
+    self as linkage, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds,
+};
 use rayon::prelude::*;
 
 #[cfg(test)]
@@ -259,7 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.summary {
         let pairs: Vec<(usize, usize)> = links.iter().map(|d| (d.report, d.entry)).collect();
-        crate::link_summary::write(dir, &args.entries, &args.reports, &pairs)?;
+        crate::link_files_summary::write(dir, &args.entries, &args.reports, &pairs)?;
     }
     Ok(())
 }
