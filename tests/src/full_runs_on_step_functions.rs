@@ -162,21 +162,31 @@ async fn linkage_handle(app: App, event: Value) -> Result<Value, FunctionError> 
     linkage::handle(&app, event).await
 }
 
-/// Two stacks with the same generated records, linked once by the hourly run.
-async fn two_linked_stacks(seed: u64) -> [(AwsResources, StackApp); 2] {
+/// Generated records (2,000 entries, 800 reports) in a temporary directory.
+struct Generated {
+    dir: tempfile::TempDir,
+    entries: crate::linkage_partitioned::Rows,
+    reports: crate::linkage_partitioned::Rows,
+}
+
+fn generate(seed: u64) -> Generated {
     let dir = tempfile::tempdir().unwrap();
-    let (entries, reports) = generated(dir.path(), 4000, 1200, seed);
-    let stacks = [stack().await, stack().await];
-    for (_, s) in &stacks {
-        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
-        assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
-    }
-    stacks
+    let (entries, reports) = generated(dir.path(), 2000, 800, seed);
+    Generated { dir, entries, reports }
+}
+
+/// A stack holding the generated records, linked once by the hourly run.
+async fn linked_stack(data: &Generated) -> (AwsResources, StackApp) {
+    let (resources, s) = stack().await;
+    hersys_bench::bench_linkage_runs::load(&s.app, data.dir.path(), &data.entries, data.reports.clone()).await.unwrap();
+    assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
+    (resources, s)
 }
 
 #[tokio::test]
 async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
-    let [(_, single), (resources, parted)] = two_linked_stacks(11).await;
+    let data = generate(11);
+    let ((_, single), (resources, parted)) = (linked_stack(&data).await, linked_stack(&data).await);
     let one = scheduled(&single.app, json!({ "mode": "estimate" })).await;
     assert_eq!(one["model_version"], "v2", "{one}");
 
@@ -231,7 +241,7 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
 #[tokio::test]
 async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
     let dir = tempfile::tempdir().unwrap();
-    let (entries, reports) = generated(dir.path(), 3000, 900, 17);
+    let (entries, reports) = generated(dir.path(), 1500, 500, 17);
     let [(_, single), (resources, parted)] = [stack().await, stack().await];
     for s in [&single, &parted] {
         hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
@@ -280,13 +290,13 @@ async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
 
 #[tokio::test]
 async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs_go_on() {
-    let [(resources, s), _] = two_linked_stacks(5).await;
+    let (resources, s) = linked_stack(&generate(5)).await;
     // Unasked, Start sizes the run by the tables' item counts (DescribeTable on DynamoDB Local): one partition here.
     let plan = s.app.plan_partitions(FullRun::Linkage).await.unwrap();
     assert_eq!(plan.partitions, 1, "{plan:?}");
     assert!(
         plan.total_seconds > 1.0 && plan.total_seconds < 300.0,
-        "the work of 1,200 reports and 4,000 entries: {plan:?}"
+        "the work of 800 reports and 2,000 entries: {plan:?}"
     );
     let state = s.app.link_index.linkage_state().await.unwrap();
     let summary = s.app.linkage_summary().await.unwrap();

@@ -130,7 +130,7 @@ pub(crate) fn generated(dir: &std::path::Path, entries: usize, reports: usize, s
 
 async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack) {
     let dir = tempfile::tempdir().unwrap();
-    let (entries, reports) = generated(dir.path(), 4000, 600, 7);
+    let (entries, reports) = generated(dir.path(), 2000, 400, 7);
 
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     let follow_ups = follow_ups(&entries);
@@ -138,7 +138,8 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
         hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
         let written = s.app.ingest_follow_ups(&follow_ups).await.unwrap();
         // (The generator's typos make a few dates of birth impossible: those records are refused.)
-        assert!(written.iter().filter(|w| w.outcome.is_ok()).count() > 1300, "follow-ups written");
+        let stored = written.iter().filter(|w| w.outcome.is_ok()).count();
+        assert!(stored > follow_ups.len() * 9 / 10, "{stored} of {} follow-ups written", follow_ups.len());
         let first = scheduled(&s.app, json!({})).await;
         assert_eq!(first["model_version"], "v1", "{first}");
     }
@@ -187,7 +188,8 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let (s1, s3) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
     assert_eq!(s1, s3, "the statistics");
     let cases = &s1.follow_up.diagnosed_during_or_within_14d;
-    assert!(cases.total > 1000 && cases.count > 10, "follow-ups counted: {cases:?}");
+    let counted = cases.total as usize > follow_ups.len() * 9 / 10;
+    assert!(counted && cases.count > 10, "follow-ups counted: {cases:?}");
     assert!(s1.negative_then_diagnosed_28d.count > 10 && s1.reviews_confirmed == 1, "{s1:?}");
     let files = three["files"].as_array().unwrap();
     assert!(!files.is_empty(), "{three}");
@@ -269,7 +271,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
 /// reads only whole segments of the stores, and its model still links what the full estimate's linked.
 async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(stack: Stack) {
     let dir = tempfile::tempdir().unwrap();
-    let (entries, reports) = generated(dir.path(), 4000, 1200, 11);
+    let (entries, reports) = generated(dir.path(), 2000, 800, 11);
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     for s in [&single, &parted] {
         hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
@@ -294,12 +296,12 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
     assert_eq!(single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
 
     // A sample of part of the records: whole segments until it holds enough, a model of its own.
-    let part = EstimateSample { reports: 550, entries: 1500 };
+    let part = EstimateSample { reports: 300, entries: 800 };
     let three = linkage::full::run_partitioned(&parted.app, input(2, Some(part)), 3, Some(now)).await.unwrap();
     let sampled = parted.app.link_index.current_model().await.unwrap().unwrap();
     assert_eq!((three["model_version"].as_str(), sampled.version.as_str()), (Some("v3"), "v3"), "{three}");
-    assert!((550..a.reports).contains(&sampled.reports), "{} of {} candidate reports", sampled.reports, a.reports);
-    assert!((1500..a.entries * 3 / 4).contains(&sampled.entries), "{} of {} entries", sampled.entries, a.entries);
+    assert!((300..a.reports).contains(&sampled.reports), "{} of {} candidate reports", sampled.reports, a.reports);
+    assert!((800..a.entries * 3 / 4).contains(&sampled.entries), "{} of {} entries", sampled.entries, a.entries);
     assert_ne!(sampled.params, a.params);
     let (full, part) = (links(&two) as f64, links(&three) as f64);
     assert!((part - full).abs() <= full * 0.03, "links: {full} with the full estimate, {part} with the sample's");
@@ -310,7 +312,7 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
 /// stores the single-process first run's model, decisions and statistics, and the next hourly run is incremental.
 async fn a_first_run_in_partitions_is_the_single_process_first_run(stack: Stack) {
     let dir = tempfile::tempdir().unwrap();
-    let (entries, reports) = generated(dir.path(), 3000, 900, 13);
+    let (entries, reports) = generated(dir.path(), 1500, 500, 13);
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     for s in [&single, &parted] {
         hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
