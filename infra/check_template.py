@@ -38,7 +38,7 @@ KNOWN_ENV = {
     "EXPORT_BUCKET", "EXPORT_STATE_BUCKET", "REMINDER_AFTER_MINUTES", "QUIET_HOURS", "RUST_LOG", "APP_LINK_BASE",
     "NUMBER_KEY_ID", "FULL_EXPORT_STATE_MACHINE_ARN",
 }
-FUNCTIONS = {"IngestFunction": "ingest", "ReissueFunction": "reissue", "LinkageFunction": "linkage",
+FUNCTIONS = {"HttpApiFunction": "http-api", "ReissueFunction": "reissue", "LinkageFunction": "linkage",
              "ExportFunction": "export", "FullExportFunction": "export",
              "FullLinkageFunction": "linkage"}
 

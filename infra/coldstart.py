@@ -20,7 +20,7 @@ import uuid
 
 import boto3
 
-FUNCTIONS = ["ingest", "reissue", "linkage", "export"]
+FUNCTIONS = ["http-api", "reissue", "linkage", "export"]
 
 
 class Ready(http.server.BaseHTTPRequestHandler):

@@ -40,7 +40,7 @@ fn invoke_runs_a_scheduled_function_as_of_the_events_time() {
 #[test]
 fn invoke_runs_the_http_function_on_an_api_gateway_event() {
     let data = tempfile::tempdir().unwrap();
-    let out = invoke("ingest", &events_dir().join("api-health.json"), data.path());
+    let out = invoke("http-api", &events_dir().join("api-health.json"), data.path());
     assert_eq!(out["statusCode"], 200);
     let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["status"], "ok");
@@ -168,10 +168,10 @@ fn api_event(method: &str, path: &str, claims: &[(&str, &str)], body: Option<&Va
 fn invoke_event(event: &Value, data_dir: &std::path::Path) -> Value {
     let file = data_dir.join(format!("event-{}.json", uuid::Uuid::new_v4().simple()));
     std::fs::write(&file, event.to_string()).unwrap();
-    invoke("ingest", &file, data_dir)
+    invoke("http-api", &file, data_dir)
 }
 
-/// In AWS the identity is the authorizer's claims: the ingest function turns them into the caller and the same
+/// In AWS the identity is the authorizer's claims: the http-api function turns them into the caller and the same
 /// tenancy rules hold.
 #[test]
 fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {

@@ -1,4 +1,4 @@
-//! The report ingestion function: the shared HTTP router behind API Gateway, whose JWT authorizer has verified the
+//! The HTTP API function: the shared HTTP router behind API Gateway, whose JWT authorizer has verified the
 //! token before the function runs.
 
 use api::{Caller, ClaimsError};
@@ -9,7 +9,7 @@ use domain::app::App;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
-/// The service `lambda_http` runs; `hersys invoke ingest` runs the same one on an event file.
+/// The service `lambda_http` runs; `hersys invoke http-api` runs the same one on an event file.
 pub fn service(app: App) -> axum::Router {
     api::router(app).layer(axum::middleware::from_fn(caller_from_authorizer))
 }

@@ -7,5 +7,5 @@ async fn main() -> Result<(), Error> {
     platform::logging::init();
     // Clients and configuration are built once per cold start and shared by every invocation.
     let app = platform::aws_app().await?;
-    lambda_http::run(ingest::service(app)).await
+    lambda_http::run(http_api::service(app)).await
 }

@@ -10,7 +10,7 @@ use lambda_http::{Context as LambdaContext, LambdaEvent, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Function {
-    Ingest,
+    HttpApi,
     Reissue,
     Linkage,
     Export,
@@ -22,7 +22,7 @@ pub async fn scheduled(app: &App, function: Function, event: serde_json::Value) 
         Function::Reissue => reissue::handle(app, event).await,
         Function::Linkage => linkage::handle(app, event).await.map_err(Into::into),
         Function::Export => export::handle(app, event).await.map_err(Into::into),
-        Function::Ingest => anyhow::bail!("ingest is an HTTP function"),
+        Function::HttpApi => anyhow::bail!("http-api is an HTTP function"),
     };
     result.map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -30,7 +30,7 @@ pub async fn scheduled(app: &App, function: Function, event: serde_json::Value) 
 /// Runs the HTTP function on an API Gateway (HTTP API v2) event through the same adapter `lambda_http::run` uses.
 pub async fn http(app: &App, text: &str) -> anyhow::Result<serde_json::Value> {
     let request: LambdaRequest = serde_json::from_str(text).context("the event is not an API Gateway request")?;
-    let mut adapter = lambda_http::Adapter::from(ingest::service(app.clone()));
+    let mut adapter = lambda_http::Adapter::from(http_api::service(app.clone()));
     let response =
         adapter.call(LambdaEvent::new(request, LambdaContext::default())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::to_value(&response)?)
@@ -40,7 +40,7 @@ pub async fn run(backend: &crate::Backend, function: Function, event: &Path) -> 
     let text = std::fs::read_to_string(event).with_context(|| format!("reading {}", event.display()))?;
     let built = crate::setup::build(backend).await?;
     let output = match function {
-        Function::Ingest => http(built.app(), &text).await?,
+        Function::HttpApi => http(built.app(), &text).await?,
         other => {
             let value: serde_json::Value = serde_json::from_str(&text).context("the event is not JSON")?;
             scheduled(built.app(), other, value).await?

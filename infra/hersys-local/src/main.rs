@@ -60,7 +60,7 @@ enum Command {
     },
     /// Run one function handler once on an event JSON file and print its response.
     Invoke {
-        /// ingest, reissue, linkage or export.
+        /// http-api, reissue, linkage or export.
         function: invoke::Function,
         #[arg(long)]
         event: PathBuf,

@@ -105,7 +105,7 @@ mod tests {
                 Target::Function(Function::Reissue) => "ReissueFunction",
                 Target::Function(Function::Linkage) => "LinkageFunction",
                 Target::Function(Function::Export) => "ExportFunction",
-                Target::Function(Function::Ingest) => unreachable!("ingest is not scheduled"),
+                Target::Function(Function::HttpApi) => unreachable!("http-api is not scheduled"),
                 Target::FullLinkage => "FullLinkageStateMachine",
             };
             let (expression, detail) = schedule_of(template, resource, schedule.event);

@@ -1,5 +1,5 @@
 //! Who is calling. The identity is established before the router: in AWS by API Gateway's JWT authorizer (the
-//! `ingest` function turns the verified claims into a [`Caller`]), locally by `hersys serve`, which verifies tokens
+//! `http-api` function turns the verified claims into a [`Caller`]), locally by `hersys serve`, which verifies tokens
 //! itself. Handlers only read the [`Caller`] and check roles and tenancy.
 
 use axum::extract::FromRequestParts;

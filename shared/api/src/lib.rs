@@ -1,4 +1,4 @@
-//! The HTTP API, one axum router served two ways: by the `ingest` Lambda (through `lambda_http`) and by
+//! The HTTP API, one axum router served two ways: by the `http-api` Lambda (through `lambda_http`) and by
 //! `hersys serve` on 127.0.0.1. Translates HTTP to application calls and back.
 //!
 //! Architecture invariant: this is the only crate that knows the JSON wire format and HTTP status codes; it holds no

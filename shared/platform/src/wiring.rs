@@ -182,7 +182,7 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         link_index: stores.clone(),
         links: stores,
         notifier,
-        // Built for every function, but KMS is only called when a number is sealed or opened (ingest, reissue).
+        // Built for every function, but KMS is only called when a number is sealed or opened (http-api, reissue).
         vault: Arc::new(KmsVault::new(aws_sdk_kms::Client::new(sdk), config.number_key_id.clone())),
         export,
         clock: Arc::new(SystemClock),
