@@ -170,26 +170,32 @@ impl domain::ports::AuditLog for UnwritableAudit {
 async fn a_view_that_cannot_be_audited_is_refused(stack: crate::fixtures::StackApp) {
     use domain::app::AppError;
     use domain::audit::Viewer;
-    let mut app = stack.app.clone();
-    app.audit = std::sync::Arc::new(UnwritableAudit);
-    app.entries.put_entries(&[fixtures::entry("NRT-2021-0001", fixtures::PASSPORT)], chrono::Utc::now()).await.unwrap();
-    let linked = app.create_report(&fixtures::report_input()).await.unwrap().value.id;
+    let mut wiring = stack.wiring.clone();
+    wiring.ports.audit = std::sync::Arc::new(UnwritableAudit);
+    let app = wiring.app();
+    wiring
+        .ports
+        .entries
+        .put_entries(&[fixtures::entry("NRT-2021-0001", fixtures::PASSPORT)], chrono::Utc::now())
+        .await
+        .unwrap();
+    let linked = app.cases.create_report(&fixtures::report_input()).await.unwrap().value.id;
     let mut without = fixtures::report_input();
     without.passport_number = None;
     without.case_number = Some("2021-0002".to_owned());
-    let unlinked = app.create_report(&without).await.unwrap().value.id;
+    let unlinked = app.cases.create_report(&without).await.unwrap().value.id;
     let viewer = Viewer {
         subject: "user-1".to_owned(),
         role: "health_center".to_owned(),
         health_center_code: "131016".to_owned(),
         route: "GET /v1/reports/{id}".to_owned(),
     };
-    assert!(app.links.get_decision(&linked).await.unwrap().is_some(), "linked at once by the passport number");
-    assert!(matches!(app.view_report(&linked, &viewer).await, Err(AppError::Store(_))));
-    let view = app.view_report(&unlinked, &viewer).await.unwrap();
+    assert!(wiring.ports.links.get_decision(&linked).await.unwrap().is_some(), "linked at once by the passport number");
+    assert!(matches!(app.audit.view_report(&linked, &viewer).await, Err(AppError::Store(_))));
+    let view = app.audit.view_report(&unlinked, &viewer).await.unwrap();
     assert!(view.linked_entry.is_none());
     // With the product's audit the same view is answered.
-    assert!(stack.app.view_report(&linked, &viewer).await.unwrap().linked_entry.is_some());
+    assert!(stack.app.audit.view_report(&linked, &viewer).await.unwrap().linked_entry.is_some());
 }
 
 mod unwritable {

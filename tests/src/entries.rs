@@ -214,8 +214,8 @@ fn input(entry_id: &str, passport: &str) -> EntryInput {
 
 /// The same id twice in a batch is settled in input order, identically on both stores.
 async fn repeats_in_a_batch(stack: StackApp) {
-    let app = stack.app;
-    app.ingest_entries(&[input("R9", "TZ0000009")]).await.unwrap();
+    let (app, ports) = (stack.app, stack.wiring.ports);
+    app.linkage.ingest_entries(&[input("R9", "TZ0000009")]).await.unwrap();
     let batch = [
         input("R1", "TZ1234501"),
         input("R1", "TZ1234501"),
@@ -223,11 +223,11 @@ async fn repeats_in_a_batch(stack: StackApp) {
         input("R9", "TZ1111111"),
         input("R9", "TZ1111111"),
     ];
-    let out = app.ingest_entries(&batch).await.unwrap();
+    let out = app.linkage.ingest_entries(&batch).await.unwrap();
     let outcomes: Vec<&str> = out.results.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["created", "unchanged", "conflict", "conflict", "conflict"]);
-    assert_eq!(app.entries.get_entry("R1").await.unwrap().unwrap().passport_number.expose(), "TZ1234501");
-    let again = app.ingest_entries(&batch).await.unwrap();
+    assert_eq!(ports.entries.get_entry("R1").await.unwrap().unwrap().passport_number.expose(), "TZ1234501");
+    let again = app.linkage.ingest_entries(&batch).await.unwrap();
     assert!(matches!(again.results[0].outcome, RecordOutcome::Unchanged));
 }
 

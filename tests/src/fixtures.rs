@@ -35,9 +35,12 @@ pub enum Stack {
     Aws,
 }
 
-/// An app wired as the product wires it on one stack, with what a test may want to look at behind it.
+/// The services wired as the product wires them on one stack, with what a test may want to look at behind them.
 pub struct StackApp {
+    /// The HTTP API's services, built from `wiring` (a test that replaces a port builds them again).
     pub app: domain::app::App,
+    /// The ports and settings: a test replaces a port here, or reads what a run stored.
+    pub wiring: domain::app::Wiring,
     /// The embedded stores (for the outbox), on the embedded stack.
     pub stores: Option<embedded::SqliteStores>,
     /// The data dir of the embedded stack (exports under `export/`); deleted when dropped.
@@ -47,6 +50,21 @@ pub struct StackApp {
 }
 
 impl StackApp {
+    /// The linkage function's services, as its cold start builds them.
+    pub fn linkage_function(&self) -> linkage::Services {
+        linkage::Services::new(&self.wiring).unwrap()
+    }
+
+    /// The export function's services, as its cold start builds them.
+    pub fn export_function(&self) -> export::Services {
+        export::Services::new(&self.wiring).unwrap()
+    }
+
+    /// The partitioned re-link.
+    pub fn relink(&self) -> domain::app::Relink {
+        self.wiring.relink().unwrap()
+    }
+
     /// A public file the app exported (`path` under the export root: the data dir's `export/`, or the bucket), if
     /// there is one.
     pub async fn published(&self, path: &str) -> Option<String> {
@@ -66,8 +84,8 @@ pub async fn app_on(stack: Stack) -> StackApp {
     match stack {
         Stack::Embedded => {
             let dir = tempfile::tempdir().unwrap();
-            let (app, stores) = embedded::embedded_app(dir.path(), platform::settings(&config).unwrap()).unwrap();
-            StackApp { app, stores: Some(stores), dir: Some(dir), export_bucket: None }
+            let (wiring, stores) = embedded::embedded_wiring(dir.path(), platform::settings(&config).unwrap()).unwrap();
+            StackApp { app: wiring.app(), wiring, stores: Some(stores), dir: Some(dir), export_bucket: None }
         }
         Stack::Aws => {
             let sdk = crate::emulators::sdk_config().await;
@@ -80,8 +98,8 @@ pub async fn app_on(stack: Stack) -> StackApp {
             };
             platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
             let export_bucket = resources.export_bucket.clone();
-            let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
-            StackApp { app, stores: None, dir: None, export_bucket }
+            let wiring = platform::aws_wiring_with(&config, &sdk, resources).unwrap();
+            StackApp { app: wiring.app(), wiring, stores: None, dir: None, export_bucket }
         }
     }
 }

@@ -126,13 +126,13 @@ fn input(id: &str, check_in: Option<String>) -> FollowUpInput {
 /// newest is what stays, exactly one write created the record, and every older view that lost is `replaced` (it was
 /// newer than what it met) or `stale`, never a lost update.
 async fn concurrent_resends_keep_the_newest(stack: StackApp) {
-    let app = stack.app;
+    let (app, ports) = (stack.app, stack.wiring.ports);
     let days: Vec<u32> = vec![7, 2, 12, 5, 9, 1, 11, 3, 8, 4, 10, 6];
     let writers = days.iter().map(|day| {
         let app = app.clone();
         let date = chrono::NaiveDate::from_ymd_opt(2021, 1, 20).unwrap() + chrono::Days::new(u64::from(*day));
         let one = input("FC1", Some(date.to_string()));
-        tokio::spawn(async move { app.ingest_follow_ups(&[one]).await.unwrap().remove(0) })
+        tokio::spawn(async move { app.linkage.ingest_follow_ups(&[one]).await.unwrap().remove(0) })
     });
     let mut writes = Vec::new();
     for w in writers.collect::<Vec<_>>() {
@@ -142,11 +142,11 @@ async fn concurrent_resends_keep_the_newest(stack: StackApp) {
     assert!(
         writes.iter().all(|w| matches!(w, FollowUpWrite::Created | FollowUpWrite::Replaced | FollowUpWrite::Stale))
     );
-    let stored = app.follow_ups.get_follow_up("FC1").await.unwrap().unwrap();
+    let stored = ports.follow_ups.get_follow_up("FC1").await.unwrap().unwrap();
     // The newest view: day 12 after 2021-01-20.
     assert_eq!(stored.last_check_in_date.unwrap().to_string(), "2021-02-01");
     assert_eq!(stored.status, FollowUpStatus::Active);
-    let by_passport = app.follow_ups.follow_ups_by_passport(&stored.person.passport_hash).await.unwrap();
+    let by_passport = ports.follow_ups.follow_ups_by_passport(&stored.person.passport_hash).await.unwrap();
     assert_eq!(by_passport.len(), 1);
 }
 
@@ -280,7 +280,7 @@ fn entry_input(id: &str, passport: &str, entry: &str) -> domain::entry::EntryInp
 async fn the_linkage_counts_entrants_under_follow_up_who_became_cases(stack: StackApp) {
     let app = stack.app.clone();
     let entries = [entry_input("EA", "FA1000001", "2021-01-20"), entry_input("EC", "FC1000003", "2021-01-15")];
-    app.ingest_entries(&entries).await.unwrap();
+    app.linkage.ingest_entries(&entries).await.unwrap();
     let follow_ups = [
         // Diagnosed on 2021-02-02, symptoms three days before: a case, through its entry.
         follow_up("FA", "FA1000001", "2021-01-20", ("2021-01-21", "2021-02-03"), Some("2021-01-30"), "active"),
@@ -293,7 +293,7 @@ async fn the_linkage_counts_entrants_under_follow_up_who_became_cases(stack: Sta
         // Never diagnosed.
         follow_up("FN", "FN1000005", "2021-01-18", ("2021-01-19", "2021-02-01"), None, "completed"),
     ];
-    let written = app.ingest_follow_ups(&follow_ups).await.unwrap();
+    let written = app.linkage.ingest_follow_ups(&follow_ups).await.unwrap();
     assert!(written.iter().all(|r| r.outcome == Ok(FollowUpWrite::Created)), "{written:?}");
     for (passport, diagnosed) in [("FA1000001", "2021-02-02"), ("FC1000003", "2021-02-10"), ("FX1000004", "2021-02-05")]
     {
@@ -306,12 +306,12 @@ async fn the_linkage_counts_entrants_under_follow_up_who_became_cases(stack: Sta
         (report.report_date, report.publication_date) = (Some(diagnosed.into()), None);
         report.onset_date = None;
         report.entry_date = None;
-        app.create_report(&report).await.unwrap();
+        app.cases.create_report(&report).await.unwrap();
     }
     let event = json!({ "detail-type": "Scheduled Event", "time": "2021-02-20T01:00:00Z", "detail": {} });
-    linkage::handle(&app, event).await.unwrap();
+    linkage::handle(&stack.linkage_function(), event).await.unwrap();
 
-    let s = app.linkage_summary().await.unwrap().follow_up;
+    let s = app.linkage.linkage_summary().await.unwrap().follow_up;
     assert_eq!(s.under_follow_up, 5);
     let counts = |p: &domain::linkage_statistics::ShareWithInterval| (p.count, p.total);
     assert_eq!(counts(&s.diagnosed_during_or_within_14d), (3, 5), "{s:?}");

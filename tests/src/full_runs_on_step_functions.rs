@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{TimeZone, Utc};
-use domain::app::{App, ExportMode, FullRun};
+use domain::app::{ExportMode, Wiring};
 use domain::prefecture::PrefectureCode;
 use domain::report::{Status, StatusChange};
 use domain::time::FixedClock;
@@ -40,13 +40,13 @@ async fn stack() -> (AwsResources, StackApp) {
     };
     let config = fixtures::config();
     platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
-    let app = platform::aws_app_with(&config, &sdk, resources.clone()).unwrap();
+    let wiring = platform::aws_wiring_with(&config, &sdk, resources.clone()).unwrap();
     let export_bucket = resources.export_bucket.clone();
-    (resources, StackApp { app, stores: None, dir: None, export_bucket })
+    (resources, StackApp { app: wiring.app(), wiring, stores: None, dir: None, export_bucket })
 }
 
-/// The app a function of `template.yaml` runs with: only the tables and buckets its `Environment` names.
-async fn as_deployed(resources: &AwsResources, function: &str) -> App {
+/// The wiring a function of `template.yaml` runs with: only the tables and buckets its `Environment` names.
+async fn as_deployed(resources: &AwsResources, function: &str) -> Wiring {
     let env = crate::handlers::template_env(function);
     let named = |var: &str| env.iter().any(|e| e == var);
     let tables = aws_adapters::TableNames::from_fn(|table| {
@@ -59,24 +59,25 @@ async fn as_deployed(resources: &AwsResources, function: &str) -> App {
         full_export_state_machine: None,
     };
     let sdk = crate::emulators::sdk_config().await;
-    platform::aws_app_with(&fixtures::config(), &sdk, deployed).unwrap()
+    platform::aws_wiring_with(&fixtures::config(), &sdk, deployed).unwrap()
 }
 
-/// A handler for the router: `handle` on `app`, failing every try of the partitions `failing`.
-fn handler<F, Fut>(app: App, handle: F, failing: Option<u32>) -> Handler
+/// A handler for the router: `handle` on the function's `services`, failing every try of the partitions `failing`.
+fn handler<S, F, Fut>(services: S, handle: F, failing: Option<u32>) -> Handler
 where
-    F: Fn(App, Value) -> Fut + Send + Sync + 'static,
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, Value) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Value, FunctionError>> + Send + 'static,
 {
     let handle = Arc::new(handle);
     Arc::new(move |event: Value| {
-        let (app, handle) = (app.clone(), handle.clone());
+        let (services, handle) = (services.clone(), handle.clone());
         async move {
             let step = event.as_object().and_then(|o| o.values().next()).cloned().unwrap_or_default();
             if step["step"] == "partition" && step["index"].as_u64().map(|i| i as u32) == failing {
                 return Err(FunctionError::failed("injected: this partition fails on every try"));
             }
-            handle(app, event).await
+            handle(services, event).await
         }
         .boxed()
     })
@@ -86,10 +87,15 @@ where
 async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_single_process_full_export_does() {
     let (resources, s) = stack().await;
     let now = Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap();
-    let mut app = s.app.clone();
-    app.clock = Arc::new(FixedClock(now));
+    let mut wiring = s.wiring.clone();
+    wiring.ports.clock = Arc::new(FixedClock(now));
+    let export = export::Services::new(&wiring).unwrap();
     for code in [13, 44, 27] {
-        app.set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01"))).await.unwrap();
+        wiring
+            .graph_sources()
+            .set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01")))
+            .await
+            .unwrap();
     }
     for i in 0..600u32 {
         let mut r = fixtures::report_in(["13", "44", "01", "27"][i as usize % 4], None);
@@ -100,9 +106,9 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
             StatusChange { status: Status::Hospitalized, effective_date: fixtures::date(&day) },
             StatusChange { status: last, effective_date: fixtures::date(&end) },
         ];
-        app.reports.create_report(&r).await.unwrap();
+        wiring.ports.reports.create_report(&r).await.unwrap();
     }
-    let single = export::run(&app, now, ExportMode::Full).await.unwrap();
+    let single = export::run(&export, now, ExportMode::Full).await.unwrap();
     assert_eq!(single.recount.reports_read, 600);
     let mut published = Vec::new();
     for file in &single.files {
@@ -110,7 +116,8 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
     }
 
     let mut function = as_deployed(&resources, "FullExportFunction").await;
-    function.clock = Arc::new(FixedClock(now));
+    function.ports.clock = Arc::new(FixedClock(now));
+    let function = export::Services::new(&function).unwrap();
     let functions = HashMap::from([("FullExportFunctionArn".to_owned(), handler(function, export_handle, None))]);
     let interpreter = Interpreter::start(functions).await;
     let machine = interpreter.create("FullExportStateMachine").await;
@@ -132,7 +139,7 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
     for (file, content) in published {
         assert_eq!(s.published(&file).await.as_ref(), Some(&content), "{file}");
     }
-    assert_eq!(app.full_export_holder().await.unwrap(), None, "the lease is freed");
+    assert_eq!(export.export.full_export_holder().await.unwrap(), None, "the lease is freed");
     let written = |calls: &[crate::state_machines::Invocation]| -> u64 {
         let partitions = calls.iter().filter(|c| c.payload["full_export"]["step"] == "partition");
         partitions.map(|c| c.answer.as_ref().unwrap()["facts_written"].as_u64().unwrap()).sum()
@@ -141,11 +148,12 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
     assert_eq!(written(&calls), 0, "no counted fact changed since the single-process run");
 
     // One report changes; the sized run (no partition count: one partition at this size) writes its fact only.
-    let changed = app.reports.reports_in_segment(domain::ports::Segment { index: 0, of: 1 }, None, 1).await.unwrap();
-    let stored = app.reports.get_report(&changed.items[0].id).await.unwrap().unwrap();
+    let reports = &wiring.ports.reports;
+    let changed = reports.reports_in_segment(domain::ports::Segment { index: 0, of: 1 }, None, 1).await.unwrap();
+    let stored = reports.get_report(&changed.items[0].id).await.unwrap().unwrap();
     let mut report = stored.value;
     report.publication_date = Some(fixtures::date("2021-02-27"));
-    app.reports.update_report(&report, stored.version).await.unwrap();
+    reports.update_report(&report, stored.version).await.unwrap();
     let before = interpreter.invocations().len();
     let ended = interpreter.run(&machine, &json!({})).await;
     assert_eq!(ended.status, ExecutionStatus::Succeeded, "{ended:?}");
@@ -154,12 +162,12 @@ async fn the_full_export_state_machine_in_four_partitions_publishes_what_a_singl
     assert_eq!(written(&calls), 1, "only the changed report's fact is written");
 }
 
-async fn export_handle(app: App, event: Value) -> Result<Value, FunctionError> {
-    export::handle(&app, event).await
+async fn export_handle(services: export::Services, event: Value) -> Result<Value, FunctionError> {
+    export::handle(&services, event).await
 }
 
-async fn linkage_handle(app: App, event: Value) -> Result<Value, FunctionError> {
-    linkage::handle(&app, event).await
+async fn linkage_handle(services: linkage::Services, event: Value) -> Result<Value, FunctionError> {
+    linkage::handle(&services, event).await
 }
 
 /// Generated records (2,000 entries, 800 reports) in a temporary directory.
@@ -178,8 +186,10 @@ fn generate(seed: u64) -> Generated {
 /// A stack holding the generated records, linked once by the hourly run.
 async fn linked_stack(data: &Generated) -> (AwsResources, StackApp) {
     let (resources, s) = stack().await;
-    hersys_bench::bench_linkage_runs::load(&s.app, data.dir.path(), &data.entries, data.reports.clone()).await.unwrap();
-    assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
+    hersys_bench::bench_linkage_runs::load(&s.wiring, data.dir.path(), &data.entries, data.reports.clone())
+        .await
+        .unwrap();
+    assert_eq!(scheduled(&s, json!({})).await["model_version"], "v1");
     (resources, s)
 }
 
@@ -187,10 +197,10 @@ async fn linked_stack(data: &Generated) -> (AwsResources, StackApp) {
 async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
     let data = generate(11);
     let ((_, single), (resources, parted)) = (linked_stack(&data).await, linked_stack(&data).await);
-    let one = scheduled(&single.app, json!({ "mode": "estimate" })).await;
+    let one = scheduled(&single, json!({ "mode": "estimate" })).await;
     assert_eq!(one["model_version"], "v2", "{one}");
 
-    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let function = linkage::Services::new(&as_deployed(&resources, "FullLinkageFunction").await).unwrap();
     let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, None))]);
     let interpreter = Interpreter::start(functions).await;
     let machine = interpreter.create("FullLinkageStateMachine").await;
@@ -203,17 +213,22 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
     assert_eq!((two["model_version"].as_str(), two["partitions"].as_u64()), (Some("v2"), Some(3)), "{two}");
 
     let (a, b) = (
-        single.app.link_index.current_model().await.unwrap().unwrap(),
-        parted.app.link_index.current_model().await.unwrap().unwrap(),
+        single.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
+        parted.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
     );
     assert!(a.reports >= 500, "enough candidate reports for EM: {}", a.reports);
     assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
     assert_eq!(a.params, b.params, "the model");
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    same(
+        &decisions(&single.wiring.ports).await,
+        &decisions(&parted.wiring.ports).await,
+        "the same model, the same decisions",
+    );
     for field in ["links", "reviews", "files"] {
         assert_eq!(one[field], two[field], "{field}: single {one}\nstate machine {two}");
     }
-    let (mut s1, s2) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    let (mut s1, s2) =
+        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
     assert!(s1.computed_at.is_some() && s2.computed_at.is_some());
     // The single run is as of its event's time; the combining step as of the clock.
     s1.computed_at = s2.computed_at;
@@ -235,7 +250,7 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
     let combine = calls.iter().find(|c| c.payload["full_linkage"]["step"] == "combine").unwrap();
     assert_eq!(answers.len(), 3);
     assert_eq!(combine.payload["full_linkage"]["partitions"], Value::Array(answers), "Combine's input");
-    assert_eq!(parted.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+    assert_eq!(parted.relink().full_linkage_holder().await.unwrap(), None, "the lease is freed");
 }
 
 #[tokio::test]
@@ -244,12 +259,12 @@ async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
     let (entries, reports) = generated(dir.path(), 1500, 500, 17);
     let [(_, single), (resources, parted)] = [stack().await, stack().await];
     for s in [&single, &parted] {
-        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        hersys_bench::bench_linkage_runs::load(&s.wiring, dir.path(), &entries, reports.clone()).await.unwrap();
     }
-    let one = scheduled(&single.app, json!({})).await;
+    let one = scheduled(&single, json!({})).await;
     assert_eq!((one["mode"].as_str(), one["model_version"].as_str()), (Some("estimate"), Some("v1")), "{one}");
 
-    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let function = linkage::Services::new(&as_deployed(&resources, "FullLinkageFunction").await).unwrap();
     let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, None))]);
     let interpreter = Interpreter::start(functions).await;
     let machine = interpreter.create("FullLinkageStateMachine").await;
@@ -275,16 +290,21 @@ async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
         .map(|c| c.answer.as_ref().unwrap()["entries"].as_u64().unwrap())
         .sum();
     let (a, b) = (
-        single.app.link_index.current_model().await.unwrap().unwrap(),
-        parted.app.link_index.current_model().await.unwrap().unwrap(),
+        single.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
+        parted.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
     );
     assert_eq!(filed, a.entries, "every stored entry record filed once");
     assert_eq!(a.params, b.params, "the model");
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
-    let (mut s1, s2) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    same(
+        &decisions(&single.wiring.ports).await,
+        &decisions(&parted.wiring.ports).await,
+        "the same model, the same decisions",
+    );
+    let (mut s1, s2) =
+        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
     s1.computed_at = s2.computed_at;
     assert_eq!(s1, s2, "the statistics");
-    let hourly = scheduled(&parted.app, json!({})).await;
+    let hourly = scheduled(&parted, json!({})).await;
     assert_eq!((hourly["mode"].as_str(), hourly["written"].as_u64()), (Some("incremental"), Some(0)), "{hourly}");
 }
 
@@ -292,15 +312,15 @@ async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
 async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs_go_on() {
     let (resources, s) = linked_stack(&generate(5)).await;
     // Unasked, Start sizes the run by the tables' item counts (DescribeTable on DynamoDB Local): one partition here.
-    let plan = s.app.plan_partitions(FullRun::Linkage).await.unwrap();
+    let plan = s.relink().plan_partitions().await.unwrap();
     assert_eq!(plan.partitions, 1, "{plan:?}");
     assert!(
         plan.total_seconds > 1.0 && plan.total_seconds < 300.0,
         "the work of 800 reports and 2,000 entries: {plan:?}"
     );
-    let state = s.app.link_index.linkage_state().await.unwrap();
-    let summary = s.app.linkage_summary().await.unwrap();
-    let function = as_deployed(&resources, "FullLinkageFunction").await;
+    let state = s.wiring.ports.link_index.linkage_state().await.unwrap();
+    let summary = s.app.linkage.linkage_summary().await.unwrap();
+    let function = linkage::Services::new(&as_deployed(&resources, "FullLinkageFunction").await).unwrap();
     let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, Some(1)))]);
     let interpreter = Interpreter::start(functions).await;
     let machine = interpreter.create("FullLinkageStateMachine").await;
@@ -330,17 +350,17 @@ async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs
     assert!(abandon.answer.is_ok(), "{abandon:?}");
     let run: domain::app::FullLinkage = serde_json::from_value(abandon.payload["full_linkage"]["run"].clone()).unwrap();
 
-    assert_eq!(s.app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+    assert_eq!(s.relink().full_linkage_holder().await.unwrap(), None, "the lease is freed");
     for index in [0, 2] {
-        let partial = s.app.export_state.load_partition_result(&run.run, index).await.unwrap();
+        let partial = s.wiring.ports.export_state().unwrap().load_partition_result(&run.run, index).await.unwrap();
         assert_eq!(partial, None, "partition {index}'s partial result is deleted");
     }
     assert!(
         calls.iter().any(|c| step(c) == "partition" && c.answer.is_ok()),
         "other partitions ran (and saved their results before Abandon deleted them)"
     );
-    assert_eq!(s.app.link_index.linkage_state().await.unwrap(), state, "the state as it was");
-    assert_eq!(s.app.linkage_summary().await.unwrap(), summary, "no statistics published");
-    let hourly = scheduled(&s.app, json!({})).await;
+    assert_eq!(s.wiring.ports.link_index.linkage_state().await.unwrap(), state, "the state as it was");
+    assert_eq!(s.app.linkage.linkage_summary().await.unwrap(), summary, "no statistics published");
+    let hourly = scheduled(&s, json!({})).await;
     assert_eq!(hourly["mode"], "incremental", "the next hourly run goes on: {hourly}");
 }

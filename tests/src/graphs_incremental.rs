@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use domain::StoreError;
-use domain::app::{App, AppError, ExportMode, FullRun, Recount};
+use domain::app::{AppError, ExportMode, FullRun, Recount, Wiring};
 use domain::graphs::linelist::LineListCase;
 use domain::graphs::state::CountedFact;
 use domain::graphs::{CaseFact, GraphSeries, SeriesId, Sources};
@@ -68,19 +68,21 @@ impl GraphSourceStore for FailingCounts {
 }
 
 struct Env {
-    app: App,
+    wiring: Wiring,
+    /// The export function's services on `wiring`.
+    app: export::Services,
     clock: Arc<TestClock>,
     counts: Arc<FailingCounts>,
     _dir: Option<tempfile::TempDir>,
 }
 
 async fn env(stack: Stack) -> Env {
-    let StackApp { mut app, dir, .. } = fixtures::app_on(stack).await;
+    let StackApp { mut wiring, dir, .. } = fixtures::app_on(stack).await;
     let clock = Arc::new(TestClock::new(Utc.with_ymd_and_hms(2021, 3, 1, 0, 0, 0).unwrap()));
-    let counts = Arc::new(FailingCounts { inner: app.graph_sources.clone(), failing: AtomicBool::new(false) });
-    app.clock = clock.clone();
-    app.graph_sources = counts.clone();
-    Env { app, clock, counts, _dir: dir }
+    let counts = Arc::new(FailingCounts { inner: wiring.ports.graph_sources.clone(), failing: AtomicBool::new(false) });
+    wiring.ports.clock = clock.clone();
+    wiring.ports.graph_sources = counts.clone();
+    Env { app: export::Services::new(&wiring).unwrap(), wiring, clock, counts, _dir: dir }
 }
 
 impl Env {
@@ -103,15 +105,15 @@ impl Env {
 
     /// Rewrites a stored report now, as a PATCH would.
     async fn change(&self, id: &ReportId, edit: impl FnOnce(&mut CaseReport)) {
-        let stored = self.app.reports.get_report(id).await.unwrap().unwrap();
+        let stored = self.wiring.ports.reports.get_report(id).await.unwrap().unwrap();
         let mut report = stored.value;
         edit(&mut report);
         report.updated_at = self.now();
-        self.app.reports.update_report(&report, stored.version).await.unwrap();
+        self.wiring.ports.reports.update_report(&report, stored.version).await.unwrap();
     }
 
     async fn export(&self, mode: ExportMode) -> (GraphSeries, Recount) {
-        self.app.graph_series(self.now(), mode).await.unwrap()
+        self.app.export.graph_series(self.now(), mode).await.unwrap()
     }
 
     /// An hour later: an incremental run, checked against a full recount of the same store.
@@ -134,7 +136,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     let e = env(stack).await;
     let from = Some(fixtures::date("2021-01-01"));
     for code in [13, 44] {
-        e.app.set_hersys_from(PrefectureCode::new(code).unwrap(), from).await.unwrap();
+        e.wiring.graph_sources().set_hersys_from(PrefectureCode::new(code).unwrap(), from).await.unwrap();
     }
     let mut ids = Vec::new();
     for i in 0..40u32 {
@@ -143,7 +145,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
         let published = (i % 20 != 19).then_some(day.as_str());
         let released = format!("2021-02-{:02}", 11 + i % 10);
         let r = e.report(prefecture, published, &[(Status::HomeCare, &day), (Status::Released, &released)]);
-        e.app.reports.create_report(&r).await.unwrap();
+        e.wiring.ports.reports.create_report(&r).await.unwrap();
         ids.push(r.id);
     }
 
@@ -169,7 +171,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     e.change(&ids[19], |r| r.publication_date = Some(fixtures::date("2021-02-10"))).await;
     for prefecture in ["13", "44"] {
         let r = e.report(prefecture, Some("2021-02-12"), &[(Status::Hospitalized, "2021-02-12")]);
-        e.app.reports.create_report(&r).await.unwrap();
+        e.wiring.ports.reports.create_report(&r).await.unwrap();
         ids.push(r.id);
     }
     let r = e.next_hour_equals_a_full_recount().await;
@@ -184,7 +186,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
     e.change(&ids[0], |r| r.status_history.retain(|c| c.status != Status::Died)).await;
     e.clock.advance(Duration::minutes(5));
     e.counts.failing.store(true, Ordering::SeqCst);
-    assert!(e.app.graph_series(e.now(), ExportMode::Incremental).await.is_err());
+    assert!(e.app.export.graph_series(e.now(), ExportMode::Incremental).await.is_err());
     e.counts.failing.store(false, Ordering::SeqCst);
     e.clock.advance(Duration::hours(1));
     e.change(&ids[0], |r| r.publication_date = Some(fixtures::date("2021-02-08"))).await;
@@ -193,7 +195,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
 
     // A full run that dies half-way leaves no state to build on: the next run counts everything.
     e.counts.failing.store(true, Ordering::SeqCst);
-    assert!(e.app.graph_series(e.now(), ExportMode::Full).await.is_err());
+    assert!(e.app.export.graph_series(e.now(), ExportMode::Full).await.is_err());
     e.counts.failing.store(false, Ordering::SeqCst);
     e.clock.advance(Duration::hours(1));
     let (_, r) = e.export(ExportMode::Incremental).await;
@@ -207,7 +209,7 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
         sex: Some("female".into()),
         age_band: Some(3),
     };
-    e.app.import_linelist(&[case]).await.unwrap();
+    e.wiring.graph_sources().import_linelist(&[case]).await.unwrap();
     let r = e.next_hour_equals_a_full_recount().await;
     assert!(r.linelists_read && r.linelist_cases == 1, "{r:?}");
     e.clock.advance(Duration::hours(1));
@@ -222,7 +224,11 @@ async fn incremental_exports_follow_changes_and_equal_full_ones(stack: Stack) {
 async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     let mut e = env(stack).await;
     for code in [13, 44, 27] {
-        e.app.set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01"))).await.unwrap();
+        e.wiring
+            .graph_sources()
+            .set_hersys_from(PrefectureCode::new(code).unwrap(), Some(fixtures::date("2021-01-01")))
+            .await
+            .unwrap();
     }
     // More than a page (1,000) in some segments, so that partitions read page after page.
     for i in 0..2_500u32 {
@@ -232,13 +238,14 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
         let last = if i % 7 == 0 { Status::Died } else { Status::Released };
         let published = (i % 50 != 49).then_some(day.as_str());
         let r = e.report(prefecture, published, &[(Status::Hospitalized, &day), (last, &end)]);
-        e.app.reports.create_report(&r).await.unwrap();
+        e.wiring.ports.reports.create_report(&r).await.unwrap();
     }
     e.clock.advance(Duration::hours(1));
     let (single, single_recount) = e.export(ExportMode::Full).await;
 
-    let failing = Arc::new(FailingSegmentOnce::new(e.app.reports.clone(), 1));
-    e.app.reports = failing.clone();
+    let failing = Arc::new(FailingSegmentOnce::new(e.wiring.ports.reports.clone(), 1));
+    e.wiring.ports.reports = failing.clone();
+    e.app = export::Services::new(&e.wiring).unwrap();
     e.clock.advance(Duration::hours(1));
     let answer = export::full::run_partitioned(&e.app, Some(2), 3, None).await.unwrap();
     assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
@@ -252,20 +259,20 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     assert_eq!(r.hersys_cases, single_recount.hersys_cases);
 
     // While a full export holds the lease: scheduled runs publish nothing, a second full export cannot start.
-    let started = e.app.start_full_export(Some(2)).await.unwrap();
-    assert!(matches!(e.app.start_full_export(Some(2)).await, Err(AppError::LeaseHeld(FullRun::Export))));
-    assert!(matches!(e.app.graph_series(e.now(), ExportMode::Full).await, Err(AppError::LeaseHeld(_))));
+    let started = e.app.export.start_full_export(Some(2)).await.unwrap();
+    assert!(matches!(e.app.export.start_full_export(Some(2)).await, Err(AppError::LeaseHeld(FullRun::Export))));
+    assert!(matches!(e.app.export.graph_series(e.now(), ExportMode::Full).await, Err(AppError::LeaseHeld(_))));
     let event = serde_json::json!({ "detail-type": "Scheduled Event", "time": e.now(), "detail": {} });
     let skipped = export::handle(&e.app, event).await.unwrap();
     assert_eq!(skipped["skipped"], "a full export is in progress", "{skipped}");
     // A partition of another run is refused.
     let mut other = started.clone();
     other.run = "0".repeat(32);
-    assert!(matches!(e.app.count_partition(&other, 0).await, Err(AppError::LeaseHeld(FullRun::Export))));
+    assert!(matches!(e.app.export.count_partition(&other, 0).await, Err(AppError::LeaseHeld(FullRun::Export))));
     // Abandoned (a partition failed for good): the lease is free and the next run counts everything again.
-    e.app.count_partition(&started, 0).await.unwrap();
-    e.app.abandon_full_export(&started).await.unwrap();
-    assert_eq!(e.app.full_export_holder().await.unwrap(), None);
+    e.app.export.count_partition(&started, 0).await.unwrap();
+    e.app.export.abandon_full_export(&started).await.unwrap();
+    assert_eq!(e.app.export.full_export_holder().await.unwrap(), None);
     e.clock.advance(Duration::hours(1));
     let (recounted, r) = e.export(ExportMode::Incremental).await;
     assert!(r.full && r.reports_read == 2_500, "{r:?}");
@@ -282,7 +289,7 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     assert_eq!(read, 2_500);
     // A report written while the partitions run (after its own was counted): the full export does not see it; the
     // next scheduled run does, from the full export's watermark.
-    let page = e.app.reports.reports_in_segment(Segment { index: 0, of: 1 }, None, 100).await.unwrap().items;
+    let page = e.wiring.ports.reports.reports_in_segment(Segment { index: 0, of: 1 }, None, 100).await.unwrap().items;
     // Published in a prefecture whose series come from HER-SYS: moving its publication day shows in the series.
     let changed = page.iter().find(|r| r.prefecture.number() == 13 && r.publication_date.is_some()).unwrap();
     let moved =
@@ -327,15 +334,16 @@ async fn a_scheduled_export_without_a_usable_state_starts_the_state_machine() {
         .await
         .unwrap()
         .state_machine_arn;
-    s.app.full_runs = Some(Arc::new(aws_adapters::StepFunctionsStarter::new(sfn.clone(), machine.clone())));
+    s.wiring.ports.full_runs = Some(Arc::new(aws_adapters::StepFunctionsStarter::new(sfn.clone(), machine.clone())));
+    let function = s.export_function();
     let hourly = serde_json::json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": {} });
 
-    let answer = export::handle(&s.app, hourly.clone()).await.unwrap();
+    let answer = export::handle(&function, hourly.clone()).await.unwrap();
     assert_eq!(answer["skipped"], "no usable state: the full export in partitions is started", "{answer}");
     assert!(answer.get("files").is_none(), "nothing published: {answer}");
     let executions = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap().executions;
     assert_eq!(executions.len(), 1);
-    let today = domain::time::japan_date(s.app.clock.now()).format("%Y%m%d").to_string();
+    let today = domain::time::japan_date(s.app.now()).format("%Y%m%d").to_string();
     assert_eq!(executions[0].name, format!("graph-export-auto-{today}"));
     let input = sfn.describe_execution().execution_arn(&executions[0].execution_arn).send().await.unwrap().input;
     let input: serde_json::Value = serde_json::from_str(&input.unwrap()).unwrap();
@@ -343,7 +351,7 @@ async fn a_scheduled_export_without_a_usable_state_starts_the_state_machine() {
 
     // Today's execution ended (failed, say): the next hourly run does not start another.
     sfn.stop_execution().execution_arn(&executions[0].execution_arn).send().await.unwrap();
-    let again = export::handle(&s.app, hourly).await.unwrap();
+    let again = export::handle(&function, hourly).await.unwrap();
     assert!(again["skipped"].as_str().unwrap().contains("started already"), "{again}");
     let executions = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap().executions;
     assert_eq!(executions.len(), 1);

@@ -79,17 +79,18 @@ async fn export_writes_the_ministry_csv_to_s3() {
         export_state_bucket: Some(state_bucket),
         full_export_state_machine: None,
     };
-    let app = platform::aws_app_with(&config, &sdk, resources).unwrap();
+    let wiring = platform::aws_wiring_with(&config, &sdk, resources).unwrap();
+    let app = export::Services::new(&wiring).unwrap();
 
     // Both prefectures take HER-SYS reports as their source (no line lists here).
     for code in [13, 44] {
         let p = domain::prefecture::PrefectureCode::new(code).unwrap();
-        app.set_hersys_from(p, Some(fixtures::date("2021-01-01"))).await.unwrap();
+        wiring.graph_sources().set_hersys_from(p, Some(fixtures::date("2021-01-01"))).await.unwrap();
     }
     for (prefecture, published) in [("13", "2021-02-03"), ("13", "2021-02-03"), ("44", "2021-02-01")] {
         let mut r = fixtures::report_in(prefecture, None);
         r.publication_date = Some(fixtures::date(published));
-        app.reports.create_report(&r).await.unwrap();
+        wiring.ports.reports.create_report(&r).await.unwrap();
     }
     let out = export::handle(&app, json!({ "time": "2021-02-04T00:00:00Z" })).await.unwrap();
     // The page's 5 files, 11 series × (CSV + JSON), two discrepancy files (switched prefectures), the manifest.
@@ -244,13 +245,25 @@ async fn scheduled_functions_run_with_the_tables_and_buckets_the_template_gives_
     let sdk = crate::emulators::sdk_config().await;
     let config = crate::fixtures::config();
     let event = json!({ "time": "2021-02-04T00:00:00Z" });
-    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ExportFunction").await).unwrap();
-    export::handle(&app, event.clone()).await.expect("export with its template environment");
-    export::handle(&app, event.clone()).await.expect("a second, incremental export");
-    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "LinkageFunction").await).unwrap();
-    linkage::handle(&app, event.clone()).await.expect("linkage with its template environment");
-    let app = platform::aws_app_with(&config, &sdk, resources_as_deployed(&sdk, "ReissueFunction").await).unwrap();
-    reissue::handle(&app, event).await.expect("reissue with its template environment");
+    // Each function's services are built as its cold start builds them (`main.rs`): a missing bucket fails here.
+    let wiring = platform::aws_wiring_with(&config, &sdk, resources_as_deployed(&sdk, "ExportFunction").await).unwrap();
+    let services = export::Services::new(&wiring).expect("the export's services with its template environment");
+    export::handle(&services, event.clone()).await.expect("export with its template environment");
+    export::handle(&services, event.clone()).await.expect("a second, incremental export");
+    let wiring =
+        platform::aws_wiring_with(&config, &sdk, resources_as_deployed(&sdk, "LinkageFunction").await).unwrap();
+    let services = linkage::Services::new(&wiring).expect("the linkage's services with its template environment");
+    linkage::handle(&services, event.clone()).await.expect("linkage with its template environment");
+    // The hourly function has no state bucket: it cannot build the graph export, and refuses a full re-link's step
+    // (those go to FullLinkageFunction), naming the setting.
+    let missing = export::Services::new(&wiring).err().expect("no export without the state bucket");
+    assert!(missing.to_string().contains("EXPORT_STATE_BUCKET"), "{missing}");
+    let step = json!({ "full_linkage": { "step": "start", "input": {} } });
+    let refused = linkage::handle(&services, step).await.unwrap_err();
+    assert!(refused.to_string().contains("EXPORT_STATE_BUCKET"), "{refused}");
+    let wiring =
+        platform::aws_wiring_with(&config, &sdk, resources_as_deployed(&sdk, "ReissueFunction").await).unwrap();
+    reissue::handle(&wiring.cases(), event).await.expect("reissue with its template environment");
 }
 
 /// As deployed, the functions read the HMAC key from Secrets Manager (here moto's) at cold start: the value comes

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use domain::app::{App, AppError, EstimateSample, FullRun, ReviewAnswer};
+use domain::app::{AppError, EstimateSample, FullRun, Ports, ReviewAnswer};
 use domain::follow_up::FollowUpInput;
 use domain::linkage_records::LinkDecision;
 use serde_json::{Value, json};
@@ -34,13 +34,14 @@ fn comparable(d: &LinkDecision, case_number: Option<&String>) -> String {
     )
 }
 
-pub(crate) async fn decisions(app: &App) -> Vec<String> {
-    let stored = app.links.all_decisions().await.unwrap();
+/// Every stored decision, comparable across stacks (read from the stores, as an analyst's export reads them).
+pub(crate) async fn decisions(ports: &Ports) -> Vec<String> {
+    let stored = ports.links.all_decisions().await.unwrap();
     let mut all = Vec::with_capacity(stored.len());
     for chunk in stored.chunks(100) {
         let ids: Vec<_> = chunk.iter().map(|d| d.report_id.clone()).collect();
         let cases: std::collections::HashMap<_, _> =
-            app.reports.get_reports(&ids).await.unwrap().into_iter().map(|r| (r.id, r.case_number)).collect();
+            ports.reports.get_reports(&ids).await.unwrap().into_iter().map(|r| (r.id, r.case_number)).collect();
         all.extend(chunk.iter().map(|d| comparable(d, cases[&d.report_id].as_ref())));
     }
     all.sort();
@@ -59,11 +60,11 @@ pub(crate) fn same(a: &[String], b: &[String], what: &str) {
 }
 
 /// Stores on each app a new model version: the current one with its prior multiplied by `factor`.
-async fn new_model(apps: [&App; 2], version: &str, factor: f64) {
-    for app in apps {
-        let mut model = app.link_index.current_model().await.unwrap().unwrap();
+async fn new_model(stacks: [&StackApp; 2], version: &str, factor: f64) {
+    for s in stacks {
+        let mut model = s.wiring.ports.link_index.current_model().await.unwrap().unwrap();
         (model.version, model.params.lambda) = (version.to_owned(), (model.params.lambda * factor).min(0.5));
-        app.link_index.put_model(&model).await.unwrap();
+        s.wiring.ports.link_index.put_model(&model).await.unwrap();
     }
 }
 
@@ -107,9 +108,16 @@ fn input(partitions: u32, estimate: Option<EstimateSample>) -> linkage::full::Ru
     linkage::full::RunInput { partitions: Some(partitions), estimate }
 }
 
-pub(crate) async fn scheduled(app: &App, detail: Value) -> Value {
+/// A full re-link in partitions on `s`, each partition tried up to three times, as of `now`: the combining step's
+/// answer.
+async fn in_partitions(s: &StackApp, input: linkage::full::RunInput, now: domain::time::Instant) -> Value {
+    let publisher = s.wiring.publisher().unwrap();
+    linkage::full::run_partitioned(&s.relink(), &publisher, input, 3, Some(now)).await.unwrap()
+}
+
+pub(crate) async fn scheduled(s: &StackApp, detail: Value) -> Value {
     let event = json!({ "detail-type": "Scheduled Event", "time": "2021-06-01T00:00:00Z", "detail": detail });
-    linkage::handle(app, event).await.unwrap()
+    linkage::handle(&s.linkage_function(), event).await.unwrap()
 }
 
 pub(crate) type Rows = Vec<serde_json::Map<String, Value>>;
@@ -135,48 +143,53 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     let follow_ups = follow_ups(&entries);
     for s in [&single, &parted] {
-        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
-        let written = s.app.ingest_follow_ups(&follow_ups).await.unwrap();
+        hersys_bench::bench_linkage_runs::load(&s.wiring, dir.path(), &entries, reports.clone()).await.unwrap();
+        let written = s.app.linkage.ingest_follow_ups(&follow_ups).await.unwrap();
         // (The generator's typos make a few dates of birth impossible: those records are refused.)
         let stored = written.iter().filter(|w| w.outcome.is_ok()).count();
         assert!(stored > follow_ups.len() * 9 / 10, "{stored} of {} follow-ups written", follow_ups.len());
-        let first = scheduled(&s.app, json!({})).await;
+        let first = scheduled(s, json!({})).await;
         assert_eq!(first["model_version"], "v1", "{first}");
     }
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same data, the same estimate");
+    same(
+        &decisions(&single.wiring.ports).await,
+        &decisions(&parted.wiring.ports).await,
+        "the same data, the same estimate",
+    );
     // A model version with a prior 16 times as low (every score 4 lower: links near the threshold become reviews),
     // then the same answers to two reviews on both: a run never overturns them.
-    new_model([&single.app, &parted.app], "v2", 1.0 / 16.0).await;
+    new_model([&single, &parted], "v2", 1.0 / 16.0).await;
     for s in [&single, &parted] {
-        scheduled(&s.app, json!({ "mode": "full" })).await;
+        scheduled(s, json!({ "mode": "full" })).await;
     }
-    let pending = single.app.links.review_queue("131016").await.unwrap();
+    let pending = single.app.linkage.review_queue("131016").await.unwrap();
     assert!(pending.len() >= 2, "{} reviews", pending.len());
-    let case = |app: &App, d: &LinkDecision| {
-        let (app, id) = (app.clone(), d.report_id.clone());
-        async move { app.reports.get_report(&id).await.unwrap().unwrap().value.case_number }
+    let case = |s: &StackApp, d: &LinkDecision| {
+        let (reports, id) = (s.wiring.ports.reports.clone(), d.report_id.clone());
+        async move { reports.get_report(&id).await.unwrap().unwrap().value.case_number }
     };
-    let (first, second) = (case(&single.app, &pending[0]).await, case(&single.app, &pending[1]).await);
+    let (first, second) = (case(&single, &pending[0]).await, case(&single, &pending[1]).await);
     for s in [&single, &parted] {
-        for d in s.app.links.review_queue("131016").await.unwrap() {
-            let answer = match case(&s.app, &d).await {
+        for d in s.app.linkage.review_queue("131016").await.unwrap() {
+            let answer = match case(s, &d).await {
                 c if c == first => ReviewAnswer::Confirm { entry_id: d.entry_id.clone() },
                 c if c == second => ReviewAnswer::Reject,
                 _ => continue,
             };
-            s.app.answer_review(&d.report_id, "131016", "reviewer", answer).await.unwrap();
+            s.app.linkage.answer_review(&d.report_id, "131016", "reviewer", answer).await.unwrap();
         }
     }
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "after the reviews");
+    same(&decisions(&single.wiring.ports).await, &decisions(&parted.wiring.ports).await, "after the reviews");
     // The model under test: the prior eight times v1's (every score moves, some across a threshold).
-    new_model([&single.app, &parted.app], "v3", 8.0 * 16.0).await;
+    new_model([&single, &parted], "v3", 8.0 * 16.0).await;
 
     let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-    let one = scheduled(&single.app, json!({ "mode": "full" })).await;
-    let mut app = parted.app.clone();
-    let failing = Arc::new(FailingSegmentOnce::at_first_page(app.reports.clone(), 1));
-    app.reports = failing.clone();
-    let three = linkage::full::run_partitioned(&app, input(3, None), 3, Some(now)).await.unwrap();
+    let one = scheduled(&single, json!({ "mode": "full" })).await;
+    let mut wiring = parted.wiring.clone();
+    let failing = Arc::new(FailingSegmentOnce::at_first_page(wiring.ports.reports.clone(), 1));
+    wiring.ports.reports = failing.clone();
+    let (relink, publisher) = (wiring.relink().unwrap(), wiring.publisher().unwrap());
+    let three = linkage::full::run_partitioned(&relink, &publisher, input(3, None), 3, Some(now)).await.unwrap();
     assert!(failing.failed.load(Ordering::SeqCst), "the injected failure happened, and was retried");
 
     assert_eq!(three["mode"], "full", "{three}");
@@ -184,8 +197,9 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     for field in ["model_version", "reports", "links", "reviews", "written", "kept_reviewed", "removed", "entries"] {
         assert_eq!(one[field], three[field], "{field}: single {one}\npartitioned {three}");
     }
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "single against partitioned");
-    let (s1, s3) = (single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    same(&decisions(&single.wiring.ports).await, &decisions(&parted.wiring.ports).await, "single against partitioned");
+    let (s1, s3) =
+        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
     assert_eq!(s1, s3, "the statistics");
     let cases = &s1.follow_up.diagnosed_during_or_within_14d;
     let counted = cases.total as usize > follow_ups.len() * 9 / 10;
@@ -199,35 +213,35 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     }
     // Nothing written since the start: the next hourly run writes nothing. (It reads again what was written in the
     // minute before the start, the overlap of every run: here, everything.)
-    let hourly = scheduled(&parted.app, json!({})).await;
+    let hourly = scheduled(&parted, json!({})).await;
     assert_eq!((hourly["written"].as_u64(), hourly["removed"].as_u64()), (Some(0), Some(0)), "{hourly}");
 
     // While a full re-link holds the lease: scheduled runs do nothing, a second one cannot start.
-    let app = &parted.app;
-    let started = app.start_full_linkage(Some(2), None).await.unwrap();
-    assert!(matches!(app.start_full_linkage(Some(2), None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
+    let (relink, function) = (parted.relink(), parted.linkage_function());
+    let started = relink.start_full_linkage(Some(2), None).await.unwrap();
+    assert!(matches!(relink.start_full_linkage(Some(2), None).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
     // A partition of a run that was not prepared (no model chosen) is refused; prepared, it names the model.
-    assert!(matches!(app.link_partition(&started, 0).await, Err(AppError::Invalid(_))));
+    assert!(matches!(relink.link_partition(&started, 0).await, Err(AppError::Invalid(_))));
     assert_eq!(started.filing, 0, "not the first run: nothing to file");
-    let started = app.prepare_full_linkage(&started).await.unwrap();
+    let started = relink.prepare_full_linkage(&started).await.unwrap();
     assert!(started.model_version.is_some());
     for detail in [json!({}), json!({ "mode": "estimate" })] {
-        let skipped = scheduled(app, detail).await;
+        let skipped = scheduled(&parted, detail).await;
         assert_eq!(skipped["skipped"], "a full re-link is in progress", "{skipped}");
     }
     // A partition of another run is refused.
     let mut other = started.clone();
     other.run = "0".repeat(32);
-    assert!(matches!(app.link_partition(&other, 0).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
+    assert!(matches!(relink.link_partition(&other, 0).await, Err(AppError::LeaseHeld(FullRun::Linkage))));
     // A report written while the partitions run (after they read it): the next hourly run links it.
     let mut answers = Vec::new();
     for index in 0..2 {
         let partition = json!({ "full_linkage": { "step": "partition", "run": started, "index": index } });
-        answers.push(linkage::handle(app, partition).await.unwrap());
+        answers.push(linkage::handle(&function, partition).await.unwrap());
     }
     // A report without a passport number (no exact step: only a scheduled run links it) whose person the
     // single-process run linked, filed again under another case number.
-    let linked = decisions(&single.app).await;
+    let linked = decisions(&single.wiring.ports).await;
     let late = reports
         .iter()
         .find(|r| {
@@ -237,33 +251,37 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
         .unwrap();
     let mut late_input = late.clone();
     late_input.insert("report_id".into(), json!("LATE-1"));
-    let (_, filed) = hersys_bench::bench_linkage_runs::load(app, dir.path(), &[], vec![late_input]).await.unwrap();
+    let (_, filed) =
+        hersys_bench::bench_linkage_runs::load(&parted.wiring, dir.path(), &[], vec![late_input]).await.unwrap();
     assert_eq!(filed, 1);
     let combine = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": answers } });
-    let combined = linkage::handle(app, combine).await.unwrap();
+    let combined = linkage::handle(&function, combine).await.unwrap();
     assert_eq!(combined["written"].as_u64(), Some(0), "{combined}");
-    assert_eq!(app.full_linkage_holder().await.unwrap(), None, "the lease is freed");
-    let late_decision = |app: &App| {
-        let app = app.clone();
-        async move { decisions(&app).await.into_iter().find(|d| d.starts_with("Some(\"LATE-1\") ")) }
+    assert_eq!(relink.full_linkage_holder().await.unwrap(), None, "the lease is freed");
+    let late_decision = |ports: &Ports| {
+        let ports = ports.clone();
+        async move { decisions(&ports).await.into_iter().find(|d| d.starts_with("Some(\"LATE-1\") ")) }
     };
-    assert_eq!(late_decision(app).await, None, "not linked by the full re-link that did not read it");
-    let after = scheduled(app, json!({})).await;
+    assert_eq!(late_decision(&parted.wiring.ports).await, None, "not linked by the full re-link that did not read it");
+    let after = scheduled(&parted, json!({})).await;
     assert!(after["mode"] == "incremental" && after["reports"].as_u64() >= Some(1), "{after}");
-    assert!(late_decision(app).await.is_some_and(|d| d.contains("Link")), "linked by the next hourly run");
+    assert!(
+        late_decision(&parted.wiring.ports).await.is_some_and(|d| d.contains("Link")),
+        "linked by the next hourly run"
+    );
 
     // Abandoned (a partition failed for good): the lease is free and the state as it was.
-    let state = app.link_index.linkage_state().await.unwrap();
-    let started = app.start_full_linkage(Some(2), None).await.unwrap();
-    linkage::handle(app, json!({ "full_linkage": { "step": "abandon", "run": started } })).await.unwrap();
-    assert_eq!(app.full_linkage_holder().await.unwrap(), None);
-    assert_eq!(app.link_index.linkage_state().await.unwrap(), state);
+    let state = parted.wiring.ports.link_index.linkage_state().await.unwrap();
+    let started = relink.start_full_linkage(Some(2), None).await.unwrap();
+    linkage::handle(&function, json!({ "full_linkage": { "step": "abandon", "run": started } })).await.unwrap();
+    assert_eq!(relink.full_linkage_holder().await.unwrap(), None);
+    assert_eq!(parted.wiring.ports.link_index.linkage_state().await.unwrap(), state);
     // A combining step before every partition answered is refused.
-    let started = app.start_full_linkage(Some(2), None).await.unwrap();
+    let started = relink.start_full_linkage(Some(2), None).await.unwrap();
     let half = json!({ "full_linkage": { "step": "combine", "run": started, "partitions": [] } });
-    let refused = linkage::handle(app, half).await.unwrap_err().to_string();
+    let refused = linkage::handle(&function, half).await.unwrap_err().to_string();
     assert!(refused.contains("partition 0"), "{refused}");
-    app.abandon_full_linkage(&started).await.unwrap();
+    relink.abandon_full_linkage(&started).await.unwrap();
 }
 
 /// The daily run at national scale: a model estimated from a sample, then the partitioned re-link with it. A sample
@@ -274,31 +292,38 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
     let (entries, reports) = generated(dir.path(), 2000, 800, 11);
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     for s in [&single, &parted] {
-        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
-        assert_eq!(scheduled(&s.app, json!({})).await["model_version"], "v1");
+        hersys_bench::bench_linkage_runs::load(&s.wiring, dir.path(), &entries, reports.clone()).await.unwrap();
+        assert_eq!(scheduled(s, json!({})).await["model_version"], "v1");
     }
-    let one = scheduled(&single.app, json!({ "mode": "estimate" })).await;
+    let one = scheduled(&single, json!({ "mode": "estimate" })).await;
     assert_eq!(one["model_version"], "v2", "{one}");
     let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
     let everything = EstimateSample { reports: 1_000_000, entries: 1_000_000 };
-    let two = linkage::full::run_partitioned(&parted.app, input(3, Some(everything)), 3, Some(now)).await.unwrap();
+    let two = in_partitions(&parted, input(3, Some(everything)), now).await;
     assert_eq!(two["model_version"], "v2", "{two}");
     let (a, b) = (
-        single.app.link_index.current_model().await.unwrap().unwrap(),
-        parted.app.link_index.current_model().await.unwrap().unwrap(),
+        single.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
+        parted.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
     );
     assert!(a.reports >= 500, "enough candidate reports for EM: {}", a.reports);
     assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
     assert_eq!(a.params, b.params, "the model");
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    same(
+        &decisions(&single.wiring.ports).await,
+        &decisions(&parted.wiring.ports).await,
+        "the same model, the same decisions",
+    );
     let links = |run: &Value| run["links"].as_u64().unwrap();
     assert_eq!((links(&one), one["reviews"].as_u64()), (links(&two), two["reviews"].as_u64()), "{one}\n{two}");
-    assert_eq!(single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    assert_eq!(
+        single.app.linkage.linkage_summary().await.unwrap(),
+        parted.app.linkage.linkage_summary().await.unwrap()
+    );
 
     // A sample of part of the records: whole segments until it holds enough, a model of its own.
     let part = EstimateSample { reports: 300, entries: 800 };
-    let three = linkage::full::run_partitioned(&parted.app, input(2, Some(part)), 3, Some(now)).await.unwrap();
-    let sampled = parted.app.link_index.current_model().await.unwrap().unwrap();
+    let three = in_partitions(&parted, input(2, Some(part)), now).await;
+    let sampled = parted.wiring.ports.link_index.current_model().await.unwrap().unwrap();
     assert_eq!((three["model_version"].as_str(), sampled.version.as_str()), (Some("v3"), "v3"), "{three}");
     assert!((300..a.reports).contains(&sampled.reports), "{} of {} candidate reports", sampled.reports, a.reports);
     assert!((800..a.entries * 3 / 4).contains(&sampled.entries), "{} of {} entries", sampled.entries, a.entries);
@@ -315,26 +340,33 @@ async fn a_first_run_in_partitions_is_the_single_process_first_run(stack: Stack)
     let (entries, reports) = generated(dir.path(), 1500, 500, 13);
     let (single, parted): (StackApp, StackApp) = (app_on(stack).await, app_on(stack).await);
     for s in [&single, &parted] {
-        hersys_bench::bench_linkage_runs::load(&s.app, dir.path(), &entries, reports.clone()).await.unwrap();
+        hersys_bench::bench_linkage_runs::load(&s.wiring, dir.path(), &entries, reports.clone()).await.unwrap();
     }
-    let one = scheduled(&single.app, json!({})).await;
+    let one = scheduled(&single, json!({})).await;
     assert_eq!((one["mode"].as_str(), one["model_version"].as_str()), (Some("estimate"), Some("v1")), "{one}");
 
     let now = chrono::DateTime::parse_from_rfc3339("2021-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
     let everything = EstimateSample { reports: 1_000_000, entries: 1_000_000 };
-    let two = linkage::full::run_partitioned(&parted.app, input(3, Some(everything)), 3, Some(now)).await.unwrap();
+    let two = in_partitions(&parted, input(3, Some(everything)), now).await;
     assert_eq!((two["model_version"].as_str(), two["partitions"].as_u64()), (Some("v1"), Some(3)), "{two}");
     let (a, b) = (
-        single.app.link_index.current_model().await.unwrap().unwrap(),
-        parted.app.link_index.current_model().await.unwrap().unwrap(),
+        single.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
+        parted.wiring.ports.link_index.current_model().await.unwrap().unwrap(),
     );
     assert_eq!((a.entries, a.reports, a.candidate_pairs), (b.entries, b.reports, b.candidate_pairs));
     assert_eq!(a.params, b.params, "the model");
-    same(&decisions(&single.app).await, &decisions(&parted.app).await, "the same model, the same decisions");
+    same(
+        &decisions(&single.wiring.ports).await,
+        &decisions(&parted.wiring.ports).await,
+        "the same model, the same decisions",
+    );
     assert_eq!((one["links"].as_u64(), one["reviews"].as_u64()), (two["links"].as_u64(), two["reviews"].as_u64()));
-    assert_eq!(single.app.linkage_summary().await.unwrap(), parted.app.linkage_summary().await.unwrap());
+    assert_eq!(
+        single.app.linkage.linkage_summary().await.unwrap(),
+        parted.app.linkage.linkage_summary().await.unwrap()
+    );
     // The index holds everything: the next hourly run links incrementally and changes nothing.
-    let hourly = scheduled(&parted.app, json!({})).await;
+    let hourly = scheduled(&parted, json!({})).await;
     assert_eq!(hourly["mode"], "incremental", "{hourly}");
     assert_eq!((hourly["written"].as_u64(), hourly["removed"].as_u64()), (Some(0), Some(0)), "{hourly}");
 }

@@ -120,7 +120,7 @@ struct Reports {
 }
 
 async fn create_reports(app: &App) -> Reports {
-    let create = |i: ReportInput| async move { app.create_report(&i).await.unwrap().value.id };
+    let create = |i: ReportInput| async move { app.cases.create_report(&i).await.unwrap().value.id };
     Reports {
         a: create(input("131016", Some(fixtures::PASSPORT), "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02"))
             .await,
@@ -132,36 +132,37 @@ async fn create_reports(app: &App) -> Reports {
     }
 }
 
-async fn run(app: &App, time: &str) -> Value {
-    linkage::handle(app, json!({ "detail-type": "Scheduled Event", "time": time, "detail": {} })).await.unwrap()
+async fn run(function: &linkage::Services, time: &str) -> Value {
+    linkage::handle(function, json!({ "detail-type": "Scheduled Event", "time": time, "detail": {} })).await.unwrap()
 }
 
 /// The run of an event whose detail names a mode (`full`, `estimate`).
-async fn run_mode(app: &App, time: &str, mode: &str) -> Value {
+async fn run_mode(function: &linkage::Services, time: &str, mode: &str) -> Value {
     let event = json!({ "detail-type": "Scheduled Event", "time": time, "detail": { "mode": mode } });
-    linkage::handle(app, event).await.unwrap()
+    linkage::handle(function, event).await.unwrap()
 }
 
-/// The whole scenario on one app (either store).
-async fn scenario(app: App) {
+/// The whole scenario on one stack.
+async fn scenario(stack: &StackApp) {
+    let (app, ports, function) = (&stack.app, &stack.wiring.ports, stack.linkage_function());
     let mut entries = filler(300);
     entries.extend(truth_entries());
-    app.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
-    let r = create_reports(&app).await;
+    ports.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
+    let r = create_reports(app).await;
 
     // The exact step linked report A at once, to the entry nearest before its diagnosis.
-    let a = app.links.get_decision(&r.a).await.unwrap().expect("linked on creation");
+    let a = ports.links.get_decision(&r.a).await.unwrap().expect("linked on creation");
     assert_eq!((a.entry_id.as_str(), a.band, a.method.as_str()), ("A-2", LinkBand::Link, EXACT_METHOD));
-    assert!(app.links.get_decision(&r.c).await.unwrap().is_none(), "no passport, no exact step");
+    assert!(ports.links.get_decision(&r.c).await.unwrap().is_none(), "no passport, no exact step");
 
     // The first run has no model yet: it estimates one (v1) and links in full.
-    let out = run(&app, "2021-02-04T01:00:00Z").await;
+    let out = run(&function, "2021-02-04T01:00:00Z").await;
     assert_eq!((out["entries"].as_u64(), out["reports"].as_u64()), (Some(309), Some(6)), "{out}");
     assert_eq!((out["mode"].as_str(), out["model_version"].as_str()), (Some("estimate"), Some("v1")), "{out}");
     let decision = |id: &ReportId| {
-        let app = app.clone();
+        let links = ports.links.clone();
         let id = id.clone();
-        async move { app.links.get_decision(&id).await.unwrap() }
+        async move { links.get_decision(&id).await.unwrap() }
     };
     let a = decision(&r.a).await.unwrap();
     assert_eq!((a.entry_id.as_str(), a.band), ("A-2", LinkBand::Link));
@@ -183,14 +184,15 @@ async fn scenario(app: App) {
     assert!(decision(&r.none).await.is_none(), "a person who never entered is not linked");
 
     // Each health centre sees its own queue.
-    let queue: Vec<ReportId> = app.review_queue("131016").await.unwrap().into_iter().map(|d| d.report_id).collect();
+    let queue: Vec<ReportId> =
+        app.linkage.review_queue("131016").await.unwrap().into_iter().map(|d| d.report_id).collect();
     assert!(queue.contains(&r.d) && !queue.contains(&r.e), "{queue:?}");
-    assert_eq!(app.review_queue("271004").await.unwrap().len(), 1);
+    assert_eq!(app.linkage.review_queue("271004").await.unwrap().len(), 1);
 
     assert_eq!(c.model_version.as_deref(), Some("v1"), "a decision records its model version");
 
     // Re-running changes nothing; the hourly run reads nothing new.
-    let again = run(&app, "2021-02-04T02:00:00Z").await;
+    let again = run(&function, "2021-02-04T02:00:00Z").await;
     assert_eq!((again["written"].as_u64(), again["removed"].as_u64()), (Some(0), Some(0)), "{again}");
     assert_eq!((again["mode"].as_str(), again["entries"].as_u64()), (Some("incremental"), Some(0)), "{again}");
 
@@ -205,28 +207,28 @@ async fn scenario(app: App) {
     // the other twin, E rejected; answering twice is a conflict.
     let confirm = |entry_id: &str| ReviewAnswer::Confirm { entry_id: entry_id.to_owned() };
     assert!(matches!(
-        app.answer_review(&r.e, "131016", "user-1", confirm("E-1")).await,
+        app.linkage.answer_review(&r.e, "131016", "user-1", confirm("E-1")).await,
         Err(domain::app::AppError::NotFound)
     ));
     assert!(matches!(
-        app.answer_review(&r.d, "131016", "user-1", confirm("A-2")).await,
+        app.linkage.answer_review(&r.d, "131016", "user-1", confirm("A-2")).await,
         Err(domain::app::AppError::Impossible(_))
     ));
-    let confirmed = app.answer_review(&r.d, "131016", "user-1", confirm(&other_twin)).await.unwrap();
+    let confirmed = app.linkage.answer_review(&r.d, "131016", "user-1", confirm(&other_twin)).await.unwrap();
     assert_eq!(confirmed.review.as_ref().unwrap().status, ReviewStatus::Confirmed);
     assert_eq!(confirmed.entry_id, other_twin, "the reviewer's pick is the link");
-    app.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
+    app.linkage.answer_review(&r.e, "271004", "user-2", ReviewAnswer::Reject).await.unwrap();
     assert!(matches!(
-        app.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await,
+        app.linkage.answer_review(&r.d, "131016", "user-1", ReviewAnswer::Reject).await,
         Err(domain::app::AppError::Conflict(_))
     ));
-    assert!(app.review_queue("131016").await.unwrap().is_empty());
+    assert!(app.linkage.review_queue("131016").await.unwrap().is_empty());
 
     // A later run never overturns them: neither a full one (which also recomputes the statistics) nor a new model.
-    let third = run_mode(&app, "2021-02-04T03:00:00Z", "full").await;
+    let third = run_mode(&function, "2021-02-04T03:00:00Z", "full").await;
     assert!(third["kept_reviewed"].as_u64().unwrap() >= 2, "{third}");
     assert_eq!((third["mode"].as_str(), third["model_version"].as_str()), (Some("full"), Some("v1")), "{third}");
-    let fourth = run_mode(&app, "2021-02-04T04:00:00Z", "estimate").await;
+    let fourth = run_mode(&function, "2021-02-04T04:00:00Z", "estimate").await;
     assert!(fourth["kept_reviewed"].as_u64().unwrap() >= 2, "{fourth}");
     assert_eq!(fourth["model_version"].as_str(), Some("v2"), "{fourth}");
     let d_after = decision(&r.d).await.unwrap();
@@ -238,7 +240,7 @@ async fn scenario(app: App) {
 
     // The summary: 6 reports, 2 with a passport; links A, B, C and the confirmed D; of 5 entrants with a negative
     // test, A-2 (13 days) and B-1 (7 days) were diagnosed within 28 days (C-1 was 92 days before).
-    let s = app.linkage_summary().await.unwrap();
+    let s = app.linkage.linkage_summary().await.unwrap();
     assert_eq!((s.entries, s.reports), (309, 6));
     assert_eq!(s.links, 4, "{s:?}");
     assert_eq!((s.reviews_pending, s.reviews_confirmed, s.reviews_rejected), (0, 1, 1));
@@ -251,7 +253,7 @@ async fn scenario(app: App) {
 
     // No personal value in the function's answers nor in the stored summary and decisions.
     let mut text = format!("{out}{again}{third}{fourth}{}", serde_json::to_string(&s).unwrap());
-    for d in app.links.all_decisions().await.unwrap() {
+    for d in ports.links.all_decisions().await.unwrap() {
         text.push_str(&serde_json::to_string(&d).unwrap());
     }
     for secret in [
@@ -274,25 +276,27 @@ async fn scenario(app: App) {
 async fn a_passport_number_added_later_is_linked_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixtures::config();
-    let (app, _stores) = embedded::embedded_app(dir.path(), platform::settings(&config).unwrap()).unwrap();
-    app.entries.put_entries(&truth_entries(), chrono::Utc::now()).await.unwrap();
+    let (wiring, _stores) = embedded::embedded_wiring(dir.path(), platform::settings(&config).unwrap()).unwrap();
+    let (app, ports) = (wiring.app(), &wiring.ports);
+    ports.entries.put_entries(&truth_entries(), chrono::Utc::now()).await.unwrap();
     let created = app
+        .cases
         .create_report(&input("131016", None, "VNM", "NGUYEN THI HOA", "1992-07-15", "F", "2021-02-02"))
         .await
         .unwrap();
-    assert!(app.links.get_decision(&created.value.id).await.unwrap().is_none(), "no passport yet");
+    assert!(ports.links.get_decision(&created.value.id).await.unwrap().is_none(), "no passport yet");
     let patch = ReportPatch {
         corrections: vec![("passport_number".to_owned(), Some(fixtures::PASSPORT.to_owned()))],
         status: None,
     };
-    app.patch_report(&created.value.id, "131016", 1, &patch).await.unwrap();
-    let linked = app.links.get_decision(&created.value.id).await.unwrap().expect("linked by the correction");
+    app.cases.patch_report(&created.value.id, "131016", 1, &patch).await.unwrap();
+    let linked = ports.links.get_decision(&created.value.id).await.unwrap().expect("linked by the correction");
     assert_eq!((linked.entry_id.as_str(), linked.method.as_str()), ("A-2", EXACT_METHOD));
 }
 
 /// The scenario on either stack, and the public statistics it published (the data dir's `export/`, or the bucket).
 async fn the_scheduled_linkage_runs_end_to_end(stack: StackApp) {
-    scenario(stack.app.clone()).await;
+    scenario(&stack).await;
     let csv = stack.published("csv/linkage_prefectures.csv").await.unwrap();
     // Public: counts of 1 to 4 (2 with a passport, 4 linked) and the shares computed from them are `*`.
     assert_eq!(csv, "prefecture_code,reports,with_passport,linked,share_with_passport,share_linked\n13,6,*,*,*,*\n");
@@ -480,13 +484,15 @@ async fn the_api_answers_while_a_linkage_run_is_scoring_under_serve() {
         // 60,000 entries, and 2,000 reports (EM runs from 500) of people among them, without passport numbers so
         // that only the scored run links them.
         let config = fixtures::config();
-        let (app, _stores) = embedded::embedded_app(dir.path(), platform::settings(&config).unwrap()).unwrap();
+        let (wiring, _stores) = embedded::embedded_wiring(dir.path(), platform::settings(&config).unwrap()).unwrap();
+        let app = wiring.app();
         let entries = filler(60_000);
-        app.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
+        wiring.ports.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();
         for e in entries.iter().step_by(entries.len() / 2_000) {
             let name = format!("{} {}", e.family_name.expose(), e.given_names.as_ref().map_or("", |n| n.expose()));
             let dob = e.date_of_birth.to_string();
-            app.create_report(&input("131016", None, &e.nationality, &name, &dob, e.sex.as_str(), "2021-02-01"))
+            app.cases
+                .create_report(&input("131016", None, &e.nationality, &name, &dob, e.sex.as_str(), "2021-02-01"))
                 .await
                 .unwrap();
         }

@@ -87,13 +87,14 @@ async fn env(stack: Stack) -> Env {
         Stack::Embedded => None,
         Stack::Aws => Some(stopped_service().await),
     };
-    let StackApp { mut app, stores, dir, .. } = fixtures::app_on(stack).await;
+    let StackApp { mut wiring, stores, dir, .. } = fixtures::app_on(stack).await;
     let outbox = stores.map(|s| s.outbox());
     let clock = Arc::new(TestClock::new(start()));
-    let flaky = Arc::new(Flaky { inner: app.notifier.clone(), stopped, failing: AtomicBool::new(false) });
-    app.clock = clock.clone();
-    app.notifier = flaky.clone();
-    app.policy = Policy::default();
+    let flaky = Arc::new(Flaky { inner: wiring.ports.notifier.clone(), stopped, failing: AtomicBool::new(false) });
+    wiring.ports.clock = clock.clone();
+    wiring.ports.notifier = flaky.clone();
+    wiring.settings.policy = Policy::default();
+    let app = wiring.app();
     let tag = uuid::Uuid::new_v4().simple().to_string();
     Env { app, clock, flaky, stack, outbox, _dir: dir, phone: unique_phone(), email: format!("p{tag}@example.jp") }
 }
@@ -104,7 +105,7 @@ impl Env {
         input.phone = Some(self.phone.clone());
         input.email = Some(self.email.clone());
         input.case_number = Some(uuid::Uuid::new_v4().simple().to_string());
-        self.app.create_report(&input).await.unwrap().value.id
+        self.app.cases.create_report(&input).await.unwrap().value.id
     }
 
     fn phone_e164(&self) -> String {
@@ -155,7 +156,7 @@ impl Env {
     async fn tick(&self, from: Instant, to: Instant) {
         let mut now = from;
         while now <= to {
-            self.app.run_due_cycles(now).await.unwrap();
+            self.app.cases.run_due_cycles(now).await.unwrap();
             now += Duration::minutes(1);
         }
     }
@@ -169,11 +170,11 @@ fn number_in(body: &str) -> Option<String> {
 async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     let e = env(stack).await;
     let report = e.report().await;
-    let issued = e.app.issue_number(&report, "131016", channel).await.unwrap();
+    let issued = e.app.cases.issue_number(&report, "131016", channel).await.unwrap();
     assert_eq!(issued.cycle.numbers[0].state, NumberState::Live);
     // While live, the number is stored sealed only: the stored cycle holds ciphertext, never the digits.
     let first = number_in(&e.sent(channel).await[0]).expect("the first message carries a number");
-    let stored = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    let stored = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
     assert!(stored.numbers[0].sealed.is_some(), "the live number is kept sealed for the reminder");
     assert!(!serde_json::to_string(stored).unwrap().contains(&first), "a plaintext number in the stored cycle");
 
@@ -196,7 +197,7 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     assert!(sent[5].contains(&format!("\nhttps://www.mhlw.go.jp/cocoa/a/?pn={}\n", numbers[4])));
     assert!(sent[0].contains("(Japan time)"), "English, as the report prefers, stating until when");
 
-    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    let cycle = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
     assert_eq!(cycle.state, CycleState::Exhausted);
     assert_eq!(cycle.numbers.len(), 5);
     for pair in cycle.numbers.windows(2) {
@@ -219,7 +220,7 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
     assert!(cycle.numbers.iter().all(|n| n.sealed.is_none()), "a sealed number outlived its expiry");
 
     let day = domain::time::japan_date(start());
-    let stats = e.app.processing_stats(day, day).await.unwrap();
+    let stats = e.app.cases.processing_stats(day, day).await.unwrap();
     assert_eq!(
         (stats.totals["issued"], stats.totals["reissued"], stats.totals["reminded"], stats.totals["exhausted"]),
         (1, 4, 1, 1)
@@ -229,7 +230,7 @@ async fn five_numbers_then_one_reminder(stack: Stack, channel: Channel) {
 async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
     let e = env(stack).await;
     let report = e.report().await;
-    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     // Two expiries: numbers 0, 1, 2 sent.
     e.tick(start(), start() + Duration::minutes(130)).await;
     let sent = e.sent(Channel::Sms).await;
@@ -238,22 +239,22 @@ async fn redeeming_after_the_second_reissue_stops_everything(stack: Stack) {
 
     e.clock.set(start() + Duration::minutes(135));
     assert!(
-        matches!(e.app.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)),
+        matches!(e.app.cases.redeem_number("app", Some("device-1"), &old).await, Err(RedeemError::Invalid)),
         "an expired number"
     );
-    e.app.redeem_number("app", Some("device-1"), &live).await.unwrap();
+    e.app.cases.redeem_number("app", Some("device-1"), &live).await.unwrap();
     assert!(
-        matches!(e.app.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)),
+        matches!(e.app.cases.redeem_number("app", Some("device-1"), &live).await, Err(RedeemError::Invalid)),
         "used once only"
     );
 
     e.tick(start() + Duration::minutes(131), start() + Duration::hours(7)).await;
     assert_eq!(e.sent(Channel::Sms).await.len(), 3, "no re-issue and no reminder after redemption");
-    let view = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0];
+    let view = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0];
     assert_eq!((view.cycle.state, view.cycle.redeemed_generation), (CycleState::Redeemed, Some(2)));
     assert_eq!(view.failed_redemptions[1], 1, "the health centre sees that the expired number was tried");
     let day = domain::time::japan_date(start());
-    assert_eq!(e.app.processing_stats(day, day).await.unwrap().totals["redeemed_2"], 1);
+    assert_eq!(e.app.cases.processing_stats(day, day).await.unwrap().totals["redeemed_2"], 1);
 }
 
 async fn concurrent_sweeps_send_each_reissue_once(stack: Stack) {
@@ -261,18 +262,18 @@ async fn concurrent_sweeps_send_each_reissue_once(stack: Stack) {
     let mut reports = Vec::new();
     for _ in 0..8 {
         let r = e.report().await;
-        e.app.issue_number(&r, "131016", Channel::Sms).await.unwrap();
+        e.app.cases.issue_number(&r, "131016", Channel::Sms).await.unwrap();
         reports.push(r);
     }
     assert_eq!(e.sent(Channel::Sms).await.len(), 8);
     // Two invocations for the same minute (EventBridge delivers at least once), at once.
     let at = start() + Duration::minutes(61);
-    let (a, b) = tokio::join!(e.app.run_due_cycles(at), e.app.run_due_cycles(at));
+    let (a, b) = tokio::join!(e.app.cases.run_due_cycles(at), e.app.cases.run_due_cycles(at));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.reissued + b.reissued, 8, "each re-issue done once: {a:?} {b:?}");
     assert_eq!(e.sent(Channel::Sms).await.len(), 16, "and each message sent once");
     for r in &reports {
-        let cycle = &e.app.cycles_of_report(r, "131016").await.unwrap()[0].cycle;
+        let cycle = &e.app.cases.cycles_of_report(r, "131016").await.unwrap()[0].cycle;
         assert_eq!(cycle.numbers.len(), 2);
     }
 }
@@ -280,12 +281,12 @@ async fn concurrent_sweeps_send_each_reissue_once(stack: Stack) {
 async fn service_failures_are_retried_without_loss_or_duplicates(stack: Stack) {
     let e = env(stack).await;
     let report = e.report().await;
-    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     // The service fails for the first three minutes after the first number expires.
     e.flaky.failing.store(true, Ordering::SeqCst);
     e.tick(start(), start() + Duration::minutes(63)).await;
     assert_eq!(e.sent(Channel::Sms).await.len(), 1);
-    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    let cycle = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
     if e.stack == Stack::Embedded {
         // The injected failure reaches the send: the state records the undelivered message.
         assert_eq!(cycle.current().unwrap().state, NumberState::Undelivered, "the state records the pending message");
@@ -293,7 +294,7 @@ async fn service_failures_are_retried_without_loss_or_duplicates(stack: Stack) {
         // The stopped service already fails the opt-out check: nothing was claimed or sent, the cycle stays due.
         assert_eq!(cycle.current().unwrap().generation, 0);
         assert!(cycle.next_due_at.is_some_and(|at| at <= start() + Duration::minutes(63)));
-        let run = e.app.run_due_cycles(start() + Duration::minutes(63)).await.unwrap();
+        let run = e.app.cases.run_due_cycles(start() + Duration::minutes(63)).await.unwrap();
         assert_eq!((run.due, run.failed, run.reissued), (1, 1, 0), "counted as failed, not as sent: {run:?}");
     }
     e.flaky.failing.store(false, Ordering::SeqCst);
@@ -301,39 +302,42 @@ async fn service_failures_are_retried_without_loss_or_duplicates(stack: Stack) {
 
     let sent = e.sent(Channel::Sms).await;
     assert_eq!(sent.len(), 6, "still one issue, four re-issues and one reminder");
-    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    let cycle = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
     assert_eq!(cycle.state, CycleState::Exhausted);
     let delivered: Vec<u8> = cycle.numbers.iter().filter(|n| n.sent_at.is_some()).map(|n| n.generation).collect();
     assert_eq!(delivered, vec![0, 1, 2, 3, 4], "the count of four is never exceeded");
     if e.stack == Stack::Embedded {
         let day = domain::time::japan_date(start());
-        assert!(e.app.processing_stats(day, day).await.unwrap().totals["delivery_failures"] >= 2);
+        assert!(e.app.cases.processing_stats(day, day).await.unwrap().totals["delivery_failures"] >= 2);
     }
 }
 
 async fn a_cancelled_cycle_gets_nothing_more(stack: Stack) {
     let e = env(stack).await;
     let report = e.report().await;
-    let issued = e.app.issue_number(&report, "131016", Channel::Email).await.unwrap();
+    let issued = e.app.cases.issue_number(&report, "131016", Channel::Email).await.unwrap();
     let first = number_in(&e.sent(Channel::Email).await[0]).unwrap();
-    assert!(e.app.cancel_cycle(&report, "999999", &issued.cycle.id).await.is_err(), "another health centre cannot");
-    e.app.cancel_cycle(&report, "131016", &issued.cycle.id).await.unwrap();
+    assert!(
+        e.app.cases.cancel_cycle(&report, "999999", &issued.cycle.id).await.is_err(),
+        "another health centre cannot"
+    );
+    e.app.cases.cancel_cycle(&report, "131016", &issued.cycle.id).await.unwrap();
     e.tick(start(), start() + Duration::hours(6)).await;
     assert_eq!(e.sent(Channel::Email).await.len(), 1);
-    assert!(matches!(e.app.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
+    assert!(matches!(e.app.cases.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
 }
 
 async fn a_manual_issue_supersedes_the_live_number(stack: Stack) {
     let e = env(stack).await;
     let report = e.report().await;
-    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     e.clock.set(start() + Duration::minutes(10));
-    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     let sent = e.sent(Channel::Sms).await;
     let (first, second) = (number_in(&sent[0]).unwrap(), number_in(&sent[1]).unwrap());
-    assert!(matches!(e.app.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
-    e.app.redeem_number("app", None, &second).await.unwrap();
-    let cycles = e.app.cycles_of_report(&report, "131016").await.unwrap();
+    assert!(matches!(e.app.cases.redeem_number("app", None, &first).await, Err(RedeemError::Invalid)));
+    e.app.cases.redeem_number("app", None, &second).await.unwrap();
+    let cycles = e.app.cases.cycles_of_report(&report, "131016").await.unwrap();
     assert_eq!((cycles[0].cycle.state, cycles[1].cycle.state), (CycleState::Redeemed, CycleState::Superseded));
 }
 
@@ -341,15 +345,15 @@ async fn failed_redemptions_lock_the_device_out(stack: Stack) {
     let e = env(stack).await;
     for i in 0..10 {
         let guess = format!("{:08}", 10_000_000 + i);
-        assert!(matches!(e.app.redeem_number("app", Some("device-9"), &guess).await, Err(RedeemError::Invalid)));
+        assert!(matches!(e.app.cases.redeem_number("app", Some("device-9"), &guess).await, Err(RedeemError::Invalid)));
     }
-    let locked = e.app.redeem_number("app", Some("device-9"), "12345678").await;
+    let locked = e.app.cases.redeem_number("app", Some("device-9"), "12345678").await;
     assert!(
         matches!(locked, Err(RedeemError::Locked { retry_after_seconds }) if retry_after_seconds > 0),
         "{locked:?}"
     );
     // Another device of the same backend is not locked by this one's guesses.
-    assert!(matches!(e.app.redeem_number("app", Some("device-10"), "12345678").await, Err(RedeemError::Invalid)));
+    assert!(matches!(e.app.cases.redeem_number("app", Some("device-10"), "12345678").await, Err(RedeemError::Invalid)));
 }
 
 /// Opting out mid-cycle needs an opt-out list the test can change: the local outbox's. moto's list is fixed
@@ -358,11 +362,11 @@ async fn failed_redemptions_lock_the_device_out(stack: Stack) {
 async fn an_opted_out_phone_gets_no_further_number() {
     let e = env(Stack::Embedded).await;
     let report = e.report().await;
-    e.app.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
     e.outbox.as_ref().unwrap().opt_out(&PhoneNumber::parse("phone", &e.phone).unwrap()).unwrap();
     e.tick(start(), start() + Duration::hours(6)).await;
     assert_eq!(e.sent(Channel::Sms).await.len(), 1);
-    let cycle = &e.app.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
+    let cycle = &e.app.cases.cycles_of_report(&report, "131016").await.unwrap()[0].cycle;
     assert_eq!(cycle.state, CycleState::OptedOut);
 }
 
@@ -374,12 +378,12 @@ async fn an_sms_issue_to_an_opted_out_phone_is_refused_naming_the_channel(stack:
         Stack::Aws => e.phone = format!("{}99", &e.phone[..e.phone.len() - 2]),
     }
     let report = e.report().await;
-    let refused = e.app.issue_number(&report, "131016", Channel::Sms).await;
+    let refused = e.app.cases.issue_number(&report, "131016", Channel::Sms).await;
     let Err(domain::app::AppError::Impossible(v)) = refused else { panic!("not refused: {refused:?}") };
     assert_eq!(v.0[0].field, "channel");
     assert!(e.sent(Channel::Sms).await.is_empty());
-    assert!(e.app.cycles_of_report(&report, "131016").await.unwrap().is_empty(), "no cycle was started");
-    e.app.issue_number(&report, "131016", Channel::Email).await.unwrap();
+    assert!(e.app.cases.cycles_of_report(&report, "131016").await.unwrap().is_empty(), "no cycle was started");
+    e.app.cases.issue_number(&report, "131016", Channel::Email).await.unwrap();
     assert_eq!(e.sent(Channel::Email).await.len(), 1, "e-mail is the way left");
 }
 
@@ -552,10 +556,10 @@ async fn the_statistics_range_is_a_quarter_at_most() {
     use crate::http::{Server, client};
     let e = env(Stack::Embedded).await;
     let from = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
-    let quarter = e.app.processing_stats(from, from + Duration::days(91)).await.unwrap();
+    let quarter = e.app.cases.processing_stats(from, from + Duration::days(91)).await.unwrap();
     assert_eq!(quarter.days.len(), 92);
     for to in [from + Duration::days(92), from - Duration::days(1)] {
-        let refused = e.app.processing_stats(from, to).await.unwrap_err();
+        let refused = e.app.cases.processing_stats(from, to).await.unwrap_err();
         let domain::app::AppError::Invalid(v) = refused else { panic!("{refused:?}") };
         assert_eq!(v.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["from"], "{to}");
     }

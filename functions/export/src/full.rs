@@ -13,7 +13,9 @@
 //! partitions save their counts privately; `combine` reads them, publishes as a scheduled run does and answers as it
 //! does.
 
-use domain::app::{App, FullExport};
+use domain::app::FullExport;
+
+use crate::Services;
 use platform::function_error::FunctionError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,27 +67,27 @@ pub struct Started {
 }
 
 /// Handles one step of a partitioned full export.
-pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
+pub async fn handle_step(services: &Services, step: Step) -> Result<Answer, FunctionError> {
     match step {
-        Step::Start { input } => Ok(Answer::Started(start(app, input.partitions).await?)),
-        Step::Partition { run, index } => Ok(Answer::Partition(app.count_partition(&run, index).await?)),
+        Step::Start { input } => Ok(Answer::Started(start(services, input.partitions).await?)),
+        Step::Partition { run, index } => Ok(Answer::Partition(services.export.count_partition(&run, index).await?)),
         Step::Combine { run, now } => {
-            let now = now.unwrap_or_else(|| app.clock.now());
-            let (series, recount) = app.finish_full_export(&run, now).await?;
-            let files = crate::publish(app, &series, now).await?;
+            let now = now.unwrap_or_else(|| services.export.now());
+            let (series, recount) = services.export.finish_full_export(&run, now).await?;
+            let files = crate::publish(services, &series, now).await?;
             tracing::info!(files = files.len(), "full export published");
             let answer = crate::ExportRun { recount, files }.answer(now);
             Ok(Answer::Run(crate::RunAnswer { partitions: Some(run.partitions), ..answer }))
         }
         Step::Abandon { run } => {
-            app.abandon_full_export(&run).await?;
+            services.export.abandon_full_export(&run).await?;
             Ok(Answer::Abandoned { abandoned: run.run })
         }
     }
 }
 
-async fn start(app: &App, partitions: Option<u32>) -> Result<Started, FunctionError> {
-    let run = app.start_full_export(partitions).await?;
+async fn start(services: &Services, partitions: Option<u32>) -> Result<Started, FunctionError> {
+    let run = services.export.start_full_export(partitions).await?;
     let items = (0..run.partitions)
         .map(|index| StepEvent { full_export: Step::Partition { run: run.clone(), index } })
         .collect();
@@ -97,21 +99,21 @@ async fn start(app: &App, partitions: Option<u32>) -> Result<Started, FunctionEr
 /// tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still fails, abandon
 /// and fail. Answers as the combining step does.
 pub async fn run_partitioned(
-    app: &App,
+    services: &Services,
     partitions: Option<u32>,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, FunctionError> {
-    let Started { run, partitions: items } = start(app, partitions).await?;
-    let worker = app.clone();
+    let Started { run, partitions: items } = start(services, partitions).await?;
+    let worker = services.clone();
     let partition = move |item: StepEvent| {
-        let app = worker.clone();
-        async move { handle_step(&app, item.full_export).await }
+        let services = worker.clone();
+        async move { handle_step(&services, item.full_export).await }
     };
     match platform::partitioned::run_partitions(items, attempts, partition).await {
-        Ok(_) => platform::function_error::encode_answer(&handle_step(app, Step::Combine { run, now }).await?),
+        Ok(_) => platform::function_error::encode_answer(&handle_step(services, Step::Combine { run, now }).await?),
         Err(e) => {
-            handle_step(app, Step::Abandon { run }).await?;
+            handle_step(services, Step::Abandon { run }).await?;
             Err(FunctionError::new(e.name, format!("a partition of the full export failed: {e}")))
         }
     }

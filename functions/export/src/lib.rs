@@ -2,7 +2,10 @@
 //! the page's JSON (`publish::graphs`, the edge's one renderer of public files) and writes them, with the dashboard
 //! itself (the `dashboard` crate), to the sink (S3 in AWS, `DATA_DIR/export/` locally).
 
-use domain::app::{App, AppError, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
+use domain::app::{
+    AppError, ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, GraphExport, MissingPort, Publisher, Recount,
+    Wiring,
+};
 use domain::time::{Instant, japan_date};
 use platform::function_error::{FunctionError, encode_answer};
 use serde::Serialize;
@@ -11,6 +14,20 @@ use serde_json::Value;
 pub use api::events::ScheduledEvent;
 
 pub mod full;
+
+/// What the function runs on, built once per cold start (both buckets are required: the export and the full
+/// export's functions have them).
+#[derive(Clone)]
+pub struct Services {
+    pub export: GraphExport,
+    pub publisher: Publisher,
+}
+
+impl Services {
+    pub fn new(wiring: &Wiring) -> Result<Services, MissingPort> {
+        Ok(Services { export: wiring.graph_export()?, publisher: wiring.publisher()? })
+    }
+}
 
 /// What an export run counted and wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,18 +38,22 @@ pub struct ExportRun {
 
 /// Computes every series as of `now` and writes the files, the manifest last (so a reader that sees a new
 /// manifest finds the files it names). Scheduled runs are incremental; `ExportMode::Full` counts everything again.
-pub async fn run(app: &App, now: Instant, mode: ExportMode) -> Result<ExportRun, AppError> {
-    let (series, recount) = app.graph_series(now, mode).await?;
-    let files = publish(app, &series, now).await?;
+pub async fn run(services: &Services, now: Instant, mode: ExportMode) -> Result<ExportRun, AppError> {
+    let (series, recount) = services.export.graph_series(now, mode).await?;
+    let files = publish(services, &series, now).await?;
     Ok(ExportRun { recount, files })
 }
 
 /// Writes the files of `series`: the page first and the manifest (last of the data files) last, so that a reader
 /// that sees a new manifest finds everything it names, and a page that can read it.
-async fn publish(app: &App, series: &domain::graphs::GraphSeries, now: Instant) -> Result<Vec<String>, AppError> {
+async fn publish(
+    services: &Services,
+    series: &domain::graphs::GraphSeries,
+    now: Instant,
+) -> Result<Vec<String>, AppError> {
     // The linkage function writes its statistics' CSVs beside these files; the manifest names them (and the
     // headline share), once a linkage run has computed them.
-    let linkage = app.links.get_summary().await?.filter(|s| s.computed_at.is_some());
+    let linkage = services.export.linkage_statistics().await?;
     let page = dashboard::files_beside_the_data().into_iter().map(|f| publish::File {
         path: f.path,
         content_type: f.content_type,
@@ -42,14 +63,15 @@ async fn publish(app: &App, series: &domain::graphs::GraphSeries, now: Instant) 
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut written = Vec::new();
     for file in page.chain(data) {
-        app.export
-            .put_object(&file.path, file.content_type, file.bytes)
+        services
+            .publisher
+            .put(&file.path, file.content_type, file.bytes)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
         written.push(file.path);
     }
     // The freshness alarm (template.yaml, GraphsStaleAlarm) fires when no publication was counted for 26 hours.
-    app.metrics.count("published", &[("Files", "graphs".to_owned())], 1.0);
+    services.publisher.count_published("graphs");
     Ok(written)
 }
 
@@ -97,18 +119,18 @@ pub struct RunAnswer {
 }
 
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
-pub async fn handle(app: &App, event: Value) -> Result<Value, FunctionError> {
-    encode_answer(&handle_event(app, Event::decode(event)?).await?)
+pub async fn handle(services: &Services, event: Value) -> Result<Value, FunctionError> {
+    encode_answer(&handle_event(services, Event::decode(event)?).await?)
 }
 
 /// Handles one typed event: a step of a partitioned full export ([`full`]), or the incremental export.
-pub async fn handle_event(app: &App, event: Event) -> Result<Answer, FunctionError> {
+pub async fn handle_event(services: &Services, event: Event) -> Result<Answer, FunctionError> {
     let event = match event {
-        Event::Step(step) => return full::handle_step(app, step.full_export).await,
+        Event::Step(step) => return full::handle_step(services, step.full_export).await,
         Event::Scheduled(event) => event,
     };
     let skipped = |skipped| Ok(Answer::Skipped { now: event.time, skipped });
-    let outcome = match run(app, event.time, ExportMode::Incremental).await {
+    let outcome = match run(services, event.time, ExportMode::Incremental).await {
         Ok(outcome) => outcome,
         // A full export holds the lease: it publishes; this run's changes are read by the next one.
         Err(AppError::LeaseHeld(_)) => {

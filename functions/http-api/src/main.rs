@@ -6,6 +6,6 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     platform::logging::init();
     // Clients and configuration are built once per cold start and shared by every invocation.
-    let app = platform::aws_app().await?;
+    let app = platform::aws_wiring().await?.app();
     lambda_http::run(http_api::service(app)).await
 }

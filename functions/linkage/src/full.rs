@@ -21,7 +21,7 @@
 //! order, is the combining step's `partitions`. `combine` ("now" optional: the clock) publishes the statistics as a
 //! scheduled full run does and answers as it does.
 
-use domain::app::{App, EstimateSample, FullLinkage, PartitionLinked};
+use domain::app::{EstimateSample, FullLinkage, PartitionLinked, Publisher, Relink};
 use platform::function_error::FunctionError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -90,33 +90,33 @@ pub struct Prepared {
 }
 
 /// Handles one step of a partitioned full re-link.
-pub async fn handle_step(app: &App, step: Step) -> Result<Answer, FunctionError> {
+pub async fn handle_step(relink: &Relink, publisher: &Publisher, step: Step) -> Result<Answer, FunctionError> {
     match step {
-        Step::Start { input } => Ok(Answer::Started(start(app, input).await?)),
-        Step::File { run, index } => Ok(Answer::Filed(app.file_partition(&run, index).await?)),
+        Step::Start { input } => Ok(Answer::Started(start(relink, input).await?)),
+        Step::File { run, index } => Ok(Answer::Filed(relink.file_partition(&run, index).await?)),
         Step::Prepare { run } => {
-            let run = app.prepare_full_linkage(&run).await?;
+            let run = relink.prepare_full_linkage(&run).await?;
             let partitions = (0..run.partitions)
                 .map(|index| StepEvent { full_linkage: Step::Partition { run: run.clone(), index } })
                 .collect();
             Ok(Answer::Prepared(Prepared { run, partitions }))
         }
-        Step::Partition { run, index } => Ok(Answer::Partition(app.link_partition(&run, index).await?)),
+        Step::Partition { run, index } => Ok(Answer::Partition(relink.link_partition(&run, index).await?)),
         Step::Combine { run, partitions, now } => {
-            let now = now.unwrap_or_else(|| app.clock.now());
-            let linked = app.finish_full_linkage(&run, &partitions, now).await?;
-            let answer = crate::publish_run(app, now, &linked).await?;
+            let now = now.unwrap_or_else(|| relink.linkage().now());
+            let linked = relink.finish_full_linkage(&run, &partitions, now).await?;
+            let answer = crate::publish_run(publisher, now, &linked).await?;
             Ok(Answer::Run(crate::RunAnswer { partitions: Some(run.partitions), ..answer }))
         }
         Step::Abandon { run } => {
-            app.abandon_full_linkage(&run).await?;
+            relink.abandon_full_linkage(&run).await?;
             Ok(Answer::Abandoned { abandoned: run.run })
         }
     }
 }
 
-async fn start(app: &App, input: RunInput) -> Result<Started, FunctionError> {
-    let run = app.start_full_linkage(input.partitions, input.estimate).await?;
+async fn start(relink: &Relink, input: RunInput) -> Result<Started, FunctionError> {
+    let run = relink.start_full_linkage(input.partitions, input.estimate).await?;
     let filing =
         (0..run.filing).map(|index| StepEvent { full_linkage: Step::File { run: run.clone(), index } }).collect();
     Ok(Started { run, filing })
@@ -128,16 +128,17 @@ async fn start(app: &App, input: RunInput) -> Result<Started, FunctionError> {
 /// partition of either kind tried up to `attempts` times), then combine as of `now` (default: the clock); if a step
 /// after the start fails, abandon and fail. Answers as the combining step does.
 pub async fn run_partitioned(
-    app: &App,
+    relink: &Relink,
+    publisher: &Publisher,
     input: RunInput,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Value, FunctionError> {
-    let Started { run, filing } = start(app, input).await?;
-    match after_start(app, run.clone(), filing, attempts, now).await {
+    let Started { run, filing } = start(relink, input).await?;
+    match after_start(relink, publisher, run.clone(), filing, attempts, now).await {
         Ok(answer) => platform::function_error::encode_answer(&answer),
         Err(e) => {
-            handle_step(app, Step::Abandon { run }).await?;
+            handle_step(relink, publisher, Step::Abandon { run }).await?;
             Err(FunctionError::new(e.name, format!("the full re-link failed: {e}")))
         }
     }
@@ -145,19 +146,21 @@ pub async fn run_partitioned(
 
 /// The steps after the start, as the state machine runs them: filing, prepare, the partitions, combine.
 async fn after_start(
-    app: &App,
+    relink: &Relink,
+    publisher: &Publisher,
     run: FullLinkage,
     filing: Vec<StepEvent>,
     attempts: u32,
     now: Option<domain::time::Instant>,
 ) -> Result<Answer, FunctionError> {
-    let worker = app.clone();
+    let (worker, published) = (relink.clone(), publisher.clone());
     let step = move |item: StepEvent| {
-        let app = worker.clone();
-        async move { handle_step(&app, item.full_linkage).await }
+        let (relink, publisher) = (worker.clone(), published.clone());
+        async move { handle_step(&relink, &publisher, item.full_linkage).await }
     };
     platform::partitioned::run_partitions(filing, attempts, step.clone()).await?;
-    let Answer::Prepared(Prepared { run: prepared, partitions }) = handle_step(app, Step::Prepare { run }).await?
+    let Answer::Prepared(Prepared { run: prepared, partitions }) =
+        handle_step(relink, publisher, Step::Prepare { run }).await?
     else {
         return Err(FunctionError::failed("prepare answered as another step"));
     };
@@ -169,5 +172,5 @@ async fn after_start(
             _ => Err(FunctionError::failed("a partition answered as another step")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    handle_step(app, Step::Combine { run: prepared, partitions: answers, now }).await
+    handle_step(relink, publisher, Step::Combine { run: prepared, partitions: answers, now }).await
 }

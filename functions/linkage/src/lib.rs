@@ -5,7 +5,7 @@
 //! The full runs recompute the statistics and publish them as the public CSV files
 //! (`publish::linkage`, small counts hidden) beside the graph export's files.
 
-use domain::app::{App, AppError, LinkageMode, LinkageRun};
+use domain::app::{AppError, Linkage, LinkageMode, LinkageRun, MissingPort, Publisher, Relink, Wiring};
 use domain::time::Instant;
 use platform::function_error::{FunctionError, encode_answer};
 use publish::Audience;
@@ -83,20 +83,43 @@ pub struct RunAnswer {
     pub partitions: Option<u32>,
 }
 
+/// What the function runs on, built once per cold start.
+#[derive(Clone)]
+pub struct Services {
+    pub linkage: Linkage,
+    /// The partitioned full re-link, where the function has the state bucket (`FullLinkageFunction`; locally,
+    /// always). The hourly function has none: a step sent to it is refused.
+    pub relink: Option<Relink>,
+    pub publisher: Publisher,
+}
+
+impl Services {
+    pub fn new(wiring: &Wiring) -> Result<Services, MissingPort> {
+        Ok(Services { linkage: wiring.linkage(), relink: wiring.relink().ok(), publisher: wiring.publisher()? })
+    }
+
+    /// The partitioned re-link, or why this function cannot run its steps.
+    fn relink(&self) -> Result<&Relink, FunctionError> {
+        self.relink.as_ref().ok_or_else(|| {
+            FunctionError::invalid_event("a full_linkage step, but this function is wired without EXPORT_STATE_BUCKET")
+        })
+    }
+}
+
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
-pub async fn handle(app: &App, event: Value) -> Result<Value, FunctionError> {
+pub async fn handle(app: &Services, event: Value) -> Result<Value, FunctionError> {
     encode_answer(&handle_event(app, Event::decode(event)?).await?)
 }
 
 /// Handles one typed event.
-pub async fn handle_event(app: &App, event: Event) -> Result<Answer, FunctionError> {
+pub async fn handle_event(app: &Services, event: Event) -> Result<Answer, FunctionError> {
     let event = match event {
-        Event::Step(step) => return full::handle_step(app, step.full_linkage).await,
+        Event::Step(step) => return full::handle_step(app.relink()?, &app.publisher, step.full_linkage).await,
         Event::Scheduled(event) => event,
     };
     let mode = mode_of(event.detail.as_ref())?;
-    match app.run_linkage(event.time, mode).await {
-        Ok(run) => Ok(Answer::Run(publish_run(app, event.time, &run).await?)),
+    match app.linkage.run_linkage(event.time, mode).await {
+        Ok(run) => Ok(Answer::Run(publish_run(&app.publisher, event.time, &run).await?)),
         // A full re-link holds the lease: it decides and publishes; what was written meanwhile is the next run's.
         Err(AppError::LeaseHeld(_)) => {
             tracing::info!("a full re-link is in progress: this run does nothing");
@@ -107,7 +130,7 @@ pub async fn handle_event(app: &App, event: Event) -> Result<Answer, FunctionErr
 }
 
 /// Publishes the statistics a run recomputed (the full runs) and gives the run's answer: counts and file names.
-async fn publish_run(app: &App, now: Instant, run: &LinkageRun) -> Result<RunAnswer, FunctionError> {
+async fn publish_run(publisher: &Publisher, now: Instant, run: &LinkageRun) -> Result<RunAnswer, FunctionError> {
     let rendered = match &run.summary {
         Some(summary) => publish::linkage::files(summary.into(), Audience::Public)
             .map_err(|e| FunctionError::failed(e.to_string()))?,
@@ -115,15 +138,15 @@ async fn publish_run(app: &App, now: Instant, run: &LinkageRun) -> Result<RunAns
     };
     let mut files = Vec::with_capacity(rendered.len());
     for file in rendered {
-        app.export
-            .put_object(&file.path, file.content_type, file.bytes)
+        publisher
+            .put(&file.path, file.content_type, file.bytes)
             .await
             .map_err(|e| FunctionError::failed(e.to_string()))?;
         files.push(file.path);
     }
     if !files.is_empty() {
         // The freshness alarm (template.yaml, LinkageStatisticsStaleAlarm): none counted for 26 hours.
-        app.metrics.count("published", &[("Files", "linkage_statistics".to_owned())], 1.0);
+        publisher.count_published("linkage_statistics");
     }
     Ok(RunAnswer {
         now,

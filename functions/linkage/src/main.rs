@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    platform::run_scheduled(|app, event| async move { linkage::handle(&app, event).await }).await
+    platform::run_scheduled(
+        linkage::Services::new,
+        |services, event| async move { linkage::handle(&services, event).await },
+    )
+    .await
 }

@@ -1,7 +1,7 @@
 //! The re-issuer: every minute, handles the processing-number cycles that are due (a number expired unused, a
 //! reminder to send, a failed delivery to retry) through the domain's sweep.
 
-use domain::app::{App, SweepRun};
+use domain::app::{Cases, SweepRun};
 use domain::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
@@ -9,9 +9,9 @@ use serde_json::Value;
 pub use api::events::ScheduledEvent;
 
 /// Handles one scheduled event. "Now" is the event's `time`, so a late or replayed event catches up exactly.
-pub async fn handle(app: &App, event: Value) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(cases: &Cases, event: Value) -> Result<Value, lambda_runtime::Error> {
     let event = ScheduledEvent::from_json(event)?;
-    let run = app.run_due_cycles(event.time).await?;
+    let run = cases.run_due_cycles(event.time).await?;
     tracing::info!(
         due = run.due,
         reissued = run.reissued,

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    platform::run_scheduled(|app, event| async move { reissue::handle(&app, event).await }).await
+    platform::run_scheduled(
+        |wiring| Ok(wiring.cases()),
+        |cases, event| async move { reissue::handle(&cases, event).await },
+    )
+    .await
 }

@@ -75,14 +75,15 @@ pub fn pipeline(count: u64, days: u64, out: Option<PathBuf>) -> anyhow::Result<(
 /// timed incremental export. Prints the timings and what each export read.
 pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partitions: u32) -> anyhow::Result<()> {
     use futures::{StreamExt, TryStreamExt};
-    let app = crate::emulators::fresh_app().await?;
+    let wiring = crate::emulators::fresh_wiring().await?;
+    let (reports, services) = (wiring.ports.reports.clone(), export::Services::new(&wiring)?);
     let generator = Generator::new(days)?;
 
     let t = Clock::now();
     let ids: Vec<ReportId> = futures::stream::iter(0..stored)
         .map(|i| {
-            let (app, report) = (&app, generator.report(i));
-            async move { app.reports.create_report(&report).await.map(|()| report.id) }
+            let (reports, report) = (&reports, generator.report(i));
+            async move { reports.create_report(&report).await.map(|()| report.id) }
         })
         .buffer_unordered(32)
         .try_collect()
@@ -90,19 +91,19 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partition
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let store_s = t.elapsed().as_secs_f64();
     for p in PrefectureCode::all() {
-        app.set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.graph_sources().set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let export_now = first_day() + Days::new(days + 30);
     let export_now = export_now.and_time(chrono::NaiveTime::MIN).and_utc();
     let t = Clock::now();
-    let full = export::run(&app, export_now, domain::app::ExportMode::Incremental)
+    let full = export::run(&services, export_now, domain::app::ExportMode::Incremental)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let full_s = t.elapsed().as_secs_f64();
     // The same full count in partitions run at once (the state machine's steps, in this process).
     let partitioned = if partitions > 0 {
         let t = Clock::now();
-        let answer = export::full::run_partitioned(&app, Some(partitions), 3, Some(export_now))
+        let answer = export::full::run_partitioned(&services, Some(partitions), 3, Some(export_now))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         serde_json::json!({
@@ -122,8 +123,8 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partition
             let mut report = generator.report((1u64 << 40) + i);
             report.created_at = now;
             report.updated_at = now;
-            let app = &app;
-            async move { app.reports.create_report(&report).await }
+            let reports = &reports;
+            async move { reports.create_report(&report).await }
         })
         .buffer_unordered(32)
         .try_collect::<Vec<()>>()
@@ -131,15 +132,15 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partition
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     futures::stream::iter(ids.iter().step_by(step).take((changes - fresh) as usize))
         .map(|id| {
-            let app = &app;
+            let reports = &reports;
             async move {
-                let Some(stored) = app.reports.get_report(id).await? else { return Ok(()) };
+                let Some(stored) = reports.get_report(id).await? else { return Ok(()) };
                 let mut report = stored.value;
                 if let Some(last) = report.status_history.last_mut() {
                     last.effective_date = last.effective_date + Days::new(1);
                 }
                 report.updated_at = now;
-                app.reports.update_report(&report, stored.version).await.map(|_| ())
+                reports.update_report(&report, stored.version).await.map(|_| ())
             }
         })
         .buffer_unordered(32)
@@ -148,7 +149,7 @@ pub async fn export_on_emulators(stored: u64, changes: u64, days: u64, partition
         .map_err(|e: domain::StoreError| anyhow::anyhow!("{e}"))?;
     let changes_s = t.elapsed().as_secs_f64();
     let t = Clock::now();
-    let daily = export::run(&app, export_now, domain::app::ExportMode::Incremental)
+    let daily = export::run(&services, export_now, domain::app::ExportMode::Incremental)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let daily_s = t.elapsed().as_secs_f64();

@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use domain::app::{App, LinkageMode, LinkageRun};
+use domain::app::{Linkage, LinkageMode, LinkageRun, Wiring};
 use domain::entry::EntryInput;
 use domain::report::ReportInput;
 use platform::Config;
@@ -109,7 +109,7 @@ fn report_input(mut row: serde_json::Map<String, serde_json::Value>) -> anyhow::
 /// Stores the records through the application; appends the ids of the reports it filed to `DIR/FILED.txt` (the
 /// product refuses a few generated reports, and an evaluation is of the filed ones).
 pub async fn load(
-    app: &App,
+    wiring: &Wiring,
     dir: &Path,
     entries: &[serde_json::Map<String, serde_json::Value>],
     reports: Vec<serde_json::Map<String, serde_json::Value>>,
@@ -120,14 +120,14 @@ pub async fn load(
             .iter()
             .map(|r| serde_json::from_value(serde_json::Value::Object(r.clone())))
             .collect::<Result<_, _>>()?;
-        let outcome = app.ingest_entries(&inputs).await?;
+        let outcome = wiring.linkage().ingest_entries(&inputs).await?;
         stored_entries += outcome.results.iter().filter(|r| r.outcome == domain::entry::RecordOutcome::Created).count();
     }
     let mut filed = String::new();
     for row in reports {
         let id = row.get("report_id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         // The generator leaves out values a report requires in a few rows: the product refuses those.
-        if app.create_report(&report_input(row)?).await.is_ok() {
+        if wiring.cases().create_report(&report_input(row)?).await.is_ok() {
             filed.push_str(&id);
             filed.push('\n');
         }
@@ -156,22 +156,23 @@ fn figures(name: &str, run: &LinkageRun, wall: f64, requests: Option<u64>) -> se
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let (app, requests) = if args.aws {
-        let (mut app, tables) = crate::emulators::fresh_app_and_tables().await?;
+    let (wiring, requests) = if args.aws {
+        let (mut wiring, tables) = crate::emulators::fresh_wiring_and_tables().await?;
         let count = Arc::new(AtomicU64::new(0));
         let sdk = platform::sdk_config().await;
         let client = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(CountRequests(count.clone())).build(),
         );
         let stores = Arc::new(aws_adapters::DynamoStores::new(client, tables));
-        (app.entries, app.reports, app.links, app.link_index, app.follow_ups) =
+        let ports = &mut wiring.ports;
+        (ports.entries, ports.reports, ports.links, ports.link_index, ports.follow_ups) =
             (stores.clone(), stores.clone(), stores.clone(), stores.clone(), stores);
-        (app, Some(count))
+        (wiring, Some(count))
     } else {
         let data_dir = args.data_dir.clone().context("--data-dir is required without --aws")?;
         let secret = std::env::var("HMAC_SECRET").context("set HMAC_SECRET (the same for hersys)")?;
         let config = Config::from_env_with_secret(secret.into_bytes())?;
-        (embedded::embedded_app(&data_dir, platform::settings(&config)?)?.0, None)
+        (embedded::embedded_wiring(&data_dir, platform::settings(&config)?)?.0, None)
     };
     // The new records are the latest, as the quarantine system's next export and the day's reports would be: the
     // entries with the latest entry dates, the reports with the latest diagnosis dates (stable sorts: a seed gives
@@ -190,18 +191,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     if args.step != Step::New {
         let t = WallClock::now();
-        let (e, r) = load(&app, &args.dir, &entries[..base_e], base_reports).await?;
+        let (e, r) = load(&wiring, &args.dir, &entries[..base_e], base_reports).await?;
         eprintln!("loaded {e} entries and {r} reports in {:.1} s", t.elapsed().as_secs_f64());
     }
     if args.step == Step::Base {
         return Ok(());
     }
     if args.step == Step::New {
-        let (e, r) = load(&app, &args.dir, &entries[base_e..], new_reports).await?;
+        let (e, r) = load(&wiring, &args.dir, &entries[base_e..], new_reports).await?;
         eprintln!("loaded {e} new entries and {r} new reports");
         return Ok(());
     }
     let now = chrono::Utc::now();
+    let linkage: Linkage = wiring.linkage();
+    let (relink, publisher) = (wiring.relink()?, wiring.publisher()?);
     let mut out = Vec::new();
     let mut measured = |name: &str, run: LinkageRun, wall: f64, before: Option<u64>| {
         let after = requests.as_ref().map(|c| c.load(Ordering::Relaxed));
@@ -214,14 +217,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(std::time::Duration::from_secs(61)).await;
     for (name, mode) in [("first", LinkageMode::Incremental), ("nothing new", LinkageMode::Incremental)] {
         let (before, t) = (count(), WallClock::now());
-        let run = app.run_linkage(now, mode).await?;
+        let run = linkage.run_linkage(now, mode).await?;
         measured(name, run, t.elapsed().as_secs_f64(), before);
     }
-    let (e, r) = load(&app, &args.dir, &entries[base_e..], new_reports).await?;
+    let (e, r) = load(&wiring, &args.dir, &entries[base_e..], new_reports).await?;
     eprintln!("loaded {e} new entries and {r} new reports");
     for (name, mode) in [("after the new records", LinkageMode::Incremental), ("full re-link", LinkageMode::Full)] {
         let (before, t) = (count(), WallClock::now());
-        let run = app.run_linkage(now, mode).await?;
+        let run = linkage.run_linkage(now, mode).await?;
         measured(name, run, t.elapsed().as_secs_f64(), before);
     }
     // The same full re-link in partitions (the state machine's steps, through the linkage function's handler); then
@@ -231,7 +234,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for (name, estimate) in runs {
         let (before, t) = (count(), WallClock::now());
         let answer = linkage::full::run_partitioned(
-            &app,
+            &relink,
+            &publisher,
             linkage::full::RunInput { partitions: Some(2), estimate },
             3,
             Some(now),

@@ -143,14 +143,14 @@ fn report_input(i: usize) -> ReportInput {
 /// A cycle whose first number went out at `sent_at` (live until an hour later), stored as the re-issuer finds it.
 async fn seed_cycle(
     cycles: &dyn CycleStore,
-    app: &domain::app::App,
+    settings: &domain::app::Settings,
     report: &ReportId,
     sent_at: Instant,
     finished: bool,
 ) -> anyhow::Result<()> {
     // About 1 % of draws hit one of the million records kept: draw again, as issuing does.
     loop {
-        if seed_one(cycles, app, report, sent_at, finished).await? {
+        if seed_one(cycles, settings, report, sent_at, finished).await? {
             return Ok(());
         }
     }
@@ -159,13 +159,13 @@ async fn seed_cycle(
 /// `false` if the drawn number's record already existed.
 async fn seed_one(
     cycles: &dyn CycleStore,
-    app: &domain::app::App,
+    settings: &domain::app::Settings,
     report: &ReportId,
     sent_at: Instant,
     finished: bool,
 ) -> anyhow::Result<bool> {
     let number = ProcessingNumber::random()?;
-    let hash = app.hasher.processing_number(&number);
+    let hash = settings.hasher.processing_number(&number);
     let new = NewCycle {
         id: CycleId::generate(),
         report_id: report.clone(),
@@ -173,14 +173,14 @@ async fn seed_one(
         channel: Channel::Sms,
         language: Language::Ja,
     };
-    let t = Cycle::start(new, hash.clone(), sent_at, &app.policy);
-    let live = t.cycle.number_sent(&hash, sent_at, &app.policy).map_err(|_| anyhow::anyhow!("seed transition"))?;
+    let t = Cycle::start(new, hash.clone(), sent_at, &settings.policy);
+    let live = t.cycle.number_sent(&hash, sent_at, &settings.policy).map_err(|_| anyhow::anyhow!("seed transition"))?;
     let mut cycle = live.cycle;
     let mut record = live.changed.into_iter().next().ok_or_else(|| anyhow::anyhow!("seed record"))?;
     if finished {
         // Long over: redeemed, out of the due index, as most cycles ever issued are.
         cycle = cycle
-            .redeem(&hash, sent_at + Duration::minutes(5), &app.policy)
+            .redeem(&hash, sent_at + Duration::minutes(5), &settings.policy)
             .map_err(|_| anyhow::anyhow!("seed redeem"))?
             .cycle;
         record.state = NumberState::Used;
@@ -199,40 +199,40 @@ pub enum Backend {
 }
 
 pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Result<()> {
-    let (mut app, described) = match backend {
+    let (mut wiring, described) = match backend {
         Backend::Embedded(data_dir) => {
             let config = Config::from_env_with_secret(vec![7; 32])?;
-            (embedded::embedded_app(data_dir, platform::settings(&config)?)?.0, "embedded (SQLite + local outbox)")
+            (embedded::embedded_wiring(data_dir, platform::settings(&config)?)?.0, "embedded (SQLite + local outbox)")
         }
-        Backend::Emulators => (crate::emulators::fresh_app().await?, crate::emulators::DESCRIPTION),
+        Backend::Emulators => (crate::emulators::fresh_wiring().await?, crate::emulators::DESCRIPTION),
     };
     // Daytime in Japan, so quiet hours do not hold the re-issues back.
     let now: Instant = "2021-02-04T02:00:00Z".parse()?;
     let started = WallClock::now();
     let mut reports = Vec::with_capacity(due);
     for i in 0..due {
-        reports.push(app.create_report(&report_input(i)).await?.value.id);
+        reports.push(wiring.cases().create_report(&report_input(i)).await?.value.id);
     }
     let old = ReportId::generate();
     for i in 0..stored.saturating_sub(due) {
-        seed_cycle(app.cycles.as_ref(), &app, &old, now - Duration::days(30), true).await?;
+        seed_cycle(wiring.ports.cycles.as_ref(), &wiring.settings, &old, now - Duration::days(30), true).await?;
         if i % 100_000 == 99_999 {
             eprintln!("seeded {} finished cycles", i + 1);
         }
     }
     for r in &reports {
-        seed_cycle(app.cycles.as_ref(), &app, r, now - Duration::minutes(61), false).await?;
+        seed_cycle(wiring.ports.cycles.as_ref(), &wiring.settings, r, now - Duration::minutes(61), false).await?;
     }
     let seeding = started.elapsed().as_secs_f64();
 
-    let cycles = Arc::new(Counting { inner: app.cycles.clone(), calls: AtomicU64::new(0) });
-    let report_store = Arc::new(Counting { inner: app.reports.clone(), calls: AtomicU64::new(0) });
-    let counters = Arc::new(Counting { inner: app.counters.clone(), calls: AtomicU64::new(0) });
-    app.cycles = cycles.clone();
-    app.reports = report_store.clone();
-    app.counters = counters.clone();
+    let cycles = Arc::new(Counting { inner: wiring.ports.cycles.clone(), calls: AtomicU64::new(0) });
+    let report_store = Arc::new(Counting { inner: wiring.ports.reports.clone(), calls: AtomicU64::new(0) });
+    let counters = Arc::new(Counting { inner: wiring.ports.counters.clone(), calls: AtomicU64::new(0) });
+    wiring.ports.cycles = cycles.clone();
+    wiring.ports.reports = report_store.clone();
+    wiring.ports.counters = counters.clone();
     let t = WallClock::now();
-    let run = app.run_due_cycles(now).await?;
+    let run = wiring.cases().run_due_cycles(now).await?;
     let wall = t.elapsed().as_secs_f64();
     let requests = cycles.calls.load(Ordering::Relaxed)
         + report_store.calls.load(Ordering::Relaxed)

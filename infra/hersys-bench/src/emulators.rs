@@ -1,22 +1,22 @@
-//! The app on the AWS adapters for a benchmark run against the emulators (DynamoDB Local and moto, under
+//! The wiring on the AWS adapters for a benchmark run against the emulators (DynamoDB Local and moto, under
 //! `source <(infra/emulators env)`): fresh tables and buckets named for the run, so that a run starts empty and
 //! never meets another's data. Only the emulators: a benchmark has no business writing to a real AWS account.
 
 use aws_adapters::TableNames;
-use domain::app::App;
+use domain::app::Wiring;
 use platform::{AwsResources, Config};
 
 /// What the benchmarks print as their backend.
 pub const DESCRIPTION: &str = "AWS adapters (DynamoDB, SES v2, SNS, S3)";
 
-/// Creates the run's tables, buckets and SES sender on the emulators and wires the app on them. The HMAC secret is
+/// Creates the run's tables, buckets and SES sender on the emulators and wires them. The HMAC secret is
 /// a constant: the benchmarks compare nothing across runs by hash.
-pub async fn fresh_app() -> anyhow::Result<App> {
-    Ok(fresh_app_and_tables().await?.0)
+pub async fn fresh_wiring() -> anyhow::Result<Wiring> {
+    Ok(fresh_wiring_and_tables().await?.0)
 }
 
-/// [`fresh_app`], with the names of its tables.
-pub async fn fresh_app_and_tables() -> anyhow::Result<(App, TableNames)> {
+/// [`fresh_wiring`], with the names of its tables.
+pub async fn fresh_wiring_and_tables() -> anyhow::Result<(Wiring, TableNames)> {
     anyhow::ensure!(
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
         "run under `source <(./infra/emulators env)`"
@@ -32,8 +32,8 @@ pub async fn fresh_app_and_tables() -> anyhow::Result<(App, TableNames)> {
     };
     let config = Config::from_env_with_secret(vec![7; 32])?;
     platform::create_emulated_resources(&sdk, &config, &resources).await?;
-    let mut app = platform::aws_app_with(&config, &sdk, resources)?;
+    let mut wiring = platform::aws_wiring_with(&config, &sdk, resources)?;
     // EMF metrics are for CloudWatch; stdout belongs to the benchmark's figures.
-    app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
-    Ok((app, tables))
+    wiring.ports.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
+    Ok((wiring, tables))
 }

@@ -15,7 +15,7 @@ use synthetic::reports::{Generator, first_day};
 pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()> {
     let generator = Generator::new(days)?;
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let (app, stores) = embedded::embedded_app(data_dir, platform::settings(&config)?)?;
+    let (wiring, stores) = embedded::embedded_wiring(data_dir, platform::settings(&config)?)?;
     let started = Clock::now();
     let mut batch = Vec::with_capacity(20_000);
     for i in 0..count {
@@ -27,7 +27,7 @@ pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()>
     }
     stores.insert_reports_in_bulk(&batch)?;
     for p in PrefectureCode::all() {
-        app.set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.graph_sources().set_hersys_from(p, Some(first_day())).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     eprintln!("stored {count} reports in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -39,7 +39,7 @@ pub async fn store(count: u64, days: u64, data_dir: &Path) -> anyhow::Result<()>
 pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyhow::Result<()> {
     let generator = Generator::new(days)?;
     let config = Config::from_env_with_secret(vec![7; 32])?;
-    let (app, stores) = embedded::embedded_app(data_dir, platform::settings(&config)?)?;
+    let (wiring, stores) = embedded::embedded_wiring(data_dir, platform::settings(&config)?)?;
     let started = Clock::now();
     let now = Utc::now();
     let fresh = count / 2;
@@ -61,7 +61,7 @@ pub async fn changes(count: u64, days: u64, seed: u64, data_dir: &Path) -> anyho
             last.effective_date = last.effective_date + Days::new(1);
         }
         report.updated_at = now;
-        app.reports.update_report(&report, stored.version).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.ports.reports.update_report(&report, stored.version).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         changed += 1;
     }
     eprintln!("wrote {fresh} new and {changed} changed reports in {:.1} s", started.elapsed().as_secs_f64());

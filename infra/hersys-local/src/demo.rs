@@ -28,13 +28,18 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     if done.exists() {
         return Ok(());
     }
-    let Built::Embedded(app, stores) = built else {
+    let Built::Embedded(wiring, stores) = built else {
         anyhow::bail!("--demo runs on the embedded store only (no --aws, no AWS_ENDPOINT_URL)");
     };
     eprintln!("preparing the demo data in {} (once) ...", data_dir.display());
     let linelist = data_dir.join("demo-oita-linelist.csv");
     std::fs::write(&linelist, OITA_LINELIST).with_context(|| format!("writing {}", linelist.display()))?;
-    crate::import::line_list::import_linelist(app, &linelist, crate::patience::Patience { seconds: 0 }).await?;
+    crate::import::line_list::import_linelist(
+        &wiring.graph_sources(),
+        &linelist,
+        crate::patience::Patience { seconds: 0 },
+    )
+    .await?;
 
     let generator = synthetic::reports::Generator::new(DAYS)?;
     let pilots: Vec<PrefectureCode> = PILOTS.iter().filter_map(|&n| PrefectureCode::new(n)).collect();
@@ -42,7 +47,7 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     stores.insert_reports_in_bulk(&reports)?;
     let from = NaiveDate::from_ymd_opt(2020, 1, 16).context("date")?;
     for p in &pilots {
-        app.set_hersys_from(*p, Some(from)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.graph_sources().set_hersys_from(*p, Some(from)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
     // Entrants from June to mid-September 2021; reports of the diagnosed through the API's own operation, so that
@@ -50,16 +55,18 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     let first_entry = NaiveDate::from_ymd_opt(2021, 6, 1).context("date")?;
     let travellers = synthetic::travellers::travellers(ENTRANTS, first_entry, 100);
     for chunk in travellers.entries.chunks(domain::entry::MAX_BATCH) {
-        app.ingest_entries(chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.linkage().ingest_entries(chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for report in &travellers.reports {
-        app.create_report(report).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        wiring.cases().create_report(report).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
     let now = Utc.with_ymd_and_hms(2021, 10, 1, 3, 0, 0).single().context("time")?;
     let event = serde_json::json!({ "detail-type": "Scheduled Event", "time": now, "detail": {} });
-    let linked = linkage::handle(app, event).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let run = export::run(app, now, domain::app::ExportMode::Incremental).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let linked = linkage::handle(&linkage::Services::new(wiring)?, event).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let run = export::run(&export::Services::new(wiring)?, now, domain::app::ExportMode::Incremental)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&done, format!("{} reports, {} files\n", reports.len(), run.files.len()))?;
     eprintln!(
         "demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} entrants ({} reported, {} \

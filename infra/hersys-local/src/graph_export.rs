@@ -29,9 +29,10 @@ pub async fn run_export(
         anyhow::ensure!(full, "--partitions splits a full export: give --full too");
         // The state machine's steps, through the same handler, each partition in a task of its own and tried up to
         // three times (as the state machine's Retry).
-        let answer = export::full::run_partitioned(built.app(), Some(partitions), 3, Some(now))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let answer =
+            export::full::run_partitioned(&export::Services::new(built.wiring())?, Some(partitions), 3, Some(now))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         let seconds = started.elapsed().as_secs_f64();
         eprintln!("exported in {partitions} partitions in {seconds:.2} s");
         let mut answer = answer;
@@ -41,7 +42,8 @@ pub async fn run_export(
         return Ok(());
     }
     let mode = if full { ExportMode::Full } else { ExportMode::Incremental };
-    let run = export::run(built.app(), now, mode).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let run =
+        export::run(&export::Services::new(built.wiring())?, now, mode).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("exported {} files in {seconds:.2} s", run.files.len());
     let r = &run.recount;
@@ -84,7 +86,8 @@ pub async fn run_graph_source(cmd: GraphSource) -> anyhow::Result<()> {
             let p = PrefectureCode::parse("prefecture", &prefecture).map_err(|e| anyhow::anyhow!("{e}"))?;
             let built = crate::setup::build(&backend).await?;
             built
-                .app()
+                .wiring()
+                .graph_sources()
                 .set_hersys_from(p, if clear { None } else { hersys_from })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -96,7 +99,8 @@ pub async fn run_graph_source(cmd: GraphSource) -> anyhow::Result<()> {
         }
         GraphSource::List { backend } => {
             let built = crate::setup::build(&backend).await?;
-            let sources = built.app().graph_source_settings().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sources =
+                built.wiring().graph_sources().graph_source_settings().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             for p in PrefectureCode::all() {
                 if let Some(d) = sources.hersys_from(p) {
                     println!("{} {}: HER-SYS from {d}", p.as_jis(), p.info().name_en);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use domain::app::App;
+use domain::app::{App, Wiring};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context as LambdaContext, LambdaEvent, Service};
 
@@ -17,11 +17,16 @@ pub enum Function {
 }
 
 /// Runs a scheduled function's handler.
-pub async fn scheduled(app: &App, function: Function, event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+/// The function's services are built from `wiring` as its cold start builds them.
+pub async fn scheduled(
+    wiring: &Wiring,
+    function: Function,
+    event: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
     let result = match function {
-        Function::Reissue => reissue::handle(app, event).await,
-        Function::Linkage => linkage::handle(app, event).await.map_err(Into::into),
-        Function::Export => export::handle(app, event).await.map_err(Into::into),
+        Function::Reissue => reissue::handle(&wiring.cases(), event).await,
+        Function::Linkage => linkage::handle(&linkage::Services::new(wiring)?, event).await.map_err(Into::into),
+        Function::Export => export::handle(&export::Services::new(wiring)?, event).await.map_err(Into::into),
         Function::HttpApi => anyhow::bail!("http-api is an HTTP function"),
     };
     result.map_err(|e| anyhow::anyhow!("{e}"))
@@ -40,10 +45,10 @@ pub async fn run(backend: &crate::Backend, function: Function, event: &Path) -> 
     let text = std::fs::read_to_string(event).with_context(|| format!("reading {}", event.display()))?;
     let built = crate::setup::build(backend).await?;
     let output = match function {
-        Function::HttpApi => http(built.app(), &text).await?,
+        Function::HttpApi => http(&built.wiring().app(), &text).await?,
         other => {
             let value: serde_json::Value = serde_json::from_str(&text).context("the event is not JSON")?;
-            scheduled(built.app(), other, value).await?
+            scheduled(built.wiring(), other, value).await?
         }
     };
     println!("{}", serde_json::to_string_pretty(&output)?);

@@ -49,15 +49,16 @@ fn band_of(decision: &LinkDecision) -> Option<&'static str> {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let built = crate::setup::build(&args.backend).await?;
-    let app = built.app();
-    let mut decisions = app.links.all_decisions().await?;
+    // An operator's export at the composition root: it reads the stores as they are.
+    let ports = &built.wiring().ports;
+    let mut decisions = ports.links.all_decisions().await?;
     decisions.retain(|d| band_of(d).is_some());
     decisions.sort_by(|a, b| a.report_id.cmp(&b.report_id));
     // Case numbers come from the reports, read in batches by id (not a scan of the reports).
     let ids: Vec<ReportId> = decisions.iter().map(|d| d.report_id.clone()).collect();
     let mut case_numbers = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(100) {
-        for report in app.reports.get_reports(chunk).await? {
+        for report in ports.reports.get_reports(chunk).await? {
             case_numbers.insert(report.id.clone(), report.case_number.unwrap_or_default());
         }
     }

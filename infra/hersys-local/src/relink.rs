@@ -52,8 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let started = Clock::now();
     // Each partition in a task of its own, tried up to three times (as the state machine's Retry).
     let input = linkage::full::RunInput { partitions: args.partitions, estimate };
+    let (relink, publisher) = (built.wiring().relink()?, built.wiring().publisher()?);
     let mut answer =
-        linkage::full::run_partitioned(built.app(), input, 3, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        linkage::full::run_partitioned(&relink, &publisher, input, 3, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("re-linked in {} partitions in {seconds:.2} s", answer["partitions"]);
     answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);

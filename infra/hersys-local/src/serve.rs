@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use domain::app::App;
+use domain::app::Wiring;
 
 use crate::Backend;
 use crate::invoke;
@@ -14,14 +14,14 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
     if demo {
         crate::demo::prepare(&built, &backend.data_dir).await?;
     }
-    let app = built.app().clone();
+    let wiring = built.wiring().clone();
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
     let addr = listener.local_addr()?;
     if schedules {
         for schedule in SCHEDULES {
-            tokio::spawn(fire_every(app.clone(), schedule));
+            tokio::spawn(fire_every(wiring.clone(), schedule));
         }
     }
     // The token key exists before anyone is told where to reach the server, so `hersys token` finds it.
@@ -32,7 +32,7 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         built.describe(),
         backend.data_dir.display()
     );
-    if !demo && store_is_empty(&app).await {
+    if !demo && store_is_empty(&wiring).await {
         // On stderr: stdout's first line is the address (tests and scripts read it).
         eprintln!(
             "The store is empty, so the dashboard has nothing to show yet. To look around, start on demo data \
@@ -42,7 +42,7 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         );
     }
     platform::logging::flush();
-    let router = api::router(app).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
+    let router = api::router(wiring.app()).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
     // The public dashboard and its data, beside the API and outside its authentication.
     let router = router.merge(crate::dashboard::router(&backend.data_dir));
     axum::serve(listener, router)
@@ -54,24 +54,27 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
 }
 
 /// Whether no report is stored (one page of one item, not a count of the table).
-async fn store_is_empty(app: &App) -> bool {
+async fn store_is_empty(wiring: &Wiring) -> bool {
     let first = domain::ports::Segment { index: 0, of: 1 };
-    app.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.items.is_empty())
+    wiring.ports.reports.reports_in_segment(first, None, 1).await.is_ok_and(|page| page.items.is_empty())
 }
 
 /// Runs `FullLinkageStateMachine`'s execution `input` (`{"estimate": {...}}`, optionally `"partitions": N`) in this
 /// process, as `hersys relink` does.
-async fn full_linkage(app: &App, input: &serde_json::Value) -> anyhow::Result<()> {
+async fn full_linkage(wiring: &Wiring, input: &serde_json::Value) -> anyhow::Result<()> {
     let input: linkage::full::RunInput =
         serde_json::from_value(input.clone()).context("the schedule's input is not the state machine's")?;
-    let answer = linkage::full::run_partitioned(app, input, 3, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (relink, publisher) = (wiring.relink()?, wiring.publisher()?);
+    let answer = linkage::full::run_partitioned(&relink, &publisher, input, 3, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(model = %answer["model_version"], links = %answer["links"], "daily linkage run done");
     Ok(())
 }
 
 /// Fires one scheduled function with an event whose `time` is the tick's instant, as EventBridge Scheduler would.
 /// The first tick of a daily schedule waits a day (the first run of `hersys serve` is the hourly one).
-async fn fire_every(app: App, schedule: &'static crate::schedules::Schedule) {
+async fn fire_every(wiring: Wiring, schedule: &'static crate::schedules::Schedule) {
     let start = if schedule.period > std::time::Duration::from_secs(3600) {
         tokio::time::Instant::now() + schedule.period
     } else {
@@ -87,8 +90,8 @@ async fn fire_every(app: App, schedule: &'static crate::schedules::Schedule) {
             "detail": detail,
         });
         let fired = match schedule.target {
-            Target::Function(function) => invoke::scheduled(&app, function, event).await.map(drop),
-            Target::FullLinkage => full_linkage(&app, &detail).await,
+            Target::Function(function) => invoke::scheduled(&wiring, function, event).await.map(drop),
+            Target::FullLinkage => full_linkage(&wiring, &detail).await,
         };
         if let Err(e) = fired {
             tracing::error!(target = ?schedule.target, event = schedule.event, error = %e, "scheduled run failed");

@@ -1,10 +1,10 @@
-//! Builds the app for a local command: embedded by default, AWS adapters with `--aws` or `AWS_ENDPOINT_URL`.
+//! Builds the wiring for a local command: embedded by default, AWS adapters with `--aws` or `AWS_ENDPOINT_URL`.
 
 use std::path::Path;
 
 use anyhow::Context;
 use aws_adapters::TableNames;
-use domain::app::App;
+use domain::app::Wiring;
 use platform::{AwsResources, Config};
 
 use crate::Backend;
@@ -61,15 +61,16 @@ pub fn read_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub enum Built {
-    /// The app, and its stores for what only the embedded store offers (bulk loads).
-    Embedded(App, embedded::SqliteStores),
-    Aws(App),
+    /// The wiring, and its stores for what only the embedded store offers (bulk loads).
+    Embedded(Wiring, embedded::SqliteStores),
+    Aws(Wiring),
 }
 
 impl Built {
-    pub fn app(&self) -> &App {
+    /// The wiring each command builds the services it runs from.
+    pub fn wiring(&self) -> &Wiring {
         match self {
-            Built::Embedded(app, _) | Built::Aws(app) => app,
+            Built::Embedded(wiring, _) | Built::Aws(wiring) => wiring,
         }
     }
 
@@ -84,8 +85,8 @@ impl Built {
 pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     let config = Config::from_env_with_secret(local_secret(&backend.data_dir)?)?;
     if !wants_aws(backend) {
-        let (app, stores) = embedded::embedded_app(&backend.data_dir, platform::settings(&config)?)?;
-        return Ok(Built::Embedded(app, stores));
+        let (wiring, stores) = embedded::embedded_wiring(&backend.data_dir, platform::settings(&config)?)?;
+        return Ok(Built::Embedded(wiring, stores));
     }
     let sdk = platform::sdk_config().await;
     let resources = match AwsResources::from_env() {
@@ -104,8 +105,8 @@ pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
     if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()) {
         platform::create_emulated_resources(&sdk, &config, &resources).await?;
     }
-    let mut app = platform::aws_app_with(&config, &sdk, resources)?;
+    let mut wiring = platform::aws_wiring_with(&config, &sdk, resources)?;
     // EMF metrics are for CloudWatch; here stdout belongs to the command (and its first line to `serve`'s address).
-    app.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
-    Ok(Built::Aws(app))
+    wiring.ports.metrics = std::sync::Arc::new(domain::ports::NoMetrics);
+    Ok(Built::Aws(wiring))
 }

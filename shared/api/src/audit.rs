@@ -105,6 +105,6 @@ pub(crate) async fn list(
         after: p.next,
         limit,
     };
-    let page = app.audit_events(&query).await?;
+    let page = app.audit.audit_events(&query).await?;
     Ok(Json(AuditAnswer { events: page.events.iter().map(EventView::new).collect(), next: page.next }))
 }

@@ -86,7 +86,7 @@ pub(crate) async fn create(
             }
         }
     }
-    let outcome = app.ingest_entries(&inputs).await?;
+    let outcome = app.linkage.ingest_entries(&inputs).await?;
     for (result, &index) in outcome.results.into_iter().zip(&positions) {
         if let Some(slot) = results.get_mut(index) {
             *slot = Some(RecordResult { index, ..result });

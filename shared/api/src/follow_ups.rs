@@ -109,7 +109,7 @@ pub(crate) async fn create(
             }
         }
     }
-    let stored = app.ingest_follow_ups(&inputs).await?;
+    let stored = app.linkage.ingest_follow_ups(&inputs).await?;
     for (result, &index) in stored.into_iter().zip(&positions) {
         if let Some(slot) = results.get_mut(index) {
             *slot = Some(FollowUpResult { index, ..result });

@@ -63,16 +63,16 @@ pub(crate) async fn set(
         }
         Some(_) => return Err(invalid("hersys_from", "must be a date YYYY-MM-DD or null")),
     };
-    app.set_hersys_from(prefecture, from).await?;
-    let sources = app.graph_source_settings().await?;
-    Ok(Json(view(prefecture, &sources, domain::time::japan_date(app.clock.now()))))
+    app.graph_sources.set_hersys_from(prefecture, from).await?;
+    let sources = app.graph_sources.graph_source_settings().await?;
+    Ok(Json(view(prefecture, &sources, domain::time::japan_date(app.now()))))
 }
 
 /// `GET /v1/graph-sources`: every prefecture's source. Roles: operator, analyst.
 pub(crate) async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Operator, Role::Analyst])?;
-    let sources = app.graph_source_settings().await?;
-    let today = domain::time::japan_date(app.clock.now());
+    let sources = app.graph_sources.graph_source_settings().await?;
+    let today = domain::time::japan_date(app.now());
     let all: Vec<SourceView> = PrefectureCode::all().map(|p| view(p, &sources, today)).collect();
     Ok(Json(serde_json::json!({ "prefectures": all })))
 }

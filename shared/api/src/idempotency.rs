@@ -6,17 +6,11 @@
 use std::future::Future;
 
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Duration;
-use domain::app::{App, AppError};
-use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
+use domain::app::App;
+use domain::idempotency::Claim;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-
-/// How long a claimed key stays locked if its request dies half-way (the API function times out well before), and
-/// how long an answer is replayed.
-const LOCK_SECONDS: i64 = 30;
-const KEEP_HOURS: i64 = 24;
 
 /// `Idempotency-Key`: 1 to 255 visible ASCII characters.
 fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -32,7 +26,8 @@ fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// Runs `operation` at most once per (`scope`, caller, key) and gives its answer as (status, JSON text, replayed).
-/// Without an `Idempotency-Key` header it just runs. The key is stored only as a keyed hash, scoped to the caller.
+/// Without an `Idempotency-Key` header it just runs. The key is stored only as a keyed hash, scoped to the caller
+/// ([`domain::app::Idempotency`]).
 pub(crate) async fn once(
     app: &App,
     scope: &str,
@@ -44,23 +39,15 @@ pub(crate) async fn once(
     let Some(key) = key_of(headers)? else {
         return operation.await.map(|(status, text)| (status, text, false));
     };
-    let now = app.clock.now();
-    let record_key = app.hasher.opaque(&format!("idem-{scope}"), &format!("{}\n{key}", caller.subject));
-    let record = IdempotencyRecord {
-        key: record_key.clone(),
-        payload_hash: app.hasher.opaque("idem-body", &String::from_utf8_lossy(body)).as_str().to_owned(),
-        state: IdempotencyState::InProgress { lock_expires_at: now + Duration::seconds(LOCK_SECONDS) },
-        expires_at: now + Duration::hours(KEEP_HOURS),
-    };
-    match app.idempotency.claim(&record, now).await.map_err(AppError::from)? {
+    let (claim, claimed) = app.idempotency.claim(scope, &caller.subject, &key, body).await?;
+    match claim {
         Claim::Acquired => match operation.await {
             Ok((status, text)) => {
-                let stored = format!("{}\n{text}", status.as_u16());
-                app.idempotency.complete(&record_key, &stored, record.expires_at).await.map_err(AppError::from)?;
+                app.idempotency.complete(&claimed, &format!("{}\n{text}", status.as_u16())).await?;
                 Ok((status, text, false))
             }
             Err(e) => {
-                if let Err(release) = app.idempotency.release(&record_key).await {
+                if let Err(release) = app.idempotency.release(&claimed).await {
                     tracing::warn!(error = %release, "could not release an idempotency key");
                 }
                 Err(e)

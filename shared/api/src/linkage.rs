@@ -159,7 +159,7 @@ fn entry_id_problem(problem: &'static str) -> ApiError {
 /// Roles: analyst. The statistics of the last scheduled run (all zero, `computed_at` null, before the first).
 pub(crate) async fn summary(State(app): State<App>, caller: Caller) -> Result<Json<LinkageSummary>, ApiError> {
     caller.require(&[Role::Analyst])?;
-    Ok(Json(app.linkage_summary().await?))
+    Ok(Json(app.linkage.linkage_summary().await?))
 }
 
 /// Roles: health centre. The pending review-band decisions of the caller's own reports, each with the report's
@@ -167,7 +167,7 @@ pub(crate) async fn summary(State(app): State<App>, caller: Caller) -> Result<Js
 pub(crate) async fn review_queue(State(app): State<App>, caller: Caller) -> Result<Json<ReviewQueue>, ApiError> {
     caller.require(&[Role::HealthCenter])?;
     let viewer = crate::reports::viewer(&caller, "GET /v1/linkage/review")?;
-    let cases = app.review_cases(&viewer).await?;
+    let cases = app.linkage.review_cases(&viewer).await?;
     Ok(Json(ReviewQueue { reviews: cases.iter().map(ReviewView::new).collect() }))
 }
 
@@ -188,6 +188,6 @@ pub(crate) async fn answer(
         (Answer::Reject, None) => ReviewAnswer::Reject,
         (Answer::Reject, Some(_)) => return Err(entry_id_problem("must be absent when rejecting every candidate")),
     };
-    let stored = app.answer_review(&id, health_center, &caller.subject, answer).await?;
+    let stored = app.linkage.answer_review(&id, health_center, &caller.subject, answer).await?;
     Ok(Json(DecisionView::new(&stored)))
 }

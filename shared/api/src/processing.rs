@@ -145,8 +145,8 @@ pub(crate) async fn issue(
     let body: IssueRequest = wire::parse_json(&bytes)?;
     let health_center = caller.health_center.clone().ok_or(ApiError::Forbidden)?;
     let operation = async {
-        let view = app.issue_number(&id, &health_center, body.channel).await?;
-        let text = serde_json::to_string(&CycleWire::new(&view, app.clock.now())).map_err(internal)?;
+        let view = app.cases.issue_number(&id, &health_center, body.channel).await?;
+        let text = serde_json::to_string(&CycleWire::new(&view, app.now())).map_err(internal)?;
         Ok((StatusCode::CREATED, text))
     };
     let scope = format!("pn-issue-{id}");
@@ -164,8 +164,8 @@ pub(crate) async fn list(
     caller.require(&[Role::HealthCenter])?;
     let id = report_id(id)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
-    let views = app.cycles_of_report(&id, health_center).await?;
-    let now = app.clock.now();
+    let views = app.cases.cycles_of_report(&id, health_center).await?;
+    let now = app.now();
     let cycles: Vec<CycleWire> = views.iter().map(|v| CycleWire::new(v, now)).collect();
     Ok(Json(serde_json::json!({ "cycles": cycles })).into_response())
 }
@@ -183,8 +183,8 @@ pub(crate) async fn cancel(
         .map(|u| CycleId::from_stored(u.hyphenated().to_string()))
         .map_err(|_| ApiError::NotFound)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
-    let view = app.cancel_cycle(&report, health_center, &cycle).await?;
-    Ok(Json(CycleWire::new(&view, app.clock.now())).into_response())
+    let view = app.cases.cancel_cycle(&report, health_center, &cycle).await?;
+    Ok(Json(CycleWire::new(&view, app.now())).into_response())
 }
 
 /// Roles: app backend. One answer for every number that cannot be redeemed (unknown, expired, superseded, used):
@@ -196,7 +196,7 @@ pub(crate) async fn redeem(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::AppBackend])?;
     let body: RedeemRequest = wire::parse_json(&bytes)?;
-    match app.redeem_number(&caller.subject, body.client_id.as_deref(), &body.processing_number).await {
+    match app.cases.redeem_number(&caller.subject, body.client_id.as_deref(), &body.processing_number).await {
         Ok(()) => Ok(Json(serde_json::json!({ "status": "redeemed" })).into_response()),
         Err(RedeemError::Invalid) => Err(ApiError::InvalidProcessingNumber),
         Err(RedeemError::Locked { retry_after_seconds }) => Err(ApiError::TooManyAttempts { retry_after_seconds }),
@@ -228,11 +228,11 @@ pub(crate) async fn stats(
     caller.require(&[Role::Operator])?;
     let Query(q) =
         query.map_err(|_| ApiError::BadJson { field: "query".into(), problem: "only from and to are allowed" })?;
-    let today = japan_date(app.clock.now());
+    let today = japan_date(app.now());
     let to = query_date("to", q.to.as_deref(), today)?;
     let from = query_date("from", q.from.as_deref(), to - Duration::days(6))?;
     // The range rule is the domain's; its refusal is answered as the other query problems are.
-    let stats: Stats = app.processing_stats(from, to).await.map_err(|e| match e {
+    let stats: Stats = app.cases.processing_stats(from, to).await.map_err(|e| match e {
         AppError::Invalid(ValidationError(errors)) => match errors.first() {
             Some(FieldError { field, problem: Problem::Invalid(why) }) => {
                 ApiError::BadJson { field: field.clone(), problem: why }

@@ -63,7 +63,7 @@ pub(crate) async fn create(
 
 /// Creates the report; the answer as status and JSON text, so that it can be stored and replayed verbatim.
 async fn create_now(app: &App, input: &ReportInput) -> Result<(StatusCode, String), ApiError> {
-    let created = app.create_report(input).await?;
+    let created = app.cases.create_report(input).await?;
     let body = serde_json::to_string(&Created { report_id: created.value.id.to_string(), version: created.version })
         .map_err(|e| ApiError::App(domain::app::AppError::Internal(e.to_string())))?;
     Ok((StatusCode::CREATED, body))
@@ -98,7 +98,7 @@ pub(crate) async fn get(
     caller.require(&[Role::HealthCenter])?;
     let id = report_id(id)?;
     let viewer = viewer(&caller, "GET /v1/reports/{id}")?;
-    let view = app.view_report(&id, &viewer).await?;
+    let view = app.audit.view_report(&id, &viewer).await?;
     let report = &view.report;
     let body = ReportWithLinks {
         report: ReportView::new(&report.value, report.version),
@@ -221,6 +221,6 @@ pub(crate) async fn patch(
     let expected = if_match(&headers)?;
     let patch = wire::parse_patch(&bytes)?;
     let health_center = caller.health_center.as_deref().ok_or(ApiError::Forbidden)?;
-    let updated = app.patch_report(&id, health_center, expected, &patch).await?;
+    let updated = app.cases.patch_report(&id, health_center, expected, &patch).await?;
     Ok((etag(updated.version), Json(ReportView::new(&updated.value, updated.version))).into_response())
 }

@@ -7,7 +7,7 @@
 //!   with a local SMS opt-out list.
 //! - [`KeyFileVault`]: a [`domain::ports::NumberVault`] with its key in a file of the data dir (0600).
 //! - [`DirExportSink`]: a [`domain::ports::ExportSink`] writing to a directory instead of S3.
-//! - [`embedded_app`]: the wiring of all of them into one [`domain::app::App`].
+//! - [`embedded_wiring`]: the wiring of all of them into one [`domain::app::Wiring`].
 //!
 //! Architecture invariant: this crate is an adapter and nothing more. It knows nothing of AWS and holds no
 //! business rule (issuing, linkage, validation live in `domain`); it only keeps the contracts written on the
@@ -27,7 +27,7 @@ pub use export::DirExportSink;
 pub use outbox::{Outbox, OutboxMessage};
 pub use stores::SqliteStores;
 pub use vault::KeyFileVault;
-pub use wiring::{NUMBER_KEY_FILE, embedded_app};
+pub use wiring::{NUMBER_KEY_FILE, embedded_wiring};
 
 #[cfg(test)]
 mod tests;

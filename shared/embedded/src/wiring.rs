@@ -1,12 +1,12 @@
-//! The embedded default's wiring: every port of the [`App`] on one SQLite file, the local outbox, a key file and an
-//! export directory in the data dir. `hersys`, the benchmarks and the tests use it; the Lambdas never link it (their
-//! wiring is `platform::aws_app`).
+//! The embedded default's wiring: every port on one SQLite file, the local outbox, a key file and an export
+//! directory in the data dir. `hersys`, the benchmarks and the tests use it; the Lambdas never link it (their wiring
+//! is `platform::aws_wiring`).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use domain::StoreError;
-use domain::app::{App, Settings};
+use domain::app::{Ports, Settings, Wiring};
 use domain::ports::NoMetrics;
 use domain::time::SystemClock;
 
@@ -18,11 +18,10 @@ pub const NUMBER_KEY_FILE: &str = "number-vault.key";
 /// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`, the key
 /// sealing live processing numbers in `DATA_DIR/number-vault.key`.
 /// Returns the stores too, for the local tools (outbox listing, opt-out list).
-pub fn embedded_app(data_dir: &Path, settings: Settings) -> Result<(App, SqliteStores), StoreError> {
+pub fn embedded_wiring(data_dir: &Path, settings: Settings) -> Result<(Wiring, SqliteStores), StoreError> {
     let stores = SqliteStores::open(&data_dir.join("hersys.sqlite3"))?;
     let shared = Arc::new(stores.clone());
-    let Settings { hasher, policy, app_link, linkage_window_days, memory_mb } = settings;
-    let app = App {
+    let ports = Ports {
         reports: shared.clone(),
         entries: shared.clone(),
         follow_ups: shared.clone(),
@@ -30,7 +29,7 @@ pub fn embedded_app(data_dir: &Path, settings: Settings) -> Result<(App, SqliteS
         counters: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
-        export_state: shared.clone(),
+        export_state: Some(shared.clone()),
         // Locally a scheduled export without a usable state counts everything itself.
         full_runs: None,
         audit: shared.clone(),
@@ -38,15 +37,10 @@ pub fn embedded_app(data_dir: &Path, settings: Settings) -> Result<(App, SqliteS
         links: shared,
         notifier: Arc::new(stores.outbox()),
         vault: Arc::new(KeyFileVault::new(&data_dir.join(NUMBER_KEY_FILE))),
-        export: Arc::new(DirExportSink::new(data_dir.join("export"))),
+        export: Some(Arc::new(DirExportSink::new(data_dir.join("export")))),
         clock: Arc::new(SystemClock),
         // Locally the operator's numbers come from GET /v1/processing-numbers/stats; stdout belongs to the CLI.
         metrics: Arc::new(NoMetrics),
-        hasher,
-        policy,
-        app_link,
-        linkage_window_days,
-        memory_mb,
     };
-    Ok((app, stores))
+    Ok((Wiring { ports, settings }, stores))
 }

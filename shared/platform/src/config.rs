@@ -58,7 +58,7 @@ fn var(name: &'static str) -> Option<String> {
 impl Config {
     /// Reads `SES_FROM_ADDRESS`, `REMINDER_AFTER_MINUTES` (default 30), `QUIET_HOURS` (default `21:00-08:00`),
     /// `APP_LINK_BASE`, `NUMBER_KEY_ID` and `LINKAGE_WINDOW_DAYS`;
-    /// the HMAC secret is supplied by the caller (Secrets Manager in Lambda, see `aws_app`; the local binary keeps
+    /// the HMAC secret is supplied by the caller (Secrets Manager in Lambda, see `aws_wiring`; the local binary keeps
     /// one in its data dir).
     pub fn from_env_with_secret(hmac_secret: Vec<u8>) -> Result<Self, ConfigError> {
         if hmac_secret.len() < 32 {

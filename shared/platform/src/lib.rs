@@ -1,5 +1,5 @@
 //! The platform: typed configuration from the environment, logging, and the wiring that builds one
-//! [`domain::app::App`] per cold start on the AWS adapters (the embedded default's wiring is in `embedded`).
+//! [`domain::app::Wiring`] per cold start on the AWS adapters (the embedded default's wiring is in `embedded`).
 //!
 //! Architecture invariant: no business rules here, and nothing here is called per request.
 
@@ -12,5 +12,6 @@ pub mod wiring;
 
 pub use config::{Config, ConfigError};
 pub use wiring::{
-    AwsResources, WiringError, aws_app, aws_app_with, create_emulated_resources, run_scheduled, sdk_config, settings,
+    AwsResources, WiringError, aws_wiring, aws_wiring_with, create_emulated_resources, run_scheduled, sdk_config,
+    settings,
 };

@@ -1,15 +1,14 @@
-//! Builds the [`App`] once per cold start on the AWS adapters (Lambda, `hersys serve --aws`). One SDK configuration is
-//! loaded and shared by every client. The embedded default's wiring is `embedded::embedded_app`: the Lambdas do not
-//! link SQLite.
+//! Builds the [`Wiring`] once per cold start on the AWS adapters (Lambda, `hersys serve --aws`): one SDK
+//! configuration shared by every client, and the ports each function builds its services from. A function deployed
+//! without a bucket its service needs fails at its cold start, naming the setting ([`domain::app::MissingPort`]).
+//! The embedded default's wiring is `embedded::embedded_wiring`: the Lambdas do not link SQLite.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_adapters::{AwsNotifier, DynamoStores, KmsVault, S3ExportSink, S3ExportState, TableNames};
 use aws_config::{BehaviorVersion, SdkConfig};
 use domain::KeyedHasher;
-use domain::app::{App, Settings};
-use domain::error::{ExportError, StoreError};
+use domain::app::{MissingPort, Ports, Settings, Wiring};
 use domain::ports::{ExportSink, ExportStateStore};
 use domain::time::SystemClock;
 
@@ -29,6 +28,8 @@ pub enum WiringError {
     Setup(String),
     #[error("reading the HMAC secret: {0}")]
     Secret(String),
+    #[error(transparent)]
+    MissingPort(#[from] MissingPort),
 }
 
 /// The names of the AWS resources a function uses, from its environment.
@@ -53,46 +54,6 @@ impl AwsResources {
     }
 }
 
-/// An export sink for functions that have no bucket: refuses, naming the missing setting.
-struct NoExportSink;
-
-#[async_trait]
-impl ExportSink for NoExportSink {
-    async fn put_object(&self, _path: &str, _content_type: &str, _bytes: Vec<u8>) -> Result<(), ExportError> {
-        Err(ExportError("EXPORT_BUCKET is not configured for this function".into()))
-    }
-}
-
-/// An export state store for functions that have no state bucket: refuses, naming the missing setting.
-struct NoExportState;
-
-#[async_trait]
-impl ExportStateStore for NoExportState {
-    async fn load_export_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(no_state_bucket())
-    }
-
-    async fn save_export_state(&self, _bytes: Vec<u8>) -> Result<(), StoreError> {
-        Err(no_state_bucket())
-    }
-
-    async fn save_partition_result(&self, _run: &str, _index: u32, _bytes: Vec<u8>) -> Result<(), StoreError> {
-        Err(no_state_bucket())
-    }
-
-    async fn load_partition_result(&self, _run: &str, _index: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(no_state_bucket())
-    }
-
-    async fn delete_partition_results(&self, _run: &str, _of: u32) -> Result<(), StoreError> {
-        Err(no_state_bucket())
-    }
-}
-
-fn no_state_bucket() -> StoreError {
-    StoreError::Unavailable("EXPORT_STATE_BUCKET is not configured for this function".into())
-}
-
 /// Loads the SDK configuration. `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` point it at emulators.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
@@ -105,7 +66,7 @@ fn using_emulator() -> bool {
 
 /// The Lambda wiring: everything from the environment. The HMAC key comes from Secrets Manager (`HMAC_SECRET_ARN`,
 /// as deployed) or, for local runs against emulators, from `HMAC_SECRET`.
-pub async fn aws_app() -> Result<App, WiringError> {
+pub async fn aws_wiring() -> Result<Wiring, WiringError> {
     let resources = AwsResources::from_env()?;
     let sdk = sdk_config().await;
     let secret = match std::env::var("HMAC_SECRET_ARN").ok().filter(|v| !v.trim().is_empty()) {
@@ -119,7 +80,7 @@ pub async fn aws_app() -> Result<App, WiringError> {
             .into_bytes(),
     };
     let config = Config::from_env_with_secret(secret)?;
-    aws_app_with(&config, &sdk, resources)
+    aws_wiring_with(&config, &sdk, resources)
 }
 
 /// Against emulators, creates what SAM creates in AWS: the tables, the processing numbers' KMS key (the alias
@@ -147,7 +108,7 @@ pub async fn create_emulated_resources(
 }
 
 /// The AWS wiring with explicit parts (tests, `hersys serve --aws`).
-pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -> Result<App, WiringError> {
+pub fn aws_wiring_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -> Result<Wiring, WiringError> {
     let stores = Arc::new(DynamoStores::new(aws_sdk_dynamodb::Client::new(sdk), resources.tables));
     let notifier = Arc::new(AwsNotifier::new(
         aws_sdk_sns::Client::new(sdk),
@@ -155,20 +116,17 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         config.ses_from_address.clone(),
     ));
     let s3 = aws_adapters::s3_client(sdk, using_emulator());
-    let export: Arc<dyn ExportSink> = match resources.export_bucket {
-        Some(bucket) => Arc::new(S3ExportSink::new(s3.clone(), bucket, "")),
-        None => Arc::new(NoExportSink),
-    };
-    let export_state: Arc<dyn ExportStateStore> = match resources.export_state_bucket {
-        Some(bucket) => Arc::new(S3ExportState::new(s3, bucket)),
-        None => Arc::new(NoExportState),
-    };
+    let export = resources
+        .export_bucket
+        .map(|bucket| Arc::new(S3ExportSink::new(s3.clone(), bucket, "")) as Arc<dyn ExportSink>);
+    let export_state = resources
+        .export_state_bucket
+        .map(|bucket| Arc::new(S3ExportState::new(s3, bucket)) as Arc<dyn ExportStateStore>);
     let full_runs = resources.full_export_state_machine.map(|arn| {
         Arc::new(aws_adapters::StepFunctionsStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
             as Arc<dyn domain::ports::FullRunStarter>
     });
-    let Settings { hasher, policy, app_link, linkage_window_days, memory_mb } = settings(config)?;
-    Ok(App {
+    let ports = Ports {
         reports: stores.clone(),
         entries: stores.clone(),
         follow_ups: stores.clone(),
@@ -176,27 +134,24 @@ pub fn aws_app_with(config: &Config, sdk: &SdkConfig, resources: AwsResources) -
         counters: stores.clone(),
         idempotency: stores.clone(),
         graph_sources: stores.clone(),
-        export_state,
-        full_runs,
         audit: stores.clone(),
         link_index: stores.clone(),
         links: stores,
         notifier,
-        // Built for every function, but KMS is only called when a number is sealed or opened (http-api, reissue).
+        // Built for every function (a client, no call), but KMS is only called when a number is sealed or opened
+        // (http-api, reissue).
         vault: Arc::new(KmsVault::new(aws_sdk_kms::Client::new(sdk), config.number_key_id.clone())),
+        export_state,
         export,
+        full_runs,
         clock: Arc::new(SystemClock),
         metrics: Arc::new(crate::emf::EmfMetrics::stdout()),
-        hasher,
-        policy,
-        app_link,
-        linkage_window_days,
-        memory_mb,
-    })
+    };
+    Ok(Wiring { ports, settings: settings(config)? })
 }
 
 /// The settings the application takes beside its ports, from the configuration (both wirings: the embedded one is
-/// `embedded::embedded_app`).
+/// `embedded::embedded_wiring`).
 pub fn settings(config: &Config) -> Result<Settings, WiringError> {
     Ok(Settings {
         hasher: KeyedHasher::new(&config.hmac_secret).map_err(|_| WiringError::WeakSecret)?,
@@ -207,19 +162,22 @@ pub fn settings(config: &Config) -> Result<Settings, WiringError> {
     })
 }
 
-/// The whole `main` of a scheduled function: JSON logs, the app built once per cold start, then every invocation's
-/// event handed to `handler` with a (cheap) clone of the app. The handler's error becomes the invocation's
-/// `errorType` and `errorMessage` (a [`crate::function_error::FunctionError`] names itself for Step Functions).
-pub async fn run_scheduled<F, Fut, E>(handler: F) -> Result<(), lambda_runtime::Error>
+/// The whole `main` of a scheduled function: JSON logs, the function's services built once per cold start by
+/// `build` (a missing bucket fails here, naming its setting), then every invocation's event handed to `handler` with
+/// a (cheap) clone of them. The handler's error becomes the invocation's `errorType` and `errorMessage` (a
+/// [`crate::function_error::FunctionError`] names itself for Step Functions).
+pub async fn run_scheduled<S, B, F, Fut, E>(build: B, handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(App, serde_json::Value) -> Fut,
+    S: Clone,
+    B: FnOnce(&Wiring) -> Result<S, MissingPort>,
+    F: Fn(S, serde_json::Value) -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, E>>,
     E: Into<lambda_runtime::Diagnostic> + std::fmt::Debug,
 {
     crate::logging::init();
-    let app = aws_app().await?;
+    let services = build(&aws_wiring().await?).map_err(WiringError::from)?;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        handler(app.clone(), event.payload)
+        handler(services.clone(), event.payload)
     }))
     .await
 }

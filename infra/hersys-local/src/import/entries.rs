@@ -2,7 +2,7 @@
 //! validation and idempotent writes as `POST /v1/entries`.
 //!
 //! Streaming, in constant memory whatever the file's size: a reader thread parses rows (the `csv` crate, record by
-//! record) into chunks; the chunks go through a small bounded channel to `App::ingest_entries`, a few in flight, so
+//! record) into chunks; the chunks go through a small bounded channel to `Linkage::ingest_entries`, a few in flight, so
 //! that validating one chunk overlaps writing the previous one. Only counts and the first few refused rows are
 //! kept.
 //!
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use domain::app::App;
+use domain::app::Linkage;
 use domain::entry::{BatchCounts, COLUMNS, EntryInput, MAX_BATCH, RecordOutcome};
 use futures::StreamExt;
 use indicatif::ProgressBar;
@@ -78,7 +78,7 @@ pub async fn run(
         }
         Built::Aws(..) => None,
     };
-    let mut result = import_entries(built.app(), file, chunk_size, in_flight, patience).await;
+    let mut result = import_entries(&built.wiring().linkage(), file, chunk_size, in_flight, patience).await;
     // Also after a failure: the rows stored so far need their index.
     if let Some(bulk) = bulk
         && let Err(e) = bulk.finish().await
@@ -262,7 +262,7 @@ fn read_file(
 
 /// Imports the file; on a failure, returns what was done so far with the error.
 async fn import_entries(
-    app: &App,
+    linkage: &Linkage,
     path: &Path,
     chunk_size: usize,
     in_flight: usize,
@@ -292,10 +292,10 @@ async fn import_entries(
     let chunks = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let results = chunks
         .map(|chunk| {
-            let (app, bar) = (app.clone(), bar.clone());
+            let (linkage, bar) = (linkage.clone(), bar.clone());
             async move {
                 let chunk = chunk?;
-                let outcome = patience.run(&bar, || app.ingest_entries(&chunk.inputs)).await?;
+                let outcome = patience.run(&bar, || linkage.ingest_entries(&chunk.inputs)).await?;
                 anyhow::Ok((chunk, outcome))
             }
         })

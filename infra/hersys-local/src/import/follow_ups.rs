@@ -2,14 +2,14 @@
 //! through the same validation and re-send rule as `POST /v1/follow-ups`.
 //!
 //! Read and written a chunk at a time, in order (a later row of the file is a later send: see
-//! `App::ingest_follow_ups` for an id repeated within one chunk). Only counts and the first few refused rows are
+//! `Linkage::ingest_follow_ups` for an id repeated within one chunk). Only counts and the first few refused rows are
 //! kept, so memory stays constant whatever the file's size.
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use domain::app::App;
+use domain::app::Linkage;
 use domain::entry::MAX_BATCH;
 use domain::follow_up::{COLUMNS, FollowUpInput, FollowUpWrite};
 use serde::Serialize;
@@ -71,10 +71,10 @@ impl Summary {
 }
 
 /// Imports the file and prints the summary (also of what was done before a failure).
-pub async fn run(app: &App, file: &Path, json: bool, patience: Patience) -> anyhow::Result<()> {
+pub async fn run(linkage: &Linkage, file: &Path, json: bool, patience: Patience) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let result = import(app, file, &mut summary, patience).await;
+    let result = import(linkage, file, &mut summary, patience).await;
     if summary.rows > 0 || result.is_ok() {
         summary.print(file, started.elapsed().as_secs_f64(), json);
     }
@@ -87,7 +87,7 @@ pub async fn run(app: &App, file: &Path, json: bool, patience: Patience) -> anyh
     })
 }
 
-async fn import(app: &App, path: &Path, summary: &mut Summary, patience: Patience) -> anyhow::Result<()> {
+async fn import(linkage: &Linkage, path: &Path, summary: &mut Summary, patience: Patience) -> anyhow::Result<()> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
     let headers = reader.headers().map_err(|e| anyhow::anyhow!(describe(&e))).context("reading the header row")?;
@@ -129,7 +129,7 @@ async fn import(app: &App, path: &Path, summary: &mut Summary, patience: Patienc
             lines.push(record.position().map(|p| p.line()).unwrap_or(line));
         }
         if inputs.len() == CHUNK || (!more && !inputs.is_empty()) {
-            let stored = patience.run(&bar, || app.ingest_follow_ups(&inputs)).await;
+            let stored = patience.run(&bar, || linkage.ingest_follow_ups(&inputs)).await;
             let stored = match stored {
                 Ok(stored) => stored,
                 Err(e) => {

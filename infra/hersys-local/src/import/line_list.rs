@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant as Clock;
 
 use anyhow::Context;
-use domain::app::App;
+use domain::app::GraphSources;
 use domain::graphs::linelist::{LineListCase, LineListHeader};
 use serde::Serialize;
 
@@ -30,7 +30,11 @@ pub struct LineListSummary {
 
 /// Reads the file row by row (constant memory) and stores its cases in chunks. A row the parser refuses is
 /// counted and skipped; an unreadable file or a header without the needed columns stops the import.
-pub async fn import_linelist(app: &App, path: &Path, patience: Patience) -> anyhow::Result<LineListSummary> {
+pub async fn import_linelist(
+    sources: &GraphSources,
+    path: &Path,
+    patience: Patience,
+) -> anyhow::Result<LineListSummary> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader =
         csv::ReaderBuilder::new().has_headers(true).flexible(true).buffer_capacity(1 << 20).from_reader(file);
@@ -85,13 +89,13 @@ pub async fn import_linelist(app: &App, path: &Path, patience: Patience) -> anyh
             }
         }
         if chunk.len() >= CHUNK {
-            patience.run(&bar, || app.import_linelist(&chunk)).await?;
+            patience.run(&bar, || sources.import_linelist(&chunk)).await?;
             summary.imported += chunk.len();
             chunk.clear();
         }
     }
     if !chunk.is_empty() {
-        patience.run(&bar, || app.import_linelist(&chunk)).await?;
+        patience.run(&bar, || sources.import_linelist(&chunk)).await?;
         summary.imported += chunk.len();
     }
     bar.finish_and_clear();
@@ -102,7 +106,7 @@ pub async fn import_linelist(app: &App, path: &Path, patience: Patience) -> anyh
 pub async fn run(file: &Path, json: bool, patience: Patience, backend: &Backend) -> anyhow::Result<()> {
     let built = crate::setup::build(backend).await?;
     let started = Clock::now();
-    let summary = import_linelist(built.app(), file, patience).await?;
+    let summary = import_linelist(&built.wiring().graph_sources(), file, patience).await?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

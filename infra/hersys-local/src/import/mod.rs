@@ -95,7 +95,7 @@ pub async fn run(what: What) -> anyhow::Result<()> {
         What::Linelist { file, json, patience, backend } => line_list::run(&file, json, patience, &backend).await,
         What::FollowUps { file, json, patience, backend } => {
             let built = crate::setup::build(&backend).await?;
-            follow_ups::run(built.app(), &file, json, patience).await
+            follow_ups::run(&built.wiring().linkage(), &file, json, patience).await
         }
         What::Entries { file, json, chunk_size, patience, in_flight, passport_index, backend } => {
             entries::run(&file, json, chunk_size, patience, in_flight, passport_index, &backend).await

@@ -9,7 +9,11 @@ use crate::linkage_records::LinkDecision;
 use crate::ports::Versioned;
 use crate::report::{CaseReport, ReportId};
 
-use super::{App, AppError};
+use std::sync::Arc;
+
+use super::{AppError, Ports};
+use crate::ports::{AuditLog, EntryStore, FollowUpStore, LinkStore, ReportStore};
+use crate::time::Clock;
 
 /// The most events one page of the audit holds.
 pub const MAX_AUDIT_PAGE: usize = 1000;
@@ -37,12 +41,34 @@ impl LinkedEntry {
     }
 }
 
-impl App {
+/// The audited views of personal data: a report with what it is linked to, and the audit log itself.
+#[derive(Clone)]
+pub struct Audit {
+    audit: Arc<dyn AuditLog>,
+    reports: Arc<dyn ReportStore>,
+    entries: Arc<dyn EntryStore>,
+    follow_ups: Arc<dyn FollowUpStore>,
+    links: Arc<dyn LinkStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Audit {
+    pub fn new(ports: &Ports) -> Audit {
+        Audit {
+            audit: ports.audit.clone(),
+            reports: ports.reports.clone(),
+            entries: ports.entries.clone(),
+            follow_ups: ports.follow_ups.clone(),
+            links: ports.links.clone(),
+            clock: ports.clock.clone(),
+        }
+    }
+
     /// A report of `viewer`'s health centre (another centre's report is "not found", and nothing of its link is
     /// read) with its linked entry record. Showing the entry's values is audited first: if the audit cannot be
     /// written, the view fails.
     pub async fn view_report(&self, id: &ReportId, viewer: &Viewer) -> Result<ReportView, AppError> {
-        let report = self.get_report(id).await?;
+        let report = self.reports.get_report(id).await?.ok_or(AppError::NotFound)?;
         if report.value.health_center_code != viewer.health_center_code {
             return Err(AppError::NotFound);
         }

@@ -6,9 +6,9 @@ use crate::entry::{BatchOutcome, EntryInput, EntryRecord, RecordOutcome, RecordR
 use crate::ports::PutOutcome;
 use crate::time::japan_date;
 
-use super::{App, AppError};
+use super::{AppError, Linkage};
 
-impl App {
+impl Linkage {
     /// Validates each record and stores the valid ones, each created only if its entry id is free. Records are
     /// independent: refused records do not stop the others, and re-sending a batch changes nothing (`Unchanged`).
     ///

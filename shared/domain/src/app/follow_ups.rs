@@ -6,9 +6,9 @@ use crate::error::{FieldError, Problem};
 use crate::follow_up::{FollowUpInput, FollowUpRecord, FollowUpResult};
 use crate::time::japan_date;
 
-use super::{App, AppError};
+use super::{AppError, Linkage};
 
-impl App {
+impl Linkage {
     /// Validates each record and writes the valid ones by the re-send rule ([`FollowUpRecord::resend`]). Records
     /// are independent: refused records do not stop the others, and re-sending a batch changes nothing.
     ///

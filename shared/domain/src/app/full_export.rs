@@ -10,16 +10,16 @@
 //!   union: `Tally::merge`), counts the line lists, saves the state with the run's start as its watermark and
 //!   gives the series to publish, then frees the lease.
 //!
-//! While the lease is held the scheduled (incremental) runs publish nothing ([`App::full_export_holder`]); the
+//! While the lease is held the scheduled (incremental) runs publish nothing ([`GraphExport::full_export_holder`]); the
 //! reports written meanwhile are not lost: the next scheduled run reads everything written since the full run
 //! started (its watermark) and brings each report from the fact the partition counted to its current one.
 
 use chrono::Duration;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::graphs::Recount;
-use super::{App, AppError, FullRun};
+use super::partitioned::{MAX_PARTITIONS, check_partitions, log_plan};
+use super::{AppError, FullRun, GraphExport};
 use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{CaseFact, GraphSeries, Tally};
 use crate::partition_plan;
@@ -30,10 +30,6 @@ use crate::time::Instant;
 /// How long a full export may hold its lease: far beyond its expected duration (minutes at national scale with 50
 /// partitions; docs/benchmarks-graphs.md), so that only a run that died loses it.
 pub const FULL_EXPORT_LEASE: Duration = Duration::hours(2);
-
-/// The most partitions a run may have: Step Functions' Distributed Map runs up to thousands of children; the
-/// store's parallel Scan takes up to a million segments. A thousand is far more than a national run needs.
-pub const MAX_PARTITIONS: u32 = 1_000;
 
 /// Reports read and recorded at a time within a partition (bounded memory, batched writes).
 const PAGE: usize = 1_000;
@@ -67,62 +63,20 @@ struct PartialCount {
     reports_read: u64,
 }
 
-/// Refuses a number of partitions outside `1..=MAX_PARTITIONS`, naming the field.
-pub(super) fn check_partitions(partitions: u32) -> Result<(), AppError> {
-    if (1..=MAX_PARTITIONS).contains(&partitions) {
-        return Ok(());
-    }
-    Err(AppError::Invalid(crate::ValidationError(vec![crate::FieldError::new(
-        "partitions",
-        crate::Problem::Invalid("must be 1 to 1000"),
-    )])))
-}
-
-impl App {
-    /// How many partitions a full run takes when none is asked for: as few as keep each partition's work within
-    /// [`partition_plan::BUDGET_SECONDS`] at this app's memory, from the stores' approximate counts (and the last
-    /// statistics' counts, which a table's item count, refreshed every six hours, may not show yet).
-    pub async fn plan_partitions(&self, run: FullRun) -> Result<partition_plan::Plan, AppError> {
-        let plan = match run {
-            FullRun::Export => {
-                let work =
-                    partition_plan::Workload { reports: self.reports.approximate_count().await?, ..Default::default() };
-                partition_plan::full_export(work, self.memory_mb, MAX_PARTITIONS)
-            }
-            FullRun::Linkage => {
-                partition_plan::full_linkage(self.linkage_workload().await?, self.memory_mb, MAX_PARTITIONS)
-            }
-        };
-        tracing::info!(
-            run = run.name(),
-            partitions = plan.partitions,
-            seconds = plan.total_seconds.round(),
-            memory_mb = self.memory_mb,
-            "partitions planned"
-        );
-        Ok(plan)
+impl GraphExport {
+    /// How many partitions a full export takes when none is asked for: as few as keep each partition's work within
+    /// [`partition_plan::BUDGET_SECONDS`] at this function's memory, from the reports' approximate count.
+    pub async fn plan_partitions(&self) -> Result<partition_plan::Plan, AppError> {
+        let work = partition_plan::Workload { reports: self.reports.approximate_count().await?, ..Default::default() };
+        Ok(log_plan(FullRun::Export, partition_plan::full_export(work, self.memory_mb, MAX_PARTITIONS), self.memory_mb))
     }
 
-    /// What a full re-link will read and decide: the stores' approximate counts, and the last statistics' (which a
-    /// table's item count, refreshed every six hours, may not show yet).
-    pub(super) async fn linkage_workload(&self) -> Result<partition_plan::Workload, AppError> {
-        let reports = self.reports.approximate_count().await?;
-        let last = self.links.get_summary().await?;
-        Ok(partition_plan::Workload {
-            reports: reports.max(last.as_ref().map_or(0, |s| s.reports)),
-            // The candidates the last statistics counted; before any, every report may be one.
-            candidates: last.as_ref().map_or(reports, |s| s.reports),
-            entries: self.entries.approximate_count().await?.max(last.as_ref().map_or(0, |s| s.entries)),
-            follow_ups: self.follow_ups.approximate_count().await?,
-        })
-    }
-
-    /// Starts a full export of `partitions` partitions (`None`: as many as [`App::plan_partitions`] says):
+    /// Starts a full export of `partitions` partitions (`None`: as many as [`GraphExport::plan_partitions`] says):
     /// `LeaseHeld` if another full export holds the lease.
     pub async fn start_full_export(&self, partitions: Option<u32>) -> Result<FullExport, AppError> {
         let partitions = match partitions {
             Some(n) => n,
-            None => self.plan_partitions(FullRun::Export).await?.partitions,
+            None => self.plan_partitions().await?.partitions,
         };
         check_partitions(partitions)?;
         let started = self.clock.now();
@@ -174,7 +128,7 @@ impl App {
                 None => break,
             }
         }
-        self.save_partial(&export.run, index, PARTIAL_FORMAT, &partial).await?;
+        self.partials.save(&export.run, index, PARTIAL_FORMAT, &partial).await?;
         tracing::info!(run = %export.run, index, reports_read = partial.reports_read, facts_written,
             "full export partition counted");
         Ok(PartitionCounted { index, reports_read: partial.reports_read, facts_written })
@@ -191,14 +145,14 @@ impl App {
         let mut state = ExportState::empty(export.started);
         let mut recount = Recount { full: true, ..Recount::default() };
         let partials: Vec<PartialCount> =
-            self.load_partials(&export.run, export.partitions, PARTIAL_FORMAT, "full export").await?;
+            self.partials.load(&export.run, export.partitions, PARTIAL_FORMAT, "full export").await?;
         for partial in partials {
             state.hersys.merge(&partial.tally);
             recount.reports_read += partial.reports_read;
         }
         recount.recounted = recount.reports_read;
         let result = self.series_from_state(state, recount, now).await?;
-        self.export_state.delete_partition_results(&export.run, export.partitions).await?;
+        self.partials.delete(&export.run, export.partitions).await?;
         self.graph_sources.release_full_export(&export.run).await?;
         tracing::info!(run = %export.run, reports_read = result.1.reports_read, "full export combined");
         Ok(result)
@@ -207,7 +161,7 @@ impl App {
     /// Gives a failed full export up: frees the lease and removes its partial counts. The state stays marked as
     /// being rebuilt, so the next scheduled run counts everything again.
     pub async fn abandon_full_export(&self, export: &FullExport) -> Result<(), AppError> {
-        self.export_state.delete_partition_results(&export.run, export.partitions).await?;
+        self.partials.delete(&export.run, export.partitions).await?;
         self.graph_sources.release_full_export(&export.run).await?;
         tracing::warn!(run = %export.run, "full export abandoned");
         Ok(())
@@ -216,43 +170,6 @@ impl App {
     /// The full export in progress, if any: scheduled runs leave the publishing to it.
     pub async fn full_export_holder(&self) -> Result<Option<String>, AppError> {
         Ok(self.graph_sources.full_export_holder(self.clock.now()).await?)
-    }
-
-    /// Saves a partition's partial result of a full run (graph export or re-link) privately in the export state
-    /// store: `format`, a tag naming the layout, then the value in postcard.
-    pub(super) async fn save_partial<T: Serialize>(
-        &self,
-        run: &str,
-        index: u32,
-        format: &[u8],
-        value: &T,
-    ) -> Result<(), AppError> {
-        let mut bytes = format.to_vec();
-        bytes.extend(postcard::to_stdvec(value).map_err(|e| AppError::Internal(e.to_string()))?);
-        Ok(self.export_state.save_partition_result(run, index, bytes).await?)
-    }
-
-    /// The partial results of partitions 0 to `of` of a full run, in order; fails naming the first partition that
-    /// saved none or whose result is of another layout.
-    pub(super) async fn load_partials<T: DeserializeOwned>(
-        &self,
-        run: &str,
-        of: u32,
-        format: &[u8],
-        what: &str,
-    ) -> Result<Vec<T>, AppError> {
-        let mut partials = Vec::with_capacity(of as usize);
-        for index in 0..of {
-            let bytes = self.export_state.load_partition_result(run, index).await?.ok_or_else(|| {
-                AppError::Internal(format!("partition {index} of the {what} has saved no partial result"))
-            })?;
-            let partial =
-                bytes.strip_prefix(format).and_then(|body| postcard::from_bytes(body).ok()).ok_or_else(|| {
-                    AppError::Internal(format!("partition {index}'s result of the {what} does not decode"))
-                })?;
-            partials.push(partial);
-        }
-        Ok(partials)
     }
 
     async fn holding_lease(&self, export: &FullExport) -> Result<(), AppError> {

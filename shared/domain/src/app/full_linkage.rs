@@ -22,7 +22,7 @@
 //!   `tests/src/linkage_partitioned.rs`), publishes the statistics, saves the state with the run's start as its
 //!   watermark, and frees the lease.
 //!
-//! While the lease is held, scheduled runs of every mode are refused ([`App::run_linkage`]: `LeaseHeld`), so that
+//! While the lease is held, scheduled runs of every mode are refused ([`Linkage::run_linkage`]: `LeaseHeld`), so that
 //! two runs never settle the same decision from different data and no statistics are published half-way. What is
 //! written meanwhile is not lost: the state the combining step saves says "linked until the start", so the next
 //! hourly run reads everything written since. An abandoned run leaves the state as it was (the next hourly run
@@ -38,12 +38,13 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashMap;
 
-use super::full_export::{MAX_PARTITIONS, check_partitions};
 use super::linkage::{LinkageRun, report_link};
 use super::linkage_estimate::EstimateSample;
 use super::linkage_stats::LinkageTally;
-use super::{App, AppError};
+use super::partitioned::{MAX_PARTITIONS, Partials, check_partitions, log_plan};
+use super::{AppError, FullRun, Linkage, MissingPort, Ports, Settings};
 use crate::linkage_records::{LinkDecision, LinkageState};
+use crate::partition_plan;
 use crate::ports::Segment;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
@@ -107,10 +108,55 @@ pub struct PartitionLinked {
     pub removed: u64,
 }
 
-impl App {
-    /// Starts a full re-link of `partitions` partitions (`None`: as many as [`App::plan_partitions`] says) with the
+/// The partitioned full re-link: the linkage and the private store its partitions save their tallies in. Built only
+/// where that store is (the full re-link's function; locally, always).
+#[derive(Clone)]
+pub struct Relink {
+    linkage: Linkage,
+    partials: Partials,
+    /// The memory the partitions run with: how many it plans when none is asked for.
+    memory_mb: u32,
+}
+
+impl Relink {
+    pub fn new(ports: &Ports, settings: &Settings) -> Result<Relink, MissingPort> {
+        Ok(Relink {
+            linkage: Linkage::new(ports, settings),
+            partials: Partials::new(ports.export_state()?),
+            memory_mb: settings.memory_mb,
+        })
+    }
+
+    /// The linkage this re-link runs on (its scheduled runs, its statistics).
+    pub fn linkage(&self) -> &Linkage {
+        &self.linkage
+    }
+
+    /// How many partitions a full re-link takes when none is asked for: as few as keep each partition's work within
+    /// [`partition_plan::BUDGET_SECONDS`] at this function's memory, from the stores' approximate counts (and the
+    /// last statistics' counts, which a table's item count, refreshed every six hours, may not show yet).
+    pub async fn plan_partitions(&self) -> Result<partition_plan::Plan, AppError> {
+        let plan = partition_plan::full_linkage(self.linkage_workload().await?, self.memory_mb, MAX_PARTITIONS);
+        Ok(log_plan(FullRun::Linkage, plan, self.memory_mb))
+    }
+
+    /// What a full re-link will read and decide: the stores' approximate counts, and the last statistics' (which a
+    /// table's item count, refreshed every six hours, may not show yet).
+    async fn linkage_workload(&self) -> Result<partition_plan::Workload, AppError> {
+        let reports = self.linkage.reports.approximate_count().await?;
+        let last = self.linkage.links.get_summary().await?;
+        Ok(partition_plan::Workload {
+            reports: reports.max(last.as_ref().map_or(0, |s| s.reports)),
+            // The candidates the last statistics counted; before any, every report may be one.
+            candidates: last.as_ref().map_or(reports, |s| s.reports),
+            entries: self.linkage.entries.approximate_count().await?.max(last.as_ref().map_or(0, |s| s.entries)),
+            follow_ups: self.linkage.follow_ups.approximate_count().await?,
+        })
+    }
+
+    /// Starts a full re-link of `partitions` partitions (`None`: as many as [`Relink::plan_partitions`] says) with the
     /// current model, or, with `estimate`, with a new model version estimated first from a sample of the records
-    /// ([`App::estimate_from_sample`]: the daily run at national scale). `LeaseHeld` if another holds the lease;
+    /// ([`Linkage::estimate_from_sample`]: the daily run at national scale). `LeaseHeld` if another holds the lease;
     /// `Conflict("linkage_not_started")` before the first scheduled run (no model and no index yet: the first run
     /// estimates and files everything).
     pub async fn start_full_linkage(
@@ -121,11 +167,12 @@ impl App {
         let asked = partitions;
         let partitions = match partitions {
             Some(n) => n,
-            None => self.plan_partitions(super::FullRun::Linkage).await?.partitions,
+            None => self.plan_partitions().await?.partitions,
         };
         check_partitions(partitions)?;
-        let (model, state) = (self.link_index.current_model().await?, self.link_index.linkage_state().await?);
-        let started = self.clock.now();
+        let (model, state) =
+            (self.linkage.link_index.current_model().await?, self.linkage.link_index.linkage_state().await?);
+        let started = self.linkage.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
         // The first national filing is bound by the index table's writes for hours (docs/operations.md): its lease
         // lasts as long as such a run may.
@@ -141,8 +188,8 @@ impl App {
             }
         };
         let until = started + if first { FIRST_RUN_LEASE } else { FULL_LINKAGE_LEASE };
-        if !self.link_index.claim_full_linkage(&run, started, until).await? {
-            return Err(AppError::LeaseHeld(super::FullRun::Linkage));
+        if !self.linkage.link_index.claim_full_linkage(&run, started, until).await? {
+            return Err(AppError::LeaseHeld(FullRun::Linkage));
         }
         let mut relink = FullLinkage { run, started, partitions, model_version: None, estimate, filing: 0 };
         match (model, state) {
@@ -150,14 +197,14 @@ impl App {
             // estimate's sample finds its candidates through the index too).
             (Some(_), Some(state)) => {
                 let filed = async {
-                    let written = self.written_since(&state, started).await?;
-                    self.index_entries(&written.entries).await?;
-                    self.index_reports(&written.reports).await
+                    let written = self.linkage.written_since(&state, started).await?;
+                    self.linkage.index_entries(&written.entries).await?;
+                    self.linkage.index_reports(&written.reports).await
                 };
                 if let Err(e) = filed.await {
                     // Nothing decided yet: the lease goes (else it expires), the next hourly run files what this one
                     // did not. The caller is told why the start failed, not why the release did.
-                    if let Err(release) = self.link_index.release_full_linkage(&relink.run).await {
+                    if let Err(release) = self.linkage.link_index.release_full_linkage(&relink.run).await {
                         tracing::warn!(run = %relink.run, error = %release, "lease not released after a failed start");
                     }
                     return Err(e);
@@ -189,8 +236,8 @@ impl App {
         let mut filed = PartitionFiled { index, ..PartitionFiled::default() };
         let mut cursor = None;
         loop {
-            let page = self.entries.entries_in_segment(segment, cursor, PAGE).await?;
-            self.index_entries(&page.items).await?;
+            let page = self.linkage.entries.entries_in_segment(segment, cursor, PAGE).await?;
+            self.linkage.index_entries(&page.items).await?;
             filed.entries += page.items.len() as u64;
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -199,8 +246,8 @@ impl App {
         }
         let mut cursor = None;
         loop {
-            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            self.index_reports(&page.items).await?;
+            let page = self.linkage.reports.reports_in_segment(segment, cursor, PAGE).await?;
+            self.linkage.index_reports(&page.items).await?;
             filed.reports += page.items.len() as u64;
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -213,12 +260,12 @@ impl App {
     }
 
     /// Chooses the model the partitions decide with, once the index holds everything they need: a new version
-    /// estimated from a sample when the run asks for one ([`App::estimate_from_sample`]), else the current one.
+    /// estimated from a sample when the run asks for one ([`Linkage::estimate_from_sample`]), else the current one.
     pub async fn prepare_full_linkage(&self, relink: &FullLinkage) -> Result<FullLinkage, AppError> {
         self.holding_linkage_lease(relink).await?;
         let model = match relink.estimate {
-            Some(sample) => self.estimate_from_sample(relink.started, sample).await?,
-            None => self.link_index.current_model().await?.ok_or(AppError::Conflict("linkage_not_started"))?,
+            Some(sample) => self.linkage.estimate_from_sample(relink.started, sample).await?,
+            None => self.linkage.link_index.current_model().await?.ok_or(AppError::Conflict("linkage_not_started"))?,
         };
         tracing::info!(run = %relink.run, model = %model.version, estimated = relink.estimate.is_some(),
             "full re-link prepared");
@@ -235,38 +282,40 @@ impl App {
         }
         self.holding_linkage_lease(relink).await?;
         let version = model_version_of(relink)?;
-        let model = self.link_index.current_model().await?.filter(|m| m.version == version);
+        let model = self.linkage.link_index.current_model().await?.filter(|m| m.version == version);
         let Some(model) = model else {
             return Err(AppError::Internal(format!("model {version} is no longer the current one")));
         };
-        let (scorer, options) = (Model::from_params(&model.params), self.linkage_options());
+        let (scorer, options) = (Model::from_params(&model.params), self.linkage.linkage_options());
         let mut run = LinkageRun::new("full", &model.version, 0, 0);
         let mut done = PartitionLinked { index, ..PartitionLinked::default() };
         let mut tally = LinkageTally::default();
         let segment = Segment { index, of: relink.partitions };
         let mut cursor = None;
         loop {
-            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
+            let page = self.linkage.reports.reports_in_segment(segment, cursor, PAGE).await?;
             done.reports_read += page.items.len() as u64;
             // Only candidates have decisions to settle: most reports (no passport number, Japanese) are not read
             // again (33 million decision reads spared nationally).
             let candidates: Vec<&CaseReport> =
                 page.items.iter().filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
             done.candidates += candidates.len() as u64;
-            let decided =
-                self.relink_all(&candidates, &scorer, &model.version, &options, relink.started, &mut run).await?;
+            let decided = self
+                .linkage
+                .relink_all(&candidates, &scorer, &model.version, &options, relink.started, &mut run)
+                .await?;
             let mut decided: HashMap<&ReportId, Option<LinkDecision>> =
                 candidates.iter().map(|r| &r.id).zip(decided).collect();
             let current: Vec<Option<LinkDecision>> =
                 page.items.iter().map(|r| decided.remove(&r.id).flatten()).collect();
-            self.tally_reports(&page.items, &current, &mut tally).await?;
+            self.linkage.tally_reports(&page.items, &current, &mut tally).await?;
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
-        self.tally_entries_and_follow_ups(segment, &mut tally).await?;
-        self.save_partial(&relink.run, index, TALLY_FORMAT, &tally).await?;
+        self.linkage.tally_entries_and_follow_ups(segment, &mut tally).await?;
+        self.partials.save(&relink.run, index, TALLY_FORMAT, &tally).await?;
         (done.candidate_pairs, done.links, done.reviews) =
             (run.candidate_pairs as u64, run.links as u64, run.reviews as u64);
         (done.written, done.unchanged, done.kept_reviewed, done.removed) =
@@ -301,21 +350,21 @@ impl App {
         }
         let mut tally = LinkageTally::default();
         let partials: Vec<LinkageTally> =
-            self.load_partials(&relink.run, relink.partitions, TALLY_FORMAT, "full re-link").await?;
+            self.partials.load(&relink.run, relink.partitions, TALLY_FORMAT, "full re-link").await?;
         partials.into_iter().for_each(|partial| tally.add(partial));
         let summary = tally.summary(now);
         run.entries = summary.entries as usize;
-        self.links.put_summary(&summary).await?;
+        self.linkage.links.put_summary(&summary).await?;
         run.summary = Some(summary);
         let state = LinkageState {
             linked_until: relink.started,
-            window_days: self.linkage_window_days,
+            window_days: self.linkage.linkage_window_days,
             recent_entries: Vec::new(),
             recent_reports: Vec::new(),
         };
-        self.link_index.put_linkage_state(&state).await?;
-        self.link_index.release_full_linkage(&relink.run).await?;
-        self.export_state.delete_partition_results(&relink.run, relink.partitions).await?;
+        self.linkage.link_index.put_linkage_state(&state).await?;
+        self.linkage.link_index.release_full_linkage(&relink.run).await?;
+        self.partials.delete(&relink.run, relink.partitions).await?;
         tracing::info!(run = %relink.run, reports = run.reports, written = run.written, "full re-link combined");
         Ok(run)
     }
@@ -323,22 +372,22 @@ impl App {
     /// Gives a failed full re-link up: frees the lease; the state stays as it was, so the next hourly run reads
     /// from the last one's watermark.
     pub async fn abandon_full_linkage(&self, relink: &FullLinkage) -> Result<(), AppError> {
-        self.link_index.release_full_linkage(&relink.run).await?;
-        self.export_state.delete_partition_results(&relink.run, relink.partitions).await?;
+        self.linkage.link_index.release_full_linkage(&relink.run).await?;
+        self.partials.delete(&relink.run, relink.partitions).await?;
         tracing::warn!(run = %relink.run, "full re-link abandoned");
         Ok(())
     }
 
     /// The full re-link in progress, if any.
     pub async fn full_linkage_holder(&self) -> Result<Option<String>, AppError> {
-        Ok(self.link_index.full_linkage_holder(self.clock.now()).await?)
+        Ok(self.linkage.link_index.full_linkage_holder(self.linkage.clock.now()).await?)
     }
 
     async fn holding_linkage_lease(&self, relink: &FullLinkage) -> Result<(), AppError> {
-        match self.link_index.full_linkage_holder(self.clock.now()).await? {
+        match self.linkage.link_index.full_linkage_holder(self.linkage.clock.now()).await? {
             Some(run) if run == relink.run => Ok(()),
             // Expired or taken over: this run must not settle anything more.
-            _ => Err(AppError::LeaseHeld(super::FullRun::Linkage)),
+            _ => Err(AppError::LeaseHeld(FullRun::Linkage)),
         }
     }
 }

@@ -5,12 +5,18 @@
 use chrono::NaiveDate;
 
 use super::cpu::off_the_async_workers;
-use super::{App, AppError};
+use std::sync::Arc;
+
+use super::partitioned::Partials;
+use super::{AppError, MissingPort, Ports, Settings};
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{CaseFact, GraphSeries, Tally, build_series};
+use crate::linkage_records::LinkageSummary;
+use crate::ports::{ExportStateStore, FullRunStarter, GraphSourceStore, LinkStore, ReportStore};
 use crate::prefecture::PrefectureCode;
 use crate::report::ReportId;
+use crate::time::Clock;
 use crate::time::{Instant, japan_date};
 
 /// Changed reports are read, compared and recorded this many at a time (bounded memory, batched store calls).
@@ -45,7 +51,49 @@ pub struct Recount {
     pub linelist_cases: u64,
 }
 
-impl App {
+/// The graph export: counting both sources into tallies and building the public series, incrementally on the
+/// schedule or in full (in partitions: [`super::full_export`]). Rendering and writing the files is the export
+/// function's. Built only where the export state store is.
+#[derive(Clone)]
+pub struct GraphExport {
+    pub(super) reports: Arc<dyn ReportStore>,
+    pub(super) graph_sources: Arc<dyn GraphSourceStore>,
+    pub(super) export_state: Arc<dyn ExportStateStore>,
+    /// The full runs' partial results (in the same private store).
+    pub(super) partials: Partials,
+    pub(super) full_runs: Option<Arc<dyn FullRunStarter>>,
+    /// The linkage's last statistics, which the export publishes beside the graphs.
+    links: Arc<dyn LinkStore>,
+    pub(super) clock: Arc<dyn Clock>,
+    /// The memory a full export's partitions run with: how many partitions it plans when none is asked for.
+    pub(super) memory_mb: u32,
+}
+
+impl GraphExport {
+    pub fn new(ports: &Ports, settings: &Settings) -> Result<GraphExport, MissingPort> {
+        let export_state = ports.export_state()?;
+        Ok(GraphExport {
+            reports: ports.reports.clone(),
+            graph_sources: ports.graph_sources.clone(),
+            partials: Partials::new(export_state.clone()),
+            export_state,
+            full_runs: ports.full_runs.clone(),
+            links: ports.links.clone(),
+            clock: ports.clock.clone(),
+            memory_mb: settings.memory_mb,
+        })
+    }
+
+    /// The wiring's "now".
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The linkage's last statistics, once a full run has computed them: the export publishes them too.
+    pub async fn linkage_statistics(&self) -> Result<Option<LinkageSummary>, AppError> {
+        Ok(self.links.get_summary().await?.filter(|s| s.computed_at.is_some()))
+    }
+
     /// Every public series as of `now` (its Japan date is the last day shown at most), and what was counted.
     ///
     /// Incrementally, the cost follows the reports written since the last run: the last state is loaded, its
@@ -239,6 +287,19 @@ impl App {
             self.graph_sources.put_counted_facts(chunk).await?;
         }
         Ok(())
+    }
+}
+
+/// The graph export's sources as the health centres' and operators' side sets them: line lists imported, and the
+/// date from which each prefecture's series come from HER-SYS.
+#[derive(Clone)]
+pub struct GraphSources {
+    graph_sources: Arc<dyn GraphSourceStore>,
+}
+
+impl GraphSources {
+    pub fn new(ports: &Ports) -> GraphSources {
+        GraphSources { graph_sources: ports.graph_sources.clone() }
     }
 
     /// Stores line-list cases (created or replaced by prefecture and number).

@@ -11,13 +11,13 @@
 //!
 //! With a sample as large as the data, every input is the single-process run's (the same records in the same order),
 //! so the model is the same: `tests/src/linkage_partitioned.rs` checks it on both stores. The model is stored as a
-//! new version, which a partitioned full re-link then decides with ([`App::start_full_linkage`]).
+//! new version, which a partitioned full re-link then decides with ([`Linkage::start_full_linkage`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::cpu::off_the_async_workers;
 use super::linkage::{RELINK_CHUNK, entry_link, estimate_options, report_link};
-use super::{App, AppError, each_page};
+use super::{AppError, Linkage, each_page};
 use crate::entry::EntryRecord;
 use crate::linkage_records::StoredModel;
 use crate::ports::Segment;
@@ -50,7 +50,7 @@ impl Default for EstimateSample {
     }
 }
 
-impl App {
+impl Linkage {
     /// Estimates a new model version from a sample of the stored records through the stored index (which must hold
     /// what was written until now: the caller files it first), stores it and answers it as stored.
     pub async fn estimate_from_sample(&self, now: Instant, sample: EstimateSample) -> Result<StoredModel, AppError> {

@@ -1,7 +1,7 @@
 //! The linkage statistics from the stores, counted one way in two settings: in one pass over everything (the daily
 //! run and the single-process full run: [`summarise`]), and a partition's share of them (a full re-link in
-//! partitions: [`App::tally_reports`], [`App::tally_entries_and_follow_ups`]), whose tallies add up exactly to the
-//! single pass's ([`LinkageTally::add`]). The counting itself is the pure [`Tally`] and [`FollowUpTally`].
+//! partitions: [`Linkage::tally_reports`], [`Linkage::tally_entries_and_follow_ups`]), whose tallies add up exactly to
+//! the single pass's ([`LinkageTally::add`]). The counting itself is the pure [`Tally`] and [`FollowUpTally`].
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ use crate::ports::Segment;
 use crate::report::{CaseReport, ReportId};
 use crate::time::Instant;
 
-use super::{App, AppError, each_page};
+use super::{AppError, Linkage, each_page};
 
 /// Entry and follow-up records read at a time by a partition's count.
 const PAGE: usize = 1_000;
@@ -150,7 +150,7 @@ pub(super) fn summarise(
     tally.summary(now)
 }
 
-impl App {
+impl Linkage {
     /// Counts a page of reports with their decisions as they stand (`decisions[i]` is `reports[i]`'s): reads the
     /// linked entries (one batch) and, for each report with a passport number that reaches one, the follow-up
     /// records under it (a query each).

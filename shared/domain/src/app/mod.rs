@@ -1,5 +1,6 @@
-//! The application: the operations the handlers call, over the ports. Handlers translate events to these calls
-//! and their results back; nothing here knows which adapter is behind a port.
+//! The application: narrow services (one struct per subsystem, holding exactly the ports it uses) whose operations
+//! the handlers call. Handlers translate events to these calls and their results back; nothing here knows which
+//! adapter is behind a port. A wiring builds the [`Ports`] once; each function builds the services it runs from them.
 
 use std::sync::Arc;
 
@@ -8,37 +9,46 @@ use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
     AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, FullRunStarter,
-    GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore, Versioned,
+    GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore,
 };
-use crate::report::{CaseReport, PatchError, ReportId, ReportInput, ReportPatch};
-use crate::time::{Clock, japan_date};
+use crate::time::Clock;
 
 mod audit;
+mod cases;
 mod cpu;
 mod entries;
 mod follow_ups;
 mod full_export;
 mod full_linkage;
 mod graphs;
+mod idempotency;
 mod linkage;
 mod linkage_estimate;
 mod linkage_stats;
+mod partitioned;
 mod processing;
+mod publisher;
 
-pub use audit::{LinkedEntry, MAX_AUDIT_PAGE, ReportView};
-pub use full_export::{FULL_EXPORT_LEASE, FullExport, MAX_PARTITIONS, PartitionCounted};
-pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionFiled, PartitionLinked};
-pub use graphs::{ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, Recount};
+pub use audit::{Audit, LinkedEntry, MAX_AUDIT_PAGE, ReportView};
+pub use cases::Cases;
+pub use full_export::{FULL_EXPORT_LEASE, FullExport, PartitionCounted};
+pub use full_linkage::{FULL_LINKAGE_LEASE, FullLinkage, PartitionFiled, PartitionLinked, Relink};
+pub use graphs::{ExportMode, FULL_EXPORT_STARTED, FULL_EXPORT_STARTED_TODAY, GraphExport, GraphSources, Recount};
+pub use idempotency::{ClaimedKey, Idempotency};
 pub use linkage::{
-    CandidateEntry, EXACT_METHOD, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published, published_share,
+    CandidateEntry, EXACT_METHOD, Linkage, LinkageMode, LinkageRun, ReviewAnswer, ReviewCase, published,
+    published_share,
 };
 pub use linkage_estimate::EstimateSample;
+pub use partitioned::MAX_PARTITIONS;
 pub use processing::{CycleView, MAX_STATS_DAYS, RedeemError, Stats, SweepRun};
+pub use publisher::Publisher;
 
-/// Everything an operation may need, cheap to clone (`Arc`s), so that one value built at cold start serves every
-/// invocation, also under `run_concurrent`.
+/// Every adapter a wiring built, by port: the composition root's parts. No operation runs on this: each service
+/// takes the ports it uses from it ([`Cases::new`], [`Linkage::new`], ...), so that what a service may touch is
+/// written in its fields, and a function given one service cannot reach another's ports. Cheap to clone (`Arc`s).
 #[derive(Clone)]
-pub struct App {
+pub struct Ports {
     pub reports: Arc<dyn ReportStore>,
     pub entries: Arc<dyn EntryStore>,
     /// Follow-up records of the entrants' follow-up system.
@@ -50,41 +60,130 @@ pub struct App {
     pub links: Arc<dyn LinkStore>,
     /// The incremental linkage's stored index, model and watermark.
     pub link_index: Arc<dyn LinkIndex>,
-    /// Days from entry to diagnosis within which the linkage links (`LINKAGE_WINDOW_DAYS`).
-    pub linkage_window_days: i32,
-    /// The memory a full run's partitions run with (Lambda's setting; locally one vCPU's worth): how many partitions
-    /// a start step plans when none is asked for ([`crate::partition_plan`]).
-    pub memory_mb: u32,
     /// Views of personal data (append-only).
     pub audit: Arc<dyn AuditLog>,
     pub notifier: Arc<dyn Notifier>,
     /// Keeps each live processing number encrypted until it expires, for the reminder.
     pub vault: Arc<dyn NumberVault>,
-    /// The link prefix that opens the app with a number filled in (`APP_LINK_BASE`).
-    pub app_link: AppLink,
-    pub export: Arc<dyn ExportSink>,
     /// Line lists, switch dates and counted facts of the graph export.
     pub graph_sources: Arc<dyn GraphSourceStore>,
-    /// The graph export's tallies between runs.
-    pub export_state: Arc<dyn ExportStateStore>,
+    /// The graph export's tallies between runs and the full runs' partial results (AWS: the state bucket, which
+    /// only the functions that run them have).
+    pub export_state: Option<Arc<dyn ExportStateStore>>,
+    /// Where public files go (AWS: the export bucket, which only the functions that publish have).
+    pub export: Option<Arc<dyn ExportSink>>,
     /// Starts a full export in partitions when a scheduled export finds no usable state (AWS: the state machine;
     /// `None` locally, where the scheduled run counts everything itself).
     pub full_runs: Option<Arc<dyn FullRunStarter>>,
-    pub hasher: KeyedHasher,
     pub clock: Arc<dyn Clock>,
-    /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).
-    pub policy: Policy,
     pub metrics: Arc<dyn Metrics>,
 }
 
-/// The settings every wiring gives an [`App`] beside its ports (the platform reads them from the environment, the
-/// local tools from their flags and data dir).
+/// A service asked of a wiring that lacks one of its ports (a function deployed without the bucket it needs):
+/// refused when the function starts, naming the port.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("this function is wired without {0}")]
+pub struct MissingPort(pub &'static str);
+
+impl Ports {
+    /// The export state store, or which port is missing.
+    pub fn export_state(&self) -> Result<Arc<dyn ExportStateStore>, MissingPort> {
+        self.export_state.clone().ok_or(MissingPort("the export state store (EXPORT_STATE_BUCKET)"))
+    }
+
+    /// The public export's sink, or which port is missing.
+    pub fn export_sink(&self) -> Result<Arc<dyn ExportSink>, MissingPort> {
+        self.export.clone().ok_or(MissingPort("the export sink (EXPORT_BUCKET)"))
+    }
+}
+
+/// What a wiring builds (the platform's for AWS, the embedded one's locally): the ports and the settings, from
+/// which each function builds the services it runs. A test may replace a port before it builds them.
+#[derive(Clone)]
+pub struct Wiring {
+    pub ports: Ports,
+    pub settings: Settings,
+}
+
+impl Wiring {
+    /// The HTTP API's services.
+    pub fn app(&self) -> App {
+        App::new(&self.ports, &self.settings)
+    }
+
+    pub fn cases(&self) -> Cases {
+        Cases::new(&self.ports, &self.settings)
+    }
+
+    pub fn linkage(&self) -> Linkage {
+        Linkage::new(&self.ports, &self.settings)
+    }
+
+    pub fn relink(&self) -> Result<Relink, MissingPort> {
+        Relink::new(&self.ports, &self.settings)
+    }
+
+    pub fn graph_export(&self) -> Result<GraphExport, MissingPort> {
+        GraphExport::new(&self.ports, &self.settings)
+    }
+
+    pub fn graph_sources(&self) -> GraphSources {
+        GraphSources::new(&self.ports)
+    }
+
+    pub fn audit(&self) -> Audit {
+        Audit::new(&self.ports)
+    }
+
+    pub fn publisher(&self) -> Result<Publisher, MissingPort> {
+        Publisher::new(&self.ports)
+    }
+}
+
+/// What the HTTP API serves: one of each service its routes call. The scheduled functions build only the service
+/// they run ([`Cases`] for the re-issuer, [`Linkage`] and [`Relink`] for the linkage, [`GraphExport`] for the
+/// export).
+#[derive(Clone)]
+pub struct App {
+    pub cases: Cases,
+    pub linkage: Linkage,
+    pub audit: Audit,
+    pub graph_sources: GraphSources,
+    pub idempotency: Idempotency,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(ports: &Ports, settings: &Settings) -> App {
+        App {
+            cases: Cases::new(ports, settings),
+            linkage: Linkage::new(ports, settings),
+            audit: Audit::new(ports),
+            graph_sources: GraphSources::new(ports),
+            idempotency: Idempotency::new(ports, settings),
+            clock: ports.clock.clone(),
+        }
+    }
+
+    /// The wiring's "now" (answers state times relative to it).
+    pub fn now(&self) -> crate::time::Instant {
+        self.clock.now()
+    }
+}
+
+/// The settings every wiring gives the services beside their ports (the platform reads them from the environment,
+/// the local tools from their flags and data dir).
 #[derive(Clone)]
 pub struct Settings {
     pub hasher: KeyedHasher,
+    /// The processing-number rules (validity, re-issues, reminder delay, quiet hours).
     pub policy: Policy,
+    /// The link prefix that opens the app with a number filled in (`APP_LINK_BASE`).
     pub app_link: AppLink,
+    /// Days from entry to diagnosis within which the linkage links (`LINKAGE_WINDOW_DAYS`).
     pub linkage_window_days: i32,
+    /// The memory a full run's partitions run with (Lambda's setting; locally one vCPU's worth): how many partitions
+    /// a start step plans when none is asked for ([`crate::partition_plan`]).
     pub memory_mb: u32,
 }
 
@@ -165,70 +264,5 @@ impl From<StoreError> for AppError {
             StoreError::VersionConflict { expected } => AppError::Stale { expected },
             other => AppError::Store(other),
         }
-    }
-}
-
-impl App {
-    /// Validates and stores a new report at version 1.
-    pub async fn create_report(&self, input: &ReportInput) -> Result<Versioned<CaseReport>, AppError> {
-        let now = self.clock.now();
-        let report = CaseReport::from_input(input, ReportId::generate(), &self.hasher, now, japan_date(now))?;
-        self.reports.create_report(&report).await.map_err(|e| match e {
-            // Report ids are fresh UUIDs: a clash is the (health centre, case number) pair already taken.
-            StoreError::AlreadyExists => AppError::Conflict("case_number"),
-            other => other.into(),
-        })?;
-        tracing::info!(
-            report_id = %report.id,
-            prefecture = report.prefecture.number(),
-            has_passport = report.passport_number.is_some(),
-            "report created"
-        );
-        self.link_exactly(&report, now).await;
-        Ok(Versioned { value: report, version: 1 })
-    }
-
-    pub async fn get_report(&self, id: &ReportId) -> Result<Versioned<CaseReport>, AppError> {
-        self.reports.get_report(id).await?.ok_or(AppError::NotFound)
-    }
-
-    /// Corrects fields and/or records a status change of a report of `health_center` (another tenant's report
-    /// is "not found"), if the stored version is still `expected_version`.
-    pub async fn patch_report(
-        &self,
-        id: &ReportId,
-        health_center: &str,
-        expected_version: u64,
-        patch: &ReportPatch,
-    ) -> Result<Versioned<CaseReport>, AppError> {
-        let current = self.get_report(id).await?;
-        if current.value.health_center_code != health_center {
-            return Err(AppError::NotFound);
-        }
-        if current.version != expected_version {
-            return Err(AppError::Stale { expected: expected_version });
-        }
-        let now = self.clock.now();
-        let next = current.value.apply_patch(patch, &self.hasher, now, japan_date(now)).map_err(|e| match e {
-            PatchError::Invalid(v) => AppError::Invalid(v),
-            PatchError::Impossible(v) => AppError::Impossible(v),
-        })?;
-        let version = self.reports.update_report(&next, expected_version).await?;
-        tracing::info!(
-            report_id = %next.id,
-            version,
-            status_change = patch.status.is_some(),
-            corrections = patch.corrections.len(),
-            "report updated"
-        );
-        // A passport number added or corrected later (or a corrected diagnosis date) gets the exact step at once,
-        // as on creation, rather than waiting for the hourly run.
-        let old = &current.value;
-        if next.passport_hash.is_some()
-            && (next.passport_hash != old.passport_hash || next.diagnosis_date != old.diagnosis_date)
-        {
-            self.link_exactly(&next, now).await;
-        }
-        Ok(Versioned { value: next, version })
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate};
 use futures::StreamExt;
 
-use super::{App, AppError};
+use super::{AppError, Cases};
 use crate::cycle::{
     Channel, Cycle, CycleId, CycleState, IssuedNumber, NewCycle, NotApplicable, NumberState, Step, Transition,
     number_message, reminder_message,
@@ -83,11 +83,11 @@ impl StatTally {
         }
     }
 
-    async fn flush(&self, app: &App, now: Instant) {
+    async fn flush(&self, cases: &Cases, now: Instant) {
         let counts = self.0.lock().map(|c| c.clone()).unwrap_or_default();
         for (name, n) in counts {
             if let Err(e) =
-                app.counters.add_to_counter(&stat_name(japan_date(now), name), n, now + KEEP_STATS_FOR).await
+                cases.counters.add_to_counter(&stat_name(japan_date(now), name), n, now + KEEP_STATS_FOR).await
             {
                 tracing::warn!(counter = name, error = %e, "statistics counter not updated");
             }
@@ -173,7 +173,7 @@ fn recipient(report: &CaseReport, channel: Channel) -> Option<Recipient> {
     }
 }
 
-impl App {
+impl Cases {
     fn not_applicable(_: NotApplicable) -> AppError {
         AppError::Conflict("state")
     }

@@ -1,8 +1,9 @@
 //! The exact step: a report with a passport number is linked at once to the entry with the same keyed hash.
 
 use super::*;
+use crate::app::Cases;
 
-impl App {
+impl Cases {
     /// The exact step, when a report with a passport number is created (or its passport number or diagnosis date is
     /// corrected): the entry with the same keyed hash nearest before (or on) the diagnosis date, within the window,
     /// is linked at once (the next hourly run scores the report as any other). A

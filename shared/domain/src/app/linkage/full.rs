@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl App {
+impl Linkage {
     /// The full run: reads every entry, report and decision, files what was written since the last run in the
     /// index (everything on a first run), estimates a new model when `model` is `None`, decides every report, and
     /// recomputes the statistics.

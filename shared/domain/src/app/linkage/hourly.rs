@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl App {
+impl Linkage {
     /// The hourly run: the reports written since the last run, and the reports within the window after each entry
     /// written since then, are decided again against their candidates read through the index. Nothing else is read.
     pub(super) async fn link_incrementally(

@@ -26,9 +26,13 @@ use linkage_engine::{
     self as linkage, Band, Decision, EntryFields, LinkEntry, LinkReport, Options, ReportFields, Thresholds,
 };
 
+use super::audit::Audit;
 use super::cpu::off_the_async_workers;
 use super::linkage_stats::summarise;
-use super::{App, AppError};
+use super::{AppError, Ports, Settings};
+use crate::keyed_hash::KeyedHasher;
+use crate::ports::{EntryStore, FollowUpStore, LinkIndex, LinkStore, ReportStore};
+use crate::time::Clock;
 
 mod exact;
 mod full;
@@ -74,7 +78,7 @@ impl LinkageMode {
 /// that a large first filing writes its B-tree in order), and ids read per store request.
 const INDEX_CHUNK: usize = 5000;
 const READ_CHUNK: usize = 100;
-/// Reports decided per batch of reads by [`App::relink_all`]: their candidates (about 17 each) are held at once.
+/// Reports decided per batch of reads by [`Linkage::relink_all`]: their candidates (about 17 each) are held at once.
 pub(super) const RELINK_CHUNK: usize = 500;
 /// How far before the last run's start the next run reads writes again: a write stamped just before it may have
 /// landed just after it was read (a write is stamped when its request starts and lands within the request's time,
@@ -83,7 +87,7 @@ const WRITE_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 /// Most bytes of ids of the overlap kept in the state (a DynamoDB item holds 400 KB).
 const MAX_RECENT_BYTES: usize = 200_000;
 
-/// What [`App::settle`] did with a report's decision.
+/// What [`Linkage::settle`] did with a report's decision.
 enum Settled {
     Written,
     Removed,
@@ -237,7 +241,52 @@ fn pending() -> Option<Review> {
     Some(Review { status: ReviewStatus::Pending, by: None, at: None, entry_id: None })
 }
 
-impl App {
+/// The linkage service: the quarantine system's records and the follow-ups coming in, the exact step's neighbours
+/// (the hourly and single-process runs, the reviews, the statistics), over the stores they read and the index. The
+/// partitioned full re-link is [`super::Relink`], which adds the store of partial results.
+#[derive(Clone)]
+pub struct Linkage {
+    pub(in crate::app) reports: Arc<dyn ReportStore>,
+    pub(in crate::app) entries: Arc<dyn EntryStore>,
+    pub(in crate::app) follow_ups: Arc<dyn FollowUpStore>,
+    pub(in crate::app) links: Arc<dyn LinkStore>,
+    /// The stored index, model and watermark.
+    pub(in crate::app) link_index: Arc<dyn LinkIndex>,
+    /// Where a health centre's look at a review's candidates is recorded.
+    pub(in crate::app) audit: Audit,
+    pub(in crate::app) hasher: KeyedHasher,
+    pub(in crate::app) clock: Arc<dyn Clock>,
+    /// Days from entry to diagnosis within which the linkage links (`LINKAGE_WINDOW_DAYS`).
+    pub(in crate::app) linkage_window_days: i32,
+}
+
+impl Linkage {
+    pub fn new(ports: &Ports, settings: &Settings) -> Linkage {
+        Linkage {
+            reports: ports.reports.clone(),
+            entries: ports.entries.clone(),
+            follow_ups: ports.follow_ups.clone(),
+            links: ports.links.clone(),
+            link_index: ports.link_index.clone(),
+            audit: Audit::new(ports),
+            hasher: settings.hasher.clone(),
+            clock: ports.clock.clone(),
+            linkage_window_days: settings.linkage_window_days,
+        }
+    }
+
+    /// The wiring's "now".
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The keyed hasher the records are stored under (the importers key what they read with it).
+    pub fn hasher(&self) -> &KeyedHasher {
+        &self.hasher
+    }
+}
+
+impl Linkage {
     /// Every report, from the 47 prefectures' indexes (a full read).
     pub(super) async fn all_reports(&self) -> Result<Vec<CaseReport>, StoreError> {
         let mut reports = Vec::new();

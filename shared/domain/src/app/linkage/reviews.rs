@@ -29,7 +29,7 @@ pub enum ReviewAnswer {
     Reject,
 }
 
-impl App {
+impl Linkage {
     /// The statistics of the last scheduled run ([`LinkageSummary::empty`] before the first).
     pub async fn linkage_summary(&self) -> Result<LinkageSummary, AppError> {
         Ok(self.links.get_summary().await?.unwrap_or_else(LinkageSummary::empty))
@@ -67,7 +67,7 @@ impl App {
                 candidates.push(CandidateEntry { candidate, entry, levels: linkage::score::field_levels(pattern) });
             }
             let shown = candidates.iter().map(|c| c.entry.entry_id.clone()).collect();
-            self.audit_view(viewer, &decision.report_id, shown).await?;
+            self.audit.audit_view(viewer, &decision.report_id, shown).await?;
             cases.push(ReviewCase { decision, report, candidates });
         }
         Ok(cases)

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl App {
+impl Linkage {
     /// Stores each report's new decision (or its absence) against the stored one: a reviewed decision stays, the
     /// same outcome is not rewritten, no decision removes an unreviewed scored one (the exact step's links stay).
     /// The writes go to the store together (`LinkStore::put_decisions`). Counts them in `run` and says, in order,
