@@ -9,14 +9,15 @@ use chrono::Duration;
 use domain::StoreError;
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::cycle::{CycleState, NumberState};
+use domain::full_run::FullRun;
 use domain::graphs::linelist::LineListCase;
 use domain::idempotency::{Claim, IdempotencyRecord, IdempotencyState};
 use domain::linkage_records::{
     DecisionWrite, IndexedRecord, KeyLookup, LinkBand, LinkDecision, LinkageState, Review, ReviewStatus,
 };
 use domain::ports::{
-    AuditLog, CounterStore, CycleStore, EntryStore, GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore,
-    PutOutcome, ReportStore, Segment,
+    AuditLog, CounterStore, CycleStore, EntryStore, FullRunLeases, GraphSourceStore, IdempotencyStore, LinkIndex,
+    LinkStore, PutOutcome, ReportStore, Segment,
 };
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
@@ -35,6 +36,7 @@ pub struct Backend {
     graph_sources: Arc<dyn GraphSourceStore>,
     links: Arc<dyn LinkStore>,
     link_index: Arc<dyn LinkIndex>,
+    leases: Arc<dyn FullRunLeases>,
     audit: Arc<dyn AuditLog>,
     /// Every key and index attribute value the backend holds.
     keys: Keys,
@@ -51,6 +53,7 @@ where
         + GraphSourceStore
         + LinkStore
         + LinkIndex
+        + FullRunLeases
         + AuditLog
         + 'static,
 {
@@ -64,6 +67,7 @@ where
         graph_sources: shared.clone(),
         links: shared.clone(),
         link_index: shared.clone(),
+        leases: shared.clone(),
         audit: shared,
         keys,
     }
@@ -920,25 +924,26 @@ async fn the_linkage_summary_is_replaced_whole(b: Backend) {
 async fn a_full_run_lease_is_held_until_released_or_expired(b: Backend) {
     let t = fixtures::t0();
     let hour = chrono::Duration::hours(1);
-    let (g, l) = (&b.graph_sources, &b.link_index);
-    assert_eq!(l.full_linkage_holder(t).await.unwrap(), None);
-    assert!(l.claim_full_linkage("run-a", t, t + hour).await.unwrap());
-    assert!(l.claim_full_linkage("run-a", t, t + hour).await.unwrap(), "a retried start");
-    assert!(!l.claim_full_linkage("run-b", t, t + hour).await.unwrap());
-    assert_eq!(l.full_linkage_holder(t).await.unwrap().as_deref(), Some("run-a"));
-    assert_eq!(g.full_export_holder(t).await.unwrap(), None, "independent of the export's");
-    assert!(g.claim_full_export("run-b", t, t + hour).await.unwrap());
+    let leases = &b.leases;
+    let (export, linkage) = (FullRun::Export, FullRun::Linkage);
+    assert_eq!(leases.holder(linkage, t).await.unwrap(), None);
+    assert!(leases.claim(linkage, "run-a", t, t + hour).await.unwrap());
+    assert!(leases.claim(linkage, "run-a", t, t + hour).await.unwrap(), "a retried start");
+    assert!(!leases.claim(linkage, "run-b", t, t + hour).await.unwrap());
+    assert_eq!(leases.holder(linkage, t).await.unwrap().as_deref(), Some("run-a"));
+    assert_eq!(leases.holder(export, t).await.unwrap(), None, "independent of the export's");
+    assert!(leases.claim(export, "run-b", t, t + hour).await.unwrap());
     // Expired (a run that died): free for another.
     let later = t + hour + chrono::Duration::seconds(1);
-    assert_eq!(l.full_linkage_holder(later).await.unwrap(), None);
-    assert!(l.claim_full_linkage("run-c", later, later + hour).await.unwrap());
-    l.release_full_linkage("run-a").await.unwrap();
-    assert_eq!(l.full_linkage_holder(later).await.unwrap().as_deref(), Some("run-c"), "not run-a's to give up");
-    l.release_full_linkage("run-c").await.unwrap();
-    assert_eq!(l.full_linkage_holder(later).await.unwrap(), None);
-    assert_eq!(g.full_export_holder(t).await.unwrap().as_deref(), Some("run-b"));
-    g.release_full_export("run-b").await.unwrap();
-    assert_eq!(g.full_export_holder(t).await.unwrap(), None);
+    assert_eq!(leases.holder(linkage, later).await.unwrap(), None);
+    assert!(leases.claim(linkage, "run-c", later, later + hour).await.unwrap());
+    leases.release(linkage, "run-a").await.unwrap();
+    assert_eq!(leases.holder(linkage, later).await.unwrap().as_deref(), Some("run-c"), "not run-a's to give up");
+    leases.release(linkage, "run-c").await.unwrap();
+    assert_eq!(leases.holder(linkage, later).await.unwrap(), None);
+    assert_eq!(leases.holder(export, t).await.unwrap().as_deref(), Some("run-b"));
+    leases.release(export, "run-b").await.unwrap();
+    assert_eq!(leases.holder(export, t).await.unwrap(), None);
 }
 
 on_both_stores!(

@@ -56,15 +56,6 @@ impl GraphSourceStore for FailingCounts {
         }
         self.inner.put_counted_facts(facts).await
     }
-    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        self.inner.claim_full_export(run, now, until).await
-    }
-    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        self.inner.full_export_holder(now).await
-    }
-    async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
-        self.inner.release_full_export(run).await
-    }
 }
 
 struct Env {

@@ -11,6 +11,7 @@ pub mod cycle;
 pub mod entry;
 pub mod error;
 pub mod follow_up;
+pub mod full_run;
 pub mod graphs;
 pub mod idempotency;
 pub mod keyed_hash;

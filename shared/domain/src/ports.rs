@@ -16,6 +16,7 @@ use crate::cycle::{Cycle, CycleId, IssuedNumber, SealedNumber};
 use crate::entry::EntryRecord;
 use crate::error::{ExportError, NotifyError, StoreError, VaultError};
 use crate::follow_up::{FollowUpRecord, FollowUpWrite};
+use crate::full_run::FullRun;
 use crate::graphs::CaseFact;
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::CountedFact;
@@ -197,13 +198,20 @@ pub trait LinkIndex: Send + Sync {
     async fn put_model(&self, model: &StoredModel) -> Result<(), StoreError>;
     async fn linkage_state(&self) -> Result<Option<LinkageState>, StoreError>;
     async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError>;
-    /// Takes the full re-link's lease for `run` until `until`, unless another run holds one that has not expired as
-    /// of `now`: `false` then. Two full re-links never run at once; one that died frees the lease by expiry.
-    async fn claim_full_linkage(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError>;
-    /// The run holding an unexpired full re-link lease as of `now`, if any.
-    async fn full_linkage_holder(&self, now: Instant) -> Result<Option<String>, StoreError>;
-    /// Gives the lease up, if `run` holds it.
-    async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError>;
+}
+
+/// The leases of the full runs, one per [`FullRun`]: two runs of a kind never run at once, and one that died frees
+/// its lease by expiry. Each lease is kept beside what its run rewrites (the export's with the graph sources, the
+/// re-link's with the index), so that a function's permissions on that data cover its lease.
+#[async_trait]
+pub trait FullRunLeases: Send + Sync {
+    /// Takes the lease of `kind` for `run` until `until`, unless another run holds it unexpired as of `now`: `false`
+    /// then. The holder's retried claim succeeds (and extends it).
+    async fn claim(&self, kind: FullRun, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError>;
+    /// The run holding the unexpired lease of `kind` as of `now`, if any.
+    async fn holder(&self, kind: FullRun, now: Instant) -> Result<Option<String>, StoreError>;
+    /// Gives the lease of `kind` up, if `run` holds it.
+    async fn release(&self, kind: FullRun, run: &str) -> Result<(), StoreError>;
 }
 
 /// The audit of views of personal data: append-only, kept by health centre and time.
@@ -361,13 +369,6 @@ pub trait GraphSourceStore: Send + Sync {
     async fn counted_facts(&self, reports: &[ReportId]) -> Result<Vec<Option<CaseFact>>, StoreError>;
     /// Records counted facts (a `None` fact removes the record). Idempotent: the export may record the same again.
     async fn put_counted_facts(&self, facts: &[CountedFact]) -> Result<(), StoreError>;
-    /// Takes the full-export lease for `run` until `until`, unless another run holds a lease that has not expired
-    /// as of `now`: `false` then. Two full exports never run at once, and one that died frees the lease by expiry.
-    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError>;
-    /// The run holding an unexpired full-export lease as of `now`, if any.
-    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError>;
-    /// Gives the lease up, if `run` holds it.
-    async fn release_full_export(&self, run: &str) -> Result<(), StoreError>;
 }
 
 /// Starts the partitioned full runs on the distributed engine that runs them (Step Functions in AWS). The embedded

@@ -29,6 +29,7 @@ pub fn embedded_wiring(data_dir: &Path, settings: Settings) -> Result<(Wiring, S
         counters: shared.clone(),
         idempotency: shared.clone(),
         graph_sources: shared.clone(),
+        leases: shared.clone(),
         export_state: Some(shared.clone()),
         // Locally a scheduled export without a usable state counts everything itself.
         full_runs: None,

@@ -134,6 +134,7 @@ pub fn aws_wiring_with(config: &Config, sdk: &SdkConfig, resources: AwsResources
         counters: stores.clone(),
         idempotency: stores.clone(),
         graph_sources: stores.clone(),
+        leases: stores.clone(),
         audit: stores.clone(),
         link_index: stores.clone(),
         links: stores,

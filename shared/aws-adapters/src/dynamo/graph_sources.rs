@@ -15,16 +15,12 @@ use domain::graphs::{CaseFact, Sources};
 use domain::ports::GraphSourceStore;
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
-use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{
     CONCURRENT_PUTS, DynamoStores, Item, Table, decode_doc, encode_doc, n, query_all, read_string, read_u64, s,
     unavailable,
 };
-
-/// The sort key of the full export's lease item (`pk` = `meta`): `run` (S) and `lease_until` (N, epoch ms).
-const FULL_EXPORT: &str = "full_export";
 
 fn counted_key(report: &ReportId) -> Item {
     Item::from([("pk".to_owned(), s(format!("counted#{}", report.as_str()))), ("sk".to_owned(), s("fact"))])
@@ -184,17 +180,5 @@ impl GraphSourceStore for DynamoStores {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.batch_write(table, writes).await
-    }
-
-    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        self.claim_lease(Table::GraphSources, FULL_EXPORT, run, now, until).await
-    }
-
-    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        self.lease_holder(Table::GraphSources, FULL_EXPORT, now).await
-    }
-
-    async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
-        self.release_lease(Table::GraphSources, FULL_EXPORT, run).await
     }
 }

@@ -1,17 +1,46 @@
-//! A run's lease on DynamoDB: one item (`pk` "meta", `sk` the lease's name) holding the run and the lease's end, put
-//! and deleted under conditions. The full graph export (GraphSources) and the full re-link (LinkIndex) each hold
-//! theirs in their own table.
+//! The full runs' leases on DynamoDB: one item (`pk` "meta", `sk` the lease's name) holding the run and the lease's
+//! end (`run` S, `lease_until` N, epoch ms), put and deleted under conditions. The full graph export's is in the
+//! GraphSources table (`sk` `full_export`), the full re-link's in the LinkIndex table (`sk` `full_linkage`).
 
+use async_trait::async_trait;
 use domain::StoreError;
+use domain::full_run::FullRun;
+use domain::ports::FullRunLeases;
 use domain::time::Instant;
 
 use super::{DynamoStores, Table, n, read_i64, read_string, s, unavailable};
 
 const WHAT: &str = "lease";
 
+/// Where the lease of `kind` is kept: its table and its item's sort key.
+fn place(kind: FullRun) -> (Table, &'static str) {
+    match kind {
+        FullRun::Export => (Table::GraphSources, "full_export"),
+        FullRun::Linkage => (Table::LinkIndex, "full_linkage"),
+    }
+}
+
+#[async_trait]
+impl FullRunLeases for DynamoStores {
+    async fn claim(&self, kind: FullRun, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
+        let (table, name) = place(kind);
+        self.claim_lease(table, name, run, now, until).await
+    }
+
+    async fn holder(&self, kind: FullRun, now: Instant) -> Result<Option<String>, StoreError> {
+        let (table, name) = place(kind);
+        self.lease_holder(table, name, now).await
+    }
+
+    async fn release(&self, kind: FullRun, run: &str) -> Result<(), StoreError> {
+        let (table, name) = place(kind);
+        self.release_lease(table, name, run).await
+    }
+}
+
 impl DynamoStores {
     /// Takes the lease `name` of `table` for `run` until `until` unless another run holds one unexpired at `now`.
-    pub(super) async fn claim_lease(
+    async fn claim_lease(
         &self,
         table: Table,
         name: &str,
@@ -42,12 +71,7 @@ impl DynamoStores {
     }
 
     /// The run holding the unexpired lease `name` of `table` as of `now`.
-    pub(super) async fn lease_holder(
-        &self,
-        table: Table,
-        name: &str,
-        now: Instant,
-    ) -> Result<Option<String>, StoreError> {
+    async fn lease_holder(&self, table: Table, name: &str, now: Instant) -> Result<Option<String>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -67,7 +91,7 @@ impl DynamoStores {
     }
 
     /// Gives the lease `name` of `table` up if `run` holds it.
-    pub(super) async fn release_lease(&self, table: Table, name: &str, run: &str) -> Result<(), StoreError> {
+    async fn release_lease(&self, table: Table, name: &str, run: &str) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()

@@ -11,7 +11,6 @@ use domain::StoreError;
 use domain::linkage_records::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
-use domain::time::Instant;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,9 +18,6 @@ use serde::de::DeserializeOwned;
 use super::{CONCURRENT_QUERIES, DynamoStores, Item, Table, decode_doc, encode_doc, query_all, read_string, s};
 
 const WHAT: &str = "linkage index";
-/// The full re-link's lease (`dynamo/lease.rs`), an item beside the model and the state.
-const FULL_LINKAGE: &str = "full_linkage";
-
 fn put(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
     super::put_request(Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]))
 }
@@ -161,17 +157,5 @@ impl LinkIndex for DynamoStores {
 
     async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError> {
         self.put_meta("state", state).await
-    }
-
-    async fn claim_full_linkage(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        self.claim_lease(Table::LinkIndex, FULL_LINKAGE, run, now, until).await
-    }
-
-    async fn full_linkage_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        self.lease_holder(Table::LinkIndex, FULL_LINKAGE, now).await
-    }
-
-    async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError> {
-        self.release_lease(Table::LinkIndex, FULL_LINKAGE, run).await
     }
 }

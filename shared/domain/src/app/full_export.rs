@@ -81,7 +81,7 @@ impl GraphExport {
         check_partitions(partitions)?;
         let started = self.clock.now();
         let run = uuid::Uuid::now_v7().simple().to_string();
-        if !self.graph_sources.claim_full_export(&run, started, started + FULL_EXPORT_LEASE).await? {
+        if !self.leases.claim(FullRun::Export, &run, started, started + FULL_EXPORT_LEASE).await? {
             return Err(AppError::LeaseHeld(FullRun::Export));
         }
         self.export_state.save_export_state(Vec::new()).await?;
@@ -153,7 +153,7 @@ impl GraphExport {
         recount.recounted = recount.reports_read;
         let result = self.series_from_state(state, recount, now).await?;
         self.partials.delete(&export.run, export.partitions).await?;
-        self.graph_sources.release_full_export(&export.run).await?;
+        self.leases.release(FullRun::Export, &export.run).await?;
         tracing::info!(run = %export.run, reports_read = result.1.reports_read, "full export combined");
         Ok(result)
     }
@@ -162,18 +162,18 @@ impl GraphExport {
     /// being rebuilt, so the next scheduled run counts everything again.
     pub async fn abandon_full_export(&self, export: &FullExport) -> Result<(), AppError> {
         self.partials.delete(&export.run, export.partitions).await?;
-        self.graph_sources.release_full_export(&export.run).await?;
+        self.leases.release(FullRun::Export, &export.run).await?;
         tracing::warn!(run = %export.run, "full export abandoned");
         Ok(())
     }
 
     /// The full export in progress, if any: scheduled runs leave the publishing to it.
     pub async fn full_export_holder(&self) -> Result<Option<String>, AppError> {
-        Ok(self.graph_sources.full_export_holder(self.clock.now()).await?)
+        Ok(self.leases.holder(FullRun::Export, self.clock.now()).await?)
     }
 
     async fn holding_lease(&self, export: &FullExport) -> Result<(), AppError> {
-        match self.graph_sources.full_export_holder(self.clock.now()).await? {
+        match self.leases.holder(FullRun::Export, self.clock.now()).await? {
             Some(run) if run == export.run => Ok(()),
             // Expired or taken over: this run's counts must not be published.
             _ => Err(AppError::LeaseHeld(FullRun::Export)),

@@ -188,7 +188,7 @@ impl Relink {
             }
         };
         let until = started + if first { FIRST_RUN_LEASE } else { FULL_LINKAGE_LEASE };
-        if !self.linkage.link_index.claim_full_linkage(&run, started, until).await? {
+        if !self.linkage.leases.claim(FullRun::Linkage, &run, started, until).await? {
             return Err(AppError::LeaseHeld(FullRun::Linkage));
         }
         let mut relink = FullLinkage { run, started, partitions, model_version: None, estimate, filing: 0 };
@@ -204,7 +204,7 @@ impl Relink {
                 if let Err(e) = filed.await {
                     // Nothing decided yet: the lease goes (else it expires), the next hourly run files what this one
                     // did not. The caller is told why the start failed, not why the release did.
-                    if let Err(release) = self.linkage.link_index.release_full_linkage(&relink.run).await {
+                    if let Err(release) = self.linkage.leases.release(FullRun::Linkage, &relink.run).await {
                         tracing::warn!(run = %relink.run, error = %release, "lease not released after a failed start");
                     }
                     return Err(e);
@@ -363,7 +363,7 @@ impl Relink {
             recent_reports: Vec::new(),
         };
         self.linkage.link_index.put_linkage_state(&state).await?;
-        self.linkage.link_index.release_full_linkage(&relink.run).await?;
+        self.linkage.leases.release(FullRun::Linkage, &relink.run).await?;
         self.partials.delete(&relink.run, relink.partitions).await?;
         tracing::info!(run = %relink.run, reports = run.reports, written = run.written, "full re-link combined");
         Ok(run)
@@ -372,7 +372,7 @@ impl Relink {
     /// Gives a failed full re-link up: frees the lease; the state stays as it was, so the next hourly run reads
     /// from the last one's watermark.
     pub async fn abandon_full_linkage(&self, relink: &FullLinkage) -> Result<(), AppError> {
-        self.linkage.link_index.release_full_linkage(&relink.run).await?;
+        self.linkage.leases.release(FullRun::Linkage, &relink.run).await?;
         self.partials.delete(&relink.run, relink.partitions).await?;
         tracing::warn!(run = %relink.run, "full re-link abandoned");
         Ok(())
@@ -380,11 +380,11 @@ impl Relink {
 
     /// The full re-link in progress, if any.
     pub async fn full_linkage_holder(&self) -> Result<Option<String>, AppError> {
-        Ok(self.linkage.link_index.full_linkage_holder(self.linkage.clock.now()).await?)
+        Ok(self.linkage.leases.holder(FullRun::Linkage, self.linkage.clock.now()).await?)
     }
 
     async fn holding_linkage_lease(&self, relink: &FullLinkage) -> Result<(), AppError> {
-        match self.linkage.link_index.full_linkage_holder(self.linkage.clock.now()).await? {
+        match self.linkage.leases.holder(FullRun::Linkage, self.linkage.clock.now()).await? {
             Some(run) if run == relink.run => Ok(()),
             // Expired or taken over: this run must not settle anything more.
             _ => Err(AppError::LeaseHeld(FullRun::Linkage)),

@@ -8,12 +8,12 @@ use super::cpu::off_the_async_workers;
 use std::sync::Arc;
 
 use super::partitioned::Partials;
-use super::{AppError, MissingPort, Ports, Settings};
+use super::{AppError, FullRun, MissingPort, Ports, Settings};
 use crate::graphs::linelist::LineListCase;
 use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{CaseFact, GraphSeries, Tally, build_series};
 use crate::linkage_records::LinkageSummary;
-use crate::ports::{ExportStateStore, FullRunStarter, GraphSourceStore, LinkStore, ReportStore};
+use crate::ports::{ExportStateStore, FullRunLeases, FullRunStarter, GraphSourceStore, LinkStore, ReportStore};
 use crate::prefecture::PrefectureCode;
 use crate::report::ReportId;
 use crate::time::Clock;
@@ -58,6 +58,8 @@ pub struct Recount {
 pub struct GraphExport {
     pub(super) reports: Arc<dyn ReportStore>,
     pub(super) graph_sources: Arc<dyn GraphSourceStore>,
+    /// The full export's lease.
+    pub(super) leases: Arc<dyn FullRunLeases>,
     pub(super) export_state: Arc<dyn ExportStateStore>,
     /// The full runs' partial results (in the same private store).
     pub(super) partials: Partials,
@@ -75,6 +77,7 @@ impl GraphExport {
         Ok(GraphExport {
             reports: ports.reports.clone(),
             graph_sources: ports.graph_sources.clone(),
+            leases: ports.leases.clone(),
             partials: Partials::new(export_state.clone()),
             export_state,
             full_runs: ports.full_runs.clone(),
@@ -108,7 +111,7 @@ impl GraphExport {
         let started = self.clock.now();
         let lease = match mode {
             ExportMode::Incremental => {
-                if self.graph_sources.full_export_holder(started).await?.is_some() {
+                if self.leases.holder(FullRun::Export, started).await?.is_some() {
                     return Err(AppError::LeaseHeld(super::FullRun::Export));
                 }
                 None
@@ -116,7 +119,7 @@ impl GraphExport {
             ExportMode::Full => {
                 let run = uuid::Uuid::now_v7().simple().to_string();
                 let until = started + super::FULL_EXPORT_LEASE;
-                if !self.graph_sources.claim_full_export(&run, started, until).await? {
+                if !self.leases.claim(FullRun::Export, &run, started, until).await? {
                     return Err(AppError::LeaseHeld(super::FullRun::Export));
                 }
                 Some(run)
@@ -125,7 +128,7 @@ impl GraphExport {
         let result = self.count_and_build(now, mode, started).await;
         if let Some(run) = lease {
             // Also after a failure: the next run finds the state marked as being rebuilt and counts everything.
-            self.graph_sources.release_full_export(&run).await?;
+            self.leases.release(FullRun::Export, &run).await?;
         }
         result
     }

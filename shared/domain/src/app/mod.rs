@@ -8,10 +8,13 @@ use crate::cycle::{AppLink, Policy};
 use crate::error::{StoreError, ValidationError};
 use crate::keyed_hash::KeyedHasher;
 use crate::ports::{
-    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, FullRunStarter,
-    GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault, ReportStore,
+    AuditLog, CounterStore, CycleStore, EntryStore, ExportSink, ExportStateStore, FollowUpStore, FullRunLeases,
+    FullRunStarter, GraphSourceStore, IdempotencyStore, LinkIndex, LinkStore, Metrics, Notifier, NumberVault,
+    ReportStore,
 };
 use crate::time::Clock;
+
+pub use crate::full_run::FullRun;
 
 mod audit;
 mod cases;
@@ -67,6 +70,8 @@ pub struct Ports {
     pub vault: Arc<dyn NumberVault>,
     /// Line lists, switch dates and counted facts of the graph export.
     pub graph_sources: Arc<dyn GraphSourceStore>,
+    /// The full runs' leases.
+    pub leases: Arc<dyn FullRunLeases>,
     /// The graph export's tallies between runs and the full runs' partial results (AWS: the state bucket, which
     /// only the functions that run them have).
     pub export_state: Option<Arc<dyn ExportStateStore>>,
@@ -229,32 +234,6 @@ pub enum AppError {
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// The two runs that take a lease: one of each at a time, and none beside a scheduled run of its kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FullRun {
-    Export,
-    Linkage,
-}
-
-impl FullRun {
-    /// The run's name in messages and errors (`full_export`, `full_linkage`).
-    pub fn name(self) -> &'static str {
-        match self {
-            FullRun::Export => "full_export",
-            FullRun::Linkage => "full_linkage",
-        }
-    }
-}
-
-impl std::fmt::Display for FullRun {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            FullRun::Export => "a full export",
-            FullRun::Linkage => "a full re-link",
-        })
-    }
 }
 
 impl From<StoreError> for AppError {

@@ -10,19 +10,14 @@ use domain::graphs::{CaseFact, Sources};
 use domain::ports::{ExportStateStore, GraphSourceStore};
 use domain::prefecture::PrefectureCode;
 use domain::report::ReportId;
-use domain::time::Instant;
 use rusqlite::{OptionalExtension, params};
 
 const LINELIST_GENERATION: &str = "linelist_generation";
 const EXPORT_STATE: &str = "export_state";
-/// The full export's lease (`stores/lease.rs`).
-const FULL_EXPORT: LeaseRow = LeaseRow { table: "graph_meta", column: "value", name: "full_export" };
-
 fn partial_name(run: &str, index: u32) -> String {
     format!("partial#{run}#{index}")
 }
 
-use super::lease::LeaseRow;
 use super::{SqliteStores, decode, encode, immediate, sql};
 
 #[async_trait]
@@ -167,18 +162,6 @@ impl GraphSourceStore for SqliteStores {
                 tx.commit().map_err(sql)
             })
             .await
-    }
-
-    async fn claim_full_export(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        self.claim_lease(FULL_EXPORT, run, now, until).await
-    }
-
-    async fn full_export_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        self.lease_holder(FULL_EXPORT, now).await
-    }
-
-    async fn release_full_export(&self, run: &str) -> Result<(), StoreError> {
-        self.release_lease(FULL_EXPORT, run).await
     }
 }
 

@@ -1,7 +1,11 @@
-//! A run's lease on SQLite: one row of a store's meta table (`name`, value) holding "<run> <end in epoch ms>". The
-//! full graph export (`graph_meta`) and the full re-link (`link_meta`) each hold theirs in their own store's table.
+//! The full runs' leases on SQLite: one row of a store's meta table (`name`, value) holding "<run> <end in epoch
+//! ms>". The full graph export's is in `graph_meta` (`full_export`), the full re-link's in `link_meta`
+//! (`full_linkage`), as on DynamoDB.
 
+use async_trait::async_trait;
 use domain::error::StoreError;
+use domain::full_run::FullRun;
+use domain::ports::FullRunLeases;
 use domain::time::Instant;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -9,10 +13,33 @@ use super::{SqliteStores, immediate, millis, sql};
 
 /// Where a lease is kept: the meta table, its value column, and the row's name.
 #[derive(Clone, Copy)]
-pub(super) struct LeaseRow {
-    pub table: &'static str,
-    pub column: &'static str,
-    pub name: &'static str,
+struct LeaseRow {
+    table: &'static str,
+    column: &'static str,
+    name: &'static str,
+}
+
+/// Where the lease of `kind` is kept.
+fn row(kind: FullRun) -> LeaseRow {
+    match kind {
+        FullRun::Export => LeaseRow { table: "graph_meta", column: "value", name: "full_export" },
+        FullRun::Linkage => LeaseRow { table: "link_meta", column: "doc", name: "full_linkage" },
+    }
+}
+
+#[async_trait]
+impl FullRunLeases for SqliteStores {
+    async fn claim(&self, kind: FullRun, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
+        self.claim_lease(row(kind), run, now, until).await
+    }
+
+    async fn holder(&self, kind: FullRun, now: Instant) -> Result<Option<String>, StoreError> {
+        self.lease_holder(row(kind), now).await
+    }
+
+    async fn release(&self, kind: FullRun, run: &str) -> Result<(), StoreError> {
+        self.release_lease(row(kind), run).await
+    }
 }
 
 impl LeaseRow {
@@ -29,13 +56,7 @@ impl LeaseRow {
 
 impl SqliteStores {
     /// Takes the lease for `run` until `until` unless another run holds one unexpired as of `now`.
-    pub(super) async fn claim_lease(
-        &self,
-        row: LeaseRow,
-        run: &str,
-        now: Instant,
-        until: Instant,
-    ) -> Result<bool, StoreError> {
+    async fn claim_lease(&self, row: LeaseRow, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
         let (run, now, until) = (run.to_owned(), millis(now), millis(until));
         self.db
             .run(move |conn| {
@@ -64,13 +85,13 @@ impl SqliteStores {
     }
 
     /// The run holding an unexpired lease as of `now`.
-    pub(super) async fn lease_holder(&self, row: LeaseRow, now: Instant) -> Result<Option<String>, StoreError> {
+    async fn lease_holder(&self, row: LeaseRow, now: Instant) -> Result<Option<String>, StoreError> {
         let now = millis(now);
         self.db.run(move |conn| Ok(row.read(conn)?.filter(|(_, end)| *end > now).map(|(run, _)| run))).await
     }
 
     /// Gives the lease up if `run` holds it.
-    pub(super) async fn release_lease(&self, row: LeaseRow, run: &str) -> Result<(), StoreError> {
+    async fn release_lease(&self, row: LeaseRow, run: &str) -> Result<(), StoreError> {
         let run = run.to_owned();
         self.db
             .run(move |conn| {

@@ -9,20 +9,15 @@ use domain::error::StoreError;
 use domain::linkage_records::{IndexedRecord, KeyLookup, LinkageState, StoredModel};
 use domain::ports::LinkIndex;
 use domain::report::ReportId;
-use domain::time::Instant;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::lease::LeaseRow;
 use super::{SqliteStores, decode, encode, immediate, sql};
 use crate::db::LINK_BUCKET_DAYS;
 
 const MODEL: &str = "model";
 const STATE: &str = "state";
-/// The full re-link's lease (`stores/lease.rs`), beside the model and the state.
-const FULL_LINKAGE: LeaseRow = LeaseRow { table: "link_meta", column: "doc", name: "full_linkage" };
-
 fn key_bits(key: &str) -> Result<i64, StoreError> {
     u64::from_str_radix(key, 16)
         .map(|k| k as i64)
@@ -194,17 +189,5 @@ impl LinkIndex for SqliteStores {
 
     async fn put_linkage_state(&self, state: &LinkageState) -> Result<(), StoreError> {
         self.put_meta(STATE, state).await
-    }
-
-    async fn claim_full_linkage(&self, run: &str, now: Instant, until: Instant) -> Result<bool, StoreError> {
-        self.claim_lease(FULL_LINKAGE, run, now, until).await
-    }
-
-    async fn full_linkage_holder(&self, now: Instant) -> Result<Option<String>, StoreError> {
-        self.lease_holder(FULL_LINKAGE, now).await
-    }
-
-    async fn release_full_linkage(&self, run: &str) -> Result<(), StoreError> {
-        self.release_lease(FULL_LINKAGE, run).await
     }
 }

@@ -29,9 +29,9 @@ use linkage_engine::{
 use super::audit::Audit;
 use super::cpu::off_the_async_workers;
 use super::linkage_stats::summarise;
-use super::{AppError, Ports, Settings};
+use super::{AppError, FullRun, Ports, Settings};
 use crate::keyed_hash::KeyedHasher;
-use crate::ports::{EntryStore, FollowUpStore, LinkIndex, LinkStore, ReportStore};
+use crate::ports::{EntryStore, FollowUpStore, FullRunLeases, LinkIndex, LinkStore, ReportStore};
 use crate::time::Clock;
 
 mod exact;
@@ -252,6 +252,8 @@ pub struct Linkage {
     pub(in crate::app) links: Arc<dyn LinkStore>,
     /// The stored index, model and watermark.
     pub(in crate::app) link_index: Arc<dyn LinkIndex>,
+    /// The full re-link's lease, which scheduled runs give way to.
+    pub(in crate::app) leases: Arc<dyn FullRunLeases>,
     /// Where a health centre's look at a review's candidates is recorded.
     pub(in crate::app) audit: Audit,
     pub(in crate::app) hasher: KeyedHasher,
@@ -268,6 +270,7 @@ impl Linkage {
             follow_ups: ports.follow_ups.clone(),
             links: ports.links.clone(),
             link_index: ports.link_index.clone(),
+            leases: ports.leases.clone(),
             audit: Audit::new(ports),
             hasher: settings.hasher.clone(),
             clock: ports.clock.clone(),
@@ -313,7 +316,7 @@ impl Linkage {
     /// While a partitioned full re-link holds its lease, every mode is refused (`LeaseHeld`): the
     /// full re-link's combining step leaves a state from which the next run reads what was written meanwhile.
     pub async fn run_linkage(&self, now: Instant, mode: LinkageMode) -> Result<LinkageRun, AppError> {
-        if self.link_index.full_linkage_holder(self.clock.now()).await?.is_some() {
+        if self.leases.holder(FullRun::Linkage, self.clock.now()).await?.is_some() {
             return Err(AppError::LeaseHeld(super::FullRun::Linkage));
         }
         let model = self.link_index.current_model().await?;
