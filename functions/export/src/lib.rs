@@ -11,7 +11,7 @@ use platform::function_error::{FunctionError, encode_answer};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use api::events::ScheduledEvent;
+pub use api::events::{ScheduledEvent, StepOrScheduled};
 
 pub mod full;
 
@@ -77,22 +77,7 @@ async fn publish(
 
 /// The events the function takes: a step of a partitioned full export (what `FullExportStateMachine` sends), or a
 /// scheduled event (EventBridge Scheduler; "now" is its `time`).
-#[derive(Debug)]
-pub enum Event {
-    Step(full::StepEvent),
-    Scheduled(ScheduledEvent),
-}
-
-impl Event {
-    /// The event as Lambda delivers it, decoded; a refusal names fields and paths, never values.
-    pub fn decode(event: Value) -> Result<Event, FunctionError> {
-        match api::events::step_or_scheduled(event, "a full_export step") {
-            Ok(Ok(step)) => Ok(Event::Step(step)),
-            Ok(Err(scheduled)) => Ok(Event::Scheduled(scheduled)),
-            Err(why) => Err(FunctionError::invalid_event(why)),
-        }
-    }
-}
+pub type Event = StepOrScheduled<full::StepEvent, ScheduledEvent>;
 
 /// What the function answers (counts, ids and file names only).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,7 +105,8 @@ pub struct RunAnswer {
 
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
 pub async fn handle(services: &Services, event: Value) -> Result<Value, FunctionError> {
-    encode_answer(&handle_event(services, Event::decode(event)?).await?)
+    let event = Event::decode(event, "a full_export step").map_err(FunctionError::invalid_event)?;
+    encode_answer(&handle_event(services, event).await?)
 }
 
 /// Handles one typed event: a step of a partitioned full export ([`full`]), or the incremental export.

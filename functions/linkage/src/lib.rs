@@ -12,28 +12,13 @@ use publish::Audience;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use api::events::ScheduledEvent;
+pub use api::events::{ScheduledEvent, StepOrScheduled};
 
 pub mod full;
 
 /// The events the function takes: a step of a partitioned full re-link (what `FullLinkageStateMachine` sends), or
 /// a scheduled event (EventBridge Scheduler).
-#[derive(Debug)]
-pub enum Event {
-    Step(full::StepEvent),
-    Scheduled(Scheduled),
-}
-
-impl Event {
-    /// The event as Lambda delivers it, decoded; a refusal names fields and paths, never values.
-    pub fn decode(event: Value) -> Result<Event, FunctionError> {
-        match api::events::step_or_scheduled(event, "a full_linkage step") {
-            Ok(Ok(step)) => Ok(Event::Step(step)),
-            Ok(Err(scheduled)) => Ok(Event::Scheduled(scheduled)),
-            Err(why) => Err(FunctionError::invalid_event(why)),
-        }
-    }
-}
+pub type Event = StepOrScheduled<full::StepEvent, Scheduled>;
 
 /// A scheduled event: "now" is its `time`; `detail.mode` the run asked for (none: the hourly run).
 #[derive(Debug, Deserialize)]
@@ -107,19 +92,22 @@ impl Services {
 }
 
 /// Handles one event as Lambda delivers it: decoded into [`Event`], answered as JSON.
-pub async fn handle(app: &Services, event: Value) -> Result<Value, FunctionError> {
-    encode_answer(&handle_event(app, Event::decode(event)?).await?)
+pub async fn handle(services: &Services, event: Value) -> Result<Value, FunctionError> {
+    let event = Event::decode(event, "a full_linkage step").map_err(FunctionError::invalid_event)?;
+    encode_answer(&handle_event(services, event).await?)
 }
 
 /// Handles one typed event.
-pub async fn handle_event(app: &Services, event: Event) -> Result<Answer, FunctionError> {
+pub async fn handle_event(services: &Services, event: Event) -> Result<Answer, FunctionError> {
     let event = match event {
-        Event::Step(step) => return full::handle_step(app.relink()?, &app.publisher, step.full_linkage).await,
+        Event::Step(step) => {
+            return full::handle_step(services.relink()?, &services.publisher, step.full_linkage).await;
+        }
         Event::Scheduled(event) => event,
     };
     let mode = mode_of(event.detail.as_ref())?;
-    match app.linkage.run_linkage(event.time, mode).await {
-        Ok(run) => Ok(Answer::Run(publish_run(&app.publisher, event.time, &run).await?)),
+    match services.linkage.run_linkage(event.time, mode).await {
+        Ok(run) => Ok(Answer::Run(publish_run(&services.publisher, event.time, &run).await?)),
         // A full re-link holds the lease: it decides and publishes; what was written meanwhile is the next run's.
         Err(AppError::LeaseHeld(_)) => {
             tracing::info!("a full re-link is in progress: this run does nothing");

@@ -64,6 +64,7 @@ fn problems(errors: &[FieldError]) -> Vec<FieldProblem> {
 }
 
 impl IntoResponse for ApiError {
+    // Long: the one mapping of every error to its status and body, an error each arm.
     fn into_response(self) -> Response {
         let (status, error, fields) = match self {
             ApiError::BadJson { field, problem } => {

@@ -21,6 +21,24 @@ impl ScheduledEvent {
     }
 }
 
+/// What a scheduled function with a partitioned run takes: a step of that run (`S`, as its state machine sends it),
+/// or a scheduled event (`E`, from EventBridge Scheduler).
+#[derive(Debug)]
+pub enum StepOrScheduled<S, E> {
+    Step(S),
+    Scheduled(E),
+}
+
+impl<S: DeserializeOwned, E: DeserializeOwned> StepOrScheduled<S, E> {
+    /// The event as Lambda delivers it, decoded ([`step_or_scheduled`]); `step` names the step's kind in a refusal.
+    pub fn decode(value: serde_json::Value, step: &str) -> Result<Self, String> {
+        Ok(match step_or_scheduled(value, step)? {
+            Ok(s) => StepOrScheduled::Step(s),
+            Err(e) => StepOrScheduled::Scheduled(e),
+        })
+    }
+}
+
 /// A function's event that is either a step of a partitioned run (`{"full_export": {...}}`, as a state machine sends
 /// it; `S` denies unknown fields) or a scheduled event `E`. Each is tried in turn; when neither decodes, both reasons
 /// are named (fields and paths, never values), so that a step a state machine shaped wrongly says where.

@@ -74,6 +74,7 @@ impl Table {
         Table::LinkIndex,
     ];
 
+    // Long: the one list of the tables' keys and indexes, a table each arm.
     fn spec(self) -> Spec {
         use ProjectionType::{All, KeysOnly};
         use ScalarAttributeType::{N, S};

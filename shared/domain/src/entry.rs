@@ -223,6 +223,7 @@ impl EntryRecord {
     /// Rules, besides each field's own shape: every date is a Japan calendar date not after `today`; the date of
     /// birth gives an age of 0 to [`MAX_AGE_AT_ENTRY`] at the entry date; a test date is at most
     /// [`TEST_DAYS_AFTER_ENTRY`] day after the entry date, and is absent when the result is `not_tested`.
+    // Long: every field checked in turn, all problems collected, then the rules across fields (as a report's).
     pub fn from_input(input: &EntryInput, hasher: &KeyedHasher, today: NaiveDate) -> Result<Self, ValidationError> {
         let mut c = Checker::default();
         let entry_id = c.required("entry_id", &input.entry_id, parse_entry_id);

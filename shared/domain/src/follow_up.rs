@@ -166,6 +166,7 @@ impl FollowUpRecord {
     /// the follow-up starts on or after the entry date and lasts at most [`MAX_FOLLOW_UP_DAYS`] days; check-ins
     /// and reported symptoms fall on or after its first day; a completed follow-up has ended (its last day is not
     /// after today).
+    // Long: every field checked in turn, all problems collected, then the rules across fields (as a report's).
     pub fn from_input(input: &FollowUpInput, hasher: &KeyedHasher, today: NaiveDate) -> Result<Self, ValidationError> {
         let mut c = Checker::default();
         let id = c.required("follow_up_id", &input.follow_up_id, parse_entry_id);

@@ -230,6 +230,8 @@ pub fn parse_nationality(field: &str, raw: &str) -> Result<String, FieldError> {
 
 impl CaseReport {
     /// Validates a new report. `today` is the Japan date now: no date may lie after it.
+    // Long: every field of the report checked in turn, all problems collected (`Checker`), then the rules
+    // across fields; split, the problems would be collected in several places.
     pub fn from_input(
         input: &ReportInput,
         id: ReportId,

@@ -139,6 +139,7 @@ pub fn has_kana(raw: &str) -> bool {
     raw.chars().any(|c| ('\u{3041}'..='\u{30FF}').contains(&c) || ('\u{FF66}'..='\u{FF9F}').contains(&c))
 }
 
+// Long: a table: each kana's romaji.
 fn base_romaji(c: char) -> Option<&'static str> {
     // hiragana → katakana
     let c = if ('\u{3041}'..='\u{3096}').contains(&c) { char::from_u32(c as u32 + 0x60)? } else { c };
@@ -379,6 +380,8 @@ impl SoundKey {
     }
 
     /// The key of `token` in `reading`, and the other readings that would apply to it.
+    // Long: one state machine over the token's letters, a rule of the sound key each arm; the linkage's
+    // hottest code, kept whole so that it stays one loop.
     pub fn read(token: &[u8], reading: Reading) -> (SoundKey, Reading) {
         let mut k = SoundKey::default();
         let mut applies = 0u8;
@@ -600,6 +603,8 @@ fn concat_eq(whole: &[u8], a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Compares the Latin name of a report with the name of an entry (family and given names together).
+// Long: the tokens are matched in passes that share the two bitsets of used tokens (equal tokens, joined
+// tokens either way, then spelling slips), the level read off them after each; on the linkage's hot path.
 pub fn compare_latin(report: &Name, entry: &Name) -> NameLevel {
     let (nr, ne) = (report.len(), entry.len());
     if nr == 0 || ne == 0 {

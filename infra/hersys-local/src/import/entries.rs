@@ -131,24 +131,19 @@ impl Summary {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.rows as f64 / secs } else { 0.0 };
         if json {
-            let mut value = serde_json::to_value(self).unwrap_or_default();
-            if let Some(o) = value.as_object_mut() {
-                o.insert("seconds".into(), serde_json::json!((secs * 1000.0).round() / 1000.0));
-            }
-            println!("{value}");
+            super::rows::print_json(self, secs);
             return;
         }
-        let notes = |list: &[RowNote]| list.iter().map(RowNote::to_string).collect::<Vec<_>>().join("; ");
         println!("{}: {} rows in {secs:.1} s ({rate:.0} rows/s)", file.display(), self.rows);
         println!("  created    {}", self.created);
         println!("  unchanged  {}", self.unchanged);
         if self.conflicts > 0 {
-            println!("  conflicts  {}  first: {}", self.conflicts, notes(&self.first_conflicts));
+            println!("  conflicts  {}  first: {}", self.conflicts, super::rows::notes(&self.first_conflicts));
         } else {
             println!("  conflicts  0");
         }
         if self.rejected > 0 {
-            println!("  rejected   {}  first: {}", self.rejected, notes(&self.first_rejected));
+            println!("  rejected   {}  first: {}", self.rejected, super::rows::notes(&self.first_rejected));
         } else {
             println!("  rejected   0");
         }

@@ -43,14 +43,9 @@ pub struct Summary {
 impl Summary {
     fn print(&self, file: &Path, secs: f64, json: bool) {
         if json {
-            let mut value = serde_json::to_value(self).unwrap_or_default();
-            if let Some(o) = value.as_object_mut() {
-                o.insert("seconds".into(), serde_json::json!((secs * 1000.0).round() / 1000.0));
-            }
-            println!("{value}");
+            super::rows::print_json(self, secs);
             return;
         }
-        let lines = |list: &[RowNote]| list.iter().map(RowNote::to_string).collect::<Vec<_>>().join("; ");
         println!("{}: {} rows in {secs:.1} s", file.display(), self.rows);
         println!("  created    {}", self.created);
         println!("  replaced   {}", self.replaced);
@@ -58,11 +53,11 @@ impl Summary {
         println!("  stale      {}", self.stale);
         println!("  conflicts  {}", self.conflicts);
         if !self.first_stale_or_conflicts.is_empty() {
-            println!("    first stale or conflicting: {}", lines(&self.first_stale_or_conflicts));
+            println!("    first stale or conflicting: {}", super::rows::notes(&self.first_stale_or_conflicts));
         }
         println!("  rejected   {}", self.rejected);
         if !self.first_rejected.is_empty() {
-            println!("    first rejected: {}", lines(&self.first_rejected));
+            println!("    first rejected: {}", super::rows::notes(&self.first_rejected));
         }
         if !self.ignored_columns.is_empty() {
             println!("  ignored columns: {}", self.ignored_columns.join(", "));

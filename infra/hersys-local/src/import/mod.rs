@@ -25,14 +25,8 @@ pub enum What {
     /// (prefecture, No): importing the same or a later list again replaces, never duplicates. Rows the parser
     /// refuses are counted and named by line and column (never by value).
     Linelist {
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        patience: Patience,
-        #[command(flatten)]
-        backend: Backend,
+        import: Import,
     },
     /// Import the entrants' follow-up system's records from a CSV export.
     ///
@@ -44,15 +38,8 @@ pub enum What {
     /// and is counted stale and left out when older: importing an older export after a newer one changes nothing.
     #[command(name = "follow-ups")]
     FollowUps {
-        /// The CSV file (UTF-8, comma-separated, with a header row).
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        patience: Patience,
-        #[command(flatten)]
-        backend: Backend,
+        import: Import,
     },
     /// Import the quarantine system's entry records from a CSV export.
     ///
@@ -68,16 +55,11 @@ pub enum What {
 rejected or conflicted; non-zero only when the file cannot be read (or its header lacks a required column) or the \
 store fails. After a failure, running the same import again is safe: rows already stored count as unchanged.")]
     Entries {
-        /// The CSV file (UTF-8, comma-separated, with a header row).
-        file: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        import: Import,
         /// Rows per write (at most 1000).
         #[arg(long, default_value_t = DEFAULT_CHUNK, hide = true)]
         chunk_size: usize,
-        #[command(flatten)]
-        patience: Patience,
         /// Chunks being validated and written at once (default: 2 on the embedded store, 4 on DynamoDB).
         #[arg(long, hide = true)]
         in_flight: Option<usize>,
@@ -85,19 +67,33 @@ store fails. After a failure, running the same import again is safe: rows alread
         /// (auto: when the file is large against the table).
         #[arg(long, value_enum, default_value_t = IndexMode::Auto, hide = true)]
         passport_index: IndexMode,
-        #[command(flatten)]
-        backend: Backend,
     },
+}
+
+/// What every import takes: the file, the summary's form, how long to wait out an unavailable store, the store.
+#[derive(clap::Args)]
+pub struct Import {
+    /// The CSV file (UTF-8, comma-separated, with a header row).
+    file: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    patience: Patience,
+    #[command(flatten)]
+    backend: Backend,
 }
 
 pub async fn run(what: What) -> anyhow::Result<()> {
     match what {
-        What::Linelist { file, json, patience, backend } => line_list::run(&file, json, patience, &backend).await,
-        What::FollowUps { file, json, patience, backend } => {
+        What::Linelist { import: Import { file, json, patience, backend } } => {
+            line_list::run(&file, json, patience, &backend).await
+        }
+        What::FollowUps { import: Import { file, json, patience, backend } } => {
             let built = crate::setup::build(&backend).await?;
             follow_ups::run(&built.wiring().linkage(), &file, json, patience).await
         }
-        What::Entries { file, json, chunk_size, patience, in_flight, passport_index, backend } => {
+        What::Entries { import: Import { file, json, patience, backend }, chunk_size, in_flight, passport_index } => {
             entries::run(&file, json, chunk_size, patience, in_flight, passport_index, &backend).await
         }
     }

@@ -63,6 +63,20 @@ pub(crate) fn layout_of(
     Ok(Layout { columns, ignored })
 }
 
+/// Prints an import's summary as one JSON object, with its `seconds` (to the millisecond).
+pub(crate) fn print_json(summary: &impl serde::Serialize, secs: f64) {
+    let mut value = serde_json::to_value(summary).unwrap_or_default();
+    if let Some(o) = value.as_object_mut() {
+        o.insert("seconds".into(), serde_json::json!((secs * 1000.0).round() / 1000.0));
+    }
+    println!("{value}");
+}
+
+/// Row notes as one line: "line 3: field; line 7: field".
+pub(crate) fn notes(list: &[RowNote]) -> String {
+    list.iter().map(RowNote::to_string).collect::<Vec<_>>().join("; ")
+}
+
 /// The csv crate's message for a row error can quote the row; only the kind is kept.
 pub(crate) fn describe(e: &csv::Error) -> String {
     match e.kind() {

@@ -17,6 +17,8 @@ impl Linkage {
     /// `Unchanged`; a later different one is a `Conflict`.
     ///
     /// Fails only when the store fails; then part of the batch may have been written, and re-sending it is safe.
+    // Long: validation, the in-batch repeats and the store's answers mapped back to input order belong together:
+    // the order of outcomes is the contract.
     pub async fn ingest_entries(&self, inputs: &[EntryInput]) -> Result<BatchOutcome, AppError> {
         let today = japan_date(self.clock.now());
         let mut results = Vec::with_capacity(inputs.len());

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::graphs::Recount;
 use super::partitioned::{MAX_PARTITIONS, check_partitions, log_plan};
-use super::{AppError, FullRun, GraphExport};
+use super::{AppError, FullRun, GraphExport, Pages};
 use crate::graphs::state::{CountedFact, ExportState};
 use crate::graphs::{CaseFact, GraphSeries, Tally};
 use crate::partition_plan;
@@ -103,13 +103,12 @@ impl GraphExport {
         let segment = Segment { index, of: export.partitions };
         let mut partial = PartialCount { tally: Tally::new(), reports_read: 0 };
         let mut facts_written = 0;
-        let mut cursor = None;
-        loop {
-            let page = self.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            let ids: Vec<ReportId> = page.items.iter().map(|r| r.id.clone()).collect();
+        let mut pages = Pages::default();
+        while let Some(items) = pages.next(|c| self.reports.reports_in_segment(segment, c, PAGE)).await? {
+            let ids: Vec<ReportId> = items.iter().map(|r| r.id.clone()).collect();
             let stored = self.graph_sources.counted_facts(&ids).await?;
             let mut changed = Vec::new();
-            for (report, stored) in page.items.iter().zip(stored) {
+            for (report, stored) in items.iter().zip(stored) {
                 let fact = CaseFact::from_report(report);
                 if let Some(f) = &fact {
                     partial.tally.add(f);
@@ -122,11 +121,7 @@ impl GraphExport {
                 self.graph_sources.put_counted_facts(&changed).await?;
             }
             facts_written += changed.len() as u64;
-            partial.reports_read += page.items.len() as u64;
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+            partial.reports_read += items.len() as u64;
         }
         self.partials.save(&export.run, index, PARTIAL_FORMAT, &partial).await?;
         tracing::info!(run = %export.run, index, reports_read = partial.reports_read, facts_written,

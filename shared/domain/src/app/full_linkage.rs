@@ -42,7 +42,7 @@ use super::linkage::{LinkageRun, report_link};
 use super::linkage_estimate::EstimateSample;
 use super::linkage_stats::LinkageTally;
 use super::partitioned::{MAX_PARTITIONS, Partials, check_partitions, log_plan};
-use super::{AppError, FullRun, Linkage, MissingPort, Ports, Settings};
+use super::{AppError, FullRun, Linkage, MissingPort, Pages, Ports, Settings};
 use crate::linkage_records::{LinkDecision, LinkageState};
 use crate::partition_plan;
 use crate::ports::Segment;
@@ -159,6 +159,8 @@ impl Relink {
     /// ([`Linkage::estimate_from_sample`]: the daily run at national scale). `LeaseHeld` if another holds the lease;
     /// `Conflict("linkage_not_started")` before the first scheduled run (no model and no index yet: the first run
     /// estimates and files everything).
+    // Long: the lease is taken only after everything that can fail without one (the plan), and given back
+    // on every failure after it; one function keeps that order visible.
     pub async fn start_full_linkage(
         &self,
         partitions: Option<u32>,
@@ -234,25 +236,16 @@ impl Relink {
         self.holding_linkage_lease(relink).await?;
         let segment = Segment { index, of: relink.filing };
         let mut filed = PartitionFiled { index, ..PartitionFiled::default() };
-        let mut cursor = None;
-        loop {
-            let page = self.linkage.entries.entries_in_segment(segment, cursor, PAGE).await?;
-            self.linkage.index_entries(&page.items).await?;
-            filed.entries += page.items.len() as u64;
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        let (entries, reports) = (&self.linkage.entries, &self.linkage.reports);
+        let mut pages = Pages::default();
+        while let Some(items) = pages.next(|c| entries.entries_in_segment(segment, c, PAGE)).await? {
+            self.linkage.index_entries(&items).await?;
+            filed.entries += items.len() as u64;
         }
-        let mut cursor = None;
-        loop {
-            let page = self.linkage.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            self.linkage.index_reports(&page.items).await?;
-            filed.reports += page.items.len() as u64;
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        let mut pages = Pages::default();
+        while let Some(items) = pages.next(|c| reports.reports_in_segment(segment, c, PAGE)).await? {
+            self.linkage.index_reports(&items).await?;
+            filed.reports += items.len() as u64;
         }
         tracing::info!(run = %relink.run, index, entries = filed.entries, reports = filed.reports,
             "full re-link filing partition done");
@@ -291,14 +284,14 @@ impl Relink {
         let mut done = PartitionLinked { index, ..PartitionLinked::default() };
         let mut tally = LinkageTally::default();
         let segment = Segment { index, of: relink.partitions };
-        let mut cursor = None;
-        loop {
-            let page = self.linkage.reports.reports_in_segment(segment, cursor, PAGE).await?;
-            done.reports_read += page.items.len() as u64;
+        let reports = &self.linkage.reports;
+        let mut pages = Pages::default();
+        while let Some(items) = pages.next(|c| reports.reports_in_segment(segment, c, PAGE)).await? {
+            done.reports_read += items.len() as u64;
             // Only candidates have decisions to settle: most reports (no passport number, Japanese) are not read
             // again (33 million decision reads spared nationally).
             let candidates: Vec<&CaseReport> =
-                page.items.iter().filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
+                items.iter().filter(|r| report_link(r).is_some_and(|l| LinkReport::is_candidate(&l))).collect();
             done.candidates += candidates.len() as u64;
             let decided = self
                 .linkage
@@ -306,13 +299,8 @@ impl Relink {
                 .await?;
             let mut decided: HashMap<&ReportId, Option<LinkDecision>> =
                 candidates.iter().map(|r| &r.id).zip(decided).collect();
-            let current: Vec<Option<LinkDecision>> =
-                page.items.iter().map(|r| decided.remove(&r.id).flatten()).collect();
-            self.linkage.tally_reports(&page.items, &current, &mut tally).await?;
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+            let current: Vec<Option<LinkDecision>> = items.iter().map(|r| decided.remove(&r.id).flatten()).collect();
+            self.linkage.tally_reports(&items, &current, &mut tally).await?;
         }
         self.linkage.tally_entries_and_follow_ups(segment, &mut tally).await?;
         self.partials.save(&relink.run, index, TALLY_FORMAT, &tally).await?;

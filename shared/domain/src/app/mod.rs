@@ -192,8 +192,34 @@ pub struct Settings {
     pub memory_mb: u32,
 }
 
-/// Reads one segment of a store whole, a page at a time (`read` asks for the page after the cursor), handing each
-/// page's records to `each`.
+/// One segment of a store read a page at a time: the loop every paged read shares. Each call of [`Pages::next`]
+/// asks `read` for the page after the cursor it is given (none: the first) and gives its records, `None` once the
+/// last page was read.
+#[derive(Default)]
+pub(crate) struct Pages {
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl Pages {
+    pub(crate) async fn next<T, Fut>(
+        &mut self,
+        read: impl FnOnce(Option<String>) -> Fut,
+    ) -> Result<Option<Vec<T>>, StoreError>
+    where
+        Fut: std::future::Future<Output = Result<crate::ports::Page<T>, StoreError>>,
+    {
+        if self.done {
+            return Ok(None);
+        }
+        let page = read(self.cursor.take()).await?;
+        self.done = page.next.is_none();
+        self.cursor = page.next;
+        Ok(Some(page.items))
+    }
+}
+
+/// Reads one segment of a store whole, a page at a time ([`Pages`]), handing each page's records to `each`.
 pub(crate) async fn each_page<T, Fut>(
     mut read: impl FnMut(Option<String>) -> Fut,
     mut each: impl FnMut(Vec<T>),
@@ -201,15 +227,11 @@ pub(crate) async fn each_page<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<crate::ports::Page<T>, StoreError>>,
 {
-    let mut cursor = None;
-    loop {
-        let page = read(cursor).await?;
-        each(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
+    let mut pages = Pages::default();
+    while let Some(items) = pages.next(&mut read).await? {
+        each(items);
     }
+    Ok(())
 }
 
 /// Errors of application operations, converted to HTTP answers in one place (the `api` crate).

@@ -206,6 +206,8 @@ fn sunday_of(day: NaiveDate) -> NaiveDate {
 
 /// Computes every series from the two sources, each prefecture's days before its switch date from its line list
 /// and from the switch date on from HER-SYS, over the days from the first with data to the last (at most `as_of`).
+// Long: one pass over the days fills every series' cells at once (the hot loop of the export), then each
+// series is cut from them; apart, each series would walk the days again.
 pub fn build_series(hersys: &Tally, linelist: &Tally, sources: &Sources, as_of: NaiveDate) -> GraphSeries {
     let first = [hersys.first_day(), linelist.first_day()].into_iter().flatten().min();
     let last = [hersys.last_day(), linelist.last_day()].into_iter().flatten().max().map(|d| d.min(as_of));

@@ -23,39 +23,11 @@ impl Linkage {
         self.index_reports(&new_reports).await?;
         let index_ms = started.elapsed().as_millis();
 
-        // The reports a new entry may change: those filed under one of its keys within the window after it.
-        let mut affected: BTreeMap<ReportId, Option<CaseReport>> =
-            new_reports.iter().map(|r| (r.id.clone(), Some(r.clone()))).collect();
-        if let (Some(first), Some(last)) =
-            (new_entries.iter().map(|e| e.entry_date).min(), new_entries.iter().map(|e| e.entry_date).max())
-        {
-            let to = last + chrono::Days::new(window.max(0) as u64);
-            let mut filed: HashMap<String, Vec<(NaiveDate, ReportId)>> = HashMap::new();
-            for (key, day, id) in self.link_index.report_keys_between(first, to).await? {
-                filed.entry(key).or_default().push((day, id));
-            }
-            for (entry_day, keys) in &indexed {
-                for key in keys {
-                    for (day, id) in filed.get(key).into_iter().flatten() {
-                        if linkage::in_window(*entry_day, Day::from_date(*day).number, window) {
-                            affected.entry(id.clone()).or_insert(None);
-                        }
-                    }
-                }
-            }
-        }
-        let missing: Vec<ReportId> = affected.iter().filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
-        for chunk in missing.chunks(READ_CHUNK) {
-            for r in self.reports.get_reports(chunk).await? {
-                affected.insert(r.id.clone(), Some(r));
-            }
-        }
-
+        let affected = self.affected_reports(&new_entries, &indexed, &new_reports, window).await?;
         let affected_ms = started.elapsed().as_millis();
         let scorer = Model::from_params(&model.params);
         let mut run = LinkageRun::new("incremental", &model.version, new_entries.len(), new_reports.len());
         let affected_reports = affected.len();
-        let affected: Vec<CaseReport> = affected.into_values().flatten().collect();
         for chunk in affected.chunks(RELINK_CHUNK) {
             let chunk: Vec<&CaseReport> = chunk.iter().collect();
             self.relink_all(&chunk, &scorer, &model.version, &options, now, &mut run).await?;
@@ -79,6 +51,44 @@ impl Linkage {
             "incremental linkage run done"
         );
         Ok(run)
+    }
+
+    /// The reports to decide again: the new ones, and those a new entry may change (filed under one of its keys,
+    /// `indexed`, within the window after it), read in batches.
+    async fn affected_reports(
+        &self,
+        new_entries: &[EntryRecord],
+        indexed: &[(i32, Vec<String>)],
+        new_reports: &[CaseReport],
+        window: i32,
+    ) -> Result<Vec<CaseReport>, AppError> {
+        let mut affected: BTreeMap<ReportId, Option<CaseReport>> =
+            new_reports.iter().map(|r| (r.id.clone(), Some(r.clone()))).collect();
+        if let (Some(first), Some(last)) =
+            (new_entries.iter().map(|e| e.entry_date).min(), new_entries.iter().map(|e| e.entry_date).max())
+        {
+            let to = last + chrono::Days::new(window.max(0) as u64);
+            let mut filed: HashMap<String, Vec<(NaiveDate, ReportId)>> = HashMap::new();
+            for (key, day, id) in self.link_index.report_keys_between(first, to).await? {
+                filed.entry(key).or_default().push((day, id));
+            }
+            for (entry_day, keys) in indexed {
+                for key in keys {
+                    for (day, id) in filed.get(key).into_iter().flatten() {
+                        if linkage::in_window(*entry_day, Day::from_date(*day).number, window) {
+                            affected.entry(id.clone()).or_insert(None);
+                        }
+                    }
+                }
+            }
+        }
+        let missing: Vec<ReportId> = affected.iter().filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
+        for chunk in missing.chunks(READ_CHUNK) {
+            for r in self.reports.get_reports(chunk).await? {
+                affected.insert(r.id.clone(), Some(r));
+            }
+        }
+        Ok(affected.into_values().flatten().collect())
     }
 
     /// Decides reports again against their candidates read through the index (none for a report that is no
