@@ -195,7 +195,7 @@ async fn a_view_that_cannot_be_audited_is_refused(stack: crate::fixtures::StackA
     let view = app.audit.view_report(&unlinked, &viewer).await.unwrap();
     assert!(view.linked_entry.is_none());
     // With the product's audit the same view is answered.
-    assert!(stack.app.audit.view_report(&linked, &viewer).await.unwrap().linked_entry.is_some());
+    assert!(stack.app().audit.view_report(&linked, &viewer).await.unwrap().linked_entry.is_some());
 }
 
 mod unwritable {

@@ -214,7 +214,7 @@ fn input(entry_id: &str, passport: &str) -> EntryInput {
 
 /// The same id twice in a batch is settled in input order, identically on both stores.
 async fn repeats_in_a_batch(stack: StackApp) {
-    let (app, ports) = (stack.app, stack.wiring.ports);
+    let (app, ports) = (stack.app(), stack.wiring.ports);
     app.linkage.ingest_entries(&[input("R9", "TZ0000009")]).await.unwrap();
     let batch = [
         input("R1", "TZ1234501"),

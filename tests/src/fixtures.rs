@@ -37,9 +37,8 @@ pub enum Stack {
 
 /// The services wired as the product wires them on one stack, with what a test may want to look at behind them.
 pub struct StackApp {
-    /// The HTTP API's services, built from `wiring` (a test that replaces a port builds them again).
-    pub app: domain::app::App,
-    /// The ports and settings: a test replaces a port here, or reads what a run stored.
+    /// The ports and settings: a test replaces a port here (then builds the services from it), or reads what a run
+    /// stored.
     pub wiring: domain::app::Wiring,
     /// The embedded stores (for the outbox), on the embedded stack.
     pub stores: Option<embedded::SqliteStores>,
@@ -50,6 +49,11 @@ pub struct StackApp {
 }
 
 impl StackApp {
+    /// The HTTP API's services, as `wiring` builds them.
+    pub fn app(&self) -> domain::app::App {
+        self.wiring.app()
+    }
+
     /// The linkage function's services, as its cold start builds them.
     pub fn linkage_function(&self) -> linkage::Services {
         linkage::Services::new(&self.wiring).unwrap()
@@ -85,7 +89,7 @@ pub async fn app_on(stack: Stack) -> StackApp {
         Stack::Embedded => {
             let dir = tempfile::tempdir().unwrap();
             let (wiring, stores) = embedded::embedded_wiring(dir.path(), platform::settings(&config).unwrap()).unwrap();
-            StackApp { app: wiring.app(), wiring, stores: Some(stores), dir: Some(dir), export_bucket: None }
+            StackApp { wiring, stores: Some(stores), dir: Some(dir), export_bucket: None }
         }
         Stack::Aws => {
             let sdk = crate::emulators::sdk_config().await;
@@ -99,7 +103,7 @@ pub async fn app_on(stack: Stack) -> StackApp {
             platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
             let export_bucket = resources.export_bucket.clone();
             let wiring = platform::aws_wiring_with(&config, &sdk, resources).unwrap();
-            StackApp { app: wiring.app(), wiring, stores: None, dir: None, export_bucket }
+            StackApp { wiring, stores: None, dir: None, export_bucket }
         }
     }
 }

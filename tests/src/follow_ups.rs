@@ -126,7 +126,7 @@ fn input(id: &str, check_in: Option<String>) -> FollowUpInput {
 /// newest is what stays, exactly one write created the record, and every older view that lost is `replaced` (it was
 /// newer than what it met) or `stale`, never a lost update.
 async fn concurrent_resends_keep_the_newest(stack: StackApp) {
-    let (app, ports) = (stack.app, stack.wiring.ports);
+    let (app, ports) = (stack.app(), stack.wiring.ports);
     let days: Vec<u32> = vec![7, 2, 12, 5, 9, 1, 11, 3, 8, 4, 10, 6];
     let writers = days.iter().map(|day| {
         let app = app.clone();
@@ -278,7 +278,7 @@ fn entry_input(id: &str, passport: &str, entry: &str) -> domain::entry::EntryInp
 /// by their own passport number; the scheduled linkage counts the follow-up statistics and publishes them, small
 /// counts hidden.
 async fn the_linkage_counts_entrants_under_follow_up_who_became_cases(stack: StackApp) {
-    let app = stack.app.clone();
+    let app = stack.app();
     let entries = [entry_input("EA", "FA1000001", "2021-01-20"), entry_input("EC", "FC1000003", "2021-01-15")];
     app.linkage.ingest_entries(&entries).await.unwrap();
     let follow_ups = [

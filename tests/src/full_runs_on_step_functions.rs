@@ -42,7 +42,7 @@ async fn stack() -> (AwsResources, StackApp) {
     platform::create_emulated_resources(&sdk, &config, &resources).await.unwrap();
     let wiring = platform::aws_wiring_with(&config, &sdk, resources.clone()).unwrap();
     let export_bucket = resources.export_bucket.clone();
-    (resources, StackApp { app: wiring.app(), wiring, stores: None, dir: None, export_bucket })
+    (resources, StackApp { wiring, stores: None, dir: None, export_bucket })
 }
 
 /// The wiring a function of `template.yaml` runs with: only the tables and buckets its `Environment` names.
@@ -228,7 +228,7 @@ async fn the_daily_run_on_the_state_machine_is_the_single_process_estimate() {
         assert_eq!(one[field], two[field], "{field}: single {one}\nstate machine {two}");
     }
     let (mut s1, s2) =
-        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
+        (single.app().linkage.linkage_summary().await.unwrap(), parted.app().linkage.linkage_summary().await.unwrap());
     assert!(s1.computed_at.is_some() && s2.computed_at.is_some());
     // The single run is as of its event's time; the combining step as of the clock.
     s1.computed_at = s2.computed_at;
@@ -301,7 +301,7 @@ async fn the_first_run_on_the_state_machine_is_the_single_process_first_run() {
         "the same model, the same decisions",
     );
     let (mut s1, s2) =
-        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
+        (single.app().linkage.linkage_summary().await.unwrap(), parted.app().linkage.linkage_summary().await.unwrap());
     s1.computed_at = s2.computed_at;
     assert_eq!(s1, s2, "the statistics");
     let hourly = scheduled(&parted, json!({})).await;
@@ -319,7 +319,7 @@ async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs
         "the work of 800 reports and 2,000 entries: {plan:?}"
     );
     let state = s.wiring.ports.link_index.linkage_state().await.unwrap();
-    let summary = s.app.linkage.linkage_summary().await.unwrap();
+    let summary = s.app().linkage.linkage_summary().await.unwrap();
     let function = linkage::Services::new(&as_deployed(&resources, "FullLinkageFunction").await).unwrap();
     let functions = HashMap::from([("FullLinkageFunctionArn".to_owned(), handler(function, linkage_handle, Some(1)))]);
     let interpreter = Interpreter::start(functions).await;
@@ -360,7 +360,7 @@ async fn a_partition_that_fails_on_every_try_ends_in_abandon_and_the_hourly_runs
         "other partitions ran (and saved their results before Abandon deleted them)"
     );
     assert_eq!(s.wiring.ports.link_index.linkage_state().await.unwrap(), state, "the state as it was");
-    assert_eq!(s.app.linkage.linkage_summary().await.unwrap(), summary, "no statistics published");
+    assert_eq!(s.app().linkage.linkage_summary().await.unwrap(), summary, "no statistics published");
     let hourly = scheduled(&s, json!({})).await;
     assert_eq!(hourly["mode"], "incremental", "the next hourly run goes on: {hourly}");
 }

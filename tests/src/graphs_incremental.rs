@@ -334,7 +334,7 @@ async fn a_scheduled_export_without_a_usable_state_starts_the_state_machine() {
     assert!(answer.get("files").is_none(), "nothing published: {answer}");
     let executions = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap().executions;
     assert_eq!(executions.len(), 1);
-    let today = domain::time::japan_date(s.app.now()).format("%Y%m%d").to_string();
+    let today = domain::time::japan_date(s.app().now()).format("%Y%m%d").to_string();
     assert_eq!(executions[0].name, format!("graph-export-auto-{today}"));
     let input = sfn.describe_execution().execution_arn(&executions[0].execution_arn).send().await.unwrap().input;
     let input: serde_json::Value = serde_json::from_str(&input.unwrap()).unwrap();

@@ -144,7 +144,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     let follow_ups = follow_ups(&entries);
     for s in [&single, &parted] {
         hersys_bench::bench_linkage_runs::load(&s.wiring, dir.path(), &entries, reports.clone()).await.unwrap();
-        let written = s.app.linkage.ingest_follow_ups(&follow_ups).await.unwrap();
+        let written = s.app().linkage.ingest_follow_ups(&follow_ups).await.unwrap();
         // (The generator's typos make a few dates of birth impossible: those records are refused.)
         let stored = written.iter().filter(|w| w.outcome.is_ok()).count();
         assert!(stored > follow_ups.len() * 9 / 10, "{stored} of {} follow-ups written", follow_ups.len());
@@ -162,7 +162,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     for s in [&single, &parted] {
         scheduled(s, json!({ "mode": "full" })).await;
     }
-    let pending = single.app.linkage.review_queue("131016").await.unwrap();
+    let pending = single.app().linkage.review_queue("131016").await.unwrap();
     assert!(pending.len() >= 2, "{} reviews", pending.len());
     let case = |s: &StackApp, d: &LinkDecision| {
         let (reports, id) = (s.wiring.ports.reports.clone(), d.report_id.clone());
@@ -170,13 +170,13 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     };
     let (first, second) = (case(&single, &pending[0]).await, case(&single, &pending[1]).await);
     for s in [&single, &parted] {
-        for d in s.app.linkage.review_queue("131016").await.unwrap() {
+        for d in s.app().linkage.review_queue("131016").await.unwrap() {
             let answer = match case(s, &d).await {
                 c if c == first => ReviewAnswer::Confirm { entry_id: d.entry_id.clone() },
                 c if c == second => ReviewAnswer::Reject,
                 _ => continue,
             };
-            s.app.linkage.answer_review(&d.report_id, "131016", "reviewer", answer).await.unwrap();
+            s.app().linkage.answer_review(&d.report_id, "131016", "reviewer", answer).await.unwrap();
         }
     }
     same(&decisions(&single.wiring.ports).await, &decisions(&parted.wiring.ports).await, "after the reviews");
@@ -199,7 +199,7 @@ async fn a_partitioned_full_relink_decides_as_a_single_process_one(stack: Stack)
     }
     same(&decisions(&single.wiring.ports).await, &decisions(&parted.wiring.ports).await, "single against partitioned");
     let (s1, s3) =
-        (single.app.linkage.linkage_summary().await.unwrap(), parted.app.linkage.linkage_summary().await.unwrap());
+        (single.app().linkage.linkage_summary().await.unwrap(), parted.app().linkage.linkage_summary().await.unwrap());
     assert_eq!(s1, s3, "the statistics");
     let cases = &s1.follow_up.diagnosed_during_or_within_14d;
     let counted = cases.total as usize > follow_ups.len() * 9 / 10;
@@ -316,8 +316,8 @@ async fn an_estimate_from_a_sample_of_everything_is_the_single_process_estimate(
     let links = |run: &Value| run["links"].as_u64().unwrap();
     assert_eq!((links(&one), one["reviews"].as_u64()), (links(&two), two["reviews"].as_u64()), "{one}\n{two}");
     assert_eq!(
-        single.app.linkage.linkage_summary().await.unwrap(),
-        parted.app.linkage.linkage_summary().await.unwrap()
+        single.app().linkage.linkage_summary().await.unwrap(),
+        parted.app().linkage.linkage_summary().await.unwrap()
     );
 
     // A sample of part of the records: whole segments until it holds enough, a model of its own.
@@ -362,8 +362,8 @@ async fn a_first_run_in_partitions_is_the_single_process_first_run(stack: Stack)
     );
     assert_eq!((one["links"].as_u64(), one["reviews"].as_u64()), (two["links"].as_u64(), two["reviews"].as_u64()));
     assert_eq!(
-        single.app.linkage.linkage_summary().await.unwrap(),
-        parted.app.linkage.linkage_summary().await.unwrap()
+        single.app().linkage.linkage_summary().await.unwrap(),
+        parted.app().linkage.linkage_summary().await.unwrap()
     );
     // The index holds everything: the next hourly run links incrementally and changes nothing.
     let hourly = scheduled(&parted, json!({})).await;

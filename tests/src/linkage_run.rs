@@ -144,7 +144,7 @@ async fn run_mode(function: &linkage::Services, time: &str, mode: &str) -> Value
 
 /// The whole scenario on one stack.
 async fn scenario(stack: &StackApp) {
-    let (app, ports, function) = (&stack.app, &stack.wiring.ports, stack.linkage_function());
+    let (app, ports, function) = (&stack.app(), &stack.wiring.ports, stack.linkage_function());
     let mut entries = filler(300);
     entries.extend(truth_entries());
     ports.entries.put_entries(&entries, chrono::Utc::now()).await.unwrap();

@@ -114,20 +114,21 @@ pub async fn load(
     entries: &[serde_json::Map<String, serde_json::Value>],
     reports: Vec<serde_json::Map<String, serde_json::Value>>,
 ) -> anyhow::Result<(usize, usize)> {
+    let (linkage, cases) = (wiring.linkage(), wiring.cases());
     let mut stored_entries = 0;
     for chunk in entries.chunks(1000) {
         let inputs: Vec<EntryInput> = chunk
             .iter()
             .map(|r| serde_json::from_value(serde_json::Value::Object(r.clone())))
             .collect::<Result<_, _>>()?;
-        let outcome = wiring.linkage().ingest_entries(&inputs).await?;
+        let outcome = linkage.ingest_entries(&inputs).await?;
         stored_entries += outcome.results.iter().filter(|r| r.outcome == domain::entry::RecordOutcome::Created).count();
     }
     let mut filed = String::new();
     for row in reports {
         let id = row.get("report_id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         // The generator leaves out values a report requires in a few rows: the product refuses those.
-        if wiring.cases().create_report(&report_input(row)?).await.is_ok() {
+        if cases.create_report(&report_input(row)?).await.is_ok() {
             filed.push_str(&id);
             filed.push('\n');
         }

@@ -210,8 +210,9 @@ pub async fn sweep(backend: &Backend, stored: usize, due: usize) -> anyhow::Resu
     let now: Instant = "2021-02-04T02:00:00Z".parse()?;
     let started = WallClock::now();
     let mut reports = Vec::with_capacity(due);
+    let cases = wiring.cases();
     for i in 0..due {
-        reports.push(wiring.cases().create_report(&report_input(i)).await?.value.id);
+        reports.push(cases.create_report(&report_input(i)).await?.value.id);
     }
     let old = ReportId::generate();
     for i in 0..stored.saturating_sub(due) {

@@ -54,11 +54,12 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     // the exact step links those with a passport number at once.
     let first_entry = NaiveDate::from_ymd_opt(2021, 6, 1).context("date")?;
     let travellers = synthetic::travellers::travellers(ENTRANTS, first_entry, 100);
+    let (linkage, cases) = (wiring.linkage(), wiring.cases());
     for chunk in travellers.entries.chunks(domain::entry::MAX_BATCH) {
-        wiring.linkage().ingest_entries(chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        linkage.ingest_entries(chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for report in &travellers.reports {
-        wiring.cases().create_report(report).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        cases.create_report(report).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
     let now = Utc.with_ymd_and_hms(2021, 10, 1, 3, 0, 0).single().context("time")?;

@@ -53,11 +53,6 @@ impl Cases {
             metrics: ports.metrics.clone(),
         }
     }
-
-    /// The processing-number rules this service applies.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
 }
 
 impl Cases {

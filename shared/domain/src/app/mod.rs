@@ -136,10 +136,6 @@ impl Wiring {
         GraphSources::new(&self.ports)
     }
 
-    pub fn audit(&self) -> Audit {
-        Audit::new(&self.ports)
-    }
-
     pub fn publisher(&self) -> Result<Publisher, MissingPort> {
         Publisher::new(&self.ports)
     }

@@ -282,11 +282,6 @@ impl Linkage {
     pub fn now(&self) -> Instant {
         self.clock.now()
     }
-
-    /// The keyed hasher the records are stored under (the importers key what they read with it).
-    pub fn hasher(&self) -> &KeyedHasher {
-        &self.hasher
-    }
 }
 
 impl Linkage {
