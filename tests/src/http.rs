@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::fixtures;
 
-/// Builds the `hersys` binary once per test run (cargo builds it only if stale) and returns its path.
+/// Builds the `hersys` binary once per test run (cargo builds it only if stale) and returns its path: beside this
+/// test binary's `deps/` folder, in the profile and target folder the tests were built in.
 ///
 /// `--workspace` on purpose: it resolves features exactly as `cargo test --workspace` does, so the two builds share
 /// every artifact instead of rebuilding each other's dependencies.
@@ -21,21 +22,42 @@ pub fn hersys_bin() -> PathBuf {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut build = Command::new(cargo);
         build.args(["build", "--quiet", "--workspace", "--bins"]).current_dir(&root);
-        // Cargo gives a test process its package's CARGO_* variables; build scripts that watch such variables would
-        // otherwise see a changed environment and rebuild.
+        // Cargo gives a test process its package's variables (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...); build scripts
+        // that watch such variables would otherwise see a changed environment and rebuild. The caller's own
+        // configuration (CARGO_HOME, CARGO_TARGET_DIR, CARGO_BUILD_TARGET, ...) stays: it chose where the tests went.
         for (name, _) in std::env::vars() {
-            if (name.starts_with("CARGO_") && !matches!(name.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR"))
-                || name == "OUT_DIR"
-            {
+            if is_package_variable(&name) {
                 build.env_remove(name);
             }
         }
+        // The tests' own profile: dev (CI, a plain `cargo test`), or release for `cargo test --release`.
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
         let status = build.status().expect("running cargo build");
         assert!(status.success(), "building hersys failed");
-        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
-        target.join("debug").join("hersys")
+        let exe = std::env::current_exe().expect("the test binary's path");
+        // <target>/[<triple>/]<profile>/deps/<test binary>
+        let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("the test binary is in deps/");
+        profile_dir.join("hersys")
     })
     .clone()
+}
+
+/// Whether cargo set `name` for this test process (its package's variables), rather than the caller.
+fn is_package_variable(name: &str) -> bool {
+    const CALLERS: [&str; 9] = [
+        "CARGO_HOME",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_",
+        "CARGO_PROFILE_",
+        "CARGO_TERM_",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_INCREMENTAL",
+    ];
+    name == "OUT_DIR" || (name.starts_with("CARGO_") && !CALLERS.iter().any(|prefix| name.starts_with(prefix)))
 }
 
 /// The `hersys-bench` binary (generators and benchmarks), built beside `hersys` by [`hersys_bin`].
