@@ -273,8 +273,11 @@ async fn a_partitioned_full_export_equals_a_single_process_one(stack: Stack) {
     e.clock.advance(Duration::hours(1));
     let start = serde_json::json!({ "full_export": { "step": "start", "input": { "partitions": 2 } } });
     let started = export::handle(&e.app, start).await.unwrap();
+    assert_eq!(started["filing"], serde_json::json!([]), "a full export files nothing");
+    let prepare = serde_json::json!({ "full_export": { "step": "prepare", "run": started["run"] } });
+    let prepared = export::handle(&e.app, prepare).await.unwrap();
     let mut read = 0;
-    for item in started["partitions"].as_array().unwrap() {
+    for item in prepared["partitions"].as_array().unwrap() {
         read += export::handle(&e.app, item.clone()).await.unwrap()["reports_read"].as_u64().unwrap();
     }
     assert_eq!(read, 2_500);

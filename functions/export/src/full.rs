@@ -1,26 +1,21 @@
-//! The steps of a partitioned full export as events of the export function, the same in AWS (the Step Functions
-//! state machine `FullExportStateMachine` of `template.yaml` invokes the function with them; the tests run it on
-//! moto's interpreter) and locally ([`run_partitioned`], behind `hersys export --full --partitions N`):
+//! The full export in partitions: what the export function does at each step of the full runs' protocol
+//! ([`platform::partitioned`], the key `full_export`), the same in AWS (the Step Functions state machine
+//! `FullExportStateMachine` of `template.yaml` invokes the function with the steps; the tests run it on moto's
+//! interpreter) and locally ([`run_partitioned`], behind `hersys export --full --partitions N`).
 //!
-//! ```json
-//! {"full_export": {"step": "start", "input": {"partitions": 8}}}      ("input": {} sizes by the work)
-//! {"full_export": {"step": "partition", "run": {...}, "index": 3}}
-//! {"full_export": {"step": "combine", "run": {...}, "now": "2021-10-01T00:00:00Z"}}   ("now" optional)
-//! {"full_export": {"step": "abandon", "run": {...}}}
-//! ```
-//!
-//! `start` answers [`Started`]: the run, and the partition events that are the Distributed Map's items. The
-//! partitions save their counts privately; `combine` reads them, publishes as a scheduled run does and answers as it
-//! does.
+//! `start`'s `input` is the execution's input ([`RunInput`]). A full export files nothing (no filing partitions), and
+//! `prepare` gives the partition events. Each partition counts its reports' facts and saves its tally privately, so
+//! `combine` is given no answers: it reads the tallies, publishes as a scheduled run does and answers as it does.
 
-use domain::app::FullExport;
-
-use crate::Services;
+use async_trait::async_trait;
+use domain::app::{FullExport, PartitionCounted};
+use domain::time::Instant;
 use platform::function_error::FunctionError;
+use platform::partitioned::{FullRunKind, FullRunSteps};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::Answer;
+use crate::{RunAnswer, Services};
 
 /// What a full export is asked for: the state machine's execution input, as the start step receives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,90 +26,83 @@ pub struct RunInput {
     pub partitions: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Step {
-    Start {
-        input: RunInput,
-    },
-    Partition {
-        run: FullExport,
-        index: u32,
-    },
-    /// `now`: the day the series end on (default: the clock, as a scheduled run's event time).
-    Combine {
-        run: FullExport,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        now: Option<domain::time::Instant>,
-    },
-    Abandon {
-        run: FullExport,
-    },
-}
+/// The full export as a kind of full run: `{"full_export": {"step": ...}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FullExportRun {}
 
-/// A step as the function receives it: `{"full_export": {"step": ..., ...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepEvent {
-    pub full_export: Step,
-}
+impl FullRunKind for FullExportRun {
+    const KEY: &'static str = "full_export";
+    const NAME: &'static str = "full export";
+    type Input = RunInput;
+    type Run = FullExport;
+    /// A full export has no filing partitions; this is never answered.
+    type Filed = ();
+    type Partial = PartitionCounted;
 
-/// What `start` answers: the run, and one partition event per partition (the Distributed Map's items).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Started {
-    pub run: FullExport,
-    pub partitions: Vec<StepEvent>,
-}
-
-/// Handles one step of a partitioned full export.
-pub async fn handle_step(services: &Services, step: Step) -> Result<Answer, FunctionError> {
-    match step {
-        Step::Start { input } => Ok(Answer::Started(start(services, input.partitions).await?)),
-        Step::Partition { run, index } => Ok(Answer::Partition(services.export.count_partition(&run, index).await?)),
-        Step::Combine { run, now } => {
-            let now = now.unwrap_or_else(|| services.export.now());
-            let (series, recount) = services.export.finish_full_export(&run, now).await?;
-            let files = crate::publish(services, &series, now).await?;
-            tracing::info!(files = files.len(), "full export published");
-            let answer = crate::ExportRun { recount, files }.answer(now);
-            Ok(Answer::Run(crate::RunAnswer { partitions: Some(run.partitions), ..answer }))
-        }
-        Step::Abandon { run } => {
-            services.export.abandon_full_export(&run).await?;
-            Ok(Answer::Abandoned { abandoned: run.run })
-        }
+    fn run_id(run: &FullExport) -> &str {
+        &run.run
     }
 }
 
-async fn start(services: &Services, partitions: Option<u32>) -> Result<Started, FunctionError> {
-    let run = services.export.start_full_export(partitions).await?;
-    let items = (0..run.partitions)
-        .map(|index| StepEvent { full_export: Step::Partition { run: run.clone(), index } })
-        .collect();
-    Ok(Started { run, partitions: items })
+/// A step of the full export, as the function receives it.
+pub type StepEvent = platform::partitioned::StepEvent<FullExportRun>;
+/// What a step of the full export answers.
+pub type StepAnswer = platform::partitioned::StepAnswer<FullExportRun, RunAnswer>;
+
+#[async_trait]
+impl FullRunSteps for Services {
+    type Kind = FullExportRun;
+    type Combined = RunAnswer;
+
+    async fn start(&self, input: RunInput) -> Result<FullExport, FunctionError> {
+        Ok(self.export.start_full_export(input.partitions).await?)
+    }
+
+    async fn file(&self, _run: &FullExport, _index: u32) -> Result<(), FunctionError> {
+        Err(FunctionError::invalid_event("a full export has no file step"))
+    }
+
+    async fn prepare(&self, run: &FullExport) -> Result<(FullExport, u32), FunctionError> {
+        Ok((run.clone(), run.partitions))
+    }
+
+    async fn partition(&self, run: &FullExport, index: u32) -> Result<PartitionCounted, FunctionError> {
+        Ok(self.export.count_partition(run, index).await?)
+    }
+
+    /// The partitions' answers are not needed: each saved its tally, which `finish_full_export` reads.
+    async fn combine(
+        &self,
+        run: &FullExport,
+        _partitions: &[PartitionCounted],
+        now: Option<Instant>,
+    ) -> Result<RunAnswer, FunctionError> {
+        let now = now.unwrap_or_else(|| self.export.now());
+        let (series, recount) = self.export.finish_full_export(run, now).await?;
+        let files = crate::publish(self, &series, now).await?;
+        tracing::info!(files = files.len(), "full export published");
+        let answer = crate::ExportRun { recount, files }.answer(now);
+        Ok(RunAnswer { partitions: Some(run.partitions), ..answer })
+    }
+
+    async fn abandon(&self, run: &FullExport) -> Result<(), FunctionError> {
+        Ok(self.export.abandon_full_export(run).await?)
+    }
+
+    fn filing(_run: &FullExport) -> u32 {
+        0
+    }
 }
 
-/// Runs a partitioned full export in this process, step by step as the state machine does
-/// ([`platform::partitioned`]): start (`partitions` absent: as many as the work needs), every partition at once (each
-/// tried up to `attempts` times), then combine as of `now` (default: the clock); if a partition still fails, abandon
-/// and fail. Answers as the combining step does.
+/// Runs a full export in partitions in this process, step by step as the state machine does
+/// ([`platform::partitioned::run_steps`]): `partitions` absent, as many as the work needs; each partition tried up to
+/// `attempts` times; combined as of `now` (default: the clock). Answers as the combining step does.
 pub async fn run_partitioned(
     services: &Services,
     partitions: Option<u32>,
     attempts: u32,
-    now: Option<domain::time::Instant>,
+    now: Option<Instant>,
 ) -> Result<Value, FunctionError> {
-    let Started { run, partitions: items } = start(services, partitions).await?;
-    let worker = services.clone();
-    let partition = move |item: StepEvent| {
-        let services = worker.clone();
-        async move { handle_step(&services, item.full_export).await }
-    };
-    match platform::partitioned::run_partitions(items, attempts, partition).await {
-        Ok(_) => platform::function_error::encode_answer(&handle_step(services, Step::Combine { run, now }).await?),
-        Err(e) => {
-            handle_step(services, Step::Abandon { run }).await?;
-            Err(FunctionError::new(e.name, format!("a partition of the full export failed: {e}")))
-        }
-    }
+    let answer = platform::partitioned::run_steps(services, RunInput { partitions }, attempts, now).await?;
+    platform::function_error::encode_answer(&answer)
 }

@@ -84,10 +84,12 @@ pub type Event = StepOrScheduled<full::StepEvent, ScheduledEvent>;
 #[serde(untagged)]
 pub enum Answer {
     Run(RunAnswer),
-    Skipped { now: Instant, skipped: &'static str },
-    Started(full::Started),
-    Partition(domain::app::PartitionCounted),
-    Abandoned { abandoned: String },
+    Skipped {
+        now: Instant,
+        skipped: &'static str,
+    },
+    /// A step of the full export in partitions (its combining step answers a [`RunAnswer`] too).
+    Step(full::StepAnswer),
 }
 
 /// What an export run counted, and the files it wrote.
@@ -112,7 +114,7 @@ pub async fn handle(services: &Services, event: Value) -> Result<Value, Function
 /// Handles one typed event: a step of a partitioned full export ([`full`]), or the incremental export.
 pub async fn handle_event(services: &Services, event: Event) -> Result<Answer, FunctionError> {
     let event = match event {
-        Event::Step(step) => return full::handle_step(services, step.full_export).await,
+        Event::Step(step) => return Ok(Answer::Step(platform::partitioned::handle_step(services, step.0).await?)),
         Event::Scheduled(event) => event,
     };
     let skipped = |skipped| Ok(Answer::Skipped { now: event.time, skipped });

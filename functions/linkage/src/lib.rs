@@ -39,12 +39,12 @@ pub struct Detail {
 #[serde(untagged)]
 pub enum Answer {
     Run(RunAnswer),
-    Skipped { now: Instant, skipped: &'static str },
-    Started(full::Started),
-    Filed(domain::app::PartitionFiled),
-    Prepared(full::Prepared),
-    Partition(domain::app::PartitionLinked),
-    Abandoned { abandoned: String },
+    Skipped {
+        now: Instant,
+        skipped: &'static str,
+    },
+    /// A step of the full re-link in partitions (its combining step answers a [`RunAnswer`] too).
+    Step(full::StepAnswer),
 }
 
 /// What a linkage run did, and the public files it wrote.
@@ -83,11 +83,12 @@ impl Services {
         Ok(Services { linkage: wiring.linkage(), relink: wiring.relink().ok(), publisher: wiring.publisher()? })
     }
 
-    /// The partitioned re-link, or why this function cannot run its steps.
-    fn relink(&self) -> Result<&Relink, FunctionError> {
-        self.relink.as_ref().ok_or_else(|| {
+    /// What the full re-link's steps run on, or why this function cannot run them.
+    fn full_relink(&self) -> Result<full::FullRelink, FunctionError> {
+        let relink = self.relink.clone().ok_or_else(|| {
             FunctionError::invalid_event("a full_linkage step, but this function is wired without EXPORT_STATE_BUCKET")
-        })
+        })?;
+        Ok(full::FullRelink { relink, publisher: self.publisher.clone() })
     }
 }
 
@@ -101,7 +102,8 @@ pub async fn handle(services: &Services, event: Value) -> Result<Value, Function
 pub async fn handle_event(services: &Services, event: Event) -> Result<Answer, FunctionError> {
     let event = match event {
         Event::Step(step) => {
-            return full::handle_step(services.relink()?, &services.publisher, step.full_linkage).await;
+            let steps = services.full_relink()?;
+            return Ok(Answer::Step(platform::partitioned::handle_step(&steps, step.0).await?));
         }
         Event::Scheduled(event) => event,
     };
