@@ -348,12 +348,17 @@ async fn failed_redemptions_lock_the_device_out(stack: Stack) {
         assert!(matches!(e.app.cases.redeem_number("app", Some("device-9"), &guess).await, Err(RedeemError::Invalid)));
     }
     let locked = e.app.cases.redeem_number("app", Some("device-9"), "12345678").await;
-    assert!(
-        matches!(locked, Err(RedeemError::Locked { retry_after_seconds }) if retry_after_seconds > 0),
-        "{locked:?}"
-    );
+    let Err(RedeemError::Locked { retry_after_seconds }) = locked else { panic!("{locked:?}") };
     // Another device of the same backend is not locked by this one's guesses.
     assert!(matches!(e.app.cases.redeem_number("app", Some("device-10"), "12345678").await, Err(RedeemError::Invalid)));
+    // Retry-After is the time until a retry can succeed: a second before, still locked; at that moment, not.
+    let locked_at = domain::time::Clock::now(e.clock.as_ref());
+    e.clock.set(locked_at + Duration::seconds(retry_after_seconds - 1));
+    let early = e.app.cases.redeem_number("app", Some("device-9"), "12345678").await;
+    assert!(matches!(early, Err(RedeemError::Locked { .. })), "{early:?}");
+    e.clock.set(locked_at + Duration::seconds(retry_after_seconds));
+    let retried = e.app.cases.redeem_number("app", Some("device-9"), "12345678").await;
+    assert!(matches!(retried, Err(RedeemError::Invalid)), "retried after {retry_after_seconds} s: {retried:?}");
 }
 
 /// Opting out mid-cycle needs an opt-out list the test can change: the local outbox's. moto's list is fixed

@@ -45,6 +45,20 @@ pub mod limits {
     pub fn window() -> Duration {
         Duration::minutes(WINDOW_MINUTES)
     }
+
+    /// The first slot in which a key with `current` failures in slot `slot` and `previous` in the one before is no
+    /// longer locked out by `limit`, or `None` if it is not locked now. A slot counts together with the one before
+    /// it, so the current slot's failures still count in the next one: if they alone reach the limit, the lock lasts
+    /// until the slot after next.
+    pub fn free_at(slot: i64, current: u64, previous: u64, limit: u64) -> Option<i64> {
+        if current + previous < limit {
+            None
+        } else if current >= limit {
+            Some(slot + 2)
+        } else {
+            Some(slot + 1)
+        }
+    }
 }
 
 /// Counters the operators see (per Japan date) and the metrics of the same names.
@@ -423,9 +437,13 @@ impl Cases {
             format!("failall#{}#{}", caller_key.as_str(), slot - 1),
         ];
         let counts = self.counters.counters(&names, now).await.map_err(AppError::from)?;
-        if counts[0] + counts[1] >= limits::PER_CLIENT || counts[2] + counts[3] >= limits::PER_CALLER {
-            let next_slot_start = (slot + 1) * limits::WINDOW_MINUTES * 60;
-            return Err(RedeemError::Locked { retry_after_seconds: (next_slot_start - now.timestamp()).max(1) });
+        let free_at = [
+            limits::free_at(slot, counts[0], counts[1], limits::PER_CLIENT),
+            limits::free_at(slot, counts[2], counts[3], limits::PER_CALLER),
+        ];
+        if let Some(free_slot) = free_at.into_iter().flatten().max() {
+            let free_from = free_slot * limits::WINDOW_MINUTES * 60;
+            return Err(RedeemError::Locked { retry_after_seconds: (free_from - now.timestamp()).max(1) });
         }
         // Every failure below costs the same storage work (one read, four counter writes), whatever the reason: the
         // answer's timing must not tell a guesser whether a number exists.
@@ -734,3 +752,17 @@ const REDEEMED_AFTER: [&str; 6] = [
     "redeemed_4h_to_5h",
     "redeemed_after_5h",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::limits::{PER_CLIENT, free_at};
+
+    #[test]
+    fn a_lockout_lasts_until_the_failures_have_left_both_counted_slots() {
+        assert_eq!(free_at(100, PER_CLIENT - 1, 0, PER_CLIENT), None);
+        // Every failure in this slot: they still count in the next one.
+        assert_eq!(free_at(100, PER_CLIENT, 0, PER_CLIENT), Some(102));
+        // Some in the slot before: those stop counting when the next slot starts.
+        assert_eq!(free_at(100, 4, PER_CLIENT - 4, PER_CLIENT), Some(101));
+    }
+}
