@@ -112,10 +112,14 @@ async fn a_mixed_batch_stores_the_valid_records_names_the_invalid_ones_and_a_res
 async fn ndjson_works_and_a_bad_line_is_named_by_number() {
     let server = Server::start(&[], &[]);
     let token = server.token("quarantine", None);
-    let lines = [record("N1", "TZ9081731"), record("N2", "TZ9081732")].map(|r| r.to_string()).join("\n") + "\n\n";
+    // Blank lines are skipped but counted: a result's index is its line's number minus one.
+    let lines = [record("N1", "TZ9081731"), record("N2", "TZ9081732")].map(|r| r.to_string()).join("\n\n\n") + "\n\n";
     let (status, body, text) = post(&server, Some(&token), "application/x-ndjson; charset=utf-8", lines).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(body["created"], 2);
+    let indexes: Vec<_> =
+        body["results"].as_array().unwrap().iter().map(|r| (r["entry_id"].clone(), r["index"].clone())).collect();
+    assert_eq!(indexes, vec![(json!("N1"), json!(0)), (json!("N2"), json!(3))], "{text}");
     assert!(stores(&server).get_entry("N2").await.unwrap().is_some());
 
     let broken = format!(

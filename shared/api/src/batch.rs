@@ -60,11 +60,22 @@ impl<S: Send + Sync> FromRequest<S> for BatchBody {
     }
 }
 
+/// One record of a batch and where it was: `index` is its position in the array (0-based), or for NDJSON its line
+/// number minus one, blank lines counted, so that an answer's `index` points at the line a caller wrote.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Record {
+    pub(crate) index: usize,
+    pub(crate) value: Value,
+}
+
 impl BatchBody {
     /// The records, each a JSON value: at most [`MAX_BATCH`], else the request is refused as a whole.
-    pub(crate) fn records(&self) -> Result<Vec<Value>, ApiError> {
+    pub(crate) fn records(&self) -> Result<Vec<Record>, ApiError> {
         match self.format {
-            Format::JsonArray => parse_array(&self.bytes),
+            Format::JsonArray => {
+                let values = parse_array(&self.bytes)?;
+                Ok(values.into_iter().enumerate().map(|(index, value)| Record { index, value }).collect())
+            }
             Format::Ndjson => parse_ndjson(&self.bytes),
         }
     }
@@ -132,19 +143,20 @@ fn parse_array(bytes: &[u8]) -> Result<Vec<Value>, ApiError> {
     })
 }
 
-/// Reads one JSON value a line; blank lines are skipped. A bad line is named by its number (1-based).
-fn parse_ndjson(bytes: &[u8]) -> Result<Vec<Value>, ApiError> {
+/// Reads one JSON value a line; blank lines are skipped, but counted: each record keeps its line's number minus one
+/// as its index. A bad line is named by its number (1-based).
+fn parse_ndjson(bytes: &[u8]) -> Result<Vec<Record>, ApiError> {
     let mut records = Vec::new();
-    for (number, line) in bytes.split(|b| *b == b'\n').enumerate() {
+    for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         if records.len() == MAX_BATCH {
             return Err(too_many());
         }
-        let record = serde_json::from_slice::<Value>(line)
-            .map_err(|_| ApiError::BadJson { field: format!("line {}", number + 1), problem: "is not valid JSON" })?;
-        records.push(record);
+        let value = serde_json::from_slice::<Value>(line)
+            .map_err(|_| ApiError::BadJson { field: format!("line {}", index + 1), problem: "is not valid JSON" })?;
+        records.push(Record { index, value });
     }
     Ok(records)
 }
@@ -199,6 +211,14 @@ mod tests {
         let err = parse_ndjson(b"{\"entry_id\":\"E1\"}\n\n{\"passport_number\": TZ9081726}\n").unwrap_err();
         let ApiError::BadJson { field, .. } = err else { panic!("{err:?}") };
         assert_eq!(field, "line 3");
+    }
+
+    #[test]
+    fn an_ndjson_records_index_is_its_line_number_minus_one_blank_lines_counted() {
+        let records = parse_ndjson(b"{\"entry_id\":\"E1\"}\n\n  \n{\"entry_id\":\"E2\"}\n\n").unwrap();
+        let indexes: Vec<usize> = records.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, vec![0, 3]);
+        assert_eq!(records[1].value["entry_id"], "E2");
     }
 
     #[test]

@@ -72,11 +72,12 @@ pub(crate) async fn create(
     let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(records.len());
     let mut inputs = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
-    for (index, record) in records.iter().enumerate() {
+    for (slot, record) in records.iter().enumerate() {
+        let (index, record) = (record.index, &record.value);
         match to_input::<EntryInput>(record) {
             Ok(input) => {
                 inputs.push(input);
-                positions.push(index);
+                positions.push(slot);
                 results.push(None);
             }
             Err(errors) => {
@@ -87,9 +88,9 @@ pub(crate) async fn create(
         }
     }
     let outcome = app.linkage.ingest_entries(&inputs).await?;
-    for (result, &index) in outcome.results.into_iter().zip(&positions) {
-        if let Some(slot) = results.get_mut(index) {
-            *slot = Some(RecordResult { index, ..result });
+    for (result, &slot) in outcome.results.into_iter().zip(&positions) {
+        if let (Some(place), Some(record)) = (results.get_mut(slot), records.get(slot)) {
+            *place = Some(RecordResult { index: record.index, ..result });
         }
     }
     let batch = BatchOutcome { results: results.into_iter().flatten().collect() };

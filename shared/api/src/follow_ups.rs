@@ -93,11 +93,12 @@ pub(crate) async fn create(
     let mut results: Vec<Option<FollowUpResult>> = Vec::with_capacity(records.len());
     let mut inputs = Vec::with_capacity(records.len());
     let mut positions = Vec::with_capacity(records.len());
-    for (index, record) in records.iter().enumerate() {
+    for (slot, record) in records.iter().enumerate() {
+        let (index, record) = (record.index, &record.value);
         match to_input::<FollowUpInput>(record) {
             Ok(input) => {
                 inputs.push(input);
-                positions.push(index);
+                positions.push(slot);
                 results.push(None);
             }
             Err(errors) => {
@@ -110,9 +111,9 @@ pub(crate) async fn create(
         }
     }
     let stored = app.linkage.ingest_follow_ups(&inputs).await?;
-    for (result, &index) in stored.into_iter().zip(&positions) {
-        if let Some(slot) = results.get_mut(index) {
-            *slot = Some(FollowUpResult { index, ..result });
+    for (result, &slot) in stored.into_iter().zip(&positions) {
+        if let (Some(place), Some(record)) = (results.get_mut(slot), records.get(slot)) {
+            *place = Some(FollowUpResult { index: record.index, ..result });
         }
     }
     let view = BatchView::of(results.into_iter().flatten().collect());
