@@ -4,10 +4,13 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Datelike, NaiveDate};
-use domain::app::App;
+use domain::app::{App, AppError};
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::time::japan_day_start;
+use domain::{FieldError, Problem, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -60,6 +63,22 @@ pub(crate) struct AuditAnswer {
     next: Option<String>,
 }
 
+/// A page cursor as the API gives it: the last event's sort key (`<time>#<event id>`, which holds `#` and `:`) in
+/// URL-safe base64 without padding, so that it can be pasted into a query string as it is.
+fn cursor(sort_key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sort_key)
+}
+
+/// The sort key a cursor stands for; anything else is refused as the domain refuses a cursor of another query.
+fn sort_key(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(|| {
+        ApiError::App(AppError::Invalid(ValidationError(vec![FieldError::new(
+            "next",
+            Problem::Invalid("is not a page cursor of this query"),
+        )])))
+    })
+}
+
 fn bad(field: &str, problem: &'static str) -> ApiError {
     ApiError::BadJson { field: field.to_owned(), problem }
 }
@@ -102,9 +121,10 @@ pub(crate) async fn list(
         health_center_code: health_center,
         from: japan_day_start(from),
         until: japan_day_start(to + chrono::Duration::days(1)),
-        after: p.next,
+        after: p.next.as_deref().map(sort_key).transpose()?,
         limit,
     };
     let page = app.audit.audit_events(&query).await?;
-    Ok(Json(AuditAnswer { events: page.events.iter().map(EventView::new).collect(), next: page.next }))
+    let next = page.next.as_deref().map(cursor);
+    Ok(Json(AuditAnswer { events: page.events.iter().map(EventView::new).collect(), next }))
 }
