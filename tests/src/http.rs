@@ -308,6 +308,15 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values(server: S
     }
     assert!(!text.contains("9081726") && !text.contains("12-34"), "the answer echoes input: {text}");
 
+    // Dates are exactly YYYY-MM-DD, as the contract says (chrono alone would read these).
+    let mut body = report_body();
+    body["date_of_birth"] = json!("1985-1-1");
+    body["diagnosis_date"] = json!("2021-2-2");
+    let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let err: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!((err["error"].as_str(), fields), (Some("invalid_request"), vec!["date_of_birth", "diagnosis_date"]));
+
     // Wrong JSON types name the field, not the value.
     let res = http
         .post(server.url("/v1/reports"))

@@ -86,8 +86,7 @@ fn bad(field: &str, problem: &'static str) -> ApiError {
 /// A required Japan date in the years the audit can hold.
 fn date(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
     let raw = raw.ok_or(bad(field, "is required (a date YYYY-MM-DD)"))?;
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
+    domain::time::parse_iso_date(raw)
         .filter(|d| (2000..=2100).contains(&d.year()))
         .ok_or(bad(field, "must be a date YYYY-MM-DD between 2000 and 2100"))
 }

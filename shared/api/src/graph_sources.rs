@@ -58,9 +58,10 @@ pub(crate) async fn set(
     let from = match body.get("hersys_from").cloned() {
         None => return Err(invalid("hersys_from", "is required (a date YYYY-MM-DD, or null to clear)")),
         Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            Some(s.parse::<NaiveDate>().map_err(|_| invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?)
-        }
+        Some(Value::String(s)) => Some(
+            domain::time::parse_iso_date(&s)
+                .ok_or_else(|| invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?,
+        ),
         Some(_) => return Err(invalid("hersys_from", "must be a date YYYY-MM-DD or null")),
     };
     app.graph_sources.set_hersys_from(prefecture, from).await?;

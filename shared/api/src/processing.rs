@@ -214,8 +214,8 @@ pub(crate) struct StatsQuery {
 fn query_date(field: &'static str, raw: Option<&str>, default: NaiveDate) -> Result<NaiveDate, ApiError> {
     match raw {
         None => Ok(default),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| ApiError::BadJson { field: field.into(), problem: "must be a date YYYY-MM-DD" }),
+        Some(s) => domain::time::parse_iso_date(s)
+            .ok_or_else(|| ApiError::BadJson { field: field.into(), problem: "must be a date YYYY-MM-DD" }),
     }
 }
 

@@ -197,8 +197,8 @@ raw_record!(
 );
 
 pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| FieldError::new(field, Problem::Invalid("must be a date in the form YYYY-MM-DD")))
+    crate::time::parse_iso_date(raw.trim())
+        .ok_or_else(|| FieldError::new(field, Problem::Invalid("must be a date in the form YYYY-MM-DD")))
 }
 
 fn parse_code(field: &str, raw: &str, lengths: &[usize], what: &'static str) -> Result<String, FieldError> {

@@ -5,6 +5,20 @@ use chrono_tz::Asia::Tokyo;
 
 pub type Instant = DateTime<Utc>;
 
+/// A date written exactly `YYYY-MM-DD` (four, two and two digits), as the API's contract says. chrono's `%Y-%m-%d`
+/// alone also takes `2021-2-2` and signed or longer years, which the contract does not.
+pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
 /// The calendar date in Japan at an instant.
 pub fn japan_date(at: Instant) -> NaiveDate {
     at.with_timezone(&Tokyo).date_naive()
@@ -54,6 +68,15 @@ pub fn sortable_text(at: Instant) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_date_is_exactly_four_two_and_two_digits() {
+        assert_eq!(parse_iso_date("2021-02-02"), NaiveDate::from_ymd_opt(2021, 2, 2));
+        for loose in ["2021-2-2", "2021-02-2", "+2021-02-02", "02021-02-02", " 2021-02-02", "2021/02/02", "2021-02-30"]
+        {
+            assert_eq!(parse_iso_date(loose), None, "{loose}");
+        }
+    }
 
     #[test]
     fn japan_date_turns_at_15_utc() {
