@@ -442,6 +442,36 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     assert_eq!(got["health_center_code"], "440001");
 }
 
+/// Answers no route handler writes (a method the route lacks, a token the server refuses) have the error shape, an
+/// `x-request-id` and a log line, as every answer does.
+#[tokio::test]
+async fn every_refusal_has_the_error_shape_a_request_id_and_a_log_line() {
+    let server = Server::start(&[], &[]);
+    let http = client();
+    let res = http.delete(server.url("/v1/reports")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    assert!(res.headers().contains_key("x-request-id"));
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "error": "method_not_allowed" }));
+
+    // A token signed with another server's key, as a mistyped data dir gives.
+    let other = Server::start(&[], &[]);
+    let foreign = other.health_center_token();
+    let res = http
+        .get(server.url("/v1/reports/r1"))
+        .bearer_auth(&foreign)
+        .header("x-request-id", "foreign-key-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["x-request-id"], "foreign-key-1");
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "error": "unauthenticated" }));
+    let log = server.log_holding("foreign-key-1", 1).await;
+    let line = log.lines().find(|l| l.contains("foreign-key-1")).unwrap();
+    assert!(line.contains("request done") && line.contains("401"), "{line}");
+}
+
 // The suite above, on the embedded store and on DynamoDB Local (the log proof included: the AWS SDK's own logging
 // must not carry personal data either).
 on_both_stores!(

@@ -11,7 +11,8 @@ use lambda_http::request::RequestContext;
 
 /// The service `lambda_http` runs; `hersys invoke http-api` runs the same one on an event file.
 pub fn service(app: App) -> axum::Router {
-    api::router(app).layer(axum::middleware::from_fn(caller_from_authorizer))
+    // The claims' check inside the request id's layer, so that its refusal carries an x-request-id as well.
+    api::with_request_id(api::routes(app).layer(axum::middleware::from_fn(caller_from_authorizer)))
 }
 
 /// The claims API Gateway's JWT authorizer verified, as a [`Caller`]. Requests without them (the health route is

@@ -42,7 +42,9 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         );
     }
     platform::logging::flush();
-    let router = api::router(wiring.app()).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
+    // The token check inside the request id's layer: its 401 carries an x-request-id and leaves a log line too.
+    let routes = api::routes(wiring.app()).layer(axum::middleware::from_fn_with_state(verifier, crate::auth::verify));
+    let router = api::with_request_id(routes);
     // The public dashboard and its data, beside the API and outside its authentication.
     let router = router.merge(crate::dashboard::router(&backend.data_dir));
     axum::serve(listener, router)

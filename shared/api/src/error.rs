@@ -30,6 +30,9 @@ pub enum ApiError {
     BadJson { field: String, problem: &'static str },
     #[error("not found")]
     NotFound,
+    /// The route exists, but not with this method (the answer's `Allow` header lists those it has).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// No verified identity came with the request.
     #[error("authentication required")]
     Unauthenticated,
@@ -71,6 +74,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, "invalid_json", vec![FieldProblem { field, problem: problem.to_owned() }])
             }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", vec![]),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", vec![]),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", vec![]),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", vec![]),
             ApiError::PreconditionRequired(header) => (
@@ -166,4 +170,8 @@ impl IntoResponse for ApiError {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

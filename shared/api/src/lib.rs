@@ -28,8 +28,19 @@ use domain::app::App;
 pub use auth::{Caller, ClaimsError, Role};
 pub use error::ApiError;
 
-/// Every route of the product's HTTP API.
+/// Every route of the product's HTTP API, every answer with its request id ([`with_request_id`]).
 pub fn router(app: App) -> Router {
+    with_request_id(routes(app))
+}
+
+/// Gives every answer of `router` its `x-request-id` and its log line (`request done`), and every log line of the
+/// request the id. Outermost, so that an answer of a layer a server adds (the local token check's 401) has them too.
+pub fn with_request_id(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(request_id::span_per_request))
+}
+
+/// The routes alone, for a server that adds its own layers inside [`with_request_id`].
+pub fn routes(app: App) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi::document))
@@ -53,8 +64,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/linkage/review", get(linkage::review_queue))
         .route("/v1/linkage/review/{id}", limited(post(linkage::answer), linkage::BODY_LIMIT))
         .route("/v1/audit", get(audit::list))
+        // After every route: it applies to the routes registered before it. The answer keeps axum's `Allow` header.
+        .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
-        .layer(axum::middleware::from_fn(request_id::span_per_request))
         .with_state(app)
 }
 
