@@ -448,7 +448,10 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     let res = http.get(server.url(&format!("/v1/reports/{id}"))).bearer_auth(&hc).send().await.unwrap();
     let (status, report) = check_answer(&doc, "get", "/v1/reports/{id}", res).await;
     assert_eq!((status, report["linked_entry"]["entry_id"].as_str()), (200, Some("D-2")));
-    assert_eq!(report["linked_entry"]["match"]["band"], "review");
+    // A confirmed review is a link, as `hersys links` says, with who confirmed it (the token's subject) and when.
+    let matched = &report["linked_entry"]["match"];
+    assert_eq!((matched["band"].as_str(), matched["confirmed_by"].as_str()), (Some("link"), Some("dev-user")));
+    assert!(matched["confirmed_at"].is_string() && matched["decided_at"].is_string(), "{matched}");
 
     let res = http.get(server.url("/v1/linkage/summary")).bearer_auth(&analyst).send().await.unwrap();
     let (status, summary) = check_answer(&doc, "get", "/v1/linkage/summary", res).await;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use domain::linkage_records::{LinkBand, LinkDecision, ReviewStatus};
+use domain::linkage_records::{LinkBand, LinkDecision};
 use domain::report::ReportId;
 use serde::Serialize;
 
@@ -38,13 +38,9 @@ struct Row<'a> {
     method: &'a str,
 }
 
-/// The band a decision stands for in the file, `None` for a decision that links nothing.
+/// The band a decision stands for in the file (as the API shows it), `None` for a decision that links nothing.
 fn band_of(decision: &LinkDecision) -> Option<&'static str> {
-    match (&decision.band, decision.review.as_ref().map(|r| r.status)) {
-        (_, Some(ReviewStatus::Rejected)) => None,
-        (_, Some(ReviewStatus::Confirmed)) | (LinkBand::Link, _) => Some("link"),
-        (LinkBand::Review, _) => Some("review"),
-    }
+    decision.standing().map(LinkBand::as_str)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {

@@ -180,9 +180,15 @@ struct LinkedEntryView {
 struct MatchView {
     method: String,
     score: f64,
+    /// What the decision stands for (`LinkDecision::standing`): `link`, a review a person confirmed included.
     band: &'static str,
     /// The linkage model's version the scheduled run scored with; null for the exact step's links.
     model_version: Option<String>,
+    /// When the linkage decided (for a review, when it put the report in review).
+    decided_at: domain::time::Instant,
+    /// The reviewer's token subject (an id, not a name) and when, for a review a health centre confirmed.
+    confirmed_by: Option<String>,
+    confirmed_at: Option<domain::time::Instant>,
 }
 
 impl LinkedEntryView {
@@ -198,11 +204,12 @@ impl LinkedEntryView {
             matched: MatchView {
                 method: d.method.clone(),
                 score: (d.score * 100.0).round() / 100.0,
-                band: match d.band {
-                    domain::linkage_records::LinkBand::Link => "link",
-                    domain::linkage_records::LinkBand::Review => "review",
-                },
+                // Shown only for a decision that stands as a link (`counts_as_link`).
+                band: d.standing().unwrap_or(domain::linkage_records::LinkBand::Link).as_str(),
                 model_version: d.model_version.clone(),
+                decided_at: d.decided_at,
+                confirmed_by: d.confirmation().map(|(by, _)| by.to_owned()),
+                confirmed_at: d.confirmation().map(|(_, at)| at),
             },
         }
     }

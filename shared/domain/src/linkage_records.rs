@@ -20,6 +20,16 @@ pub enum LinkBand {
     Review,
 }
 
+impl LinkBand {
+    /// The band's name in every view (the API, `hersys links`, the files): `link` or `review`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkBand::Link => "link",
+            LinkBand::Review => "review",
+        }
+    }
+}
+
 /// The health centre's answer to a review-band decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,12 +109,26 @@ impl LinkDecision {
         self.review.as_ref().is_some_and(|r| r.status == ReviewStatus::Pending)
     }
 
+    /// What the decision stands for now, the one vocabulary of every view: `Link` for a link or a review a
+    /// health centre confirmed, `Review` for a pending review, `None` for a rejected one (it links nothing).
+    pub fn standing(&self) -> Option<LinkBand> {
+        match self.review.as_ref().map(|r| r.status) {
+            None => Some(self.band),
+            Some(ReviewStatus::Confirmed) => Some(LinkBand::Link),
+            Some(ReviewStatus::Pending) => Some(LinkBand::Review),
+            Some(ReviewStatus::Rejected) => None,
+        }
+    }
+
     /// Whether the decision counts as a link (in the statistics): a link, or a confirmed review.
     pub fn counts_as_link(&self) -> bool {
-        match &self.review {
-            None => self.band == LinkBand::Link,
-            Some(r) => r.status == ReviewStatus::Confirmed,
-        }
+        self.standing() == Some(LinkBand::Link)
+    }
+
+    /// Who confirmed the decision (the reviewer's token subject, an id) and when; `None` unless a person did.
+    pub fn confirmation(&self) -> Option<(&str, Instant)> {
+        let review = self.review.as_ref().filter(|r| r.status == ReviewStatus::Confirmed)?;
+        Some((review.by.as_deref()?, review.at?))
     }
 
     /// The entries a reviewer chooses among: the stored candidates, or the decision's own entry alone.
