@@ -102,6 +102,10 @@ async fn a_mixed_batch_stores_the_valid_records_names_the_invalid_ones_and_a_res
         post(&server, Some(&token), "application/json", json!([record("E1", "TZ1111111")]).to_string()).await;
     assert_eq!(changed["conflicts"], 1);
     assert_eq!(changed["results"][0]["outcome"], "conflict");
+    // It names the field that differs, not its value.
+    assert_eq!(changed["results"][0]["fields"][0]["field"], "passport_number", "{changed}");
+    assert_eq!(changed["results"][0]["fields"].as_array().map(Vec::len), Some(1), "{changed}");
+    assert!(!changed.to_string().contains("TZ1111111"), "{changed}");
     assert_eq!(stored.get_entry("E1").await.unwrap().unwrap(), e1);
 
     // The three batches were logged (counts only), and nothing personal with them.
@@ -279,7 +283,8 @@ fn assert_first_import(summary: &Value) {
     );
     // Line numbers count the header as line 1.
     assert_eq!(summary["first_rejected"], json!([{"line": 4, "fields": ["passport_number"]}]));
-    assert_eq!(summary["first_conflicts"], json!([{"line": 7}]));
+    // A conflict names the fields that differ from the stored record.
+    assert_eq!(summary["first_conflicts"], json!([{"line": 7, "fields": ["passport_number"]}]));
 }
 
 async fn assert_stored(entries: &dyn EntryStore) {

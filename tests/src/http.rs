@@ -415,6 +415,11 @@ async fn a_health_centre_reads_and_files_only_its_own_reports(server: Server) {
     // Filing for another health centre is refused and writes nothing.
     let res = http.post(server.url("/v1/reports")).bearer_auth(&oita).json(&report_body()).send().await.unwrap();
     assert_eq!(res.status(), 403);
+    let refused: Value = res.json().await.unwrap();
+    assert_eq!(
+        (refused["error"].as_str(), refused["fields"][0]["field"].as_str()),
+        (Some("forbidden"), Some("health_center_code"))
+    );
     assert_eq!(
         http.post(server.url("/v1/reports"))
             .bearer_auth(&quarantine)

@@ -43,6 +43,13 @@ impl From<RecordResult> for ResultView {
             RecordOutcome::Rejected(errors) => {
                 errors.into_iter().map(|e| FieldProblem { field: e.field, problem: e.problem.to_string() }).collect()
             }
+            RecordOutcome::Conflict(differing) => differing
+                .into_iter()
+                .map(|field| FieldProblem {
+                    field: field.to_owned(),
+                    problem: "differs from the record stored under this entry_id".to_owned(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         ResultView { index: r.index, entry_id: r.entry_id, outcome, fields }

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// The caller's role may not use this route.
     #[error("forbidden")]
     Forbidden,
+    /// The caller may use the route, but not with this value of `field` (filing for another health centre).
+    #[error("forbidden: {field} {problem}")]
+    ForbiddenValue { field: &'static str, problem: &'static str },
     /// A conditional request without its condition (`If-Match`).
     #[error("{0} is required")]
     PreconditionRequired(&'static str),
@@ -77,6 +80,11 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", vec![]),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", vec![]),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", vec![]),
+            ApiError::ForbiddenValue { field, problem } => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                vec![FieldProblem { field: field.to_owned(), problem: problem.to_owned() }],
+            ),
             ApiError::PreconditionRequired(header) => (
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition_required",

@@ -54,7 +54,12 @@ pub(crate) async fn create(
     match input.health_center_code.as_deref().map(str::trim) {
         None | Some("") => input.health_center_code = caller.health_center.clone(),
         Some(code) if caller.owns(code) => {}
-        Some(_) => return Err(ApiError::Forbidden),
+        Some(_) => {
+            return Err(ApiError::ForbiddenValue {
+                field: "health_center_code",
+                problem: "must be your own health centre's code (or left out)",
+            });
+        }
     }
     let (status, body, replayed) =
         idempotency::once(&app, "report", &caller, &headers, &bytes, create_now(&app, &input)).await?;

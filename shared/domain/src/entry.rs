@@ -146,8 +146,9 @@ pub enum RecordOutcome {
     Created,
     /// Already stored with identical content (a re-send): nothing changed.
     Unchanged,
-    /// Another record is stored under this entry id; the stored one is kept.
-    Conflict,
+    /// Another record is stored under this entry id; the stored one is kept. The names of the fields that differ
+    /// from it (never their values).
+    Conflict(Vec<&'static str>),
     /// Refused by validation: the fields and problems, never the values.
     Rejected(Vec<FieldError>),
 }
@@ -157,7 +158,7 @@ impl RecordOutcome {
         match self {
             RecordOutcome::Created => "created",
             RecordOutcome::Unchanged => "unchanged",
-            RecordOutcome::Conflict => "conflict",
+            RecordOutcome::Conflict(_) => "conflict",
             RecordOutcome::Rejected(_) => "rejected",
         }
     }
@@ -206,7 +207,7 @@ impl BatchOutcome {
             match r.outcome {
                 RecordOutcome::Created => c.created += 1,
                 RecordOutcome::Unchanged => c.unchanged += 1,
-                RecordOutcome::Conflict => c.conflicts += 1,
+                RecordOutcome::Conflict(_) => c.conflicts += 1,
                 RecordOutcome::Rejected(_) => c.rejected += 1,
             }
         }
@@ -218,6 +219,24 @@ impl BatchOutcome {
 pub const MAX_BATCH: usize = 1000;
 
 impl EntryRecord {
+    /// The names of the fields (as [`COLUMNS`] names them) whose values differ from `other`'s, in column order.
+    pub fn differing_fields(&self, other: &EntryRecord) -> Vec<&'static str> {
+        let differs = [
+            ("entry_id", self.entry_id != other.entry_id),
+            ("passport_number", self.passport_number != other.passport_number),
+            ("nationality", self.nationality != other.nationality),
+            ("family_name", self.family_name != other.family_name),
+            ("given_names", self.given_names != other.given_names),
+            ("date_of_birth", self.date_of_birth != other.date_of_birth),
+            ("sex", self.sex != other.sex),
+            ("entry_date", self.entry_date != other.entry_date),
+            ("port_of_entry", self.port_of_entry != other.port_of_entry),
+            ("entry_test_result", self.entry_test_result != other.entry_test_result),
+            ("test_date", self.test_date != other.test_date),
+        ];
+        differs.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
+    }
+
     /// Validates one raw record. `today` is the Japan date now: no date may lie after it.
     ///
     /// Rules, besides each field's own shape: every date is a Japan calendar date not after `today`; the date of

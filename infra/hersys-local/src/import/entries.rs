@@ -313,9 +313,9 @@ async fn import_entries(
                 RecordOutcome::Rejected(fields) if summary.first_rejected.len() < SHOWN => {
                     refused.push(RowNote { line, fields: fields.into_iter().map(|f| f.field).collect() });
                 }
-                RecordOutcome::Conflict if summary.first_conflicts.len() < SHOWN => {
-                    summary.first_conflicts.push(RowNote { line, fields: vec![] })
-                }
+                RecordOutcome::Conflict(differing) if summary.first_conflicts.len() < SHOWN => summary
+                    .first_conflicts
+                    .push(RowNote { line, fields: differing.into_iter().map(str::to_owned).collect() }),
                 _ => {}
             }
         }

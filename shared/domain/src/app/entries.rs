@@ -37,7 +37,9 @@ impl Linkage {
                         repeats.push((index, earlier));
                         RecordOutcome::Unchanged
                     }
-                    Some(_) => RecordOutcome::Conflict,
+                    Some(&earlier) => RecordOutcome::Conflict(
+                        to_store.get(earlier).map(|first| record.differing_fields(first)).unwrap_or_default(),
+                    ),
                     None => {
                         first_of_id.insert(record.entry_id.clone(), to_store.len());
                         to_store.push(record);
@@ -58,18 +60,20 @@ impl Linkage {
                     to_store.len()
                 )));
             }
-            for (&at, outcome) in stored_at.iter().zip(&outcomes) {
+            for ((&at, outcome), record) in stored_at.iter().zip(&outcomes).zip(&to_store) {
+                let outcome = match outcome {
+                    PutOutcome::Created => RecordOutcome::Created,
+                    PutOutcome::Unchanged => RecordOutcome::Unchanged,
+                    PutOutcome::Conflict => RecordOutcome::Conflict(self.differing_from_stored(record).await?),
+                };
                 if let Some(r) = results.get_mut(at) {
-                    r.outcome = match outcome {
-                        PutOutcome::Created => RecordOutcome::Created,
-                        PutOutcome::Unchanged => RecordOutcome::Unchanged,
-                        PutOutcome::Conflict => RecordOutcome::Conflict,
-                    };
+                    r.outcome = outcome;
                 }
             }
             for (at, earlier) in repeats {
-                if let (Some(r), Some(PutOutcome::Conflict)) = (results.get_mut(at), outcomes.get(earlier)) {
-                    r.outcome = RecordOutcome::Conflict;
+                let conflict = results.get(stored_at[earlier]).map(|r| r.outcome.clone());
+                if let (Some(r), Some(conflict @ RecordOutcome::Conflict(_))) = (results.get_mut(at), conflict) {
+                    r.outcome = conflict;
                 }
             }
         }
@@ -84,5 +88,12 @@ impl Linkage {
             "entries ingested"
         );
         Ok(outcome)
+    }
+
+    /// The fields in which `record` differs from the one stored under its id, read again: conflicts are rare (a
+    /// corrected record sent as new), and the quarantine system needs to know what to correct.
+    async fn differing_from_stored(&self, record: &EntryRecord) -> Result<Vec<&'static str>, AppError> {
+        let stored = self.entries.get_entry(&record.entry_id).await?;
+        Ok(stored.map(|stored| record.differing_fields(&stored)).unwrap_or_default())
     }
 }
