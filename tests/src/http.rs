@@ -327,7 +327,7 @@ async fn bad_input_is_refused_naming_each_field_without_echoing_values(server: S
         .unwrap();
     assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
-    assert_eq!(err["error"], "invalid_json");
+    assert_eq!(err["error"], "invalid_request", "a field that breaks a rule, its type included");
     assert_eq!(err["fields"][0]["field"], "passport_number");
     assert!(!err.to_string().contains("9081726"));
 

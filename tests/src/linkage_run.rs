@@ -429,8 +429,10 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     let answer = |res| check_answer(&doc, "post", "/v1/linkage/review/{id}", res);
     let (status, _) = answer(post(&other, json!({"decision": "confirm", "entry_id": "D-2"})).await.unwrap()).await;
     assert_eq!(status, 404);
-    let (status, _) = answer(post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
-    assert_eq!(status, 400);
+    let (status, err) = answer(post(&hc, json!({"decision": "maybe"})).await.unwrap()).await;
+    // A value outside the allowed ones is a field's rule, with the allowed values listed.
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_request")), "{err}");
+    assert_eq!(err["fields"][0], json!({"field": "decision", "problem": "must be one of: confirm, reject"}));
     for body in [
         json!({"decision": "confirm"}),
         json!({"decision": "confirm", "entry_id": "C-1"}),
@@ -438,6 +440,7 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     ] {
         let (status, err) = answer(post(&hc, body).await.unwrap()).await;
         assert_eq!((status, err["fields"][0]["field"].as_str()), (422, Some("entry_id")), "{err}");
+        assert_eq!(err["error"], "invalid_review_answer", "a review answer's own code, not a status change's");
     }
     let (status, confirmed) = answer(post(&hc, json!({"decision": "confirm", "entry_id": "D-2"})).await.unwrap()).await;
     assert_eq!((status, confirmed["review_status"].as_str()), (200, Some("confirmed")));

@@ -232,7 +232,7 @@ async fn every_documented_operation_is_routed() {
 }
 
 /// Representative real answers validate against the document: create (201 with ETag and Location), read (200),
-/// invalid fields (400 `invalid_request`), a wrong JSON type (400 `invalid_json`), no token (401), another role
+/// invalid fields (400 `invalid_request`), a wrong JSON type (400 `invalid_request`), no token (401), another role
 /// (403), an unknown report (404), the health route and the document itself.
 #[tokio::test]
 async fn real_answers_conform_to_the_document() {
@@ -297,7 +297,7 @@ async fn real_answers_conform_to_the_document() {
 
     let res = http.post(server.url("/v1/reports")).bearer_auth(&token).json(&json!({"sex": 1})).send().await.unwrap();
     let (status, err) = check_answer(&doc, "post", "/v1/reports", res).await;
-    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_json")));
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_request")));
 
     let res = http.post(server.url("/v1/reports")).json(&report_body()).send().await.unwrap();
     assert_eq!(check_answer(&doc, "post", "/v1/reports", res).await.0, 401);

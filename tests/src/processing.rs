@@ -580,7 +580,7 @@ async fn the_statistics_range_is_a_quarter_at_most() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"error": "invalid_json", "fields": [
+        serde_json::json!({"error": "invalid_request", "fields": [
             {"field": "from", "problem": "must be on or before to, at most 92 days before it"}
         ]})
     );

@@ -80,7 +80,7 @@ fn sort_key(cursor: &str) -> Result<String, ApiError> {
 }
 
 fn bad(field: &str, problem: &'static str) -> ApiError {
-    ApiError::BadJson { field: field.to_owned(), problem }
+    ApiError::invalid(field, problem)
 }
 
 /// A required Japan date in the years the audit can hold.

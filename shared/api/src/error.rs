@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::FieldError;
 use domain::app::AppError;
+use domain::{FieldError, ValidationError};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -25,9 +25,13 @@ struct ErrorBody {
 pub enum ApiError {
     #[error(transparent)]
     App(AppError),
-    /// The body is not JSON of the expected shape; `field` is the JSON path where it went wrong.
+    /// The body is not JSON (or not the array or object the route reads); `field` is where it broke off.
     #[error("{field}: {problem}")]
     BadJson { field: String, problem: &'static str },
+    /// A field of the body (by its JSON path), a query parameter or a header breaks a rule: a wrong type, a value
+    /// not among the allowed ones (listed), a missing or unknown field. Answered as the domain's field rules are.
+    #[error("{field}: {problem}")]
+    InvalidField { field: String, problem: String },
     #[error("not found")]
     NotFound,
     /// The route exists, but not with this method (the answer's `Allow` header lists those it has).
@@ -36,6 +40,10 @@ pub enum ApiError {
     /// No verified identity came with the request.
     #[error("authentication required")]
     Unauthenticated,
+    /// A review answer the review does not allow (no candidate picked to confirm, one named to reject, an entry that
+    /// is not among the candidates): 422 with its own code, apart from a report's impossible status change.
+    #[error("the review answer is not allowed")]
+    InvalidReviewAnswer(ValidationError),
     /// The caller's role may not use this route.
     #[error("forbidden")]
     Forbidden,
@@ -59,6 +67,13 @@ pub enum ApiError {
     TooManyAttempts { retry_after_seconds: i64 },
 }
 
+impl ApiError {
+    /// A field, query parameter or header that breaks a rule ([`ApiError::InvalidField`]).
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ApiError {
+        ApiError::InvalidField { field: field.into(), problem: problem.into() }
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         ApiError::App(e)
@@ -75,6 +90,12 @@ impl IntoResponse for ApiError {
         let (status, error, fields) = match self {
             ApiError::BadJson { field, problem } => {
                 (StatusCode::BAD_REQUEST, "invalid_json", vec![FieldProblem { field, problem: problem.to_owned() }])
+            }
+            ApiError::InvalidField { field, problem } => {
+                (StatusCode::BAD_REQUEST, "invalid_request", vec![FieldProblem { field, problem }])
+            }
+            ApiError::InvalidReviewAnswer(v) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_review_answer", problems(&v.0))
             }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", vec![]),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", vec![]),

@@ -53,7 +53,7 @@ pub(crate) async fn set(
     // A map rather than a struct: `null` (clear) must stay apart from an absent field (refused).
     let body: serde_json::Map<String, Value> = wire::parse_json(&bytes)?;
     if body.keys().any(|k| k != "hersys_from") {
-        return Err(ApiError::BadJson { field: "body".into(), problem: "has a field other than hersys_from" });
+        return Err(ApiError::invalid("body", "has a field other than hersys_from"));
     }
     let from = match body.get("hersys_from").cloned() {
         None => return Err(invalid("hersys_from", "is required (a date YYYY-MM-DD, or null to clear)")),

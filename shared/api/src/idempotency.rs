@@ -19,10 +19,7 @@ fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .ok()
         .filter(|v| (1..=255).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()))
         .map(|v| Some(v.to_owned()))
-        .ok_or(ApiError::BadJson {
-            field: "Idempotency-Key".into(),
-            problem: "must be 1 to 255 visible ASCII characters",
-        })
+        .ok_or_else(|| ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
 }
 
 /// Runs `operation` at most once per (`scope`, caller, key) and gives its answer as (status, JSON text, replayed).

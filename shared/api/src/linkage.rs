@@ -153,7 +153,7 @@ struct AnswerBody {
 
 /// A 422 naming `entry_id`.
 fn entry_id_problem(problem: &'static str) -> ApiError {
-    ApiError::App(AppError::Impossible(ValidationError(vec![FieldError::new("entry_id", Problem::Invalid(problem))])))
+    ApiError::InvalidReviewAnswer(ValidationError(vec![FieldError::new("entry_id", Problem::Invalid(problem))]))
 }
 
 /// Roles: analyst. The statistics of the last scheduled run (all zero, `computed_at` null, before the first).
@@ -188,6 +188,10 @@ pub(crate) async fn answer(
         (Answer::Reject, None) => ReviewAnswer::Reject,
         (Answer::Reject, Some(_)) => return Err(entry_id_problem("must be absent when rejecting every candidate")),
     };
-    let stored = app.linkage.answer_review(&id, health_center, &caller.subject, answer).await?;
+    let stored = app.linkage.answer_review(&id, health_center, &caller.subject, answer).await.map_err(|e| match e {
+        // The domain's refusal of an entry that is not a candidate: a review answer's mistake, answered as one.
+        AppError::Impossible(v) => ApiError::InvalidReviewAnswer(v),
+        e => ApiError::App(e),
+    })?;
     Ok(Json(DecisionView::new(&stored)))
 }

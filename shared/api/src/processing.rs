@@ -214,8 +214,7 @@ pub(crate) struct StatsQuery {
 fn query_date(field: &'static str, raw: Option<&str>, default: NaiveDate) -> Result<NaiveDate, ApiError> {
     match raw {
         None => Ok(default),
-        Some(s) => domain::time::parse_iso_date(s)
-            .ok_or_else(|| ApiError::BadJson { field: field.into(), problem: "must be a date YYYY-MM-DD" }),
+        Some(s) => domain::time::parse_iso_date(s).ok_or_else(|| ApiError::invalid(field, "must be a date YYYY-MM-DD")),
     }
 }
 
@@ -226,17 +225,14 @@ pub(crate) async fn stats(
     query: Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator])?;
-    let Query(q) =
-        query.map_err(|_| ApiError::BadJson { field: "query".into(), problem: "only from and to are allowed" })?;
+    let Query(q) = query.map_err(|_| ApiError::invalid("query", "only from and to are allowed"))?;
     let today = japan_date(app.now());
     let to = query_date("to", q.to.as_deref(), today)?;
     let from = query_date("from", q.from.as_deref(), to - Duration::days(6))?;
     // The range rule is the domain's; its refusal is answered as the other query problems are.
     let stats: Stats = app.cases.processing_stats(from, to).await.map_err(|e| match e {
         AppError::Invalid(ValidationError(errors)) => match errors.first() {
-            Some(FieldError { field, problem: Problem::Invalid(why) }) => {
-                ApiError::BadJson { field: field.clone(), problem: why }
-            }
+            Some(FieldError { field, problem: Problem::Invalid(why) }) => ApiError::invalid(field.clone(), *why),
             _ => ApiError::App(AppError::Invalid(ValidationError(errors))),
         },
         e => ApiError::App(e),

@@ -33,10 +33,7 @@ fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
         .and_then(|v| v.parse::<u64>().ok())
-        .ok_or(ApiError::BadJson {
-            field: "If-Match".into(),
-            problem: "must be the report's version, as its ETag gave it",
-        })
+        .ok_or_else(|| ApiError::invalid("If-Match", "must be the report's version, as its ETag gave it"))
 }
 
 /// Roles: health centre. The report is filed for the caller's own health centre (the default when the body names

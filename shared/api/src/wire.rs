@@ -49,41 +49,76 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// Reads a JSON body into `T`. Syntax is `invalid_json`; everything else names the field by its JSON path and is
+/// `invalid_request` ([`ApiError::InvalidField`]): a wrong type, a value outside the allowed ones (listed), a missing
+/// field, an unknown one. serde's messages are not passed on as they are: they may quote input.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let message = e.inner().to_string();
         let mut segments: Vec<&serde_path_to_error::Segment> = e.path().iter().collect();
-        // An unknown key is input (it could be a passport number): the path ends in it, so it is dropped and the
-        // error names the object that holds it.
-        let unknown = message.starts_with("unknown field");
-        if unknown {
-            segments.pop();
+        match e.inner().classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                // Where the text broke off; a segment serde could not name yet ("?") says nothing.
+                segments.retain(|s| !matches!(s, serde_path_to_error::Segment::Unknown));
+                let field = join_path(&segments).unwrap_or_else(|| "body".to_owned());
+                return ApiError::BadJson { field, problem: "is not valid JSON" };
+            }
+            serde_json::error::Category::Io => {
+                return ApiError::BadJson { field: "body".to_owned(), problem: "could not be read" };
+            }
+            serde_json::error::Category::Data => {}
+        }
+        let full = e.inner().to_string();
+        // serde_json ends its message with the position ("at line 1 column 45"), which is not the caller's concern.
+        let message = full.rsplit_once(" at line ").map_or(full.as_str(), |(text, _)| text);
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            // The path ends in the unknown key, which is input: it is named only when it is a near miss of a field
+            // the type knows (a misspelt field name cannot be a passport number), else the object holding it is.
+            let key = segments.pop();
+            let parent = join_path(&segments);
+            let expected = quoted_names(rest.split_once("expected").map_or("", |(_, names)| names));
+            let near = key.and_then(|k| near_miss(&k.to_string(), &expected));
+            return match near {
+                Some((key, known)) => ApiError::invalid(
+                    parent.map_or_else(|| key.clone(), |p| format!("{p}.{key}")),
+                    format!("is not a known field (did you mean {known}?)"),
+                ),
+                None => ApiError::invalid(
+                    parent.unwrap_or_else(|| "body".to_owned()),
+                    "has a field that is not a known field",
+                ),
+            };
         }
         let parent = join_path(&segments);
-        if unknown {
-            return ApiError::BadJson {
-                field: parent.unwrap_or_else(|| "body".to_owned()),
-                problem: "has a field that is not a known field",
-            };
-        }
         // serde names a missing field in its message ("missing field `time`"); that name is ours, not input.
-        let message = e.inner().to_string();
         if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
-            let field = match parent {
-                Some(p) => format!("{p}.{name}"),
-                None => name.to_owned(),
-            };
-            return ApiError::BadJson { field, problem: "is required" };
+            return ApiError::invalid(parent.map_or_else(|| name.to_owned(), |p| format!("{p}.{name}")), "is required");
         }
         let field = parent.unwrap_or_else(|| "body".to_owned());
-        let problem = match e.inner().classify() {
-            serde_json::error::Category::Data => "has the wrong type",
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "is not valid JSON",
-            serde_json::error::Category::Io => "could not be read",
-        };
-        ApiError::BadJson { field, problem }
+        // "unknown variant `fax`, expected `sms` or `email`": the variant is input, the expected ones ours.
+        if let Some(rest) = message.strip_prefix("unknown variant `") {
+            let allowed = quoted_names(rest.split_once("expected").map_or("", |(_, names)| names));
+            return ApiError::invalid(field, format!("must be one of: {}", allowed.join(", ")));
+        }
+        // "invalid type: integer `7`, expected a string": only what was expected, which is ours.
+        match message.split_once(", expected ") {
+            Some((_, expected)) if message.starts_with("invalid type") => {
+                ApiError::invalid(field, format!("has the wrong type: expected {}", expected.trim_end_matches('.')))
+            }
+            _ => ApiError::invalid(field, "has a value that is not allowed"),
+        }
     })
+}
+
+/// The names between backticks of serde's "expected `a`, `b` or `c`" (the type's own field or variant names).
+fn quoted_names(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// The known name `key` is a misspelling of (at most two edits apart), with `key` itself.
+fn near_miss(key: &str, known: &[String]) -> Option<(String, String)> {
+    let best = known.iter().min_by_key(|k| strsim::levenshtein(key, k))?;
+    (strsim::levenshtein(key, best) <= 2 && key.len() <= 64).then(|| (key.to_owned(), best.clone()))
 }
 
 /// `a.b[2].c` from path segments (field names of our own types and array indexes); `None` at the top level.
@@ -116,7 +151,7 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
         match v {
             serde_json::Value::Null => Ok(None),
             serde_json::Value::String(s) => Ok(Some(s.clone())),
-            _ => Err(ApiError::BadJson { field: field.to_owned(), problem: "must be a string or null" }),
+            _ => Err(ApiError::invalid(field, "must be a string or null")),
         }
     };
     let status = object.get("status").map(|v| text("status", v)).transpose()?.flatten();
@@ -133,10 +168,10 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
             patch.status = Some(StatusChange { status, effective_date });
         }
         (Some(_), None) => {
-            return Err(ApiError::BadJson { field: "effective_date".into(), problem: "is required with status" });
+            return Err(ApiError::invalid("effective_date", "is required with status"));
         }
         (None, Some(_)) => {
-            return Err(ApiError::BadJson { field: "status".into(), problem: "is required with effective_date" });
+            return Err(ApiError::invalid("status", "is required with effective_date"));
         }
         (None, None) => {}
     }
@@ -146,18 +181,12 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
         }
         // Keys are input too: only a report field's own name is repeated in an answer.
         if !domain::report::ReportInput::FIELDS.contains(&field.as_str()) {
-            return Err(ApiError::BadJson {
-                field: "body".into(),
-                problem: "has a field that is not a field of a report",
-            });
+            return Err(ApiError::invalid("body", "has a field that is not a field of a report"));
         }
         patch.corrections.push((field.clone(), text(field, value)?));
     }
     if patch.corrections.is_empty() && patch.status.is_none() {
-        return Err(ApiError::BadJson {
-            field: "body".into(),
-            problem: "must change at least one field or the status",
-        });
+        return Err(ApiError::invalid("body", "must change at least one field or the status"));
     }
     Ok(patch)
 }
@@ -258,5 +287,48 @@ mod tests {
         }
         let err = parse_patch(br#"{"TZ9081726": 5}"#).unwrap_err();
         assert!(!format!("{err} {err:?}").contains("TZ9081726"));
+    }
+
+    #[test]
+    fn a_body_that_breaks_a_rule_names_the_field_by_its_path_and_never_quotes_input() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Body {
+            channel: Channel,
+            passport_number: Option<String>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Channel {
+            Sms,
+            Email,
+        }
+        let refusal = |body: &str| match parse_json::<Body>(body.as_bytes()).unwrap_err() {
+            ApiError::InvalidField { field, problem } => ("invalid_request", field, problem),
+            ApiError::BadJson { field, problem } => ("invalid_json", field, problem.to_owned()),
+            e => panic!("{e:?}"),
+        };
+        let r = |code: &str, field: &str, problem: &str| (code.to_owned(), field.to_owned(), problem.to_owned());
+        let got = |body: &str| {
+            let (code, field, problem) = refusal(body);
+            (code.to_owned(), field, problem)
+        };
+        assert_eq!(got(r#"{"channel": "fax"}"#), r("invalid_request", "channel", "must be one of: sms, email"));
+        assert_eq!(got(r#"{}"#), r("invalid_request", "channel", "is required"));
+        assert_eq!(
+            got(r#"{"channel": "sms", "pasport_number": "TZ9081726"}"#),
+            r("invalid_request", "pasport_number", "is not a known field (did you mean passport_number?)")
+        );
+        // A key far from every field may be input (a passport number as a key): the object is named instead.
+        assert_eq!(
+            got(r#"{"channel": "sms", "TZ9081726": "x"}"#),
+            r("invalid_request", "body", "has a field that is not a known field")
+        );
+        assert_eq!(
+            got(r#"{"channel": "sms", "passport_number": 9081726}"#),
+            r("invalid_request", "passport_number", "has the wrong type: expected a string")
+        );
+        assert_eq!(got(r#"{"channel": "sms""#), r("invalid_json", "body", "is not valid JSON"));
     }
 }
