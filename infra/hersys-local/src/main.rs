@@ -31,10 +31,14 @@ struct Cli {
     command: Command,
 }
 
+/// The data dir when none is given, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = ".hersys";
+
 #[derive(clap::Args, Clone)]
 pub struct Backend {
-    /// Where the embedded store, outbox, HMAC key and exports live.
-    #[arg(long, default_value = ".hersys", global = true)]
+    /// Where the embedded store, outbox, keys and exports live. `serve` and `import` start a store there if it holds
+    /// none; the other commands refuse such a directory.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, global = true)]
     data_dir: PathBuf,
     /// Use the DynamoDB/SES/SNS/S3 adapters (emulators when AWS_ENDPOINT_URL is set, else real AWS).
     #[arg(long, global = true)]

@@ -10,7 +10,7 @@ use crate::invoke;
 use crate::schedules::{SCHEDULES, Target};
 
 pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     if demo {
         crate::demo::prepare(&built, &backend.data_dir).await?;
     }

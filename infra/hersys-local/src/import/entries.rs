@@ -67,7 +67,7 @@ pub async fn run(
     passport_index: IndexMode,
     backend: &Backend,
 ) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
     let chunk_size = chunk_size.clamp(1, MAX_BATCH);
     let started = Instant::now();

@@ -104,7 +104,7 @@ pub async fn import_linelist(
 
 /// `hersys import linelist`: the whole command, on the chosen backend.
 pub async fn run(file: &Path, json: bool, patience: Patience, backend: &Backend) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     let started = Clock::now();
     let summary = import_linelist(&built.wiring().graph_sources(), file, patience).await?;
     if json {
