@@ -22,6 +22,7 @@ mod setup;
 
 use std::path::PathBuf;
 
+use api::Role;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -71,20 +72,23 @@ enum Command {
         #[command(flatten)]
         backend: Backend,
     },
-    /// Mint a development token for `serve` (signed with the data dir's key).
+    /// Mint a development token for `serve` (signed with the key in its data dir).
     Token {
-        /// health_center, quarantine, follow_up, app_backend, analyst or operator.
-        #[arg(long)]
-        role: String,
-        /// The health centre's code (required for the health_center role).
-        #[arg(long)]
+        /// The caller's role, which decides the routes the token opens.
+        #[arg(long, value_parser = auth::role_parser())]
+        role: Role,
+        /// The health centre's code, 4 to 6 digits: required for --role health_center, refused for other roles.
+        #[arg(long, value_name = "CODE")]
         health_center: Option<String>,
+        /// Who the caller is (the token's `sub`), as the audit of views records it.
         #[arg(long, default_value = "dev-user")]
         subject: String,
         /// Validity in hours.
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..))]
         hours: i64,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the `hersys serve` that checks the token: `serve` keeps its signing key there (with
+        /// --aws too). A directory that holds neither that key nor a store is refused.
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// Import records from a CSV export (see `hersys import entries --help`).
@@ -152,7 +156,7 @@ async fn main() -> std::process::ExitCode {
             invoke::run(&backend, function, &event).await
         }
         Command::Token { role, health_center, subject, hours, data_dir } => {
-            auth::mint(&data_dir, &role, health_center.as_deref(), &subject, hours).map(|t| println!("{t}"))
+            auth::mint(&data_dir, role, health_center.as_deref(), &subject, hours).map(|t| println!("{t}"))
         }
         Command::Import { what } => {
             platform::logging::init_human();
