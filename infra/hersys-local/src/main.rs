@@ -50,6 +50,7 @@ pub struct Backend {
 enum Command {
     /// Serve the HTTP API on 127.0.0.1 and fire the scheduled functions as timers.
     Serve {
+        /// The port on 127.0.0.1 (0: a free one, named on the first line printed).
         #[arg(long, default_value_t = 3000)]
         port: u16,
         /// Do not fire the schedules (for tests that drive scheduled functions with `invoke`).
@@ -67,6 +68,7 @@ enum Command {
     Invoke {
         /// http-api, reissue, linkage or export.
         function: invoke::Function,
+        /// The event JSON file, as AWS delivers it to the function (samples in infra/events/).
         #[arg(long)]
         event: PathBuf,
         #[command(flatten)]
@@ -127,7 +129,8 @@ enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the server whose outbox to list (refused if it holds no store).
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// List the audit of views of personal data: time, health centre, caller, role, route, report, records shown.
@@ -135,7 +138,8 @@ enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the server whose audit to list (refused if it holds no store).
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
 }
@@ -228,5 +232,32 @@ mod tests {
         assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
         let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
         assert_eq!(link, Some(false), "the evaluation against a truth file is `hersys-bench evaluate`");
+    }
+
+    /// Every argument of every command, hidden ones included, says in `--help` what it is for: a flag without a
+    /// line there is one a new user has to guess at.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name()).trim().to_owned();
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                let help = arg.get_help().or(arg.get_long_help()).map(ToString::to_string).unwrap_or_default();
+                if id != "help" && id != "version" && help.trim().is_empty() {
+                    found.push(format!("{path}: {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undocumented(sub, &path, found);
+            }
+        }
+        let mut cli = Cli::command();
+        // Built as when it parses: global flags reach every subcommand, and clap's own arguments are added.
+        cli.build();
+        let mut found = Vec::new();
+        undocumented(&cli, "", &mut found);
+        assert_eq!(found, Vec::<String>::new(), "arguments without help text");
+        let serve = cli.find_subcommand("serve").map(|s| s.get_arguments().count());
+        assert!(serve.is_some_and(|n| n > 4), "the walk sees the subcommands' arguments");
     }
 }
