@@ -15,6 +15,7 @@ mod link_files_summary;
 mod list_links;
 mod outbox;
 mod patience;
+mod plural;
 mod relink;
 mod schedules;
 mod serve;

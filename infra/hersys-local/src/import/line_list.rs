@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::Backend;
 use crate::patience::Patience;
+use crate::plural::counted;
 
 /// Rows stored per write.
 const CHUNK: usize = 1000;
@@ -110,7 +111,8 @@ pub async fn run(file: &Path, json: bool, patience: Patience, backend: &Backend)
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
-        println!("{}: {} rows in {:.1} s", file.display(), summary.rows, started.elapsed().as_secs_f64());
+        let rows = counted(summary.rows, "row", "rows");
+        println!("{}: {rows} in {:.1} s", file.display(), started.elapsed().as_secs_f64());
         println!("  imported  {}", summary.imported);
         println!("  rejected  {}", summary.rejected);
         for (line, why) in &summary.first_rejected {
