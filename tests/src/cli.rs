@@ -1,6 +1,6 @@
 //! The `hersys` binary as an integrator meets it on the first day: a data dir without a store is refused by every
 //! command that works on one (naming `--data-dir` and the path, creating nothing), only `serve` and `import` start a
-//! store (and say so), and `token`'s refusals name its flags.
+//! store (and say so), and `token`'s refusals name its flags. One test needs the emulators: `--aws` is not refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -179,6 +179,24 @@ fn token_signs_with_the_key_of_a_data_dir_without_a_store() {
     let out = token(keys_only.path(), &["--role", "operator"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!keys_only.path().join(embedded::STORE_FILE).exists(), "token creates no store");
+}
+
+/// With `--aws` the store is the tables: a data dir without a store is not refused (it holds the keys only), and no
+/// store file is made there.
+#[test]
+fn with_aws_a_data_dir_without_a_store_is_not_refused() {
+    let tables = aws_adapters::TableNames::with_prefix(&format!("c{}", uuid::Uuid::new_v4().simple()));
+    let data_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::http::hersys_bin())
+        .args(["graph-source", "list", "--aws", "--data-dir"])
+        .arg(data_dir.path())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", crate::emulators::endpoint("AWS_ENDPOINT_URL_DYNAMODB"))
+        .env("AWS_ENDPOINT_URL", crate::emulators::endpoint("AWS_ENDPOINT_URL"))
+        .envs(tables.env_vars())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!data_dir.path().join(embedded::STORE_FILE).exists());
 }
 
 /// `serve`'s hints for an empty store carry the data dir it runs on (it is not the default here), so that they can
