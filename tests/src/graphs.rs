@@ -157,7 +157,7 @@ async fn a_switched_prefecture_takes_hersys_from_its_date_and_gets_a_discrepancy
 /// `hersys graph-source set` does what the API does.
 #[test]
 fn the_cli_sets_and_lists_switch_dates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::http::data_dir_with_a_store();
     hersys(&["graph-source", "set", "440001", "--hersys-from", "2021-09-01"], dir.path());
     assert!(hersys(&["graph-source", "list"], dir.path()).contains("44 Oita: HER-SYS from 2021-09-01"));
     hersys(&["graph-source", "set", "44", "--clear"], dir.path());

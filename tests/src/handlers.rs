@@ -8,7 +8,7 @@ use platform::AwsResources;
 use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::http::{Server, hersys_embedded};
+use crate::http::{Server, data_dir_with_a_store, hersys_embedded};
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
@@ -29,7 +29,7 @@ fn invoke(function: &str, event: &std::path::Path, data_dir: &std::path::Path) -
 
 #[test]
 fn invoke_runs_a_scheduled_function_as_of_the_events_time() {
-    let data = tempfile::tempdir().unwrap();
+    let data = data_dir_with_a_store();
     let event = events_dir().join("scheduled-reissue.json");
     let sent: Value = serde_json::from_str(&std::fs::read_to_string(&event).unwrap()).unwrap();
     let out = invoke("reissue", &event, data.path());
@@ -39,7 +39,7 @@ fn invoke_runs_a_scheduled_function_as_of_the_events_time() {
 
 #[test]
 fn invoke_runs_the_http_function_on_an_api_gateway_event() {
-    let data = tempfile::tempdir().unwrap();
+    let data = data_dir_with_a_store();
     let out = invoke("http-api", &events_dir().join("api-health.json"), data.path());
     assert_eq!(out["statusCode"], 200);
     let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
@@ -48,7 +48,7 @@ fn invoke_runs_the_http_function_on_an_api_gateway_event() {
 
 #[test]
 fn invoke_refuses_an_event_without_a_time_naming_the_field() {
-    let data = tempfile::tempdir().unwrap();
+    let data = data_dir_with_a_store();
     let event = data.path().join("bad.json");
     std::fs::write(&event, r#"{"detail-type":"Scheduled Event","detail":{}}"#).unwrap();
     let out = hersys_embedded()
@@ -176,7 +176,7 @@ fn invoke_event(event: &Value, data_dir: &std::path::Path) -> Value {
 /// tenancy rules hold.
 #[test]
 fn the_ingest_function_takes_the_caller_from_the_authorizers_claims() {
-    let data = tempfile::tempdir().unwrap();
+    let data = data_dir_with_a_store();
     let minato = [("sub", "hc-user-1"), ("role", "health_center"), ("health_center_code", "131016")];
     let created =
         invoke_event(&api_event("POST", "/v1/reports", &minato, Some(&crate::http::report_body())), data.path());

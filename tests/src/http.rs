@@ -73,6 +73,26 @@ pub fn hersys_embedded() -> Command {
     cmd
 }
 
+/// A fresh data dir holding a store, made as a user makes one: `hersys serve` started on it (on the embedded store,
+/// on a free port, no schedules) and stopped once it listens. Commands other than `serve` and `import` refuse a data
+/// dir without a store.
+pub fn data_dir_with_a_store() -> tempfile::TempDir {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut child = hersys_embedded()
+        .args(["serve", "--port", "0", "--no-schedules", "--data-dir"])
+        .arg(data_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting hersys serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("listening"), "hersys serve did not start: {line:?}");
+    data_dir
+}
+
 /// A running `hersys serve` on a free port, with its own data dir; killed on drop.
 pub struct Server {
     child: Child,

@@ -42,6 +42,8 @@ mod adapters;
 #[cfg(test)]
 mod audit;
 #[cfg(test)]
+mod cli;
+#[cfg(test)]
 mod contract;
 #[cfg(test)]
 mod dashboard;

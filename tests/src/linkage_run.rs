@@ -377,6 +377,16 @@ async fn the_linkage_routes_serve_the_summary_and_the_review_queue() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let run: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(run["reviews"], 1, "{run}");
+    // `hersys links` says so in words that agree with the number: "1 review", not "1 reviews".
+    let listed = hersys_embedded()
+        .args(["links", "--out"])
+        .arg(server.data_dir.path().join("links.csv"))
+        .arg("--data-dir")
+        .arg(server.data_dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success() && said.trim_end().ends_with(", 1 review)"), "{said}");
 
     // The queue: this report only for its health centre, nothing for another; both sides of the review, the twins
     // as candidates, best first, with the scorer's level of each field.

@@ -6,10 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let db = data_dir.join("hersys.sqlite3");
-    if !db.exists() {
-        anyhow::bail!("no local data in {} (start `hersys serve` first)", data_dir.display());
-    }
+    let db = crate::setup::existing_store(data_dir)?;
     let stores = embedded::SqliteStores::open(&db).context("opening the local store")?;
     for e in stores.all_audit_events()? {
         let at = e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -11,6 +11,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::prefecture::PrefectureCode;
 
+use crate::plural::counted;
 use crate::setup::Built;
 
 const OITA_LINELIST: &[u8] = include_bytes!("../demo/440001oitacovid19patients__2021-10-01.csv");
@@ -68,15 +69,14 @@ pub async fn prepare(built: &Built, data_dir: &Path) -> anyhow::Result<()> {
     let run = export::run(&export::Services::new(wiring)?, now, domain::app::ExportMode::Incremental)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(&done, format!("{} reports, {} files\n", reports.len(), run.files.len()))?;
+    let (reports, files) = (counted(reports.len(), "report", "reports"), counted(run.files.len(), "file", "files"));
+    std::fs::write(&done, format!("{reports}, {files}\n"))?;
     eprintln!(
-        "demo ready: Oita's line list, {} generated reports in 4 pilot prefectures, {} entrants ({} reported, {} \
-         linked), {} files exported",
-        reports.len(),
-        travellers.entries.len(),
+        "demo ready: Oita's line list, {reports} generated in 4 pilot prefectures, {} ({} reported, {} linked), \
+         {files} exported",
+        counted(travellers.entries.len(), "entrant", "entrants"),
         travellers.reports.len(),
-        linked["links"],
-        run.files.len()
+        linked["links"]
     );
     Ok(())
 }

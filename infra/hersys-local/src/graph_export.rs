@@ -9,6 +9,7 @@ use domain::app::ExportMode;
 use domain::prefecture::PrefectureCode;
 
 use crate::Backend;
+use crate::plural::counted;
 
 /// `hersys export`: the export function once, as of `now` (default: the clock), on the chosen backend.
 pub async fn run_export(
@@ -34,7 +35,7 @@ pub async fn run_export(
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!("exported in {partitions} partitions in {seconds:.2} s");
+        eprintln!("exported in {} in {seconds:.2} s", counted(partitions, "partition", "partitions"));
         let mut answer = answer;
         answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);
         answer["partitions"] = serde_json::json!(partitions);
@@ -45,7 +46,7 @@ pub async fn run_export(
     let run =
         export::run(&export::Services::new(built.wiring())?, now, mode).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("exported {} files in {seconds:.2} s", run.files.len());
+    eprintln!("exported {} in {seconds:.2} s", counted(run.files.len(), "file", "files"));
     let r = &run.recount;
     println!(
         "{}",

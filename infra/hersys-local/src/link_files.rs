@@ -38,10 +38,16 @@ mod tests {
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The entry records: a CSV with a header naming at least entry_id, passport_number, nationality, family_name,
+    /// given_names, date_of_birth, sex and entry_date (the quarantine system's export; --summary reads more).
     #[arg(long)]
     entries: PathBuf,
+    /// The outbreak reports: a CSV with a header naming at least report_id, passport_number, nationality, name,
+    /// name_kana, date_of_birth, sex and diagnosis_date (--summary reads more).
     #[arg(long)]
     reports: PathBuf,
+    /// Where to write the links (report_id,entry_id,score,method); the review band goes beside it, in
+    /// NAME.review.csv.
     #[arg(long)]
     out: PathBuf,
     /// Score (bits) at or above which a report is linked.

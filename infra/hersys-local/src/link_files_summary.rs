@@ -87,9 +87,9 @@ pub fn write(dir: &Path, entries: &Path, reports: &Path, links: &[(usize, usize)
     }
     let p = s.negative_then_diagnosed;
     eprintln!(
-        "summary -> {}: of {} entrants tested negative, {} diagnosed within {} days ({:.3}%, 95% CI {:.3}% to {:.3}%)",
+        "summary -> {}: of {} tested negative, {} diagnosed within {} days ({:.3}%, 95% CI {:.3}% to {:.3}%)",
         dir.display(),
-        p.total,
+        crate::plural::counted(p.total, "entrant", "entrants"),
         p.count,
         stats::WINDOW_DAYS,
         100.0 * p.share,

@@ -12,6 +12,7 @@ use domain::report::ReportId;
 use serde::Serialize;
 
 use crate::Backend;
+use crate::plural::counted;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,7 +61,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let written = write(&args.out, &decisions, &case_numbers)?;
     let links = decisions.iter().filter(|d| band_of(d) == Some("link")).count();
-    println!("{}: {written} decisions ({links} links, {} reviews)", args.out.display(), written - links);
+    println!(
+        "{}: {} ({}, {})",
+        args.out.display(),
+        counted(written, "decision", "decisions"),
+        counted(links, "link", "links"),
+        counted(written - links, "review", "reviews")
+    );
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod link_files_summary;
 mod list_links;
 mod outbox;
 mod patience;
+mod plural;
 mod relink;
 mod schedules;
 mod serve;
@@ -22,6 +23,7 @@ mod setup;
 
 use std::path::PathBuf;
 
+use api::Role;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -31,10 +33,14 @@ struct Cli {
     command: Command,
 }
 
+/// The data dir when none is given, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = ".hersys";
+
 #[derive(clap::Args, Clone)]
 pub struct Backend {
-    /// Where the embedded store, outbox, HMAC key and exports live.
-    #[arg(long, default_value = ".hersys", global = true)]
+    /// Where the embedded store, outbox, keys and exports live. `serve` and `import` start a store there if it holds
+    /// none; the other commands refuse such a directory.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, global = true)]
     data_dir: PathBuf,
     /// Use the DynamoDB/SES/SNS/S3 adapters (emulators when AWS_ENDPOINT_URL is set, else real AWS).
     #[arg(long, global = true)]
@@ -45,6 +51,7 @@ pub struct Backend {
 enum Command {
     /// Serve the HTTP API on 127.0.0.1 and fire the scheduled functions as timers.
     Serve {
+        /// The port on 127.0.0.1 (0: a free one, named on the first line printed).
         #[arg(long, default_value_t = 3000)]
         port: u16,
         /// Do not fire the schedules (for tests that drive scheduled functions with `invoke`).
@@ -62,25 +69,29 @@ enum Command {
     Invoke {
         /// http-api, reissue, linkage or export.
         function: invoke::Function,
+        /// The event JSON file, as AWS delivers it to the function (samples in infra/events/).
         #[arg(long)]
         event: PathBuf,
         #[command(flatten)]
         backend: Backend,
     },
-    /// Mint a development token for `serve` (signed with the data dir's key).
+    /// Mint a development token for `serve` (signed with the key in its data dir).
     Token {
-        /// health_center, quarantine, follow_up, app_backend, analyst or operator.
-        #[arg(long)]
-        role: String,
-        /// The health centre's code (required for the health_center role).
-        #[arg(long)]
+        /// The caller's role, which decides the routes the token opens.
+        #[arg(long, value_parser = auth::role_parser())]
+        role: Role,
+        /// The health centre's code, 4 to 6 digits: required for --role health_center, refused for other roles.
+        #[arg(long, value_name = "CODE")]
         health_center: Option<String>,
+        /// Who the caller is (the token's `sub`), as the audit of views records it.
         #[arg(long, default_value = "dev-user")]
         subject: String,
         /// Validity in hours.
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..))]
         hours: i64,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the `hersys serve` that checks the token: `serve` keeps its signing key there (with
+        /// --aws too). A directory that holds neither that key nor a store is refused.
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// Import records from a CSV export (see `hersys import entries --help`).
@@ -119,7 +130,8 @@ enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the server whose outbox to list (refused if it holds no store).
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// List the audit of views of personal data: time, health centre, caller, role, route, report, records shown.
@@ -127,7 +139,8 @@ enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = ".hersys")]
+        /// The data dir of the server whose audit to list (refused if it holds no store).
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
 }
@@ -148,7 +161,7 @@ async fn main() -> std::process::ExitCode {
             invoke::run(&backend, function, &event).await
         }
         Command::Token { role, health_center, subject, hours, data_dir } => {
-            auth::mint(&data_dir, &role, health_center.as_deref(), &subject, hours).map(|t| println!("{t}"))
+            auth::mint(&data_dir, role, health_center.as_deref(), &subject, hours).map(|t| println!("{t}"))
         }
         Command::Import { what } => {
             platform::logging::init_human();
@@ -220,5 +233,32 @@ mod tests {
         assert!(!cli.get_subcommands().any(|c| c.is_hide_set()));
         let link = cli.find_subcommand("link").map(|l| l.get_arguments().any(|a| a.get_id() == "truth"));
         assert_eq!(link, Some(false), "the evaluation against a truth file is `hersys-bench evaluate`");
+    }
+
+    /// Every argument of every command, hidden ones included, says in `--help` what it is for: a flag without a
+    /// line there is one a new user has to guess at.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name()).trim().to_owned();
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                let help = arg.get_help().or(arg.get_long_help()).map(ToString::to_string).unwrap_or_default();
+                if id != "help" && id != "version" && help.trim().is_empty() {
+                    found.push(format!("{path}: {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undocumented(sub, &path, found);
+            }
+        }
+        let mut cli = Cli::command();
+        // Built as when it parses: global flags reach every subcommand, and clap's own arguments are added.
+        cli.build();
+        let mut found = Vec::new();
+        undocumented(&cli, "", &mut found);
+        assert_eq!(found, Vec::<String>::new(), "arguments without help text");
+        let serve = cli.find_subcommand("serve").map(|s| s.get_arguments().count());
+        assert!(serve.is_some_and(|n| n > 4), "the walk sees the subcommands' arguments");
     }
 }

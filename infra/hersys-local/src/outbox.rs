@@ -5,10 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 
 pub fn run(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let db = data_dir.join("hersys.sqlite3");
-    if !db.exists() {
-        anyhow::bail!("no local data in {} (start `hersys serve` first)", data_dir.display());
-    }
+    let db = crate::setup::existing_store(data_dir)?;
     let outbox = embedded::Outbox::open(&db).context("opening the outbox")?;
     for m in outbox.messages()? {
         let channel = m.channel.as_str();

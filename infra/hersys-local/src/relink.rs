@@ -9,6 +9,7 @@ use std::time::Instant as Clock;
 use anyhow::Context;
 
 use crate::Backend;
+use crate::plural::counted;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,7 +57,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut answer =
         linkage::full::run_partitioned(&relink, &publisher, input, 3, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("re-linked in {} partitions in {seconds:.2} s", answer["partitions"]);
+    eprintln!("re-linked in {} in {seconds:.2} s", counted(answer["partitions"].clone(), "partition", "partitions"));
     answer["seconds"] = serde_json::json!((seconds * 1000.0).round() / 1000.0);
     println!("{answer}");
     Ok(())

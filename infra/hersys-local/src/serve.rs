@@ -8,9 +8,10 @@ use domain::app::Wiring;
 use crate::Backend;
 use crate::invoke;
 use crate::schedules::{SCHEDULES, Target};
+use crate::setup::Built;
 
 pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     if demo {
         crate::demo::prepare(&built, &backend.data_dir).await?;
     }
@@ -34,12 +35,7 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
     );
     if !demo && store_is_empty(&wiring).await {
         // On stderr: stdout's first line is the address (tests and scripts read it).
-        eprintln!(
-            "The store is empty, so the dashboard has nothing to show yet. To look around, start on demo data \
-             instead: `hersys serve --demo` (kept apart, in {}). To load your own: `hersys import entries|linelist \
-             FILE.csv`, and reports through POST /v1/reports (a token from `hersys token`).",
-            backend.data_dir.join("demo").display()
-        );
+        eprintln!("{}", empty_store_hint(backend, matches!(built, Built::Embedded(..))));
     }
     platform::logging::flush();
     // The token check inside the request id's layer: its 401 carries an x-request-id and leaves a log line too.
@@ -53,6 +49,26 @@ pub async fn run(backend: &Backend, port: u16, schedules: bool, demo: bool) -> a
         })
         .await?;
     Ok(())
+}
+
+/// What to do with an empty store, as commands to copy: each carries the flags that reach this server's data
+/// (`--data-dir` unless it is the default, `--aws` if given). The demo is offered on the embedded store only.
+fn empty_store_hint(backend: &Backend, embedded: bool) -> String {
+    let data_dir = crate::setup::data_dir_flag(&backend.data_dir);
+    let aws = if backend.aws { " --aws" } else { "" };
+    let demo = if embedded {
+        format!(
+            " To look around, start on demo data instead: `hersys serve --demo{data_dir}` (kept apart, in {}).",
+            backend.data_dir.join("demo").display()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "The store is empty, so the dashboard has nothing to show yet.{demo} To load your own: `hersys import \
+         entries|linelist FILE.csv{data_dir}{aws}`, and reports through POST /v1/reports (a token from `hersys token \
+         --role health_center --health-center CODE{data_dir}`)."
+    )
 }
 
 /// Whether no report is stored (one page of one item, not a count of the table).
@@ -98,5 +114,33 @@ async fn fire_every(wiring: Wiring, schedule: &'static crate::schedules::Schedul
         if let Err(e) = fired {
             tracing::error!(target = ?schedule.target, event = schedule.event, error = %e, "scheduled run failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn hint(data_dir: &str, aws: bool) -> String {
+        empty_store_hint(&Backend { data_dir: PathBuf::from(data_dir), aws }, !aws)
+    }
+
+    #[test]
+    fn the_hints_carry_the_data_dir_unless_it_is_the_default() {
+        let default = hint(crate::DEFAULT_DATA_DIR, false);
+        assert!(default.contains("`hersys serve --demo`"), "{default}");
+        assert!(default.contains("`hersys import entries|linelist FILE.csv`"), "{default}");
+        assert!(!default.contains("--data-dir"), "{default}");
+
+        let other = hint("/srv/hersys data", false);
+        assert!(other.contains("`hersys serve --demo --data-dir '/srv/hersys data'`"), "{other}");
+        assert!(other.contains("`hersys import entries|linelist FILE.csv --data-dir '/srv/hersys data'`"), "{other}");
+        assert!(other.contains("--health-center CODE --data-dir '/srv/hersys data'`"), "{other}");
+
+        let aws = hint("/srv/keys", true);
+        assert!(aws.contains("`hersys import entries|linelist FILE.csv --data-dir /srv/keys --aws`"), "{aws}");
+        assert!(!aws.contains("--demo"), "the demo runs on the embedded store only: {aws}");
     }
 }

@@ -1,6 +1,6 @@
 //! Builds the wiring for a local command: embedded by default, AWS adapters with `--aws` or `AWS_ENDPOINT_URL`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use aws_adapters::TableNames;
@@ -82,7 +82,62 @@ impl Built {
     }
 }
 
+/// The store file of a data dir that holds one; otherwise an error naming `--data-dir` and the path. Every command
+/// but `serve` and `import` works on a store one of those two started: without this check a mistyped `--data-dir`
+/// would run on a new, empty store (or sign tokens with a key no server knows) and report success. It creates
+/// nothing, so a refused directory is left as it was.
+pub fn existing_store(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let store = data_dir.join(embedded::STORE_FILE);
+    if store.is_file() {
+        return Ok(store);
+    }
+    let default = if data_dir == Path::new(crate::DEFAULT_DATA_DIR) { " (the default)" } else { "" };
+    anyhow::bail!(
+        "--data-dir {}{default} holds no hersys store: give --data-dir the directory `hersys serve` or \
+         `hersys import` uses, or start a new store there with `hersys serve{}`",
+        data_dir.display(),
+        data_dir_flag(data_dir)
+    )
+}
+
+/// ` --data-dir DIR` for a command shown to the user, or nothing when DIR is the default: the flag that takes the
+/// command to `data_dir`.
+pub fn data_dir_flag(data_dir: &Path) -> String {
+    if data_dir == Path::new(crate::DEFAULT_DATA_DIR) {
+        return String::new();
+    }
+    // One shell word: as it is when it holds no character the shell would read, else single-quoted.
+    let text = data_dir.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./+,:=@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        format!(" --data-dir {text}")
+    } else {
+        format!(" --data-dir '{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The wiring for a command that works on an existing store (every command but `serve` and `import`): on the
+/// embedded store, a data dir without one is refused before anything is created in it.
 pub async fn build(backend: &Backend) -> anyhow::Result<Built> {
+    // With the AWS adapters the store is the tables: the data dir holds only keys, and is not checked.
+    if !wants_aws(backend) {
+        existing_store(&backend.data_dir)?;
+    }
+    wire(backend).await
+}
+
+/// The wiring for `serve` and `import`, the commands that may start a store: on the embedded store, a data dir
+/// without one gets a new one, and stderr says so (a mistyped `--data-dir` then shows at once).
+pub async fn build_creating_store(backend: &Backend) -> anyhow::Result<Built> {
+    let creates = !wants_aws(backend) && existing_store(&backend.data_dir).is_err();
+    let built = wire(backend).await?;
+    if creates {
+        eprintln!("hersys: created a new store in {}", backend.data_dir.display());
+    }
+    Ok(built)
+}
+
+async fn wire(backend: &Backend) -> anyhow::Result<Built> {
     let config = Config::from_env_with_secret(local_secret(&backend.data_dir)?)?;
     if !wants_aws(backend) {
         let (wiring, stores) = embedded::embedded_wiring(&backend.data_dir, platform::settings(&config)?)?;

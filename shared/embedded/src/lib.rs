@@ -27,7 +27,7 @@ pub use export::DirExportSink;
 pub use outbox::{Outbox, OutboxMessage};
 pub use stores::SqliteStores;
 pub use vault::KeyFileVault;
-pub use wiring::{NUMBER_KEY_FILE, embedded_wiring};
+pub use wiring::{NUMBER_KEY_FILE, STORE_FILE, embedded_wiring};
 
 #[cfg(test)]
 mod tests;

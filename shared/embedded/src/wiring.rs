@@ -15,11 +15,14 @@ use crate::{DirExportSink, KeyFileVault, SqliteStores};
 /// The embedded vault's key file in the data dir (created on first use, 0600).
 pub const NUMBER_KEY_FILE: &str = "number-vault.key";
 
+/// The store's SQLite file in the data dir (the outbox shares it): a directory holding it is a data dir in use.
+pub const STORE_FILE: &str = "hersys.sqlite3";
+
 /// The embedded default: SQLite and the outbox in `DATA_DIR/hersys.sqlite3`, exports in `DATA_DIR/export/`, the key
 /// sealing live processing numbers in `DATA_DIR/number-vault.key`.
 /// Returns the stores too, for the local tools (outbox listing, opt-out list).
 pub fn embedded_wiring(data_dir: &Path, settings: Settings) -> Result<(Wiring, SqliteStores), StoreError> {
-    let stores = SqliteStores::open(&data_dir.join("hersys.sqlite3"))?;
+    let stores = SqliteStores::open(&data_dir.join(STORE_FILE))?;
     let shared = Arc::new(stores.clone());
     let ports = Ports {
         reports: shared.clone(),

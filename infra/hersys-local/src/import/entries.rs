@@ -28,6 +28,7 @@ use embedded::PassportIndex;
 use super::rows::{Layout, RowNote, describe, layout_of, progress_bar};
 use crate::Backend;
 use crate::patience::Patience;
+use crate::plural::counted;
 use crate::setup::Built;
 
 /// Rows a chunk holds by default: large enough to amortise a transaction, small enough to keep memory low.
@@ -67,7 +68,7 @@ pub async fn run(
     passport_index: IndexMode,
     backend: &Backend,
 ) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     let in_flight = in_flight.unwrap_or(if matches!(built, Built::Aws(..)) { 4 } else { 2 }).max(1);
     let chunk_size = chunk_size.clamp(1, MAX_BATCH);
     let started = Instant::now();
@@ -134,7 +135,7 @@ impl Summary {
             super::rows::print_json(self, secs);
             return;
         }
-        println!("{}: {} rows in {secs:.1} s ({rate:.0} rows/s)", file.display(), self.rows);
+        println!("{}: {} in {secs:.1} s ({rate:.0} rows/s)", file.display(), counted(self.rows, "row", "rows"));
         println!("  created    {}", self.created);
         println!("  unchanged  {}", self.unchanged);
         if self.conflicts > 0 {
@@ -327,7 +328,7 @@ async fn import_entries(
         refused.sort_by_key(|n| n.line);
         let room = SHOWN.saturating_sub(summary.first_rejected.len());
         summary.first_rejected.extend(refused.into_iter().take(room));
-        bar.set_message(format!("{} rows", summary.rows));
+        bar.set_message(counted(summary.rows, "row", "rows"));
     }
     bar.finish_and_clear();
     if let Some(e) = failure {

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::rows::{RowNote, describe, layout_of, progress_bar};
 use crate::patience::Patience;
+use crate::plural::counted;
 
 /// Rows a chunk holds: one request's worth.
 const CHUNK: usize = MAX_BATCH;
@@ -46,7 +47,7 @@ impl Summary {
             super::rows::print_json(self, secs);
             return;
         }
-        println!("{}: {} rows in {secs:.1} s", file.display(), self.rows);
+        println!("{}: {} in {secs:.1} s", file.display(), counted(self.rows, "row", "rows"));
         println!("  created    {}", self.created);
         println!("  replaced   {}", self.replaced);
         println!("  unchanged  {}", self.unchanged);
@@ -154,7 +155,7 @@ async fn import(linkage: &Linkage, path: &Path, summary: &mut Summary, patience:
             inputs.clear();
             lines.clear();
             bar.set_position(reader.position().byte());
-            bar.set_message(format!("{} rows", summary.rows));
+            bar.set_message(counted(summary.rows, "row", "rows"));
         }
         if !more {
             break;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::Backend;
 use crate::patience::Patience;
+use crate::plural::counted;
 
 /// Rows stored per write.
 const CHUNK: usize = 1000;
@@ -104,13 +105,14 @@ pub async fn import_linelist(
 
 /// `hersys import linelist`: the whole command, on the chosen backend.
 pub async fn run(file: &Path, json: bool, patience: Patience, backend: &Backend) -> anyhow::Result<()> {
-    let built = crate::setup::build(backend).await?;
+    let built = crate::setup::build_creating_store(backend).await?;
     let started = Clock::now();
     let summary = import_linelist(&built.wiring().graph_sources(), file, patience).await?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
-        println!("{}: {} rows in {:.1} s", file.display(), summary.rows, started.elapsed().as_secs_f64());
+        let rows = counted(summary.rows, "row", "rows");
+        println!("{}: {rows} in {:.1} s", file.display(), started.elapsed().as_secs_f64());
         println!("  imported  {}", summary.imported);
         println!("  rejected  {}", summary.rejected);
         for (line, why) in &summary.first_rejected {

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use crate::Backend;
 use crate::patience::Patience;
 
@@ -85,12 +87,15 @@ pub struct Import {
 }
 
 pub async fn run(what: What) -> anyhow::Result<()> {
+    // A file that cannot be opened fails the import before a store is created for it.
+    let (What::Linelist { import } | What::FollowUps { import } | What::Entries { import, .. }) = &what;
+    std::fs::File::open(&import.file).with_context(|| format!("opening {}", import.file.display()))?;
     match what {
         What::Linelist { import: Import { file, json, patience, backend } } => {
             line_list::run(&file, json, patience, &backend).await
         }
         What::FollowUps { import: Import { file, json, patience, backend } } => {
-            let built = crate::setup::build(&backend).await?;
+            let built = crate::setup::build_creating_store(&backend).await?;
             follow_ups::run(&built.wiring().linkage(), &file, json, patience).await
         }
         What::Entries { import: Import { file, json, patience, backend }, chunk_size, in_flight, passport_index } => {

@@ -58,7 +58,12 @@ pub(crate) fn layout_of(
     let missing: Vec<&str> =
         known.iter().filter(|c| !optional.contains(c) && columns.iter().all(|(_, seen)| seen != *c)).copied().collect();
     if !missing.is_empty() {
-        anyhow::bail!("the header row lacks the column(s) {} (expected: {})", missing.join(", "), known.join(","));
+        anyhow::bail!(
+            "the header row lacks the {} {} (expected: {})",
+            crate::plural::noun(&missing.len(), "column", "columns"),
+            missing.join(", "),
+            known.join(",")
+        );
     }
     Ok(Layout { columns, ignored })
 }
