@@ -204,3 +204,126 @@ pub(crate) async fn not_found() -> ApiError {
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use domain::Problem;
+    use domain::full_run::FullRun;
+
+    use super::*;
+
+    /// One error of every kind the API answers with ([`every_variant_is_listed`] keeps the list whole).
+    fn every_error() -> Vec<ApiError> {
+        let rules = || ValidationError(vec![FieldError::new("field", Problem::Invalid("breaks a rule"))]);
+        vec![
+            ApiError::BadJson { field: "body".into(), problem: "is not valid JSON" },
+            ApiError::invalid("field", "breaks a rule"),
+            ApiError::InvalidReviewAnswer(rules()),
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::Unauthenticated,
+            ApiError::Forbidden,
+            ApiError::ForbiddenValue { field: "health_center_code", problem: "is another" },
+            ApiError::PreconditionRequired("If-Match"),
+            ApiError::TooLarge { limit: 1 },
+            ApiError::UnsupportedMediaType { expected: "application/json" },
+            ApiError::IdempotencyConflict("payload"),
+            ApiError::IdempotencyConflict("in progress"),
+            ApiError::InvalidProcessingNumber,
+            ApiError::TooManyAttempts { retry_after_seconds: 60 },
+            ApiError::App(AppError::Invalid(rules())),
+            ApiError::App(AppError::NotFound),
+            ApiError::App(AppError::Impossible(rules())),
+            ApiError::App(AppError::Stale { expected: 1 }),
+            ApiError::App(AppError::Conflict("case_number")),
+            ApiError::App(AppError::LeaseHeld(FullRun::Export)),
+            ApiError::App(AppError::Store(domain::StoreError::Unavailable("down".into()))),
+            ApiError::App(AppError::Internal("bug".into())),
+        ]
+    }
+
+    /// Does not compile when a variant is added: add it to [`every_error`] too.
+    #[allow(dead_code)]
+    fn every_variant_is_listed(e: &ApiError) {
+        match e {
+            ApiError::App(
+                AppError::Invalid(_)
+                | AppError::NotFound
+                | AppError::Impossible(_)
+                | AppError::Stale { .. }
+                | AppError::Conflict(_)
+                | AppError::LeaseHeld(_)
+                | AppError::Store(_)
+                | AppError::Internal(_),
+            )
+            | ApiError::BadJson { .. }
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidReviewAnswer(_)
+            | ApiError::NotFound
+            | ApiError::MethodNotAllowed
+            | ApiError::Unauthenticated
+            | ApiError::Forbidden
+            | ApiError::ForbiddenValue { .. }
+            | ApiError::PreconditionRequired(_)
+            | ApiError::TooLarge { .. }
+            | ApiError::UnsupportedMediaType { .. }
+            | ApiError::IdempotencyConflict(_)
+            | ApiError::InvalidProcessingNumber
+            | ApiError::TooManyAttempts { .. } => {}
+        }
+    }
+
+    /// The (status, code) pairs the API answers with, read from the answers themselves.
+    async fn answered() -> BTreeSet<(u16, String)> {
+        let mut pairs = BTreeSet::new();
+        for e in every_error() {
+            let response = e.into_response();
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            pairs.insert((status, body["error"].as_str().unwrap().to_owned()));
+        }
+        pairs
+    }
+
+    /// api.md's list of error codes: the lines `- 400 `code`: ...`.
+    fn documented_in_api_md() -> BTreeSet<(u16, String)> {
+        include_str!("../../../docs/api.md")
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("- ")?;
+                let (status, rest) = rest.split_once(" `")?;
+                let (code, _) = rest.split_once('`')?;
+                Some((status.parse().ok()?, code.to_owned()))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn api_md_documents_every_code_the_api_answers_with_and_no_other() {
+        assert_eq!(answered().await, documented_in_api_md());
+    }
+
+    #[tokio::test]
+    async fn the_openapi_error_schema_names_every_code_and_no_other() {
+        let document: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let text = document["components"]["schemas"]["Error"]["description"].as_str().unwrap();
+        let (_, codes) = text.split_once("is a stable code:").unwrap();
+        let (codes, _) = codes.split_once(". Error answers").unwrap();
+        // The codes are the backticked words outside parentheses (inside them are field names and examples).
+        let mut named = BTreeSet::new();
+        let mut depth = 0;
+        for (i, part) in codes.split('`').enumerate() {
+            if i % 2 == 1 && depth == 0 {
+                named.insert(part.to_owned());
+            } else if i % 2 == 0 {
+                depth += part.matches('(').count();
+                depth -= part.matches(')').count().min(depth);
+            }
+        }
+        let answered: BTreeSet<String> = answered().await.into_iter().map(|(_, code)| code).collect();
+        assert_eq!(answered, named);
+    }
+}
