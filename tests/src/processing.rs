@@ -444,6 +444,23 @@ async fn an_issued_number_reaches_the_patient_and_not_the_log(stack: Stack) {
     }
 }
 
+/// A re-issue that falls in quiet hours waits, and the sweep's answer says why and until when.
+#[tokio::test]
+async fn a_sweep_says_which_sends_quiet_hours_hold_back_and_until_when() {
+    let e = env(Stack::Embedded).await;
+    let report = e.report().await;
+    // Issued at 20:30 Japan time: it expires unused at 21:30, inside the default quiet hours (21:00-08:00).
+    let issued_at = Utc.with_ymd_and_hms(2021, 2, 4, 11, 30, 0).unwrap();
+    e.clock.set(issued_at);
+    e.app.cases.issue_number(&report, "131016", Channel::Sms).await.unwrap();
+    let run = e.app.cases.run_due_cycles(issued_at + Duration::minutes(61)).await.unwrap();
+    let morning = Utc.with_ymd_and_hms(2021, 2, 4, 23, 0, 0).unwrap();
+    assert_eq!((run.waiting, run.held_for_quiet_hours, run.quiet_hours_end), (1, 1, Some(morning)), "{run:?}");
+    assert_eq!(run.reissued, 0);
+    let run = e.app.cases.run_due_cycles(morning).await.unwrap();
+    assert_eq!((run.reissued, run.held_for_quiet_hours, run.quiet_hours_end), (1, 0, None), "{run:?}");
+}
+
 on_both_stores! {
     embedded: Stack::Embedded,
     dynamodb: Stack::Aws;

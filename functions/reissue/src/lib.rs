@@ -18,6 +18,8 @@ pub async fn handle(cases: &Cases, event: Value) -> Result<Value, lambda_runtime
         reminded = run.reminded,
         exhausted = run.exhausted,
         delivery_failures = run.delivery_failures,
+        waiting = run.waiting,
+        held_for_quiet_hours = run.held_for_quiet_hours,
         lost_races = run.lost_races,
         failed = run.failed,
         "re-issue run done"

@@ -124,6 +124,10 @@ pub struct SweepRun {
     pub delivery_failures: usize,
     /// Cycles left for later (quiet hours, a claim of another invocation, a retry not yet due).
     pub waiting: usize,
+    /// Of those, the sends that were due but that quiet hours hold back, and when the quiet hours end (the latest
+    /// such end; `None` when none was held back).
+    pub held_for_quiet_hours: usize,
+    pub quiet_hours_end: Option<Instant>,
     /// Cycles another invocation changed first; it handles them.
     pub lost_races: usize,
     /// Cycles whose handling failed (storage, the opt-out check); they stay due and the next tick retries them.
@@ -168,6 +172,8 @@ enum Outcome {
     OptedOut,
     DeliveryFailed,
     Waiting,
+    /// A due send held back until quiet hours end.
+    QuietHours(Instant),
     LostRace,
     Nothing,
 }
@@ -509,6 +515,11 @@ impl Cases {
                     Ok(Outcome::OptedOut) => run.opted_out += 1,
                     Ok(Outcome::DeliveryFailed) => run.delivery_failures += 1,
                     Ok(Outcome::Waiting) => run.waiting += 1,
+                    Ok(Outcome::QuietHours(end)) => {
+                        run.waiting += 1;
+                        run.held_for_quiet_hours += 1;
+                        run.quiet_hours_end = run.quiet_hours_end.max(Some(end));
+                    }
                     Ok(Outcome::LostRace) => run.lost_races += 1,
                     Ok(Outcome::Nothing) => {}
                     // One cycle's trouble must not stop the others; it stays due and the next tick retries it.
@@ -523,22 +534,25 @@ impl Cases {
         Ok(run)
     }
 
+    /// A cycle that is not due after all (quiet hours, another invocation's claim): moves its due time to `at`, if
+    /// that changed it.
+    async fn wait(&self, current: &Versioned<Cycle>, at: Option<Instant>, now: Instant) -> Result<(), StoreError> {
+        match current.value.wait_until(at) {
+            Some(waiting) => self
+                .write(current.version, &Transition { cycle: waiting, changed: vec![], created: None }, now)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
     async fn handle_due(&self, id: &CycleId, now: Instant, tally: &StatTally) -> Result<Outcome, AppError> {
         let policy = self.policy;
         let Some(current) = self.cycles.get_cycle(id).await? else { return Ok(Outcome::Nothing) };
         let cycle = &current.value;
         let result = match cycle.next_step(now, &policy) {
-            Step::Wait(at) => {
-                // Not due after all (quiet hours, another invocation's claim): move its due time, if it changed.
-                if let Some(waiting) = cycle.wait_until(at) {
-                    self.write(current.version, &Transition { cycle: waiting, changed: vec![], created: None }, now)
-                        .await
-                        .map(|_| ())
-                } else {
-                    Ok(())
-                }
-                .map(|()| Outcome::Waiting)
-            }
+            Step::Wait(at) => self.wait(&current, at, now).await.map(|()| Outcome::Waiting),
+            Step::QuietHours(end) => self.wait(&current, Some(end), now).await.map(|()| Outcome::QuietHours(end)),
             Step::Exhaust => {
                 let t = cycle.exhaust(now, &policy).map_err(Self::not_applicable)?;
                 let r = self.write(current.version, &t, now).await.map(|_| Outcome::Exhausted);

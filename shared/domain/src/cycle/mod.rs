@@ -228,6 +228,8 @@ pub const KEEP_NUMBERS_FOR: Duration = Duration::days(7);
 pub enum Step {
     /// Nothing before this instant (`None`: nothing ever again).
     Wait(Option<Instant>),
+    /// A send is due, but quiet hours hold it back until they end at this instant.
+    QuietHours(Instant),
     /// Draw and send a number of this generation: a re-issue, or a fresh number for an undelivered one.
     SendNumber {
         generation: u8,
@@ -306,7 +308,7 @@ impl Cycle {
         }
         let Some(current) = self.current() else { return Step::Wait(None) };
         let quiet_until = |step: Step| {
-            if policy.quiet.contains(now) { Step::Wait(Some(policy.quiet.end_after(now))) } else { step }
+            if policy.quiet.contains(now) { Step::QuietHours(policy.quiet.end_after(now)) } else { step }
         };
         match current.state {
             NumberState::Sending => {

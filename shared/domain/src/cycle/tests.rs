@@ -44,7 +44,7 @@ fn drive(
         loop {
             let step = cycle.next_step(now, policy);
             match step {
-                Step::Wait(_) => break,
+                Step::Wait(_) | Step::QuietHours(_) => break,
                 Step::SendNumber { generation } => {
                     draws += 1;
                     let h = hash(draws);
@@ -158,7 +158,7 @@ fn quiet_hours_hold_reissues_until_morning() {
     assert_eq!(cycle.current().unwrap().generation, 1);
     // While waiting, the cycle asked to be looked at when quiet hours end, not every minute.
     let waiting = deliver_first(&started(t0, &policy), t0, &policy);
-    assert_eq!(waiting.next_step(jst("2021-02-01T22:00:00"), &policy), Step::Wait(Some(jst("2021-02-02T08:00:00"))));
+    assert_eq!(waiting.next_step(jst("2021-02-01T22:00:00"), &policy), Step::QuietHours(jst("2021-02-02T08:00:00")));
 }
 
 #[test]
