@@ -7,10 +7,9 @@ use axum::extract::{Query, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Datelike, NaiveDate};
-use domain::app::{App, AppError};
+use domain::app::App;
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::time::japan_day_start;
-use domain::{FieldError, Problem, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -71,24 +70,19 @@ fn cursor(sort_key: &str) -> String {
 
 /// The sort key a cursor stands for; anything else is refused as the domain refuses a cursor of another query.
 fn sort_key(cursor: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(|| {
-        ApiError::App(AppError::Invalid(ValidationError(vec![FieldError::new(
-            "next",
-            Problem::Invalid("is not a page cursor of this query"),
-        )])))
-    })
-}
-
-fn bad(field: &str, problem: &'static str) -> ApiError {
-    ApiError::invalid(field, problem)
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::invalid("next", "is not a page cursor of this query"))
 }
 
 /// A required Japan date in the years the audit can hold.
 fn date(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
-    let raw = raw.ok_or(bad(field, "is required (a date YYYY-MM-DD)"))?;
+    let raw = raw.ok_or(ApiError::invalid(field, "is required (a date YYYY-MM-DD)"))?;
     domain::time::parse_iso_date(raw)
         .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or(bad(field, "must be a date YYYY-MM-DD between 2000 and 2100"))
+        .ok_or(ApiError::invalid(field, "must be a date YYYY-MM-DD between 2000 and 2100"))
 }
 
 /// Roles: operator. One health centre's audit events with Japan dates `from` to `to` (both included), oldest
@@ -99,14 +93,15 @@ pub(crate) async fn list(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<AuditAnswer>, ApiError> {
     caller.require(&[Role::Operator])?;
-    let Query(p) = params.map_err(|_| bad("query", "only health_center, from, to, limit and next are allowed"))?;
-    let health_center = p.health_center.ok_or(bad("health_center", "is required"))?;
+    let Query(p) =
+        params.map_err(|_| ApiError::invalid("query", "only health_center, from, to, limit and next are allowed"))?;
+    let health_center = p.health_center.ok_or(ApiError::invalid("health_center", "is required"))?;
     if !(4..=6).contains(&health_center.len()) || !health_center.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad("health_center", "must be a health centre code of 4 to 6 digits"));
+        return Err(ApiError::invalid("health_center", "must be a health centre code of 4 to 6 digits"));
     }
     let (from, to) = (date("from", p.from.as_deref())?, date("to", p.to.as_deref())?);
     if to < from {
-        return Err(bad("to", "must not be before from"));
+        return Err(ApiError::invalid("to", "must not be before from"));
     }
     let limit = match p.limit.as_deref() {
         None => DEFAULT_LIMIT,
@@ -114,7 +109,7 @@ pub(crate) async fn list(
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=domain::app::MAX_AUDIT_PAGE).contains(n))
-            .ok_or(bad("limit", "must be a whole number from 1 to 1000"))?,
+            .ok_or(ApiError::invalid("limit", "must be a whole number from 1 to 1000"))?,
     };
     let query = AuditQuery {
         health_center_code: health_center,

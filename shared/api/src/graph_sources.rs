@@ -5,10 +5,9 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use chrono::NaiveDate;
-use domain::app::{App, AppError};
+use domain::app::App;
 use domain::graphs::Sources;
 use domain::prefecture::PrefectureCode;
-use domain::{FieldError, Problem, ValidationError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -34,10 +33,6 @@ fn view(p: PrefectureCode, sources: &Sources, today: NaiveDate) -> SourceView {
     }
 }
 
-fn invalid(field: &str, problem: &'static str) -> ApiError {
-    ApiError::App(AppError::Invalid(ValidationError(vec![FieldError::new(field, Problem::Invalid(problem))])))
-}
-
 /// `PUT /v1/graph-sources/{prefecture}` with `{"hersys_from": "2021-04-01"}` (or `null` to clear). Role: operator.
 pub(crate) async fn set(
     State(app): State<App>,
@@ -49,20 +44,20 @@ pub(crate) async fn set(
     let prefecture = path
         .ok()
         .and_then(|Path(p)| PrefectureCode::parse("prefecture", &p).ok())
-        .ok_or_else(|| invalid("prefecture", "must be a JIS X 0401 prefecture code 01-47"))?;
+        .ok_or_else(|| ApiError::invalid("prefecture", "must be a JIS X 0401 prefecture code 01-47"))?;
     // A map rather than a struct: `null` (clear) must stay apart from an absent field (refused).
     let body: serde_json::Map<String, Value> = wire::parse_json(&bytes)?;
     if body.keys().any(|k| k != "hersys_from") {
         return Err(ApiError::invalid("body", "has a field other than hersys_from"));
     }
     let from = match body.get("hersys_from").cloned() {
-        None => return Err(invalid("hersys_from", "is required (a date YYYY-MM-DD, or null to clear)")),
+        None => return Err(ApiError::invalid("hersys_from", "is required (a date YYYY-MM-DD, or null to clear)")),
         Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
             domain::time::parse_iso_date(&s)
-                .ok_or_else(|| invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?,
+                .ok_or_else(|| ApiError::invalid("hersys_from", "must be a date YYYY-MM-DD or null"))?,
         ),
-        Some(_) => return Err(invalid("hersys_from", "must be a date YYYY-MM-DD or null")),
+        Some(_) => return Err(ApiError::invalid("hersys_from", "must be a date YYYY-MM-DD or null")),
     };
     app.graph_sources.set_hersys_from(prefecture, from).await?;
     let sources = app.graph_sources.graph_source_settings().await?;

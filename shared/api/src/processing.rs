@@ -11,7 +11,6 @@ use domain::app::{App, AppError, CycleView, RedeemError, Stats};
 use domain::cycle::{Channel, CycleId, NumberState, Reminder};
 use domain::report::ReportId;
 use domain::time::{Instant, japan_date};
-use domain::{FieldError, Problem, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Role};
@@ -229,14 +228,8 @@ pub(crate) async fn stats(
     let today = japan_date(app.now());
     let to = query_date("to", q.to.as_deref(), today)?;
     let from = query_date("from", q.from.as_deref(), to - Duration::days(6))?;
-    // The range rule is the domain's; its refusal is answered as the other query problems are.
-    let stats: Stats = app.cases.processing_stats(from, to).await.map_err(|e| match e {
-        AppError::Invalid(ValidationError(errors)) => match errors.first() {
-            Some(FieldError { field, problem: Problem::Invalid(why) }) => ApiError::invalid(field.clone(), *why),
-            _ => ApiError::App(AppError::Invalid(ValidationError(errors))),
-        },
-        e => ApiError::App(e),
-    })?;
+    // The range rule is the domain's; its refusal is invalid_request, as the other query problems are.
+    let stats: Stats = app.cases.processing_stats(from, to).await?;
     let days: Vec<serde_json::Value> = stats
         .days
         .iter()

@@ -196,6 +196,7 @@ struct MatchView {
 impl LinkedEntryView {
     fn new(linked: &LinkedEntry, report: &CaseReport) -> Self {
         let (e, d) = (&linked.entry, &linked.decision);
+        let confirmation = d.confirmation();
         LinkedEntryView {
             entry_id: e.entry_id.clone(),
             entry_date: e.entry_date,
@@ -210,8 +211,8 @@ impl LinkedEntryView {
                 band: d.standing().unwrap_or(domain::linkage_records::LinkBand::Link).as_str(),
                 model_version: d.model_version.clone(),
                 decided_at: d.decided_at,
-                confirmed_by: d.confirmation().map(|(by, _)| by.to_owned()),
-                confirmed_at: d.confirmation().map(|(_, at)| at),
+                confirmed_by: confirmation.map(|(by, _)| by.to_owned()),
+                confirmed_at: confirmation.map(|(_, at)| at),
             },
         }
     }

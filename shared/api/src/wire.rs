@@ -74,12 +74,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if let Some(rest) = message.strip_prefix("unknown field `") {
             // The path ends in the unknown key, which is input: it is named only when it is a near miss of a field
             // the type knows (a misspelt field name cannot be a passport number), else the object holding it is.
-            let key = segments.pop();
+            let key = segments.pop().map(ToString::to_string).unwrap_or_default();
             let parent = join_path(&segments);
             let expected = quoted_names(rest.split_once("expected").map_or("", |(_, names)| names));
-            let near = key.and_then(|k| near_miss(&k.to_string(), &expected));
-            return match near {
-                Some((key, known)) => ApiError::invalid(
+            return match near_miss(&key, &expected) {
+                Some(known) => ApiError::invalid(
                     parent.map_or_else(|| key.clone(), |p| format!("{p}.{key}")),
                     format!("is not a known field (did you mean {known}?)"),
                 ),
@@ -115,10 +114,14 @@ fn quoted_names(text: &str) -> Vec<String> {
     text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
-/// The known name `key` is a misspelling of (at most two edits apart), with `key` itself.
-fn near_miss(key: &str, known: &[String]) -> Option<(String, String)> {
-    let best = known.iter().min_by_key(|k| strsim::levenshtein(key, k))?;
-    (strsim::levenshtein(key, best) <= 2 && key.len() <= 64).then(|| (key.to_owned(), best.clone()))
+/// The known field name `key` misspells, if it is one: written as our field names are (lower-case ASCII letters,
+/// digits and `_`; a passport number or a name in capitals never is), at most two edits from the name and at least
+/// 80% like it (so that a short word is not taken for a short field: `ken` is two edits from `sex`).
+fn near_miss<'a>(key: &str, known: &'a [String]) -> Option<&'a String> {
+    let shaped =
+        (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let best = known.iter().min_by_key(|k| strsim::levenshtein(key, k)).filter(|_| shaped)?;
+    (strsim::levenshtein(key, best) <= 2 && strsim::normalized_levenshtein(key, best) >= 0.8).then_some(best)
 }
 
 /// `a.b[2].c` from path segments (field names of our own types and array indexes); `None` at the top level.
@@ -156,11 +159,7 @@ pub fn parse_patch(bytes: &[u8]) -> Result<domain::report::ReportPatch, ApiError
     };
     let status = object.get("status").map(|v| text("status", v)).transpose()?.flatten();
     let effective = object.get("effective_date").map(|v| text("effective_date", v)).transpose()?.flatten();
-    let invalid = |field: &str, e: domain::FieldError| {
-        ApiError::App(domain::app::AppError::Invalid(domain::ValidationError(vec![domain::FieldError::new(
-            field, e.problem,
-        )])))
-    };
+    let invalid = |field: &str, e: domain::FieldError| ApiError::invalid(field, e.problem.to_string());
     match (status, effective) {
         (Some(s), Some(d)) => {
             let status = Status::parse("status", &s).map_err(|e| invalid("status", e))?;
@@ -297,6 +296,7 @@ mod tests {
         struct Body {
             channel: Channel,
             passport_number: Option<String>,
+            sex: Option<String>,
         }
         #[derive(Debug, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -304,16 +304,13 @@ mod tests {
             Sms,
             Email,
         }
-        let refusal = |body: &str| match parse_json::<Body>(body.as_bytes()).unwrap_err() {
-            ApiError::InvalidField { field, problem } => ("invalid_request", field, problem),
-            ApiError::BadJson { field, problem } => ("invalid_json", field, problem.to_owned()),
+        // (code, field, problem) of the refusal of `body`.
+        let got = |body: &str| match parse_json::<Body>(body.as_bytes()).unwrap_err() {
+            ApiError::InvalidField { field, problem } => ("invalid_request".to_owned(), field, problem),
+            ApiError::BadJson { field, problem } => ("invalid_json".to_owned(), field, problem.to_owned()),
             e => panic!("{e:?}"),
         };
         let r = |code: &str, field: &str, problem: &str| (code.to_owned(), field.to_owned(), problem.to_owned());
-        let got = |body: &str| {
-            let (code, field, problem) = refusal(body);
-            (code.to_owned(), field, problem)
-        };
         assert_eq!(got(r#"{"channel": "fax"}"#), r("invalid_request", "channel", "must be one of: sms, email"));
         assert_eq!(got(r#"{}"#), r("invalid_request", "channel", "is required"));
         assert_eq!(
@@ -325,6 +322,11 @@ mod tests {
             got(r#"{"channel": "sms", "TZ9081726": "x"}"#),
             r("invalid_request", "body", "has a field that is not a known field")
         );
+        // Nor a short word two edits from a short field, nor anything in capitals.
+        for key in ["ken", "Passport_number", "tz9081726"] {
+            let body = format!(r#"{{"channel": "sms", "{key}": "x"}}"#);
+            assert_eq!(got(&body), r("invalid_request", "body", "has a field that is not a known field"), "{key}");
+        }
         assert_eq!(
             got(r#"{"channel": "sms", "passport_number": 9081726}"#),
             r("invalid_request", "passport_number", "has the wrong type: expected a string")

@@ -221,18 +221,34 @@ pub const MAX_BATCH: usize = 1000;
 impl EntryRecord {
     /// The names of the fields (as [`COLUMNS`] names them) whose values differ from `other`'s, in column order.
     pub fn differing_fields(&self, other: &EntryRecord) -> Vec<&'static str> {
+        // Destructured, so that a field added to the record does not compile until it is compared here too.
+        let EntryRecord {
+            entry_id,
+            passport_number,
+            // Follows from the passport number.
+            passport_hash: _,
+            nationality,
+            family_name,
+            given_names,
+            date_of_birth,
+            sex,
+            entry_date,
+            port_of_entry,
+            entry_test_result,
+            test_date,
+        } = self;
         let differs = [
-            ("entry_id", self.entry_id != other.entry_id),
-            ("passport_number", self.passport_number != other.passport_number),
-            ("nationality", self.nationality != other.nationality),
-            ("family_name", self.family_name != other.family_name),
-            ("given_names", self.given_names != other.given_names),
-            ("date_of_birth", self.date_of_birth != other.date_of_birth),
-            ("sex", self.sex != other.sex),
-            ("entry_date", self.entry_date != other.entry_date),
-            ("port_of_entry", self.port_of_entry != other.port_of_entry),
-            ("entry_test_result", self.entry_test_result != other.entry_test_result),
-            ("test_date", self.test_date != other.test_date),
+            ("entry_id", *entry_id != other.entry_id),
+            ("passport_number", *passport_number != other.passport_number),
+            ("nationality", *nationality != other.nationality),
+            ("family_name", *family_name != other.family_name),
+            ("given_names", *given_names != other.given_names),
+            ("date_of_birth", *date_of_birth != other.date_of_birth),
+            ("sex", *sex != other.sex),
+            ("entry_date", *entry_date != other.entry_date),
+            ("port_of_entry", *port_of_entry != other.port_of_entry),
+            ("entry_test_result", *entry_test_result != other.entry_test_result),
+            ("test_date", *test_date != other.test_date),
         ];
         differs.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
     }

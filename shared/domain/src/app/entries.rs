@@ -71,7 +71,7 @@ impl Linkage {
                 }
             }
             for (at, earlier) in repeats {
-                let conflict = results.get(stored_at[earlier]).map(|r| r.outcome.clone());
+                let conflict = stored_at.get(earlier).and_then(|&first| results.get(first)).map(|r| r.outcome.clone());
                 if let (Some(r), Some(conflict @ RecordOutcome::Conflict(_))) = (results.get_mut(at), conflict) {
                     r.outcome = conflict;
                 }
